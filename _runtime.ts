@@ -1,0 +1,862 @@
+// The process runtime: process records, the scheduler, exit signals, links,
+// monitors and the name registry. process.ts is the public face (argument
+// checks, docs); gen_server.ts and the supervisors build on the internals
+// exported here.
+//
+// Invariants worth knowing before changing anything:
+// - Delivery is asynchronous: `deliver` only appends to a mailbox and puts the
+//   process on the run queue; the receiver's code runs later, from `drain`, a
+//   microtask. So per-sender order holds (one global FIFO) and no receiver code
+//   ever runs on a sender's stack.
+// - Exit signals are processed synchronously, in `exitSignal` and `kill`: a
+//   killed process is dead when `exit()` returns. Deaths are finished one at a
+//   time from a queue (`dying`), so a chain of 100,000 links does not recurse.
+// - A dead process keeps its record (pids may be held forever) but drops its
+//   mailbox, links, monitors and body, so a dead pid costs a few words.
+
+import {
+  current,
+  isAsyncFunction,
+  runAsync,
+  runDetached,
+  runSync,
+  swapCurrent,
+} from "./_context.ts";
+import { ExitError, TimeoutError } from "./errors.ts";
+import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
+
+/** A message-driven body: one callback per message, no suspended frame. */
+export interface Kind {
+  /**
+   * Handles one message for `proc` (its data is in `proc.data`). May return a
+   * promise: the process takes no further message until it settles. Must not
+   * throw or reject: a kind turns its user callbacks' failures into exits.
+   */
+  dispatch(proc: Proc, message: unknown): void | PromiseLike<void>;
+}
+
+/** Someone waiting on a process's death (a monitor, a pending call). */
+export interface DownWatcher {
+  /** The process that set the watch; its death removes the watch. */
+  readonly owner: Proc | null;
+  /** Called once, synchronously, while `target` dies. Must not throw. */
+  down(target: Proc, reason: unknown): void;
+}
+
+/** A wait (call, start, stop) that must end if the waiting process dies. */
+export interface Wait {
+  /** Called once, synchronously, while the waiting process dies. */
+  abort(reason: unknown): void;
+}
+
+/** A resource owned by a process, released when it dies (tables use it). */
+export type ResourceHook = (proc: Proc) => void;
+
+type Many<T> = T | Set<T> | null;
+
+function addTo<T extends object>(c: Many<T>, x: T): Many<T> {
+  if (c === null || c === x) return x;
+  if (c instanceof Set) return c.add(x);
+  return new Set([c, x]);
+}
+
+function removeFrom<T extends object>(c: Many<T>, x: T): Many<T> {
+  if (c === x) return null;
+  if (c instanceof Set) {
+    c.delete(x);
+    if (c.size === 1) return c.values().next().value!;
+    return c.size === 0 ? null : c;
+  }
+  return c;
+}
+
+function hasIn<T extends object>(c: Many<T>, x: T): boolean {
+  return c === x || (c instanceof Set && c.has(x));
+}
+
+/** The elements of a one-or-many collection, as an array. */
+export function listOf<T extends object>(c: Many<T>): T[] {
+  if (c === null) return [];
+  return c instanceof Set ? [...c] : [c];
+}
+
+let nextId = 0;
+
+/** The process record. Fields are grouped by concern; see each comment. */
+export class Proc {
+  /** The public handle. */
+  readonly pid: Pid;
+  /** Unique, increasing; `<0.id.0>`. */
+  readonly id: number;
+
+  // -- life --
+  dead = false;
+  /** The exit reason, once dead. */
+  reason: unknown = undefined;
+  /** A body waiting for its first run (function bodies only). */
+  starting = false;
+  trapExit = false;
+  /** The registered name, if any. */
+  name: string | undefined = undefined;
+
+  // -- mailbox: items[head..] are the pending messages, oldest first --
+  mq: unknown[] | null = null;
+  mqHead = 0;
+  /** On the run queue. */
+  scheduled = false;
+  /** A message-driven process whose last callback has not settled yet. */
+  busy = false;
+  /** The pending `receive`, if any. */
+  waiter: Receiver | null = null;
+
+  // -- message-driven body: kind.dispatch(proc, msg) with its data --
+  kind: Kind | null = null;
+  data: unknown;
+
+  // -- relations --
+  links: Many<Proc> = null;
+  /** Watchers of this process (monitors on it, pending calls to it). */
+  watchers: Many<DownWatcher> = null;
+  /** Monitors this process holds on others (removed when it dies). */
+  watching: Many<Monitor> = null;
+  /** Calls, starts and stops this process waits on. */
+  waits: Many<Wait> = null;
+  /** Released on death, before EXIT and DOWN go out. */
+  resources: ResourceHook[] | null = null;
+  controller: AbortController | null = null;
+
+  constructor(data: unknown) {
+    this.id = nextId++;
+    this.data = data;
+    this.pid = makePid(this);
+  }
+}
+
+let makePid: (proc: Proc) => Pid;
+let procOfPid: (pid: Pid) => Proc;
+
+/**
+ * A process identifier. Opaque: compare with `===`, print with `String(pid)`
+ * (`<0.42.0>`), send to it, link to it, monitor it.
+ *
+ * @example
+ * ```ts
+ * import { spawn, Pid } from "@steward/steward/process";
+ * const pid = spawn(() => {});
+ * console.assert(pid instanceof Pid && /^<0\.\d+\.0>$/.test(String(pid)));
+ * ```
+ */
+export class Pid {
+  readonly #proc: Proc;
+
+  private constructor(proc: Proc) {
+    this.#proc = proc;
+  }
+
+  /**
+   * An `AbortSignal` that aborts when this process exits; its `reason` is an
+   * `ExitError` carrying the exit reason. Pass it to `fetch` and other
+   * cancellable work so a killed process's I/O stops with it.
+   *
+   * @example
+   * ```ts
+   * import { spawn, exit } from "@steward/steward/process";
+   * const pid = spawn(async (self) => {
+   *   await new Promise((resolve) => self.signal.addEventListener("abort", resolve));
+   * });
+   * exit(pid, "kill");
+   * await new Promise((r) => pid.signal.addEventListener("abort", r));
+   * console.assert(pid.signal.aborted);
+   * ```
+   */
+  get signal(): AbortSignal {
+    const p = this.#proc;
+    if (p.controller === null) {
+      p.controller = new AbortController();
+      if (p.dead) p.controller.abort(new ExitError(p.reason));
+    }
+    return p.controller.signal;
+  }
+
+  /** `<0.N.0>`, as Erlang prints pids. */
+  toString(): string {
+    return `<0.${this.#proc.id}.0>`;
+  }
+
+  /** Node's and Deno's inspectors print `<0.N.0>` too. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /** `Pid <0.N.0>` in `Object.prototype.toString` and inspectors. */
+  get [Symbol.toStringTag](): string {
+    return `Pid ${this.toString()}`;
+  }
+
+  static {
+    makePid = (proc) => new Pid(proc);
+    procOfPid = (pid) => pid.#proc;
+  }
+}
+
+/** The record behind a pid. */
+export function procOf(pid: Pid): Proc {
+  return procOfPid(pid);
+}
+
+let nextRef = 0;
+let monitorOfRef: (ref: Ref) => Monitor | null;
+let makeRef: (monitor: Monitor | null) => Ref;
+let clearRef: (ref: Ref) => void;
+
+/**
+ * A unique reference naming one monitor; it comes back as the second element
+ * of the monitor's `["DOWN", ref, "process", item, reason]` message.
+ *
+ * @example
+ * ```ts
+ * import { monitor, spawn, Ref } from "@steward/steward/process";
+ * const ref = monitor(spawn(() => {}));
+ * console.assert(ref instanceof Ref && String(ref).startsWith("#Ref<"));
+ * ```
+ */
+export class Ref {
+  readonly #id: number;
+  #monitor: Monitor | null;
+
+  private constructor(monitor: Monitor | null) {
+    this.#id = nextRef++;
+    this.#monitor = monitor;
+  }
+
+  /** `#Ref<0.N>`. */
+  toString(): string {
+    return `#Ref<0.${this.#id}>`;
+  }
+
+  /** Node's and Deno's inspectors print `#Ref<0.N>` too. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  static {
+    makeRef = (monitor) => new Ref(monitor);
+    monitorOfRef = (ref) => ref.#monitor;
+    clearRef = (ref) => {
+      ref.#monitor = null;
+    };
+  }
+}
+
+/** A fresh reference that names no monitor (for tags and correlation). */
+export function newRef(): Ref {
+  return makeRef(null);
+}
+
+/** A user monitor: DOWN goes to the owner's mailbox. */
+export class Monitor implements DownWatcher {
+  readonly ref: Ref;
+  target: Proc | null;
+
+  constructor(
+    readonly owner: Proc,
+    target: Proc,
+    /** What the DOWN message names: the pid, or the name monitored. */
+    readonly item: Pid | string,
+  ) {
+    this.target = target;
+    this.ref = makeRef(this);
+  }
+
+  down(_target: Proc, reason: unknown): void {
+    this.target = null;
+    clearRef(this.ref);
+    this.owner.watching = removeFrom(this.owner.watching, this);
+    deliver(this.owner, ["DOWN", this.ref, "process", this.item, reason]);
+  }
+}
+
+// ---------------------------------------------------------------- context --
+
+let mainProc = createMain();
+
+function createMain(): Proc {
+  const p = new Proc(undefined);
+  // Like the Erlang shell: top-level code can link and start_link without
+  // being taken down by its children.
+  p.trapExit = true;
+  return p;
+}
+
+/** The process running now: the one whose code is on the stack, or main. */
+export function currentProc(): Proc {
+  const p = current() as Proc | undefined;
+  return p === undefined ? mainProc : p;
+}
+
+/** The main process (top-level code outside any process). */
+export function mainProcess(): Proc {
+  return mainProc;
+}
+
+// -------------------------------------------------------------- registry --
+
+const names = new Map<string, Proc>();
+
+/** The live process registered as `name`. */
+export function whereisName(name: string): Proc | undefined {
+  return names.get(name);
+}
+
+/** Registers `proc` as `name`; the caller has checked it is free. */
+export function registerName(name: string, proc: Proc): void {
+  names.set(name, proc);
+  proc.name = name;
+}
+
+/** Removes `name` from the registry. */
+export function unregisterName(name: string): void {
+  const p = names.get(name);
+  if (p !== undefined) {
+    names.delete(name);
+    p.name = undefined;
+  }
+}
+
+/** Every registered name. */
+export function registeredNames(): string[] {
+  return [...names.keys()];
+}
+
+// --------------------------------------------------------------- mailbox --
+
+/** Appends `message` to `proc`'s mailbox and makes it runnable. */
+export function deliver(proc: Proc, message: unknown): void {
+  if (proc.dead) return;
+  if (proc.mq === null) proc.mq = [message];
+  else proc.mq.push(message);
+  if (
+    !proc.scheduled &&
+    (proc.waiter !== null || (proc.kind !== null && !proc.busy))
+  ) {
+    schedule(proc);
+  }
+}
+
+/** Number of messages waiting in `proc`'s mailbox. */
+export function mailboxLength(proc: Proc): number {
+  return proc.mq === null ? 0 : proc.mq.length - proc.mqHead;
+}
+
+/** A copy of `proc`'s pending messages, oldest first. */
+export function mailboxSnapshot(proc: Proc): unknown[] {
+  return proc.mq === null ? [] : proc.mq.slice(proc.mqHead);
+}
+
+function shift(proc: Proc): unknown {
+  const mq = proc.mq!;
+  const m = mq[proc.mqHead];
+  mq[proc.mqHead++] = undefined;
+  if (proc.mqHead === mq.length) {
+    mq.length = 0;
+    proc.mqHead = 0;
+  } else if (proc.mqHead >= 1024 && proc.mqHead * 2 >= mq.length) {
+    proc.mq = mq.slice(proc.mqHead);
+    proc.mqHead = 0;
+  }
+  return m;
+}
+
+/** Removes and returns the message at absolute index `i` of the mailbox. */
+function takeAt(proc: Proc, i: number): unknown {
+  if (i === proc.mqHead) return shift(proc);
+  const mq = proc.mq!;
+  const m = mq[i];
+  mq.splice(i, 1);
+  return m;
+}
+
+/**
+ * Removes the first message matching `predicate` from `proc`'s mailbox;
+ * returns whether one was removed.
+ */
+export function removeFirst(
+  proc: Proc,
+  predicate: (message: unknown) => boolean,
+): boolean {
+  if (proc.mq === null) return false;
+  for (let i = proc.mqHead; i < proc.mq.length; i++) {
+    if (predicate(proc.mq[i])) {
+      takeAt(proc, i);
+      return true;
+    }
+  }
+  return false;
+}
+
+// --------------------------------------------------------------- receive --
+
+/** The pending receive of a function-bodied process. */
+export class Receiver extends Timed {
+  /** Mailbox messages before this absolute index did not match. */
+  scanned: number;
+
+  constructor(
+    readonly proc: Proc,
+    readonly predicate: ((message: unknown) => boolean) | undefined,
+    readonly timeout: number,
+    readonly resolve: (message: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {
+    super();
+    this.scanned = proc.mqHead;
+  }
+
+  expire(): void {
+    if (this.proc.waiter !== this) return;
+    this.proc.waiter = null;
+    this.reject(
+      new TimeoutError(
+        `receive in ${this.proc.pid} timed out after ${this.timeout} ms`,
+        this.timeout,
+      ),
+    );
+  }
+}
+
+/**
+ * Index of the first message from `from` on that matches, or -1. Runs the
+ * predicate, so callers catch.
+ */
+function findMatch(
+  proc: Proc,
+  predicate: ((message: unknown) => boolean) | undefined,
+  from: number,
+): number {
+  const mq = proc.mq;
+  if (mq === null) return -1;
+  if (predicate === undefined) return from < mq.length ? from : -1;
+  for (let i = from; i < mq.length; i++) {
+    if (predicate(mq[i])) return i;
+  }
+  return -1;
+}
+
+/**
+ * Takes the first message matching `predicate` from the current process's
+ * mailbox, waiting up to `timeout` ms (Infinity: forever; 0: poll).
+ */
+export function receiveIn(
+  proc: Proc,
+  predicate: ((message: unknown) => boolean) | undefined,
+  timeout: number,
+): Promise<unknown> {
+  if (proc.dead) return Promise.reject(new ExitError(proc.reason));
+  if (proc.waiter !== null) {
+    return Promise.reject(
+      new TypeError(
+        `Cannot receive in ${proc.pid}: another receive is already waiting in this process`,
+      ),
+    );
+  }
+  let i: number;
+  try {
+    i = findMatch(proc, predicate, proc.mqHead);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (i >= 0) return Promise.resolve(takeAt(proc, i));
+  if (timeout <= 0) {
+    return Promise.reject(
+      new TimeoutError(
+        `receive in ${proc.pid} found no matching message (timeout 0)`,
+        0,
+      ),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const waiter = new Receiver(proc, predicate, timeout, resolve, reject);
+    waiter.scanned = proc.mq === null ? 0 : proc.mq.length;
+    proc.waiter = waiter;
+    if (timeout !== Infinity) startTimeout(waiter, timeout);
+  });
+}
+
+function serveWaiter(proc: Proc, waiter: Receiver): void {
+  let i: number;
+  try {
+    i = findMatch(proc, waiter.predicate, waiter.scanned);
+  } catch (error) {
+    proc.waiter = null;
+    cancelTimeout(waiter);
+    waiter.reject(error);
+    return;
+  }
+  if (i < 0) {
+    waiter.scanned = proc.mq === null ? 0 : proc.mq.length;
+    return;
+  }
+  proc.waiter = null;
+  cancelTimeout(waiter);
+  waiter.resolve(takeAt(proc, i));
+}
+
+// ------------------------------------------------------------- scheduler --
+
+// Runnable processes, FIFO. `runHead` is the next to run.
+let runQueue: Proc[] = [];
+let runHead = 0;
+let drainQueued = false;
+// Fairness: messages are delivered on microtasks, which starve timers and
+// I/O if processes keep messaging each other. Every 256 runs the drain checks
+// the time and, past SLICE_MS since it last yielded, yields a macrotask turn.
+const SLICE_MS = 20;
+let runs = 0;
+let sliceStart = 0;
+
+/** Puts `proc` on the run queue (once). */
+export function schedule(proc: Proc): void {
+  proc.scheduled = true;
+  runQueue.push(proc);
+  if (!drainQueued) {
+    drainQueued = true;
+    queueMicrotask(drain);
+  }
+}
+
+function drain(): void {
+  drainQueued = false;
+  // Processes' async contexts must not leak into the callbacks we run.
+  runDetached(drainLoop);
+}
+
+function drainLoop(): void {
+  while (runHead < runQueue.length) {
+    const proc = runQueue[runHead];
+    runQueue[runHead++] = undefined!;
+    proc.scheduled = false;
+    if (!proc.dead) run(proc);
+    if ((++runs & 255) === 0) {
+      const now = performance.now();
+      if (now - sliceStart > SLICE_MS) {
+        sliceStart = now;
+        if (runHead < runQueue.length) {
+          runQueue = runQueue.slice(runHead);
+          runHead = 0;
+          drainQueued = true;
+          setTimeout(drain, 0);
+          return;
+        }
+      }
+    }
+  }
+  runQueue.length = 0;
+  runHead = 0;
+}
+
+// At most this many messages per turn, then the process goes to the back.
+const BATCH = 64;
+
+function run(proc: Proc): void {
+  if (proc.starting) {
+    proc.starting = false;
+    startBody(proc);
+    return;
+  }
+  if (proc.waiter !== null) {
+    serveWaiter(proc, proc.waiter);
+    return;
+  }
+  const kind = proc.kind;
+  if (kind === null || proc.busy) return;
+  const previous = swapCurrent(proc);
+  try {
+    for (let n = 0; mailboxLength(proc) > 0; n++) {
+      if (n === BATCH) {
+        schedule(proc);
+        return;
+      }
+      const result = kind.dispatch(proc, shift(proc));
+      if (result != null && typeof result.then === "function") {
+        proc.busy = true;
+        result.then(() => resume(proc), (e) => kindFailed(proc, e));
+        return;
+      }
+      if (proc.dead || proc.waiter !== null || proc.kind !== kind) return;
+    }
+  } finally {
+    swapCurrent(previous);
+  }
+}
+
+/** A message-driven process's async step settled: take the next message. */
+export function resume(proc: Proc): void {
+  proc.busy = false;
+  if (!proc.dead && !proc.scheduled && mailboxLength(proc) > 0) {
+    schedule(proc);
+  }
+}
+
+function kindFailed(proc: Proc, error: unknown): void {
+  // A kind must turn failures into exits itself; if one slips through, the
+  // process dies with it rather than hanging.
+  proc.busy = false;
+  kill(proc, error);
+}
+
+/** The exit reason a thrown value stands for. */
+export function thrownReason(error: unknown): unknown {
+  return error instanceof ExitError ? error.reason : error;
+}
+
+function startBody(proc: Proc): void {
+  const body = proc.data as (pid: Pid) => unknown;
+  proc.data = undefined;
+  // Busy until the body settles: a gen_server's init may install its kind
+  // and still be running (an async continue); no message is dispatched
+  // before it is done.
+  proc.busy = true;
+  let result: unknown;
+  try {
+    result = isAsyncFunction(body)
+      ? runAsync(proc, body, proc.pid)
+      : runSync(proc, body, proc.pid);
+  } catch (error) {
+    bodyDone(proc, thrownReason(error));
+    return;
+  }
+  if (
+    result !== null && typeof result === "object" &&
+    typeof (result as PromiseLike<unknown>).then === "function"
+  ) {
+    (result as PromiseLike<unknown>).then(
+      () => bodyDone(proc, "normal"),
+      (error) => bodyDone(proc, thrownReason(error)),
+    );
+  } else {
+    bodyDone(proc, "normal");
+  }
+}
+
+function bodyDone(proc: Proc, reason: unknown): void {
+  if (proc.dead) return;
+  proc.busy = false;
+  // A body that installed a kind (a gen_server's init) lives on as a
+  // message-driven process.
+  if (proc.kind !== null && reason === "normal") {
+    if (mailboxLength(proc) > 0 && !proc.scheduled) schedule(proc);
+    return;
+  }
+  kill(proc, reason);
+}
+
+// ------------------------------------------------------------- lifecycle --
+
+/**
+ * A new process. A function body starts on a later microtask; pass `null`
+ * for a process whose kind and data the caller sets up.
+ */
+export function spawnProc(
+  body: ((pid: Pid) => unknown) | null,
+  link: Proc | null,
+): Proc {
+  const proc = new Proc(body);
+  if (link !== null && !link.dead) {
+    proc.links = link;
+    link.links = addTo(link.links, proc);
+  }
+  if (body !== null) {
+    proc.starting = true;
+    schedule(proc);
+  }
+  return proc;
+}
+
+/** Links two live processes. */
+export function linkProcs(a: Proc, b: Proc): void {
+  if (a === b) return;
+  a.links = addTo(a.links, b);
+  b.links = addTo(b.links, a);
+}
+
+/** Removes the link between two processes, if any. */
+export function unlinkProcs(a: Proc, b: Proc): void {
+  a.links = removeFrom(a.links, b);
+  b.links = removeFrom(b.links, a);
+}
+
+/** Whether `a` and `b` are linked. */
+export function linked(a: Proc, b: Proc): boolean {
+  return hasIn(a.links, b);
+}
+
+/** Adds a watcher that hears of `target`'s death (it must be alive). */
+export function watch(target: Proc, watcher: DownWatcher): void {
+  target.watchers = addTo(target.watchers, watcher);
+}
+
+/** Removes a watcher. */
+export function unwatch(target: Proc, watcher: DownWatcher): void {
+  target.watchers = removeFrom(target.watchers, watcher);
+}
+
+/** A monitor from `owner` on `target` (dead: DOWN noproc at once). */
+export function monitorProc(
+  owner: Proc,
+  target: Proc | undefined,
+  item: Pid | string,
+): Ref {
+  if (target === undefined || target.dead) {
+    const ref = makeRef(null);
+    deliver(owner, ["DOWN", ref, "process", item, "noproc"]);
+    return ref;
+  }
+  const m = new Monitor(owner, target, item);
+  target.watchers = addTo(target.watchers, m);
+  owner.watching = addTo(owner.watching, m);
+  return m.ref;
+}
+
+/** Removes the monitor `ref` if `owner` holds it; returns whether it did. */
+export function demonitorRef(owner: Proc, ref: Ref): boolean {
+  const m = monitorOfRef(ref);
+  if (m === null || m.owner !== owner || m.target === null) return false;
+  m.target.watchers = removeFrom(m.target.watchers, m);
+  owner.watching = removeFrom(owner.watching, m);
+  m.target = null;
+  clearRef(ref);
+  return true;
+}
+
+/** The monitors `proc` holds, and the ones held on it. */
+export function monitorsOf(proc: Proc): { held: Monitor[]; on: Monitor[] } {
+  return {
+    held: listOf(proc.watching),
+    on: listOf(proc.watchers).filter((w): w is Monitor =>
+      w instanceof Monitor
+    ),
+  };
+}
+
+/** Registers a wait that must end if `proc` dies. */
+export function addWait(proc: Proc, wait: Wait): void {
+  proc.waits = addTo(proc.waits, wait);
+}
+
+/** Removes a wait. */
+export function removeWait(proc: Proc, wait: Wait): void {
+  proc.waits = removeFrom(proc.waits, wait);
+}
+
+/** Registers a resource released when `proc` dies. */
+export function addResource(proc: Proc, hook: ResourceHook): void {
+  (proc.resources ??= []).push(hook);
+}
+
+/** Unregisters a resource (it was released some other way). */
+export function removeResource(proc: Proc, hook: ResourceHook): void {
+  const i = proc.resources?.indexOf(hook) ?? -1;
+  if (i >= 0) proc.resources!.splice(i, 1);
+}
+
+/**
+ * An exit signal from `from` to `to`, following OTP's decision table
+ * (otp_semantics.md §1.3). `isLink` is the link flag.
+ */
+export function exitSignal(
+  from: Proc,
+  to: Proc,
+  reason: unknown,
+  isLink: boolean,
+): void {
+  if (to.dead) return;
+  if (!isLink && reason === "kill") return kill(to, "killed");
+  if (to.trapExit) return deliver(to, ["EXIT", from.pid, reason]);
+  if (reason === "normal") {
+    if (from === to) kill(to, "normal");
+    return;
+  }
+  kill(to, reason);
+}
+
+// Deaths in progress, finished one at a time (see the file's comment).
+const dying: Proc[] = [];
+let finishing = false;
+
+/**
+ * Ends `proc` with `reason` now: it is dead when this returns, and its
+ * links, monitors and waits have heard of it.
+ */
+export function kill(proc: Proc, reason: unknown): void {
+  if (proc.dead) return;
+  proc.dead = true;
+  proc.reason = reason;
+  dying.push(proc);
+  if (finishing) return;
+  finishing = true;
+  try {
+    for (let i = 0; i < dying.length; i++) finishDeath(dying[i]);
+  } finally {
+    dying.length = 0;
+    finishing = false;
+  }
+}
+
+function finishDeath(proc: Proc): void {
+  const reason = proc.reason;
+  // 1. The name is free before anyone hears of the death.
+  if (proc.name !== undefined) unregisterName(proc.name);
+  // 2. Owned resources (tables: deleted, or handed to the heir with
+  //    ETS-TRANSFER, which so arrives before EXIT and DOWN).
+  const resources = proc.resources;
+  proc.resources = null;
+  if (resources !== null) {
+    for (const hook of resources) {
+      try {
+        hook(proc);
+      } catch (error) {
+        reportLater(error);
+      }
+    }
+  }
+  // 3. Its own pending waits end, so its code unwinds.
+  const waiter = proc.waiter;
+  if (waiter !== null) {
+    proc.waiter = null;
+    cancelTimeout(waiter);
+    waiter.reject(new ExitError(reason));
+  }
+  const waits = proc.waits;
+  proc.waits = null;
+  for (const w of listOf(waits)) w.abort(reason);
+  // 4. The monitors it holds go away.
+  const watching = proc.watching;
+  proc.watching = null;
+  for (const m of listOf(watching)) {
+    if (m.target !== null) m.target.watchers = removeFrom(m.target.watchers, m);
+    m.target = null;
+  }
+  // 5. EXIT to links (which may kill them: queued in `dying`), DOWN to
+  //    watchers.
+  const links = proc.links;
+  proc.links = null;
+  for (const other of listOf(links)) {
+    other.links = removeFrom(other.links, proc);
+    exitSignal(proc, other, reason, true);
+  }
+  const watchers = proc.watchers;
+  proc.watchers = null;
+  for (const w of listOf(watchers)) w.down(proc, reason);
+  // 6. Drop what a dead process no longer needs.
+  proc.mq = null;
+  proc.mqHead = 0;
+  proc.kind = null;
+  proc.data = undefined;
+  proc.busy = false;
+  const controller = proc.controller;
+  if (controller !== null) {
+    // Abort listeners are user code: not on the killer's stack.
+    queueMicrotask(() => controller.abort(new ExitError(reason)));
+  }
+  if (proc === mainProc) mainProc = createMain();
+}

@@ -1,0 +1,150 @@
+// Timeouts for receive, call and the gen_server noreply timeout, without one
+// clock timer per operation.
+//
+// A call with the default 5000 ms timeout must not pay for a setTimeout and a
+// clearTimeout (on Node ~200-400 ns together, more than the whole call round
+// trip budget). Timeouts of the same duration started on the same clock expire
+// in the order they start, so each (clock, duration) pair keeps its pending
+// timeouts in a doubly-linked list in start order, and arms ONE clock timer
+// for the head. Starting and cancelling a timeout are O(1) list operations;
+// the clock timer is re-armed only when it fires.
+//
+// When a list empties, its clock timer is cleared a microtask later unless a
+// new timeout arrived meanwhile: a caller that calls in a loop keeps one armed
+// timer, and nothing is left pending when the program (or a test) goes quiet.
+
+import { type Clock, getClock, type TimerHandle } from "./clock.ts";
+
+/** Something that can time out. Subclasses implement `expire()`. */
+export abstract class Timed {
+  /** Neighbours in the list, in start order. */
+  tPrev: Timed | null = null;
+  tNext: Timed | null = null;
+  /** The list this timeout is in, or null when not started / done. */
+  tList: TimerList | null = null;
+  /** When it expires, on its list's clock. */
+  tDeadline = 0;
+
+  /** Called once when the timeout expires. */
+  abstract expire(): void;
+}
+
+const IDLE_HOPS = 4;
+
+class TimerList {
+  head: Timed | null = null;
+  tail: Timed | null = null;
+  handle: TimerHandle | undefined = undefined;
+  idleCheckQueued = false;
+  readonly #fire = () => this.fire();
+
+  constructor(
+    readonly clock: Clock,
+    readonly ms: number,
+    readonly lists: Map<number, TimerList>,
+  ) {}
+
+  add(node: Timed): void {
+    node.tList = this;
+    node.tDeadline = this.clock.now() + this.ms;
+    node.tPrev = this.tail;
+    node.tNext = null;
+    if (this.tail === null) this.head = node;
+    else this.tail.tNext = node;
+    this.tail = node;
+    if (this.handle === undefined) this.arm(this.ms);
+  }
+
+  remove(node: Timed): void {
+    if (node.tPrev === null) this.head = node.tNext;
+    else node.tPrev.tNext = node.tNext;
+    if (node.tNext === null) this.tail = node.tPrev;
+    else node.tNext.tPrev = node.tPrev;
+    node.tPrev = node.tNext = null;
+    node.tList = null;
+    if (this.head === null && !this.idleCheckQueued) {
+      this.idleCheckQueued = true;
+      queueMicrotask(() => this.idleCheck(IDLE_HOPS));
+    }
+  }
+
+  // Clears the clock timer if the list stays empty for a few microtask hops:
+  // long enough for a caller looping on `await call(...)` to start its next
+  // timeout (it resumes a hop or two after the reply), short enough that
+  // nothing is pending once the program goes quiet.
+  idleCheck(hops: number): void {
+    if (this.head !== null) {
+      this.idleCheckQueued = false;
+    } else if (hops > 1) {
+      queueMicrotask(() => this.idleCheck(hops - 1));
+    } else {
+      this.idleCheckQueued = false;
+      this.close();
+    }
+  }
+
+  arm(ms: number): void {
+    this.handle = this.clock.setTimeout(this.#fire, ms);
+  }
+
+  close(): void {
+    if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
+    this.handle = undefined;
+    this.lists.delete(this.ms);
+    if (this.lists.size === 0) registry.delete(this.clock);
+    if (cache === this) cache = null;
+  }
+
+  fire(): void {
+    this.handle = undefined;
+    const now = this.clock.now();
+    while (this.head !== null && this.head.tDeadline <= now) {
+      const node = this.head;
+      this.remove(node);
+      try {
+        node.expire();
+      } catch (error) {
+        reportLater(error);
+      }
+    }
+    if (this.head !== null && this.handle === undefined) {
+      // Real timers may fire a fraction of a millisecond early.
+      this.arm(Math.max(1, Math.ceil(this.head.tDeadline - now)));
+    }
+  }
+}
+
+const registry = new Map<Clock, Map<number, TimerList>>();
+let cache: TimerList | null = null;
+
+/**
+ * Starts `node`'s timeout: `expire()` is called in `ms` milliseconds on the
+ * current clock unless {@linkcode cancelTimeout} comes first. `ms` must be a
+ * finite non-negative number (callers handle Infinity by not starting one).
+ */
+export function startTimeout(node: Timed, ms: number): void {
+  const clock = getClock();
+  let list = cache;
+  if (list === null || list.clock !== clock || list.ms !== ms) {
+    let lists = registry.get(clock);
+    if (lists === undefined) registry.set(clock, lists = new Map());
+    let found = lists.get(ms);
+    if (found === undefined) {
+      lists.set(ms, found = new TimerList(clock, ms, lists));
+    }
+    cache = list = found;
+  }
+  list.add(node);
+}
+
+/** Cancels `node`'s timeout if it is pending; otherwise does nothing. */
+export function cancelTimeout(node: Timed): void {
+  if (node.tList !== null) node.tList.remove(node);
+}
+
+/** Reports an error thrown where nobody can catch it, without unwinding us. */
+export function reportLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * Time, injected. Every timer Steward starts (receive and call timeouts, the
+ * gen_server noreply timeout, shutdown timeouts, restart delays) goes through
+ * the current {@linkcode Clock}, so tests can replace it with a
+ * {@linkcode VirtualClock} and never sleep on the wall clock.
+ *
+ * ```ts
+ * import { VirtualClock, useClock } from "@steward/steward/clock";
+ * import { receive, send, self } from "@steward/steward/process";
+ * import { TimeoutError } from "@steward/steward/errors";
+ *
+ * const clock = new VirtualClock();
+ * const restore = useClock(clock);
+ * try {
+ *   const pending = receive(undefined, { timeout: 1000 });
+ *   await clock.advance(999); // nothing yet
+ *   await clock.advance(1);   // the receive times out now
+ *   await pending.catch((e) => console.assert(e instanceof TimeoutError));
+ * } finally {
+ *   restore();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+/** An opaque handle returned by {@linkcode Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/**
+ * The source of time and timers. Steward reads it through
+ * {@linkcode getClock}; tests swap it with {@linkcode useClock}.
+ */
+export interface Clock {
+  /** Milliseconds on a monotonic scale (only differences matter). */
+  now(): number;
+  /** Calls `callback` once, `ms` milliseconds from now. */
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a timer; unknown or already-fired handles are ignored. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/**
+ * The wall clock: `performance.now()` and the global `setTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { realClock } from "@steward/steward/clock";
+ * const t = realClock.now();
+ * console.assert(realClock.now() >= t);
+ * ```
+ */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as number),
+};
+
+let current: Clock = realClock;
+
+/**
+ * The clock in use.
+ *
+ * @returns the current clock ({@linkcode realClock} unless replaced).
+ *
+ * @example
+ * ```ts
+ * import { getClock, realClock } from "@steward/steward/clock";
+ * console.assert(getClock() === realClock);
+ * ```
+ */
+export function getClock(): Clock {
+  return current;
+}
+
+/**
+ * Makes `clock` the clock every new Steward timer uses, and returns a
+ * function that puts the previous one back. Timers already started keep the
+ * clock they were started on.
+ *
+ * @param clock the clock to use from now on.
+ * @returns a function restoring the previous clock.
+ * @throws {TypeError} if `clock` lacks `now`, `setTimeout` or `clearTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { getClock, useClock, VirtualClock } from "@steward/steward/clock";
+ * const clock = new VirtualClock();
+ * const restore = useClock(clock);
+ * console.assert(getClock() === clock);
+ * restore();
+ * console.assert(getClock() !== clock);
+ * ```
+ */
+export function useClock(clock: Clock): () => void {
+  if (
+    clock === null || typeof clock !== "object" ||
+    typeof clock.now !== "function" ||
+    typeof clock.setTimeout !== "function" ||
+    typeof clock.clearTimeout !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot use clock: 'clock' must have now, setTimeout and clearTimeout, got ${
+        String(clock)
+      }`,
+    );
+  }
+  const previous = current;
+  current = clock;
+  return () => {
+    current = previous;
+  };
+}
+
+interface VirtualTimer {
+  readonly id: number;
+  readonly at: number;
+  readonly callback: () => void;
+}
+
+/**
+ * Waits for one turn of the event loop, so every microtask queued so far (and
+ * the work it queues in turn) has run.
+ */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * A clock that moves only when told to. Timers fire in deadline order (ties in
+ * the order they were set) as {@linkcode VirtualClock.advance} passes their
+ * deadline; after each one, the clock lets the work it caused (message
+ * deliveries, promise continuations) run before firing the next.
+ *
+ * @example
+ * ```ts
+ * import { VirtualClock } from "@steward/steward/clock";
+ * const clock = new VirtualClock();
+ * const fired: number[] = [];
+ * clock.setTimeout(() => fired.push(clock.now()), 50);
+ * await clock.advance(49);
+ * console.assert(fired.length === 0);
+ * await clock.advance(1);
+ * console.assert(fired[0] === 50);
+ * ```
+ */
+export class VirtualClock implements Clock {
+  #now: number;
+  #nextId = 1;
+  #timers: VirtualTimer[] = [];
+
+  /**
+   * @param start the initial reading of {@linkcode VirtualClock.now}.
+   * @default {0}
+   */
+  constructor(start = 0) {
+    if (!Number.isFinite(start)) {
+      throw new RangeError(
+        `Cannot create VirtualClock: 'start' must be a finite number, got ${start}`,
+      );
+    }
+    this.#now = start;
+  }
+
+  /** The virtual time, in milliseconds. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Number of timers not yet fired or cleared. */
+  get pending(): number {
+    return this.#timers.length;
+  }
+
+  /** Sets a virtual timer `ms` (at least 0) from now. */
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
+    const timer = { id: this.#nextId++, at: this.#now + delay, callback };
+    // Keep #timers sorted by deadline, ties in insertion order.
+    let i = this.#timers.length;
+    while (i > 0 && this.#timers[i - 1].at > timer.at) i--;
+    this.#timers.splice(i, 0, timer);
+    return timer.id;
+  }
+
+  /** Cancels a virtual timer. */
+  clearTimeout(handle: TimerHandle): void {
+    const i = this.#timers.findIndex((t) => t.id === handle);
+    if (i >= 0) this.#timers.splice(i, 1);
+  }
+
+  /**
+   * Moves time forward by `ms`, firing every timer whose deadline is passed,
+   * in order, each at its own deadline.
+   *
+   * @param ms milliseconds to move forward (non-negative).
+   * @throws {RangeError} if `ms` is negative or not a number.
+   */
+  async advance(ms: number): Promise<void> {
+    if (typeof ms !== "number" || !(ms >= 0)) {
+      throw new RangeError(
+        `Cannot advance VirtualClock: 'ms' must be a non-negative number, got ${ms}`,
+      );
+    }
+    const until = this.#now + ms;
+    await settle();
+    while (this.#timers.length > 0 && this.#timers[0].at <= until) {
+      const timer = this.#timers.shift()!;
+      this.#now = timer.at;
+      timer.callback();
+      await settle();
+    }
+    this.#now = until;
+  }
+
+  /**
+   * Fires timers, moving time to each deadline, until none is left (timers
+   * set while running are fired too).
+   *
+   * @param limit the most timers to fire before giving up.
+   * @default {10000}
+   * @throws {RangeError} if timers are still pending after `limit` firings.
+   */
+  async runAll(limit = 10_000): Promise<void> {
+    await settle();
+    let fired = 0;
+    while (this.#timers.length > 0) {
+      if (fired++ >= limit) {
+        throw new RangeError(
+          `VirtualClock.runAll() fired ${limit} timers and more are pending: a timer re-arms itself forever?`,
+        );
+      }
+      const timer = this.#timers.shift()!;
+      this.#now = timer.at;
+      timer.callback();
+      await settle();
+    }
+  }
+}

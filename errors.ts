@@ -1,0 +1,273 @@
+/**
+ * The error classes callers catch. Argument errors at the API edge are plain
+ * `TypeError` (wrong shape) and `RangeError` (out of range); the classes here
+ * are the conditions a program reacts to: a process that is gone, a name that
+ * is taken, a call that failed, a receive that timed out.
+ *
+ * Exit reasons are data: `"normal"`, `"shutdown"`, `"kill"`, `"killed"`,
+ * `"noproc"`, `{ shutdown: detail }`, or whatever a process body threw. An
+ * error that carries one exposes it as `reason`.
+ *
+ * ```ts
+ * import { ExitError } from "@steward/steward/errors";
+ * const e = new ExitError("shutdown");
+ * console.assert(e.reason === "shutdown" && e.name === "ExitError");
+ * ```
+ *
+ * @module
+ */
+
+import { formatTerm } from "./_format.ts";
+
+/**
+ * A process exit with a reason, as a value you can throw or catch.
+ *
+ * - Thrown inside a process body or a gen_server callback, it ends the
+ *   process with `reason` (like Erlang's `exit(Reason)`); any other thrown
+ *   value becomes the exit reason as it is.
+ * - A process that is killed while it waits in `receive` (or in a call, or a
+ *   start) sees that wait reject with an `ExitError` whose `reason` is the
+ *   process's own exit reason, so its code unwinds.
+ *
+ * @example
+ * ```ts
+ * import { ExitError } from "@steward/steward/errors";
+ * import { spawnMonitor, receive } from "@steward/steward/process";
+ * const [, ref] = spawnMonitor(() => {
+ *   throw new ExitError({ shutdown: "done" });
+ * });
+ * const down = await receive((m) => Array.isArray(m) && m[1] === ref);
+ * console.assert((down as unknown[])[4] !== undefined);
+ * ```
+ */
+export class ExitError extends Error {
+  /** The exit reason. */
+  readonly reason: unknown;
+
+  /**
+   * @param reason the exit reason.
+   * @param options standard error options (`cause`).
+   */
+  constructor(reason: unknown, options?: ErrorOptions) {
+    super(`process exit: ${formatTerm(reason)}`, options);
+    this.name = "ExitError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * There is no process: a dead pid was linked to by a process that does not
+ * trap exits, or registered under a name.
+ *
+ * @example
+ * ```ts
+ * import { NoProcError } from "@steward/steward/errors";
+ * const e = new NoProcError("link", "<0.7.0>");
+ * console.assert(e.message === "Cannot link: no process <0.7.0>");
+ * ```
+ */
+export class NoProcError extends Error {
+  /** What was being done. */
+  readonly operation: string;
+  /** The pid or name that has no process. */
+  readonly target: unknown;
+
+  /**
+   * @param operation the operation that failed (e.g. "link").
+   * @param target the pid or name without a process.
+   */
+  constructor(operation: string, target: unknown) {
+    super(`Cannot ${operation}: no process ${formatTerm(target)}`);
+    this.name = "NoProcError";
+    this.operation = operation;
+    this.target = target;
+  }
+}
+
+/**
+ * A registered name was needed but nothing is registered under it (sending to
+ * it, or unregistering it).
+ *
+ * @example
+ * ```ts
+ * import { NotRegisteredError } from "@steward/steward/errors";
+ * import { send } from "@steward/steward/process";
+ * try {
+ *   send("nobody_here", "hi");
+ * } catch (e) {
+ *   console.assert(e instanceof NotRegisteredError);
+ * }
+ * ```
+ */
+export class NotRegisteredError extends Error {
+  /** What was being done. */
+  readonly operation: string;
+  /** The name. */
+  readonly registeredName: string;
+
+  /**
+   * @param operation the operation that failed (e.g. "send").
+   * @param name the name that is not registered.
+   */
+  constructor(operation: string, name: string) {
+    super(
+      `Cannot ${operation}: no process is registered as ${JSON.stringify(name)}`,
+    );
+    this.name = "NotRegisteredError";
+    this.operation = operation;
+    this.registeredName = name;
+  }
+}
+
+/**
+ * A name is already taken, or a process already has a name.
+ *
+ * @example
+ * ```ts
+ * import { AlreadyRegisteredError } from "@steward/steward/errors";
+ * import { register, unregister, self } from "@steward/steward/process";
+ * register("shell", self());
+ * try {
+ *   register("shell", self());
+ * } catch (e) {
+ *   console.assert(e instanceof AlreadyRegisteredError);
+ * } finally {
+ *   unregister("shell");
+ * }
+ * ```
+ */
+export class AlreadyRegisteredError extends Error {
+  /** The name asked for. */
+  readonly registeredName: string;
+  /** The process holding that name (or the process that already had one). */
+  readonly pid: unknown;
+
+  /**
+   * @param message the full message.
+   * @param name the name asked for.
+   * @param pid the process in the way.
+   */
+  constructor(message: string, name: string, pid: unknown) {
+    super(message);
+    this.name = "AlreadyRegisteredError";
+    this.registeredName = name;
+    this.pid = pid;
+  }
+}
+
+/**
+ * A selective `receive` found no matching message within its timeout.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "@steward/steward/errors";
+ * import { receive } from "@steward/steward/process";
+ * try {
+ *   await receive((m) => m === "never sent", { timeout: 0 });
+ * } catch (e) {
+ *   console.assert(e instanceof TimeoutError);
+ * }
+ * ```
+ */
+export class TimeoutError extends Error {
+  /** The timeout that expired, in milliseconds. */
+  readonly timeout: number;
+
+  /**
+   * @param message the full message.
+   * @param timeout the timeout in milliseconds.
+   */
+  constructor(message: string, timeout: number) {
+    super(message);
+    this.name = "TimeoutError";
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * A `GenServer.call` or `GenServer.stop` failed. `reason` says why, with
+ * OTP's reasons: `"noproc"` (no such server), `"timeout"`, `"calling_self"`,
+ * or the exit reason of a server that died before replying. The rest of the
+ * error names the call, like OTP's `{Reason, {gen_server, call, Args}}`.
+ *
+ * @example
+ * ```ts
+ * import { CallError } from "@steward/steward/errors";
+ * import { call } from "@steward/steward/gen-server";
+ * try {
+ *   await call("no_such_server", "ping");
+ * } catch (e) {
+ *   console.assert(e instanceof CallError && e.reason === "noproc");
+ * }
+ * ```
+ */
+export class CallError extends Error {
+  /** Why the call failed. */
+  readonly reason: unknown;
+  /** `"call"` or `"stop"`. */
+  readonly operation: "call" | "stop";
+  /** The server as the caller named it (pid or registered name). */
+  readonly server: unknown;
+  /** The arguments of the failed operation after the server. */
+  readonly args: readonly unknown[];
+
+  /**
+   * @param reason why the call failed.
+   * @param operation `"call"` or `"stop"`.
+   * @param server the server as given by the caller.
+   * @param args the remaining arguments (request and timeout, or reason and timeout).
+   */
+  constructor(
+    reason: unknown,
+    operation: "call" | "stop",
+    server: unknown,
+    args: readonly unknown[],
+  ) {
+    super(
+      `GenServer.${operation}(${
+        [server, ...args].map(formatTerm).join(", ")
+      }) failed: ${formatTerm(reason)}`,
+      reason instanceof Error ? { cause: reason } : undefined,
+    );
+    this.name = "CallError";
+    this.reason = reason;
+    this.operation = operation;
+    this.server = server;
+    this.args = args;
+  }
+}
+
+/**
+ * A gen_server did not start. `reason` is OTP's: `"ignore"` when init
+ * returned `"ignore"`, `"timeout"` when init outlived its timeout,
+ * `{ alreadyStarted: pid }` when the name was taken, the reason of
+ * `["stop", reason]` or `["error", reason]`, `{ badReturnValue: value }`, or
+ * what init threw.
+ *
+ * @example
+ * ```ts
+ * import { StartError } from "@steward/steward/errors";
+ * import { start } from "@steward/steward/gen-server";
+ * try {
+ *   await start({ init: () => ["stop", "no_config"] }, undefined);
+ * } catch (e) {
+ *   console.assert(e instanceof StartError && e.reason === "no_config");
+ * }
+ * ```
+ */
+export class StartError extends Error {
+  /** Why the server did not start. */
+  readonly reason: unknown;
+
+  /**
+   * @param reason why the start failed.
+   */
+  constructor(reason: unknown) {
+    super(
+      `GenServer did not start: ${formatTerm(reason)}`,
+      reason instanceof Error ? { cause: reason } : undefined,
+    );
+    this.name = "StartError";
+    this.reason = reason;
+  }
+}

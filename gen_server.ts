@@ -1,0 +1,1087 @@
+/**
+ * GenServer: a process that keeps state and serves requests, one message at a
+ * time, as OTP's `gen_server`. You write a behaviour (an object of
+ * callbacks); {@linkcode start} runs it in a new process; {@linkcode call}
+ * asks and waits for a reply, {@linkcode cast} tells without waiting.
+ *
+ * ## Callbacks and what they return
+ * Every callback may be sync or `async`; the server takes no other message
+ * until it settles. Returns are OTP's tuples, as arrays:
+ *
+ * | callback | returns |
+ * |---|---|
+ * | `init(arg)` | `["ok", state]`, `["ok", state, action]`, `"ignore"`, `["stop", reason]`, `["error", reason]` |
+ * | `handleCall(request, from, state)` | `["reply", reply, state]`, `["reply", reply, state, action]`, `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, reply, state]`, `["stop", reason, state]` |
+ * | `handleCast(message, state)`, `handleInfo(message, state)`, `handleContinue(arg, state)` | `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, state]` |
+ * | `terminate(reason, state)` | anything (ignored) |
+ *
+ * An `action` is a timeout in ms (no message within it: `handleInfo("timeout")`;
+ * `0` fires only if the mailbox is empty; `Infinity` or `"infinity"`: none),
+ * `"hibernate"` (accepted, does nothing: there is no heap to shrink), or
+ * `{ continue: arg }` (`handleContinue(arg, state)` runs next, before any
+ * message already queued). Any other return stops the server with reason
+ * `{ badReturnValue: value }`.
+ *
+ * ## Failures
+ * A callback that throws stops the server with the thrown value as its
+ * reason (an `ExitError` stands for its `reason`). `terminate` runs when a
+ * callback returns `stop`, throws or returns garbage, on {@linkcode stop},
+ * and when the parent (the process that called {@linkcode startLink}) exits
+ * while the server traps exits. It does not run when the server is killed,
+ * or when it does not trap exits and an exit signal ends it.
+ *
+ * Differences from OTP, on purpose: JavaScript has one kind of exception, so
+ * Erlang's `throw(Value)`-as-return is not reproduced; a thrown value is
+ * always a crash. Names are local strings (no `global`/`via`).
+ *
+ * ```ts
+ * import { call, cast, start, stop } from "@steward/steward/gen-server";
+ * import type { GenServer } from "@steward/steward/gen-server";
+ *
+ * const counter: GenServer<number, number> = {
+ *   init: (n) => ["ok", n],
+ *   handleCall: (request, _from, n) =>
+ *     request === "get" ? ["reply", n, n] : ["reply", "unknown", n],
+ *   handleCast: (request, n) => ["noreply", request === "inc" ? n + 1 : n],
+ * };
+ * const pid = await start(counter, 41);
+ * cast(pid, "inc");
+ * console.assert(await call(pid, "get") === 42);
+ * await stop(pid);
+ * ```
+ *
+ * @module
+ */
+
+import {
+  addWait,
+  currentProc,
+  deliver,
+  type DownWatcher,
+  kill,
+  type Kind,
+  mailboxLength,
+  Pid,
+  type Proc,
+  procOf,
+  removeFirst,
+  removeWait,
+  spawnProc,
+  thrownReason,
+  unlinkProcs,
+  unwatch,
+  type Wait,
+  watch,
+  whereisName,
+  registerName,
+} from "./_runtime.ts";
+import { isAsyncFunction, runAsync, swapCurrent } from "./_context.ts";
+import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import { CallError, ExitError, StartError } from "./errors.ts";
+import { formatTerm } from "./_format.ts";
+import type { Dest } from "./process.ts";
+
+/** What a callback may ask for next: see the module docs. */
+export type Action = number | "infinity" | "hibernate" | {
+  continue: unknown;
+};
+
+/** What `init` returns. */
+export type InitResult<S> =
+  | readonly ["ok", S]
+  | readonly ["ok", S, Action]
+  | "ignore"
+  | readonly ["stop", unknown]
+  | readonly ["error", unknown];
+
+/** What `handleCall` returns. */
+export type CallResult<S> =
+  | readonly ["reply", unknown, S]
+  | readonly ["reply", unknown, S, Action]
+  | readonly ["noreply", S]
+  | readonly ["noreply", S, Action]
+  | readonly ["stop", unknown, unknown, S]
+  | readonly ["stop", unknown, S];
+
+/** What `handleCast`, `handleInfo` and `handleContinue` return. */
+export type NoReplyResult<S> =
+  | readonly ["noreply", S]
+  | readonly ["noreply", S, Action]
+  | readonly ["stop", unknown, S];
+
+/** A value or a promise of it: every callback may be sync or async. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Who is waiting for a reply: given to `handleCall`, passed to
+ * {@linkcode reply} to answer later (after returning `["noreply", state]`).
+ */
+export interface From {
+  /** The calling process. */
+  readonly caller: Pid;
+}
+
+/**
+ * A gen_server behaviour: the callbacks a server runs. Only `init` is
+ * required. `S` is the state, `A` the argument of `init`.
+ */
+export interface GenServer<S = unknown, A = unknown> {
+  /** Runs in the new process before {@linkcode start} returns. */
+  init(arg: A): MaybePromise<InitResult<S>>;
+  /** Serves a {@linkcode call}. Missing: the caller's call fails. */
+  handleCall?(
+    request: unknown,
+    from: From,
+    state: S,
+  ): MaybePromise<CallResult<S>>;
+  /** Handles a {@linkcode cast}. Missing: the server crashes. */
+  handleCast?(message: unknown, state: S): MaybePromise<NoReplyResult<S>>;
+  /** Handles any other message (and `"timeout"`). Missing: dropped. */
+  handleInfo?(message: unknown, state: S): MaybePromise<NoReplyResult<S>>;
+  /** Runs after an action `{ continue: arg }`. */
+  handleContinue?(arg: unknown, state: S): MaybePromise<NoReplyResult<S>>;
+  /** Cleans up when the server stops (see the module docs for when). */
+  terminate?(reason: unknown, state: S): unknown;
+}
+
+/** Options of {@linkcode start} and {@linkcode startLink}. */
+export interface StartOptions {
+  /** Register the server under this name (freed when it exits). */
+  name?: string;
+  /**
+   * Milliseconds `init` may take; past it the server is killed and the start
+   * rejects with reason `"timeout"`.
+   * @default {Infinity}
+   */
+  timeout?: number;
+}
+
+/** Options of {@linkcode call}. */
+export interface CallOptions {
+  /**
+   * Milliseconds to wait for the reply (`Infinity`: forever).
+   * @default {5000}
+   */
+  timeout?: number;
+}
+
+/** Options of {@linkcode stop}. */
+export interface StopOptions {
+  /**
+   * Milliseconds to wait for the server to end (`Infinity`: forever).
+   * @default {Infinity}
+   */
+  timeout?: number;
+}
+
+/** OTP's default call timeout. */
+const DEFAULT_CALL_TIMEOUT = 5000;
+
+// ------------------------------------------------------------ messages --
+
+/** A cast in a server's mailbox. */
+class Cast {
+  constructor(readonly message: unknown) {}
+}
+
+/**
+ * A pending call: the request in the server's mailbox, the caller's `From`,
+ * a watcher of the server's death (OTP's monitor) and a wait the caller's
+ * death ends. Once `done`, later replies are dropped (OTP's alias).
+ */
+class CallRequest extends Timed implements From, DownWatcher, Wait {
+  done = false;
+
+  constructor(
+    readonly owner: Proc,
+    readonly target: Proc,
+    readonly request: unknown,
+    readonly server: Dest,
+    readonly timeout: number,
+    readonly resolve: (reply: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {
+    super();
+  }
+
+  get caller(): Pid {
+    return this.owner.pid;
+  }
+
+  settle(reply: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    cancelTimeout(this);
+    unwatch(this.target, this);
+    removeWait(this.owner, this);
+    this.resolve(reply);
+  }
+
+  fail(reason: unknown): void {
+    this.reject(
+      new CallError(reason, "call", this.server, [this.request, this.timeout]),
+    );
+  }
+
+  down(_target: Proc, reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    cancelTimeout(this);
+    removeWait(this.owner, this);
+    this.fail(reason);
+  }
+
+  expire(): void {
+    if (this.done) return;
+    this.done = true;
+    unwatch(this.target, this);
+    removeWait(this.owner, this);
+    this.fail("timeout");
+  }
+
+  abort(reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    cancelTimeout(this);
+    unwatch(this.target, this);
+    this.reject(new ExitError(reason));
+  }
+}
+
+/**
+ * A pending stop: the request in the server's mailbox, and the stopper's
+ * watch on the server's death.
+ */
+class StopRequest extends Timed implements DownWatcher, Wait {
+  done = false;
+
+  constructor(
+    readonly owner: Proc,
+    readonly target: Proc,
+    readonly reason: unknown,
+    readonly server: Dest,
+    readonly timeout: number,
+    readonly resolve: () => void,
+    readonly reject: (error: unknown) => void,
+  ) {
+    super();
+  }
+
+  fail(reason: unknown): void {
+    this.reject(
+      new CallError(reason, "stop", this.server, [this.reason, this.timeout]),
+    );
+  }
+
+  down(_target: Proc, reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    cancelTimeout(this);
+    removeWait(this.owner, this);
+    if (reason === this.reason) this.resolve();
+    else this.fail(reason);
+  }
+
+  expire(): void {
+    if (this.done) return;
+    this.done = true;
+    unwatch(this.target, this);
+    removeWait(this.owner, this);
+    this.fail("timeout");
+  }
+
+  abort(reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    cancelTimeout(this);
+    unwatch(this.target, this);
+    this.reject(new ExitError(reason));
+  }
+}
+
+/** The noreply timeout: armed after a callback, put in the mailbox on expiry. */
+class ServerTimeout extends Timed {
+  constructor(readonly proc: Proc) {
+    super();
+  }
+
+  expire(): void {
+    const s = this.proc.data as Server | undefined;
+    if (s !== undefined && s.timer === this) deliver(this.proc, this);
+  }
+}
+
+// --------------------------------------------------------------- state --
+
+/** A running server's data (the process record's `data`). */
+class Server {
+  /** The armed noreply timeout; any message dispatched cancels it. */
+  timer: ServerTimeout | null = null;
+
+  constructor(
+    readonly behaviour: GenServer<unknown, unknown>,
+    /** The user state, replaced by each callback's result. */
+    public state: unknown,
+    /** Who called startLink; its EXIT stops a trapping server. */
+    readonly parent: Proc | null,
+  ) {}
+}
+
+type Callback = (this: unknown, a: unknown, b?: unknown, c?: unknown) => unknown;
+
+/** Calls a user callback as `proc`; async ones keep `self()` across await. */
+function invoke(
+  proc: Proc,
+  s: { behaviour: object },
+  fn: Callback,
+  a: unknown,
+  b?: unknown,
+  c?: unknown,
+): unknown {
+  if (isAsyncFunction(fn)) {
+    return runAsync(proc, () => fn.call(s.behaviour, a, b, c), undefined);
+  }
+  // Also reached from promise continuations (after an async callback), where
+  // nothing else has set the current process.
+  const previous = swapCurrent(proc);
+  try {
+    return fn.call(s.behaviour, a, b, c);
+  } finally {
+    swapCurrent(previous);
+  }
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && typeof x === "object" &&
+    typeof (x as PromiseLike<unknown>).then === "function";
+}
+
+/** Runs a callback, then `next(result)`; a throw stops the server. */
+function step(
+  proc: Proc,
+  s: Server,
+  fn: Callback,
+  next: (result: unknown) => void | Promise<void>,
+  a: unknown,
+  b?: unknown,
+  c?: unknown,
+): void | Promise<void> {
+  let result: unknown;
+  try {
+    result = invoke(proc, s, fn, a, b, c);
+  } catch (error) {
+    return terminateServer(proc, s, thrownReason(error));
+  }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (value) => proc.dead ? undefined : next(value),
+      (error) =>
+        proc.dead ? undefined : terminateServer(proc, s, thrownReason(error)),
+    );
+  }
+  return next(result);
+}
+
+// ----------------------------------------------------------------- loop --
+
+const kind: Kind = {
+  dispatch(proc: Proc, message: unknown): void | Promise<void> {
+    return handleMessage(proc, proc.data as Server, message);
+  },
+};
+
+function handleMessage(
+  proc: Proc,
+  s: Server,
+  msg: unknown,
+): void | Promise<void> {
+  if (msg instanceof ServerTimeout) {
+    if (msg !== s.timer) return; // stale: a message came first
+    s.timer = null;
+    return info(proc, s, "timeout");
+  }
+  if (s.timer !== null) {
+    cancelTimeout(s.timer);
+    s.timer = null;
+  }
+  const b = s.behaviour;
+  if (msg instanceof CallRequest) {
+    // Served even if the caller gave up: as in OTP, only the reply is dropped.
+    if (typeof b.handleCall !== "function") {
+      return terminateServer(proc, s, {
+        undef: "handleCall",
+      });
+    }
+    return step(
+      proc,
+      s,
+      b.handleCall as Callback,
+      (r) => afterCall(proc, s, r, msg),
+      msg.request,
+      msg,
+      s.state,
+    );
+  }
+  if (msg instanceof Cast) {
+    if (typeof b.handleCast !== "function") {
+      return terminateServer(proc, s, { undef: "handleCast" });
+    }
+    return step(
+      proc,
+      s,
+      b.handleCast as Callback,
+      (r) => afterNoReply(proc, s, r),
+      msg.message,
+      s.state,
+    );
+  }
+  if (msg instanceof StopRequest) {
+    return terminateServer(proc, s, msg.reason);
+  }
+  if (
+    s.parent !== null && proc.trapExit && Array.isArray(msg) &&
+    msg.length === 3 && msg[0] === "EXIT" && msg[1] === s.parent.pid
+  ) {
+    return terminateServer(proc, s, msg[2]);
+  }
+  return info(proc, s, msg);
+}
+
+function info(proc: Proc, s: Server, msg: unknown): void | Promise<void> {
+  const handleInfo = s.behaviour.handleInfo;
+  if (typeof handleInfo !== "function") {
+    // OTP logs and drops it; the server lives on.
+    console.warn(
+      `GenServer ${proc.pid} has no handleInfo; dropped message ${
+        formatTerm(msg)
+      }`,
+    );
+    return;
+  }
+  return step(
+    proc,
+    s,
+    handleInfo as Callback,
+    (r) => afterNoReply(proc, s, r),
+    msg,
+    s.state,
+  );
+}
+
+/** Whether `a` is a valid action (or none). */
+function isAction(a: unknown): a is Action | undefined {
+  if (a === undefined || a === "infinity" || a === "hibernate") return true;
+  if (typeof a === "number") return a >= 0;
+  return a !== null && typeof a === "object" && "continue" in a &&
+    Object.keys(a).length === 1;
+}
+
+function afterCall(
+  proc: Proc,
+  s: Server,
+  r: unknown,
+  from: CallRequest,
+): void | Promise<void> {
+  if (Array.isArray(r)) {
+    const n = r.length;
+    if (r[0] === "reply" && (n === 3 || (n === 4 && isAction(r[3])))) {
+      s.state = r[2];
+      from.settle(r[1]);
+      return applyAction(proc, s, r[3]);
+    }
+    if (r[0] === "stop" && n === 4) {
+      s.state = r[3];
+      return terminateServer(proc, s, r[1], from, r[2]);
+    }
+  }
+  return afterNoReply(proc, s, r);
+}
+
+function afterNoReply(
+  proc: Proc,
+  s: Server,
+  r: unknown,
+): void | Promise<void> {
+  if (Array.isArray(r)) {
+    const n = r.length;
+    if (r[0] === "noreply" && (n === 2 || (n === 3 && isAction(r[2])))) {
+      s.state = r[1];
+      return applyAction(proc, s, r[2]);
+    }
+    if (r[0] === "stop" && n === 3) {
+      s.state = r[2];
+      return terminateServer(proc, s, r[1]);
+    }
+  }
+  return terminateServer(proc, s, { badReturnValue: r });
+}
+
+function applyAction(
+  proc: Proc,
+  s: Server,
+  action: Action | undefined,
+): void | Promise<void> {
+  if (typeof action === "number") {
+    if (action === Infinity) return;
+    const t = new ServerTimeout(proc);
+    s.timer = t;
+    if (action === 0) {
+      // OTP's `after 0`: fires only if nothing is waiting right now.
+      if (mailboxLength(proc) === 0) deliver(proc, t);
+      else s.timer = null;
+    } else {
+      startTimeout(t, action);
+    }
+    return;
+  }
+  if (action !== null && typeof action === "object") {
+    const handleContinue = s.behaviour.handleContinue;
+    if (typeof handleContinue !== "function") {
+      return terminateServer(proc, s, { undef: "handleContinue" });
+    }
+    return step(
+      proc,
+      s,
+      handleContinue as Callback,
+      (r) => afterNoReply(proc, s, r),
+      action.continue,
+      s.state,
+    );
+  }
+}
+
+/**
+ * Stops the server: `terminate(reason, state)` if defined, then (for
+ * `["stop", reason, reply, state]`) the reply, then the exit with `reason`
+ * (or with what terminate threw).
+ */
+function terminateServer(
+  proc: Proc,
+  s: Server,
+  reason: unknown,
+  from?: CallRequest,
+  reply?: unknown,
+): void | Promise<void> {
+  if (s.timer !== null) {
+    cancelTimeout(s.timer);
+    s.timer = null;
+  }
+  const terminate = s.behaviour.terminate;
+  const finish = (exitReason: unknown) => {
+    from?.settle(reply);
+    kill(proc, exitReason);
+  };
+  if (typeof terminate !== "function") return finish(reason);
+  let result: unknown;
+  try {
+    result = invoke(proc, s, terminate as Callback, reason, s.state);
+  } catch (error) {
+    return finish(thrownReason(error));
+  }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      () => finish(reason),
+      (error) => finish(thrownReason(error)),
+    );
+  }
+  finish(reason);
+}
+
+// ---------------------------------------------------------------- start --
+
+/**
+ * The caller's side of a start: resolved with the pid once init succeeds,
+ * rejected with the reason otherwise, or if the server dies first, or after
+ * the init timeout.
+ */
+class Starter extends Timed implements DownWatcher, Wait {
+  done = false;
+  proc: Proc | null = null;
+
+  constructor(
+    readonly owner: Proc,
+    readonly linked: boolean,
+    readonly resolve: (pid: Pid) => void,
+    readonly reject: (error: unknown) => void,
+  ) {
+    super();
+  }
+
+  #end(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    cancelTimeout(this);
+    removeWait(this.owner, this);
+    if (this.proc !== null) unwatch(this.proc, this);
+    return true;
+  }
+
+  ok(pid: Pid): void {
+    if (this.#end()) this.resolve(pid);
+  }
+
+  fail(reason: unknown): void {
+    if (this.#end()) this.reject(new StartError(reason));
+  }
+
+  down(_target: Proc, reason: unknown): void {
+    this.fail(reason);
+  }
+
+  expire(): void {
+    const proc = this.proc!;
+    if (!this.#end()) return;
+    // As proc_lib: kill the slow server and leave no EXIT behind.
+    if (this.linked) {
+      unlinkProcs(this.owner, proc);
+      removeFirst(
+        this.owner,
+        (m) => Array.isArray(m) && m[0] === "EXIT" && m[1] === proc.pid,
+      );
+    }
+    kill(proc, "killed");
+    this.reject(new StartError("timeout"));
+  }
+
+  abort(reason: unknown): void {
+    if (this.#end()) this.reject(new ExitError(reason));
+  }
+}
+
+function checkBehaviour(op: string, behaviour: unknown): void {
+  if (behaviour === null || typeof behaviour !== "object") {
+    throw new TypeError(
+      `Cannot ${op}: 'behaviour' must be an object with an init function, got ${
+        formatTerm(behaviour)
+      }`,
+    );
+  }
+  const b = behaviour as Record<string, unknown>;
+  if (typeof b.init !== "function") {
+    throw new TypeError(
+      `Cannot ${op}: 'behaviour.init' must be a function, got ${
+        formatTerm(b.init)
+      }`,
+    );
+  }
+  for (
+    const key of [
+      "handleCall",
+      "handleCast",
+      "handleInfo",
+      "handleContinue",
+      "terminate",
+    ]
+  ) {
+    if (b[key] !== undefined && typeof b[key] !== "function") {
+      throw new TypeError(
+        `Cannot ${op}: 'behaviour.${key}' must be a function if given, got ${
+          formatTerm(b[key])
+        }`,
+      );
+    }
+  }
+}
+
+function checkTimeout(op: string, timeout: unknown): number {
+  if (timeout === "infinity") return Infinity;
+  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+    throw new TypeError(
+      `Cannot ${op}: 'timeout' must be a non-negative number or Infinity, got ${
+        formatTerm(timeout)
+      }`,
+    );
+  }
+  if (timeout < 0) {
+    throw new RangeError(
+      `Cannot ${op}: 'timeout' must be a non-negative number or Infinity, got ${timeout}`,
+    );
+  }
+  return timeout;
+}
+
+function startServer<S, A>(
+  op: string,
+  behaviour: GenServer<S, A>,
+  arg: A,
+  options: StartOptions | undefined,
+  link: boolean,
+): Promise<Pid> {
+  try {
+    checkBehaviour(op, behaviour);
+    if (options !== undefined && (options === null || typeof options !== "object")) {
+      throw new TypeError(
+        `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+      );
+    }
+    const name = options?.name;
+    if (name !== undefined && (typeof name !== "string" || name === "")) {
+      throw new TypeError(
+        `Cannot ${op}: 'name' must be a non-empty string, got ${
+          formatTerm(name)
+        }`,
+      );
+    }
+    const timeout = checkTimeout(op, options?.timeout ?? Infinity);
+    const caller = currentProc();
+    if (caller.dead) throw new ExitError(caller.reason);
+    return new Promise((resolve, reject) => {
+      const starter = new Starter(caller, link, resolve, reject);
+      const b = behaviour as GenServer<unknown, unknown>;
+      const proc = spawnProc(
+        (pid) => initServer(procOf(pid), b, arg, name, starter),
+        link ? caller : null,
+      );
+      starter.proc = proc;
+      watch(proc, starter);
+      addWait(caller, starter);
+      if (timeout !== Infinity) startTimeout(starter, timeout);
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** The new server's body: name, init, then the message loop. */
+function initServer(
+  proc: Proc,
+  b: GenServer<unknown, unknown>,
+  arg: unknown,
+  name: string | undefined,
+  starter: Starter,
+): void | Promise<void> {
+  if (name !== undefined) {
+    const holder = whereisName(name);
+    if (holder !== undefined) {
+      starter.fail({ alreadyStarted: holder.pid });
+      return; // exits "normal" without running init
+    }
+    registerName(name, proc);
+  }
+  const parent = starter.linked ? starter.owner : null;
+  const s = { behaviour: b };
+  let result: unknown;
+  try {
+    result = invoke(proc, s, b.init as Callback, arg);
+  } catch (error) {
+    return initFailed(starter, error);
+  }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (r) => proc.dead ? undefined : initDone(proc, b, parent, starter, r),
+      (error) => proc.dead ? undefined : initFailed(starter, error),
+    );
+  }
+  return initDone(proc, b, parent, starter, result);
+}
+
+function initFailed(starter: Starter, error: unknown): never {
+  const reason = thrownReason(error);
+  starter.fail(reason);
+  throw new ExitError(reason);
+}
+
+function initDone(
+  proc: Proc,
+  b: GenServer<unknown, unknown>,
+  parent: Proc | null,
+  starter: Starter,
+  r: unknown,
+): void | Promise<void> {
+  if (r === "ignore") {
+    starter.fail("ignore");
+    return; // exits "normal"
+  }
+  if (Array.isArray(r)) {
+    const n = r.length;
+    if (r[0] === "ok" && (n === 2 || (n === 3 && isAction(r[2])))) {
+      const s = new Server(b, r[1], parent);
+      proc.data = s;
+      proc.kind = kind;
+      starter.ok(proc.pid);
+      return applyAction(proc, s, r[2]);
+    }
+    if (r[0] === "stop" && n === 2) {
+      starter.fail(r[1]);
+      throw new ExitError(r[1]);
+    }
+    if (r[0] === "error" && n === 2) {
+      starter.fail(r[1]);
+      return; // OTP 26: exits "normal", no crash report
+    }
+  }
+  const reason = { badReturnValue: r };
+  starter.fail(reason);
+  throw new ExitError(reason);
+}
+
+/**
+ * Starts a gen_server running `behaviour`, not linked to the caller, and
+ * waits for its `init` to finish.
+ *
+ * @param behaviour the callbacks.
+ * @param arg passed to `init`.
+ * @param options `name` to register, init `timeout`.
+ * @returns the server's pid, once `init` returned `["ok", ...]`.
+ * @throws {StartError} (rejects) with OTP's reason: `"ignore"`,
+ *   `{ alreadyStarted: pid }`, `"timeout"`, the reason of
+ *   `["stop", reason]` / `["error", reason]`, `{ badReturnValue: value }`,
+ *   or what init threw.
+ * @throws {TypeError} (rejects) for a malformed behaviour or options.
+ *
+ * @example
+ * ```ts
+ * import { start, call, stop } from "@steward/steward/gen-server";
+ * const pid = await start({
+ *   init: () => ["ok", "pong"],
+ *   handleCall: (_req, _from, s) => ["reply", s, s],
+ * }, undefined, { name: "pinger" });
+ * console.assert(await call("pinger", "ping") === "pong");
+ * await stop(pid);
+ * ```
+ */
+export function start<S, A>(
+  behaviour: GenServer<S, A>,
+  arg: A,
+  options?: StartOptions,
+): Promise<Pid> {
+  return startServer("start", behaviour, arg, options, false);
+}
+
+/**
+ * Like {@linkcode start}, but the server is linked to the caller from the
+ * moment it exists: if init fails, the caller gets the exit signal (a caller
+ * that traps exits finds `["EXIT", pid, reason]` in its mailbox). A server
+ * that traps exits stops (running `terminate`) when the caller exits.
+ *
+ * @param behaviour the callbacks.
+ * @param arg passed to `init`.
+ * @param options `name` to register, init `timeout`.
+ * @returns the server's pid.
+ * @throws {StartError} (rejects) as {@linkcode start}.
+ * @throws {TypeError} (rejects) for a malformed behaviour or options.
+ *
+ * @example
+ * ```ts
+ * import { startLink, stop } from "@steward/steward/gen-server";
+ * import { processInfo, self } from "@steward/steward/process";
+ * const pid = await startLink({ init: () => ["ok", null] }, undefined);
+ * console.assert(processInfo(self())!.links.includes(pid));
+ * await stop(pid);
+ * ```
+ */
+export function startLink<S, A>(
+  behaviour: GenServer<S, A>,
+  arg: A,
+  options?: StartOptions,
+): Promise<Pid> {
+  return startServer("startLink", behaviour, arg, options, true);
+}
+
+// ------------------------------------------------------------ requests --
+
+function resolveServer(server: Dest, op: string): Proc | undefined {
+  if (server instanceof Pid) return procOf(server);
+  if (typeof server === "string") return whereisName(server);
+  throw new TypeError(
+    `Cannot ${op}: 'server' must be a Pid or a registered name, got ${
+      formatTerm(server)
+    }`,
+  );
+}
+
+/**
+ * Sends `request` to a server and waits for its reply, watching the server
+ * meanwhile: if it dies first, the call fails with its exit reason. A reply
+ * that comes after the call gave up is dropped.
+ *
+ * @param server a pid or registered name.
+ * @param request passed to `handleCall`.
+ * @param options `timeout` (default 5000 ms).
+ * @returns the reply.
+ * @throws {CallError} (rejects) whose `reason` is `"noproc"` (no such
+ *   server), `"timeout"`, `"calling_self"`, or the server's exit reason.
+ * @throws {TypeError} (rejects) for a malformed server or timeout.
+ *
+ * @example
+ * ```ts
+ * import { start, call, stop } from "@steward/steward/gen-server";
+ * import { CallError } from "@steward/steward/errors";
+ * const pid = await start({
+ *   init: () => ["ok", 0],
+ *   handleCall: (req, _from, n) =>
+ *     req === "crash" ? ["stop", "bad_request", n] : ["reply", n + 1, n + 1],
+ * }, undefined);
+ * console.assert(await call(pid, "next") === 1);
+ * const err = await call(pid, "crash").catch((e) => e);
+ * console.assert(err instanceof CallError && err.reason === "bad_request");
+ * ```
+ */
+export function call<R = unknown>(
+  server: Dest,
+  request: unknown,
+  options?: CallOptions,
+): Promise<R> {
+  let timeout = DEFAULT_CALL_TIMEOUT;
+  let target: Proc | undefined;
+  try {
+    if (options !== undefined && options.timeout !== undefined) {
+      timeout = checkTimeout("call", options.timeout);
+    }
+    target = resolveServer(server, "call");
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const caller = currentProc();
+  let reason: unknown;
+  if (target === caller) reason = "calling_self";
+  else if (target === undefined || target.dead) reason = "noproc";
+  else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
+  if (reason !== undefined) {
+    return Promise.reject(
+      new CallError(reason, "call", server, [request, timeout]),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const req = new CallRequest(
+      caller,
+      target!,
+      request,
+      server,
+      timeout,
+      resolve as (reply: unknown) => void,
+      reject,
+    );
+    watch(target!, req);
+    addWait(caller, req);
+    if (timeout !== Infinity) startTimeout(req, timeout);
+    deliver(target!, req);
+  });
+}
+
+/**
+ * Sends `message` to a server's `handleCast` without waiting. Never fails:
+ * a dead server or an unregistered name drops the message, as in OTP.
+ *
+ * @param server a pid or registered name.
+ * @param message passed to `handleCast`.
+ * @throws {TypeError} if `server` is neither a pid nor a string.
+ *
+ * @example
+ * ```ts
+ * import { cast } from "@steward/steward/gen-server";
+ * cast("nobody_by_that_name", "hello"); // dropped, no error
+ * ```
+ */
+export function cast(server: Dest, message: unknown): void {
+  const target = resolveServer(server, "cast");
+  if (target !== undefined && !currentProc().dead) {
+    deliver(target, new Cast(message));
+  }
+}
+
+/**
+ * Answers a call that `handleCall` left pending (it returned
+ * `["noreply", state]`). Any process may reply, once; later replies, and
+ * replies to callers that gave up, are dropped.
+ *
+ * @param from the `from` given to `handleCall`.
+ * @param value the reply.
+ * @throws {TypeError} if `from` is not a `From` given to `handleCall`.
+ *
+ * @example
+ * ```ts
+ * import { start, call, reply, stop } from "@steward/steward/gen-server";
+ * import type { From } from "@steward/steward/gen-server";
+ * const pid = await start<From | null, undefined>({
+ *   init: () => ["ok", null],
+ *   handleCall: (req, from, waiting) => {
+ *     if (req === "wait") return ["noreply", from];
+ *     reply(waiting!, "released");
+ *     return ["reply", "ok", null];
+ *   },
+ * }, undefined);
+ * const waiting = call(pid, "wait");
+ * await call(pid, "release");
+ * console.assert(await waiting === "released");
+ * await stop(pid);
+ * ```
+ */
+export function reply(from: From, value: unknown): void {
+  if (!(from instanceof CallRequest)) {
+    throw new TypeError(
+      `Cannot reply: 'from' must be the From given to handleCall, got ${
+        formatTerm(from)
+      }`,
+    );
+  }
+  from.settle(value);
+}
+
+/**
+ * Stops a server and waits until it has exited: its `terminate(reason)`
+ * runs (after the messages already queued), then it exits with `reason`.
+ *
+ * @param server a pid or registered name.
+ * @param reason the exit reason.
+ * @param options `timeout` (default Infinity).
+ * @returns when the server has exited with `reason`.
+ * @throws {CallError} (rejects) with reason `"noproc"` if there is no such
+ *   server, `"timeout"`, `"calling_self"`, or the other reason the server
+ *   exited with.
+ * @throws {TypeError} (rejects) for a malformed server or timeout.
+ *
+ * @example
+ * ```ts
+ * import { start, stop } from "@steward/steward/gen-server";
+ * import { isAlive } from "@steward/steward/process";
+ * let cleaned = false;
+ * const pid = await start({
+ *   init: () => ["ok", null],
+ *   terminate: () => { cleaned = true; },
+ * }, undefined);
+ * await stop(pid);
+ * console.assert(cleaned && !isAlive(pid));
+ * ```
+ */
+export function stop(
+  server: Dest,
+  reason: unknown = "normal",
+  options?: StopOptions,
+): Promise<void> {
+  let timeout = Infinity;
+  let target: Proc | undefined;
+  try {
+    if (options !== undefined && options.timeout !== undefined) {
+      timeout = checkTimeout("stop", options.timeout);
+    }
+    target = resolveServer(server, "stop");
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const caller = currentProc();
+  let failure: unknown;
+  if (target === caller) failure = "calling_self";
+  else if (target === undefined || target.dead) failure = "noproc";
+  else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
+  if (failure !== undefined) {
+    return Promise.reject(
+      new CallError(failure, "stop", server, [reason, timeout]),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const req = new StopRequest(
+      caller,
+      target!,
+      reason,
+      server,
+      timeout,
+      resolve,
+      reject,
+    );
+    watch(target!, req);
+    addWait(caller, req);
+    if (timeout !== Infinity) startTimeout(req, timeout);
+    deliver(target!, req);
+  });
+}

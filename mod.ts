@@ -1,0 +1,29 @@
+/**
+ * Steward: Erlang/OTP's fault-tolerance toolkit for TypeScript, on Deno, Bun
+ * and Node.
+ *
+ * - {@link ./process.ts}: processes, messages, links, monitors, exit signals.
+ * - {@link ./gen_server.ts}: servers that keep state and serve requests.
+ * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
+ * - {@link ./errors.ts}: the error classes callers catch.
+ *
+ * ```ts
+ * import { GenServer, Process } from "@steward/steward";
+ *
+ * const pid = await GenServer.start({
+ *   init: () => ["ok", 0],
+ *   handleCall: (_req, _from, n) => ["reply", n + 1, n + 1],
+ * }, undefined);
+ * console.assert(await GenServer.call(pid, "next") === 1);
+ * await GenServer.stop(pid);
+ * console.assert(!Process.isAlive(pid));
+ * ```
+ *
+ * @module
+ */
+
+export * as Process from "./process.ts";
+export * as GenServer from "./gen_server.ts";
+export * from "./clock.ts";
+export * from "./errors.ts";
+export { Pid, Ref } from "./process.ts";

@@ -1,0 +1,694 @@
+/**
+ * Processes: isolated units of work with a mailbox, linked and monitored as
+ * in Erlang/OTP, so one failing piece can be noticed, contained and
+ * restarted.
+ *
+ * ## The model
+ * A process is a cheap record (a few hundred bytes), not a thread. Its body
+ * is a function given its own {@linkcode Pid}; the process lives while the
+ * body runs and exits with reason `"normal"` when it returns, or with what it
+ * throws (throw an `ExitError` to exit with a chosen reason, like Erlang's
+ * `exit/1`). Code outside every process (a script's top level, a test) runs
+ * as the *main* process, which traps exits like the Erlang shell; if it is
+ * killed, a fresh main process takes its place, as the shell restarts.
+ *
+ * ## Messages
+ * {@linkcode send} appends to the receiver's mailbox and returns at once; the
+ * receiver runs later, never on the sender's stack. Messages from one sender
+ * arrive in the order sent. They are delivered by reference, not copied:
+ * treat a message as immutable once sent. {@linkcode receive} takes the first
+ * message matching a predicate (selective receive: the others stay, in
+ * order), waiting up to a timeout.
+ *
+ * ## Exit signals, links and monitors
+ * When a process ends, its links get an exit signal and its monitors a
+ * `["DOWN", ref, "process", pidOrName, reason]` message, after its name and
+ * owned tables are released. A linked process that does not trap exits dies
+ * with the same reason (unless it is `"normal"`); one that traps gets
+ * `["EXIT", pid, reason]` in its mailbox instead. {@linkcode exit} sends a
+ * signal explicitly; `"kill"` cannot be trapped and kills with `"killed"`.
+ * All of it follows OTP's decision table exactly.
+ *
+ * A killed process is dead at once: its pending {@linkcode receive} rejects
+ * with an `ExitError` so its code unwinds, its `pid.signal` aborts so its
+ * I/O can be cancelled, and nothing it sends afterwards arrives.
+ *
+ * ## `self()` and async code
+ * {@linkcode self} works in any process body, across `await`, through
+ * `AsyncLocalStorage`. In a plain (non-`async`) body or callback, `self()` is
+ * valid during the synchronous call; to use it in promise callbacks such a
+ * function starts, read it first or make the function `async`.
+ *
+ * ```ts
+ * import { spawnLink, receive, send, self, trapExit } from "@steward/steward/process";
+ *
+ * const echo = spawnLink(async () => {
+ *   const [from, text] = await receive() as [ReturnType<typeof self>, string];
+ *   send(from, text.toUpperCase());
+ * });
+ * send(echo, [self(), "hello"]);
+ * console.assert(await receive((m) => typeof m === "string") === "HELLO");
+ * // main traps exits: the echo process's normal exit arrives as a message
+ * const exitMsg = await receive((m) => Array.isArray(m) && m[0] === "EXIT");
+ * console.assert((exitMsg as unknown[])[2] === "normal");
+ * trapExit(true);
+ * ```
+ *
+ * @module
+ */
+
+import {
+  currentProc,
+  deliver,
+  demonitorRef,
+  exitSignal,
+  linkProcs,
+  listOf,
+  mailboxLength,
+  monitorProc,
+  monitorsOf,
+  Pid,
+  procOf,
+  receiveIn,
+  Ref,
+  registeredNames,
+  registerName,
+  removeFirst,
+  spawnProc,
+  unlinkProcs,
+  unregisterName,
+  whereisName,
+} from "./_runtime.ts";
+import {
+  AlreadyRegisteredError,
+  ExitError,
+  NoProcError,
+  NotRegisteredError,
+} from "./errors.ts";
+import { formatTerm } from "./_format.ts";
+
+export { Pid, Ref };
+
+/** A process body: runs as the process, given its own pid. */
+export type ProcessBody = (self: Pid) => unknown;
+
+/** What a process can be addressed by: its pid or its registered name. */
+export type Dest = Pid | string;
+
+function checkBody(op: string, body: unknown): asserts body is ProcessBody {
+  if (typeof body !== "function") {
+    throw new TypeError(
+      `Cannot ${op}: 'body' must be a function, got ${formatTerm(body)}`,
+    );
+  }
+}
+
+function checkPid(op: string, pid: unknown): asserts pid is Pid {
+  if (!(pid instanceof Pid)) {
+    throw new TypeError(
+      `Cannot ${op}: 'pid' must be a Pid, got ${formatTerm(pid)}`,
+    );
+  }
+}
+
+function checkName(op: string, name: unknown): asserts name is string {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `Cannot ${op}: 'name' must be a non-empty string, got ${
+        formatTerm(name)
+      }`,
+    );
+  }
+}
+
+/**
+ * Starts a process running `body`. The body starts on a later microtask, so
+ * `spawn` returns first.
+ *
+ * @param body the process's code, given its own pid; an `async` function may
+ *   `await` freely, and `self()` keeps working.
+ * @returns the new process's pid.
+ * @throws {TypeError} if `body` is not a function.
+ *
+ * @example
+ * ```ts
+ * import { spawn, isAlive } from "@steward/steward/process";
+ * const pid = spawn(async () => {});
+ * console.assert(isAlive(pid)); // it has not run yet
+ * ```
+ */
+export function spawn(body: ProcessBody): Pid {
+  checkBody("spawn", body);
+  return spawnProc(body, null).pid;
+}
+
+/**
+ * Starts a process linked to the caller, atomically: even a body that dies at
+ * once sends its exit signal to the caller.
+ *
+ * @param body the process's code.
+ * @returns the new process's pid.
+ * @throws {TypeError} if `body` is not a function.
+ *
+ * @example
+ * ```ts
+ * import { spawnLink, receive } from "@steward/steward/process";
+ * // main traps exits, so the crash arrives as a message
+ * const pid = spawnLink(() => {
+ *   throw new Error("boom");
+ * });
+ * const [tag, from, reason] = await receive(
+ *   (m) => Array.isArray(m) && m[0] === "EXIT" && m[1] === pid,
+ * ) as [string, unknown, Error];
+ * console.assert(tag === "EXIT" && from === pid && reason.message === "boom");
+ * ```
+ */
+export function spawnLink(body: ProcessBody): Pid {
+  checkBody("spawnLink", body);
+  const caller = currentProc();
+  return spawnProc(body, caller.dead ? null : caller).pid;
+}
+
+/**
+ * Starts a process monitored by the caller, atomically.
+ *
+ * @param body the process's code.
+ * @returns the new pid and the monitor's reference.
+ * @throws {TypeError} if `body` is not a function.
+ *
+ * @example
+ * ```ts
+ * import { spawnMonitor, receive } from "@steward/steward/process";
+ * const [pid, ref] = spawnMonitor(() => {});
+ * const down = await receive((m) => Array.isArray(m) && m[1] === ref);
+ * console.assert(JSON.stringify((down as unknown[])[4]) === '"normal"');
+ * console.assert((down as unknown[])[3] === pid);
+ * ```
+ */
+export function spawnMonitor(body: ProcessBody): [Pid, Ref] {
+  checkBody("spawnMonitor", body);
+  const proc = spawnProc(body, null);
+  return [proc.pid, monitorProc(currentProc(), proc, proc.pid)];
+}
+
+/**
+ * The pid of the calling process (the main process outside any).
+ *
+ * @returns the caller's pid.
+ *
+ * @example
+ * ```ts
+ * import { self, spawn } from "@steward/steward/process";
+ * const pid = spawn(async (me) => {
+ *   await Promise.resolve();
+ *   console.assert(self() === me);
+ * });
+ * console.assert(self() !== pid);
+ * ```
+ */
+export function self(): Pid {
+  return currentProc().pid;
+}
+
+/**
+ * Sends `message` to a process, by pid or registered name. Returns at once;
+ * the receiver gets it later. A message to a dead pid is dropped silently,
+ * as is anything a dead process sends.
+ *
+ * @param dest a pid or a registered name.
+ * @param message any value; delivered by reference, not copied.
+ * @returns `message`.
+ * @throws {NotRegisteredError} if `dest` is a name nobody holds.
+ * @throws {TypeError} if `dest` is neither a pid nor a string.
+ *
+ * @example
+ * ```ts
+ * import { send, receive, self } from "@steward/steward/process";
+ * send(self(), "ping");
+ * console.assert(await receive() === "ping");
+ * ```
+ */
+export function send<T>(dest: Dest, message: T): T {
+  let target;
+  if (dest instanceof Pid) target = procOf(dest);
+  else if (typeof dest === "string") {
+    target = whereisName(dest);
+    if (target === undefined) throw new NotRegisteredError("send", dest);
+  } else {
+    throw new TypeError(
+      `Cannot send: 'dest' must be a Pid or a registered name, got ${
+        formatTerm(dest)
+      }`,
+    );
+  }
+  if (!currentProc().dead) deliver(target, message);
+  return message;
+}
+
+/** Options of {@linkcode receive}. */
+export interface ReceiveOptions {
+  /**
+   * Milliseconds to wait for a matching message: `0` only looks at the
+   * mailbox; `Infinity` waits forever. Runs on the current clock.
+   * @default {Infinity}
+   */
+  timeout?: number;
+}
+
+/**
+ * Takes the oldest message of the caller's mailbox that `predicate` accepts
+ * (any message without one), waiting for it if needed. Messages it skips stay
+ * in the mailbox, in order.
+ *
+ * @param predicate which message to take; runs in the receiving process.
+ * @param options `timeout`.
+ * @returns the message.
+ * @throws {TimeoutError} (rejects) if no message matched within `timeout`.
+ * @throws {ExitError} (rejects) if the process is killed while waiting.
+ * @throws {TypeError} (rejects) if another receive is waiting in the same
+ *   process.
+ *
+ * @example
+ * ```ts
+ * import { send, receive, self } from "@steward/steward/process";
+ * send(self(), "first");
+ * send(self(), 2);
+ * console.assert(await receive((m) => typeof m === "number") === 2);
+ * console.assert(await receive() === "first");
+ * ```
+ */
+export function receive<T = unknown>(
+  predicate?: (message: unknown) => boolean,
+  options?: ReceiveOptions,
+): Promise<T> {
+  if (predicate !== undefined && typeof predicate !== "function") {
+    return Promise.reject(
+      new TypeError(
+        `Cannot receive: 'predicate' must be a function, got ${
+          formatTerm(predicate)
+        }`,
+      ),
+    );
+  }
+  const timeout = options?.timeout ?? Infinity;
+  if (typeof timeout !== "number" || !(timeout >= 0)) {
+    return Promise.reject(
+      new RangeError(
+        `Cannot receive: 'timeout' must be a non-negative number or Infinity, got ${
+          formatTerm(timeout)
+        }`,
+      ),
+    );
+  }
+  return receiveIn(currentProc(), predicate, timeout) as Promise<T>;
+}
+
+/**
+ * Links the caller and `pid`, both ways: when either exits, the other gets
+ * the exit signal. Linking twice, or to oneself, does nothing.
+ *
+ * @param pid the process to link to.
+ * @throws {NoProcError} if `pid` is dead and the caller does not trap exits
+ *   (a trapping caller gets `["EXIT", pid, "noproc"]` instead).
+ * @throws {TypeError} if `pid` is not a Pid.
+ *
+ * @example
+ * ```ts
+ * import { link, spawn, exit, receive } from "@steward/steward/process";
+ * const pid = spawn(async () => { await new Promise(() => {}); });
+ * link(pid);
+ * exit(pid, "crashed");
+ * // main traps exits
+ * const msg = await receive((m) => Array.isArray(m) && m[1] === pid);
+ * console.assert((msg as unknown[])[2] === "crashed");
+ * ```
+ */
+export function link(pid: Pid): void {
+  checkPid("link", pid);
+  const caller = currentProc();
+  const target = procOf(pid);
+  if (caller.dead || target === caller) return;
+  if (target.dead) {
+    if (caller.trapExit) deliver(caller, ["EXIT", pid, "noproc"]);
+    else throw new NoProcError("link", pid);
+    return;
+  }
+  linkProcs(caller, target);
+}
+
+/** Options of {@linkcode unlink}. */
+export interface UnlinkOptions {
+  /**
+   * Also remove an `["EXIT", pid, reason]` message already in the caller's
+   * mailbox, so the link leaves no trace (what a supervisor does).
+   * @default {false}
+   */
+  flush?: boolean;
+}
+
+/**
+ * Removes the link between the caller and `pid`. After it returns, `pid`'s
+ * exit can no longer affect the caller; an `EXIT` message it sent before may
+ * still be in the mailbox unless `flush` is set.
+ *
+ * @param pid the linked process.
+ * @param options `flush`.
+ * @throws {TypeError} if `pid` is not a Pid.
+ *
+ * @example
+ * ```ts
+ * import { spawnLink, unlink, exit, isAlive } from "@steward/steward/process";
+ * const pid = spawnLink(async () => { await new Promise(() => {}); });
+ * unlink(pid);
+ * exit(pid, "kill");
+ * console.assert(!isAlive(pid));
+ * ```
+ */
+export function unlink(pid: Pid, options?: UnlinkOptions): void {
+  checkPid("unlink", pid);
+  const caller = currentProc();
+  unlinkProcs(caller, procOf(pid));
+  if (options?.flush) {
+    removeFirst(
+      caller,
+      (m) => Array.isArray(m) && m[0] === "EXIT" && m[1] === pid,
+    );
+  }
+}
+
+/**
+ * Monitors a process (by pid, or the process now registered under a name).
+ * When it exits, the caller gets `["DOWN", ref, "process", item, reason]`,
+ * where `item` is what was passed here. Every call makes an independent
+ * monitor. A dead pid or an unregistered name gives a DOWN with reason
+ * `"noproc"` at once.
+ *
+ * @param target a pid or a registered name.
+ * @returns the monitor's reference.
+ * @throws {TypeError} if `target` is neither a pid nor a string.
+ *
+ * @example
+ * ```ts
+ * import { monitor, receive } from "@steward/steward/process";
+ * const ref = monitor("nobody");
+ * const down = await receive((m) => Array.isArray(m) && m[1] === ref);
+ * console.assert((down as unknown[])[3] === "nobody");
+ * console.assert((down as unknown[])[4] === "noproc");
+ * ```
+ */
+export function monitor(target: Dest): Ref {
+  const owner = currentProc();
+  if (target instanceof Pid) return monitorProc(owner, procOf(target), target);
+  if (typeof target === "string") {
+    return monitorProc(owner, whereisName(target), target);
+  }
+  throw new TypeError(
+    `Cannot monitor: 'target' must be a Pid or a registered name, got ${
+      formatTerm(target)
+    }`,
+  );
+}
+
+/** Options of {@linkcode demonitor}. */
+export interface DemonitorOptions {
+  /** Also remove a DOWN message for this monitor already in the mailbox. */
+  flush?: boolean;
+}
+
+/**
+ * Turns off the monitor `ref`: no DOWN for it is delivered afterwards (one may
+ * already be in the mailbox unless `flush`). Unknown or fired refs are fine.
+ *
+ * @param ref a reference from {@linkcode monitor}.
+ * @param options `flush`.
+ * @returns `true` if the monitor was active and is now removed, `false` if
+ *   it had already fired or was not the caller's (OTP's `info` option).
+ * @throws {TypeError} if `ref` is not a Ref.
+ *
+ * @example
+ * ```ts
+ * import { demonitor, monitor, spawn, exit } from "@steward/steward/process";
+ * const pid = spawn(async () => { await new Promise(() => {}); });
+ * const ref = monitor(pid);
+ * console.assert(demonitor(ref) === true);
+ * exit(pid, "kill"); // no DOWN will come
+ * console.assert(demonitor(ref) === false);
+ * ```
+ */
+export function demonitor(ref: Ref, options?: DemonitorOptions): boolean {
+  if (!(ref instanceof Ref)) {
+    throw new TypeError(
+      `Cannot demonitor: 'ref' must be a Ref, got ${formatTerm(ref)}`,
+    );
+  }
+  const owner = currentProc();
+  const removed = demonitorRef(owner, ref);
+  if (options?.flush) {
+    removeFirst(
+      owner,
+      (m) => Array.isArray(m) && m[0] === "DOWN" && m[1] === ref,
+    );
+  }
+  return removed;
+}
+
+/**
+ * Sends an exit signal with `reason` to `pid`, as OTP's `exit/2`:
+ * - `"kill"` kills it with reason `"killed"`, trapping or not;
+ * - if it traps exits, it gets `["EXIT", self(), reason]` instead;
+ * - `"normal"` does nothing to another process, but ends the caller itself;
+ * - any other reason kills it with that reason.
+ *
+ * A dead `pid` is fine (nothing happens). If the signal ends the caller
+ * itself, `exit` throws an `ExitError` so the caller's code unwinds.
+ *
+ * @param pid the process to signal.
+ * @param reason the exit reason.
+ * @throws {TypeError} if `pid` is not a Pid.
+ * @throws {ExitError} if the signal ended the calling process.
+ *
+ * @example
+ * ```ts
+ * import { exit, spawnMonitor, receive } from "@steward/steward/process";
+ * const [pid, ref] = spawnMonitor(async () => { await new Promise(() => {}); });
+ * exit(pid, "kill");
+ * const down = await receive((m) => Array.isArray(m) && m[1] === ref);
+ * console.assert((down as unknown[])[4] === "killed");
+ * ```
+ */
+export function exit(pid: Pid, reason: unknown): void {
+  checkPid("exit", pid);
+  const caller = currentProc();
+  if (caller.dead) return;
+  exitSignal(caller, procOf(pid), reason, false);
+  if (caller.dead) throw new ExitError(caller.reason);
+}
+
+/**
+ * Sets whether the calling process traps exits: a trapped exit signal
+ * arrives as an `["EXIT", pid, reason]` message instead of killing it
+ * (`"kill"` sent by `exit` still kills).
+ *
+ * @param flag trap or not.
+ * @returns the previous setting.
+ * @throws {TypeError} if `flag` is not a boolean.
+ *
+ * @example
+ * ```ts
+ * import { trapExit, spawn } from "@steward/steward/process";
+ * spawn(() => {
+ *   console.assert(trapExit(true) === false);
+ *   console.assert(trapExit(false) === true);
+ * });
+ * ```
+ */
+export function trapExit(flag: boolean): boolean {
+  if (typeof flag !== "boolean") {
+    throw new TypeError(
+      `Cannot set trapExit: 'flag' must be a boolean, got ${formatTerm(flag)}`,
+    );
+  }
+  const p = currentProc();
+  const previous = p.trapExit;
+  p.trapExit = flag;
+  return previous;
+}
+
+/**
+ * Registers `pid` under `name`; the name is freed when it exits.
+ *
+ * @param name a non-empty string.
+ * @param pid a live process without a name.
+ * @throws {AlreadyRegisteredError} if the name is taken or `pid` has a name.
+ * @throws {NoProcError} if `pid` is dead.
+ * @throws {TypeError} if `name` is not a non-empty string or `pid` not a Pid.
+ *
+ * @example
+ * ```ts
+ * import { register, whereis, spawn, exit } from "@steward/steward/process";
+ * const pid = spawn(async () => { await new Promise(() => {}); });
+ * register("worker", pid);
+ * console.assert(whereis("worker") === pid);
+ * exit(pid, "kill");
+ * console.assert(whereis("worker") === undefined);
+ * ```
+ */
+export function register(name: string, pid: Pid): void {
+  checkName("register", name);
+  checkPid("register", pid);
+  const p = procOf(pid);
+  if (p.dead) throw new NoProcError(`register ${JSON.stringify(name)}`, pid);
+  const holder = whereisName(name);
+  if (holder !== undefined) {
+    throw new AlreadyRegisteredError(
+      `Cannot register ${JSON.stringify(name)}: it is already registered to ${holder.pid}`,
+      name,
+      holder.pid,
+    );
+  }
+  if (p.name !== undefined) {
+    throw new AlreadyRegisteredError(
+      `Cannot register ${JSON.stringify(name)}: ${pid} is already registered as ${
+        JSON.stringify(p.name)
+      }`,
+      name,
+      pid,
+    );
+  }
+  registerName(name, p);
+}
+
+/**
+ * Removes a registered name.
+ *
+ * @param name the name.
+ * @throws {NotRegisteredError} if nothing is registered under `name`.
+ * @throws {TypeError} if `name` is not a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { register, unregister, whereis, self } from "@steward/steward/process";
+ * register("me", self());
+ * unregister("me");
+ * console.assert(whereis("me") === undefined);
+ * ```
+ */
+export function unregister(name: string): void {
+  checkName("unregister", name);
+  if (whereisName(name) === undefined) {
+    throw new NotRegisteredError("unregister", name);
+  }
+  unregisterName(name);
+}
+
+/**
+ * The pid registered under `name`, or `undefined`.
+ *
+ * @param name the name.
+ * @returns the pid or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { whereis } from "@steward/steward/process";
+ * console.assert(whereis("nobody") === undefined);
+ * ```
+ */
+export function whereis(name: string): Pid | undefined {
+  return typeof name === "string" ? whereisName(name)?.pid : undefined;
+}
+
+/**
+ * Every registered name.
+ *
+ * @returns the names, in registration order.
+ *
+ * @example
+ * ```ts
+ * import { registered } from "@steward/steward/process";
+ * console.assert(Array.isArray(registered()));
+ * ```
+ */
+export function registered(): string[] {
+  return registeredNames();
+}
+
+/**
+ * Whether `pid` is alive.
+ *
+ * @param pid the process.
+ * @returns `true` until it has exited.
+ * @throws {TypeError} if `pid` is not a Pid.
+ *
+ * @example
+ * ```ts
+ * import { isAlive, self } from "@steward/steward/process";
+ * console.assert(isAlive(self()));
+ * ```
+ */
+export function isAlive(pid: Pid): boolean {
+  checkPid("isAlive", pid);
+  return !procOf(pid).dead;
+}
+
+/** What {@linkcode processInfo} reports. */
+export interface ProcessInfo {
+  /**
+   * `"running"`: its code is on the stack or it is inside an async step;
+   * `"runnable"`: it has work queued; `"waiting"`: idle in receive or
+   * between messages.
+   */
+  status: "running" | "runnable" | "waiting";
+  /** Its registered name, if any. */
+  registeredName: string | undefined;
+  /** Whether it traps exits. */
+  trapExit: boolean;
+  /** Messages waiting in its mailbox. */
+  messageQueueLength: number;
+  /** The processes linked to it. */
+  links: Pid[];
+  /** What it monitors: pids, or names for monitors set by name. */
+  monitors: (Pid | string)[];
+  /** The processes monitoring it. */
+  monitoredBy: Pid[];
+}
+
+/**
+ * A snapshot of a live process, or `undefined` if it has exited.
+ *
+ * @param pid the process.
+ * @returns its status, name, flags, mailbox length, links and monitors.
+ * @throws {TypeError} if `pid` is not a Pid.
+ *
+ * @example
+ * ```ts
+ * import { processInfo, self, send } from "@steward/steward/process";
+ * send(self(), "hi");
+ * const info = processInfo(self())!;
+ * console.assert(info.trapExit && info.messageQueueLength >= 1);
+ * ```
+ */
+export function processInfo(pid: Pid): ProcessInfo | undefined {
+  checkPid("processInfo", pid);
+  const p = procOf(pid);
+  if (p.dead) return undefined;
+  const { held, on } = monitorsOf(p);
+  const queued = mailboxLength(p);
+  const status = p === currentProc()
+    ? "running"
+    : p.scheduled || p.starting
+    ? "runnable"
+    : p.waiter !== null
+    ? "waiting"
+    : p.kind !== null && !p.busy
+    ? (queued > 0 ? "runnable" : "waiting")
+    : "running"; // inside an async step of its body or a callback
+  return {
+    status,
+    registeredName: p.name,
+    trapExit: p.trapExit,
+    messageQueueLength: queued,
+    links: listOf(p.links).map((l) => l.pid),
+    monitors: held.map((m) => m.item),
+    monitoredBy: on.map((m) => m.owner.pid),
+  };
+}
