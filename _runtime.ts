@@ -732,9 +732,7 @@ export function demonitorRef(owner: Proc, ref: Ref): boolean {
 export function monitorsOf(proc: Proc): { held: Monitor[]; on: Monitor[] } {
   return {
     held: listOf(proc.watching),
-    on: listOf(proc.watchers).filter((w): w is Monitor =>
-      w instanceof Monitor
-    ),
+    on: listOf(proc.watchers).filter((w): w is Monitor => w instanceof Monitor),
   };
 }
 

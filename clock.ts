@@ -12,10 +12,10 @@
  * const clock = new VirtualClock();
  * const restore = useClock(clock);
  * try {
- *   const pending = receive(undefined, { timeout: 1000 });
+ *   const pending = receive(undefined, { timeout: 1000 }).catch((e) => e);
  *   await clock.advance(999); // nothing yet
  *   await clock.advance(1);   // the receive times out now
- *   await pending.catch((e) => console.assert(e instanceof TimeoutError));
+ *   console.assert((await pending) instanceof TimeoutError);
  * } finally {
  *   restore();
  * }
@@ -150,6 +150,8 @@ export class VirtualClock implements Clock {
   #timers: VirtualTimer[] = [];
 
   /**
+   * Creates a virtual clock reading `start`.
+   *
    * @param start the initial reading of {@linkcode VirtualClock.now}.
    * @default {0}
    */

@@ -45,6 +45,8 @@ export class ExitError extends Error {
   readonly reason: unknown;
 
   /**
+   * Creates the error.
+   *
    * @param reason the exit reason.
    * @param options standard error options (`cause`).
    */
@@ -73,6 +75,8 @@ export class NoProcError extends Error {
   readonly target: unknown;
 
   /**
+   * Creates the error.
+   *
    * @param operation the operation that failed (e.g. "link").
    * @param target the pid or name without a process.
    */
@@ -106,12 +110,16 @@ export class NotRegisteredError extends Error {
   readonly registeredName: string;
 
   /**
+   * Creates the error.
+   *
    * @param operation the operation that failed (e.g. "send").
    * @param name the name that is not registered.
    */
   constructor(operation: string, name: string) {
     super(
-      `Cannot ${operation}: no process is registered as ${JSON.stringify(name)}`,
+      `Cannot ${operation}: no process is registered as ${
+        JSON.stringify(name)
+      }`,
     );
     this.name = "NotRegisteredError";
     this.operation = operation;
@@ -143,6 +151,8 @@ export class AlreadyRegisteredError extends Error {
   readonly pid: unknown;
 
   /**
+   * Creates the error.
+   *
    * @param message the full message.
    * @param name the name asked for.
    * @param pid the process in the way.
@@ -174,6 +184,8 @@ export class TimeoutError extends Error {
   readonly timeout: number;
 
   /**
+   * Creates the error.
+   *
    * @param message the full message.
    * @param timeout the timeout in milliseconds.
    */
@@ -212,6 +224,8 @@ export class CallError extends Error {
   readonly args: readonly unknown[];
 
   /**
+   * Creates the error.
+   *
    * @param reason why the call failed.
    * @param operation `"call"` or `"stop"`.
    * @param server the server as given by the caller.
@@ -260,6 +274,8 @@ export class StartError extends Error {
   readonly reason: unknown;
 
   /**
+   * Creates the error.
+   *
    * @param reason why the start failed.
    */
   constructor(reason: unknown) {

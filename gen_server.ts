@@ -64,6 +64,7 @@ import {
   Pid,
   type Proc,
   procOf,
+  registerName,
   removeFirst,
   removeWait,
   spawnProc,
@@ -73,7 +74,6 @@ import {
   type Wait,
   watch,
   whereisName,
-  registerName,
 } from "./_runtime.ts";
 import { isAsyncFunction, runAsync, swapCurrent } from "./_context.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
@@ -327,7 +327,12 @@ class Server {
   ) {}
 }
 
-type Callback = (this: unknown, a: unknown, b?: unknown, c?: unknown) => unknown;
+type Callback = (
+  this: unknown,
+  a: unknown,
+  b?: unknown,
+  c?: unknown,
+) => unknown;
 
 /** Calls a user callback as `proc`; async ones keep `self()` across await. */
 function invoke(
@@ -709,7 +714,9 @@ function startServer<S, A>(
 ): Promise<Pid> {
   try {
     checkBehaviour(op, behaviour);
-    if (options !== undefined && (options === null || typeof options !== "object")) {
+    if (
+      options !== undefined && (options === null || typeof options !== "object")
+    ) {
       throw new TypeError(
         `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
       );

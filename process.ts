@@ -541,16 +541,18 @@ export function register(name: string, pid: Pid): void {
   const holder = whereisName(name);
   if (holder !== undefined) {
     throw new AlreadyRegisteredError(
-      `Cannot register ${JSON.stringify(name)}: it is already registered to ${holder.pid}`,
+      `Cannot register ${
+        JSON.stringify(name)
+      }: it is already registered to ${holder.pid}`,
       name,
       holder.pid,
     );
   }
   if (p.name !== undefined) {
     throw new AlreadyRegisteredError(
-      `Cannot register ${JSON.stringify(name)}: ${pid} is already registered as ${
-        JSON.stringify(p.name)
-      }`,
+      `Cannot register ${
+        JSON.stringify(name)
+      }: ${pid} is already registered as ${JSON.stringify(p.name)}`,
       name,
       pid,
     );

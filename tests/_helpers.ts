@@ -90,7 +90,9 @@ export async function forever(): Promise<void> {
 
 /** Kills every pid still alive, then flushes the mailbox. */
 export async function cleanup(...pids: (Pid | undefined)[]): Promise<void> {
-  for (const pid of pids) if (pid !== undefined && isAlive(pid)) exit(pid, "kill");
+  for (const pid of pids) {
+    if (pid !== undefined && isAlive(pid)) exit(pid, "kill");
+  }
   await flush();
   trapExit(true);
 }

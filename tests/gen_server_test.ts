@@ -218,7 +218,7 @@ describe("GenServer.start() and startLink()", () => {
 
   test("repeated failing starts give OTP's reasons and release what init owned (loop_start_fail)", async () => {
     let released = 0;
-    const owning = (arg: string): GenServer<null, string> => ({
+    const owning = (_arg: string): GenServer<null, string> => ({
       init(a) {
         addResource(currentProc(), () => released++);
         return server().init(a) as never;
@@ -229,7 +229,10 @@ describe("GenServer.start() and startLink()", () => {
         await startFails(start(owning("error"), "error")),
         "foobar",
       );
-      assert.equal(await startFails(start(owning("ignore"), "ignore")), "ignore");
+      assert.equal(
+        await startFails(start(owning("ignore"), "ignore")),
+        "ignore",
+      );
       assert.deepEqual(await startFails(start(owning("bad"), "bad")), {
         badReturnValue: 4711,
       });
@@ -248,13 +251,17 @@ describe("GenServer.start() and startLink()", () => {
   test("init slower than the start timeout: the server is killed and start rejects with timeout", async () => {
     await withClock(async (clock) => {
       let ref;
-      const starting = startFails(startLink({
-        init: async () => {
-          ref = monitor(self());
-          await receive((m) => m === "never");
-          return ["ok", null];
+      const starting = startFails(startLink(
+        {
+          init: async () => {
+            ref = monitor(self());
+            await receive((m) => m === "never");
+            return ["ok", null];
+          },
         },
-      }, undefined, { timeout: 100 }));
+        undefined,
+        { timeout: 100 },
+      ));
       await clock.advance(100);
       assert.equal(await starting, "timeout");
       void ref;
@@ -289,7 +296,8 @@ describe("GenServer.start() and startLink()", () => {
     });
     await assert.rejects(start({} as never, undefined), {
       name: "TypeError",
-      message: "Cannot start: 'behaviour.init' must be a function, got undefined",
+      message:
+        "Cannot start: 'behaviour.init' must be a function, got undefined",
     });
     await assert.rejects(
       start({ init: () => ["ok", 1], handleCall: 3 } as never, undefined),
@@ -391,7 +399,9 @@ describe("GenServer.call()", () => {
       dead.message,
       `GenServer.call(${pid}, "ping", 5000) failed: "noproc"`,
     );
-    const named = await callFails(call("no_such_server", "ping", { timeout: 10 }));
+    const named = await callFails(
+      call("no_such_server", "ping", { timeout: 10 }),
+    );
     assert.equal(named.reason, "noproc");
     assert.deepEqual(named.args, ["ping", 10]);
   });
@@ -465,7 +475,7 @@ describe("GenServer.call()", () => {
   test("a reply sent before the server dies is returned normally", async () => {
     const pid = await start<null, undefined>({
       init: () => ["ok", null],
-      handleCall: (_r, from, s) => {
+      handleCall: (_r, from, _s) => {
         reply(from, "answered");
         throw new ExitError("died after replying");
       },
@@ -497,7 +507,8 @@ describe("GenServer.call()", () => {
   test("call() rejects bad arguments", async () => {
     await assert.rejects(call(3 as never, "x"), {
       name: "TypeError",
-      message: "Cannot call: 'server' must be a Pid or a registered name, got 3",
+      message:
+        "Cannot call: 'server' must be a Pid or a registered name, got 3",
     });
     await assert.rejects(call("x", "x", { timeout: -1 }), {
       name: "RangeError",
@@ -506,7 +517,8 @@ describe("GenServer.call()", () => {
     });
     assert.throws(() => reply({} as never, 1), {
       name: "TypeError",
-      message: "Cannot reply: 'from' must be the From given to handleCall, got {}",
+      message:
+        "Cannot reply: 'from' must be the From given to handleCall, got {}",
     });
   });
 
@@ -660,7 +672,10 @@ describe("GenServer handleInfo", () => {
       console.warn = warn;
     }
     assert.equal(warnings.length, 1);
-    assert.match(String(warnings[0]), /no handleInfo; dropped message "unexpected"/);
+    assert.match(
+      String(warnings[0]),
+      /no handleInfo; dropped message "unexpected"/,
+    );
     await stop(pid);
   });
 });
@@ -680,10 +695,12 @@ describe("GenServer handleContinue", () => {
       handleCast: (_m, s) => ["noreply", s, { continue: "from_cast" }],
       handleInfo: (m, s) => {
         seen.push(m);
-        return m === "continue_me" ? ["noreply", s, { continue: "from_info" }] : [
-          "noreply",
-          s,
-        ];
+        return m === "continue_me"
+          ? ["noreply", s, { continue: "from_info" }]
+          : [
+            "noreply",
+            s,
+          ];
       },
       handleContinue: (c, s) => {
         seen.push(c);
@@ -693,7 +710,11 @@ describe("GenServer handleContinue", () => {
       },
     }, undefined);
     assert.equal(await call(pid, "x"), "ok");
-    assert.deepEqual(seen.splice(0), ["from_init", "after_continue", "from_call"]);
+    assert.deepEqual(seen.splice(0), [
+      "from_init",
+      "after_continue",
+      "from_call",
+    ]);
     cast(pid, "c");
     send(pid, "after");
     await call(pid, "x");
@@ -701,7 +722,12 @@ describe("GenServer handleContinue", () => {
     send(pid, "continue_me");
     send(pid, "after");
     await call(pid, "x");
-    assert.deepEqual(seen.splice(0), ["continue_me", "from_info", "after", "from_call"]);
+    assert.deepEqual(seen.splice(0), [
+      "continue_me",
+      "from_info",
+      "after",
+      "from_call",
+    ]);
     const waiting = call(pid, "noreply_continue", { timeout: Infinity });
     await settle();
     assert.deepEqual(seen.splice(0), ["from_call"]);
@@ -838,7 +864,11 @@ describe("GenServer.stop() and terminate", () => {
     linkProcs(procOf(pid), procOf(other));
     exit(other, "boom");
     await downReason(otherRef);
-    assert.deepEqual(await call(pid, "log"), [["info", ["EXIT", other, "boom"]]]);
+    assert.deepEqual(await call(pid, "log"), [["info", [
+      "EXIT",
+      other,
+      "boom",
+    ]]]);
     await stop(pid);
   });
 

@@ -9,7 +9,7 @@ import {
   isAlive,
   link,
   monitor,
-  Pid,
+  type Pid,
   processInfo,
   receive,
   Ref,
@@ -285,9 +285,12 @@ describe("receive()", () => {
   test("a predicate that throws rejects the receive", async () => {
     const boom = new Error("bad predicate");
     send(self(), 1);
-    await assert.rejects(receive(() => {
-      throw boom;
-    }), boom);
+    await assert.rejects(
+      receive(() => {
+        throw boom;
+      }),
+      boom,
+    );
     await flush();
   });
 });
@@ -436,11 +439,14 @@ describe("exit() and the decision table", () => {
     linkPair(dier, trapper!);
     send(dier, "go");
     assert.equal(await downReason(rb), "kill");
-    assert.deepEqual(await receive((m) => Array.isArray(m) && m[0] === "EXIT"), [
-      "EXIT",
-      dier,
-      "kill",
-    ]);
+    assert.deepEqual(
+      await receive((m) => Array.isArray(m) && m[0] === "EXIT"),
+      [
+        "EXIT",
+        dier,
+        "kill",
+      ],
+    );
     assert.equal(await downReason(rt), "normal");
     await flush();
   });

@@ -1,0 +1,46 @@
+// npm "pretest"/"predemo" hook (plain Node, no dependencies): makes
+// `npm test` and `npm run demo` work on a fresh clone by running
+// `npm install` when a pinned devDependency (deno, bun, @types/node) is
+// missing from node_modules or has another version. When everything is in
+// place it does nothing (no network).
+import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+
+const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+const stale = Object.entries(pkg.devDependencies ?? {}).filter(
+  ([name, wanted]) => {
+    try {
+      const { version } = JSON.parse(
+        readFileSync(`node_modules/${name}/package.json`, "utf8"),
+      );
+      // Only exact pins are compared; a range just has to be installed.
+      return /^\d+\.\d+\.\d+$/.test(wanted) && version !== wanted;
+    } catch {
+      return true;
+    }
+  },
+);
+// The deno and bun packages fetch nothing, but their postinstall scripts put
+// the native binaries in place.
+const binaries = ["node_modules/.bin/deno", "node_modules/.bin/bun"];
+const missingBinaries = process.platform === "win32"
+  ? []
+  : binaries.filter((b) => !existsSync(b));
+
+if (stale.length > 0 || missingBinaries.length > 0) {
+  const what = [...stale.map(([n, v]) => `${n}@${v}`), ...missingBinaries];
+  console.error(`Installing the pinned tooling (${what.join(", ")})...`);
+  const npm = process.env.npm_execpath;
+  const args = ["install", "--no-audit", "--no-fund"];
+  const result = npm && /\.(c|m)?js$/.test(npm)
+    ? spawnSync(process.execPath, [npm, ...args], { stdio: "inherit" })
+    : spawnSync("npm", args, {
+      stdio: "inherit",
+      shell: process.platform === "win32",
+    });
+  if (result.status !== 0) {
+    console.error("npm install failed");
+    process.exit(result.status ?? 1);
+  }
+}
