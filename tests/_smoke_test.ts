@@ -1,6 +1,6 @@
 // Smoke test of the test pipeline: runs on Deno (sources), and on Node and
 // Bun (against the built package in dist/npm). See scripts/test.ts.
-import { describe, test } from "node:test";
+import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { getClock, realClock, useClock, VirtualClock } from "../clock.ts";
 

@@ -2,7 +2,7 @@
 // loop_start_fail, call, cast, continue, info, calling_self,
 // undef_handle_info, otp_7669) and Elixir's GenServer tests (reference §2,
 // §5.2, §5.5).
-import { describe, test } from "node:test";
+import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import {
   call,

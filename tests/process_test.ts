@@ -1,7 +1,7 @@
 // Processes: exit signals (OTP's decision table), links, monitors, names,
 // receive. Ports erts process_SUITE's t_exit_2 group and Elixir's
 // process_test (reference §1, §5.4).
-import { describe, test } from "node:test";
+import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import {
   demonitor,
@@ -495,6 +495,7 @@ describe("exit() and the decision table", () => {
     exit(pids[0], "boom");
     assert.equal(isAlive(pids.at(-1)!), false);
     assert.equal(await downReason(ref), "boom");
+    await settle(); // let the scheduler finish its turn
   });
 });
 
