@@ -7,9 +7,13 @@
 // `run()` costs ~200 ns. So:
 // - code that Steward calls synchronously (a sync process body, a sync
 //   gen_server callback) sees its process through `syncCurrent`, a plain
-//   variable set around the call: no AsyncLocalStorage at all;
+//   variable set around the call;
 // - async code (an `async` body or callback) runs inside `storage.run()`, so
 //   `self()` still works after each `await`.
+// A sync call made while some other process's async context is active (the
+// scheduler's microtask inherits the context of whoever scheduled it) also
+// goes through `storage.run()`, so promise callbacks it creates do not run as
+// that other process. Without any async context around, they run as main.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 
@@ -21,59 +25,74 @@ export function current(): unknown {
   return syncCurrent !== undefined ? syncCurrent : storage?.getStore();
 }
 
-/**
- * Calls `fn(arg)` as process `proc`, synchronously. Whatever `fn` awaits
- * does not see `proc`: use {@linkcode runAsync} for async functions.
- */
-export function runSync<A, R>(proc: unknown, fn: (arg: A) => R, arg: A): R {
+type Fn = (this: unknown, a?: unknown, b?: unknown, c?: unknown) => unknown;
+
+function callSync(
+  proc: unknown,
+  fn: Fn,
+  self: unknown,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+): unknown {
   const previous = syncCurrent;
   syncCurrent = proc;
   try {
-    return fn(arg);
+    return fn.call(self, a, b, c);
   } finally {
     syncCurrent = previous;
   }
 }
 
-/** Calls `fn(arg)` as process `proc`, including after every `await` in it. */
-export function runAsync<A, R>(proc: unknown, fn: (arg: A) => R, arg: A): R {
-  storage ??= new AsyncLocalStorage();
+/**
+ * Calls `fn.call(self, a, b, c)` as process `proc`: through the async
+ * context if `fn` is an `async` function (or another process's async context
+ * is active), else with the cheap synchronous slot.
+ */
+export function callAs(
+  proc: unknown,
+  fn: Fn,
+  self: unknown,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+): unknown {
+  if (isAsyncFunction(fn)) {
+    storage ??= new AsyncLocalStorage();
+  } else if (storage === undefined) {
+    return callSync(proc, fn, self, a, b, c);
+  } else {
+    const store = storage.getStore();
+    if (store === undefined || store === proc) {
+      return callSync(proc, fn, self, a, b, c);
+    }
+  }
   const previous = syncCurrent;
-  // Clear the sync slot so `current()` reads the storage inside `fn`; a sync
-  // caller's process must not leak into the async function's continuations.
+  // Clear the sync slot so `current()` reads the storage inside `fn`.
   syncCurrent = undefined;
   try {
-    return storage.run(proc, fn, arg);
+    return storage.run(proc, callSync, proc, fn, self, a, b, c);
   } finally {
     syncCurrent = previous;
   }
+}
+
+/**
+ * Makes `proc` the synchronous current process and returns the previous one,
+ * for runtime code (not user callbacks) that must see it. Always restore in
+ * `finally`.
+ */
+export function swapCurrent(proc: unknown): unknown {
+  const previous = syncCurrent;
+  syncCurrent = proc;
+  return previous;
 }
 
 const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {})
   .constructor;
 
-/** Whether `fn` is an `async` function (and so needs {@linkcode runAsync}). */
-export function isAsyncFunction(fn: unknown): boolean {
+/** Whether `fn` is an `async` function (and so needs the async context). */
+function isAsyncFunction(fn: unknown): boolean {
   return fn instanceof AsyncFunction || fn instanceof AsyncGeneratorFunction;
-}
-
-/**
- * Calls `fn()` outside every process's async context, so promise callbacks
- * created in it do not inherit whichever process happened to schedule it.
- */
-export function runDetached(fn: () => void): void {
-  // run(undefined) rather than exit(): exit() costs ~1 µs on Node 20.
-  if (storage === undefined || storage.getStore() === undefined) fn();
-  else storage.run(undefined, fn);
-}
-
-/**
- * Makes `proc` the synchronous current process and returns the previous one;
- * the hot path's `runSync` without a closure. Always restore in `finally`.
- */
-export function swapCurrent(proc: unknown): unknown {
-  const previous = syncCurrent;
-  syncCurrent = proc;
-  return previous;
 }

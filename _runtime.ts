@@ -14,16 +14,10 @@
 // - A dead process keeps its record (pids may be held forever) but drops its
 //   mailbox, links, monitors and body, so a dead pid costs a few words.
 
-import {
-  current,
-  isAsyncFunction,
-  runAsync,
-  runDetached,
-  runSync,
-  swapCurrent,
-} from "./_context.ts";
+import { callAs, current, swapCurrent } from "./_context.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
+import { microtask } from "./_microtask.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
 export interface Kind {
@@ -99,9 +93,11 @@ export class Proc {
   /** The registered name, if any. */
   name: string | undefined = undefined;
 
-  // -- mailbox: items[head..] are the pending messages, oldest first --
+  // -- mailbox: a ring buffer; mq[(mqHead + k) & (mq.length - 1)] is the
+  //    k-th oldest of the mqLen pending messages; capacity a power of two --
   mq: unknown[] | null = null;
   mqHead = 0;
+  mqLen = 0;
   /** On the run queue. */
   scheduled = false;
   /** A message-driven process whose last callback has not settled yet. */
@@ -333,8 +329,10 @@ export function registeredNames(): string[] {
 /** Appends `message` to `proc`'s mailbox and makes it runnable. */
 export function deliver(proc: Proc, message: unknown): void {
   if (proc.dead) return;
-  if (proc.mq === null) proc.mq = [message];
-  else proc.mq.push(message);
+  let mq = proc.mq;
+  if (mq === null) mq = proc.mq = new Array(4);
+  else if (proc.mqLen === mq.length) mq = grow(proc, mq);
+  mq[(proc.mqHead + proc.mqLen++) & (mq.length - 1)] = message;
   if (
     !proc.scheduled &&
     (proc.waiter !== null || (proc.kind !== null && !proc.busy))
@@ -343,36 +341,55 @@ export function deliver(proc: Proc, message: unknown): void {
   }
 }
 
+function grow(proc: Proc, mq: unknown[]): unknown[] {
+  const next = new Array(mq.length * 2);
+  for (let k = 0; k < proc.mqLen; k++) {
+    next[k] = mq[(proc.mqHead + k) & (mq.length - 1)];
+  }
+  proc.mqHead = 0;
+  return proc.mq = next;
+}
+
 /** Number of messages waiting in `proc`'s mailbox. */
 export function mailboxLength(proc: Proc): number {
-  return proc.mq === null ? 0 : proc.mq.length - proc.mqHead;
+  return proc.mqLen;
+}
+
+/** The k-th oldest pending message. */
+function peek(proc: Proc, k: number): unknown {
+  const mq = proc.mq!;
+  return mq[(proc.mqHead + k) & (mq.length - 1)];
 }
 
 /** A copy of `proc`'s pending messages, oldest first. */
 export function mailboxSnapshot(proc: Proc): unknown[] {
-  return proc.mq === null ? [] : proc.mq.slice(proc.mqHead);
+  const out = [];
+  for (let k = 0; k < proc.mqLen; k++) out.push(peek(proc, k));
+  return out;
 }
 
 function shift(proc: Proc): unknown {
   const mq = proc.mq!;
   const m = mq[proc.mqHead];
-  mq[proc.mqHead++] = undefined;
-  if (proc.mqHead === mq.length) {
-    mq.length = 0;
-    proc.mqHead = 0;
-  } else if (proc.mqHead >= 1024 && proc.mqHead * 2 >= mq.length) {
-    proc.mq = mq.slice(proc.mqHead);
-    proc.mqHead = 0;
-  }
+  mq[proc.mqHead] = undefined;
+  proc.mqHead = (proc.mqHead + 1) & (mq.length - 1);
+  proc.mqLen--;
   return m;
 }
 
-/** Removes and returns the message at absolute index `i` of the mailbox. */
-function takeAt(proc: Proc, i: number): unknown {
-  if (i === proc.mqHead) return shift(proc);
+/** Removes and returns the k-th oldest message (later ones move up). */
+function takeAt(proc: Proc, k: number): unknown {
+  if (k === 0) return shift(proc);
   const mq = proc.mq!;
-  const m = mq[i];
-  mq.splice(i, 1);
+  const mask = mq.length - 1;
+  const head = proc.mqHead;
+  const m = mq[(head + k) & mask];
+  const last = proc.mqLen - 1;
+  for (let j = k; j < last; j++) {
+    mq[(head + j) & mask] = mq[(head + j + 1) & mask];
+  }
+  mq[(head + last) & mask] = undefined;
+  proc.mqLen--;
   return m;
 }
 
@@ -384,10 +401,9 @@ export function removeFirst(
   proc: Proc,
   predicate: (message: unknown) => boolean,
 ): boolean {
-  if (proc.mq === null) return false;
-  for (let i = proc.mqHead; i < proc.mq.length; i++) {
-    if (predicate(proc.mq[i])) {
-      takeAt(proc, i);
+  for (let k = 0; k < proc.mqLen; k++) {
+    if (predicate(peek(proc, k))) {
+      takeAt(proc, k);
       return true;
     }
   }
@@ -398,8 +414,8 @@ export function removeFirst(
 
 /** The pending receive of a function-bodied process. */
 export class Receiver extends Timed {
-  /** Mailbox messages before this absolute index did not match. */
-  scanned: number;
+  /** This many of the oldest messages did not match. */
+  scanned = 0;
 
   constructor(
     readonly proc: Proc,
@@ -409,7 +425,6 @@ export class Receiver extends Timed {
     readonly reject: (error: unknown) => void,
   ) {
     super();
-    this.scanned = proc.mqHead;
   }
 
   expire(): void {
@@ -425,19 +440,17 @@ export class Receiver extends Timed {
 }
 
 /**
- * Index of the first message from `from` on that matches, or -1. Runs the
- * predicate, so callers catch.
+ * Position of the first message from the `from`-th oldest on that matches, or
+ * -1. Runs the predicate, so callers catch.
  */
 function findMatch(
   proc: Proc,
   predicate: ((message: unknown) => boolean) | undefined,
   from: number,
 ): number {
-  const mq = proc.mq;
-  if (mq === null) return -1;
-  if (predicate === undefined) return from < mq.length ? from : -1;
-  for (let i = from; i < mq.length; i++) {
-    if (predicate(mq[i])) return i;
+  if (predicate === undefined) return from < proc.mqLen ? from : -1;
+  for (let k = from; k < proc.mqLen; k++) {
+    if (predicate(peek(proc, k))) return k;
   }
   return -1;
 }
@@ -461,7 +474,7 @@ export function receiveIn(
   }
   let i: number;
   try {
-    i = findMatch(proc, predicate, proc.mqHead);
+    i = findMatch(proc, predicate, 0);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -476,7 +489,7 @@ export function receiveIn(
   }
   return new Promise((resolve, reject) => {
     const waiter = new Receiver(proc, predicate, timeout, resolve, reject);
-    waiter.scanned = proc.mq === null ? 0 : proc.mq.length;
+    waiter.scanned = proc.mqLen;
     proc.waiter = waiter;
     if (timeout !== Infinity) startTimeout(waiter, timeout);
   });
@@ -493,7 +506,7 @@ function serveWaiter(proc: Proc, waiter: Receiver): void {
     return;
   }
   if (i < 0) {
-    waiter.scanned = proc.mq === null ? 0 : proc.mq.length;
+    waiter.scanned = proc.mqLen;
     return;
   }
   proc.waiter = null;
@@ -503,9 +516,12 @@ function serveWaiter(proc: Proc, waiter: Receiver): void {
 
 // ------------------------------------------------------------- scheduler --
 
-// Runnable processes, FIFO. `runHead` is the next to run.
+// Runnable processes, FIFO: runQueue[runHead..runLen). Slots are cleared as
+// they are taken and the indices reset when it empties (no `length` writes:
+// they are slow on V8).
 let runQueue: Proc[] = [];
 let runHead = 0;
+let runLen = 0;
 let drainQueued = false;
 // Fairness: messages are delivered on microtasks, which starve timers and
 // I/O if processes keep messaging each other. Every SLICE_RUNS runs the drain
@@ -520,21 +536,16 @@ let sliceStart = 0;
 /** Puts `proc` on the run queue (once). */
 export function schedule(proc: Proc): void {
   proc.scheduled = true;
-  runQueue.push(proc);
+  runQueue[runLen++] = proc;
   if (!drainQueued) {
     drainQueued = true;
-    queueMicrotask(drain);
+    microtask(drain);
   }
 }
 
 function drain(): void {
   drainQueued = false;
-  // Processes' async contexts must not leak into the callbacks we run.
-  runDetached(drainLoop);
-}
-
-function drainLoop(): void {
-  while (runHead < runQueue.length) {
+  while (runHead < runLen) {
     const proc = runQueue[runHead];
     runQueue[runHead++] = undefined!;
     proc.scheduled = false;
@@ -545,9 +556,7 @@ function drainLoop(): void {
       const now = performance.now();
       if (now - sliceStart > SLICE_MS) {
         sliceStart = now;
-        if (runHead < runQueue.length) {
-          runQueue = runQueue.slice(runHead);
-          runHead = 0;
+        if (runHead < runLen) {
           drainQueued = true;
           setTimeout(drain, 0);
           return;
@@ -555,8 +564,7 @@ function drainLoop(): void {
       }
     }
   }
-  runQueue.length = 0;
-  runHead = 0;
+  runHead = runLen = 0;
 }
 
 // At most this many messages per turn, then the process goes to the back.
@@ -623,9 +631,7 @@ function startBody(proc: Proc): void {
   proc.busy = true;
   let result: unknown;
   try {
-    result = isAsyncFunction(body)
-      ? runAsync(proc, body, proc.pid)
-      : runSync(proc, body, proc.pid);
+    result = callAs(proc, body as never, undefined, proc.pid);
   } catch (error) {
     bodyDone(proc, thrownReason(error));
     return;
@@ -782,9 +788,10 @@ export function exitSignal(
   kill(to, reason);
 }
 
-// Deaths in progress, finished one at a time (see the file's comment).
+// Deaths in progress, finished one at a time (see the file's comment):
+// dying[0..dyingLen).
 const dying: Proc[] = [];
-let finishing = false;
+let dyingLen = 0;
 
 /**
  * Ends `proc` with `reason` now: it is dead when this returns, and its
@@ -794,14 +801,18 @@ export function kill(proc: Proc, reason: unknown): void {
   if (proc.dead) return;
   proc.dead = true;
   proc.reason = reason;
-  dying.push(proc);
-  if (finishing) return;
-  finishing = true;
+  if (dyingLen > 0) {
+    dying[dyingLen++] = proc; // finished by the loop below, further up
+    return;
+  }
+  dying[dyingLen++] = proc;
   try {
-    for (let i = 0; i < dying.length; i++) finishDeath(dying[i]);
+    for (let i = 0; i < dyingLen; i++) {
+      finishDeath(dying[i]);
+      dying[i] = undefined!;
+    }
   } finally {
-    dying.length = 0;
-    finishing = false;
+    dyingLen = 0;
   }
 }
 
@@ -852,14 +863,14 @@ function finishDeath(proc: Proc): void {
   for (const w of listOf(watchers)) w.down(proc, reason);
   // 6. Drop what a dead process no longer needs.
   proc.mq = null;
-  proc.mqHead = 0;
+  proc.mqHead = proc.mqLen = 0;
   proc.kind = null;
   proc.data = undefined;
   proc.busy = false;
   const controller = proc.controller;
   if (controller !== null) {
     // Abort listeners are user code: not on the killer's stack.
-    queueMicrotask(() => controller.abort(new ExitError(reason)));
+    microtask(() => controller.abort(new ExitError(reason)));
   }
   if (proc === mainProc) mainProc = createMain();
 }

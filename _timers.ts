@@ -14,6 +14,7 @@
 // timer, and nothing is left pending when the program (or a test) goes quiet.
 
 import { type Clock, getClock, type TimerHandle } from "./clock.ts";
+import { microtask } from "./_microtask.ts";
 
 /** Something that can time out. Subclasses implement `expire()`. */
 export abstract class Timed {
@@ -29,7 +30,7 @@ export abstract class Timed {
   abstract expire(): void;
 }
 
-const IDLE_HOPS = 4;
+const IDLE_HOPS = 2;
 
 class TimerList {
   head: Timed | null = null;
@@ -64,7 +65,7 @@ class TimerList {
     node.tList = null;
     if (this.head === null && !this.idleCheckQueued) {
       this.idleCheckQueued = true;
-      queueMicrotask(() => this.idleCheck(IDLE_HOPS));
+      microtask(() => this.idleCheck(IDLE_HOPS));
     }
   }
 
@@ -76,7 +77,7 @@ class TimerList {
     if (this.head !== null) {
       this.idleCheckQueued = false;
     } else if (hops > 1) {
-      queueMicrotask(() => this.idleCheck(hops - 1));
+      microtask(() => this.idleCheck(hops - 1));
     } else {
       this.idleCheckQueued = false;
       this.close();

@@ -75,7 +75,7 @@ import {
   watch,
   whereisName,
 } from "./_runtime.ts";
-import { isAsyncFunction, runAsync, swapCurrent } from "./_context.ts";
+import { callAs } from "./_context.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { CallError, ExitError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
@@ -211,10 +211,12 @@ class CallRequest extends Timed implements From, DownWatcher, Wait {
   settle(reply: unknown): void {
     if (this.done) return;
     this.done = true;
+    // Resolve first: the caller resumes before the timer list's idle check
+    // runs, so a caller calling in a loop keeps the list's clock timer.
+    this.resolve(reply);
     cancelTimeout(this);
     unwatch(this.target, this);
     removeWait(this.owner, this);
-    this.resolve(reply);
   }
 
   fail(reason: unknown): void {
@@ -343,17 +345,7 @@ function invoke(
   b?: unknown,
   c?: unknown,
 ): unknown {
-  if (isAsyncFunction(fn)) {
-    return runAsync(proc, () => fn.call(s.behaviour, a, b, c), undefined);
-  }
-  // Also reached from promise continuations (after an async callback), where
-  // nothing else has set the current process.
-  const previous = swapCurrent(proc);
-  try {
-    return fn.call(s.behaviour, a, b, c);
-  } finally {
-    swapCurrent(previous);
-  }
+  return callAs(proc, fn, s.behaviour, a, b, c);
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
