@@ -16,7 +16,15 @@
 
 import { callAs, current, swapCurrent } from "./_context.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
-import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
+import {
+  cancelTimeout,
+  hasLaterTimeouts,
+  reportLater,
+  startLaterTimeouts,
+  startTimeout,
+  startTimeoutLater,
+  Timed,
+} from "./_timers.ts";
 import { microtask } from "./_microtask.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
@@ -557,6 +565,7 @@ function drain(): void {
       if (now - sliceStart > SLICE_MS) {
         sliceStart = now;
         if (runHead < runLen) {
+          if (hasLaterTimeouts()) startLaterTimeouts();
           drainQueued = true;
           setTimeout(drain, 0);
           return;
@@ -565,6 +574,19 @@ function drain(): void {
     }
   }
   runHead = runLen = 0;
+  if (hasLaterTimeouts()) startLaterTimeouts();
+}
+
+/**
+ * Starts `node`'s timeout once the scheduler's current burst is done (see
+ * startTimeoutLater): a call answered in the meantime never reads the clock.
+ */
+export function startTimeoutAfterBurst(node: Timed, ms: number): void {
+  startTimeoutLater(node, ms);
+  if (!drainQueued) {
+    drainQueued = true;
+    microtask(drain);
+  }
 }
 
 // At most this many messages per turn, then the process goes to the back.

@@ -68,6 +68,7 @@ import {
   removeFirst,
   removeWait,
   spawnProc,
+  startTimeoutAfterBurst,
   thrownReason,
   unlinkProcs,
   unwatch,
@@ -953,8 +954,8 @@ export function call<R = unknown>(
     );
     watch(target!, req);
     addWait(caller, req);
-    if (timeout !== Infinity) startTimeout(req, timeout);
     deliver(target!, req);
+    if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
   });
 }
 
