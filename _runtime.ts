@@ -527,7 +527,7 @@ function serveWaiter(proc: Proc, waiter: Receiver): void {
 // Runnable processes, FIFO: runQueue[runHead..runLen). Slots are cleared as
 // they are taken and the indices reset when it empties (no `length` writes:
 // they are slow on V8).
-let runQueue: Proc[] = [];
+const runQueue: Proc[] = [];
 let runHead = 0;
 let runLen = 0;
 let drainQueued = false;
