@@ -1,0 +1,436 @@
+%%% steward_bench: the Erlang/OTP reference half of the Steward side-by-side
+%%% benchmarks. Steward reimplements Erlang processes and gen_server in
+%%% TypeScript; these workloads are the OTP baseline it is compared against.
+%%%
+%%% Usage (normally through bench/otp/run.sh, which compiles this module):
+%%%
+%%%   erl -noshell -pa DIR -run steward_bench main [quick] [runs=N] [Name ...]
+%%%
+%%% With no names every workload runs. Stdout receives exactly one JSON
+%%% object (one line); progress and diagnostics go to stderr.
+%%%
+%%% Methodology
+%%% -----------
+%%% * Throughput workloads (keys ending in _per_s): the operation count N is
+%%%   calibrated first (grow N until one run takes >= 100 ms, then scale it so
+%%%   one run takes about 1.2 s). Then ?RUNS runs (default 5) are timed with
+%%%   erlang:monotonic_time/1 read once before and once after a tight,
+%%%   tail-recursive loop (no timer:tc, no per-iteration clock reads), and the
+%%%   MEDIAN of the per-run rates (N / seconds) is reported.
+%%% * Memory workloads (keys ending in _bytes): start 100,000 idle processes
+%%%   (or gen_servers), garbage-collect every one of them and the driver, and
+%%%   report the growth of erlang:memory(total) divided by 100,000. The
+%%%   driver's own memory (which holds the 100,000-element pid list) is
+%%%   subtracted from both readings, so only the idle processes are counted.
+%%%   This too is repeated ?RUNS times and the median reported; the processes
+%%%   are killed (and their 'DOWN' awaited) after every run.
+%%%   - The baseline is taken only once erlang:memory(processes) has stopped
+%%%     shrinking: the VM frees a dead process's memory asynchronously, some
+%%%     time after its 'DOWN' has been delivered, and a baseline taken too
+%%%     early under-counts by ~180 bytes/process on every run but the first.
+%%%   - The growth of erlang:memory(processes) is reported as well, under the
+%%%     key Name_processes. The difference is mostly the process dictionary,
+%%%     which the VM accounts as "system" memory: a gen_server's
+%%%     '$ancestors' and '$initial_call' entries cost ~100 bytes there.
+%%% * Every run executes in a freshly spawned driver process (with a 10,000
+%%%   word minimum heap), so one run's heap, mailbox or monitors cannot leak
+%%%   into the next.
+%%% * The VM runs with its default settings; on the 2-core reference machine
+%%%   that is 2 schedulers. The actual count is reported as "schedulers".
+%%%
+%%% Adding a workload: write a function Opts -> number() and add
+%%% {Name, Fun} to workloads/0. Name is also the JSON key and the name
+%%% accepted on the command line. A Fun may instead return a list of
+%%% {Key, number()} pairs to report several values (the memory workloads do).
+
+-module(steward_bench).
+-behaviour(gen_server).
+
+%% Entry points
+-export([main/0, main/1, run/1, workloads/0]).
+%% gen_server callbacks (this module is also the trivial gen_server)
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
+
+-define(TARGET_NS, 1200000000).      % aim: one run ~ 1.2 s
+-define(CALIBRATE_MIN_NS, 100000000). % calibration run must reach 100 ms
+-define(RUNS, 5).
+-define(IDLE_COUNT, 100000).
+%% Driver processes start with an 80 KB heap (default: 233 words) so the
+%% timed loops do fewer minor GCs. Measured effect on the reference
+%% machine: gen_server:call +3-5 %, the others within noise.
+-define(DRIVER_HEAP_WORDS, 10000).
+
+%%====================================================================
+%% Workload table
+%%====================================================================
+
+%% [{Name, Fun}] in output order.
+%% Fun(Opts) -> number() | [{Key :: atom(), number()}].
+%% Opts = #{runs := pos_integer()}.
+workloads() ->
+    [{spawn_down_per_s,      fun spawn_down_per_s/1},
+     {idle_process_bytes,    fun idle_process_bytes/1},
+     {idle_gen_server_bytes, fun idle_gen_server_bytes/1},
+     {pingpong_rt_per_s,     fun pingpong_rt_per_s/1},
+     {gen_server_call_per_s, fun gen_server_call_per_s/1}].
+
+%%====================================================================
+%% Entry points
+%%====================================================================
+
+main() -> main([]).
+
+%% Args: strings (from `erl -run`) or atoms (from `erl -s` / the shell).
+%%   quick    one run per workload instead of ?RUNS (smoke testing)
+%%   runs=N   N runs per workload
+%%   Name     run only the named workloads (default: all)
+%% Prints one JSON object on stdout and halts the VM (0 ok, 1 crash, 2 usage).
+main(Args0) ->
+    log_to_stderr(),
+    Args = [to_list(A) || A <- Args0],
+    try
+        Opts = parse_args(Args, #{runs => ?RUNS, names => []}),
+        T0 = erlang:monotonic_time(millisecond),
+        Results = run(Opts),
+        Meta = [{otp, list_to_binary(erlang:system_info(otp_release))},
+                {erts, list_to_binary(erlang:system_info(version))},
+                {schedulers, erlang:system_info(schedulers_online)},
+                {runs, maps:get(runs, Opts)}],
+        io:put_chars(json_object(Meta ++ Results)),
+        io:nl(),
+        info("total ~.1f s~n",
+             [(erlang:monotonic_time(millisecond) - T0) / 1000]),
+        halt(0)
+    catch
+        throw:{usage, Msg} ->
+            info("usage error: ~s~n", [Msg]),
+            halt(2);
+        Class:Reason:Stack ->
+            info("benchmark crashed: ~p:~p~n~p~n", [Class, Reason, Stack]),
+            halt(1)
+    end.
+
+%% Runs the selected workloads; returns [{Key, Value}] without printing
+%% JSON or halting (handy from an interactive shell), e.g.
+%%   steward_bench:run(#{runs => 1, names => [pingpong_rt_per_s]}).
+run(Opts) ->
+    Runs = maps:get(runs, Opts, ?RUNS),
+    Names = maps:get(names, Opts, []),
+    All = workloads(),
+    Selected = case Names of
+                   [] -> All;
+                   _ -> [lists:keyfind(N, 1, All) || N <- Names]
+               end,
+    lists:append(
+      [begin
+           info("== ~s (~b run(s))~n", [Name, Runs]),
+           Pairs = case Fun(#{runs => Runs}) of
+                       V when is_number(V) -> [{Name, V}];
+                       L when is_list(L) -> L
+                   end,
+           [info("   ~s = ~s~n", [K, fmt_num(V)]) || {K, V} <- Pairs],
+           Pairs
+       end || {Name, Fun} <- Selected]).
+
+parse_args([], Opts) ->
+    Opts;
+parse_args(["quick" | Rest], Opts) ->
+    parse_args(Rest, Opts#{runs => 1});
+parse_args(["runs=" ++ N | Rest], Opts) ->
+    case catch list_to_integer(N) of
+        R when is_integer(R), R > 0 -> parse_args(Rest, Opts#{runs => R});
+        _ -> throw({usage, "runs=N needs a positive integer"})
+    end;
+parse_args([Name | Rest], Opts = #{names := Names}) ->
+    Known = [atom_to_list(K) || {K, _} <- workloads()],
+    case lists:member(Name, Known) of
+        true ->
+            parse_args(Rest, Opts#{names => Names ++ [list_to_atom(Name)]});
+        false ->
+            throw({usage, io_lib:format("unknown workload ~p; known: ~s",
+                                        [Name, lists:join(", ", Known)])})
+    end.
+
+%%====================================================================
+%% Workload 1: spawn_monitor + 'DOWN', one at a time
+%%====================================================================
+
+%% Spawn a process that returns at once, wait for its 'DOWN', repeat.
+%% One operation = spawn_monitor + exit + 'DOWN' delivered.
+spawn_down_per_s(Opts) ->
+    throughput(Opts, 1000, timed(fun spawn_down_loop/1)).
+
+spawn_down_loop(0) ->
+    ok;
+spawn_down_loop(N) ->
+    {Pid, Ref} = spawn_monitor(fun() -> ok end),
+    receive {'DOWN', Ref, process, Pid, _} -> ok end,
+    spawn_down_loop(N - 1).
+
+%%====================================================================
+%% Workloads 2 and 3: memory per idle process / idle gen_server
+%%====================================================================
+
+%% Idle process = plain process blocked in `receive`.
+idle_process_bytes(Opts) ->
+    idle_memory(Opts, idle_process_bytes,
+                fun() -> spawn(fun idle_loop/0) end).
+
+idle_loop() ->
+    receive stop -> ok end.
+
+%% Idle gen_server = this module started with gen_server:start/3, whose
+%% init/1 returns {ok, state}; it then sits in gen_server's receive loop.
+idle_gen_server_bytes(Opts) ->
+    idle_memory(Opts, idle_gen_server_bytes,
+                fun() -> {ok, Pid} = gen_server:start(?MODULE, idle, []), Pid end).
+
+%% Returns [{Name, TotalBytes}, {Name_processes, ProcessesBytes}].
+idle_memory(#{runs := Runs}, Name, Start) ->
+    Samples = [in_fresh_process(fun() -> idle_memory_run(Start) end)
+               || _ <- lists:seq(1, Runs)],
+    Totals = [T || {T, _} <- Samples],
+    Procs = [P || {_, P} <- Samples],
+    info("   bytes/process per run, memory(total): ~s; memory(processes): ~s~n",
+         [fmt_list(Totals), fmt_list(Procs)]),
+    [{Name, round(median(Totals))},
+     {list_to_atom(atom_to_list(Name) ++ "_processes"), round(median(Procs))}].
+
+%% Returns {TotalGrowthPerProc, ProcessesGrowthPerProc}.
+idle_memory_run(Start) ->
+    settle_memory(),
+    Before = mem_excluding_self(),
+    Pids = start_n(?IDLE_COUNT, Start, []),
+    %% Fully GC each idle process (this is a synchronous request: it returns
+    %% once the target has collected, so each process has also run its
+    %% start-up code and is blocked in receive), then the driver itself.
+    lists:foreach(fun erlang:garbage_collect/1, Pids),
+    After = mem_excluding_self(),
+    kill_all(Pids),
+    {BT, BP} = Before,
+    {AT, AP} = After,
+    {(AT - BT) / ?IDLE_COUNT, (AP - BP) / ?IDLE_COUNT}.
+
+start_n(0, _Start, Acc) -> Acc;
+start_n(N, Start, Acc) -> start_n(N - 1, Start, [Start() | Acc]).
+
+%% Wait until memory(processes) is stable (changes < 64 KB over 50 ms) so
+%% that memory of processes killed earlier has really been freed. Gives up
+%% after ~5 s.
+settle_memory() ->
+    settle_memory(erlang:memory(processes), 100).
+
+settle_memory(_Prev, 0) ->
+    info("   warning: memory did not settle~n", []);
+settle_memory(Prev, Tries) ->
+    timer:sleep(50),
+    Now = erlang:memory(processes),
+    case abs(Now - Prev) < 65536 of
+        true -> ok;
+        false -> settle_memory(Now, Tries - 1)
+    end.
+
+%% {memory(total), memory(processes)} minus the calling process's own
+%% memory (heap, stack, mailbox, PCB), after a full GC of the caller.
+mem_excluding_self() ->
+    erlang:garbage_collect(),
+    [{total, T}, {processes, P}] = erlang:memory([total, processes]),
+    {memory, Self} = erlang:process_info(self(), memory),
+    {T - Self, P - Self}.
+
+%% Kill every pid and wait until all are really gone, so memory is
+%% released before the next run's baseline.
+kill_all(Pids) ->
+    Refs = [begin
+                Ref = erlang:monitor(process, P),
+                exit(P, kill),
+                Ref
+            end || P <- Pids],
+    lists:foreach(fun(Ref) ->
+                          receive {'DOWN', Ref, process, _, _} -> ok end
+                  end, Refs).
+
+%%====================================================================
+%% Workload 4: ping-pong between two processes
+%%====================================================================
+
+%% The driver sends {ping, self()}; the ponger replies `pong`.
+%% One operation = one round trip (two messages).
+pingpong_rt_per_s(Opts) ->
+    throughput(Opts, 10000,
+               fun(N) ->
+                       %% the ponger is spawned outside the timed section
+                       Ponger = spawn_link(fun ponger/0),
+                       T0 = erlang:monotonic_time(nanosecond),
+                       ping_loop(N, Ponger),
+                       T1 = erlang:monotonic_time(nanosecond),
+                       Ponger ! stop,
+                       T1 - T0
+               end).
+
+ponger() ->
+    receive
+        {ping, From} -> From ! pong, ponger();
+        stop -> ok
+    end.
+
+ping_loop(0, _Ponger) ->
+    ok;
+ping_loop(N, Ponger) ->
+    Ponger ! {ping, self()},
+    receive pong -> ok end,
+    ping_loop(N - 1, Ponger).
+
+%%====================================================================
+%% Workload 5: gen_server:call round trips
+%%====================================================================
+
+%% One client process calls a trivial gen_server (handle_call returns
+%% {reply, pong, S}) in a loop. One operation = one gen_server:call.
+gen_server_call_per_s(Opts) ->
+    throughput(Opts, 10000,
+               fun(N) ->
+                       %% server start/stop are outside the timed section
+                       {ok, Server} = gen_server:start(?MODULE, call, []),
+                       T0 = erlang:monotonic_time(nanosecond),
+                       call_loop(N, Server),
+                       T1 = erlang:monotonic_time(nanosecond),
+                       gen_server:stop(Server),
+                       T1 - T0
+               end).
+
+call_loop(0, _Server) ->
+    ok;
+call_loop(N, Server) ->
+    pong = gen_server:call(Server, ping),
+    call_loop(N - 1, Server).
+
+%%====================================================================
+%% gen_server callbacks (trivial server used by workloads 3 and 5)
+%%====================================================================
+
+init(_Arg) -> {ok, state}.
+
+handle_call(_Req, _From, S) -> {reply, pong, S}.
+
+handle_cast(_Msg, S) -> {noreply, S}.
+
+handle_info(_Msg, S) -> {noreply, S}.
+
+%%====================================================================
+%% Throughput harness
+%%====================================================================
+
+%% throughput(Opts, N0, Timed): Timed(N) performs N operations and returns
+%% the elapsed nanoseconds of the operations only (setup/teardown such as
+%% spawning a partner or starting a server stays outside the clock).
+%% Each call of Timed runs in a fresh driver process.
+throughput(#{runs := Runs}, N0, Timed) ->
+    Run = fun(N) -> in_fresh_process(fun() -> Timed(N) end) end,
+    N = calibrate(Run, N0),
+    Rates = [begin
+                 Ns = Run(N),
+                 N * 1.0e9 / Ns
+             end || _ <- lists:seq(1, Runs)],
+    info("   N=~b per run; rates: ~s~n", [N, fmt_list(Rates)]),
+    round(median(Rates)).
+
+%% Wrap a loop Loop(N) with no setup: the clock is read once before and
+%% once after the whole loop.
+timed(Loop) ->
+    fun(N) ->
+            T0 = erlang:monotonic_time(nanosecond),
+            Loop(N),
+            erlang:monotonic_time(nanosecond) - T0
+    end.
+
+%% Grow N (x10, or proportionally once measurable) until a run takes at
+%% least ?CALIBRATE_MIN_NS, then scale N to hit ?TARGET_NS. The calibration
+%% runs double as warm-up.
+calibrate(Run, N) ->
+    Ns = Run(N),
+    if
+        Ns < ?CALIBRATE_MIN_NS ->
+            Factor = min(10, max(2, ?CALIBRATE_MIN_NS * 2 div max(Ns, 1))),
+            calibrate(Run, N * Factor);
+        true ->
+            max(1, round(N * ?TARGET_NS / Ns))
+    end.
+
+%%====================================================================
+%% Helpers
+%%====================================================================
+
+%% Run Fun in a new process and return its result (re-raising crashes).
+in_fresh_process(Fun) ->
+    Parent = self(),
+    {Pid, Ref} = spawn_opt(
+                   fun() ->
+                           Result = try {ok, Fun()}
+                                    catch C:R:S -> {error, C, R, S}
+                                    end,
+                           Parent ! {self(), Result}
+                   end,
+                   [monitor, {min_heap_size, ?DRIVER_HEAP_WORDS}]),
+    receive
+        {Pid, {ok, Value}} ->
+            erlang:demonitor(Ref, [flush]),
+            Value;
+        {Pid, {error, C, R, S}} ->
+            erlang:demonitor(Ref, [flush]),
+            erlang:raise(C, R, S);
+        {'DOWN', Ref, process, Pid, Reason} ->
+            error({driver_died, Reason})
+    end.
+
+median(Xs) ->
+    Sorted = lists:sort(Xs),
+    Len = length(Sorted),
+    case Len rem 2 of
+        1 -> lists:nth(Len div 2 + 1, Sorted);
+        0 -> (lists:nth(Len div 2, Sorted) + lists:nth(Len div 2 + 1, Sorted)) / 2
+    end.
+
+%% The default logger handler writes to stdout; stdout is reserved for the
+%% JSON result, so send any log events (e.g. crash reports) to stderr.
+log_to_stderr() ->
+    _ = logger:remove_handler(default),
+    ok = logger:add_handler(default, logger_std_h,
+                            #{config => #{type => standard_error}}).
+
+info(Fmt, Args) ->
+    io:format(standard_error, Fmt, Args).
+
+to_list(A) when is_atom(A) -> atom_to_list(A);
+to_list(L) when is_list(L) -> L;
+to_list(B) when is_binary(B) -> binary_to_list(B).
+
+fmt_num(X) when is_integer(X) -> integer_to_list(X);
+fmt_num(X) when is_float(X) -> float_to_list(X, [{decimals, 1}]).
+
+fmt_list(Xs) -> lists:join(" ", [fmt_num(round(X)) || X <- Xs]).
+
+%%--------------------------------------------------------------------
+%% Minimal JSON encoding for a flat object (OTP 25 has no json module).
+%% Values: integers, floats, binaries (strings), atoms.
+%%--------------------------------------------------------------------
+
+json_object(Pairs) ->
+    ["{", lists:join(",", [[json_string(atom_to_binary(K)), ":", json_value(V)]
+                           || {K, V} <- Pairs]), "}"].
+
+json_value(V) when is_integer(V) -> integer_to_list(V);
+json_value(V) when is_float(V) -> float_to_list(V, [short]);
+json_value(true) -> "true";
+json_value(false) -> "false";
+json_value(null) -> "null";
+json_value(V) when is_atom(V) -> json_string(atom_to_binary(V));
+json_value(V) when is_binary(V) -> json_string(V).
+
+json_string(B) ->
+    [$", [json_char(C) || <<C/utf8>> <= B], $"].
+
+json_char($") -> "\\\"";
+json_char($\\) -> "\\\\";
+json_char(C) when C < 16#20 -> io_lib:format("\\u~4.16.0b", [C]);
+json_char(C) -> <<C/utf8>>.
