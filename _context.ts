@@ -60,6 +60,8 @@ export function callAs(
   if (isAsyncFunction(fn)) {
     storage ??= new AsyncLocalStorage();
   } else if (storage === undefined) {
+    // The scheduler has usually set the slot already.
+    if (syncCurrent === proc) return fn.call(self, a, b, c);
     return callSync(proc, fn, self, a, b, c);
   } else {
     const store = storage.getStore();
@@ -93,6 +95,7 @@ const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {})
   .constructor;
 
 /** Whether `fn` is an `async` function (and so needs the async context). */
-function isAsyncFunction(fn: unknown): boolean {
-  return fn instanceof AsyncFunction || fn instanceof AsyncGeneratorFunction;
+function isAsyncFunction(fn: Fn): boolean {
+  const ctor = fn.constructor;
+  return ctor === AsyncFunction || ctor === AsyncGeneratorFunction;
 }

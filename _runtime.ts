@@ -556,6 +556,9 @@ function drain(): void {
   while (runHead < runLen) {
     const proc = runQueue[runHead];
     runQueue[runHead++] = undefined!;
+    // Empty now: restart at slot 0, or a long ping-pong inside one drain
+    // would grow the array forever.
+    if (runHead === runLen) runHead = runLen = 0;
     proc.scheduled = false;
     if (proc.dead) continue;
     run(proc);

@@ -354,12 +354,16 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
     typeof (x as PromiseLike<unknown>).then === "function";
 }
 
-/** Runs a callback, then `next(result)`; a throw stops the server. */
+/**
+ * Runs a callback, then handles its result: as a handleCall result when
+ * `from` is given, else as a noreply result. A throw stops the server.
+ * (No closure per message: this is the hot path.)
+ */
 function step(
   proc: Proc,
   s: Server,
   fn: Callback,
-  next: (result: unknown) => void | Promise<void>,
+  from: CallRequest | null,
   a: unknown,
   b?: unknown,
   c?: unknown,
@@ -372,12 +376,23 @@ function step(
   }
   if (isThenable(result)) {
     return Promise.resolve(result).then(
-      (value) => proc.dead ? undefined : next(value),
+      (value) => proc.dead ? undefined : after(proc, s, value, from),
       (error) =>
         proc.dead ? undefined : terminateServer(proc, s, thrownReason(error)),
     );
   }
-  return next(result);
+  return after(proc, s, result, from);
+}
+
+function after(
+  proc: Proc,
+  s: Server,
+  result: unknown,
+  from: CallRequest | null,
+): void | Promise<void> {
+  return from === null
+    ? afterNoReply(proc, s, result)
+    : afterCall(proc, s, result, from);
 }
 
 // ----------------------------------------------------------------- loop --
@@ -393,28 +408,40 @@ function handleMessage(
   s: Server,
   msg: unknown,
 ): void | Promise<void> {
-  if (msg instanceof ServerTimeout) {
-    if (msg !== s.timer) return; // stale: a message came first
-    s.timer = null;
-    return info(proc, s, "timeout");
-  }
   if (s.timer !== null) {
-    cancelTimeout(s.timer);
+    const timer = s.timer;
     s.timer = null;
+    if (msg === timer) return info(proc, s, "timeout");
+    cancelTimeout(timer); // any message cancels the noreply timeout
   }
+  // One check sorts out plain messages (the common case) from ours.
+  if (msg instanceof Timed || msg instanceof Cast) return system(proc, s, msg);
+  if (
+    s.parent !== null && proc.trapExit && Array.isArray(msg) &&
+    msg.length === 3 && msg[0] === "EXIT" && msg[1] === s.parent.pid
+  ) {
+    return terminateServer(proc, s, msg[2]);
+  }
+  return info(proc, s, msg);
+}
+
+/** Calls, casts, stops, and stale timeouts. */
+function system(
+  proc: Proc,
+  s: Server,
+  msg: Timed | Cast,
+): void | Promise<void> {
   const b = s.behaviour;
   if (msg instanceof CallRequest) {
     // Served even if the caller gave up: as in OTP, only the reply is dropped.
     if (typeof b.handleCall !== "function") {
-      return terminateServer(proc, s, {
-        undef: "handleCall",
-      });
+      return terminateServer(proc, s, { undef: "handleCall" });
     }
     return step(
       proc,
       s,
       b.handleCall as Callback,
-      (r) => afterCall(proc, s, r, msg),
+      msg,
       msg.request,
       msg,
       s.state,
@@ -424,25 +451,10 @@ function handleMessage(
     if (typeof b.handleCast !== "function") {
       return terminateServer(proc, s, { undef: "handleCast" });
     }
-    return step(
-      proc,
-      s,
-      b.handleCast as Callback,
-      (r) => afterNoReply(proc, s, r),
-      msg.message,
-      s.state,
-    );
+    return step(proc, s, b.handleCast as Callback, null, msg.message, s.state);
   }
-  if (msg instanceof StopRequest) {
-    return terminateServer(proc, s, msg.reason);
-  }
-  if (
-    s.parent !== null && proc.trapExit && Array.isArray(msg) &&
-    msg.length === 3 && msg[0] === "EXIT" && msg[1] === s.parent.pid
-  ) {
-    return terminateServer(proc, s, msg[2]);
-  }
-  return info(proc, s, msg);
+  if (msg instanceof StopRequest) return terminateServer(proc, s, msg.reason);
+  // A ServerTimeout that lost the race with a message: stale, ignored.
 }
 
 function info(proc: Proc, s: Server, msg: unknown): void | Promise<void> {
@@ -456,14 +468,7 @@ function info(proc: Proc, s: Server, msg: unknown): void | Promise<void> {
     );
     return;
   }
-  return step(
-    proc,
-    s,
-    handleInfo as Callback,
-    (r) => afterNoReply(proc, s, r),
-    msg,
-    s.state,
-  );
+  return step(proc, s, handleInfo as Callback, null, msg, s.state);
 }
 
 /** Whether `a` is a valid action (or none). */
@@ -541,7 +546,7 @@ function applyAction(
       proc,
       s,
       handleContinue as Callback,
-      (r) => afterNoReply(proc, s, r),
+      null,
       action.continue,
       s.state,
     );
