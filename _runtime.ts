@@ -35,6 +35,8 @@ export interface Kind {
    * throw or reject: a kind turns its user callbacks' failures into exits.
    */
   dispatch(proc: Proc, message: unknown): void | PromiseLike<void>;
+  /** Stops the process cleanly, resolving once it is dead (for disposal). */
+  stop?(proc: Proc, reason: unknown): Promise<void>;
 }
 
 /** Someone waiting on a process's death (a monitor, a pending call). */
@@ -83,6 +85,7 @@ export function listOf<T extends object>(c: Many<T>): T[] {
 }
 
 let nextId = 0;
+const noop = () => {};
 
 /** The process record. Fields are grouped by concern; see each comment. */
 export class Proc {
@@ -110,8 +113,10 @@ export class Proc {
   scheduled = false;
   /** A message-driven process whose last callback has not settled yet. */
   busy = false;
-  /** The pending `receive`, if any. */
+  /** The pending `receive`, if any (always `receiver`). */
   waiter: Receiver | null = null;
+  /** The receive record, created by the first receive and reused. */
+  receiver: Receiver | null = null;
 
   // -- message-driven body: kind.dispatch(proc, msg) with its data --
   kind: Kind | null = null;
@@ -180,6 +185,31 @@ export class Pid {
       if (p.dead) p.controller.abort(new ExitError(p.reason));
     }
     return p.controller.signal;
+  }
+
+  /**
+   * Ends the process when an `await using` scope exits: a gen_server is
+   * stopped with reason `"shutdown"` (its `terminate` runs), any other
+   * process is killed. Resolves once it is dead; a dead process is left alone,
+   * so disposing twice is fine.
+   *
+   * @example
+   * ```ts
+   * import { start } from "@steward/steward/gen-server";
+   * import { isAlive } from "@steward/steward/process";
+   * let pid;
+   * {
+   *   await using server = await start({ init: () => ["ok", null] }, undefined);
+   *   pid = server;
+   * }
+   * console.assert(!isAlive(pid));
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const p = this.#proc;
+    if (p.dead) return;
+    if (p.kind?.stop !== undefined) return await p.kind.stop(p, "shutdown");
+    kill(p, "killed");
   }
 
   /** `<0.N.0>`, as Erlang prints pids. */
@@ -337,6 +367,20 @@ export function registeredNames(): string[] {
 /** Appends `message` to `proc`'s mailbox and makes it runnable. */
 export function deliver(proc: Proc, message: unknown): void {
   if (proc.dead) return;
+  const waiter = proc.waiter;
+  if (
+    waiter !== null && waiter.predicate === undefined && proc.mqLen === 0 &&
+    ++runs < SLICE_RUNS
+  ) {
+    // A plain `receive()` waiting on an empty mailbox takes this message:
+    // settle it here and save a trip through the run queue. No receiver code
+    // runs on our stack (its continuation is a microtask), and the run count
+    // keeps the fairness check honest.
+    proc.waiter = null;
+    cancelTimeout(waiter);
+    waiter.resolve(message);
+    return;
+  }
   let mq = proc.mq;
   if (mq === null) mq = proc.mq = new Array(4);
   else if (proc.mqLen === mq.length) mq = grow(proc, mq);
@@ -422,16 +466,16 @@ export function removeFirst(
 
 /** The pending receive of a function-bodied process. */
 export class Receiver extends Timed {
+  // One per process, reused by each receive (a process waits in at most one):
+  // the fields below describe the pending one.
   /** This many of the oldest messages did not match. */
   scanned = 0;
+  predicate: ((message: unknown) => boolean) | undefined = undefined;
+  timeout = Infinity;
+  resolve: (message: unknown) => void = noop;
+  reject: (error: unknown) => void = noop;
 
-  constructor(
-    readonly proc: Proc,
-    readonly predicate: ((message: unknown) => boolean) | undefined,
-    readonly timeout: number,
-    readonly resolve: (message: unknown) => void,
-    readonly reject: (error: unknown) => void,
-  ) {
+  constructor(readonly proc: Proc) {
     super();
   }
 
@@ -495,9 +539,13 @@ export function receiveIn(
       ),
     );
   }
+  const waiter = proc.receiver ??= new Receiver(proc);
+  waiter.scanned = proc.mqLen;
+  waiter.predicate = predicate;
+  waiter.timeout = timeout;
   return new Promise((resolve, reject) => {
-    const waiter = new Receiver(proc, predicate, timeout, resolve, reject);
-    waiter.scanned = proc.mqLen;
+    waiter.resolve = resolve;
+    waiter.reject = reject;
     proc.waiter = waiter;
     if (timeout !== Infinity) startTimeout(waiter, timeout);
   });
@@ -562,7 +610,7 @@ function drain(): void {
     proc.scheduled = false;
     if (proc.dead) continue;
     run(proc);
-    if (++runs === SLICE_RUNS) {
+    if (++runs >= SLICE_RUNS) {
       runs = 0;
       const now = performance.now();
       if (now - sliceStart > SLICE_MS) {
@@ -889,6 +937,7 @@ function finishDeath(proc: Proc): void {
   // 6. Drop what a dead process no longer needs.
   proc.mq = null;
   proc.mqHead = proc.mqLen = 0;
+  proc.receiver = null;
   proc.kind = null;
   proc.data = undefined;
   proc.busy = false;

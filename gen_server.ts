@@ -401,6 +401,12 @@ const kind: Kind = {
   dispatch(proc: Proc, message: unknown): void | Promise<void> {
     return handleMessage(proc, proc.data as Server, message);
   },
+  stop(proc: Proc, reason: unknown): Promise<void> {
+    return stop(proc.pid, reason).catch((e) => {
+      // It died some other way meanwhile: disposal is done either way.
+      if (!(e instanceof CallError)) throw e;
+    });
+  },
 };
 
 function handleMessage(

@@ -40,7 +40,7 @@
  * function starts, read it first or make the function `async`.
  *
  * ```ts
- * import { spawnLink, receive, send, self, trapExit } from "@steward/steward/process";
+ * import { spawnLink, receive, send, self } from "@steward/steward/process";
  *
  * const echo = spawnLink(async () => {
  *   const [from, text] = await receive() as [ReturnType<typeof self>, string];
@@ -51,7 +51,6 @@
  * // main traps exits: the echo process's normal exit arrives as a message
  * const exitMsg = await receive((m) => Array.isArray(m) && m[0] === "EXIT");
  * console.assert((exitMsg as unknown[])[2] === "normal");
- * trapExit(true);
  * ```
  *
  * @module

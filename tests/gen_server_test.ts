@@ -886,3 +886,36 @@ describe("GenServer.stop() and terminate", () => {
     assert.deepEqual(order, ["terminated", "stopped"]);
   });
 });
+
+describe("disposal", () => {
+  test("Pid[Symbol.asyncDispose] stops a gen_server with shutdown (terminate runs); twice is fine", async () => {
+    const log: Log = [];
+    const pid = await start(server(log), undefined);
+    await pid[Symbol.asyncDispose]();
+    assert.ok(!isAlive(pid));
+    assert.deepEqual(log, [["terminate", "shutdown"]]);
+    await pid[Symbol.asyncDispose]();
+    assert.deepEqual(log, [["terminate", "shutdown"]]);
+  });
+
+  test("Pid[Symbol.asyncDispose] kills a plain process", async () => {
+    const [pid, ref] = spawnMonitor(forever);
+    await pid[Symbol.asyncDispose]();
+    assert.ok(!isAlive(pid));
+    assert.equal(await downReason(ref), "killed");
+  });
+});
+
+describe("error messages", () => {
+  test("StartError and ExitError name the reason", async () => {
+    const err = await start(server(), "stop").catch((e) => e);
+    assert.ok(err instanceof StartError);
+    assert.equal(err.name, "StartError");
+    assert.equal(err.message, `GenServer did not start: "stopped"`);
+    const exitError = new ExitError({ shutdown: "bye" });
+    assert.equal(exitError.message, `process exit: { shutdown: "bye" }`);
+    const thrown = await start(server(), "throw").catch((e) => e);
+    assert.equal(thrown.message, "GenServer did not start: Error: bailout");
+    assert.equal(thrown.cause, thrown.reason);
+  });
+});
