@@ -6,6 +6,7 @@
  *   deno task bench                # median of 5 runs per figure
  *   deno task bench quick          # 1 short run per figure (smoke test)
  *   deno task bench --million      # also 1,000,000 idle gen_servers on Node
+ *   deno task bench --write        # also put the table into BENCHMARKS.md
  *
  * Each workload runs in a fresh runtime process, so one workload's leftovers
  * (heap, JIT state, Node's async hooks once AsyncLocalStorage is used) do not
@@ -21,6 +22,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const args = Deno.args;
 const quick = args.includes("quick");
 const million = args.includes("--million");
+const write = args.includes("--write");
 
 type Rates = Record<string, unknown>;
 
@@ -225,18 +227,26 @@ for (const row of ROWS) {
   );
 }
 
-console.log(
+const report = [
   `Steward vs Erlang/OTP, ${new Date().toISOString().slice(0, 10)}, ${
     quick ? "quick (1 run each)" : "median of 5 runs of ~1.2 s"
-  }.`,
-);
-console.log(
-  `OTP ${otp?.otp ?? "n/a"} (erts ${otp?.erts ?? "?"}), ${await version(
+  }: \`deno task bench${args.length ? " " + args.join(" ") : ""}\`.`,
+  `OTP ${otp?.otp ?? "n/a"} (erts ${otp?.erts ?? "?"}), node ${await version(
     "node",
-  )} node, ${Deno.version.deno} deno, ${await version(bun)} bun.`,
-);
-console.log(
-  "Ratios in parentheses: times OTP's rate, or times leaner than OTP for bytes.\n",
-);
-console.log(lines.join("\n"));
-if (millionLine) console.log(`\n${millionLine}`);
+  )}, deno ${Deno.version.deno}, bun ${await version(bun)}.`,
+  "Ratios in parentheses: times OTP's rate, or times leaner than OTP for bytes.",
+  "",
+  ...lines,
+  ...(millionLine ? ["", millionLine] : []),
+].join("\n");
+console.log(report);
+
+if (write) {
+  const file = `${ROOT}BENCHMARKS.md`;
+  const text = await Deno.readTextFile(file);
+  const re =
+    /(<!-- bench:foundation -->\n)[\s\S]*?(\n<!-- \/bench:foundation -->)/;
+  if (!re.test(text)) throw new Error("BENCHMARKS.md has no bench markers");
+  await Deno.writeTextFile(file, text.replace(re, `$1${report}$2`));
+  console.error("bench: BENCHMARKS.md updated");
+}
