@@ -35,6 +35,8 @@ export interface Kind {
    * throw or reject: a kind turns its user callbacks' failures into exits.
    */
   dispatch(proc: Proc, message: unknown): void | PromiseLike<void>;
+  /** Releases what the kind holds (timers) when the process dies. */
+  released?(proc: Proc): void;
   /** Stops the process cleanly, resolving once it is dead (for disposal). */
   stop?(proc: Proc, reason: unknown): Promise<void>;
 }
@@ -367,20 +369,6 @@ export function registeredNames(): string[] {
 /** Appends `message` to `proc`'s mailbox and makes it runnable. */
 export function deliver(proc: Proc, message: unknown): void {
   if (proc.dead) return;
-  const waiter = proc.waiter;
-  if (
-    waiter !== null && waiter.predicate === undefined && proc.mqLen === 0 &&
-    ++runs < SLICE_RUNS
-  ) {
-    // A plain `receive()` waiting on an empty mailbox takes this message:
-    // settle it here and save a trip through the run queue. No receiver code
-    // runs on our stack (its continuation is a microtask), and the run count
-    // keeps the fairness check honest.
-    proc.waiter = null;
-    cancelTimeout(waiter);
-    waiter.resolve(message);
-    return;
-  }
   let mq = proc.mq;
   if (mq === null) mq = proc.mq = new Array(4);
   else if (proc.mqLen === mq.length) mq = grow(proc, mq);
@@ -456,6 +444,10 @@ export function removeFirst(
   for (let k = 0; k < proc.mqLen; k++) {
     if (predicate(peek(proc, k))) {
       takeAt(proc, k);
+      // A waiting receive has checked the first `scanned` messages: one of
+      // them is gone, so later ones moved up.
+      const waiter = proc.waiter;
+      if (waiter !== null && k < waiter.scanned) waiter.scanned--;
       return true;
     }
   }
@@ -678,6 +670,14 @@ function run(proc: Proc): void {
 /** A message-driven process's async step settled: take the next message. */
 export function resume(proc: Proc): void {
   proc.busy = false;
+  const waiter = proc.waiter;
+  if (waiter !== null) {
+    // A receive the callback started and did not await to the end: left
+    // alone, it would take every message from the server loop. Dropped (its
+    // promise never settles).
+    proc.waiter = null;
+    cancelTimeout(waiter);
+  }
   if (!proc.dead && !proc.scheduled && mailboxLength(proc) > 0) {
     schedule(proc);
   }
@@ -874,6 +874,10 @@ export function kill(proc: Proc, reason: unknown): void {
   if (proc.dead) return;
   proc.dead = true;
   proc.reason = reason;
+  // Its own waits end now, before any death queued ahead of it is finished:
+  // a caller dying in the same chain as the server it waits on must unwind
+  // with ExitError, not see the call fail and carry on.
+  endWaits(proc, reason);
   if (dyingLen > 0) {
     dying[dyingLen++] = proc; // finished by the loop below, further up
     return;
@@ -887,6 +891,19 @@ export function kill(proc: Proc, reason: unknown): void {
   } finally {
     dyingLen = 0;
   }
+}
+
+/** Rejects `proc`'s pending receive and aborts its waits, so its code unwinds. */
+function endWaits(proc: Proc, reason: unknown): void {
+  const waiter = proc.waiter;
+  if (waiter !== null) {
+    proc.waiter = null;
+    cancelTimeout(waiter);
+    waiter.reject(new ExitError(reason));
+  }
+  const waits = proc.waits;
+  proc.waits = null;
+  for (const w of listOf(waits)) w.abort(reason);
 }
 
 function finishDeath(proc: Proc): void {
@@ -906,16 +923,7 @@ function finishDeath(proc: Proc): void {
       }
     }
   }
-  // 3. Its own pending waits end, so its code unwinds.
-  const waiter = proc.waiter;
-  if (waiter !== null) {
-    proc.waiter = null;
-    cancelTimeout(waiter);
-    waiter.reject(new ExitError(reason));
-  }
-  const waits = proc.waits;
-  proc.waits = null;
-  for (const w of listOf(waits)) w.abort(reason);
+  // 3. (Its own pending waits ended when it was marked dead, in kill().)
   // 4. The monitors it holds go away.
   const watching = proc.watching;
   proc.watching = null;
@@ -935,6 +943,7 @@ function finishDeath(proc: Proc): void {
   proc.watchers = null;
   for (const w of listOf(watchers)) w.down(proc, reason);
   // 6. Drop what a dead process no longer needs.
+  if (proc.kind?.released !== undefined) proc.kind.released(proc);
   proc.mq = null;
   proc.mqHead = proc.mqLen = 0;
   proc.receiver = null;

@@ -25,8 +25,10 @@ export abstract class Timed {
   tList: TimerList | null = null;
   /** When it expires, on its list's clock. */
   tDeadline = 0;
-  /** A duration waiting in `later` to be started (-1: none). */
+  /** A duration waiting in `later` to be started (-1: none)... */
   tLaterMs = -1;
+  /** ...on the clock current when it was asked for. */
+  tLaterClock: Clock | null = null;
 
   /** Called once when the timeout expires. */
   abstract expire(): void;
@@ -125,8 +127,11 @@ let cache: TimerList | null = null;
  * current clock unless {@linkcode cancelTimeout} comes first. `ms` must be a
  * finite non-negative number (callers handle Infinity by not starting one).
  */
-export function startTimeout(node: Timed, ms: number): void {
-  const clock = getClock();
+export function startTimeout(
+  node: Timed,
+  ms: number,
+  clock: Clock = getClock(),
+): void {
   let list = cache;
   if (list === null || list.clock !== clock || list.ms !== ms) {
     let lists = registry.get(clock);
@@ -162,6 +167,7 @@ let laterLen = 0;
  */
 export function startTimeoutLater(node: Timed, ms: number): void {
   node.tLaterMs = ms;
+  node.tLaterClock = getClock();
   later[laterLen++] = node;
 }
 
@@ -176,9 +182,11 @@ export function startLaterTimeouts(): void {
     const node = later[i];
     later[i] = undefined!;
     const ms = node.tLaterMs;
+    const clock = node.tLaterClock!;
+    node.tLaterClock = null;
     if (ms >= 0) {
       node.tLaterMs = -1;
-      startTimeout(node, ms);
+      startTimeout(node, ms, clock);
     }
   }
   laterLen = 0;

@@ -372,8 +372,13 @@ function step(
   try {
     result = invoke(proc, s, fn, a, b, c);
   } catch (error) {
-    return terminateServer(proc, s, thrownReason(error));
+    // A callback that ended its own process (exit(self(), ...), or a linked
+    // process it killed) is dead already: no terminate, no next step.
+    return proc.dead
+      ? undefined
+      : terminateServer(proc, s, thrownReason(error));
   }
+  if (proc.dead) return;
   if (isThenable(result)) {
     return Promise.resolve(result).then(
       (value) => proc.dead ? undefined : after(proc, s, value, from),
@@ -400,6 +405,14 @@ function after(
 const kind: Kind = {
   dispatch(proc: Proc, message: unknown): void | Promise<void> {
     return handleMessage(proc, proc.data as Server, message);
+  },
+  released(proc: Proc): void {
+    // Killed with a noreply timeout armed: nothing else would clear it.
+    const s = proc.data as Server;
+    if (s.timer !== null) {
+      cancelTimeout(s.timer);
+      s.timer = null;
+    }
   },
   stop(proc: Proc, reason: unknown): Promise<void> {
     return stop(proc.pid, reason).catch((e) => {
@@ -606,6 +619,8 @@ function terminateServer(
 class Starter extends Timed implements DownWatcher, Wait {
   done = false;
   proc: Proc | null = null;
+  /** Set when init failed: the reason to report rather than the exit's. */
+  failReason: { reason: unknown } | null = null;
 
   constructor(
     readonly owner: Proc,
@@ -634,7 +649,7 @@ class Starter extends Timed implements DownWatcher, Wait {
   }
 
   down(_target: Proc, reason: unknown): void {
-    this.fail(reason);
+    this.fail(this.failReason !== null ? this.failReason.reason : reason);
   }
 
   expire(): void {
@@ -764,8 +779,13 @@ function initServer(
   if (name !== undefined) {
     const holder = whereisName(name);
     if (holder !== undefined) {
-      starter.fail({ alreadyStarted: holder.pid });
-      return; // exits "normal" without running init
+      // Exits "normal" without running init.
+      return startFailed(
+        proc,
+        starter,
+        { alreadyStarted: holder.pid },
+        "normal",
+      );
     }
     registerName(name, proc);
   }
@@ -775,21 +795,39 @@ function initServer(
   try {
     result = invoke(proc, s, b.init as Callback, arg);
   } catch (error) {
-    return initFailed(starter, error);
+    return initFailed(proc, starter, error);
   }
   if (isThenable(result)) {
     return Promise.resolve(result).then(
       (r) => proc.dead ? undefined : initDone(proc, b, parent, starter, r),
-      (error) => proc.dead ? undefined : initFailed(starter, error),
+      (error) => proc.dead ? undefined : initFailed(proc, starter, error),
     );
   }
   return initDone(proc, b, parent, starter, result);
 }
 
-function initFailed(starter: Starter, error: unknown): never {
-  const reason = thrownReason(error);
+/**
+ * A start that did not make it: the starter rejects with `reason` and the
+ * process exits with `exitReason` at once, so by the time the caller resumes
+ * the name is free and a trapping linked caller has its EXIT (otp_7669).
+ */
+function startFailed(
+  proc: Proc,
+  starter: Starter,
+  reason: unknown,
+  exitReason: unknown,
+): void {
+  // Kill first: a linked caller that dies of it must see ExitError (its
+  // waits end as it is marked dead), any other caller the start reason
+  // (through Starter.down).
+  starter.failReason = { reason };
+  kill(proc, exitReason);
   starter.fail(reason);
-  throw new ExitError(reason);
+}
+
+function initFailed(proc: Proc, starter: Starter, error: unknown): void {
+  const reason = thrownReason(error);
+  startFailed(proc, starter, reason, reason);
 }
 
 function initDone(
@@ -799,10 +837,7 @@ function initDone(
   starter: Starter,
   r: unknown,
 ): void | Promise<void> {
-  if (r === "ignore") {
-    starter.fail("ignore");
-    return; // exits "normal"
-  }
+  if (r === "ignore") return startFailed(proc, starter, "ignore", "normal");
   if (Array.isArray(r)) {
     const n = r.length;
     if (r[0] === "ok" && (n === 2 || (n === 3 && isAction(r[2])))) {
@@ -813,17 +848,15 @@ function initDone(
       return applyAction(proc, s, r[2]);
     }
     if (r[0] === "stop" && n === 2) {
-      starter.fail(r[1]);
-      throw new ExitError(r[1]);
+      return startFailed(proc, starter, r[1], r[1]);
     }
     if (r[0] === "error" && n === 2) {
-      starter.fail(r[1]);
-      return; // OTP 26: exits "normal", no crash report
+      // OTP 26: exits "normal", no crash report.
+      return startFailed(proc, starter, r[1], "normal");
     }
   }
   const reason = { badReturnValue: r };
-  starter.fail(reason);
-  throw new ExitError(reason);
+  startFailed(proc, starter, reason, reason);
 }
 
 /**
@@ -1026,7 +1059,7 @@ export function reply(from: From, value: unknown): void {
       }`,
     );
   }
-  from.settle(value);
+  if (!currentProc().dead) from.settle(value); // a dead process sends nothing
 }
 
 /**

@@ -67,6 +67,7 @@ import {
   monitorProc,
   monitorsOf,
   Pid,
+  type Proc,
   procOf,
   receiveIn,
   Ref,
@@ -102,6 +103,16 @@ function checkBody(op: string, body: unknown): asserts body is ProcessBody {
   }
 }
 
+/**
+ * The calling process, which must be alive: code that runs on after its
+ * process was killed (JS cannot stop it) may not start or watch anything.
+ */
+function liveCaller(): Proc {
+  const caller = currentProc();
+  if (caller.dead) throw new ExitError(caller.reason);
+  return caller;
+}
+
 function checkPid(op: string, pid: unknown): asserts pid is Pid {
   if (!(pid instanceof Pid)) {
     throw new TypeError(
@@ -128,6 +139,7 @@ function checkName(op: string, name: unknown): asserts name is string {
  *   `await` freely, and `self()` keeps working.
  * @returns the new process's pid.
  * @throws {TypeError} if `body` is not a function.
+ * @throws {ExitError} if called by a process that has already exited.
  *
  * @example
  * ```ts
@@ -138,6 +150,7 @@ function checkName(op: string, name: unknown): asserts name is string {
  */
 export function spawn(body: ProcessBody): Pid {
   checkBody("spawn", body);
+  liveCaller();
   return spawnProc(body, null).pid;
 }
 
@@ -164,8 +177,7 @@ export function spawn(body: ProcessBody): Pid {
  */
 export function spawnLink(body: ProcessBody): Pid {
   checkBody("spawnLink", body);
-  const caller = currentProc();
-  return spawnProc(body, caller.dead ? null : caller).pid;
+  return spawnProc(body, liveCaller()).pid;
 }
 
 /**
@@ -186,8 +198,9 @@ export function spawnLink(body: ProcessBody): Pid {
  */
 export function spawnMonitor(body: ProcessBody): [Pid, Ref] {
   checkBody("spawnMonitor", body);
+  const caller = liveCaller();
   const proc = spawnProc(body, null);
-  return [proc.pid, monitorProc(currentProc(), proc, proc.pid)];
+  return [proc.pid, monitorProc(caller, proc, proc.pid)];
 }
 
 /**
@@ -396,7 +409,7 @@ export function unlink(pid: Pid, options?: UnlinkOptions): void {
  * ```
  */
 export function monitor(target: Dest): Ref {
-  const owner = currentProc();
+  const owner = liveCaller();
   if (target instanceof Pid) return monitorProc(owner, procOf(target), target);
   if (typeof target === "string") {
     return monitorProc(owner, whereisName(target), target);

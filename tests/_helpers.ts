@@ -23,6 +23,7 @@ export async function withClock(
   try {
     await fn(clock);
     await settle();
+    assert.equal(clock.pending, 0, "virtual timers left pending");
   } finally {
     restore();
   }
