@@ -69,14 +69,9 @@ export function callAs(
       return callSync(proc, fn, self, a, b, c);
     }
   }
-  const previous = syncCurrent;
-  // Clear the sync slot so `current()` reads the storage inside `fn`.
-  syncCurrent = undefined;
-  try {
-    return storage.run(proc, callSync, proc, fn, self, a, b, c);
-  } finally {
-    syncCurrent = previous;
-  }
+  // The sync slot covers fn's synchronous part, the storage what follows
+  // each await.
+  return storage.run(proc, callSync, proc, fn, self, a, b, c);
 }
 
 /**

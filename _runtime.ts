@@ -242,6 +242,7 @@ export function procOf(pid: Pid): Proc {
 
 let nextRef = 0;
 let monitorOfRef: (ref: Ref) => Monitor | null;
+let refNumberOf: (ref: Ref) => number;
 let makeRef: (monitor: Monitor | null) => Ref;
 let clearRef: (ref: Ref) => void;
 
@@ -278,10 +279,16 @@ export class Ref {
   static {
     makeRef = (monitor) => new Ref(monitor);
     monitorOfRef = (ref) => ref.#monitor;
+    refNumberOf = (ref) => ref.#id;
     clearRef = (ref) => {
       ref.#monitor = null;
     };
   }
+}
+
+/** A ref's creation number (refs order by it). */
+export function refNumber(ref: Ref): number {
+  return refNumberOf(ref);
 }
 
 /** A fresh reference that names no monitor (for tags and correlation). */

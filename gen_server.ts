@@ -186,119 +186,117 @@ class Cast {
 }
 
 /**
- * A pending call: the request in the server's mailbox, the caller's `From`,
- * a watcher of the server's death (OTP's monitor) and a wait the caller's
- * death ends. Once `done`, later replies are dropped (OTP's alias).
+ * A request waiting on a server (a call or a stop): the message in the
+ * server's mailbox, a watch on the server's death (OTP's monitor), a wait
+ * the requester's death ends, and a timeout. It ends once (`done`): by its
+ * answer, the server's death, the timeout, or the requester's death.
  */
-class CallRequest extends Timed implements From, DownWatcher, Wait {
+abstract class Request extends Timed implements DownWatcher, Wait {
   done = false;
 
   constructor(
     readonly owner: Proc,
     readonly target: Proc,
-    readonly request: unknown,
     readonly server: Dest,
     readonly timeout: number,
-    readonly resolve: (reply: unknown) => void,
+    readonly resolve: (value: unknown) => void,
     readonly reject: (error: unknown) => void,
   ) {
     super();
+  }
+
+  /** The CallError for `reason`, naming this request. */
+  abstract error(reason: unknown): CallError;
+
+  /** The server died with `reason` before answering. */
+  abstract died(reason: unknown): void;
+
+  /** Marks it done and drops its timer, watch and wait; false if it was. */
+  finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    cancelTimeout(this);
+    unwatch(this.target, this);
+    removeWait(this.owner, this);
+    return true;
+  }
+
+  down(_target: Proc, reason: unknown): void {
+    if (this.finish()) this.died(reason);
+  }
+
+  expire(): void {
+    if (this.finish()) this.reject(this.error("timeout"));
+  }
+
+  abort(reason: unknown): void {
+    if (this.finish()) this.reject(new ExitError(reason));
+  }
+}
+
+/** A pending call; also the `From` given to handleCall. */
+class CallRequest extends Request implements From {
+  constructor(
+    owner: Proc,
+    target: Proc,
+    server: Dest,
+    timeout: number,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+    readonly request: unknown,
+  ) {
+    super(owner, target, server, timeout, resolve, reject);
   }
 
   get caller(): Pid {
     return this.owner.pid;
   }
 
+  /** The reply; later ones are dropped (OTP's alias). */
   settle(reply: unknown): void {
     if (this.done) return;
-    this.done = true;
-    // Resolve first: the caller resumes before the timer list's idle check
-    // runs, so a caller calling in a loop keeps the list's clock timer.
+    // Resolve before finish(): the caller resumes before the timer list's
+    // idle check runs, so a caller calling in a loop keeps its clock timer.
     this.resolve(reply);
-    cancelTimeout(this);
-    unwatch(this.target, this);
-    removeWait(this.owner, this);
+    this.finish();
   }
 
-  fail(reason: unknown): void {
-    this.reject(
-      new CallError(reason, "call", this.server, [this.request, this.timeout]),
-    );
+  error(reason: unknown): CallError {
+    return new CallError(reason, "call", this.server, [
+      this.request,
+      this.timeout,
+    ]);
   }
 
-  down(_target: Proc, reason: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    cancelTimeout(this);
-    removeWait(this.owner, this);
-    this.fail(reason);
-  }
-
-  expire(): void {
-    if (this.done) return;
-    this.done = true;
-    unwatch(this.target, this);
-    removeWait(this.owner, this);
-    this.fail("timeout");
-  }
-
-  abort(reason: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    cancelTimeout(this);
-    unwatch(this.target, this);
-    this.reject(new ExitError(reason));
+  died(reason: unknown): void {
+    this.reject(this.error(reason));
   }
 }
 
-/**
- * A pending stop: the request in the server's mailbox, and the stopper's
- * watch on the server's death.
- */
-class StopRequest extends Timed implements DownWatcher, Wait {
-  done = false;
-
+/** A pending stop: succeeds when the server dies with the reason asked. */
+class StopRequest extends Request {
   constructor(
-    readonly owner: Proc,
-    readonly target: Proc,
+    owner: Proc,
+    target: Proc,
+    server: Dest,
+    timeout: number,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
     readonly reason: unknown,
-    readonly server: Dest,
-    readonly timeout: number,
-    readonly resolve: () => void,
-    readonly reject: (error: unknown) => void,
   ) {
-    super();
+    super(owner, target, server, timeout, resolve, reject);
   }
 
-  fail(reason: unknown): void {
-    this.reject(
-      new CallError(reason, "stop", this.server, [this.reason, this.timeout]),
-    );
+  error(reason: unknown): CallError {
+    return new CallError(reason, "stop", this.server, [
+      this.reason,
+      this.timeout,
+    ]);
   }
 
-  down(_target: Proc, reason: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    cancelTimeout(this);
-    removeWait(this.owner, this);
-    if (reason === this.reason) this.resolve();
-    else this.fail(reason);
-  }
-
-  expire(): void {
-    if (this.done) return;
-    this.done = true;
-    unwatch(this.target, this);
-    removeWait(this.owner, this);
-    this.fail("timeout");
-  }
-
-  abort(reason: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    cancelTimeout(this);
-    unwatch(this.target, this);
-    this.reject(new ExitError(reason));
+  died(reason: unknown): void {
+    if (reason === this.reason) this.resolve(undefined);
+    else this.reject(this.error(reason));
   }
 }
 
@@ -966,39 +964,64 @@ export function call<R = unknown>(
   request: unknown,
   options?: CallOptions,
 ): Promise<R> {
-  let timeout = DEFAULT_CALL_TIMEOUT;
+  const make: NewRequest = (caller, target, ms, ok, fail) =>
+    new CallRequest(caller, target, server, ms, ok, fail, request);
+  return sendRequest(
+    "call",
+    server,
+    options?.timeout,
+    DEFAULT_CALL_TIMEOUT,
+    make,
+    [
+      request,
+    ],
+  ) as Promise<R>;
+}
+
+type NewRequest = (
+  caller: Proc,
+  target: Proc,
+  timeout: number,
+  resolve: (value: unknown) => void,
+  reject: (error: unknown) => void,
+) => Request;
+
+/**
+ * What call() and stop() share: check the arguments, fail at once for a
+ * missing server or the caller itself, else deliver the request and wait.
+ */
+function sendRequest(
+  op: "call" | "stop",
+  server: Dest,
+  timeoutOption: unknown,
+  defaultTimeout: number,
+  make: NewRequest,
+  argsBeforeTimeout: unknown[],
+): Promise<unknown> {
+  let timeout = defaultTimeout;
   let target: Proc | undefined;
   try {
-    if (options !== undefined && options.timeout !== undefined) {
-      timeout = checkTimeout("call", options.timeout);
-    }
-    target = resolveServer(server, "call");
+    if (timeoutOption !== undefined) timeout = checkTimeout(op, timeoutOption);
+    target = resolveServer(server, op);
   } catch (error) {
     return Promise.reject(error);
   }
   const caller = currentProc();
-  let reason: unknown;
-  if (target === caller) reason = "calling_self";
-  else if (target === undefined || target.dead) reason = "noproc";
+  let failure: unknown;
+  if (target === caller) failure = "calling_self";
+  else if (target === undefined || target.dead) failure = "noproc";
   else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
-  if (reason !== undefined) {
+  if (failure !== undefined) {
     return Promise.reject(
-      new CallError(reason, "call", server, [request, timeout]),
+      new CallError(failure, op, server, [...argsBeforeTimeout, timeout]),
     );
   }
   return new Promise((resolve, reject) => {
-    const req = new CallRequest(
-      caller,
-      target!,
-      request,
-      server,
-      timeout,
-      resolve as (reply: unknown) => void,
-      reject,
-    );
+    const req = make(caller, target!, timeout, resolve, reject);
     watch(target!, req);
     addWait(caller, req);
     deliver(target!, req);
+    // Lazily: a request answered in this burst never touches the clock.
     if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
   });
 }
@@ -1093,39 +1116,9 @@ export function stop(
   reason: unknown = "normal",
   options?: StopOptions,
 ): Promise<void> {
-  let timeout = Infinity;
-  let target: Proc | undefined;
-  try {
-    if (options !== undefined && options.timeout !== undefined) {
-      timeout = checkTimeout("stop", options.timeout);
-    }
-    target = resolveServer(server, "stop");
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const caller = currentProc();
-  let failure: unknown;
-  if (target === caller) failure = "calling_self";
-  else if (target === undefined || target.dead) failure = "noproc";
-  else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
-  if (failure !== undefined) {
-    return Promise.reject(
-      new CallError(failure, "stop", server, [reason, timeout]),
-    );
-  }
-  return new Promise((resolve, reject) => {
-    const req = new StopRequest(
-      caller,
-      target!,
-      reason,
-      server,
-      timeout,
-      resolve,
-      reject,
-    );
-    watch(target!, req);
-    addWait(caller, req);
-    if (timeout !== Infinity) startTimeout(req, timeout);
-    deliver(target!, req);
-  });
+  const make: NewRequest = (caller, target, ms, ok, fail) =>
+    new StopRequest(caller, target, server, ms, ok, fail, reason);
+  return sendRequest("stop", server, options?.timeout, Infinity, make, [
+    reason,
+  ]) as Promise<void>;
 }
