@@ -1,0 +1,150 @@
+// Terms: what can be a table key, when two keys are the same, and the one
+// total order ordered_set tables use. ets.ts documents the rules for users;
+// this file is the single place that implements them.
+//
+// Keys are: numbers (not NaN), bigints, strings, booleans, null, Pids, Refs,
+// and arrays ("tuples") of keys, nested to any depth.
+//
+// Two equalities, as Erlang has two:
+// - `sameKey` (Erlang's =:=, used by set, bag and duplicate_bag): same type
+//   and value; `1` and `1n` are different keys (as 1 and 1.0 in Erlang).
+// - `compareTerms(a, b) === 0` (Erlang's ==, used by ordered_set): numbers
+//   compare by value across number and bigint, so `1` and `1n` are the same
+//   key there.
+//
+// Term order (compareTerms), by type first:
+//   number | bigint  <  null  <  boolean  <  string  <  Ref  <  Pid  <  array
+// numbers by value (1 == 1n); false < true; strings by UTF-16 code units (JS
+// `<`); Refs and Pids by creation; arrays by length, then element by
+// element (as Erlang tuples).
+
+import { Pid, procOf, Ref, refNumber } from "./_runtime.ts";
+
+const RANK_NUMBER = 0;
+const RANK_NULL = 1;
+const RANK_BOOLEAN = 2;
+const RANK_STRING = 3;
+const RANK_REF = 4;
+const RANK_PID = 5;
+const RANK_ARRAY = 6;
+const NOT_A_KEY = -1;
+
+function rank(x: unknown): number {
+  switch (typeof x) {
+    case "number":
+      return x === x ? RANK_NUMBER : NOT_A_KEY; // NaN is not a key
+    case "bigint":
+      return RANK_NUMBER;
+    case "string":
+      return RANK_STRING;
+    case "boolean":
+      return RANK_BOOLEAN;
+    case "object":
+      if (x === null) return RANK_NULL;
+      if (Array.isArray(x)) return RANK_ARRAY;
+      if (x instanceof Pid) return RANK_PID;
+      if (x instanceof Ref) return RANK_REF;
+      return NOT_A_KEY;
+    default:
+      return NOT_A_KEY;
+  }
+}
+
+/** Whether `x` may be a table key (see the file's comment). */
+export function isKey(x: unknown): boolean {
+  const r = rank(x);
+  if (r === RANK_ARRAY) {
+    const a = x as unknown[];
+    for (let i = 0; i < a.length; i++) if (!isKey(a[i])) return false;
+    return true;
+  }
+  return r !== NOT_A_KEY;
+}
+
+/** Erlang's =:= on keys: same type and value, arrays element by element. */
+export function sameKey(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) {
+    return false;
+  }
+  for (let i = 0; i < a.length; i++) if (!sameKey(a[i], b[i])) return false;
+  return true;
+}
+
+/**
+ * Erlang's =:= on any values (records, objects in them): arrays and plain
+ * objects structurally, NaN equal to itself, other objects by identity.
+ */
+export function sameTerm(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (
+    typeof a !== "object" || typeof b !== "object" || a === null || b === null
+  ) {
+    return a !== a && b !== b; // NaN
+  }
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameTerm(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const pa = Object.getPrototypeOf(a);
+  if (
+    (pa !== Object.prototype && pa !== null) ||
+    Object.getPrototypeOf(b) !== pa
+  ) {
+    return false; // class instances: identity only (a !== b here)
+  }
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (
+      !Object.hasOwn(b, k) ||
+      !sameTerm(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+      )
+    ) return false;
+  }
+  return true;
+}
+
+/** The term order on keys: negative, 0 or positive, like a comparator. */
+export function compareTerms(a: unknown, b: unknown): number {
+  // Fast paths for the common key types.
+  if (typeof a === "number" && typeof b === "number") {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  if (typeof a === "string" && typeof b === "string") {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  switch (ra) {
+    case RANK_NUMBER: {
+      // number vs bigint, or two bigints: compare by value
+      const x = a as number | bigint;
+      const y = b as number | bigint;
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    case RANK_BOOLEAN:
+      return (a ? 1 : 0) - (b ? 1 : 0);
+    case RANK_PID:
+      return procOf(a as Pid).id - procOf(b as Pid).id;
+    case RANK_REF:
+      return refNumber(a as Ref) - refNumber(b as Ref);
+    case RANK_ARRAY: {
+      const x = a as unknown[];
+      const y = b as unknown[];
+      if (x.length !== y.length) return x.length - y.length;
+      for (let i = 0; i < x.length; i++) {
+        const c = compareTerms(x[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return 0;
+    }
+    default:
+      return 0; // null == null
+  }
+}
