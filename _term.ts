@@ -109,6 +109,14 @@ export function sameTerm(a: unknown, b: unknown): boolean {
   return true;
 }
 
+/**
+ * Bounds for range scans, below and above every key (never stored): the
+ * smallest array of length 3 starting with "a" is ["a", LOWEST, LOWEST].
+ */
+export const LOWEST: unique symbol = Symbol("lowest term");
+/** See {@linkcode LOWEST}. */
+export const HIGHEST: unique symbol = Symbol("highest term");
+
 /** The term order on keys: negative, 0 or positive, like a comparator. */
 export function compareTerms(a: unknown, b: unknown): number {
   // Fast paths for the common key types.
@@ -118,6 +126,8 @@ export function compareTerms(a: unknown, b: unknown): number {
   if (typeof a === "string" && typeof b === "string") {
     return a < b ? -1 : a > b ? 1 : 0;
   }
+  if (a === LOWEST || b === HIGHEST) return a === b ? 0 : -1;
+  if (a === HIGHEST || b === LOWEST) return 1;
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra - rb;

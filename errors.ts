@@ -287,3 +287,79 @@ export class StartError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * Why a table operation failed (OTP's `error_info` causes):
+ * - `"notFound"`: the table does not exist (never did, or was destroyed);
+ * - `"access"`: the calling process may not read (private) or write
+ *   (protected, private) this table;
+ * - `"alreadyExists"`: a named table with that name exists;
+ * - `"notOwner"`: only the owner may give the table away or change its heir;
+ * - `"owner"`: giving a table to its own owner;
+ * - `"badKey"`: no record with that key (lookupElement, updateCounter);
+ * - `"keyPos"`: an update aimed at the key itself;
+ * - `"position"`: a position outside the record;
+ * - `"tableType"`: not for this table type (counters on a bag...);
+ * - `"default"`: a default record that cannot be used;
+ * - `"badValue"`: a value of the wrong kind (a counter that is not an
+ *   integer...).
+ */
+export type EtsErrorCause =
+  | "notFound"
+  | "access"
+  | "alreadyExists"
+  | "notOwner"
+  | "owner"
+  | "badKey"
+  | "keyPos"
+  | "position"
+  | "tableType"
+  | "default"
+  | "badValue";
+
+/**
+ * A table operation failed; `cause` says why, and the message names the
+ * operation and the table. A failed write changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { EtsError } from "@steward/steward/errors";
+ * import { create } from "@steward/steward/ets";
+ * const t = create("scores");
+ * t.destroy();
+ * try {
+ *   t.lookup(1);
+ * } catch (e) {
+ *   console.assert(e instanceof EtsError && e.cause === "notFound");
+ * }
+ * ```
+ */
+export class EtsError extends Error {
+  /** The operation, e.g. `"insert"`. */
+  readonly operation: string;
+  /** The table's name. */
+  readonly table: string;
+  /** Why it failed. */
+  override readonly cause: EtsErrorCause;
+
+  /**
+   * Creates the error.
+   *
+   * @param operation the operation that failed.
+   * @param table the table's name.
+   * @param cause why.
+   * @param detail the rest of the message.
+   */
+  constructor(
+    operation: string,
+    table: string,
+    cause: EtsErrorCause,
+    detail: string,
+  ) {
+    super(`Cannot ${operation} on table ${JSON.stringify(table)}: ${detail}`);
+    this.name = "EtsError";
+    this.operation = operation;
+    this.table = table;
+    this.cause = cause;
+  }
+}

@@ -4,6 +4,7 @@
  *
  * - {@link ./process.ts}: processes, messages, links, monitors, exit signals.
  * - {@link ./gen_server.ts}: servers that keep state and serve requests.
+ * - {@link ./ets.ts}: shared tables owned by processes, with heirs.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -24,6 +25,7 @@
 
 export * as Process from "./process.ts";
 export * as GenServer from "./gen_server.ts";
+export * as Ets from "./ets.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";
