@@ -106,15 +106,13 @@ import {
   NoProcError,
 } from "./errors.ts";
 import {
-  ANY,
-  boundPrefixLength,
   type CompiledSpec,
   compileMatch,
   compileMatchObject,
   compileSpec,
-  isBound,
   NO_MATCH,
 } from "./_match_spec.ts";
+import { type Plan, planFor, runCopying, scan } from "./_ets_query.ts";
 import {
   type Cursor,
   HashStore,
@@ -122,9 +120,8 @@ import {
   type Rec,
   type Store,
   TreeStore,
-  type Visit,
 } from "./_ets_store.ts";
-import { compareTerms, isKey, sameKey } from "./_term.ts";
+import { isKey } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 
 /** A table type: see the module docs. */
@@ -423,12 +420,6 @@ export class Continuation<T> {
     makeContinuation = (next) => new Continuation(next);
   }
 }
-
-/** How a select visits the table. */
-type Plan =
-  | { kind: "keys"; keys: unknown[] }
-  | { kind: "prefix"; prefix: unknown[]; length: number }
-  | { kind: "all" };
 
 /**
  * A table. Made by {@linkcode create}; see the module docs for types, keys,
@@ -1558,7 +1549,7 @@ export class Table {
     this.#read("selectCount");
     const compiled = this.#compile("selectCount", () => compileSpec(spec));
     let n = 0;
-    this.#scan(this.#plan(compiled), false, undefined, (_k, recs) => {
+    scan(this.#store, this.#plan(compiled), false, undefined, (_k, recs) => {
       for (const r of recs) if (compiled.run(r) === true) n++;
     });
     return n;
@@ -1625,7 +1616,7 @@ export class Table {
       );
     }
     const updates: [unknown, Rec][] = [];
-    this.#scan(this.#plan(compiled), false, undefined, (key, recs) => {
+    scan(this.#store, this.#plan(compiled), false, undefined, (key, recs) => {
       const r = compiled.run(recs[0]);
       if (r !== NO_MATCH && Array.isArray(r)) {
         const copy = r.slice();
@@ -1650,7 +1641,7 @@ export class Table {
 
   #deleteWhere(spec: CompiledSpec, hit: (result: unknown) => boolean): number {
     const doomed: [unknown, Rec][] = [];
-    this.#scan(this.#plan(spec), false, undefined, (key, recs) => {
+    scan(this.#store, this.#plan(spec), false, undefined, (key, recs) => {
       for (const r of recs) if (hit(spec.run(r))) doomed.push([key, r]);
     });
     let n = 0;
@@ -1658,66 +1649,8 @@ export class Table {
     return n;
   }
 
-  /** Which part of the table a compiled spec can touch. */
   #plan(spec: CompiledSpec): Plan {
-    const patterns = spec.keyPatterns(this.#keyPos);
-    if (patterns.length === 0) return { kind: "keys", keys: [] };
-    if (patterns.every((p) => p !== ANY && isBound(p))) {
-      const keys: unknown[] = [];
-      for (const p of patterns) {
-        if (!keys.some((k) => this.#sameKey(k, p))) keys.push(p);
-      }
-      // Fixed now, in table order: a continuation resumes by index in it.
-      return {
-        kind: "keys",
-        keys: keys.length === 1 ? keys : this.#store.inOrder(keys),
-      };
-    }
-    if (this.#type === "ordered_set") {
-      const first = patterns[0];
-      const n = boundPrefixLength(first);
-      if (
-        n > 0 &&
-        patterns.every((p) =>
-          Array.isArray(p) && p.length === (first as unknown[]).length &&
-          boundPrefixLength(p) >= n &&
-          sameKey(p.slice(0, n), (first as unknown[]).slice(0, n))
-        )
-      ) {
-        return {
-          kind: "prefix",
-          prefix: (first as unknown[]).slice(0, n),
-          length: (first as unknown[]).length,
-        };
-      }
-    }
-    return { kind: "all" };
-  }
-
-  #sameKey(a: unknown, b: unknown): boolean {
-    return this.#type === "ordered_set"
-      ? compareTerms(a, b) === 0
-      : sameKey(a, b);
-  }
-
-  /** Visits what `plan` covers, from `after` (a cursor, or a key index). */
-  #scan(plan: Plan, reverse: boolean, after: Cursor, fn: Visit): void {
-    const s = this.#store;
-    if (plan.kind === "keys") {
-      const keys = reverse ? [...plan.keys].reverse() : plan.keys;
-      for (
-        let i = after === undefined ? 0 : (after as number) + 1;
-        i < keys.length;
-        i++
-      ) {
-        const recs = s.get(keys[i]);
-        if (recs !== undefined && fn(keys[i], recs, i) === false) return;
-      }
-    } else if (plan.kind === "prefix") {
-      s.forPrefix(plan.prefix, plan.length, fn, reverse, after);
-    } else {
-      s.forEach(fn, reverse, after);
-    }
+    return planFor(spec, this.#store, this.#type, this.#keyPos);
   }
 
   /** select, match and friends, with or without a limit. */
@@ -1730,7 +1663,7 @@ export class Table {
     const plan = this.#plan(spec);
     if (options === undefined) {
       const out: unknown[] = [];
-      this.#scan(plan, reverse, undefined, (_k, recs) => {
+      scan(this.#store, plan, reverse, undefined, (_k, recs) => {
         for (const r of recs) {
           const v = runCopying(spec, r);
           if (v !== NO_MATCH) out.push(v);
@@ -1768,7 +1701,7 @@ export class Table {
     let done = ended;
     if (!done && out.length < limit) {
       done = true;
-      this.#scan(plan, reverse, after, (_k, recs, c) => {
+      scan(this.#store, plan, reverse, after, (_k, recs, c) => {
         for (const r of recs) {
           const v = runCopying(spec, r);
           if (v !== NO_MATCH) out.push(v);
@@ -2023,17 +1956,6 @@ export class Table {
 
 function copyOut(r: Rec): unknown[] {
   return r.slice();
-}
-
-/**
- * Runs a spec on a stored record for a result to hand out: never the
- * table's own array (a copy when the result is the record, or when the
- * spec may put the record inside its result).
- */
-function runCopying(spec: CompiledSpec, r: Rec): unknown {
-  if (spec.embedsRecord) return spec.run(r.slice());
-  const v = spec.run(r);
-  return v === r ? r.slice() : v;
 }
 
 function toNumber(op: string, table: string, x: number | bigint): number {
