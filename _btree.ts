@@ -1,6 +1,36 @@
 // BTree: the ordered map behind ETS `ordered_set` tables.
 //
-// HEADER_PLACEHOLDER
+// Our own B+ tree, not npm `sorted-btree` 2.1.0: no runtime dependency, and
+// it measured faster on what ETS does. 1M number keys inserted in the
+// scattered order (i * 618033 mod 1e6) + 1, comparator compareTerms, 64 keys
+// a node, best of 3 processes on the 2-core VM (ns per op; range: one scan of
+// 1,000 rows):
+//
+//                      insert  lookup  first/next walk  delete   range
+//   ours, Node 20        500     297        13            445    12 us
+//   sorted-btree         664     311        93            646    16 us
+//   ours, Deno 2.9       399     288        11            367     7 us
+//   sorted-btree         572     299        90            614    13 us
+//
+// sorted-btree has no cursor, so each ets:next is a descent from the root.
+// Memory, 1M entries: 24 B an entry of our own (the key and value slots
+// included) against sorted-btree's 30, on top of the values themselves.
+// Lookups and inserts are bound by cache misses and mispredicted
+// comparisons: a binary search of a plain sorted array of 1M numbers takes
+// ~220 ns on the same VM, and neither node size (32, 128) nor other search
+// loops (branch-light, linear tail) measured better than this.
+//
+// Design:
+// - Leaves hold keys and values in two parallel arrays and are linked both
+//   ways, so walks and range scans never climb the tree. Branches hold
+//   separators and children.
+// - A cursor (the leaf and index of the last key returned or found) makes
+//   nextKey/prevKey with that key O(1). Any change of shape drops it.
+// - Deletes rebalance (borrow evenly from a sibling or merge with it), with
+//   a minimum of a quarter of the node size, so the tree stays balanced with
+//   no rebuilds.
+// - forRange notices when its callback changed the tree (a version number)
+//   and goes on from the key after the current one.
 
 /** Compares two keys: negative, zero (equal) or positive. */
 type Compare<K> = (a: K, b: K) => number;
@@ -108,8 +138,8 @@ function upperEnd<K>(
   return lo;
 }
 
-// Manual shifts: on arrays of a few dozen elements they beat splice() in V8
-// (no result array to allocate) and keep the array's elements kind.
+// Manual shifts rather than splice(): measured no slower on arrays of a few
+// dozen elements, and splice() allocates an array for its result.
 function insertAt<T>(a: T[], i: number, x: T): void {
   let j = a.length;
   while (j > i) {
@@ -272,32 +302,60 @@ export class BTree<K, V> {
       return false;
     }
     i = ~i;
-    insertAt(leaf.keys, i, key);
-    insertAt(leaf.values, i, value);
     this.#size++;
     this.#version++;
     this.#curLeaf = null;
-    if (leaf.keys.length > this.#max) {
-      this.#splitLeaf(
-        leaf,
-        rightEdge && i === leaf.keys.length - 1,
-        leftEdge && i === 0,
-      );
+    if (leaf.keys.length < this.#max) {
+      insertAt(leaf.keys, i, key);
+      insertAt(leaf.values, i, value);
+    } else {
+      this.#splitLeaf(leaf, i, key, value, leftEdge, rightEdge);
     }
     return true;
   }
 
   /**
-   * Splits an overfull leaf in two and adds the new right half to its
-   * parent. In halves, except at the ends of the tree, where the new leaf
-   * gets the fewest keys allowed: ascending (or descending) inserts then
-   * leave leaves 3/4 full behind, not half-empty ones.
+   * Splits a full leaf in two, puts the new key at `i` into the proper
+   * half, and adds the right half to the parent.
+   *
+   * Splitting before inserting, into arrays made by slice(), keeps each
+   * array's backing store near the node size: growing a full array by one
+   * would give it room for half as many again (~30% more memory per entry,
+   * measured).
+   *
+   * In halves, except at the ends of the tree, where the new leaf gets the
+   * fewest keys allowed: ascending (or descending) inserts then leave leaves
+   * 3/4 full behind, not half-empty ones.
    */
-  #splitLeaf(leaf: Leaf<K, V>, appended: boolean, prepended: boolean): void {
-    const n = leaf.keys.length;
+  #splitLeaf(
+    leaf: Leaf<K, V>,
+    i: number,
+    key: K,
+    value: V,
+    leftEdge: boolean,
+    rightEdge: boolean,
+  ): void {
+    const keys = leaf.keys;
+    const values = leaf.values;
+    const n = keys.length;
     const min = this.#minLeaf;
-    const at = appended ? n - min : prepended ? min : n >> 1;
-    const right = new Leaf<K, V>(leaf.keys.splice(at), leaf.values.splice(at));
+    // Keys [0, at) stay, [at, n) move right; the new key then goes to the
+    // smaller side when it falls between them.
+    const at = rightEdge && i === n
+      ? n - min + 1
+      : leftEdge && i === 0
+      ? min - 1
+      : n >> 1;
+    const right = new Leaf<K, V>(keys.slice(at), values.slice(at));
+    leaf.keys = keys.slice(0, at);
+    leaf.values = values.slice(0, at);
+    if (i < at || (i === at && at < n - at)) {
+      insertAt(leaf.keys, i, key);
+      insertAt(leaf.values, i, value);
+    } else {
+      insertAt(right.keys, i - at, key);
+      insertAt(right.values, i - at, value);
+    }
     right.prev = leaf;
     right.next = leaf.next;
     if (leaf.next !== null) leaf.next.prev = right;
