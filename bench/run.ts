@@ -1,19 +1,23 @@
 /**
  * `deno task bench`: the same workloads on Steward (Deno, Node, Bun) and on
  * Erlang/OTP, in one run, with ratios against OTP and the goals of the
- * foundation issue.
+ * foundation and ETS issues. Two sections, two tables: foundation
+ * (processes, gen_server) and ETS (tables).
  *
- *   deno task bench                # median of 5 runs per figure
+ *   deno task bench                # both sections, median of 5 runs per figure
  *   deno task bench quick          # 1 short run per figure (smoke test)
+ *   deno task bench ets            # only the ETS section (also: foundation)
  *   deno task bench --million      # also 1,000,000 idle gen_servers on Node
- *   deno task bench --write        # also put the table into BENCHMARKS.md
+ *   deno task bench --write        # also put the table(s) into BENCHMARKS.md
  *
  * Each workload runs in a fresh runtime process, so one workload's leftovers
  * (heap, JIT state, Node's async hooks once AsyncLocalStorage is used) do not
  * colour the next. Node runs the built npm package (dist/npm, built first if
- * missing), since Node 20 cannot run TypeScript. OTP runs
- * bench/otp/steward_bench.erl (erlang-base is installed from Debian if
- * missing). Prints a Markdown table for BENCHMARKS.md.
+ * missing or older than a library source), since Node 20 cannot run
+ * TypeScript. OTP runs bench/otp/steward_bench.erl (erlang-base is installed
+ * from Debian if missing). Foundation workloads are bench/steward_bench.mjs,
+ * ETS workloads bench/ets_bench.mjs. Prints a Markdown table per section
+ * for BENCHMARKS.md.
  *
  * @module
  */
@@ -23,6 +27,19 @@ const args = Deno.args;
 const quick = args.includes("quick");
 const million = args.includes("--million");
 const write = args.includes("--write");
+const SECTIONS = ["foundation", "ets"];
+for (const a of args) {
+  if (!["quick", "--million", "--write", ...SECTIONS].includes(a)) {
+    console.error(
+      `bench: unknown argument ${a} (known: quick, --million, --write, ${
+        SECTIONS.join(", ")
+      })`,
+    );
+    Deno.exit(2);
+  }
+}
+const chosen = SECTIONS.filter((s) => args.includes(s));
+const sections = chosen.length > 0 ? chosen : SECTIONS;
 
 type Rates = Record<string, unknown>;
 
@@ -128,6 +145,14 @@ async function version(cmd: string, flag = "--version"): Promise<string> {
 
 // ------------------------------------------------------------- runtimes --
 
+// The runtimes run a snapshot of the library taken when the bench starts
+// (the sources for Deno and Bun, dist/npm for Node, in a temporary
+// directory), so that all of them measure the same code even if the
+// sources or dist/npm change meanwhile (a rebuild empties dist/npm).
+const snapshot = await Deno.makeTempDir({ prefix: "steward_bench_" });
+const SRC = `file://${snapshot}/src/`;
+const NPM = `file://${snapshot}/npm/`;
+
 const deno = Deno.execPath();
 const bun = `${ROOT}node_modules/.bin/bun`;
 const runtimes: Record<string, (w: string) => [string, string[]]> = {
@@ -136,117 +161,466 @@ const runtimes: Record<string, (w: string) => [string, string[]]> = {
     "-A",
     "--v8-flags=--expose-gc",
     "bench/steward_bench.mjs",
-    "../mod.ts",
+    `${SRC}mod.ts`,
     ...(quick ? ["quick"] : []),
     w,
   ]],
   node: (w) => ["node", [
     "--expose-gc",
     "bench/steward_bench.mjs",
-    "../dist/npm/mod.js",
+    `${NPM}mod.js`,
     ...(quick ? ["quick"] : []),
     w,
   ]],
   bun: (w) => [bun, [
     "bench/steward_bench.mjs",
-    "../mod.ts",
+    `${SRC}mod.ts`,
     ...(quick ? ["quick"] : []),
     w,
   ]],
 };
 
-try {
-  await Deno.stat(`${ROOT}dist/npm/mod.js`);
-} catch {
+/** Whether dist/npm is missing or older than a library source (*.ts). */
+async function distStale(): Promise<boolean> {
+  let built: number;
+  try {
+    built = (await Deno.stat(`${ROOT}dist/npm/mod.js`)).mtime?.getTime() ?? 0;
+  } catch {
+    return true;
+  }
+  for await (const e of Deno.readDir(ROOT)) {
+    if (!e.isFile || !e.name.endsWith(".ts")) continue;
+    const m = (await Deno.stat(`${ROOT}${e.name}`)).mtime?.getTime() ?? 0;
+    if (m > built) return true;
+  }
+  return false;
+}
+
+if (await distStale()) {
   console.error("bench: building the npm package first (deno task build:npm)");
   const b = await sh(deno, ["run", "-A", "scripts/build_npm.ts"]);
-  if (!b.ok) throw new Error(`build:npm failed:\n${b.err}`);
+  if (!b.ok) throw new Error(`build:npm failed:\n${b.out}\n${b.err}`);
 }
 
-console.error("bench: Erlang/OTP (bash bench/otp/run.sh)");
-const otpRun = await sh("bash", [
-  "bench/otp/run.sh",
-  ...(quick ? ["quick"] : []),
-]);
-const otp = otpRun.ok ? lastJson(otpRun.out) : undefined;
-if (otp === undefined) {
-  console.error(`bench: OTP run failed; OTP column left empty\n${otpRun.err}`);
-}
-
-const results: Record<string, Rates> = { deno: {}, node: {}, bun: {} };
-for (const row of ROWS) {
-  for (const [name, command] of Object.entries(runtimes)) {
-    const [cmd, cmdArgs] = command(row.key);
-    console.error(`bench: ${name} ${row.key}`);
-    const r = await sh(cmd, cmdArgs);
-    const json = r.ok ? lastJson(r.out) : undefined;
-    if (json === undefined) console.error(`bench: ${name} failed:\n${r.err}`);
-    else results[name][row.key] = json[row.key];
+/** Copies the files (not subdirectories) of `from` whose names pass `keep`. */
+async function copyFiles(
+  from: string,
+  to: string,
+  keep: (name: string) => boolean,
+): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isFile && keep(e.name)) {
+      await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+    }
   }
 }
+await copyFiles(ROOT, `${snapshot}/src`, (n) => n.endsWith(".ts"));
+// package.json too: it makes Node load the .js files as ES modules.
+await copyFiles(`${ROOT}dist/npm`, `${snapshot}/npm`, () => true);
 
-let millionLine = "";
-if (million) {
-  console.error("bench: node million_gen_servers");
-  const [cmd, cmdArgs] = runtimes.node("million_gen_servers");
-  cmdArgs.unshift("--max-old-space-size=4096");
-  const r = await sh(cmd, cmdArgs);
-  const m = r.ok ? lastJson(r.out)?.million_gen_servers : undefined;
-  millionLine = m === undefined
-    ? `1,000,000 idle gen_servers on Node: failed\n${r.err}`
-    : `1,000,000 idle gen_servers on Node: ${JSON.stringify(m)}`;
+/** The OTP half: bench/otp/run.sh with the given workloads or groups. */
+async function runOtp(what: string[]): Promise<Rates | undefined> {
+  console.error(`bench: Erlang/OTP (bash bench/otp/run.sh ${what.join(" ")})`);
+  const otpRun = await sh("bash", [
+    "bench/otp/run.sh",
+    ...(quick ? ["quick"] : []),
+    ...what,
+  ]);
+  const otp = otpRun.ok ? lastJson(otpRun.out) : undefined;
+  if (otp === undefined) {
+    console.error(
+      `bench: OTP run failed; OTP column left empty\n${otpRun.err}`,
+    );
+  }
+  return otp;
 }
 
-// ----------------------------------------------------------------- table --
-
-const fmt = (n: unknown) =>
-  typeof n === "number" ? Math.round(n).toLocaleString("en-US") : "n/a";
-const ratio = (row: Row, s: unknown, o: unknown) => {
-  if (typeof s !== "number" || typeof o !== "number" || s <= 0) return "";
-  const r = row.kind === "rate" ? s / o : o / s;
-  return ` (${r.toFixed(2)}x)`;
-};
-
-const lines = [
-  `| work | unit | Erlang/OTP | Steward on Deno | Steward on Node | Steward on Bun | goal | met on |`,
-  `|---|---|---|---|---|---|---|---|`,
-];
-for (const row of ROWS) {
-  const o = otp?.[OTP_KEY[row.key] ?? row.key] as number | undefined;
-  const cells = ["deno", "node", "bun"].map((rt) =>
-    `${fmt(results[rt][row.key])}${ratio(row, results[rt][row.key], o)}`
-  );
-  const met = ["deno", "node", "bun"].filter((rt) => {
-    const s = results[rt][row.key];
-    return typeof s === "number" && row.meets(s, o);
-  });
-  lines.push(
-    `| ${row.label} | ${row.unit} | ${fmt(o)} | ${
-      cells.join(" | ")
-    } | ${row.goal} | ${met.length ? met.join(", ") : "none"} |`,
-  );
+/** Runs each workload on each runtime, each in a fresh process. */
+async function runSteward(
+  keys: string[],
+  command: Record<string, (w: string) => [string, string[]]>,
+): Promise<Record<string, Rates>> {
+  const results: Record<string, Rates> = { deno: {}, node: {}, bun: {} };
+  for (const key of keys) {
+    for (const [name, cmdOf] of Object.entries(command)) {
+      const [cmd, cmdArgs] = cmdOf(key);
+      console.error(`bench: ${name} ${key}`);
+      const r = await sh(cmd, cmdArgs);
+      const json = r.ok ? lastJson(r.out) : undefined;
+      if (json === undefined) console.error(`bench: ${name} failed:\n${r.err}`);
+      else results[name][key] = json[key];
+    }
+  }
+  return results;
 }
 
-const report = [
-  `Steward vs Erlang/OTP, ${new Date().toISOString().slice(0, 10)}, ${
+const header = async (section: string) => [
+  `Steward vs Erlang/OTP, ${section}, ${
+    new Date().toISOString().slice(0, 10)
+  }, ${
     quick ? "quick (1 run each)" : "median of 5 runs of ~1.2 s"
   }: \`deno task bench${args.length ? " " + args.join(" ") : ""}\`.`,
-  `OTP ${otp?.otp ?? "n/a"} (erts ${otp?.erts ?? "?"}), node ${await version(
+  `OTP ${otpVersion?.otp ?? "n/a"} (erts ${
+    otpVersion?.erts ?? "?"
+  }), node ${await version(
     "node",
   )}, deno ${Deno.version.deno}, bun ${await version(bun)}.`,
-  "Ratios in parentheses: times OTP's rate, or times leaner than OTP for bytes.",
-  "",
-  ...lines,
-  ...(millionLine ? ["", millionLine] : []),
-].join("\n");
-console.log(report);
+];
+let otpVersion: Rates | undefined;
 
-if (write) {
+/** Replaces the text between `<!-- bench:NAME -->` markers in BENCHMARKS.md. */
+async function writeSection(name: string, report: string): Promise<void> {
   const file = `${ROOT}BENCHMARKS.md`;
   const text = await Deno.readTextFile(file);
-  const re =
-    /(<!-- bench:foundation -->\n)[\s\S]*?(\n<!-- \/bench:foundation -->)/;
-  if (!re.test(text)) throw new Error("BENCHMARKS.md has no bench markers");
-  await Deno.writeTextFile(file, text.replace(re, `$1${report}$2`));
-  console.error("bench: BENCHMARKS.md updated");
+  const re = new RegExp(
+    `<!-- bench:${name} -->[\\s\\S]*?<!-- \\/bench:${name} -->`,
+  );
+  if (!re.test(text)) {
+    throw new Error(`BENCHMARKS.md has no bench:${name} markers`);
+  }
+  await Deno.writeTextFile(
+    file,
+    text.replace(
+      re,
+      () => `<!-- bench:${name} -->\n\n${report}\n\n<!-- /bench:${name} -->`,
+    ),
+  );
+  // deno task check runs deno fmt --check, which covers Markdown tables.
+  await sh(deno, ["fmt", "BENCHMARKS.md"]);
+  console.error(`bench: BENCHMARKS.md updated (${name})`);
+}
+
+// ============================================================ foundation ==
+
+async function foundation(): Promise<void> {
+  const t0 = performance.now();
+  const otp = await runOtp(["foundation"]);
+  otpVersion ??= otp;
+  const results = await runSteward(ROWS.map((r) => r.key), runtimes);
+
+  let millionLine = "";
+  if (million) {
+    console.error("bench: node million_gen_servers");
+    const [cmd, cmdArgs] = runtimes.node("million_gen_servers");
+    cmdArgs.unshift("--max-old-space-size=4096");
+    const r = await sh(cmd, cmdArgs);
+    const m = r.ok ? lastJson(r.out)?.million_gen_servers : undefined;
+    millionLine = m === undefined
+      ? `1,000,000 idle gen_servers on Node: failed\n${r.err}`
+      : `1,000,000 idle gen_servers on Node: ${JSON.stringify(m)}`;
+  }
+
+  // ----------------------------------------------------------------- table --
+
+  const fmt = (n: unknown) =>
+    typeof n === "number" ? Math.round(n).toLocaleString("en-US") : "n/a";
+  const ratio = (row: Row, s: unknown, o: unknown) => {
+    if (typeof s !== "number" || typeof o !== "number" || s <= 0) return "";
+    const r = row.kind === "rate" ? s / o : o / s;
+    return ` (${r.toFixed(2)}x)`;
+  };
+
+  const lines = [
+    `| work | unit | Erlang/OTP | Steward on Deno | Steward on Node | Steward on Bun | goal | met on |`,
+    `|---|---|---|---|---|---|---|---|`,
+  ];
+  for (const row of ROWS) {
+    const o = otp?.[OTP_KEY[row.key] ?? row.key] as number | undefined;
+    const cells = ["deno", "node", "bun"].map((rt) =>
+      `${fmt(results[rt][row.key])}${ratio(row, results[rt][row.key], o)}`
+    );
+    const met = ["deno", "node", "bun"].filter((rt) => {
+      const s = results[rt][row.key];
+      return typeof s === "number" && row.meets(s, o);
+    });
+    lines.push(
+      `| ${row.label} | ${row.unit} | ${fmt(o)} | ${
+        cells.join(" | ")
+      } | ${row.goal} | ${met.length ? met.join(", ") : "none"} |`,
+    );
+  }
+
+  const report = [
+    ...await header("foundation"),
+    "Ratios in parentheses: times OTP's rate, or times leaner than OTP for bytes.",
+    "",
+    ...lines,
+    ...(millionLine ? ["", millionLine] : []),
+  ].join("\n");
+  console.log(report);
+  console.error(
+    `bench: foundation section took ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min`,
+  );
+  if (write) await writeSection("foundation", report);
+}
+
+// =================================================================== ETS ==
+
+const etsRuntimes: Record<string, (w: string) => [string, string[]]> = {
+  deno: (w) => [deno, [
+    "run",
+    "-A",
+    "--v8-flags=--expose-gc,--max-old-space-size=4096",
+    "bench/ets_bench.mjs",
+    `${SRC}ets.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  node: (w) => ["node", [
+    "--expose-gc",
+    "--max-old-space-size=4096",
+    "bench/ets_bench.mjs",
+    `${NPM}ets.js`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  bun: (w) => [bun, [
+    "bench/ets_bench.mjs",
+    `${SRC}ets.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+};
+
+interface EtsRow {
+  key: string;
+  label: string;
+  unit: string;
+  /** "time": lower is better, compared with OTP; "raw": plain JS, for reference. */
+  kind: "time" | "bytes" | "raw";
+  goal: string;
+  /** Whether a Steward figure meets the goal, given OTP's and the runtime's results. */
+  meets: (steward: number, otp: number | undefined, mine: Rates) => boolean;
+}
+
+const atMost = (f: number) => (s: number, o: number | undefined) =>
+  o !== undefined && s <= o * f;
+const always = () => true;
+
+const ETS_ROWS: EtsRow[] = [
+  {
+    key: "set_int_insert_1m",
+    label: "set, int key, insert 1M (in order)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "set_int_lookup_hit_1m",
+    label: "set, int key, lookup hit (1M)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3 and <= 2x Map.get",
+    meets: (s, o, mine) =>
+      atMost(1 / 3)(s, o) && typeof mine.raw_map_get_1m === "number" &&
+      s <= 2 * mine.raw_map_get_1m,
+  },
+  {
+    key: "raw_map_get_1m",
+    label: "... plain JS Map.get, same keys (reference)",
+    unit: "ns/op",
+    kind: "raw",
+    goal: "reference",
+    meets: always,
+  },
+  {
+    key: "set_int_lookup_hit_10k",
+    label: "set, int key, lookup hit (10k)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "set_int_lookup_miss_1m",
+    label: "set, int key, lookup miss (1M)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "set_int_update_counter_1m",
+    label: "set, int key, updateCounter (1M)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "set_int_delete_1m",
+    label: "set, int key, delete (1M)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "set_tuple_lookup_hit_1m",
+    label: "set, tuple key, lookup hit (1M)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "set_tuple_insert_1m",
+    label: "set, tuple key, insert 1M",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "oset_insert_1m",
+    label: "ordered_set insert 1M, scattered",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP",
+    meets: atMost(1),
+  },
+  {
+    key: "oset_lookup_hit_1m",
+    label: "ordered_set lookup hit (1M)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP",
+    meets: atMost(1),
+  },
+  {
+    key: "oset_walk_step",
+    label: "ordered_set first/next walk",
+    unit: "ns/step",
+    kind: "time",
+    goal: "<= OTP",
+    meets: atMost(1),
+  },
+  {
+    key: "oset_select_range_guard_ms",
+    label: "select 1,000 of 1M by a range in guards",
+    unit: "ms/call",
+    kind: "time",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "oset_select_prefix_us",
+    label: "select 1,000 of 1M by a bound key prefix",
+    unit: "µs/call",
+    kind: "time",
+    goal: "<= OTP",
+    meets: atMost(1),
+  },
+  {
+    key: "set_int_memory_bytes",
+    label: "memory per [int, int] row, set of 1M",
+    unit: "bytes",
+    kind: "bytes",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "raw_map_memory_bytes",
+    label: "... plain JS Map of [int, int] (reference)",
+    unit: "bytes",
+    kind: "raw",
+    goal: "reference",
+    meets: always,
+  },
+];
+
+/** A time or size: 2 significant decimals for small figures. */
+function fmtSmall(n: unknown): string {
+  if (typeof n !== "number") return "n/a";
+  if (Number.isInteger(n)) return n.toLocaleString("en-US");
+  if (n < 10) return n.toFixed(2);
+  if (n < 100) return n.toFixed(1);
+  return Math.round(n).toLocaleString("en-US");
+}
+
+async function etsSection(): Promise<void> {
+  const t0 = performance.now();
+  const otp = await runOtp(["ets"]);
+  otpVersion ??= otp;
+  const results = await runSteward(ETS_ROWS.map((r) => r.key), etsRuntimes);
+
+  const lines = [
+    `| work | unit | Erlang/OTP | Steward on Deno | Steward on Node | Steward on Bun | goal | met on |`,
+    `|---|---|---|---|---|---|---|---|`,
+  ];
+  for (const row of ETS_ROWS) {
+    const o = row.kind === "raw"
+      ? undefined
+      : otp?.[row.key] as number | undefined;
+    const cells = ["deno", "node", "bun"].map((rt) => {
+      const s = results[rt][row.key];
+      let note = "";
+      if (typeof s === "number" && s > 0) {
+        if (row.kind === "time" && o !== undefined) {
+          note = ` (${(o / s).toFixed(2)}x)`;
+        } else if (row.kind === "bytes" && o !== undefined) {
+          note = ` (${(o / s).toFixed(2)}x)`;
+        }
+      }
+      return `${fmtSmall(s)}${note}`;
+    });
+    const met = ["deno", "node", "bun"].filter((rt) => {
+      const s = results[rt][row.key];
+      return typeof s === "number" && row.meets(s, o, results[rt]);
+    });
+    let otpCell = row.kind === "raw" ? "" : fmtSmall(o);
+    if (row.key === "set_int_memory_bytes" && otp !== undefined) {
+      otpCell = `${fmtSmall(o)} (memory(ets): ${
+        fmtSmall(otp.set_int_memory_ets_bytes)
+      })`;
+    }
+    const metCell = row.kind === "raw"
+      ? ""
+      : row.goal === "report"
+      ? "—"
+      : met.length
+      ? met.join(", ")
+      : "none";
+    lines.push(
+      `| ${row.label} | ${row.unit} | ${otpCell} | ${
+        cells.join(" | ")
+      } | ${row.goal} | ${metCell} |`,
+    );
+  }
+
+  const report = [
+    ...await header("ETS tables"),
+    "Lower is better. Ratios in parentheses: OTP's time / Steward's time",
+    "(above 1: faster than OTP; for memory, times leaner). Tables hold",
+    "[K, I] records in a public table; keys visited in the scattered order of",
+    "OTP_FIGURES.md. OTP's memory is ets:info(T, memory) words, with the",
+    "growth of erlang:memory(ets) in parentheses; Steward's the growth of the",
+    "JS heap after a full GC. The `...` rows are plain JS on the same",
+    "runtime, for reference.",
+    "",
+    ...lines,
+  ].join("\n");
+  console.log(report);
+  console.error(
+    `bench: ETS section took ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min`,
+  );
+  if (write) await writeSection("ets", report);
+}
+
+// ================================================================== main ==
+
+try {
+  if (sections.includes("foundation")) await foundation();
+  if (sections.includes("ets")) {
+    if (sections.length > 1) console.log("");
+    await etsSection();
+  }
+} finally {
+  await Deno.remove(snapshot, { recursive: true });
 }

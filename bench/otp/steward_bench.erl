@@ -6,8 +6,10 @@
 %%%
 %%%   erl -noshell -pa DIR -run steward_bench main [quick] [runs=N] [Name ...]
 %%%
-%%% With no names every workload runs. Stdout receives exactly one JSON
-%%% object (one line); progress and diagnostics go to stderr.
+%%% With no names every workload runs. A Name may also be a group:
+%%% `foundation` (processes, gen_server) or `ets` (the ETS table
+%%% workloads). Stdout receives exactly one JSON object (one line);
+%%% progress and diagnostics go to stderr.
 %%%
 %%% Methodology
 %%% -----------
@@ -38,10 +40,15 @@
 %%% * The VM runs with its default settings; on the 2-core reference machine
 %%%   that is 2 schedulers. The actual count is reported as "schedulers".
 %%%
+%%% * ETS workloads (keys set_*, oset_*): see "ETS tables" below. Figures are
+%%%   times (ns per operation unless the name says _ms/_us, bytes for
+%%%   _bytes): the median of ?RUNS runs of about 1.2 s, lower is better.
+%%%
 %%% Adding a workload: write a function Opts -> number() and add
-%%% {Name, Fun} to workloads/0. Name is also the JSON key and the name
-%%% accepted on the command line. A Fun may instead return a list of
-%%% {Key, number()} pairs to report several values (the memory workloads do).
+%%% {Name, Fun} to foundation_workloads/0 or ets_workloads/0. Name is also
+%%% the JSON key and the name accepted on the command line. A Fun may
+%%% instead return a list of {Key, number()} pairs to report several values
+%%% (the memory workloads do).
 
 -module(steward_bench).
 -behaviour(gen_server).
@@ -68,11 +75,35 @@
 %% Fun(Opts) -> number() | [{Key :: atom(), number()}].
 %% Opts = #{runs := pos_integer()}.
 workloads() ->
+    foundation_workloads() ++ ets_workloads().
+
+foundation_workloads() ->
     [{spawn_down_per_s,      fun spawn_down_per_s/1},
      {idle_process_bytes,    fun idle_process_bytes/1},
      {idle_gen_server_bytes, fun idle_gen_server_bytes/1},
      {pingpong_rt_per_s,     fun pingpong_rt_per_s/1},
      {gen_server_call_per_s, fun gen_server_call_per_s/1}].
+
+ets_workloads() ->
+    [{set_int_insert_1m,          fun set_int_insert_1m/1},
+     {set_int_lookup_hit_1m,      fun set_int_lookup_hit_1m/1},
+     {set_int_lookup_miss_1m,     fun set_int_lookup_miss_1m/1},
+     {set_int_lookup_hit_10k,     fun set_int_lookup_hit_10k/1},
+     {set_int_update_counter_1m,  fun set_int_update_counter_1m/1},
+     {set_int_delete_1m,          fun set_int_delete_1m/1},
+     {set_tuple_lookup_hit_1m,    fun set_tuple_lookup_hit_1m/1},
+     {set_tuple_insert_1m,        fun set_tuple_insert_1m/1},
+     {oset_insert_1m,             fun oset_insert_1m/1},
+     {oset_lookup_hit_1m,         fun oset_lookup_hit_1m/1},
+     {oset_walk_step,             fun oset_walk_step/1},
+     {oset_select_range_guard_ms, fun oset_select_range_guard_ms/1},
+     {oset_select_prefix_us,      fun oset_select_prefix_us/1},
+     {set_int_memory_bytes,       fun set_int_memory_bytes/1}].
+
+%% Names accepted on the command line for several workloads.
+groups() ->
+    [{"foundation", [N || {N, _} <- foundation_workloads()]},
+     {"ets", [N || {N, _} <- ets_workloads()]}].
 
 %%====================================================================
 %% Entry points
@@ -143,12 +174,16 @@ parse_args(["runs=" ++ N | Rest], Opts) ->
     end;
 parse_args([Name | Rest], Opts = #{names := Names}) ->
     Known = [atom_to_list(K) || {K, _} <- workloads()],
-    case lists:member(Name, Known) of
-        true ->
+    case {lists:keyfind(Name, 1, groups()), lists:member(Name, Known)} of
+        {{_, Group}, _} ->
+            parse_args(Rest, Opts#{names => Names ++ (Group -- Names)});
+        {false, true} ->
             parse_args(Rest, Opts#{names => Names ++ [list_to_atom(Name)]});
-        false ->
-            throw({usage, io_lib:format("unknown workload ~p; known: ~s",
-                                        [Name, lists:join(", ", Known)])})
+        {false, false} ->
+            throw({usage, io_lib:format(
+                            "unknown workload ~p; known: ~s (groups: ~s)",
+                            [Name, lists:join(", ", Known),
+                             lists:join(", ", [G || {G, _} <- groups()])])})
     end.
 
 %%====================================================================
@@ -304,6 +339,270 @@ call_loop(0, _Server) ->
 call_loop(N, Server) ->
     pong = gen_server:call(Server, ping),
     call_loop(N - 1, Server).
+
+%%====================================================================
+%% ETS tables
+%%====================================================================
+%% The "Tables" and "ordered_set" workloads of OTP_FIGURES.md; Steward's
+%% side is bench/ets_bench.mjs, which does the same.
+%%
+%% * Tables of 1,000,000 rows {K, I} (K = I + 1, I = 0..999,999), keys
+%%   inserted in order into a fresh public set. Lookups, updates and deletes
+%%   visit every key once per pass in the scattered order
+%%   k_i = (i * 618033 rem 10^6) + 1, computed incrementally; a miss looks
+%%   up k_i + 10^6. Tuple keys are {<<"stream">>, N}, built per operation.
+%% * ordered_set: keys inserted in the scattered order; lookup; a first/next
+%%   walk; select by a range in guards and by a bound key prefix.
+%% * A "pass" is one sweep over the keys (or one select call). Passes per
+%%   run are calibrated (and warmed up) as N in calibrate/2; the figure is
+%%   the median over ?RUNS runs of the run's time / (passes * operations).
+%% * Tables that the passes only read are made once, by the calling
+%%   process; each run's passes then run together in a fresh driver process.
+%%   Work that changes the table (insert, delete) gets a fresh table before
+%%   every pass, in a fresh process, outside the clock.
+
+-define(M, 1000000).
+-define(STEP, 618033).
+
+%% Median time per operation in ns of Run(Passes) (which returns elapsed ns).
+per_op(#{runs := Runs}, Ops, Run) ->
+    P = calibrate(Run, 1),
+    Times = [Run(P) / (P * Ops) || _ <- lists:seq(1, Runs)],
+    info("   ~b pass(es) per run; ns/op: ~s~n", [P, fmt_list(Times)]),
+    round2(median(Times)).
+
+%% Passes that read a table made beforehand: one driver per run.
+passes(Pass) ->
+    fun(P) ->
+            in_fresh_process(
+              fun() ->
+                      T0 = erlang:monotonic_time(nanosecond),
+                      repeat(P, Pass),
+                      erlang:monotonic_time(nanosecond) - T0
+              end)
+    end.
+
+%% Passes that need a fresh table: Setup() and Teardown(Ctx) off the clock.
+fresh_passes(Setup, Pass, Teardown) ->
+    fun(P) ->
+            lists:sum(
+              [in_fresh_process(
+                 fun() ->
+                         Ctx = Setup(),
+                         T0 = erlang:monotonic_time(nanosecond),
+                         Pass(Ctx),
+                         T1 = erlang:monotonic_time(nanosecond),
+                         Teardown(Ctx),
+                         T1 - T0
+                 end) || _ <- lists:seq(1, P)])
+    end.
+
+repeat(0, _Fun) -> ok;
+repeat(N, Fun) -> Fun(), repeat(N - 1, Fun).
+
+round2(X) -> round(X * 100) / 100.
+
+expect(_What, Same, Same) -> ok;
+expect(What, Got, Want) -> error({What, {got, Got}, {expected, Want}}).
+
+new_table(Type) -> ets:new(steward_bench, [Type, public]).
+
+%% Inserts {I + 1, I} for I = From..To-1.
+insert_in_order(_T, To, To) -> ok;
+insert_in_order(T, I, To) ->
+    ets:insert(T, {I + 1, I}),
+    insert_in_order(T, I + 1, To).
+
+int_table(Type, N) ->
+    T = new_table(Type),
+    insert_in_order(T, 0, N),
+    T.
+
+%% Inserts {k_i, I} in the scattered order.
+insert_scattered(T) -> insert_scattered(T, 0, 0).
+
+insert_scattered(_T, ?M, _R) -> ok;
+insert_scattered(T, I, R) ->
+    ets:insert(T, {R + 1, I}),
+    insert_scattered(T, I + 1, (R + ?STEP) rem ?M).
+
+scattered_oset() ->
+    T = new_table(ordered_set),
+    insert_scattered(T),
+    T.
+
+%% One lookup of every key of 1..Mod (plus Offset) in the scattered order;
+%% returns the number of records found.
+lookup_pass(T, Mod, Offset) ->
+    lookup_pass(T, Mod, ?STEP rem Mod, Offset, 0, 0, 0).
+
+lookup_pass(_T, Mod, _Step, _Off, Mod, _R, Hits) -> Hits;
+lookup_pass(T, Mod, Step, Off, I, R, Hits) ->
+    H = length(ets:lookup(T, R + 1 + Off)),
+    lookup_pass(T, Mod, Step, Off, I + 1, (R + Step) rem Mod, Hits + H).
+
+with_table(T, Fun) ->
+    try Fun() after ets:delete(T) end.
+
+set_int_insert_1m(Opts) ->
+    per_op(Opts, ?M,
+           fresh_passes(fun() -> new_table(set) end,
+                        fun(T) -> insert_in_order(T, 0, ?M) end,
+                        fun(T) ->
+                                expect(size, ets:info(T, size), ?M),
+                                ets:delete(T)
+                        end)).
+
+set_int_lookup_hit_1m(Opts) ->
+    T = int_table(set, ?M),
+    with_table(T, fun() ->
+        per_op(Opts, ?M, passes(fun() ->
+            expect(hits, lookup_pass(T, ?M, 0), ?M)
+        end))
+    end).
+
+set_int_lookup_miss_1m(Opts) ->
+    T = int_table(set, ?M),
+    with_table(T, fun() ->
+        per_op(Opts, ?M, passes(fun() ->
+            expect(hits, lookup_pass(T, ?M, ?M), 0)
+        end))
+    end).
+
+set_int_lookup_hit_10k(Opts) ->
+    T = int_table(set, 10000),
+    with_table(T, fun() ->
+        per_op(Opts, 10000, passes(fun() ->
+            expect(hits, lookup_pass(T, 10000, 0), 10000)
+        end))
+    end).
+
+set_int_update_counter_1m(Opts) ->
+    T = int_table(set, ?M),
+    with_table(T, fun() ->
+        per_op(Opts, ?M, passes(fun() -> update_pass(T, 0, 0) end))
+    end).
+
+update_pass(_T, ?M, _R) -> ok;
+update_pass(T, I, R) ->
+    ets:update_counter(T, R + 1, {2, 1}),
+    update_pass(T, I + 1, (R + ?STEP) rem ?M).
+
+set_int_delete_1m(Opts) ->
+    per_op(Opts, ?M,
+           fresh_passes(fun() -> int_table(set, ?M) end,
+                        fun(T) -> delete_pass(T, 0, 0) end,
+                        fun(T) ->
+                                expect(size, ets:info(T, size), 0),
+                                ets:delete(T)
+                        end)).
+
+delete_pass(_T, ?M, _R) -> ok;
+delete_pass(T, I, R) ->
+    ets:delete(T, R + 1),
+    delete_pass(T, I + 1, (R + ?STEP) rem ?M).
+
+%% {{<<"stream">>, N}, N - 1} for N = 1..1M
+tuple_insert(_T, ?M) -> ok;
+tuple_insert(T, I) ->
+    ets:insert(T, {{<<"stream">>, I + 1}, I}),
+    tuple_insert(T, I + 1).
+
+set_tuple_lookup_hit_1m(Opts) ->
+    T = new_table(set),
+    tuple_insert(T, 0),
+    with_table(T, fun() ->
+        per_op(Opts, ?M, passes(fun() ->
+            expect(hits, tuple_lookup_pass(T, 0, 0, 0), ?M)
+        end))
+    end).
+
+tuple_lookup_pass(_T, ?M, _R, Hits) -> Hits;
+tuple_lookup_pass(T, I, R, Hits) ->
+    H = length(ets:lookup(T, {<<"stream">>, R + 1})),
+    tuple_lookup_pass(T, I + 1, (R + ?STEP) rem ?M, Hits + H).
+
+set_tuple_insert_1m(Opts) ->
+    per_op(Opts, ?M,
+           fresh_passes(fun() -> new_table(set) end,
+                        fun(T) -> tuple_insert(T, 0) end,
+                        fun(T) ->
+                                expect(size, ets:info(T, size), ?M),
+                                ets:delete(T)
+                        end)).
+
+oset_insert_1m(Opts) ->
+    per_op(Opts, ?M,
+           fresh_passes(fun() -> new_table(ordered_set) end,
+                        fun(T) -> insert_scattered(T) end,
+                        fun(T) ->
+                                expect(size, ets:info(T, size), ?M),
+                                ets:delete(T)
+                        end)).
+
+oset_lookup_hit_1m(Opts) ->
+    T = scattered_oset(),
+    with_table(T, fun() ->
+        per_op(Opts, ?M, passes(fun() ->
+            expect(hits, lookup_pass(T, ?M, 0), ?M)
+        end))
+    end).
+
+%% ns per first/next step
+oset_walk_step(Opts) ->
+    T = scattered_oset(),
+    with_table(T, fun() ->
+        per_op(Opts, ?M, passes(fun() ->
+            expect(walked, walk(T, ets:first(T), 0), ?M)
+        end))
+    end).
+
+walk(_T, '$end_of_table', N) -> N;
+walk(T, K, N) -> walk(T, ets:next(T, K), N + 1).
+
+%% ms per select of 1,000 of 1M rows by a range in guards (a full scan)
+oset_select_range_guard_ms(Opts) ->
+    T = scattered_oset(),
+    MS = [{{'$1', '_'}, [{'>=', '$1', 500000}, {'<', '$1', 501000}], ['$_']}],
+    with_table(T, fun() ->
+        round2(per_op(Opts, 1, passes(fun() ->
+            expect(rows, length(ets:select(T, MS)), 1000)
+        end)) / 1.0e6)
+    end).
+
+%% us per select of 1,000 rows by a bound key prefix
+oset_select_prefix_us(Opts) ->
+    T = new_table(ordered_set),
+    prefix_insert(T, 0),
+    MS = [{{{500, '_'}, '_'}, [], ['$_']}],
+    with_table(T, fun() ->
+        round2(per_op(Opts, 1, passes(fun() ->
+            expect(rows, length(ets:select(T, MS)), 1000)
+        end)) / 1.0e3)
+    end).
+
+%% {{I div 1000, I}, I} for I = 0..1M-1
+prefix_insert(_T, ?M) -> ok;
+prefix_insert(T, I) ->
+    ets:insert(T, {{I div 1000, I}, I}),
+    prefix_insert(T, I + 1).
+
+%% Bytes per {K, I} row in a set of 1M: ets:info(T, memory) (words) times
+%% the word size, and the growth of erlang:memory(ets), which also counts
+%% the table's bucket array and locks as the VM allocated them.
+set_int_memory_bytes(#{runs := Runs}) ->
+    Samples = [in_fresh_process(
+                 fun() ->
+                         Before = erlang:memory(ets),
+                         T = int_table(set, ?M),
+                         Words = ets:info(T, memory),
+                         After = erlang:memory(ets),
+                         ets:delete(T),
+                         {Words * erlang:system_info(wordsize) / ?M,
+                          (After - Before) / ?M}
+                 end) || _ <- lists:seq(1, Runs)],
+    [{set_int_memory_bytes, round(median([I || {I, _} <- Samples]))},
+     {set_int_memory_ets_bytes, round(median([E || {_, E} <- Samples]))}].
 
 %%====================================================================
 %% gen_server callbacks (trivial server used by workloads 3 and 5)
