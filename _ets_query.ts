@@ -91,12 +91,17 @@ export function scan(
 }
 
 /**
- * Runs a spec on a stored record for a result to hand out: never the
- * table's own array (a copy when the result is the record, or when the
- * spec may put the record inside its result).
+ * Runs a spec on a stored record for a result to hand out: the record
+ * itself only frozen, and a copy when the spec may put the record inside a
+ * result it builds (which would otherwise be a way to reach it unfrozen...
+ * it is frozen there too, but runs are cheaper on a copy than freezing every
+ * record a scan visits).
  */
 export function runCopying(spec: CompiledSpec, r: Rec): unknown {
   if (spec.embedsRecord) return spec.run(r.slice());
   const v = spec.run(r);
-  return v === r ? r.slice() : v;
+  if (v !== r) return v;
+  // The record itself: frozen on its way out, as lookup hands it out.
+  if (!Object.isFrozen(r)) Object.freeze(r);
+  return r;
 }

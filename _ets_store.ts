@@ -25,6 +25,8 @@ export interface Store {
   readonly size: number;
   /** The records with `key`, oldest first (the stored arrays), or undefined. */
   get(key: unknown): readonly Rec[] | undefined;
+  /** The one record of `key` (set and ordered_set), the stored array. */
+  one(key: unknown): Rec | undefined;
   has(key: unknown): boolean;
   /** Inserts with the type's rules (set/ordered_set replace; bag skips an identical record; duplicate_bag appends). */
   insert(key: unknown, rec: Rec): void;
@@ -201,6 +203,19 @@ export class HashStore implements Store {
 
   #find(key: unknown): Entry | undefined {
     if (!Array.isArray(key)) return this.#map.get(key);
+    // Flat tuples (no nested arrays): one Map per element, no recursion.
+    const n = key.length;
+    let node: TNode | Entry | undefined = this.#trie.arr?.get(n);
+    for (let i = 0; i < n; i++) {
+      if (node === undefined || node instanceof Entry) return undefined;
+      const x = key[i];
+      if (Array.isArray(x)) return this.#findDeep(key);
+      node = node.prim?.get(x);
+    }
+    return node instanceof Entry ? node : undefined;
+  }
+
+  #findDeep(key: unknown): Entry | undefined {
     const e = walk(this.#trie, key, false, null);
     return e instanceof Entry ? e : undefined;
   }
@@ -214,6 +229,11 @@ export class HashStore implements Store {
     if (!Array.isArray(key)) return key;
     const e = this.#find(key);
     return e !== undefined ? e.key : freezeKey(key);
+  }
+
+  one(key: unknown): Rec | undefined {
+    const e = this.#live(key);
+    return e === undefined || this.type !== "set" ? undefined : e.value as Rec;
   }
 
   get(key: unknown): readonly Rec[] | undefined {
@@ -286,7 +306,9 @@ export class HashStore implements Store {
       this.#dead.push(e);
       return;
     }
-    this.#forget(e);
+    // Not fixed: the map (or trie) still holds e, so no look-up to check.
+    if (e.parent === null) this.#map.delete(e.key);
+    else this.#forget(e);
   }
 
   #forget(e: Entry): void {
@@ -437,6 +459,10 @@ export class TreeStore implements Store {
 
   // Reads and deletes of something that cannot be a key (NaN, objects)
   // find nothing: the term order is not defined on them.
+  one(key: unknown): Rec | undefined {
+    return isKey(key) ? this.#tree.get(key) : undefined;
+  }
+
   get(key: unknown): readonly Rec[] | undefined {
     if (!isKey(key)) return undefined;
     const r = this.#tree.get(key);

@@ -881,7 +881,7 @@ for (const type of TYPES) {
       }
     });
 
-    test("records are copied in and out: changing an inserted or returned array does not change the table", () => {
+    test("records are copied in and frozen on the way out: no array inserted or returned can change the table", () => {
       const t = create("copies", { type });
       try {
         const rec = ["k", 1, ["nested"]];
@@ -889,30 +889,43 @@ for (const type of TYPES) {
         rec[1] = 2;
         rec.push("extra");
         assert.deepEqual(t.lookup("k"), [["k", 1, ["nested"]]]);
-        const out = t.lookup("k")[0];
-        out[1] = 99;
-        out.push("more");
+        // What comes out is frozen: writing to it throws, the table stays.
+        const mutable = (r: unknown) => r as unknown[];
+        const out = mutable(t.lookup("k")[0]);
+        assert.ok(Object.isFrozen(out));
+        assert.throws(() => {
+          out[1] = 99;
+        }, TypeError);
+        assert.throws(() => out.push("more"), TypeError);
+        const listed = mutable(t.toList()[0]);
+        const folded = mutable(
+          t.foldl((r, acc: unknown[]) => [...acc, r], [])[0],
+        );
+        const matched = mutable(t.matchObject(["k", "_", "_"])[0]);
+        const selected = mutable(t.select([[["$1", "_", "_"], [], ["$_"]]])[0]);
+        const paged = mutable(
+          t.select([["_", [], ["$_"]]], { limit: 1 })!.results[0],
+        );
+        for (const r of [listed, folded, matched, selected, paged]) {
+          assert.throws(() => {
+            r[1] = 98;
+          }, TypeError);
+        }
         assert.deepEqual(t.lookup("k"), [["k", 1, ["nested"]]]);
-        const listed = t.toList()[0];
-        listed[1] = 98;
-        const folded = t.foldl((r, acc: unknown[][]) => [...acc, r], [])[0];
-        folded[1] = 97;
-        const matched = t.matchObject(["k", "_", "_"])[0];
-        matched[1] = 96;
-        const selected = t.select([[["$1", "_", "_"], [], [
-          "$_",
-        ]]])[0] as unknown[];
-        selected[1] = 95;
-        const paged = t.select([["_", [], ["$_"]]], { limit: 1 })!
-          .results[0] as unknown[];
-        paged[1] = 94;
         const batch = [["m", 1], ["n", 1]];
         t.insertMany(batch);
         batch[0][1] = 50;
         assert.deepEqual(t.lookup("m"), [["m", 1]]);
-        assert.deepEqual(t.lookup("k"), [["k", 1, ["nested"]]]);
+        // Updates replace a record a reader holds, never change it.
+        if (type === "set" || type === "ordered_set") {
+          const held = t.lookup("m")[0];
+          t.updateCounter("m", 1);
+          t.updateElement("m", [1, 10]);
+          assert.deepEqual(held, ["m", 1]);
+          assert.deepEqual(t.lookup("m"), [["m", 10]]);
+        }
         const taken = t.take("m");
-        taken[0][1] = 7;
+        assert.equal(taken.length, 1);
         assert.deepEqual(t.lookup("m"), []);
       } finally {
         t.destroy();
