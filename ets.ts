@@ -142,9 +142,9 @@ export type TableRecord = readonly unknown[];
 
 /** Options of {@linkcode create}. */
 export interface CreateOptions {
-  /** @default {"set"} */
+  /** The table type. @default {"set"} */
   type?: TableType;
-  /** @default {"protected"} */
+  /** Who may read and write. @default {"protected"} */
   access?: Access;
   /** The key's position in each record, 0-based. @default {0} */
   keyPos?: number;
@@ -171,14 +171,21 @@ export type CounterOp =
 
 /** What {@linkcode Table.info} reports. */
 export interface TableInfo {
+  /** The table's name. */
   name: string;
+  /** Whether the name is registered (findable with whereis). */
   named: boolean;
+  /** The table type. */
   type: TableType;
+  /** The key's position, 0-based. */
   keyPos: number;
+  /** Who may read and write. */
   access: Access;
+  /** The owning process. */
   owner: Pid;
   /** The heir, if it is set and alive. */
   heir: Pid | undefined;
+  /** What the heir will receive with the table. */
   heirData: unknown;
   /** Number of records. */
   size: number;
@@ -960,6 +967,7 @@ export class Table {
     op: CounterOp,
     options?: { default?: TableRecord },
   ): number | bigint;
+  /** A list of counter ops: applied in order; an array of results back. */
   updateCounter(
     key: unknown,
     ops: readonly CounterOp[],
@@ -1401,6 +1409,7 @@ export class Table {
    * ```
    */
   match(pattern: unknown): unknown[][];
+  /** In chunks of `limit`: a page, or `undefined` when nothing matched. */
   match(
     pattern: unknown,
     options: LimitOptions,
@@ -1437,6 +1446,7 @@ export class Table {
    * ```
    */
   matchObject(pattern: unknown): TableRecord[];
+  /** In chunks of `limit`: a page, or `undefined` when nothing matched. */
   matchObject(
     pattern: unknown,
     options: LimitOptions,
@@ -1501,6 +1511,7 @@ export class Table {
    * ```
    */
   select(spec: unknown): unknown[];
+  /** In chunks of `limit`: a page, or `undefined` when nothing matched. */
   select(spec: unknown, options: LimitOptions): SelectPage<unknown> | undefined;
   select(
     spec: unknown,
@@ -1535,6 +1546,7 @@ export class Table {
    * ```
    */
   selectReverse(spec: unknown): unknown[];
+  /** In chunks of `limit`: a page, or `undefined` when nothing matched. */
   selectReverse(
     spec: unknown,
     options: LimitOptions,
