@@ -817,7 +817,7 @@ export class Table {
   // ----------------------------------------------------------- reads --
 
   /**
-   * The records with `key`: copies, oldest first (one at most in a set).
+   * The records with `key`, frozen, oldest first (one at most in a set).
    *
    * @param key the key.
    * @returns the records, or an empty array.
@@ -1288,7 +1288,7 @@ export class Table {
 
   /**
    * Folds over every record, in table order (`foldr`: reverse order for an
-   * ordered_set). Records are copies. The table may change meanwhile: keys
+   * ordered_set). Records come frozen. The table may change meanwhile: keys
    * deleted are skipped, keys inserted may or may not be seen.
    *
    * @param fn called with each record and the accumulator.
@@ -1363,7 +1363,7 @@ export class Table {
   }
 
   /**
-   * Every record, as copies, in table order.
+   * Every record (frozen), in table order.
    *
    * @returns the records.
    * @throws {EtsError} `notFound`, `access`.
@@ -1428,7 +1428,7 @@ export class Table {
   }
 
   /**
-   * The records matching `pattern`, as copies.
+   * The records matching `pattern` (frozen).
    *
    * @param pattern a match pattern.
    * @param options `limit` for chunks.
