@@ -27,6 +27,11 @@ export interface Store {
   get(key: unknown): readonly Rec[] | undefined;
   /** The one record of `key` (set and ordered_set), the stored array. */
   one(key: unknown): Rec | undefined;
+  /**
+   * Like `one`, frozen for handing out (frozen once: the table replaces a
+   * frozen record rather than change it).
+   */
+  oneOut(key: unknown): Rec | undefined;
   has(key: unknown): boolean;
   /** Inserts with the type's rules (set/ordered_set replace; bag skips an identical record; duplicate_bag appends). */
   insert(key: unknown, rec: Rec): void;
@@ -113,6 +118,11 @@ class Entry {
   dead = false;
   /** Position in insertion order, to sort found keys into table order. */
   seq = 0;
+  /**
+   * set: the record is frozen (it was handed out). Kept here so a lookup
+   * need not touch the record itself to know: one cache miss less.
+   */
+  frozen = false;
   constructor(
     readonly key: unknown,
     /** set: the record; bag/duplicate_bag: the records, oldest first */
@@ -236,6 +246,16 @@ export class HashStore implements Store {
     return e === undefined || this.type !== "set" ? undefined : e.value as Rec;
   }
 
+  oneOut(key: unknown): Rec | undefined {
+    const e = this.#live(key);
+    if (e === undefined || this.type !== "set") return undefined;
+    if (!e.frozen) {
+      Object.freeze(e.value);
+      e.frozen = true;
+    }
+    return e.value as Rec;
+  }
+
   get(key: unknown): readonly Rec[] | undefined {
     const e = this.#live(key);
     if (e === undefined) return undefined;
@@ -278,6 +298,7 @@ export class HashStore implements Store {
     const [e, created] = this.#entry(key, rec);
     if (this.type === "set") {
       e.value = rec;
+      e.frozen = false;
       if (created) this.#size++;
       return;
     }
@@ -291,7 +312,10 @@ export class HashStore implements Store {
 
   replace(key: unknown, rec: Rec): void {
     const e = this.#live(key);
-    if (e !== undefined) e.value = rec;
+    if (e !== undefined) {
+      e.value = rec;
+      e.frozen = false;
+    }
   }
 
   #remove(e: Entry): void {
@@ -461,6 +485,12 @@ export class TreeStore implements Store {
   // find nothing: the term order is not defined on them.
   one(key: unknown): Rec | undefined {
     return isKey(key) ? this.#tree.get(key) : undefined;
+  }
+
+  oneOut(key: unknown): Rec | undefined {
+    const r = this.one(key);
+    if (r !== undefined && !Object.isFrozen(r)) Object.freeze(r);
+    return r;
   }
 
   get(key: unknown): readonly Rec[] | undefined {

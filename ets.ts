@@ -836,8 +836,8 @@ export class Table {
   lookup(key: unknown): TableRecord[] {
     this.#read("lookup");
     if (this.#type === "set" || this.#type === "ordered_set") {
-      const r = this.#store.one(key);
-      return r === undefined ? [] : [out(r)];
+      const r = this.#store.oneOut(key);
+      return r === undefined ? [] : [r];
     }
     const recs = this.#store.get(key);
     return recs === undefined ? [] : recs.map(out);
