@@ -38,28 +38,7 @@ const RUN_MS = quick ? 300 : 1200;
 const M = 1_000_000;
 const STEP = 618033;
 
-function gc() {
-  if (globalThis.Bun) globalThis.Bun.gc(true);
-  else if (typeof globalThis.gc === "function") globalThis.gc();
-  else throw new Error("run with the GC exposed (--expose-gc)");
-}
-
-function heapUsed() {
-  return globalThis.process.memoryUsage().heapUsed;
-}
-
-async function settleHeap() {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    gc();
-  }
-  return heapUsed();
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+import { median, settleHeap } from "./_measure.mjs";
 
 function check(what, got, want) {
   if (got !== want) throw new Error(`${what}: got ${got}, expected ${want}`);
