@@ -327,12 +327,7 @@ function compilePattern(p: unknown, st: HeadState): Matcher | null {
   }
   if (Array.isArray(p)) {
     const len = p.length;
-    const steps: Step[] = [];
-    for (let i = 0; i < len; i++) {
-      const s = elementStep(p[i], i, st);
-      if (s !== null) steps.push(s);
-    }
-    const all = allSteps(steps) as (a: unknown[], v: unknown[]) => boolean;
+    const all = arrayMatcher(p, st);
     return (x, v) =>
       Array.isArray(x) && x.length === len && all(x as unknown[], v);
   }
@@ -353,17 +348,25 @@ function compilePattern(p: unknown, st: HeadState): Matcher | null {
   return (x) => x === p; // primitives by value, objects by identity
 }
 
+/** Matches an array of `p`'s length element by element (length not checked). */
+function arrayMatcher(
+  p: readonly unknown[],
+  st: HeadState,
+): (a: unknown[], v: unknown[]) => boolean {
+  const steps: Step[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const s = elementStep(p[i], i, st);
+    if (s !== null) steps.push(s);
+  }
+  return allSteps(steps) as (a: unknown[], v: unknown[]) => boolean;
+}
+
 /** The record matcher of a head: records are always arrays. */
 function compileHead(head: unknown, st: HeadState): Matcher {
   if (Array.isArray(head)) {
     // The table passes arrays: skip the Array.isArray test of the root.
     const len = head.length;
-    const steps: Step[] = [];
-    for (let i = 0; i < len; i++) {
-      const s = elementStep(head[i], i, st);
-      if (s !== null) steps.push(s);
-    }
-    const all = allSteps(steps) as (a: unknown[], v: unknown[]) => boolean;
+    const all = arrayMatcher(head, st);
     return (r, v) => (r as unknown[]).length === len && all(r as unknown[], v);
   }
   return compilePattern(head, st) ?? (() => true);

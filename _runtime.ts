@@ -337,11 +337,6 @@ export function currentProc(): Proc {
   return p === undefined ? mainProc : p;
 }
 
-/** The main process (top-level code outside any process). */
-export function mainProcess(): Proc {
-  return mainProc;
-}
-
 // -------------------------------------------------------------- registry --
 
 const names = new Map<string, Proc>();
@@ -406,13 +401,6 @@ export function mailboxLength(proc: Proc): number {
 function peek(proc: Proc, k: number): unknown {
   const mq = proc.mq!;
   return mq[(proc.mqHead + k) & (mq.length - 1)];
-}
-
-/** A copy of `proc`'s pending messages, oldest first. */
-export function mailboxSnapshot(proc: Proc): unknown[] {
-  const out = [];
-  for (let k = 0; k < proc.mqLen; k++) out.push(peek(proc, k));
-  return out;
 }
 
 function shift(proc: Proc): unknown {
