@@ -57,7 +57,19 @@ export function callAs(
   b?: unknown,
   c?: unknown,
 ): unknown {
-  if (isAsyncFunction(fn)) {
+  return run(proc, isAsyncFunction(fn), fn, self, a, b, c);
+}
+
+function run(
+  proc: unknown,
+  isAsync: boolean,
+  fn: Fn,
+  self: unknown,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+): unknown {
+  if (isAsync) {
     storage ??= new AsyncLocalStorage();
   } else if (storage === undefined) {
     // The scheduler has usually set the slot already.
@@ -72,6 +84,26 @@ export function callAs(
   // The sync slot covers fn's synchronous part, the storage what follows
   // each await.
   return storage.run(proc, callSync, proc, fn, self, a, b, c);
+}
+
+/**
+ * Like {@linkcode callAs} for a plain function called with a list of
+ * arguments (a child's start function and its args).
+ */
+export function applyAs(
+  proc: unknown,
+  fn: (...args: unknown[]) => unknown,
+  args: readonly unknown[],
+): unknown {
+  return run(proc, isAsyncFunction(fn as Fn), spread as Fn, fn, args);
+}
+
+// Called with `this` = the function to apply.
+function spread(
+  this: (...args: unknown[]) => unknown,
+  args: readonly unknown[],
+): unknown {
+  return this(...args);
 }
 
 /**

@@ -438,15 +438,55 @@ export function removeFirst(
 ): boolean {
   for (let k = 0; k < proc.mqLen; k++) {
     if (predicate(peek(proc, k))) {
-      takeAt(proc, k);
-      // A waiting receive has checked the first `scanned` messages: one of
-      // them is gone, so later ones moved up.
-      const waiter = proc.waiter;
-      if (waiter !== null && k < waiter.scanned) waiter.scanned--;
+      removeAt(proc, k);
       return true;
     }
   }
   return false;
+}
+
+function removeAt(proc: Proc, k: number): void {
+  takeAt(proc, k);
+  // A waiting receive has checked the first `scanned` messages: one of them
+  // is gone, so later ones moved up.
+  const waiter = proc.waiter;
+  if (waiter !== null && k < waiter.scanned) waiter.scanned--;
+}
+
+/** What {@linkcode takeFirst} returns when no message matched. */
+export const NO_MESSAGE: unique symbol = Symbol("no message");
+
+/**
+ * The first message matching `predicate` in `proc`'s mailbox (left there), or
+ * {@linkcode NO_MESSAGE}.
+ */
+export function findFirst(
+  proc: Proc,
+  predicate: (message: unknown) => boolean,
+): unknown {
+  for (let k = 0; k < proc.mqLen; k++) {
+    const m = peek(proc, k);
+    if (predicate(m)) return m;
+  }
+  return NO_MESSAGE;
+}
+
+/**
+ * Removes and returns the first message matching `predicate` from `proc`'s
+ * mailbox, or {@linkcode NO_MESSAGE}.
+ */
+export function takeFirst(
+  proc: Proc,
+  predicate: (message: unknown) => boolean,
+): unknown {
+  for (let k = 0; k < proc.mqLen; k++) {
+    const m = peek(proc, k);
+    if (predicate(m)) {
+      removeAt(proc, k);
+      return m;
+    }
+  }
+  return NO_MESSAGE;
 }
 
 // --------------------------------------------------------------- receive --

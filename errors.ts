@@ -18,6 +18,7 @@
  */
 
 import { formatTerm } from "./_format.ts";
+import type { Pid } from "./_runtime.ts";
 
 /**
  * A process exit with a reason, as a value you can throw or catch.
@@ -361,5 +362,121 @@ export class EtsError extends Error {
     this.operation = operation;
     this.table = table;
     this.cause = cause;
+  }
+}
+
+/**
+ * Why a supervisor request failed (OTP's `{error, ...}` results):
+ * - `"alreadyStarted"`: a child with that id is running (its pid is in
+ *   `pid`), or the start function reported `{ alreadyStarted: pid }`;
+ * - `"alreadyPresent"`: a child with that id exists but is not running
+ *   (stopped, or restarting);
+ * - `"notFound"`: no such child;
+ * - `"running"`: the child must be stopped first (restartChild, deleteChild);
+ * - `"restarting"`: the child is between restart attempts;
+ * - `"simpleOneForOne"`: not for a simple_one_for_one or dynamic supervisor
+ *   (or, there, an id where a pid is needed);
+ * - `"maxChildren"`: a dynamic supervisor has `maxChildren` children;
+ * - `"startFailed"`: the child's start function failed with `reason`.
+ */
+export type SupervisorErrorCode =
+  | "alreadyStarted"
+  | "alreadyPresent"
+  | "notFound"
+  | "running"
+  | "restarting"
+  | "simpleOneForOne"
+  | "maxChildren"
+  | "startFailed";
+
+/**
+ * A supervisor request that failed: `code` says why, `reason` carries the
+ * child's failure for `"startFailed"`, `pid` the running child for
+ * `"alreadyStarted"`.
+ *
+ * @example
+ * ```ts
+ * import { SupervisorError } from "@steward/steward/errors";
+ * import * as supervisor from "@steward/steward/supervisor";
+ * const sup = await supervisor.start({ strategy: "one_for_one" });
+ * const err = await supervisor.deleteChild(sup, "nobody").catch((e) => e);
+ * console.assert(err instanceof SupervisorError && err.code === "notFound");
+ * await supervisor.stop(sup);
+ * ```
+ */
+export class SupervisorError extends Error {
+  /** Why the request failed. */
+  readonly code: SupervisorErrorCode;
+  /** The child's failure reason (`"startFailed"`), else undefined. */
+  readonly reason: unknown;
+  /** The running child (`"alreadyStarted"`), else undefined. */
+  readonly pid: Pid | undefined;
+  /** The request: `"startChild"`, `"terminateChild"`... */
+  readonly operation: string;
+  /** The child id or pid the request named. */
+  readonly child: unknown;
+
+  /**
+   * Creates the error.
+   *
+   * @param operation the request.
+   * @param child the child id or pid it named.
+   * @param code why it failed.
+   * @param details `reason` and `pid`, as above.
+   */
+  constructor(
+    operation: string,
+    child: unknown,
+    code: SupervisorErrorCode,
+    details?: { reason?: unknown; pid?: Pid },
+  ) {
+    const reason = details?.reason;
+    super(
+      `${operation} ${formatTerm(child)} failed: ${code}${
+        code === "startFailed" ? ` (${formatTerm(reason)})` : ""
+      }`,
+      reason instanceof Error ? { cause: reason } : undefined,
+    );
+    this.name = "SupervisorError";
+    this.operation = operation;
+    this.child = child;
+    this.code = code;
+    this.reason = reason;
+    this.pid = details?.pid;
+  }
+}
+
+/**
+ * A child spec or supervisor flag that is not valid (OTP's child spec and
+ * `supervisor_data` errors). `key` names the offending key, `reason` is the
+ * OTP-style term (`"missingId"`, `{ invalidRestartType: "forever" }`,
+ * `{ duplicateChildName: id }`...), the message says what is wrong and why.
+ *
+ * @example
+ * ```ts
+ * import { ChildSpecError } from "@steward/steward/errors";
+ * import { checkChildspecs } from "@steward/steward/supervisor";
+ * const err = checkChildspecs([{ id: "a", start: () => "ignore", restart: "forever" }]);
+ * console.assert(err instanceof ChildSpecError && err.key === "restart");
+ * ```
+ */
+export class ChildSpecError extends TypeError {
+  /** The OTP-style reason term. */
+  readonly reason: unknown;
+  /** The offending key (`"id"`, `"restart"`, `"strategy"`...). */
+  readonly key: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param key the offending key.
+   * @param reason the OTP-style reason term.
+   * @param message what is wrong, for people.
+   */
+  constructor(key: string, reason: unknown, message: string) {
+    super(message);
+    this.name = "ChildSpecError";
+    this.key = key;
+    this.reason = reason;
   }
 }

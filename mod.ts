@@ -5,6 +5,8 @@
  * - {@link ./process.ts}: processes, messages, links, monitors, exit signals.
  * - {@link ./gen_server.ts}: servers that keep state and serve requests.
  * - {@link ./ets.ts}: shared tables owned by processes, with heirs.
+ * - {@link ./supervisor.ts}: supervisors that restart children, and
+ *   dynamic supervisors.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -26,6 +28,7 @@
 export * as Process from "./process.ts";
 export * as GenServer from "./gen_server.ts";
 export * as Ets from "./ets.ts";
+export * as Supervisor from "./supervisor.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

@@ -1,0 +1,288 @@
+// The child lifecycle shared by the supervisor-like modules (supervisor,
+// tracker, director): start a child and normalise what its start function
+// returned; shut a child down (brutal kill, timeout then kill, or infinity)
+// while watching it, then unlink it and take its EXIT out of the
+// supervisor's mailbox, so a child the supervisor ended never looks like a
+// crash. The modules differ only in policy: which children restart, when,
+// and what they record.
+//
+// Everything here takes the supervising process explicitly and uses the
+// runtime's internals, not `self()`: the callers' async code does not run in
+// the supervisor's async context (that would cost every promise on Node).
+
+import { applyAs } from "./_context.ts";
+import {
+  addWait,
+  deliver,
+  type DownWatcher,
+  exitSignal,
+  findFirst,
+  linked,
+  linkProcs,
+  NO_MESSAGE,
+  Pid,
+  type Proc,
+  procOf,
+  removeWait,
+  takeFirst,
+  thrownReason,
+  unlinkProcs,
+  unwatch,
+  type Wait,
+  watch,
+} from "./_runtime.ts";
+import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import { StartError } from "./errors.ts";
+
+/**
+ * How a child is shut down: `"brutal_kill"` (killed at once), a number of
+ * milliseconds (asked to exit with `"shutdown"`, killed if still alive after
+ * that long), or `"infinity"` (asked, and waited for however long it takes).
+ */
+export type Shutdown = "brutal_kill" | number | "infinity";
+
+/**
+ * What a child's start function may return (or resolve to):
+ * - a `Pid`, `["ok", pid]` or `{ pid }`: started;
+ * - `["ok", pid, extra]` or `{ pid, extra }`: started, with extra information
+ *   for the caller of startChild;
+ * - `"ignore"`: nothing to run (the spec may be kept, see the supervisor);
+ * - `["error", reason]`: failed with `reason`.
+ *
+ * A start function that throws (or rejects) fails with what it threw: a
+ * {@linkcode StartError} stands for its `reason` (a gen_server init that
+ * returned `"ignore"` counts as `"ignore"`), an `ExitError` for its reason.
+ * Any other value `v` fails with reason `v`, as OTP's `{error, v}`.
+ */
+export type StartReturn =
+  | Pid
+  | "ignore"
+  | readonly ["ok", Pid]
+  | readonly ["ok", Pid, unknown]
+  | readonly ["error", unknown]
+  | { readonly pid: Pid; readonly extra?: unknown };
+
+/** A child start's outcome, normalised. */
+export type StartOutcome =
+  | { readonly pid: Pid; readonly extra: unknown }
+  | "ignore"
+  | { readonly error: unknown };
+
+/** Whether an outcome is a failure. */
+export function failed(
+  outcome: StartOutcome,
+): outcome is { readonly error: unknown } {
+  return typeof outcome === "object" && "error" in outcome;
+}
+
+/** Normalises what a start function returned. */
+export function normalise(value: unknown): StartOutcome {
+  if (value instanceof Pid) return { pid: value, extra: undefined };
+  if (value === "ignore") return "ignore";
+  if (Array.isArray(value)) {
+    if (value[0] === "ok" && value[1] instanceof Pid) {
+      if (value.length === 2) return { pid: value[1], extra: undefined };
+      if (value.length === 3) return { pid: value[1], extra: value[2] };
+    }
+    if (value[0] === "error" && value.length === 2) return { error: value[1] };
+  } else if (
+    value !== null && typeof value === "object" &&
+    (value as { pid?: unknown }).pid instanceof Pid
+  ) {
+    const v = value as { pid: Pid; extra?: unknown };
+    return { pid: v.pid, extra: v.extra };
+  }
+  return { error: value };
+}
+
+/** The outcome a thrown start stands for. */
+export function thrownOutcome(error: unknown): StartOutcome {
+  if (error instanceof StartError) {
+    return error.reason === "ignore" ? "ignore" : { error: error.reason };
+  }
+  return { error: thrownReason(error) };
+}
+
+/**
+ * Calls a child's start function as the supervisor `sup` (so `startLink`
+ * links to it) and normalises the result. A started child is linked to `sup`
+ * if its start function did not link it; a child that is already dead leaves
+ * its EXIT in `sup`'s mailbox either way, so its death is never missed.
+ */
+export function startChild(
+  sup: Proc,
+  start: (...args: unknown[]) => unknown,
+  args: readonly unknown[],
+): StartOutcome | Promise<StartOutcome> {
+  let value: unknown;
+  try {
+    value = applyAs(sup, start, args);
+  } catch (error) {
+    return thrownOutcome(error);
+  }
+  if (
+    value !== null && typeof value === "object" &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  ) {
+    return Promise.resolve(value).then(
+      (v) => adopt(sup, normalise(v)),
+      thrownOutcome,
+    );
+  }
+  return adopt(sup, normalise(value));
+}
+
+function adopt(sup: Proc, outcome: StartOutcome): StartOutcome {
+  if (typeof outcome !== "object" || !("pid" in outcome)) return outcome;
+  if (sup.dead) return outcome;
+  const child = procOf(outcome.pid);
+  if (!child.dead) {
+    if (!linked(sup, child)) linkProcs(sup, child);
+  } else if (!hasExit(sup, outcome.pid)) {
+    // Died unlinked before we could link: its EXIT as if it had been linked.
+    deliver(sup, ["EXIT", outcome.pid, child.reason]);
+  }
+  return outcome;
+}
+
+function hasExit(sup: Proc, pid: Pid): boolean {
+  return findFirst(sup, isExitOf(pid)) !== NO_MESSAGE;
+}
+
+function isExitOf(pid: Pid): (m: unknown) => boolean {
+  return (m) =>
+    Array.isArray(m) && m.length === 3 && m[0] === "EXIT" && m[1] === pid;
+}
+
+/**
+ * Ends the link between `sup` and `child` and removes the child's EXIT from
+ * `sup`'s mailbox; returns the EXIT's reason, or `fallback` if there was
+ * none (OTP: the EXIT, when present, is the authoritative reason).
+ */
+export function unlinkAndFlush(
+  sup: Proc,
+  child: Pid,
+  fallback: unknown,
+): unknown {
+  unlinkProcs(sup, procOf(child));
+  const m = takeFirst(sup, isExitOf(child));
+  return m === NO_MESSAGE ? fallback : (m as unknown[])[2];
+}
+
+/**
+ * One child being shut down: a watch on its death (OTP's monitor, so a child
+ * that unlinked cannot hang the supervisor), the kill timer, and a wait the
+ * supervisor's own death ends. `settled` says whether it is done; the
+ * reason is then in `reason`, else await `promise`.
+ */
+class Shutdowner extends Timed implements DownWatcher, Wait {
+  settled = false;
+  reason: unknown = undefined;
+  #resolve: ((reason: unknown) => void) | null = null;
+  #promise: Promise<unknown> | null = null;
+
+  constructor(readonly owner: Proc, readonly child: Proc) {
+    super();
+  }
+
+  get promise(): Promise<unknown> {
+    if (this.#promise === null) {
+      this.#promise = this.settled
+        ? Promise.resolve(this.reason)
+        : new Promise((resolve) => this.#resolve = resolve);
+    }
+    return this.#promise;
+  }
+
+  down(_target: Proc, reason: unknown): void {
+    this.#settle(unlinkAndFlush(this.owner, this.child.pid, reason));
+  }
+
+  expire(): void {
+    // Still alive after its shutdown time: killed (the watch then fires).
+    exitSignal(this.owner, this.child, "kill", false);
+  }
+
+  abort(reason: unknown): void {
+    // The supervisor died while waiting: the child goes with it (linked).
+    unwatch(this.child, this);
+    this.#settle(reason);
+  }
+
+  #settle(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reason = reason;
+    cancelTimeout(this);
+    removeWait(this.owner, this);
+    this.#resolve?.(reason);
+  }
+}
+
+/**
+ * Shuts `child` down as OTP's supervisor does (otp_semantics.md §3.9). Returns
+ * the child's exit reason, at once if it is known at once (a brutal kill, a
+ * child that does not trap exits), else a promise of it.
+ */
+export function shutdownChild(
+  sup: Proc,
+  child: Pid,
+  shutdown: Shutdown,
+): unknown | Promise<unknown> {
+  const s = begin(sup, child, shutdown);
+  if (s.settled) return s.reason;
+  if (typeof shutdown === "number") startTimeout(s, shutdown);
+  return s.promise;
+}
+
+function begin(sup: Proc, child: Pid, shutdown: Shutdown): Shutdowner {
+  const proc = procOf(child);
+  const s = new Shutdowner(sup, proc);
+  if (proc.dead) {
+    s.settled = true;
+    s.reason = unlinkAndFlush(sup, child, proc.reason);
+    return s;
+  }
+  watch(proc, s);
+  addWait(sup, s);
+  exitSignal(
+    sup,
+    proc,
+    shutdown === "brutal_kill" ? "kill" : "shutdown",
+    false,
+  );
+  return s;
+}
+
+/**
+ * Shuts many children down at once (simple_one_for_one, DynamicSupervisor):
+ * every exit signal first, then one wait; with a numeric `shutdown`, the
+ * ones still alive after it are killed. Resolves to each child's reason, in
+ * the order given.
+ */
+export function shutdownAll(
+  sup: Proc,
+  children: readonly Pid[],
+  shutdown: Shutdown,
+): Promise<unknown[]> {
+  const all = children.map((c) => begin(sup, c, shutdown));
+  const pending = all.filter((s) => !s.settled);
+  if (pending.length === 0) return Promise.resolve(all.map((s) => s.reason));
+  const timer = typeof shutdown === "number" ? new KillAll(pending) : null;
+  if (timer !== null) startTimeout(timer, shutdown as number);
+  return Promise.all(pending.map((s) => s.promise)).then(() => {
+    if (timer !== null) cancelTimeout(timer);
+    return all.map((s) => s.reason);
+  });
+}
+
+/** The shared timer of {@linkcode shutdownAll}. */
+class KillAll extends Timed {
+  constructor(readonly pending: Shutdowner[]) {
+    super();
+  }
+
+  expire(): void {
+    for (const s of this.pending) if (!s.settled) s.expire();
+  }
+}

@@ -1,0 +1,1792 @@
+/**
+ * Supervisors: processes that start children, watch them, and restart them
+ * when they exit, as OTP's `supervisor` (otp_semantics.md §3) and Elixir's
+ * DynamicSupervisor.
+ *
+ * A supervisor is a gen_server that traps exits. Its children are described
+ * by {@linkcode ChildSpec}s: an `id`, a `start` function that starts the
+ * child linked to the caller (usually `gen_server.startLink`), a `restart`
+ * type and a `shutdown` rule. Children start in order, one at a time; the
+ * supervisor stops them in reverse order.
+ *
+ * | strategy | when a child must restart |
+ * |---|---|
+ * | `"one_for_one"` | only that child restarts |
+ * | `"one_for_all"` | all children stop (reverse order) and all restart |
+ * | `"rest_for_one"` | the children started after it stop, then it and they restart |
+ * | `"simple_one_for_one"` | one template spec; children added with startChild(sup, extraArgs) |
+ *
+ * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }` | any other exit |
+ * |---|---|---|
+ * | `"permanent"` | restarted | restarted |
+ * | `"transient"` | not restarted (spec kept) | restarted |
+ * | `"temporary"` | removed | removed |
+ *
+ * Restart intensity: more than `intensity` restarts within `period` seconds
+ * and the supervisor gives up: it stops all its children and exits with
+ * `"shutdown"`, so its own supervisor can act.
+ *
+ * Differences from OTP, on purpose:
+ * - restart timestamps are kept to the millisecond on the injected clock (OTP
+ *   rounds them to whole seconds), and in a queue, so a burst of restarts
+ *   costs the same per restart however many are in the window;
+ * - a child whose start function did not link it is linked by the
+ *   supervisor, so a `spawn` start cannot escape supervision;
+ * - results are values and errors are {@linkcode SupervisorError}s with a
+ *   `code`, instead of `{error, ...}` tuples; child spec problems are
+ *   {@linkcode ChildSpecError}s naming the key;
+ * - an optional restart delay with exponential backoff and jitter
+ *   (`backoff`), off by default; a child waiting for its delayed restart
+ *   shows as `"restarting"` with the time of the next attempt, and
+ *   terminateChild cancels it;
+ * - every transition is an event ({@linkcode subscribe}).
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import * as genServer from "@steward/steward/gen-server";
+ * import { exit } from "@steward/steward/process";
+ *
+ * const counter = {
+ *   init: () => ["ok", 0] as const,
+ *   handleCall: (_req: unknown, _from: unknown, n: number) =>
+ *     ["reply", n + 1, n + 1] as const,
+ * };
+ * const sup = await supervisor.start({
+ *   strategy: "one_for_one",
+ *   intensity: 3,
+ *   period: 5,
+ *   children: [{ id: "counter", start: () => genServer.startLink(counter, undefined, { name: "counter" }) }],
+ * });
+ * await genServer.call("counter", "next");
+ * const [child] = await supervisor.whichChildren(sup);
+ * exit(child.pid as supervisor.Pid, "kill"); // crash it: it comes back, fresh
+ * await new Promise((r) => setTimeout(r, 10));
+ * console.assert(await genServer.call("counter", "next") === 1);
+ * await supervisor.stop(sup);
+ * ```
+ *
+ * @module
+ */
+
+import {
+  currentProc,
+  deliver as deliverTo,
+  Pid,
+  type Proc,
+  procOf,
+} from "./_runtime.ts";
+import { applyAs } from "./_context.ts";
+import {
+  failed,
+  type Shutdown,
+  shutdownAll,
+  shutdownChild,
+  startChild as startChildProcess,
+  type StartOutcome,
+  type StartReturn,
+} from "./_child.ts";
+import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import { getClock } from "./clock.ts";
+import { EventHub } from "./_events.ts";
+import { sameTerm } from "./_term.ts";
+import { formatTerm } from "./_format.ts";
+import { ChildSpecError, SupervisorError } from "./errors.ts";
+import * as genServer from "./gen_server.ts";
+import type { Dest } from "./process.ts";
+
+export { ChildSpecError, Pid, SupervisorError };
+export type { Dest, Shutdown, StartReturn };
+export type { StopOptions } from "./gen_server.ts";
+import type { StopOptions } from "./gen_server.ts";
+
+/** How a supervisor restarts children (see the module docs). */
+export type Strategy =
+  | "one_for_one"
+  | "one_for_all"
+  | "rest_for_one"
+  | "simple_one_for_one";
+
+/** When a child is restarted (see the module docs). */
+export type RestartType = "permanent" | "transient" | "temporary";
+
+/** What a child is, for counts and shutdown defaults. */
+export type ChildType = "worker" | "supervisor";
+
+/**
+ * Whether significant children's exits stop the supervisor (§3.10):
+ * `"never"`, `"any_significant"` (the first one), `"all_significant"` (once
+ * none is left).
+ */
+export type AutoShutdown = "never" | "any_significant" | "all_significant";
+
+/** A value or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** How to start and supervise one child. Only `id` and `start` are required. */
+export interface ChildSpec {
+  /** Names the child in the supervisor: any value but `undefined`. */
+  readonly id: unknown;
+  /**
+   * Starts the child, linked to the caller (it runs as the supervisor),
+   * called with `args`. See {@linkcode StartReturn} for what it may return.
+   */
+  // deno-lint-ignore no-explicit-any
+  readonly start: (...args: any[]) => MaybePromise<StartReturn>;
+  /** Arguments of `start` (OTP's MFA arguments). @default {[]} */
+  readonly args?: readonly unknown[];
+  /** When it restarts (see the module docs). @default {"permanent"} */
+  readonly restart?: RestartType;
+  /**
+   * Whether its exit can stop the supervisor (see {@linkcode AutoShutdown});
+   * not allowed for permanent children. @default {false}
+   */
+  readonly significant?: boolean;
+  /**
+   * `"brutal_kill"`, milliseconds, or `"infinity"`. @default {5000 for a
+   * worker, "infinity" for a supervisor}
+   */
+  readonly shutdown?: Shutdown;
+  /** Worker or supervisor. @default {"worker"} */
+  readonly type?: ChildType;
+  /** For release tools; kept and reported. @default {[]} */
+  readonly modules?: readonly string[] | "dynamic";
+}
+
+/** A child spec with every key filled in (what getChildspec returns). */
+export interface FullChildSpec extends ChildSpec {
+  /** The start function's arguments. */
+  readonly args: readonly unknown[];
+  /** When it restarts. */
+  readonly restart: RestartType;
+  /** Whether its exit may stop the supervisor. */
+  readonly significant: boolean;
+  /** How it is shut down. */
+  readonly shutdown: Shutdown;
+  /** Worker or supervisor. */
+  readonly type: ChildType;
+  /** As given, or `[]`. */
+  readonly modules: readonly string[] | "dynamic";
+}
+
+/**
+ * Optional restart delay (not in OTP): the n-th consecutive restart of a
+ * child waits `min(max, initial * factor ** n)` ms, minus up to `jitter` of
+ * it at random. The count resets once the child has run for `max` ms.
+ */
+export interface Backoff {
+  /** Delay of the first restart, in ms. */
+  readonly initial: number;
+  /** Largest delay, in ms. */
+  readonly max: number;
+  /** Each delay is the previous one times this. @default {2} */
+  readonly factor?: number;
+  /** Fraction (0 to 1) of each delay taken off at random. @default {0} */
+  readonly jitter?: number;
+}
+
+/** A supervisor's flags and children. */
+export interface SupervisorSpec {
+  /** How children restart. @default {"one_for_one"} */
+  readonly strategy?: Strategy;
+  /** Most restarts allowed within `period`. @default {1} */
+  readonly intensity?: number;
+  /** The intensity window, in seconds. @default {5} */
+  readonly period?: number;
+  /** What significant children's exits do. @default {"never"} */
+  readonly autoShutdown?: AutoShutdown;
+  /** Restart delays; none by default (OTP's behaviour). */
+  readonly backoff?: Backoff;
+  /** Started in order; simple_one_for_one: exactly one template. */
+  readonly children?: readonly ChildSpec[];
+}
+
+/**
+ * A dynamic supervisor's flags (Elixir's DynamicSupervisor): children are
+ * added with startChild(sup, spec), restarted one for one.
+ */
+export interface DynamicSupervisorSpec {
+  /** Most restarts allowed within `period`. @default {3} */
+  readonly intensity?: number;
+  /** In seconds. @default {5} */
+  readonly period?: number;
+  /** Most children at once (restarting ones count). @default {Infinity} */
+  readonly maxChildren?: number;
+  /** Put before each child's `args`. @default {[]} */
+  readonly extraArguments?: readonly unknown[];
+  /** Restart delays; none by default. */
+  readonly backoff?: Backoff;
+}
+
+/**
+ * Computes a supervisor's spec in the new process (OTP's `init/1`); may
+ * return `"ignore"`: the start then fails with reason `"ignore"`.
+ */
+export type SupervisorInit = () => MaybePromise<SupervisorSpec | "ignore">;
+
+/** Options of {@linkcode start} and {@linkcode startLink}. */
+export interface StartOptions {
+  /** Register the supervisor under this name. */
+  readonly name?: string;
+  /** Milliseconds init (starting the children) may take. @default {Infinity} */
+  readonly timeout?: number;
+}
+
+/** A started child: its pid (undefined if its start returned "ignore"). */
+export interface StartedChild {
+  /** The child's pid; undefined if its start returned "ignore". */
+  readonly pid: Pid | undefined;
+  /** What the start function returned beside the pid. */
+  readonly extra: unknown;
+}
+
+/** One row of {@linkcode whichChildren}. */
+export interface ChildInfo {
+  /** The child's id (undefined under simple_one_for_one and dynamic). */
+  readonly id: unknown;
+  /** Its pid, `"restarting"`, or undefined (not running). */
+  readonly pid: Pid | "restarting" | undefined;
+  /** Worker or supervisor. */
+  readonly type: ChildType;
+  /** From its spec. */
+  readonly modules: readonly string[] | "dynamic";
+  /** For a delayed restart: when the next attempt is due (clock ms). */
+  readonly restartAt?: number;
+}
+
+/** What {@linkcode countChildren} returns (OTP's four counts). */
+export interface ChildCounts {
+  /** Child specs (simple_one_for_one: 1; dynamic: the children). */
+  readonly specs: number;
+  /** Children running. */
+  readonly active: number;
+  /** Children of type "supervisor", running or not. */
+  readonly supervisors: number;
+  /** Children of type "worker", running or not. */
+  readonly workers: number;
+}
+
+/** An event of a supervisor's life (DESIGN decision 7). */
+export type SupervisorEvent =
+  & { readonly supervisor: Pid; readonly time: number }
+  & (
+    | {
+      readonly type: "child_started";
+      readonly id: unknown;
+      readonly pid: Pid;
+    }
+    | {
+      readonly type: "child_exited";
+      readonly id: unknown;
+      readonly pid: Pid;
+      readonly reason: unknown;
+    }
+    | {
+      readonly type: "child_restarted";
+      readonly id: unknown;
+      readonly pid: Pid | undefined;
+    }
+    | {
+      readonly type: "restart_delayed";
+      readonly id: unknown;
+      readonly delay: number;
+      readonly restartAt: number;
+    }
+    | {
+      readonly type: "restart_failed";
+      readonly id: unknown;
+      readonly reason: unknown;
+    }
+    | {
+      readonly type: "child_terminated";
+      readonly id: unknown;
+      readonly pid: Pid;
+      readonly reason: unknown;
+    }
+    | {
+      readonly type: "gave_up";
+      readonly id: unknown;
+      readonly reason: "reached_max_restart_intensity" | "auto_shutdown";
+    }
+    | { readonly type: "supervisor_stopped"; readonly reason: unknown }
+  );
+
+const events = new EventHub<SupervisorEvent>();
+
+/**
+ * Calls `listener` with every supervisor's events, synchronously, as they
+ * happen. A listener that throws is reported and never disturbs a
+ * supervisor.
+ *
+ * @param listener called with each event.
+ * @returns a function that unsubscribes.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import { spawnLink } from "@steward/steward/process";
+ * const seen: string[] = [];
+ * const off = supervisor.subscribe((e) => seen.push(e.type));
+ * const sup = await supervisor.start({
+ *   children: [{ id: "w", start: () => spawnLink(() => new Promise(() => {})) }],
+ * });
+ * await supervisor.stop(sup);
+ * off();
+ * console.assert(seen.join() === "child_started,child_terminated,supervisor_stopped");
+ * ```
+ */
+export function subscribe(
+  listener: (event: SupervisorEvent) => void,
+): () => void {
+  return events.subscribe(listener, "subscribe");
+}
+
+// ----------------------------------------------------------- validation --
+
+const STRATEGIES: readonly string[] = [
+  "one_for_one",
+  "one_for_all",
+  "rest_for_one",
+  "simple_one_for_one",
+];
+const AUTO_SHUTDOWNS: readonly string[] = [
+  "never",
+  "any_significant",
+  "all_significant",
+];
+const RESTARTS: readonly string[] = ["permanent", "transient", "temporary"];
+
+function specError(key: string, reason: unknown, why: string): ChildSpecError {
+  return new ChildSpecError(key, reason, `Invalid child spec: ${why}`);
+}
+
+function flagError(key: string, reason: unknown, why: string): ChildSpecError {
+  return new ChildSpecError(key, reason, `Invalid supervisor flags: ${why}`);
+}
+
+/**
+ * Checks one child spec (§3.2, in OTP's order) and fills in the defaults.
+ * `autoShutdown` undefined skips the significant/never check.
+ */
+function normaliseSpec(
+  spec: unknown,
+  autoShutdown: AutoShutdown | undefined,
+): FullChildSpec {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+    throw specError(
+      "spec",
+      { invalidChildSpec: spec },
+      `a child spec must be an object with 'id' and 'start', got ${
+        formatTerm(spec)
+      }`,
+    );
+  }
+  const s = spec as Record<string, unknown>;
+  if (s.id === undefined) {
+    throw specError(
+      "id",
+      "missingId",
+      "'id' is missing (any value but undefined)",
+    );
+  }
+  const name = formatTerm(s.id);
+  if (s.start === undefined) {
+    throw specError(
+      "start",
+      "missingStart",
+      `child ${name}: 'start' is missing`,
+    );
+  }
+  if (typeof s.start !== "function") {
+    throw specError(
+      "start",
+      { invalidMfa: s.start },
+      `child ${name}: 'start' must be a function, got ${formatTerm(s.start)}`,
+    );
+  }
+  const args = s.args ?? [];
+  if (!Array.isArray(args)) {
+    throw specError(
+      "args",
+      { invalidMfa: args },
+      `child ${name}: 'args' must be an array, got ${formatTerm(args)}`,
+    );
+  }
+  const restart = s.restart ?? "permanent";
+  if (!RESTARTS.includes(restart as string)) {
+    throw specError(
+      "restart",
+      { invalidRestartType: restart },
+      `child ${name}: 'restart' must be "permanent", "transient" or "temporary", got ${
+        formatTerm(restart)
+      }`,
+    );
+  }
+  const significant = s.significant ?? false;
+  if (typeof significant !== "boolean") {
+    throw specError(
+      "significant",
+      { invalidSignificant: significant },
+      `child ${name}: 'significant' must be a boolean, got ${
+        formatTerm(significant)
+      }`,
+    );
+  }
+  if (significant) {
+    if (autoShutdown === "never") {
+      throw specError(
+        "significant",
+        { badCombination: { autoShutdown: "never", significant: true } },
+        `child ${name}: a significant child needs a supervisor whose autoShutdown is not "never"`,
+      );
+    }
+    if (restart === "permanent") {
+      throw specError(
+        "significant",
+        { badCombination: { restart: "permanent", significant: true } },
+        `child ${name}: a permanent child cannot be significant (it is always restarted)`,
+      );
+    }
+  }
+  const type = s.type ?? "worker";
+  if (type !== "worker" && type !== "supervisor") {
+    throw specError(
+      "type",
+      { invalidChildType: type },
+      `child ${name}: 'type' must be "worker" or "supervisor", got ${
+        formatTerm(type)
+      }`,
+    );
+  }
+  const shutdown = s.shutdown ?? (type === "worker" ? 5000 : "infinity");
+  if (
+    !(shutdown === "brutal_kill" || shutdown === "infinity" ||
+      (typeof shutdown === "number" && shutdown >= 0 &&
+        (Number.isInteger(shutdown) || shutdown === Infinity)))
+  ) {
+    throw specError(
+      "shutdown",
+      { invalidShutdown: shutdown },
+      `child ${name}: 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
+        formatTerm(shutdown)
+      }`,
+    );
+  }
+  const modules = s.modules ?? [];
+  if (modules !== "dynamic") {
+    if (!Array.isArray(modules)) {
+      throw specError(
+        "modules",
+        { invalidModules: modules },
+        `child ${name}: 'modules' must be an array of strings or "dynamic", got ${
+          formatTerm(modules)
+        }`,
+      );
+    }
+    for (const m of modules) {
+      if (typeof m !== "string") {
+        throw specError(
+          "modules",
+          { invalidModule: m },
+          `child ${name}: every module must be a string, got ${formatTerm(m)}`,
+        );
+      }
+    }
+  }
+  return Object.freeze({
+    id: s.id,
+    start: s.start as FullChildSpec["start"],
+    args: Object.freeze([...args]),
+    restart: restart as RestartType,
+    significant,
+    shutdown: (shutdown === Infinity ? "infinity" : shutdown) as Shutdown,
+    type,
+    modules: modules === "dynamic" ? "dynamic" : Object.freeze([...modules]),
+  });
+}
+
+function normaliseSpecs(
+  specs: unknown,
+  autoShutdown: AutoShutdown | undefined,
+): FullChildSpec[] {
+  if (!Array.isArray(specs)) {
+    throw specError(
+      "children",
+      { badarg: specs },
+      `'children' must be an array of child specs, got ${formatTerm(specs)}`,
+    );
+  }
+  const out: FullChildSpec[] = [];
+  for (const spec of specs) {
+    const full = normaliseSpec(spec, autoShutdown);
+    if (out.some((o) => sameTerm(o.id, full.id))) {
+      throw specError(
+        "id",
+        { duplicateChildName: full.id },
+        `two children have the id ${formatTerm(full.id)}`,
+      );
+    }
+    out.push(full);
+  }
+  return out;
+}
+
+/**
+ * Checks a list of child specs as a supervisor would: returns undefined if
+ * they are all valid, else the {@linkcode ChildSpecError} of the first
+ * problem (OTP's `check_childspecs/2`). Pass the supervisor's
+ * `autoShutdown` to check significant children against it.
+ *
+ * @param specs the child specs.
+ * @param autoShutdown the supervisor's setting, if any.
+ * @returns undefined, or the error.
+ *
+ * @example
+ * ```ts
+ * import { checkChildspecs } from "@steward/steward/supervisor";
+ * const start = () => "ignore" as const;
+ * console.assert(checkChildspecs([{ id: 1, start }]) === undefined);
+ * const err = checkChildspecs([{ id: 1, start }, { id: 1, start }]);
+ * console.assert(err?.key === "id");
+ * ```
+ */
+export function checkChildspecs(
+  specs: readonly unknown[],
+  autoShutdown?: AutoShutdown,
+): ChildSpecError | undefined {
+  try {
+    normaliseSpecs(specs, autoShutdown);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ChildSpecError) return error;
+    throw error;
+  }
+}
+
+interface Flags {
+  strategy: Strategy | "dynamic";
+  intensity: number;
+  periodMs: number;
+  autoShutdown: AutoShutdown;
+  backoff: Required<Backoff> | null;
+  maxChildren: number;
+  extraArguments: readonly unknown[];
+}
+
+function checkNumber(
+  key: string,
+  value: unknown,
+  ok: (n: number) => boolean,
+  what: string,
+): number {
+  if (typeof value !== "number" || !ok(value)) {
+    throw flagError(
+      key,
+      { [`invalid${key[0].toUpperCase()}${key.slice(1)}`]: value },
+      `'${key}' must be ${what}, got ${formatTerm(value)}`,
+    );
+  }
+  return value;
+}
+
+function normaliseBackoff(b: unknown): Required<Backoff> | null {
+  if (b === undefined) return null;
+  if (b === null || typeof b !== "object") {
+    throw flagError(
+      "backoff",
+      { invalidBackoff: b },
+      `'backoff' must be an object { initial, max, factor?, jitter? }, got ${
+        formatTerm(b)
+      }`,
+    );
+  }
+  const o = b as Record<string, unknown>;
+  const initial = checkNumber(
+    "initial",
+    o.initial,
+    (n) => n >= 0 && Number.isFinite(n),
+    "a finite number of ms >= 0 (backoff.initial)",
+  );
+  const max = checkNumber(
+    "max",
+    o.max,
+    (n) => n >= initial && Number.isFinite(n),
+    "a finite number of ms >= backoff.initial (backoff.max)",
+  );
+  const factor = checkNumber(
+    "factor",
+    o.factor ?? 2,
+    (n) => n >= 1 && Number.isFinite(n),
+    "a finite number >= 1 (backoff.factor)",
+  );
+  const jitter = checkNumber(
+    "jitter",
+    o.jitter ?? 0,
+    (n) => n >= 0 && n <= 1,
+    "a number from 0 to 1 (backoff.jitter)",
+  );
+  return { initial, max, factor, jitter };
+}
+
+function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+    throw flagError(
+      "spec",
+      { invalidType: spec },
+      `the supervisor spec must be an object, got ${formatTerm(spec)}`,
+    );
+  }
+  const s = spec as Record<string, unknown>;
+  const strategy = dynamic ? "dynamic" : s.strategy ?? "one_for_one";
+  if (!dynamic && !STRATEGIES.includes(strategy as string)) {
+    throw flagError(
+      "strategy",
+      { invalidStrategy: strategy },
+      `'strategy' must be one of ${
+        STRATEGIES.map((x) => `"${x}"`).join(", ")
+      }, got ${formatTerm(strategy)}`,
+    );
+  }
+  const intensity = checkNumber(
+    "intensity",
+    s.intensity ?? (dynamic ? 3 : 1),
+    (n) => Number.isInteger(n) && n >= 0,
+    "a whole number >= 0",
+  );
+  const period = checkNumber(
+    "period",
+    s.period ?? 5,
+    (n) => n > 0 && Number.isFinite(n),
+    "a finite number of seconds > 0",
+  );
+  const autoShutdown = dynamic ? "never" : s.autoShutdown ?? "never";
+  if (!AUTO_SHUTDOWNS.includes(autoShutdown as string)) {
+    throw flagError(
+      "autoShutdown",
+      { invalidAutoShutdown: autoShutdown },
+      `'autoShutdown' must be "never", "any_significant" or "all_significant", got ${
+        formatTerm(autoShutdown)
+      }`,
+    );
+  }
+  const maxChildren = checkNumber(
+    "maxChildren",
+    s.maxChildren ?? Infinity,
+    (n) => n >= 0 && (Number.isInteger(n) || n === Infinity),
+    "a whole number >= 0 or Infinity",
+  );
+  const extra = s.extraArguments ?? [];
+  if (!Array.isArray(extra)) {
+    throw flagError(
+      "extraArguments",
+      { invalidExtraArguments: extra },
+      `'extraArguments' must be an array, got ${formatTerm(extra)}`,
+    );
+  }
+  return {
+    strategy: strategy as Flags["strategy"],
+    intensity,
+    periodMs: period * 1000,
+    autoShutdown: autoShutdown as AutoShutdown,
+    backoff: normaliseBackoff(s.backoff),
+    maxChildren,
+    extraArguments: Object.freeze([...extra]),
+  };
+}
+
+// ---------------------------------------------------------------- state --
+
+/** One child (a static spec, or one dynamic child). */
+class Child {
+  pid: Pid | undefined = undefined;
+  /** Between restart attempts (OTP's `{restarting, OldPid}`). */
+  restarting = false;
+  /** The pid it had before it started restarting (dynamic children's key). */
+  oldPid: Pid | undefined = undefined;
+  /** A pending delayed restart. */
+  timer: RestartTimer | null = null;
+  /** Consecutive restarts, for the backoff. */
+  failures = 0;
+  startedAt = 0;
+
+  constructor(
+    readonly spec: FullChildSpec,
+    /** The start arguments (a dynamic child's own). */
+    readonly args: readonly unknown[],
+  ) {}
+}
+
+/** A delayed restart: puts a TryAgain in the supervisor's mailbox. */
+class RestartTimer extends Timed {
+  constructor(readonly sup: Sup, readonly child: Child, readonly at: number) {
+    super();
+  }
+
+  expire(): void {
+    if (this.child.timer !== this) return;
+    this.child.timer = null;
+    deliverTo(this.sup.proc, new TryAgain(this.child));
+  }
+}
+
+/** Try restarting `child` again (a failed or delayed restart). */
+class TryAgain {
+  constructor(readonly child: Child) {}
+}
+
+/** Tells the server loop to stop with "shutdown". */
+const STOP = Symbol("stop");
+type Step = typeof STOP | undefined;
+
+function isNormalExit(reason: unknown): boolean {
+  return reason === "normal" || reason === "shutdown" ||
+    (reason !== null && typeof reason === "object" && "shutdown" in reason);
+}
+
+/** A supervisor's state (the gen_server state). */
+class Sup {
+  readonly pid: Pid;
+  /** Children in start order (static), or in insertion order (dynamic). */
+  readonly children = new Set<Child>();
+  /** Children by pid (dynamic restarting children by their old pid). */
+  readonly byPid = new Map<Pid, Child>();
+  /** Static children by id, for ids that are not arrays. */
+  readonly byId = new Map<unknown, Child>();
+  /** Restart times in the window: restarts[head..] (a queue). */
+  restarts: number[] = [];
+  head = 0;
+  /** simple_one_for_one's template. */
+  template: FullChildSpec | null = null;
+  stopping = false;
+
+  constructor(readonly proc: Proc, readonly flags: Flags) {
+    this.pid = proc.pid;
+  }
+
+  get dynamic(): boolean {
+    const s = this.flags.strategy;
+    return s === "simple_one_for_one" || s === "dynamic";
+  }
+
+  emit(event: DistributiveOmit<SupervisorEvent, "supervisor" | "time">): void {
+    if (!events.active) return;
+    events.emit(
+      {
+        ...event,
+        supervisor: this.pid,
+        time: getClock().now(),
+      } as SupervisorEvent,
+    );
+  }
+
+  // -- children bookkeeping --
+
+  find(id: unknown): Child | undefined {
+    if (id === null || typeof id !== "object") return this.byId.get(id);
+    for (const c of this.children) if (sameTerm(c.spec.id, id)) return c;
+    return undefined;
+  }
+
+  add(child: Child): void {
+    this.children.add(child);
+    if (!this.dynamic) {
+      const id = child.spec.id;
+      if (id === null || typeof id !== "object") this.byId.set(id, child);
+    }
+  }
+
+  remove(child: Child): void {
+    this.children.delete(child);
+    this.cancelTimer(child);
+    if (child.pid !== undefined) this.byPid.delete(child.pid);
+    if (child.oldPid !== undefined) this.byPid.delete(child.oldPid);
+    if (!this.dynamic) {
+      const id = child.spec.id;
+      if (id === null || typeof id !== "object") this.byId.delete(id);
+    }
+  }
+
+  running(child: Child, pid: Pid): void {
+    if (child.oldPid !== undefined) {
+      this.byPid.delete(child.oldPid);
+      child.oldPid = undefined;
+    }
+    this.cancelTimer(child);
+    child.restarting = false;
+    child.pid = pid;
+    child.startedAt = getClock().now();
+    this.byPid.set(pid, child);
+  }
+
+  /** The child is not running any more (and not restarting). */
+  stopped(child: Child): void {
+    if (child.pid !== undefined) this.byPid.delete(child.pid);
+    if (child.oldPid !== undefined) this.byPid.delete(child.oldPid);
+    child.pid = child.oldPid = undefined;
+    child.restarting = false;
+    this.cancelTimer(child);
+  }
+
+  cancelTimer(child: Child): void {
+    if (child.timer !== null) {
+      cancelTimeout(child.timer);
+      child.timer = null;
+    }
+  }
+
+  /** Starts a child's process; records it if it started. */
+  start(child: Child): StartOutcome | Promise<StartOutcome> {
+    const r = startChildProcess(this.proc, child.spec.start, child.args);
+    if (r instanceof Promise) return r.then((o) => this.started(child, o));
+    return this.started(child, r);
+  }
+
+  started(child: Child, outcome: StartOutcome): StartOutcome {
+    if (typeof outcome === "object" && "pid" in outcome) {
+      this.running(child, outcome.pid);
+      this.emit({ type: "child_started", id: child.spec.id, pid: outcome.pid });
+    }
+    return outcome;
+  }
+
+  // -- restart intensity (§3.6) --
+
+  /** Records a restart; false if that exceeds the intensity. */
+  addRestart(): boolean {
+    const now = getClock().now();
+    const since = now - this.flags.periodMs;
+    const r = this.restarts;
+    while (this.head < r.length && r[this.head] < since) this.head++;
+    if (this.head > 1024 && this.head * 2 > r.length) {
+      this.restarts = r.slice(this.head);
+      this.head = 0;
+    }
+    this.restarts.push(now);
+    return this.restarts.length - this.head <= this.flags.intensity;
+  }
+
+  // -- a child exited (§3.5) --
+
+  exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
+    this.emit({ type: "child_exited", id: child.spec.id, pid, reason });
+    const restart = child.spec.restart;
+    if (
+      restart === "temporary" ||
+      (restart === "transient" && isNormalExit(reason))
+    ) {
+      if (restart === "temporary" || this.dynamic) this.remove(child);
+      else this.stopped(child);
+      return this.autoShutdown(child);
+    }
+    this.byPid.delete(pid);
+    child.pid = undefined;
+    child.oldPid = pid;
+    this.byPid.set(pid, child);
+    child.restarting = true;
+    if (this.flags.backoff !== null) {
+      if (getClock().now() - child.startedAt >= this.flags.backoff.max) {
+        child.failures = 0;
+      }
+      this.delay(child);
+      return undefined;
+    }
+    return this.restart(child);
+  }
+
+  autoShutdown(child: Child): Step {
+    if (!child.spec.significant) return undefined;
+    const mode = this.flags.autoShutdown;
+    if (mode === "never") return undefined;
+    if (mode === "all_significant") {
+      for (const c of this.children) {
+        if (c.spec.significant && (c.pid !== undefined || c.restarting)) {
+          return undefined;
+        }
+      }
+    }
+    this.emit({ type: "gave_up", id: child.spec.id, reason: "auto_shutdown" });
+    return STOP;
+  }
+
+  delay(child: Child): void {
+    const b = this.flags.backoff!;
+    const base = Math.min(b.max, b.initial * b.factor ** child.failures);
+    const delay = Math.round(base - base * b.jitter * Math.random());
+    child.failures++;
+    const at = getClock().now() + delay;
+    this.cancelTimer(child);
+    child.timer = new RestartTimer(this, child, at);
+    startTimeout(child.timer, delay);
+    this.emit({
+      type: "restart_delayed",
+      id: child.spec.id,
+      delay,
+      restartAt: at,
+    });
+  }
+
+  /** A restart attempt (§3.7, §3.8): intensity, then the strategy. */
+  restart(child: Child): Step | Promise<Step> {
+    if (!this.addRestart()) {
+      this.emit({
+        type: "gave_up",
+        id: child.spec.id,
+        reason: "reached_max_restart_intensity",
+      });
+      if (child.spec.restart === "temporary" || this.dynamic) {
+        this.remove(child);
+      } else this.stopped(child);
+      return STOP;
+    }
+    switch (this.flags.strategy) {
+      case "one_for_all":
+        return this.restartGroup(child, [...this.children]);
+      case "rest_for_one": {
+        const all = [...this.children];
+        return this.restartGroup(child, all.slice(all.indexOf(child)));
+      }
+      default:
+        return this.restartOne(child);
+    }
+  }
+
+  restartOne(child: Child): Step | Promise<Step> {
+    const r = this.start(child);
+    if (r instanceof Promise) return r.then((o) => this.afterRestart(child, o));
+    return this.afterRestart(child, r);
+  }
+
+  afterRestart(child: Child, outcome: StartOutcome): Step {
+    if (!this.children.has(child)) {
+      // Removed meanwhile? Only the supervisor changes its children, and it
+      // was busy: cannot happen; kept for safety.
+      return undefined;
+    }
+    if (failed(outcome)) {
+      this.retryLater(child, outcome.error);
+      return undefined;
+    }
+    if (outcome === "ignore") {
+      if (this.dynamic || child.spec.restart === "temporary") {
+        this.remove(child);
+      } else this.stopped(child);
+    }
+    this.emit({ type: "child_restarted", id: child.spec.id, pid: child.pid });
+    return undefined;
+  }
+
+  retryLater(child: Child, reason: unknown): void {
+    this.emit({ type: "restart_failed", id: child.spec.id, reason });
+    child.restarting = true;
+    if (child.pid !== undefined) this.byPid.delete(child.pid);
+    child.pid = undefined;
+    if (this.flags.backoff !== null) this.delay(child);
+    else deliverTo(this.proc, new TryAgain(child));
+  }
+
+  /**
+   * one_for_all / rest_for_one: stops `group` but `child` in reverse order
+   * (temporary ones are removed), then starts `group` in order; a start that
+   * fails leaves that child restarting (the retry restarts the group again,
+   * from it) and the ones after it stopped.
+   */
+  async restartGroup(child: Child, group: Child[]): Promise<Step> {
+    for (let i = group.length - 1; i >= 0; i--) {
+      const c = group[i];
+      if (c === child) continue;
+      await this.terminate(c);
+      if (c.spec.restart === "temporary") this.remove(c);
+    }
+    for (const c of group) {
+      if (!this.children.has(c)) continue;
+      const outcome = await this.start(c);
+      if (failed(outcome)) {
+        this.retryLater(c, outcome.error);
+        return undefined;
+      }
+      if (outcome === "ignore") {
+        if (c.spec.restart === "temporary") this.remove(c);
+        else this.stopped(c);
+      }
+      if (c === child) {
+        this.emit({ type: "child_restarted", id: c.spec.id, pid: c.pid });
+      }
+    }
+    return undefined;
+  }
+
+  tryAgain(child: Child): Step | Promise<Step> {
+    if (!this.children.has(child) || !child.restarting) return undefined;
+    return this.restart(child);
+  }
+
+  // -- shutting children down (§3.9) --
+
+  /** Stops one child if it runs; its pid becomes undefined. */
+  terminate(child: Child): void | Promise<void> {
+    const pid = child.pid;
+    this.stopped(child);
+    if (pid === undefined) return;
+    const r = shutdownChild(this.proc, pid, child.spec.shutdown);
+    if (r instanceof Promise) {
+      return r.then((reason) => this.ended(child, pid, reason));
+    }
+    this.ended(child, pid, r);
+  }
+
+  ended(child: Child, pid: Pid, reason: unknown): void {
+    this.emit({ type: "child_terminated", id: child.spec.id, pid, reason });
+  }
+
+  /** Stops every child: reverse start order, or all at once (dynamic). */
+  async terminateAll(): Promise<void> {
+    this.stopping = true;
+    const children = [...this.children].reverse();
+    if (this.dynamic) {
+      // All at once, one timer per shutdown rule.
+      const groups = new Map<Shutdown, [Child[], Pid[]]>();
+      for (const c of children) {
+        const pid = c.pid;
+        this.stopped(c);
+        if (pid === undefined) continue;
+        let g = groups.get(c.spec.shutdown);
+        if (g === undefined) groups.set(c.spec.shutdown, g = [[], []]);
+        g[0].push(c);
+        g[1].push(pid);
+      }
+      await Promise.all(
+        [...groups].map(([shutdown, [cs, pids]]) =>
+          shutdownAll(this.proc, pids, shutdown).then((reasons) =>
+            cs.forEach((c, i) => this.ended(c, pids[i], reasons[i]))
+          )
+        ),
+      );
+      return;
+    }
+    for (const c of children) await this.terminate(c);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
+  : never;
+
+// ----------------------------------------------------------- the server --
+
+/** A request's failure, replied as a value and thrown by the caller. */
+class Failure {
+  constructor(readonly error: Error) {}
+}
+
+function fail(
+  op: string,
+  child: unknown,
+  code: ConstructorParameters<typeof SupervisorError>[2],
+  details?: { reason?: unknown; pid?: Pid },
+): Failure {
+  return new Failure(new SupervisorError(op, child, code, details));
+}
+
+type Reply = readonly ["reply", unknown, Sup];
+
+function reply(value: unknown, sup: Sup): Reply {
+  return ["reply", value, sup];
+}
+
+function stepResult(
+  step: Step,
+  sup: Sup,
+): genServer.NoReplyResult<Sup> {
+  return step === STOP ? ["stop", "shutdown", sup] : ["noreply", sup];
+}
+
+/** What startChild resolves to, from a start outcome. */
+function startedChild(
+  op: string,
+  child: unknown,
+  outcome: StartOutcome,
+): StartedChild | Failure {
+  if (outcome === "ignore") return { pid: undefined, extra: undefined };
+  if (failed(outcome)) {
+    const e = outcome.error;
+    if (
+      e !== null && typeof e === "object" &&
+      (e as { alreadyStarted?: unknown }).alreadyStarted instanceof Pid
+    ) {
+      const pid = (e as { alreadyStarted: Pid }).alreadyStarted;
+      return fail(op, child, "alreadyStarted", { pid });
+    }
+    return fail(op, child, "startFailed", { reason: e });
+  }
+  return { pid: outcome.pid, extra: outcome.extra };
+}
+
+function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
+  return x instanceof Promise ? x.then(f) : f(x);
+}
+
+type Request =
+  | readonly ["startChild", unknown]
+  | readonly ["terminateChild", unknown]
+  | readonly ["restartChild", unknown]
+  | readonly ["deleteChild", unknown]
+  | readonly ["whichChildren"]
+  | readonly ["countChildren"]
+  | readonly ["getChildspec", unknown];
+
+const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
+  init([spec, dynamic]) {
+    const proc = currentProc();
+    proc.trapExit = true;
+    if (typeof spec === "function") {
+      let r: unknown;
+      try {
+        r = applyAs(proc, spec as SupervisorInit, []);
+      } catch (error) {
+        return ["stop", error];
+      }
+      return Promise.resolve(r).then((s) =>
+        s === "ignore" ? "ignore" as const : setUp(proc, s, dynamic)
+      );
+    }
+    return setUp(proc, spec, dynamic);
+  },
+
+  handleCall(request, _from, sup) {
+    const [op, arg] = request as Request;
+    switch (op) {
+      case "startChild":
+        return then(startChildIn(sup, arg), (v) => reply(v, sup));
+      case "terminateChild":
+        return then(terminateChildIn(sup, arg), (v) => reply(v, sup));
+      case "restartChild":
+        return then(restartChildIn(sup, arg), (v) => reply(v, sup));
+      case "deleteChild":
+        return reply(deleteChildIn(sup, arg), sup);
+      case "whichChildren":
+        return reply(whichChildrenIn(sup), sup);
+      case "countChildren":
+        return reply(countChildrenIn(sup), sup);
+      case "getChildspec":
+        return reply(getChildspecIn(sup, arg), sup);
+    }
+    return reply(
+      new Failure(
+        new TypeError(`Unknown supervisor request ${formatTerm(request)}`),
+      ),
+      sup,
+    );
+  },
+
+  handleInfo(msg, sup) {
+    if (msg instanceof TryAgain) {
+      return then(sup.tryAgain(msg.child), (s) => stepResult(s, sup));
+    }
+    if (
+      Array.isArray(msg) && msg.length === 3 && msg[0] === "EXIT" &&
+      msg[1] instanceof Pid
+    ) {
+      const child = sup.byPid.get(msg[1]);
+      if (child !== undefined && child.pid === msg[1]) {
+        return then(
+          sup.exited(child, msg[1], msg[2]),
+          (s) => stepResult(s, sup),
+        );
+      }
+    }
+    return ["noreply", sup]; // not ours: dropped, as OTP logs and drops it
+  },
+
+  terminate(reason, sup) {
+    return sup.terminateAll().then(() => {
+      sup.emit({ type: "supervisor_stopped", reason });
+    });
+  },
+};
+
+/** OTP's `{supervisor_data, E}` / `{start_spec, E}`, from a spec error. */
+function badSpec(key: string, error: unknown): unknown {
+  return error instanceof ChildSpecError ? { [key]: error.reason } : error;
+}
+
+/** init: check the spec, then start the children in order. */
+function setUp(
+  proc: Proc,
+  spec: unknown,
+  dynamic: boolean,
+): genServer.InitResult<Sup> | Promise<genServer.InitResult<Sup>> {
+  let flags: Flags;
+  let specs: FullChildSpec[];
+  try {
+    flags = normaliseFlags(spec, dynamic);
+  } catch (error) {
+    return ["stop", badSpec("supervisorData", error)];
+  }
+  try {
+    specs = dynamic ? [] : normaliseSpecs(
+      (spec as SupervisorSpec).children ?? [],
+      flags.autoShutdown,
+    );
+  } catch (error) {
+    return ["stop", badSpec("startSpec", error)];
+  }
+  const sup = new Sup(proc, flags);
+  if (flags.strategy === "simple_one_for_one") {
+    if (specs.length !== 1) {
+      return ["stop", { badStartSpec: specs.map((s) => s.id) }];
+    }
+    sup.template = specs[0];
+    return ["ok", sup];
+  }
+  return startInitial(sup, specs);
+}
+
+async function startInitial(
+  sup: Sup,
+  specs: FullChildSpec[],
+): Promise<genServer.InitResult<Sup>> {
+  for (const spec of specs) {
+    const child = new Child(spec, spec.args);
+    const outcome = await sup.start(child);
+    if (failed(outcome)) {
+      await sup.terminateAll();
+      return ["stop", {
+        shutdown: { failedToStartChild: spec.id, reason: outcome.error },
+      }];
+    }
+    if (outcome !== "ignore" || spec.restart !== "temporary") sup.add(child);
+  }
+  return ["ok", sup];
+}
+
+function startChildIn(
+  sup: Sup,
+  arg: unknown,
+): StartedChild | Failure | Promise<StartedChild | Failure> {
+  const op = "startChild";
+  if (sup.flags.strategy === "simple_one_for_one") {
+    const template = sup.template!;
+    const child = new Child(template, [
+      ...template.args,
+      ...(arg as unknown[]),
+    ]);
+    return then(sup.start(child), (o) => {
+      if (typeof o === "object" && "pid" in o) sup.add(child);
+      return startedChild(op, undefined, o);
+    });
+  }
+  let spec: FullChildSpec;
+  try {
+    spec = normaliseSpec(arg, sup.dynamic ? undefined : sup.flags.autoShutdown);
+    if (sup.flags.strategy === "dynamic" && spec.significant) {
+      throw specError(
+        "significant",
+        { invalidSignificant: true },
+        `child ${
+          formatTerm(spec.id)
+        }: a dynamic supervisor's children cannot be significant`,
+      );
+    }
+  } catch (error) {
+    return new Failure(error as Error);
+  }
+  if (sup.flags.strategy === "dynamic") {
+    if (sup.children.size >= sup.flags.maxChildren) {
+      return fail(op, spec.id, "maxChildren");
+    }
+    const child = new Child(spec, [...sup.flags.extraArguments, ...spec.args]);
+    return then(sup.start(child), (o) => {
+      if (typeof o === "object" && "pid" in o) sup.add(child);
+      return startedChild(op, spec.id, o);
+    });
+  }
+  const existing = sup.find(spec.id);
+  if (existing !== undefined) {
+    return existing.pid !== undefined
+      ? fail(op, spec.id, "alreadyStarted", { pid: existing.pid })
+      : fail(op, spec.id, "alreadyPresent");
+  }
+  const child = new Child(spec, spec.args);
+  return then(sup.start(child), (o) => {
+    if (!failed(o) && (o !== "ignore" || spec.restart !== "temporary")) {
+      sup.add(child);
+    }
+    return startedChild(op, spec.id, o);
+  });
+}
+
+function terminateChildIn(
+  sup: Sup,
+  arg: unknown,
+): undefined | Failure | Promise<undefined | Failure> {
+  const op = "terminateChild";
+  if (sup.dynamic) {
+    if (!(arg instanceof Pid)) return fail(op, arg, "simpleOneForOne");
+    const child = sup.byPid.get(arg);
+    if (child === undefined) {
+      // A dead pid that is not (or no longer) a child: OTP says ok.
+      return procOf(arg).dead && sup.flags.strategy === "simple_one_for_one"
+        ? undefined
+        : fail(op, arg, "notFound");
+    }
+    return then(sup.terminate(child), () => {
+      sup.remove(child);
+      return undefined;
+    });
+  }
+  const child = arg instanceof Pid ? undefined : sup.find(arg);
+  if (child === undefined) return fail(op, arg, "notFound");
+  return then(sup.terminate(child), () => {
+    if (child.spec.restart === "temporary") sup.remove(child);
+    return undefined;
+  });
+}
+
+function restartChildIn(
+  sup: Sup,
+  id: unknown,
+): StartedChild | Failure | Promise<StartedChild | Failure> {
+  const op = "restartChild";
+  if (sup.dynamic) return fail(op, id, "simpleOneForOne");
+  const child = sup.find(id);
+  if (child === undefined) return fail(op, id, "notFound");
+  if (child.pid !== undefined) return fail(op, id, "running");
+  if (child.restarting) return fail(op, id, "restarting");
+  return then(sup.start(child), (o) => startedChild(op, id, o));
+}
+
+function deleteChildIn(sup: Sup, id: unknown): undefined | Failure {
+  const op = "deleteChild";
+  if (sup.dynamic) return fail(op, id, "simpleOneForOne");
+  const child = sup.find(id);
+  if (child === undefined) return fail(op, id, "notFound");
+  if (child.pid !== undefined) return fail(op, id, "running");
+  if (child.restarting) return fail(op, id, "restarting");
+  sup.remove(child);
+  return undefined;
+}
+
+function infoOf(sup: Sup, c: Child): ChildInfo {
+  const info: ChildInfo = {
+    id: sup.dynamic ? undefined : c.spec.id,
+    pid: c.restarting ? "restarting" : c.pid,
+    type: c.spec.type,
+    modules: c.spec.modules,
+  };
+  return c.timer !== null ? { ...info, restartAt: c.timer.at } : info;
+}
+
+function whichChildrenIn(sup: Sup): ChildInfo[] {
+  const out: ChildInfo[] = [];
+  for (const c of sup.children) out.push(infoOf(sup, c));
+  return out.reverse(); // newest first
+}
+
+function countChildrenIn(sup: Sup): ChildCounts {
+  let active = 0, supervisors = 0, workers = 0;
+  for (const c of sup.children) {
+    if (c.pid !== undefined) active++;
+    if (c.spec.type === "supervisor") supervisors++;
+    else workers++;
+  }
+  const specs = sup.flags.strategy === "simple_one_for_one"
+    ? 1
+    : sup.children.size;
+  return { specs, active, supervisors, workers };
+}
+
+function getChildspecIn(sup: Sup, arg: unknown): FullChildSpec | Failure {
+  const child = arg instanceof Pid
+    ? sup.byPid.get(arg)
+    : sup.dynamic
+    ? undefined
+    : sup.find(arg);
+  if (child === undefined || (arg instanceof Pid && child.pid !== arg)) {
+    return fail("getChildspec", arg, "notFound");
+  }
+  return child.spec;
+}
+
+// ------------------------------------------------------------ public API --
+
+function checkSpecArg(op: string, spec: unknown): void {
+  if (
+    typeof spec !== "function" &&
+    (spec === null || typeof spec !== "object" || Array.isArray(spec))
+  ) {
+    throw new TypeError(
+      `Cannot ${op}: 'spec' must be a supervisor spec object or an init function, got ${
+        formatTerm(spec)
+      }`,
+    );
+  }
+  if (typeof spec === "object") {
+    // Checked here too, so garbage is reported at the edge.
+    const s = spec as SupervisorSpec;
+    const dynamic = op.includes("Dynamic");
+    const flags = normaliseFlags(s, dynamic);
+    if (!dynamic) normaliseSpecs(s.children ?? [], flags.autoShutdown);
+  }
+}
+
+function launch(
+  op: string,
+  spec: unknown,
+  options: StartOptions | undefined,
+  dynamic: boolean,
+  linked: boolean,
+): Promise<Pid> {
+  try {
+    checkSpecArg(op, spec);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const startFn = linked ? genServer.startLink : genServer.start;
+  return startFn(behaviour, [spec, dynamic], options);
+}
+
+/**
+ * Starts a supervisor (not linked to the caller) and its children, in order.
+ * Resolves once they have all started.
+ *
+ * @param spec the strategy, intensity, period, autoShutdown, backoff and
+ *   children; or an init function that returns them (or `"ignore"`).
+ * @param options `name` to register, init `timeout`.
+ * @returns the supervisor's pid.
+ * @throws {ChildSpecError} (rejects) for an invalid spec or flag, given as
+ *   an object.
+ * @throws {StartError} (rejects) if a child failed to start (reason
+ *   `{ shutdown: { failedToStartChild: id, reason } }`; the children already
+ *   started were stopped, in reverse order), if init returned `"ignore"`
+ *   (reason `"ignore"`), or if the spec an init function returned is
+ *   invalid (reason `{ startSpec: r }` or `{ supervisorData: r }`).
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import { spawnLink } from "@steward/steward/process";
+ * const sup = await supervisor.start({
+ *   strategy: "rest_for_one",
+ *   children: [
+ *     { id: "db", start: () => spawnLink(() => new Promise(() => {})) },
+ *     { id: "web", start: () => spawnLink(() => new Promise(() => {})) },
+ *   ],
+ * }, { name: "app" });
+ * const ids = (await supervisor.whichChildren("app")).map((c) => c.id);
+ * console.assert(ids.join() === "web,db"); // newest first
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function start(
+  spec: SupervisorSpec | SupervisorInit,
+  options?: StartOptions,
+): Promise<Pid> {
+  return launch("start", spec, options, false, false);
+}
+
+/**
+ * Like {@linkcode start}, linked to the caller: the way one supervisor
+ * starts another as its child.
+ *
+ * @param spec as {@linkcode start}.
+ * @param options as {@linkcode start}.
+ * @returns the supervisor's pid.
+ * @throws {ChildSpecError} (rejects) as {@linkcode start}.
+ * @throws {StartError} (rejects) as {@linkcode start}.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * const top = await supervisor.start({
+ *   strategy: "one_for_all",
+ *   children: [{
+ *     id: "sub",
+ *     type: "supervisor",
+ *     start: () => supervisor.startLink({ strategy: "one_for_one" }),
+ *   }],
+ * });
+ * const counts = await supervisor.countChildren(top);
+ * console.assert(counts.supervisors === 1 && counts.active === 1);
+ * await supervisor.stop(top);
+ * ```
+ */
+export function startLink(
+  spec: SupervisorSpec | SupervisorInit,
+  options?: StartOptions,
+): Promise<Pid> {
+  return launch("startLink", spec, options, false, true);
+}
+
+/**
+ * Starts a dynamic supervisor (Elixir's DynamicSupervisor): no children at
+ * first; each {@linkcode startChild} gives a full child spec whose `args`
+ * follow `extraArguments`; at most `maxChildren` children; one for one
+ * restarts; children stop all at once when it stops.
+ *
+ * @param spec intensity (default 3), period (default 5 s), maxChildren,
+ *   extraArguments, backoff; or an init function returning them.
+ * @param options as {@linkcode start}.
+ * @returns the supervisor's pid.
+ * @throws {ChildSpecError} (rejects) for an invalid flag.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import { spawnLink } from "@steward/steward/process";
+ * const sup = await supervisor.startDynamic({ maxChildren: 1 });
+ * const worker = { id: "w", start: () => spawnLink(() => new Promise(() => {})) };
+ * const { pid } = await supervisor.startChild(sup, worker);
+ * const err = await supervisor.startChild(sup, worker).catch((e) => e);
+ * console.assert(pid !== undefined && err.code === "maxChildren");
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function startDynamic(
+  spec:
+    | DynamicSupervisorSpec
+    | (() => MaybePromise<DynamicSupervisorSpec | "ignore">) = {},
+  options?: StartOptions,
+): Promise<Pid> {
+  return launch("startDynamic", spec, options, true, false);
+}
+
+/**
+ * Like {@linkcode startDynamic}, linked to the caller.
+ *
+ * @param spec as {@linkcode startDynamic}.
+ * @param options as {@linkcode start}.
+ * @returns the supervisor's pid.
+ * @throws {ChildSpecError} (rejects) for an invalid flag.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * const sup = await supervisor.startDynamicLink();
+ * console.assert((await supervisor.countChildren(sup)).specs === 0);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function startDynamicLink(
+  spec:
+    | DynamicSupervisorSpec
+    | (() => MaybePromise<DynamicSupervisorSpec | "ignore">) = {},
+  options?: StartOptions,
+): Promise<Pid> {
+  return launch("startDynamicLink", spec, options, true, true);
+}
+
+async function request<T>(sup: Dest, req: Request): Promise<T> {
+  const r = await genServer.call(sup, req, { timeout: Infinity });
+  if (r instanceof Failure) throw r.error;
+  return r as T;
+}
+
+/**
+ * Adds a child and starts it. For one_for_one, one_for_all and rest_for_one:
+ * a child spec, kept as the newest child. For simple_one_for_one: the extra
+ * arguments, appended to the template's `args`. For a dynamic supervisor: a
+ * child spec (its `args` after the supervisor's `extraArguments`).
+ *
+ * @param sup the supervisor (pid or name).
+ * @param specOrArgs the child spec, or (simple_one_for_one) extra args.
+ * @returns the child's pid and extra; pid undefined if its start returned
+ *   `"ignore"` (the spec is kept, except for temporary and dynamic children).
+ * @throws {SupervisorError} (rejects) `"alreadyStarted"`, `"alreadyPresent"`,
+ *   `"maxChildren"`, or `"startFailed"` with the child's reason (nothing is
+ *   kept).
+ * @throws {ChildSpecError} (rejects) for an invalid spec.
+ * @throws {CallError} (rejects) if there is no such supervisor (`"noproc"`).
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import { spawnLink } from "@steward/steward/process";
+ * const sup = await supervisor.start({
+ *   strategy: "simple_one_for_one",
+ *   children: [{
+ *     id: "conn",
+ *     start: (kind: string, n: number) =>
+ *       ({ pid: spawnLink(() => new Promise(() => {})), extra: `${kind}#${n}` }),
+ *     args: ["conn"],
+ *   }],
+ * });
+ * const { extra } = await supervisor.startChild(sup, [7]);
+ * console.assert(extra === "conn#7");
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function startChild(
+  sup: Dest,
+  specOrArgs: ChildSpec | readonly unknown[],
+): Promise<StartedChild> {
+  return request(sup, ["startChild", specOrArgs]);
+}
+
+/**
+ * Stops a child (per its `shutdown`). Static strategies: by id; the spec is
+ * kept (temporary: deleted); a restarting child stops restarting. Dynamic:
+ * by pid; the child is removed.
+ *
+ * @param sup the supervisor.
+ * @param child the child's id, or (dynamic) its pid.
+ * @throws {SupervisorError} (rejects) `"notFound"`, or `"simpleOneForOne"`
+ *   for an id given to a dynamic supervisor.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import { spawnLink } from "@steward/steward/process";
+ * const sup = await supervisor.start({
+ *   children: [{ id: "w", start: () => spawnLink(() => new Promise(() => {})) }],
+ * });
+ * await supervisor.terminateChild(sup, "w");
+ * const [w] = await supervisor.whichChildren(sup);
+ * console.assert(w.pid === undefined);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function terminateChild(sup: Dest, child: unknown): Promise<void> {
+  return request(sup, ["terminateChild", child]);
+}
+
+/**
+ * Starts a stopped child again (static strategies).
+ *
+ * @param sup the supervisor.
+ * @param id the child's id.
+ * @returns the new pid and extra (pid undefined if it returned "ignore").
+ * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
+ *   `"notFound"`, `"simpleOneForOne"`, or `"startFailed"`.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import { spawnLink } from "@steward/steward/process";
+ * const sup = await supervisor.start({
+ *   children: [{ id: "w", start: () => spawnLink(() => new Promise(() => {})) }],
+ * });
+ * await supervisor.terminateChild(sup, "w");
+ * const { pid } = await supervisor.restartChild(sup, "w");
+ * console.assert(pid !== undefined);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
+  return request(sup, ["restartChild", id]);
+}
+
+/**
+ * Removes a stopped child's spec (static strategies).
+ *
+ * @param sup the supervisor.
+ * @param id the child's id.
+ * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
+ *   `"notFound"`, `"simpleOneForOne"`.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * const sup = await supervisor.start({
+ *   children: [{ id: "nothing", start: () => "ignore" as const }],
+ * });
+ * await supervisor.deleteChild(sup, "nothing");
+ * console.assert((await supervisor.whichChildren(sup)).length === 0);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function deleteChild(sup: Dest, id: unknown): Promise<void> {
+  return request(sup, ["deleteChild", id]);
+}
+
+/**
+ * Lists the children, newest first: id (undefined under simple_one_for_one
+ * and dynamic), pid (or `"restarting"`, or undefined), type, modules, and
+ * for a delayed restart its time.
+ *
+ * @param sup the supervisor.
+ * @returns one row per child.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * const sup = await supervisor.start({});
+ * console.assert((await supervisor.whichChildren(sup)).length === 0);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
+  return request(sup, ["whichChildren"]);
+}
+
+/**
+ * Counts the children as OTP's `count_children`: specs, active (running),
+ * supervisors and workers (by type, running or not).
+ *
+ * @param sup the supervisor.
+ * @returns the counts.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * const sup = await supervisor.start({
+ *   children: [{ id: "x", start: () => "ignore" as const }],
+ * });
+ * const c = await supervisor.countChildren(sup);
+ * console.assert(c.specs === 1 && c.active === 0 && c.workers === 1);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function countChildren(sup: Dest): Promise<ChildCounts> {
+  return request(sup, ["countChildren"]);
+}
+
+/**
+ * A child's full spec (every key filled in), by id or by pid.
+ *
+ * @param sup the supervisor.
+ * @param child the child's id or pid.
+ * @returns the spec.
+ * @throws {SupervisorError} (rejects) `"notFound"`.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * const sup = await supervisor.start({
+ *   children: [{ id: "x", start: () => "ignore" as const }],
+ * });
+ * const spec = await supervisor.getChildspec(sup, "x");
+ * console.assert(spec.restart === "permanent" && spec.shutdown === 5000);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export function getChildspec(
+  sup: Dest,
+  child: unknown,
+): Promise<FullChildSpec> {
+  return request(sup, ["getChildspec", child]);
+}
+
+/**
+ * Stops a supervisor: its children stop in reverse start order (dynamic:
+ * all at once), then it exits with `reason`.
+ *
+ * @param sup the supervisor.
+ * @param reason its exit reason. @default {"normal"}
+ * @param options `timeout` in ms (default Infinity).
+ * @throws {CallError} (rejects) if there is no such supervisor.
+ *
+ * @example
+ * ```ts
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import { isAlive } from "@steward/steward/process";
+ * const sup = await supervisor.start({});
+ * await supervisor.stop(sup);
+ * console.assert(!isAlive(sup));
+ * ```
+ */
+export function stop(
+  sup: Dest,
+  reason: unknown = "normal",
+  options?: StopOptions,
+): Promise<void> {
+  return genServer.stop(sup, reason, options);
+}
