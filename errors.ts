@@ -65,8 +65,8 @@ export class ExitError extends Error {
  * @example
  * ```ts
  * import { NoProcError } from "@steward/steward/errors";
- * const e = new NoProcError("link", "<0.7.0>");
- * console.assert(e.message === "Cannot link: no process <0.7.0>");
+ * const e = new NoProcError("link", "worker");
+ * console.assert(e.message === 'Cannot link: no process "worker"');
  * ```
  */
 export class NoProcError extends Error {

@@ -4,7 +4,8 @@
  *
  * 1. Deno, on the TypeScript sources: `deno test --doc --sanitize-ops
  *    --sanitize-resources` over tests/**\/*_test.ts plus the JSDoc examples of
- *    every file in deno.json's exports. Note: Deno runs node:test tests
+ *    every file in deno.json's exports. A `console.assert` that fails in an
+ *    example counts as a failed test. Note: Deno runs node:test tests
  *    without its op/resource sanitizers (its node:test shim registers them
  *    with the sanitizers off, by design), so the flags only bite on
  *    `Deno.test` tests and on the doc examples.
@@ -102,6 +103,22 @@ function parseDeno(output: string) {
     failed: num(/(\d+) failed/) + num(/failed \((\d+) steps?\)/),
     skipped: num(/(\d+) ignored/) + num(/ignored \((\d+) steps?\)/),
   };
+}
+
+/**
+ * Deno's summary, plus one failure per `console.assert` that failed: doc
+ * examples assert with it, and a failed console.assert only prints
+ * "Assertion failed" (the example still passes).
+ */
+function withAsserts(output: string) {
+  const counts = parseDeno(output);
+  const asserts = output.match(/^Assertion failed/gm)?.length ?? 0;
+  if (asserts > 0) {
+    console.error(
+      `deno: ${asserts} console.assert call(s) failed (see "Assertion failed" above)`,
+    );
+  }
+  return counts && { ...counts, failed: counts.failed + asserts };
 }
 
 /** Node's TAP summary: `# pass 3`, `# fail 0`, `# cancelled 0`, ... */
@@ -283,7 +300,7 @@ async function main(): Promise<number> {
     ...tests,
     ...exportFiles(),
   ]);
-  record(`deno ${Deno.version.deno}`, deno.code, parseDeno(deno.output));
+  record(`deno ${Deno.version.deno}`, deno.code, withAsserts(deno.output));
 
   const built = await buildNpm();
   if (!built) record("build:npm", 1, { passed: 0, failed: 1, skipped: 0 });
