@@ -5,6 +5,7 @@
  * - {@link ./process.ts}: processes, messages, links, monitors, exit signals.
  * - {@link ./gen_server.ts}: servers that keep state and serve requests.
  * - {@link ./ets.ts}: shared tables owned by processes, with heirs.
+ * - {@link ./table_manager.ts}: a table kept alive across its consumer's crashes.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -26,6 +27,7 @@
 export * as Process from "./process.ts";
 export * as GenServer from "./gen_server.ts";
 export * as Ets from "./ets.ts";
+export * as TableManager from "./table_manager.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";
