@@ -326,15 +326,27 @@ function deliberate(reason: unknown): boolean {
 
 // ---------------------------------------------------------------- state --
 
-/** A timeout that arrives as a message to its process. */
+/** Tags the message an {@linkcode Alarm} sends: `[ALARM, alarm]`. */
+const ALARM = Symbol("alarm");
+
+/**
+ * A timeout that arrives as a message `[ALARM, alarm]` to its process (not
+ * the Timed itself: gen_server takes Timed messages for its own timeouts).
+ */
 class Alarm extends Timed {
   constructor(readonly proc: Proc) {
     super();
   }
 
   expire(): void {
-    deliver(this.proc, this);
+    deliver(this.proc, [ALARM, this]);
   }
+}
+
+/** Whether `msg` is the message of `alarm` (a null alarm matches none). */
+function rang(msg: unknown, alarm: Alarm | null): boolean {
+  return alarm !== null && Array.isArray(msg) && msg[0] === ALARM &&
+    msg[1] === alarm;
 }
 
 /** The message a registration of the consumer's name sends the manager. */
@@ -472,8 +484,7 @@ const manager: GenServer<State, InitArg> = {
       if (s.phase === "waiting") offer(s);
       return ["noreply", s];
     }
-    if (msg instanceof Alarm) {
-      if (msg !== s.timer) return ["noreply", s]; // stale
+    if (rang(msg, s.timer)) {
       s.timer = null;
       hub.emit({
         type: "timeout",
@@ -998,7 +1009,7 @@ const ghost: GenServer<GhostState, GhostArg> = {
       startTimeout(s.timer, s.timeout);
       return ["noreply", s];
     }
-    if (msg instanceof Alarm && msg === s.timer) {
+    if (rang(msg, s.timer)) {
       s.timer = null;
       return ["stop", "normal", s];
     }
