@@ -33,7 +33,10 @@
  *   never given the table (the manager looks the name up again when it
  *   acts, and waits on);
  * - a consumer that dies after the hand-off, even before it read its
- *   `ETS-TRANSFER`, sends the table back to the manager;
+ *   `ETS-TRANSFER` (say, a gen_server registered by name whose `init` then
+ *   fails), sends the table back to the manager;
+ * - a consumer that passes the table on (`giveAway`) leaves the manager as
+ *   heir: the new owner's death brings it back too;
  * - a consumer that gives the table back on purpose (`giveAway` to the
  *   manager) is not given it again: the manager holds it until another
  *   process registers the name.
@@ -53,7 +56,10 @@
  *   `StartError` reason `{ tableLost: tableName }` (`onLost: "fail"`), or
  *   creates an empty table (`onLost: "recreate"`). It never creates an empty
  *   table in silence. After a deliberate stop, a table that is gone is
- *   simply created anew.
+ *   simply created anew. (`onTimeout: "stop"` counts as a crash: the table
+ *   was lost.)
+ * - One live manager per table name: another start rejects with
+ *   `{ alreadyManaged: pid }`.
  *
  * The manager is a gen_server that traps exits: started with
  * {@linkcode startLink}, it stops (running its cleanup) when its parent
@@ -167,8 +173,8 @@ export interface TableManagerOptions {
   tableName?: string;
   /**
    * Milliseconds to wait for the consumer, each time the manager holds the
-   * table, before the `"timeout"` event and `onTimeout`. Runs on the
-   * current clock.
+   * table, before the `"timeout"` event and `onTimeout` (`Infinity`: no
+   * timeout). Runs on the current clock.
    * @default {5000}
    */
   timeout?: number;
@@ -753,7 +759,16 @@ function initArg(
       );
     }
   }
-  if (o.name !== undefined) checkName(op, "name", o.name);
+  if (o.name !== undefined) {
+    checkName(op, "name", o.name);
+    if (o.name === consumer) {
+      throw new TypeError(
+        `Cannot ${op}: 'name' must differ from the consumer's name, got ${
+          JSON.stringify(o.name)
+        } for both`,
+      );
+    }
+  }
   if (o.tableName !== undefined) checkName(op, "tableName", o.tableName);
   return [{
     consumer: consumer as string,
@@ -1005,6 +1020,7 @@ const ghost: GenServer<GhostState, GhostArg> = {
   handleInfo(msg, s) {
     if (Array.isArray(msg) && msg[0] === "DOWN" && msg[1] === s.ref) {
       if (s.timeout === 0) return ["stop", "normal", s];
+      if (s.timeout === Infinity) return ["noreply", s]; // until stopped
       s.timer = new Alarm(s.proc);
       startTimeout(s.timer, s.timeout);
       return ["noreply", s];
@@ -1025,7 +1041,7 @@ const ghost: GenServer<GhostState, GhostArg> = {
  *
  * @param target the process the ghost outlives.
  * @param timeout milliseconds the ghost lives after `target` exits (on the
- *   current clock).
+ *   current clock; `Infinity`: until it is stopped).
  * @param options `init`, computing the first value in the ghost; `name`.
  * @returns the ghost's pid.
  * @throws {StartError} (rejects) if `init` throws (its reason), or the name

@@ -21,7 +21,7 @@ import {
   spawn,
   whereis,
 } from "../process.ts";
-import { CallError, StartError } from "../errors.ts";
+import { CallError, EtsError, StartError } from "../errors.ts";
 import {
   assertNoMessages,
   downReason,
@@ -411,6 +411,41 @@ describe("TableManager: no race loses the table (Immortal #5)", () => {
     });
   });
 
+  test("a consumer registered but still in init that then fails: the table comes back (Immortal #5's 'not yet alive')", async () => {
+    await withClock(async () => {
+      const m = await TableManager.start("tm_initfail", { access: "public" }, {
+        timeout: Infinity,
+      });
+      const t = await TableManager.table(m);
+      t.insert(["k", "v"]);
+      const main = self();
+      // Registered (by name) before init runs; init waits, then fails.
+      const failing = GenServer.start(
+        {
+          init: async () => {
+            send(main, ["in init", self()]);
+            await receive((x) => x === "fail now");
+            throw new Error("init failed");
+          },
+        },
+        undefined,
+        { name: "tm_initfail" },
+      );
+      const [, pid] = await receive((x) =>
+        Array.isArray(x) && x[0] === "in init"
+      ) as [string, Pid];
+      await until(() => t.info()!.owner === pid, "given during init");
+      send(pid, "fail now");
+      await assert.rejects(failing, StartError);
+      await until(() => t.info()!.owner === m, "the table is back");
+      assert.deepEqual(t.lookup("k"), [["k", "v"]]);
+      const c = await startConsumer("tm_initfail");
+      await handedTo(t, "tm_initfail");
+      await TableManager.stop(m);
+      await kill(c);
+    });
+  });
+
   test("a consumer that gives the table back keeps none; the next process under the name gets it", async () => {
     await withClock(async () => {
       const rec = recorder();
@@ -631,6 +666,16 @@ describe("TableManager: the manager's own restart", () => {
     });
   });
 
+  test("a named table that exists and no manager made: the start rejects with its EtsError", async () => {
+    const other = Ets.create("tm_taken", { named: true });
+    const reason = await startFails(
+      TableManager.start("tm_taken", { named: true }),
+    );
+    assert.ok(reason instanceof EtsError);
+    assert.equal(reason.cause, "alreadyExists");
+    other.destroy();
+  });
+
   test("a second live manager for the same table is refused with { alreadyManaged }", async () => {
     await withClock(async () => {
       const m = await TableManager.start("tm_twice", {}, {
@@ -755,6 +800,11 @@ describe("TableManager: lifecycle and arguments", () => {
         TableManager.start("c", {}, { tableName: "" }),
         TypeError,
         /'tableName' must be a non-empty string, got ""/,
+      ],
+      [
+        TableManager.start("c", {}, { name: "c" }),
+        TypeError,
+        /'name' must differ from the consumer's name, got "c" for both/,
       ],
       [
         TableManager.start("c", {}, { timout: 5 } as never),
