@@ -346,10 +346,38 @@ export function whereisName(name: string): Proc | undefined {
   return names.get(name);
 }
 
+// One-shot callbacks waiting for a name to be registered, so a process can
+// wait for another to appear without polling (table_manager.ts waits for its
+// consumer this way). Called synchronously from registerName once the name is
+// set: they must not throw, and should only deliver a message.
+const nameWaiters = new Map<string, Set<(proc: Proc) => void>>();
+
+/**
+ * Calls `fn` once, the next time `name` is registered. Returns the function
+ * that cancels the wait (idempotent).
+ */
+export function onRegistered(
+  name: string,
+  fn: (proc: Proc) => void,
+): () => void {
+  let waiters = nameWaiters.get(name);
+  if (waiters === undefined) nameWaiters.set(name, waiters = new Set());
+  waiters.add(fn);
+  return () => {
+    const current = nameWaiters.get(name);
+    if (current?.delete(fn) && current.size === 0) nameWaiters.delete(name);
+  };
+}
+
 /** Registers `proc` as `name`; the caller has checked it is free. */
 export function registerName(name: string, proc: Proc): void {
   names.set(name, proc);
   proc.name = name;
+  const waiters = nameWaiters.get(name);
+  if (waiters !== undefined) {
+    nameWaiters.delete(name);
+    for (const fn of waiters) fn(proc);
+  }
 }
 
 /** Removes `name` from the registry. */

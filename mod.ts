@@ -8,6 +8,7 @@
  * - {@link ./supervisor.ts}: supervisors that restart children, and
  *   dynamic supervisors.
  * - {@link ./task.ts}: supervised tasks (run, await, crash semantics).
+ * - {@link ./table_manager.ts}: a table kept alive across its consumer's crashes.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -31,6 +32,7 @@ export * as GenServer from "./gen_server.ts";
 export * as Ets from "./ets.ts";
 export * as Supervisor from "./supervisor.ts";
 export * as Task from "./task.ts";
+export * as TableManager from "./table_manager.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";
