@@ -7,9 +7,10 @@
 %%%   erl -noshell -pa DIR -run steward_bench main [quick] [runs=N] [Name ...]
 %%%
 %%% With no names every workload runs. A Name may also be a group:
-%%% `foundation` (processes, gen_server) or `ets` (the ETS table
-%%% workloads). Stdout receives exactly one JSON object (one line);
-%%% progress and diagnostics go to stderr.
+%%% `foundation` (processes, gen_server), `ets` (the ETS table workloads)
+%%% or `supervisor` (starting, shutting down and restarting children).
+%%% Stdout receives exactly one JSON object (one line); progress and
+%%% diagnostics go to stderr.
 %%%
 %%% Methodology
 %%% -----------
@@ -44,11 +45,13 @@
 %%%   times (ns per operation unless the name says _ms/_us, bytes for
 %%%   _bytes): the median of ?RUNS runs of about 1.2 s, lower is better.
 %%%
+%%% * Supervisor workloads (keys sup_*): see "Supervisors" below.
+%%%
 %%% Adding a workload: write a function Opts -> number() and add
-%%% {Name, Fun} to foundation_workloads/0 or ets_workloads/0. Name is also
-%%% the JSON key and the name accepted on the command line. A Fun may
-%%% instead return a list of {Key, number()} pairs to report several values
-%%% (the memory workloads do).
+%%% {Name, Fun} to foundation_workloads/0, ets_workloads/0 or
+%%% supervisor_workloads/0. Name is also the JSON key and the name accepted
+%%% on the command line. A Fun may instead return a list of {Key, number()}
+%%% pairs to report several values (the memory and supervisor workloads do).
 
 -module(steward_bench).
 -behaviour(gen_server).
@@ -75,7 +78,7 @@
 %% Fun(Opts) -> number() | [{Key :: atom(), number()}].
 %% Opts = #{runs := pos_integer()}.
 workloads() ->
-    foundation_workloads() ++ ets_workloads().
+    foundation_workloads() ++ ets_workloads() ++ supervisor_workloads().
 
 foundation_workloads() ->
     [{spawn_down_per_s,      fun spawn_down_per_s/1},
@@ -100,10 +103,16 @@ ets_workloads() ->
      {oset_select_prefix_us,      fun oset_select_prefix_us/1},
      {set_int_memory_bytes,       fun set_int_memory_bytes/1}].
 
+supervisor_workloads() ->
+    [{sup_sofo,    fun sup_sofo/1},
+     {sup_ofo,     fun sup_ofo/1},
+     {sup_restart, fun sup_restart/1}].
+
 %% Names accepted on the command line for several workloads.
 groups() ->
     [{"foundation", [N || {N, _} <- foundation_workloads()]},
-     {"ets", [N || {N, _} <- ets_workloads()]}].
+     {"ets", [N || {N, _} <- ets_workloads()]},
+     {"supervisor", [N || {N, _} <- supervisor_workloads()]}].
 
 %%====================================================================
 %% Entry points
@@ -605,9 +614,141 @@ set_int_memory_bytes(#{runs := Runs}) ->
      {set_int_memory_ets_bytes, round(median([E || {_, E} <- Samples]))}].
 
 %%====================================================================
+%% Supervisors
+%%====================================================================
+%% The "Supervisors" and "Restart latency" workloads of OTP_FIGURES.md;
+%% Steward's side is bench/supervisor_bench.mjs, which does the same.
+%%
+%% * sup_sofo / sup_ofo: a supervisor (simple_one_for_one / one_for_one,
+%%   intensity 1,000,000 per 1 s) gets 100,000 trivial gen_server children
+%%   (this module, init/1 returns {ok, state}; permanent, shutdown 5000),
+%%   started one after another with supervisor:start_child/2 (each call
+%%   returns once the child's init has run). Then the supervisor is stopped
+%%   with all of them (gen_server:stop/1, which returns once it is dead).
+%%   Reported: children/s of the start loop (sup_*_start_per_s) and the
+%%   shutdown's ms (sup_*_shutdown_ms), each the median of ?RUNS runs, every
+%%   run a fresh driver and a fresh supervisor.
+%% * sup_restart: one permanent child under a one_for_one supervisor
+%%   (same flags); the driver reads the clock, kills the child
+%%   (exit(Pid, kill)) and waits for the new child's init, which reads the
+%%   clock and sends {started, self(), T} to the driver; 10,000 kills back to
+%%   back. Reported: the median latency in us of each run's 10,000 kills
+%%   (sup_restart_latency_us, median over runs) and their mean
+%%   (sup_restart_mean_us). Logging is off meanwhile (the supervisor would
+%%   log a report per kill).
+
+-define(SUP_CHILDREN, 100000).
+-define(SUP_KILLS, 10000).
+-define(SUP_FLAGS(Strategy),
+        #{strategy => Strategy, intensity => 1000000, period => 1}).
+
+%% The child spec (ofo: with id N) of a trivial gen_server child.
+sup_child_spec(Id, Arg) ->
+    #{id => Id,
+      start => {gen_server, start_link, [?MODULE, Arg, []]},
+      restart => permanent,
+      shutdown => 5000,
+      type => worker}.
+
+sup_sofo(Opts) ->
+    sup_start_stop(Opts, sofo,
+                   [sup_child_spec(child, child)],
+                   fun(_N) -> [] end).
+
+sup_ofo(Opts) ->
+    sup_start_stop(Opts, ofo, [],
+                   fun(N) -> sup_child_spec(N, child) end).
+
+%% Runs of: start the supervisor, start_child x100k (timed), stop (timed).
+sup_start_stop(#{runs := Runs}, Tag, Specs, ChildArg) ->
+    Strategy = case Tag of
+                   sofo -> simple_one_for_one;
+                   ofo -> one_for_one
+               end,
+    Samples =
+        [in_fresh_process(
+           fun() ->
+                   {ok, Sup} = supervisor:start_link(
+                                 ?MODULE,
+                                 {supervisor, ?SUP_FLAGS(Strategy), Specs}),
+                   unlink(Sup),
+                   T0 = erlang:monotonic_time(nanosecond),
+                   sup_start_loop(Sup, ChildArg, 0),
+                   T1 = erlang:monotonic_time(nanosecond),
+                   expect(children,
+                          proplists:get_value(
+                            active, supervisor:count_children(Sup)),
+                          ?SUP_CHILDREN),
+                   T2 = erlang:monotonic_time(nanosecond),
+                   ok = gen_server:stop(Sup),
+                   T3 = erlang:monotonic_time(nanosecond),
+                   {?SUP_CHILDREN * 1.0e9 / (T1 - T0), (T3 - T2) / 1.0e6}
+           end) || _ <- lists:seq(1, Runs)],
+    Rates = [R || {R, _} <- Samples],
+    Stops = [S || {_, S} <- Samples],
+    info("   children/s: ~s; shutdown ms: ~s~n",
+         [fmt_list(Rates), fmt_list(Stops)]),
+    [{list_to_atom("sup_" ++ atom_to_list(Tag) ++ "_start_per_s"),
+      round(median(Rates))},
+     {list_to_atom("sup_" ++ atom_to_list(Tag) ++ "_shutdown_ms"),
+      round(median(Stops))}].
+
+sup_start_loop(_Sup, _ChildArg, ?SUP_CHILDREN) -> ok;
+sup_start_loop(Sup, ChildArg, N) ->
+    {ok, _} = supervisor:start_child(Sup, ChildArg(N)),
+    sup_start_loop(Sup, ChildArg, N + 1).
+
+sup_restart(#{runs := Runs}) ->
+    #{level := Level} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, none),
+    try
+        Samples = [in_fresh_process(fun sup_restart_run/0)
+                   || _ <- lists:seq(1, Runs)],
+        Medians = [M || {M, _} <- Samples],
+        Means = [A || {_, A} <- Samples],
+        info("   median us per run: ~s; mean us: ~s~n",
+             [fmt_list1(Medians), fmt_list1(Means)]),
+        [{sup_restart_latency_us, round2(median(Medians))},
+         {sup_restart_mean_us, round2(median(Means))}]
+    after
+        logger:set_primary_config(level, Level)
+    end.
+
+%% Returns {MedianUs, MeanUs} of ?SUP_KILLS kills.
+sup_restart_run() ->
+    Self = self(),
+    {ok, Sup} = supervisor:start_link(
+                  ?MODULE,
+                  {supervisor, ?SUP_FLAGS(one_for_one),
+                   [sup_child_spec(probe, {probe, Self})]}),
+    unlink(Sup),
+    First = receive {started, P, _} -> P end,
+    Lats = sup_kill_loop(First, ?SUP_KILLS, []),
+    ok = gen_server:stop(Sup),
+    {median(Lats) / 1000, lists:sum(Lats) / length(Lats) / 1000}.
+
+%% Latencies in ns, newest first.
+sup_kill_loop(_Pid, 0, Acc) -> Acc;
+sup_kill_loop(Pid, N, Acc) ->
+    T0 = erlang:monotonic_time(nanosecond),
+    exit(Pid, kill),
+    receive
+        {started, New, T1} -> sup_kill_loop(New, N - 1, [T1 - T0 | Acc])
+    end.
+
+fmt_list1(Xs) ->
+    lists:join(" ", [float_to_list(X / 1, [{decimals, 1}]) || X <- Xs]).
+
+%%====================================================================
 %% gen_server callbacks (trivial server used by workloads 3 and 5)
 %%====================================================================
 
+%% Also the supervisor callback (supervisor workloads) and the restart
+%% probe, which tells the driver when its init ran.
+init({supervisor, Flags, Specs}) -> {ok, {Flags, Specs}};
+init({probe, Driver}) ->
+    Driver ! {started, self(), erlang:monotonic_time(nanosecond)},
+    {ok, state};
 init(_Arg) -> {ok, state}.
 
 handle_call(_Req, _From, S) -> {reply, pong, S}.
