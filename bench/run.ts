@@ -1,12 +1,14 @@
 /**
  * `deno task bench`: the same workloads on Steward (Deno, Node, Bun) and on
  * Erlang/OTP, in one run, with ratios against OTP and the goals of the
- * foundation and ETS issues. Two sections, two tables: foundation
- * (processes, gen_server) and ETS (tables).
+ * foundation, ETS and supervisor issues. Three sections, three tables:
+ * foundation (processes, gen_server), ETS (tables) and supervisor
+ * (starting, shutting down and restarting children).
  *
- *   deno task bench                # both sections, median of 5 runs per figure
+ *   deno task bench                # all sections, median of 5 runs per figure
  *   deno task bench quick          # 1 short run per figure (smoke test)
- *   deno task bench ets            # only the ETS section (also: foundation)
+ *   deno task bench ets            # only the ETS section (also: foundation,
+ *                                  # supervisor; several may be given)
  *   deno task bench --million      # also 1,000,000 idle gen_servers on Node
  *   deno task bench --write        # also put the table(s) into BENCHMARKS.md
  *
@@ -16,8 +18,9 @@
  * missing or older than a library source), since Node 20 cannot run
  * TypeScript. OTP runs bench/otp/steward_bench.erl (erlang-base is installed
  * from Debian if missing). Foundation workloads are bench/steward_bench.mjs,
- * ETS workloads bench/ets_bench.mjs. Prints a Markdown table per section
- * for BENCHMARKS.md.
+ * ETS workloads bench/ets_bench.mjs, supervisor workloads
+ * bench/supervisor_bench.mjs. Prints a Markdown table per section for
+ * BENCHMARKS.md.
  *
  * @module
  */
@@ -27,7 +30,7 @@ const args = Deno.args;
 const quick = args.includes("quick");
 const million = args.includes("--million");
 const write = args.includes("--write");
-const SECTIONS = ["foundation", "ets"];
+const SECTIONS = ["foundation", "ets", "supervisor"];
 for (const a of args) {
   if (!["quick", "--million", "--write", ...SECTIONS].includes(a)) {
     console.error(
@@ -249,18 +252,21 @@ async function runSteward(
       const r = await sh(cmd, cmdArgs);
       const json = r.ok ? lastJson(r.out) : undefined;
       if (json === undefined) console.error(`bench: ${name} failed:\n${r.err}`);
-      else results[name][key] = json[key];
+      // every figure the workload reported (the supervisor ones report
+      // several; the others exactly `key`)
+      else Object.assign(results[name], json);
     }
   }
   return results;
 }
 
-const header = async (section: string) => [
+const header = async (
+  section: string,
+  method = quick ? "quick (1 run each)" : "median of 5 runs of ~1.2 s",
+) => [
   `Steward vs Erlang/OTP, ${section}, ${
     new Date().toISOString().slice(0, 10)
-  }, ${
-    quick ? "quick (1 run each)" : "median of 5 runs of ~1.2 s"
-  }: \`deno task bench${args.length ? " " + args.join(" ") : ""}\`.`,
+  }, ${method}: \`deno task bench${args.length ? " " + args.join(" ") : ""}\`.`,
   `OTP ${otpVersion?.otp ?? "n/a"} (erts ${
     otpVersion?.erts ?? "?"
   }), node ${await version(
@@ -613,14 +619,171 @@ async function etsSection(): Promise<void> {
   if (write) await writeSection("ets", report);
 }
 
+// ============================================================ supervisor ==
+
+const supRuntimes: Record<string, (w: string) => [string, string[]]> = {
+  deno: (w) => [deno, [
+    "run",
+    "-A",
+    "bench/supervisor_bench.mjs",
+    `${SRC}mod.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  node: (w) => ["node", [
+    "bench/supervisor_bench.mjs",
+    `${NPM}mod.js`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  bun: (w) => [bun, [
+    "bench/supervisor_bench.mjs",
+    `${SRC}mod.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+};
+
+/** The workloads of bench/supervisor_bench.mjs (each reports several keys). */
+const SUP_WORKLOADS = ["sup_sofo", "sup_ofo", "sup_restart"];
+
+interface SupRow {
+  key: string;
+  label: string;
+  unit: string;
+  /** "rate": higher is better; "time": lower is better. */
+  kind: "rate" | "time";
+  goal: string;
+  /** Whether a Steward figure meets the goal, given OTP's. */
+  meets: (steward: number, otp: number | undefined) => boolean;
+}
+
+const atLeast = (f: number) => (s: number, o: number | undefined) =>
+  o !== undefined && s >= o * f;
+
+const SUP_ROWS: SupRow[] = [
+  {
+    key: "sup_sofo_start_per_s",
+    label: "simple_one_for_one startChild x100k",
+    unit: "children/s",
+    kind: "rate",
+    goal: ">= 3x OTP",
+    meets: atLeast(3),
+  },
+  {
+    key: "sup_sofo_shutdown_ms",
+    label: "... stop the supervisor with 100k children",
+    unit: "ms",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "sup_ofo_start_per_s",
+    label: "one_for_one startChild x100k",
+    unit: "children/s",
+    kind: "rate",
+    goal: ">= 3x OTP",
+    meets: atLeast(3),
+  },
+  {
+    key: "sup_ofo_shutdown_ms",
+    label: "... stop the supervisor with 100k children",
+    unit: "ms",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "sup_restart_latency_us",
+    label: "restart latency after kill, median of 10k",
+    unit: "µs",
+    kind: "time",
+    goal: "<= OTP/5",
+    meets: atMost(1 / 5),
+  },
+  {
+    key: "sup_restart_mean_us",
+    label: "... mean of the same 10k kills",
+    unit: "µs",
+    kind: "time",
+    goal: "report",
+    meets: always,
+  },
+];
+
+async function supervisorSection(): Promise<void> {
+  const t0 = performance.now();
+  const otp = await runOtp(["supervisor"]);
+  otpVersion ??= otp;
+  const results = await runSteward(SUP_WORKLOADS, supRuntimes);
+
+  const lines = [
+    `| work | unit | Erlang/OTP | Steward on Deno | Steward on Node | Steward on Bun | goal | met on |`,
+    `|---|---|---|---|---|---|---|---|`,
+  ];
+  for (const row of SUP_ROWS) {
+    const o = otp?.[row.key] as number | undefined;
+    const cells = ["deno", "node", "bun"].map((rt) => {
+      const s = results[rt][row.key];
+      let note = "";
+      if (typeof s === "number" && s > 0 && o !== undefined) {
+        note = ` (${(row.kind === "rate" ? s / o : o / s).toFixed(2)}x)`;
+      }
+      return `${fmtSmall(s)}${note}`;
+    });
+    const met = ["deno", "node", "bun"].filter((rt) => {
+      const s = results[rt][row.key];
+      return typeof s === "number" && row.meets(s, o);
+    });
+    const metCell = row.goal === "report"
+      ? "—"
+      : met.length
+      ? met.join(", ")
+      : "none";
+    lines.push(
+      `| ${row.label} | ${row.unit} | ${fmtSmall(o)} | ${
+        cells.join(" | ")
+      } | ${row.goal} | ${metCell} |`,
+    );
+  }
+
+  const report = [
+    ...await header(
+      "supervisors",
+      quick ? "quick (1 run each)" : "median of 5 runs",
+    ),
+    "Ratios in parentheses: times OTP's rate, or OTP's time / Steward's",
+    "time (above 1: faster than OTP). Children are trivial gen_servers",
+    "(permanent, shutdown 5000) started one after another with startChild",
+    "(each awaited); intensity 1,000,000 per 1 s. Restart latency: from just",
+    "before exit(pid, kill) to the new child's init, 10,000 kills back to",
+    "back; each run's median, then the median of the runs.",
+    "",
+    ...lines,
+  ].join("\n");
+  console.log(report);
+  console.error(
+    `bench: supervisor section took ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min`,
+  );
+  if (write) await writeSection("supervisor", report);
+}
+
 // ================================================================== main ==
 
 try {
-  if (sections.includes("foundation")) await foundation();
-  if (sections.includes("ets")) {
-    if (sections.length > 1) console.log("");
-    await etsSection();
-  }
+  let first = true;
+  const part = async (name: string, run: () => Promise<void>) => {
+    if (!sections.includes(name)) return;
+    if (!first) console.log("");
+    first = false;
+    await run();
+  };
+  await part("foundation", foundation);
+  await part("ets", etsSection);
+  await part("supervisor", supervisorSection);
 } finally {
   await Deno.remove(snapshot, { recursive: true });
 }
