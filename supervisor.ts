@@ -1120,7 +1120,10 @@ function startedChild(
   return { pid: outcome.pid, extra: outcome.extra };
 }
 
-function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
+function then<T, R>(
+  x: T | Promise<T>,
+  f: (v: T) => R | Promise<R>,
+): R | Promise<R> {
   return x instanceof Promise ? x.then(f) : f(x);
 }
 
@@ -1138,15 +1141,17 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
     const proc = currentProc();
     proc.trapExit = true;
     if (typeof spec === "function") {
-      let r: unknown;
-      try {
-        r = applyAs(proc, spec as SupervisorInit, []);
-      } catch (error) {
-        return ["stop", error];
-      }
-      return Promise.resolve(r).then((s) =>
-        s === "ignore" ? "ignore" as const : setUp(proc, s, dynamic)
-      );
+      // A throw (or a rejection) is gen_server's: the start fails with what
+      // was thrown (an ExitError: its reason), as OTP's init crash.
+      const r = applyAs(proc, spec as SupervisorInit, []);
+      return then(r, (s): ReturnType<typeof setUp> => {
+        if (s === "ignore") return "ignore" as const;
+        if (s === null || typeof s !== "object" || Array.isArray(s)) {
+          // OTP's {bad_return, {Mod, init, V}}.
+          return ["stop", { badReturnValue: s }] as const;
+        }
+        return setUp(proc, s, dynamic);
+      });
     }
     return setUp(proc, spec, dynamic);
   },
@@ -1457,8 +1462,10 @@ function launch(
  * @throws {StartError} (rejects) if a child failed to start (reason
  *   `{ shutdown: { failedToStartChild: id, reason } }`; the children already
  *   started were stopped, in reverse order), if init returned `"ignore"`
- *   (reason `"ignore"`), or if the spec an init function returned is
- *   invalid (reason `{ startSpec: r }` or `{ supervisorData: r }`).
+ *   (reason `"ignore"`), if the spec an init function returned is
+ *   invalid (reason `{ startSpec: r }` or `{ supervisorData: r }`, or
+ *   `{ badReturnValue: v }` if it is not an object at all), or if init
+ *   threw (reason: what it threw; an `ExitError`: its reason).
  *
  * @example
  * ```ts
