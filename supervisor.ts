@@ -1269,6 +1269,16 @@ function startChildIn(
 ): StartedChild | Failure | Promise<StartedChild | Failure> {
   const op = "startChild";
   if (sup.flags.strategy === "simple_one_for_one") {
+    if (!Array.isArray(arg)) {
+      // Checked here, not spread blindly: a throw would crash the supervisor.
+      return new Failure(
+        new TypeError(
+          `Cannot startChild: a simple_one_for_one supervisor takes an array of extra arguments, got ${
+            formatTerm(arg)
+          }`,
+        ),
+      );
+    }
     const template = sup.template!;
     const child = new Child(template, [
       ...template.args,
@@ -1601,6 +1611,8 @@ async function request<T>(sup: Dest, req: Request): Promise<T> {
  *   `"maxChildren"`, or `"startFailed"` with the child's reason (nothing is
  *   kept).
  * @throws {ChildSpecError} (rejects) for an invalid spec.
+ * @throws {TypeError} (rejects) for simple_one_for_one extra arguments that
+ *   are not an array.
  * @throws {CallError} (rejects) if there is no such supervisor (`"noproc"`).
  *
  * @example
