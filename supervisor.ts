@@ -206,6 +206,10 @@ export interface SupervisorSpec {
  * added with startChild(sup, spec), restarted one for one.
  */
 export interface DynamicSupervisorSpec {
+  /** Only `"one_for_one"` (as Elixir's); any other is rejected. */
+  readonly strategy?: "one_for_one";
+  /** Only `"never"`: a dynamic supervisor has no significant children. */
+  readonly autoShutdown?: "never";
   /** Most restarts allowed within `period`. @default {3} */
   readonly intensity?: number;
   /** In seconds. @default {5} */
@@ -637,6 +641,18 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
     );
   }
   const s = spec as Record<string, unknown>;
+  if (
+    dynamic && s.strategy !== undefined && s.strategy !== "one_for_one"
+  ) {
+    // Elixir's DynamicSupervisor has one strategy, and says so.
+    throw flagError(
+      "strategy",
+      { invalidStrategy: s.strategy },
+      `a dynamic supervisor's 'strategy' can only be "one_for_one", got ${
+        formatTerm(s.strategy)
+      }`,
+    );
+  }
   const strategy = dynamic ? "dynamic" : s.strategy ?? "one_for_one";
   if (!dynamic && !STRATEGIES.includes(strategy as string)) {
     throw flagError(
@@ -659,6 +675,18 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
     (n) => n > 0 && Number.isFinite(n),
     "a finite number of seconds > 0",
   );
+  if (
+    dynamic && s.autoShutdown !== undefined && s.autoShutdown !== "never"
+  ) {
+    // Its children cannot be significant: nothing could trigger it.
+    throw flagError(
+      "autoShutdown",
+      { invalidAutoShutdown: s.autoShutdown },
+      `a dynamic supervisor's 'autoShutdown' can only be "never", got ${
+        formatTerm(s.autoShutdown)
+      }`,
+    );
+  }
   const autoShutdown = dynamic ? "never" : s.autoShutdown ?? "never";
   if (!AUTO_SHUTDOWNS.includes(autoShutdown as string)) {
     throw flagError(
