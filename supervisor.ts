@@ -43,6 +43,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import * as genServer from "@steward/steward/gen-server";
  * import { exit } from "@steward/steward/process";
@@ -61,8 +62,10 @@
  * await genServer.call("counter", "next");
  * const [child] = await supervisor.whichChildren(sup);
  * exit(child.pid as supervisor.Pid, "kill"); // crash it: it comes back, fresh
- * await new Promise((r) => setTimeout(r, 10));
- * console.assert(await genServer.call("counter", "next") === 1);
+ * // The supervisor answers once it has handled the exit (and restarted it).
+ * const [restarted] = await supervisor.whichChildren(sup);
+ * assert.notEqual(restarted.pid, child.pid);
+ * assert.equal(await genServer.call("counter", "next"), 1);
  * await supervisor.stop(sup);
  * ```
  *
@@ -327,6 +330,7 @@ const events = new EventHub<SupervisorEvent>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import { spawnLink } from "@steward/steward/process";
  * const seen: string[] = [];
@@ -336,7 +340,7 @@ const events = new EventHub<SupervisorEvent>();
  * });
  * await supervisor.stop(sup);
  * off();
- * console.assert(seen.join() === "child_started,child_terminated,supervisor_stopped");
+ * assert.equal(seen.join(), "child_started,child_terminated,supervisor_stopped");
  * ```
  */
 export function subscribe(
@@ -547,11 +551,12 @@ function normaliseSpecs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkChildspecs } from "@steward/steward/supervisor";
  * const start = () => "ignore" as const;
- * console.assert(checkChildspecs([{ id: 1, start }]) === undefined);
+ * assert.equal(checkChildspecs([{ id: 1, start }]), undefined);
  * const err = checkChildspecs([{ id: 1, start }, { id: 1, start }]);
- * console.assert(err?.key === "id");
+ * assert.equal(err?.key, "id");
  * ```
  */
 export function checkChildspecs(
@@ -1426,8 +1431,13 @@ function whichChildrenIn(sup: Sup): ChildInfo[] {
 
 function countChildrenIn(sup: Sup): ChildCounts {
   let active = 0, supervisors = 0, workers = 0;
+  // Static children: alive now (OTP's is_process_alive: a death whose EXIT
+  // is still queued is not active). Dynamic ones: all but the restarting.
+  const alive = sup.dynamic
+    ? (_pid: Pid) => true
+    : (pid: Pid) => !procOf(pid).dead;
   for (const c of sup.children) {
-    if (c.pid !== undefined) active++;
+    if (c.pid !== undefined && alive(c.pid)) active++;
     if (c.spec.type === "supervisor") supervisors++;
     else workers++;
   }
@@ -1507,6 +1517,7 @@ function launch(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import { spawnLink } from "@steward/steward/process";
  * const sup = await supervisor.start({
@@ -1517,7 +1528,7 @@ function launch(
  *   ],
  * }, { name: "app" });
  * const ids = (await supervisor.whichChildren("app")).map((c) => c.id);
- * console.assert(ids.join() === "web,db"); // newest first
+ * assert.equal(ids.join(), "web,db"); // newest first
  * await supervisor.stop(sup);
  * ```
  */
@@ -1540,6 +1551,7 @@ export function start(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * const top = await supervisor.start({
  *   strategy: "one_for_all",
@@ -1550,7 +1562,7 @@ export function start(
  *   }],
  * });
  * const counts = await supervisor.countChildren(top);
- * console.assert(counts.supervisors === 1 && counts.active === 1);
+ * assert.deepEqual(counts, { specs: 1, active: 1, supervisors: 1, workers: 0 });
  * await supervisor.stop(top);
  * ```
  */
@@ -1575,13 +1587,15 @@ export function startLink(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import { spawnLink } from "@steward/steward/process";
  * const sup = await supervisor.startDynamic({ maxChildren: 1 });
  * const worker = { id: "w", start: () => spawnLink(() => new Promise(() => {})) };
  * const { pid } = await supervisor.startChild(sup, worker);
  * const err = await supervisor.startChild(sup, worker).catch((e) => e);
- * console.assert(pid !== undefined && err.code === "maxChildren");
+ * assert.ok(pid !== undefined);
+ * assert.equal(err.code, "maxChildren");
  * await supervisor.stop(sup);
  * ```
  */
@@ -1604,9 +1618,10 @@ export function startDynamic(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * const sup = await supervisor.startDynamicLink();
- * console.assert((await supervisor.countChildren(sup)).specs === 0);
+ * assert.equal((await supervisor.countChildren(sup)).specs, 0);
  * await supervisor.stop(sup);
  * ```
  */
@@ -1645,6 +1660,7 @@ async function request<T>(sup: Dest, req: Request): Promise<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import { spawnLink } from "@steward/steward/process";
  * const sup = await supervisor.start({
@@ -1657,7 +1673,7 @@ async function request<T>(sup: Dest, req: Request): Promise<T> {
  *   }],
  * });
  * const { extra } = await supervisor.startChild(sup, [7]);
- * console.assert(extra === "conn#7");
+ * assert.equal(extra, "conn#7");
  * await supervisor.stop(sup);
  * ```
  */
@@ -1680,6 +1696,7 @@ export function startChild(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import { spawnLink } from "@steward/steward/process";
  * const sup = await supervisor.start({
@@ -1687,7 +1704,7 @@ export function startChild(
  * });
  * await supervisor.terminateChild(sup, "w");
  * const [w] = await supervisor.whichChildren(sup);
- * console.assert(w.pid === undefined);
+ * assert.equal(w.pid, undefined);
  * await supervisor.stop(sup);
  * ```
  */
@@ -1706,6 +1723,7 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import { spawnLink } from "@steward/steward/process";
  * const sup = await supervisor.start({
@@ -1713,7 +1731,7 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  * });
  * await supervisor.terminateChild(sup, "w");
  * const { pid } = await supervisor.restartChild(sup, "w");
- * console.assert(pid !== undefined);
+ * assert.ok(pid !== undefined);
  * await supervisor.stop(sup);
  * ```
  */
@@ -1731,12 +1749,13 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * const sup = await supervisor.start({
  *   children: [{ id: "nothing", start: () => "ignore" as const }],
  * });
  * await supervisor.deleteChild(sup, "nothing");
- * console.assert((await supervisor.whichChildren(sup)).length === 0);
+ * assert.equal((await supervisor.whichChildren(sup)).length, 0);
  * await supervisor.stop(sup);
  * ```
  */
@@ -1754,9 +1773,10 @@ export function deleteChild(sup: Dest, id: unknown): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * const sup = await supervisor.start({});
- * console.assert((await supervisor.whichChildren(sup)).length === 0);
+ * assert.equal((await supervisor.whichChildren(sup)).length, 0);
  * await supervisor.stop(sup);
  * ```
  */
@@ -1773,12 +1793,13 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * const sup = await supervisor.start({
  *   children: [{ id: "x", start: () => "ignore" as const }],
  * });
  * const c = await supervisor.countChildren(sup);
- * console.assert(c.specs === 1 && c.active === 0 && c.workers === 1);
+ * assert.deepEqual(c, { specs: 1, active: 0, supervisors: 0, workers: 1 });
  * await supervisor.stop(sup);
  * ```
  */
@@ -1796,12 +1817,14 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * const sup = await supervisor.start({
  *   children: [{ id: "x", start: () => "ignore" as const }],
  * });
  * const spec = await supervisor.getChildspec(sup, "x");
- * console.assert(spec.restart === "permanent" && spec.shutdown === 5000);
+ * assert.equal(spec.restart, "permanent");
+ * assert.equal(spec.shutdown, 5000);
  * await supervisor.stop(sup);
  * ```
  */
@@ -1823,11 +1846,12 @@ export function getChildspec(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as supervisor from "@steward/steward/supervisor";
  * import { isAlive } from "@steward/steward/process";
  * const sup = await supervisor.start({});
  * await supervisor.stop(sup);
- * console.assert(!isAlive(sup));
+ * assert.ok(!isAlive(sup));
  * ```
  */
 export function stop(

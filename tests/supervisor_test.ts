@@ -2963,6 +2963,21 @@ describe("supervisor edge cases", () => {
     await supervisor.stop(sup);
   });
 
+  test("countChildren() counts as active only children alive now, as OTP's is_process_alive check (a death not yet handled)", async () => {
+    const sup = await supervisor.start({ children: [spec("a"), spec("b")] });
+    const a = await pidOf(sup, "a");
+    const asked = supervisor.countChildren(sup); // queued before the EXIT
+    exit(a, "kill");
+    assert.deepEqual(await asked, {
+      specs: 2,
+      active: 1,
+      supervisors: 0,
+      workers: 2,
+    });
+    assert.equal((await supervisor.countChildren(sup)).active, 2); // restarted
+    await supervisor.stop(sup);
+  });
+
   test("a supervisor registered by name is reachable by it and frees it when it stops", async () => {
     const sup = await supervisor.start({ children: [spec("a")] }, {
       name: "named_sup",
