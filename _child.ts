@@ -134,8 +134,14 @@ export function startChild(
 
 function adopt(sup: Proc, outcome: StartOutcome): StartOutcome {
   if (typeof outcome !== "object" || !("pid" in outcome)) return outcome;
-  if (sup.dead) return outcome;
   const child = procOf(outcome.pid);
+  if (sup.dead) {
+    // Started after its supervisor died (a promise the start function
+    // chained): it gets the supervisor's exit as a link would have given
+    // it, rather than run on unsupervised.
+    exitSignal(sup, child, sup.reason, true);
+    return outcome;
+  }
   if (!child.dead) {
     if (!linked(sup, child)) linkProcs(sup, child);
   } else if (!hasExit(sup, outcome.pid)) {

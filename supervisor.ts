@@ -73,6 +73,7 @@
  */
 
 import {
+  addResource,
   currentProc,
   deliver as deliverTo,
   Pid,
@@ -1268,6 +1269,10 @@ function setUp(
     return ["stop", badSpec("startSpec", error)];
   }
   const sup = new Sup(proc, flags);
+  // Killed (no terminate runs): its delayed restarts must not outlive it.
+  addResource(proc, () => {
+    for (const c of sup.children) sup.cancelTimer(c);
+  });
   if (flags.strategy === "simple_one_for_one") {
     if (specs.length !== 1) {
       return ["stop", { badStartSpec: specs.map((s) => s.id) }];

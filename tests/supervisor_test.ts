@@ -2673,6 +2673,27 @@ describe("backoff (beyond OTP)", () => {
     });
   });
 
+  test("a supervisor killed while a restart is delayed leaves no timer behind", async () => {
+    await withClock(async () => {
+      for (const strategy of ["one_for_one", "simple_one_for_one"] as const) {
+        const sup = await supervisor.start({
+          strategy,
+          backoff: { initial: 1000, max: 1000 },
+          children: [spec("child1")],
+        });
+        const pid = strategy === "one_for_one"
+          ? await pidOf(sup, "child1")
+          : pidIn(await supervisor.startChild(sup, []));
+        await terminate(pid, "abnormal");
+        assert.equal((await which(sup))[0][1], "restarting");
+        const ref = monitor(sup);
+        exit(sup, "kill");
+        assert.equal(await downReason(ref), "killed");
+      }
+      // withClock fails if the restart timers are still pending
+    });
+  });
+
   test("backoff options are checked: ChildSpecError naming the key", async () => {
     const cases: [unknown, string][] = [
       [5, "backoff"],
@@ -2914,6 +2935,46 @@ describe("supervisor edge cases", () => {
     assert.notEqual(pid2, pid);
     await supervisor.stop(sup);
     assert.ok(!isAlive(pid2));
+  });
+
+  test("a child started unlinked after its supervisor died is not left running", async () => {
+    await withClock(async (clock) => {
+      // An async start runs as its supervisor: once that is dead, spawning
+      // throws. A plain function's promise callbacks do not: that spawn
+      // succeeds, and the child must not outlive the supervisor.
+      const orphans: Pid[] = [];
+      const thrown: unknown[] = [];
+      for (const async of [true, false]) {
+        const late = async
+          ? async () => {
+            await sleep(100);
+            try {
+              return spawn(forever);
+            } catch (e) {
+              thrown.push(e);
+              throw e;
+            }
+          }
+          : () =>
+            sleep(100).then(() => {
+              const pid = spawn(forever);
+              orphans.push(pid);
+              return pid;
+            });
+        const starting = supervisor.start({
+          children: [{ id: "late", start: late }],
+        }, { name: "dying_sup" });
+        await settle();
+        exit(whereis("dying_sup")!, "kill");
+        assert.equal(await startFails(starting), "killed");
+        await clock.advance(100);
+        await settle();
+      }
+      assert.equal(thrown.length, 1);
+      assert.ok(thrown[0] instanceof ExitError);
+      assert.equal(orphans.length, 1);
+      assert.ok(!isAlive(orphans[0]), "the late child was stopped");
+    });
   });
 
   test("a child that fails at init stops the others, in reverse order, and fails the start with failedToStartChild", async () => {
