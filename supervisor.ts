@@ -31,7 +31,8 @@
  *   rounds them to whole seconds), and in a queue, so a burst of restarts
  *   costs the same per restart however many are in the window;
  * - a child whose start function did not link it is linked by the
- *   supervisor, so a `spawn` start cannot escape supervision;
+ *   supervisor, so a `spawn` start cannot escape supervision (one that
+ *   starts after its supervisor died gets the supervisor's exit);
  * - results are values and errors are {@linkcode SupervisorError}s with a
  *   `code`, instead of `{error, ...}` tuples; child spec problems are
  *   {@linkcode ChildSpecError}s naming the key;
@@ -39,7 +40,12 @@
  *   (`backoff`), off by default; a child waiting for its delayed restart
  *   shows as `"restarting"` with the time of the next attempt, and
  *   terminateChild cancels it;
- * - every transition is an event ({@linkcode subscribe}).
+ * - every transition is an event ({@linkcode subscribe});
+ * - getChildspec also takes a child's pid under every strategy (OTP: only
+ *   simple_one_for_one), since a pid is what callers usually hold;
+ * - a dynamic supervisor stopping kills each child still alive after its
+ *   own shutdown time (Elixir waits for the longest one before killing
+ *   any), so a child's shutdown rule means the same everywhere.
  *
  * @example
  * ```ts
@@ -1458,7 +1464,12 @@ function getChildspecIn(sup: Sup, arg: unknown): FullChildSpec | Failure {
     : sup.dynamic
     ? undefined
     : sup.find(arg);
-  if (child === undefined || (arg instanceof Pid && child.pid !== arg)) {
+  if (
+    child === undefined ||
+    // a restarting child by its last pid too (OTP's {restarting, Pid})
+    (arg instanceof Pid && child.pid !== arg &&
+      !(child.restarting && child.oldPid === arg))
+  ) {
     return fail("getChildspec", arg, "notFound");
   }
   return child.spec;

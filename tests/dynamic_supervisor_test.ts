@@ -872,6 +872,36 @@ describe("DynamicSupervisor beyond Elixir", () => {
     });
   });
 
+  test("stopping, each child still alive is killed after its own shutdown time", async () => {
+    await withClock(async (clock) => {
+      const sup = await supervisor.startDynamic();
+      const quick = pidIn(
+        await supervisor.startChild(sup, {
+          id: "quick",
+          start: trapper(self(), null),
+          shutdown: 10,
+        }),
+      );
+      const patient = pidIn(
+        await supervisor.startChild(sup, {
+          id: "patient",
+          start: trapper(self(), null),
+          shutdown: 1000,
+        }),
+      );
+      await receive((m) => m === "ready");
+      await receive((m) => m === "ready");
+      const refs = [monitor(quick), monitor(patient)];
+      const stopping = supervisor.stop(sup);
+      await clock.advance(10);
+      assert.equal(await downReason(refs[0]), "killed");
+      assert.ok(isAlive(patient));
+      await clock.advance(990);
+      assert.equal(await downReason(refs[1]), "killed");
+      await stopping;
+    });
+  });
+
   test("children stop all at once when the supervisor stops", async () => {
     await withClock(async (clock) => {
       const sup = await supervisor.startDynamic();

@@ -2402,12 +2402,14 @@ describe("supervisor misc", () => {
         supError(supervisor.deleteChild(sup, "child1"), "simpleOneForOne"),
         which(sup),
         counts(sup),
+        supervisor.getChildspec(sup, cpid1), // by its old pid, as OTP
         supervisor.terminateChild(sup, cpid1),
       ]);
       await clock.advance(2000);
-      const [, , children, count] = await answers;
+      const [, , children, count, childSpec] = await answers;
       assert.deepEqual(children, [[undefined, "restarting"]]);
       assert.deepEqual(count, [1, 0, 0, 1]);
+      assert.equal(childSpec.id, "child1");
       await checkExit(cpid1, "error");
       assert.deepEqual(await which(sup), []);
 
