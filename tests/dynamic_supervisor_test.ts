@@ -30,7 +30,6 @@ import { ExitError, StartError } from "../errors.ts";
 import {
   assertNoMessages,
   downReason,
-  flush,
   forever,
   isExit,
   next,
@@ -813,8 +812,7 @@ describe("DynamicSupervisor.terminateChild()", () => {
     await supError(supervisor.terminateChild(sup, "task"), "simpleOneForOne");
     await supError(supervisor.terminateChild(sup, self()), "notFound");
     const dead = spawnLink(() => {});
-    await settle();
-    await flush();
+    await checkExit(dead, "normal");
     await supError(supervisor.terminateChild(sup, dead), "notFound");
     await supError(supervisor.restartChild(sup, "task"), "simpleOneForOne");
     await supError(supervisor.deleteChild(sup, "task"), "simpleOneForOne");

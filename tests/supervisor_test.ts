@@ -39,7 +39,6 @@ import { getClock } from "../clock.ts";
 import {
   assertNoMessages,
   downReason,
-  flush,
   forever,
   isExit,
   next,
@@ -420,7 +419,7 @@ describe("supervisor start (sup_start)", () => {
     assert.deepEqual(e.reason, { functionClause: "error" });
     assert.deepEqual(await which(sup), [["child1", undefined]]);
     await shutdown(sup);
-    await flush(); // the failed gen_server's EXIT went to the supervisor
+    await assertNoMessages();
     await assertNoMessages();
   });
 
@@ -883,7 +882,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     }
     await shutdown(sup);
     assert.equal(whereis("sup_test"), undefined);
-    await flush();
+    await assertNoMessages();
   });
 
   test("simple_one_for_one: ids are undefined, pids address children, id-based calls fail (child_adm_simple)", async () => {
@@ -1544,7 +1543,7 @@ describe("strategies", () => {
       2,
     );
     await shutdown(sup);
-    await flush();
+    await assertNoMessages();
   });
 
   test("rest_for_one: when a later child fails to restart, the retry starts from it (rest_for_one_other_child_fails_restart)", async () => {
@@ -1578,7 +1577,7 @@ describe("strategies", () => {
     );
     assert.equal(await pidOf(sup, "child1"), child1b);
     await shutdown(sup);
-    await flush();
+    await assertNoMessages();
   });
 
   test("simple_one_for_one: only the dead child restarts; the third restart stops the supervisor (simple_one_for_one)", async () => {
@@ -1965,20 +1964,24 @@ describe("significant children (autoShutdown)", () => {
         const [p3, p2, p1] = (await which(sup)).map(([, p]) => p as Pid);
         [p1, p2, p3].forEach(link);
         await terminate(p2, "kill");
+        let survivors: Pid[] = [];
         if (strategy === "one_for_one") {
           await checkExit(p2);
           await checkNoExit(p1);
           await checkNoExit(p3);
+          survivors = [p1, p3];
         } else if (strategy === "one_for_all") {
           for (const p of [p1, p2, p3]) await checkExit(p);
         } else {
           await checkExit(p2);
           await checkExit(p3);
           await checkNoExit(p1);
+          survivors = [p1];
         }
         await checkNoExit(sup);
         await shutdown(sup);
-        await flush();
+        for (const p of survivors) await checkExit(p, "shutdown");
+        await assertNoMessages();
       });
     }
   }
@@ -2616,7 +2619,7 @@ describe("backoff (beyond OTP)", () => {
       } finally {
         rec.off();
       }
-      await flush(); // the failed starts' EXITs went to the supervisor
+      await assertNoMessages();
     });
   });
 
