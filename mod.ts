@@ -7,6 +7,7 @@
  * - {@link ./ets.ts}: shared tables owned by processes, with heirs.
  * - {@link ./supervisor.ts}: supervisors that restart children, and
  *   dynamic supervisors.
+ * - {@link ./director.ts}: supervisors with a restart plan per child.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -29,6 +30,7 @@ export * as Process from "./process.ts";
 export * as GenServer from "./gen_server.ts";
 export * as Ets from "./ets.ts";
 export * as Supervisor from "./supervisor.ts";
+export * as Director from "./director.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";
