@@ -51,8 +51,11 @@
  * {@linkcode getRestartCount} are synchronous: they read the director's child
  * table, which only the director writes, without a message, so they answer
  * even while the director is busy (starting a child, waiting for one to
- * stop) and cost a map lookup. The table goes when the director dies: reads
- * of a dead director throw {@linkcode NoProcError}.
+ * stop) and cost a map lookup. They show the director's view: a child that
+ * has just died, whose EXIT the director has not handled yet, still shows
+ * its (dead) pid, as with director's ETS table. The table goes when the
+ * director dies, however it dies: reads of a dead director throw
+ * {@linkcode NoProcError}.
  *
  * ## Reports, events and debugging
  * Every transition is an event ({@linkcode subscribe}). Supervisor reports
