@@ -768,6 +768,57 @@ describe("Director: what era C broke", () => {
     await assertNoMessages();
   });
 
+  test("a failed restart waiting to be fed back into the plan is cancelled by terminateChild()", async () => {
+    let starts = 0;
+    const plan: PlanElement[] = [
+      "restart",
+      () => assert.fail("the plan must not run again"),
+    ];
+    const d = await director.start({
+      children: [{
+        id: "f",
+        start: () => ++starts === 1 ? worker() : ["error", "down"] as const,
+        plan,
+      }],
+    });
+    // The request is queued behind the EXIT, so ahead of the retry the
+    // failed restart puts in the mailbox.
+    exit(director.getPid(d, "f"), "kill");
+    const terminating = director.terminateChild(d, "f");
+    await terminating;
+    await settle();
+    assert.equal(starts, 2);
+    assert.equal(director.getRestartCount(d, "f"), 1);
+    assert.deepEqual(director.whichChildren(d), [
+      { id: "f", pid: undefined, type: "worker", modules: [] },
+    ]);
+    await director.stop(d);
+    await assertNoMessages();
+  });
+
+  test("while an async restart is under way the child reads as restarting", async () => {
+    let release: (() => void) | undefined;
+    let starts = 0;
+    const d = await director.start({
+      children: [{
+        id: "a",
+        start: async () => {
+          if (++starts > 1) await new Promise<void>((r) => release = r);
+          return worker();
+        },
+      }],
+    });
+    await kill(director.getPid(d, "a"));
+    assert.equal(director.whichChildren(d)[0].pid, "restarting");
+    assert.equal(await code(() => director.getPid(d, "a")), "restarting");
+    counts(d, 1, 0, 0, 1);
+    release!();
+    await settle();
+    assert.ok(isAlive(director.getPid(d, "a")));
+    await director.stop(d);
+    await assertNoMessages();
+  });
+
   test("a start that fails, throws or returns ignore leaves nothing stored; a retry succeeds", async () => {
     const d = await director.start({});
     const err = await director.startChild(d, {
