@@ -26,7 +26,10 @@
  * first exit, `Infinity` never. An empty plan stops it at the first exit with
  * `{ emptyPlanChildTerminated: { id, reason } }`. A restart that fails counts
  * as an exit: it runs the next element, with the start's failure as the
- * reason. The restart count given to plan functions (and returned by
+ * reason (so with `count: Infinity`, a `"restart"` whose start keeps failing
+ * retries as fast as the director can, as director's README warns: give
+ * such children a `{ restart: ms }` or `{ backoff }` element). The restart
+ * count given to plan functions (and returned by
  * {@linkcode getRestartCount}) is 1 at the first exit. A plan function that
  * throws or returns something that is not a plan element stops the director
  * with `{ runPlanElement: { id, reason: { funCrash: e } | { funBadReturn: v },
