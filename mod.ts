@@ -9,6 +9,7 @@
  *   dynamic supervisors.
  * - {@link ./task.ts}: supervised tasks (run, await, crash semantics).
  * - {@link ./table_manager.ts}: a table kept alive across its consumer's crashes.
+ * - {@link ./director.ts}: supervisors with a restart plan per child.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -33,6 +34,7 @@ export * as Ets from "./ets.ts";
 export * as Supervisor from "./supervisor.ts";
 export * as Task from "./task.ts";
 export * as TableManager from "./table_manager.ts";
+export * as Director from "./director.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

@@ -1,14 +1,15 @@
 /**
  * `deno task bench`: the same workloads on Steward (Deno, Node, Bun) and on
  * Erlang/OTP, in one run, with ratios against OTP and the goals of the
- * foundation, ETS and supervisor issues. Three sections, three tables:
- * foundation (processes, gen_server), ETS (tables) and supervisor
- * (starting, shutting down and restarting children).
+ * foundation, ETS, supervisor and director issues. Four sections, four
+ * tables: foundation (processes, gen_server), ETS (tables), supervisor
+ * (starting, shutting down and restarting children) and director (restart
+ * latency, lock-free reads).
  *
  *   deno task bench                # all sections, median of 5 runs per figure
  *   deno task bench quick          # 1 short run per figure (smoke test)
  *   deno task bench ets            # only the ETS section (also: foundation,
- *                                  # supervisor; several may be given)
+ *                                  # supervisor, director; several may be given)
  *   deno task bench --million      # also 1,000,000 idle gen_servers on Node
  *   deno task bench --write        # also put the table(s) into BENCHMARKS.md
  *
@@ -30,7 +31,7 @@ const args = Deno.args;
 const quick = args.includes("quick");
 const million = args.includes("--million");
 const write = args.includes("--write");
-const SECTIONS = ["foundation", "ets", "supervisor"];
+const SECTIONS = ["foundation", "ets", "supervisor", "director"];
 for (const a of args) {
   if (!["quick", "--million", "--write", ...SECTIONS].includes(a)) {
     console.error(
@@ -771,6 +772,101 @@ async function supervisorSection(): Promise<void> {
   if (write) await writeSection("supervisor", report);
 }
 
+// ============================================================= director ==
+
+const directorRuntimes: Record<string, (w: string) => [string, string[]]> = {
+  deno: (w) => [deno, [
+    "run",
+    "-A",
+    "bench/director_bench.mjs",
+    `${SRC}mod.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  node: (w) => ["node", [
+    "bench/director_bench.mjs",
+    `${NPM}mod.js`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  bun: (w) => [bun, [
+    "bench/director_bench.mjs",
+    `${SRC}mod.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+};
+
+const DIRECTOR_ROWS: EtsRow[] = [
+  {
+    key: "restart_latency_us",
+    label:
+      'restart latency after a kill, plan ["restart"] (OTP: one_for_one supervisor), median of 10k',
+    unit: "µs",
+    kind: "time",
+    goal: "<= OTP/5",
+    meets: atMost(1 / 5),
+  },
+  {
+    key: "get_pid_ns",
+    label:
+      "getPid, lock-free (OTP: ets:lookup of the child's row, as director 18)",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= 50 ns",
+    meets: (s) => s <= 50,
+  },
+];
+
+async function directorSection(): Promise<void> {
+  const t0 = performance.now();
+  const otp = await runOtp(["director"]);
+  otpVersion ??= otp;
+  const results = await runSteward(
+    DIRECTOR_ROWS.map((r) => r.key),
+    directorRuntimes,
+  );
+  const lines = [
+    `| work | unit | Erlang/OTP | Steward on Deno | Steward on Node | Steward on Bun | goal | met on |`,
+    `|---|---|---|---|---|---|---|---|`,
+  ];
+  for (const row of DIRECTOR_ROWS) {
+    const o = otp?.[row.key] as number | undefined;
+    const cells = ["deno", "node", "bun"].map((rt) => {
+      const s = results[rt][row.key];
+      const note = typeof s === "number" && s > 0 && o !== undefined
+        ? ` (${(o / s).toFixed(2)}x)`
+        : "";
+      return `${fmtSmall(s)}${note}`;
+    });
+    const met = ["deno", "node", "bun"].filter((rt) => {
+      const s = results[rt][row.key];
+      return typeof s === "number" && row.meets(s, o, results[rt]);
+    });
+    lines.push(
+      `| ${row.label} | ${row.unit} | ${fmtSmall(o)} | ${
+        cells.join(" | ")
+      } | ${row.goal} | ${met.length ? met.join(", ") : "none"} |`,
+    );
+  }
+  const report = [
+    ...await header("director"),
+    "Lower is better. Ratios in parentheses: OTP's time / Steward's time.",
+    "Restart latency: one gen_server child killed 10,000 times back to back;",
+    "the time from exit(pid, kill) to the new child's init; the median of each",
+    "run, then of the runs. getPid: a director with 100 children.",
+    "",
+    ...lines,
+  ].join("\n");
+  console.log(report);
+  console.error(
+    `bench: director section took ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min`,
+  );
+  if (write) await writeSection("director", report);
+}
+
 // ================================================================== main ==
 
 try {
@@ -784,6 +880,7 @@ try {
   await part("foundation", foundation);
   await part("ets", etsSection);
   await part("supervisor", supervisorSection);
+  await part("director", directorSection);
 } finally {
   await Deno.remove(snapshot, { recursive: true });
 }

@@ -7,10 +7,11 @@
 %%%   erl -noshell -pa DIR -run steward_bench main [quick] [runs=N] [Name ...]
 %%%
 %%% With no names every workload runs. A Name may also be a group:
-%%% `foundation` (processes, gen_server), `ets` (the ETS table workloads)
-%%% or `supervisor` (starting, shutting down and restarting children).
-%%% Stdout receives exactly one JSON object (one line); progress and
-%%% diagnostics go to stderr.
+%%% `foundation` (processes, gen_server), `ets` (the ETS table workloads),
+%%% `supervisor` (starting, shutting down and restarting children) or
+%%% `director` (restart latency, a child's pid lookup). Stdout receives
+%%% exactly one JSON object (one line); progress and diagnostics go to
+%%% stderr.
 %%%
 %%% Methodology
 %%% -----------
@@ -78,7 +79,8 @@
 %% Fun(Opts) -> number() | [{Key :: atom(), number()}].
 %% Opts = #{runs := pos_integer()}.
 workloads() ->
-    foundation_workloads() ++ ets_workloads() ++ supervisor_workloads().
+    foundation_workloads() ++ ets_workloads() ++ supervisor_workloads() ++
+        director_workloads().
 
 foundation_workloads() ->
     [{spawn_down_per_s,      fun spawn_down_per_s/1},
@@ -108,11 +110,16 @@ supervisor_workloads() ->
      {sup_ofo,     fun sup_ofo/1},
      {sup_restart, fun sup_restart/1}].
 
+director_workloads() ->
+    [{restart_latency_us, fun restart_latency_us/1},
+     {get_pid_ns,         fun get_pid_ns/1}].
+
 %% Names accepted on the command line for several workloads.
 groups() ->
     [{"foundation", [N || {N, _} <- foundation_workloads()]},
      {"ets", [N || {N, _} <- ets_workloads()]},
-     {"supervisor", [N || {N, _} <- supervisor_workloads()]}].
+     {"supervisor", [N || {N, _} <- supervisor_workloads()]},
+     {"director", [N || {N, _} <- director_workloads()]}].
 
 %%====================================================================
 %% Entry points
@@ -740,13 +747,87 @@ fmt_list1(Xs) ->
     lists:join(" ", [float_to_list(X / 1, [{decimals, 1}]) || X <- Xs]).
 
 %%====================================================================
+%% Director workloads (compared with Steward's director.ts)
+%%====================================================================
+
+-define(KILLS, 10000).
+
+%% Restart latency of a plain one_for_one supervisor (intensity 1,000,000
+%% per second, so it never gives up): exit(Child, kill), then the time until
+%% the new child's init/1 runs (it sends its monotonic time to the driver).
+%% 10,000 kills back to back per run, logging off (no SASL reports); the
+%% median of each run, then the median of the runs, in µs.
+restart_latency_us(#{runs := Runs}) ->
+    #{level := Level} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, none),
+    try
+        Medians = [in_fresh_process(fun restart_latency_run/0)
+                   || _ <- lists:seq(1, Runs)],
+        info("   median us per run: ~s~n",
+             [lists:join(" ", [float_to_list(M, [{decimals, 2}])
+                               || M <- Medians])]),
+        median(Medians)
+    after
+        logger:set_primary_config(level, Level)
+    end.
+
+restart_latency_run() ->
+    {ok, Sup} = supervisor:start_link(?MODULE, {sup, self()}),
+    First = receive {started, P0, _} -> P0 end,
+    Lat = kill_loop(?KILLS, First, []),
+    unlink(Sup),
+    exit(Sup, kill),
+    median(Lat) / 1000.
+
+kill_loop(0, _Pid, Acc) ->
+    Acc;
+kill_loop(N, Pid, Acc) ->
+    T0 = erlang:monotonic_time(nanosecond),
+    exit(Pid, kill),
+    receive
+        {started, New, T1} -> kill_loop(N - 1, New, [T1 - T0 | Acc])
+    end.
+
+%% A child's pid read from a table without a message, as director 18's
+%% lock-free get_pid does: ets:lookup of one row of a 100-row set, and a
+%% match of the pid out of it. ns per lookup.
+get_pid_ns(Opts) ->
+    Rate = throughput(Opts, 100000,
+                      fun(N) ->
+                              T = ets:new(children, [set, public]),
+                              [ets:insert(T, {I, self()})
+                               || I <- lists:seq(0, 99)],
+                              T0 = erlang:monotonic_time(nanosecond),
+                              get_pid_loop(N, T),
+                              T1 = erlang:monotonic_time(nanosecond),
+                              ets:delete(T),
+                              T1 - T0
+                      end),
+    1.0e9 / Rate.
+
+get_pid_loop(0, _T) ->
+    ok;
+get_pid_loop(N, T) ->
+    [{_, Pid}] = ets:lookup(T, 42),
+    true = is_pid(Pid),
+    get_pid_loop(N - 1, T).
+
+%%====================================================================
 %% gen_server callbacks (trivial server used by workloads 3 and 5)
 %%====================================================================
 
 %% Also the supervisor callback (supervisor workloads) and the restart
 %% probe, which tells the driver when its init ran.
 init({supervisor, Flags, Specs}) -> {ok, {Flags, Specs}};
+init({sup, Driver}) ->
+    {ok, {#{strategy => one_for_one, intensity => 1000000, period => 1},
+          [#{id => child,
+             start => {gen_server, start_link,
+                       [?MODULE, {notify, Driver}, []]}}]}};
 init({probe, Driver}) ->
+    Driver ! {started, self(), erlang:monotonic_time(nanosecond)},
+    {ok, state};
+init({notify, Driver}) ->
     Driver ! {started, self(), erlang:monotonic_time(nanosecond)},
     {ok, state};
 init(_Arg) -> {ok, state}.

@@ -1,0 +1,485 @@
+// A director's state and its plan machine (director.ts is the server and
+// the API): the child table the lock-free reads use, what happens when a
+// child exits (seeds.md §2.3), delayed restarts and retries, stopping
+// children, events and reports. Only the director process writes it.
+
+import { deliver, type Pid, type Proc } from "./_runtime.ts";
+import {
+  failed,
+  type Shutdown,
+  shutdownChild,
+  startChild as startChildProcess,
+  type StartOutcome,
+} from "./_child.ts";
+import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import { getClock } from "./clock.ts";
+import { EventHub } from "./_events.ts";
+import { sameTerm } from "./_term.ts";
+import { formatTerm } from "./_format.ts";
+import {
+  badAction,
+  DEFAULT_DEFAULT_CHILDSPEC,
+  type OwnSpec,
+} from "./_director_spec.ts";
+import type {
+  Backoff,
+  DefaultChildspec,
+  DirectorEvent,
+  DirectorReport,
+  FullChildSpec,
+  Logger,
+  LogValidator,
+  PlanAction,
+  ReportKind,
+  StartOptions,
+} from "./director.ts";
+
+/** Every director's events. */
+export const events: EventHub<DirectorEvent> = new EventHub<DirectorEvent>();
+
+/** One child: its specs, its process, and where it is in its plan. */
+export class Child {
+  /** Undefined when not running (stopped, waiting, restarting). */
+  pid: Pid | undefined = undefined;
+  extra: unknown = undefined;
+  /** Between exit and restart: a delay, a retry, or a start under way. */
+  restarting = false;
+  /** The pending delayed restart or retry; cancelling clears it. */
+  pending: RestartTimer | Retry | null = null;
+  /** The next plan element to run (0-based; director's index). */
+  index = 0;
+  /** Runs of the whole plan completed (director's count2). */
+  cycles = 0;
+  /** Plan elements run so far (exits and failed restarts). */
+  restartCount = 0;
+  /** Consecutive backoff restarts. */
+  streak = 0;
+  /** When it last started, and how long its last run lasted (clock ms). */
+  startedAt = 0;
+  upFor = 0;
+
+  constructor(
+    /** The spec as given, with its own defaults. */
+    public own: OwnSpec,
+    /** The effective spec (own folded over the default if append). */
+    public spec: FullChildSpec,
+  ) {}
+}
+
+/**
+ * A delayed restart: when due, it puts a {@linkcode Due} in the director's
+ * mailbox (not itself: gen_server takes timers for its own).
+ */
+export class RestartTimer extends Timed {
+  constructor(
+    readonly dir: Dir,
+    readonly child: Child,
+    readonly at: number,
+  ) {
+    super();
+  }
+
+  expire(): void {
+    deliver(this.dir.proc, new Due(this));
+  }
+}
+
+/** A delayed restart is due. */
+export class Due {
+  constructor(readonly timer: RestartTimer) {}
+}
+
+/**
+ * A failed restart, fed back into the plan through the director's mailbox
+ * (director's 0 ms timer): requests and exits queued meanwhile are served
+ * first, and terminateChild or deleteChild can still cancel it.
+ */
+export class Retry {
+  constructor(readonly child: Child, readonly reason: unknown) {}
+}
+
+/** The director stops with `reason` (a plan said so). */
+export class Stop {
+  constructor(readonly reason: unknown) {}
+}
+export type Step = Stop | undefined;
+
+export function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
+  return x instanceof Promise ? x.then(f) : f(x);
+}
+
+function isOkShutdown(reason: unknown, brutal: boolean): boolean {
+  return reason === "shutdown" || reason === "normal" ||
+    (brutal && reason === "killed") ||
+    (reason !== null && typeof reason === "object" && "shutdown" in reason);
+}
+
+/** Directors by pid: the table the lock-free reads use. */
+export const directors = new Map<Pid, Dir>();
+
+/** A director's state (the gen_server state). */
+export class Dir {
+  readonly pid: Pid;
+  /** Children in start order. */
+  readonly children = new Set<Child>();
+  /** Children by id, for ids that are not objects (others: a scan). */
+  readonly byId = new Map<unknown, Child>();
+  /** Running children by pid. */
+  readonly byPid = new Map<Pid, Child>();
+  /** The default childspec (as given, checked). */
+  default: DefaultChildspec = DEFAULT_DEFAULT_CHILDSPEC;
+  readonly trace: ((line: string) => void) | null;
+  readonly logger: Logger | null;
+  readonly logValidator: LogValidator | undefined;
+
+  constructor(readonly proc: Proc, options: StartOptions) {
+    this.pid = proc.pid;
+    const debug = options.debug ?? false;
+    this.trace = debug === true
+      ? (line) => console.log(line)
+      : debug === false
+      ? null
+      : debug;
+    this.logger = options.logger ?? null;
+    this.logValidator = options.logValidator;
+  }
+
+  /** Released at the director's death, however it dies. */
+  readonly release = (): void => {
+    directors.delete(this.pid);
+    for (const c of this.children) this.cancelPending(c);
+  };
+
+  get label(): string {
+    const name = this.proc.name;
+    return `director ${name === undefined ? String(this.pid) : `"${name}"`}`;
+  }
+
+  debug(what: string): void {
+    this.trace!(`*DBG* ${this.label} ${what}`);
+  }
+
+  emit(event: DistributiveOmit<DirectorEvent, "director" | "time">): void {
+    if (!events.active) return;
+    events.emit(
+      { ...event, director: this.pid, time: getClock().now() } as DirectorEvent,
+    );
+  }
+
+  // -- reports --
+
+  report(
+    kind: ReportKind,
+    child: Child,
+    pid: Pid | undefined,
+    reason: unknown,
+  ): void {
+    const logger = this.logger;
+    if (logger === null) return;
+    const report: DirectorReport = {
+      kind,
+      level: kind === "progress" ? "info" : "error",
+      director: this.pid,
+      name: this.proc.name,
+      id: child.spec.id,
+      pid,
+      reason,
+      restartCount: child.restartCount,
+      spec: child.spec,
+    };
+    const validator = child.spec.logValidator ?? this.logValidator;
+    let form: unknown = "short";
+    if (validator !== undefined) {
+      try {
+        form = validator(report.level, report);
+      } catch (error) {
+        console.error("Steward: a director log validator threw:", error);
+      }
+    }
+    if (form === "none") return;
+    const f = form === "long" ? "long" : "short";
+    try {
+      logger({ ...report, form: f, text: this.format(report, child, f) });
+    } catch (error) {
+      console.error("Steward: a director logger threw:", error);
+    }
+  }
+
+  format(r: DirectorReport, child: Child, form: "short" | "long"): string {
+    const who = `child ${formatTerm(r.id)}${
+      r.pid === undefined ? "" : ` (${r.pid})`
+    }`;
+    const what = r.kind === "progress"
+      ? `started ${who}`
+      : r.kind === "child_terminated"
+      ? `${who} exited: ${formatTerm(r.reason)}`
+      : r.kind === "start_error"
+      ? `could not restart ${who}: ${formatTerm(r.reason)}`
+      : `${who} did not stop cleanly: ${formatTerm(r.reason)}`;
+    const head = r.kind === "progress"
+      ? "PROGRESS REPORT"
+      : "SUPERVISOR REPORT";
+    if (form === "short") return `=${head}= ${this.label}: ${what}`;
+    const s = r.spec;
+    return [
+      `=${head}====`,
+      `    Supervisor: ${this.label} (${this.pid})`,
+      `    Context:    ${r.kind}`,
+      ...(r.kind === "progress"
+        ? []
+        : [`    Reason:     ${formatTerm(r.reason)}`]),
+      `    Child:      id=${formatTerm(s.id)} pid=${
+        r.pid ?? "undefined"
+      } type=${s.type}`,
+      `                plan=${formatTerm(s.plan)} next=${child.index}`,
+      `                count=${s.count} runs=${child.cycles} restartCount=${child.restartCount}`,
+      `                terminateTimeout=${s.terminateTimeout} modules=${
+        formatTerm(s.modules)
+      } append=${s.append}`,
+    ].join("\n");
+  }
+
+  // -- the child table --
+
+  find(id: unknown): Child | undefined {
+    if (id === null || typeof id !== "object") return this.byId.get(id);
+    for (const c of this.children) if (sameTerm(c.spec.id, id)) return c;
+    return undefined;
+  }
+
+  add(child: Child): void {
+    this.children.add(child);
+    const id = child.spec.id;
+    if (id === null || typeof id !== "object") this.byId.set(id, child);
+  }
+
+  remove(child: Child): void {
+    this.cancelPending(child);
+    this.children.delete(child);
+    if (child.pid !== undefined) this.byPid.delete(child.pid);
+    const id = child.spec.id;
+    if (id === null || typeof id !== "object") this.byId.delete(id);
+    this.emit({ type: "child_deleted", id });
+  }
+
+  running(child: Child, pid: Pid, extra: unknown): void {
+    child.pid = pid;
+    child.extra = extra;
+    child.restarting = false;
+    child.startedAt = getClock().now();
+    this.byPid.set(pid, child);
+  }
+
+  cancelPending(child: Child): void {
+    const p = child.pending;
+    if (p !== null) {
+      if (p instanceof RestartTimer) cancelTimeout(p);
+      child.pending = null;
+    }
+    child.restarting = false;
+  }
+
+  /** Starts a child's process (not yet a running child: see `started`). */
+  start(child: Child): StartOutcome | Promise<StartOutcome> {
+    return startChildProcess(this.proc, child.spec.start, child.spec.args);
+  }
+
+  /** A child's start succeeded: record it, tell. */
+  started(child: Child, pid: Pid, extra: unknown): void {
+    this.running(child, pid, extra);
+    this.emit({ type: "child_started", id: child.spec.id, pid });
+    this.report("progress", child, pid, undefined);
+  }
+
+  // -- a child exited: its plan (seeds.md §2.3) --
+
+  exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
+    this.byPid.delete(pid);
+    child.pid = undefined;
+    child.extra = undefined;
+    child.upFor = getClock().now() - child.startedAt;
+    if (this.trace !== null) {
+      this.debug(
+        `got exit signal for pid ${pid} with reason ${formatTerm(reason)}`,
+      );
+    }
+    this.emit({ type: "child_exited", id: child.spec.id, pid, reason });
+    this.report("child_terminated", child, pid, reason);
+    return this.runPlan(child, reason);
+  }
+
+  runPlan(child: Child, reason: unknown): Step | Promise<Step> {
+    const { id, plan, count } = child.spec;
+    if (plan.length === 0) {
+      return new Stop({ emptyPlanChildTerminated: { id, reason } });
+    }
+    if (child.cycles >= count) {
+      return new Stop({ reachedMaxRestartPlan: { id, reason } });
+    }
+    const element = plan[child.index];
+    if (++child.index >= plan.length) {
+      child.index = 0;
+      child.cycles++;
+    }
+    const n = ++child.restartCount;
+    let action: PlanAction;
+    if (typeof element === "function") {
+      let r: unknown;
+      try {
+        r = element(reason, n, id);
+      } catch (error) {
+        return new Stop({
+          runPlanElement: {
+            id,
+            reason: { funCrash: error },
+            childLastErrorReason: reason,
+          },
+        });
+      }
+      if (typeof r === "function" || badAction(r) !== undefined) {
+        return new Stop({
+          runPlanElement: {
+            id,
+            reason: { funBadReturn: r },
+            childLastErrorReason: reason,
+          },
+        });
+      }
+      action = r as PlanAction;
+    } else action = element;
+    if (this.trace !== null) {
+      this.debug(
+        `is running plan ${formatTerm(action)} for id ${formatTerm(id)}`,
+      );
+    }
+    this.emit({ type: "plan_element", id, action, restartCount: n, reason });
+    switch (action) {
+      case "restart":
+        return this.restartNow(child);
+      case "wait":
+        return undefined;
+      case "delete":
+        this.remove(child);
+        return undefined;
+      case "stop":
+        return new Stop(reason);
+    }
+    if ("restart" in action) this.delay(child, action.restart);
+    else if ("backoff" in action) {
+      this.delay(child, this.backoffDelay(child, action.backoff));
+    } else return new Stop(action.stop);
+    return undefined;
+  }
+
+  restartNow(child: Child): Step | Promise<Step> {
+    child.restarting = true; // shown while an async start is under way
+    const r = this.start(child);
+    if (r instanceof Promise) return r.then((o) => this.restarted(child, o));
+    return this.restarted(child, r);
+  }
+
+  restarted(child: Child, outcome: StartOutcome): Step {
+    child.restarting = false;
+    if (this.proc.dead) return undefined;
+    if (failed(outcome)) {
+      this.retry(child, outcome.error);
+      return undefined;
+    }
+    let pid: Pid | undefined = undefined;
+    if (outcome !== "ignore") {
+      pid = outcome.pid;
+      this.running(child, pid, outcome.extra);
+      this.report("progress", child, pid, undefined);
+    }
+    this.emit({ type: "child_restarted", id: child.spec.id, pid });
+    return undefined;
+  }
+
+  retry(child: Child, reason: unknown): void {
+    this.emit({ type: "restart_failed", id: child.spec.id, reason });
+    this.report("start_error", child, undefined, reason);
+    child.restarting = true;
+    child.upFor = 0;
+    const retry = new Retry(child, reason);
+    child.pending = retry;
+    deliver(this.proc, retry);
+  }
+
+  retried(retry: Retry): Step | Promise<Step> {
+    const child = retry.child;
+    if (child.pending !== retry) return undefined; // cancelled
+    child.pending = null;
+    child.restarting = false;
+    if (this.trace !== null) {
+      this.debug(`got a failed restart of id ${formatTerm(child.spec.id)}`);
+    }
+    return this.runPlan(child, retry.reason);
+  }
+
+  delay(child: Child, ms: number): void {
+    const at = getClock().now() + ms;
+    const timer = new RestartTimer(this, child, at);
+    child.restarting = true;
+    child.pending = timer;
+    startTimeout(timer, ms);
+    this.emit({
+      type: "restart_delayed",
+      id: child.spec.id,
+      delay: ms,
+      restartAt: at,
+    });
+  }
+
+  due(timer: RestartTimer): Step | Promise<Step> {
+    const child = timer.child;
+    if (child.pending !== timer) return undefined; // cancelled
+    child.pending = null;
+    if (this.trace !== null) {
+      this.debug(`got restart event for id ${formatTerm(child.spec.id)}`);
+    }
+    return this.restartNow(child);
+  }
+
+  backoffDelay(child: Child, b: Backoff): number {
+    if (child.upFor >= b.max) child.streak = 0;
+    const base = Math.min(b.max, b.initial * (b.factor ?? 2) ** child.streak);
+    child.streak++;
+    return Math.round(base - base * (b.jitter ?? 0) * Math.random());
+  }
+
+  // -- stopping children --
+
+  /** Stops a child if it runs (per its terminateTimeout); cancels restarts. */
+  terminate(child: Child): void | Promise<void> {
+    this.cancelPending(child);
+    const pid = child.pid;
+    if (pid === undefined) return;
+    const tt = child.spec.terminateTimeout;
+    const shutdown: Shutdown = tt === 0
+      ? "brutal_kill"
+      : tt === Infinity
+      ? "infinity"
+      : tt;
+    // The pid stays visible to readers until the child is dead.
+    return then(shutdownChild(this.proc, pid, shutdown), (reason) => {
+      if (child.pid === pid) {
+        this.byPid.delete(pid);
+        child.pid = undefined;
+        child.extra = undefined;
+      }
+      this.emit({ type: "child_terminated", id: child.spec.id, pid, reason });
+      if (!isOkShutdown(reason, tt === 0)) {
+        this.report("shutdown_error", child, pid, reason);
+      }
+    });
+  }
+
+  /** Stops every child, newest first. */
+  async terminateAll(): Promise<void> {
+    for (const c of this.children) this.cancelPending(c);
+    for (const c of [...this.children].reverse()) await this.terminate(c);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
+  : never;
