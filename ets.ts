@@ -35,17 +35,16 @@
  * pass stays yours. Records come out (from `lookup`, `select`, `toList`...)
  * frozen and shared: no copy per read, and no way to change the table
  * through them (in strict code, assigning to one throws a `TypeError`); copy
- * one (`[...record]`) to change it and insert it again. A `set`, `bag` or
- * `duplicate_bag` freezes its copy when it stores it; an `ordered_set`
- * freezes a record the first time it is read. The table never changes a
- * frozen record in place, it replaces it. Freezing is shallow: objects
- * inside records are shared, and must be treated as immutable. Array keys
- * are deep-copied and frozen.
+ * one (`[...record]`) to change it and insert it again. The table freezes
+ * its copy when it stores it, and never changes a stored record in place:
+ * it replaces it. Freezing is shallow: objects inside records are shared,
+ * and must be treated as immutable. Array keys are deep-copied and frozen.
  *
  * Why: copying every record out (Erlang's copy-out) measured 3.8-4.4x a
  * plain `Map.get` per lookup. Freezing on the way in costs ~40 ns per
- * insert on V8 (~250 ns on Bun), and makes a lookup of a hash table one
- * `Map.get`: nothing else is touched to hand the record out.
+ * insert on V8 (~250 ns on Bun), and makes a lookup one `Map.get` (an
+ * ordered_set keeps a hash index beside its tree): nothing else is touched
+ * to hand the record out.
  *
  * ## Access and ownership
  * `access` is checked against the calling process (`self()`):
@@ -475,8 +474,8 @@ export class Table {
     this.#heir = heir;
     this.#heirData = heirData;
     this.#store = type === "ordered_set"
-      ? new TreeStore()
-      : new HashStore(type);
+      ? new TreeStore(keyPos)
+      : new HashStore(type, keyPos);
     if (isNamed) named.set(name, this);
     live.add(this);
     addResource(owner, this.#ownerExit);
@@ -781,7 +780,7 @@ export class Table {
   take(key: unknown): TableRecord[] {
     this.#write("take");
     const recs = this.#store.deleteKey(key);
-    return recs === undefined ? [] : recs.map(out);
+    return recs === undefined ? [] : recs.slice();
   }
 
   /**
@@ -843,7 +842,7 @@ export class Table {
       return r === undefined ? [] : [r];
     }
     const recs = this.#store.get(key);
-    return recs === undefined ? [] : recs.map(out);
+    return recs === undefined ? [] : recs.slice();
   }
 
   /**
@@ -1007,13 +1006,14 @@ export class Table {
       }
     }
     const [ops, many] = this.#counterOps(op);
-    // The stored record when the key is there: updated in place below, once
-    // every op has been checked (stored records never leave the table).
+    // A copy of the stored record (or of the default), changed below once
+    // every op has been checked.
     const stored = this.#store.one(key);
-    const rec =
-      (stored !== undefined && !(options && "default" in options)
+    const rec = [
+      ...(stored !== undefined && !(options && "default" in options)
         ? stored
-        : this.#current(o, key, options)).slice();
+        : this.#current(o, key, options)),
+    ];
     const results: (number | bigint)[] = [];
     for (const [pos, incr, threshold, setValue] of ops) {
       this.#position(o, rec, pos, true);
@@ -1054,16 +1054,8 @@ export class Table {
       rec[pos] = next;
       results.push(next);
     }
-    if (ops.length > 0) {
-      // In place, unless the record is frozen (a hash table's always are;
-      // an ordered_set's once read): then a new one.
-      if (stored !== undefined && !Object.isFrozen(stored)) {
-        for (let j = 0; j < ops.length; j++) {
-          const pos = ops[j][0];
-          (stored as unknown[])[pos] = rec[pos];
-        }
-      } else this.#store.insert(rec[this.#keyPos], rec);
-    }
+    // Stored records are frozen: a new one replaces the old.
+    if (ops.length > 0) this.#store.insert(rec[this.#keyPos], rec);
     return many ? results : results[0];
   }
 
@@ -1198,7 +1190,7 @@ export class Table {
     }
     const hasDefault = options !== undefined && "default" in options;
     if (!hasDefault && !this.#store.has(key)) return false;
-    const rec = this.#current(o, key, options).slice();
+    const rec = [...this.#current(o, key, options)];
     for (const [pos, value] of pairs) {
       this.#position(o, rec, pos, true);
       rec[pos as number] = value;
@@ -1368,7 +1360,7 @@ export class Table {
       s.fix(1);
       try {
         s.forEach((_k, recs) => {
-          for (const r of recs) acc = fn(out(r), acc);
+          for (const r of recs) acc = fn(r, acc);
         });
       } finally {
         s.fix(-1);
@@ -1381,7 +1373,7 @@ export class Table {
       k = reverse ? s.prevKey(k) : s.nextKey(k)
     ) {
       const recs = s.get(k);
-      if (recs !== undefined) acc = fn(out(recs[0]), acc);
+      if (recs !== undefined) acc = fn(recs[0], acc);
     }
     return acc;
   }
@@ -1405,7 +1397,7 @@ export class Table {
     this.#read("toList");
     const list: TableRecord[] = [];
     this.#store.forEach((_k, recs) => {
-      for (const r of recs) list.push(out(r));
+      for (const r of recs) list.push(r);
     });
     return list;
   }
@@ -2013,16 +2005,6 @@ export class Table {
       safeFixed,
     };
   }
-}
-
-/**
- * A stored record on its way out: frozen (once; shallow), then shared. The
- * table never changes a frozen record in place, so what a reader holds
- * stays as it was read.
- */
-function out(r: Rec): TableRecord {
-  if (!Object.isFrozen(r)) Object.freeze(r);
-  return r;
 }
 
 function toNumber(op: string, table: string, x: number | bigint): number {
