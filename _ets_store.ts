@@ -79,7 +79,7 @@ export interface Store {
   inOrder(keys: unknown[]): unknown[];
   /** Keeps deleted keys resolvable for nextKey (safe_fixtable) while > 0. */
   fix(delta: 1 | -1): void;
-  /** Deep-frozen canonical form of a key to store (arrays copied once). */
+  /** The key to put in a stored record: an array key deep-frozen (a copy unless frozen already; a hash store swaps in its own copy on insert). */
   canonicalKey(key: unknown): unknown;
 }
 
@@ -765,11 +765,9 @@ export class TreeStore implements Store {
   }
 
   canonicalKey(key: unknown): unknown {
-    if (!Array.isArray(key)) return key;
-    const stored = this.#tree.getKey(key);
-    return stored !== undefined && sameTerm(stored, key)
-      ? stored
-      : freezeKey(key);
+    // A frozen copy, not the stored key of an equal one: that would cost a
+    // descent of the tree, and set() replaces the stored key anyway.
+    return freezeKey(key);
   }
 
   // Reads and deletes of something that cannot be a key (NaN, objects)
