@@ -1354,26 +1354,18 @@ export class Table {
     acc: A,
     reverse: boolean,
   ): A {
-    // Key by key, so user code may change the table as it goes.
+    // User code may change the table as it goes: a hash table is fixed
+    // meanwhile, and the tree's walk goes on from the key after the current
+    // one (one walk, no look-up per key: the ordered_set's hash index would
+    // turn a walk in key order into scattered reads).
     const s = this.#store;
-    if (this.#type !== "ordered_set") {
-      s.fix(1);
-      try {
-        s.forEach((_k, recs) => {
-          for (const r of recs) acc = fn(r, acc);
-        });
-      } finally {
-        s.fix(-1);
-      }
-      return acc;
-    }
-    for (
-      let k = reverse ? s.lastKey() : s.firstKey();
-      k !== undefined;
-      k = reverse ? s.prevKey(k) : s.nextKey(k)
-    ) {
-      const recs = s.get(k);
-      if (recs !== undefined) acc = fn(recs[0], acc);
+    s.fix(1);
+    try {
+      s.forEach((_k, recs) => {
+        for (const r of recs) acc = fn(r, acc);
+      }, reverse);
+    } finally {
+      s.fix(-1);
     }
     return acc;
   }
