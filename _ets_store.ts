@@ -49,6 +49,8 @@ export interface Store {
   addToField(key: unknown, pos: number, incr: number): number | undefined;
   /** Removes every record of `key`; returns them (undefined if none). */
   deleteKey(key: unknown): readonly Rec[] | undefined;
+  /** Removes every record of `key`, returning nothing (no array to make). */
+  remove(key: unknown): void;
   /** Removes the records sameTerm-equal to `rec`; returns how many. */
   deleteRecord(key: unknown, rec: Rec): number;
   clear(): void;
@@ -481,6 +483,16 @@ export class HashStore implements Store {
     this.#walks = this.#walks.filter((w) => w.last !== mapKey);
   }
 
+  remove(key: unknown): void {
+    if (this.#set && this.#fixed === 0 && !Array.isArray(key)) {
+      // The common case: one Map operation.
+      if (this.#map.delete(key)) {
+        if (this.#order !== null) this.#order.delete(key);
+        if (this.#walks.length > 0) this.#forgetWalk(key);
+      }
+    } else this.deleteKey(key);
+  }
+
   deleteKey(key: unknown): readonly Rec[] | undefined {
     let leaf: Leaf | undefined;
     let v: Val | undefined;
@@ -841,6 +853,14 @@ export class TreeStore implements Store {
       if (ik !== NO_INDEX) this.#index.delete(ik);
     }
     return [r];
+  }
+
+  remove(key: unknown): void {
+    if (!isKey(key) || !this.#tree.delete(key)) return;
+    if (this.#index.size !== 0) {
+      const ik = indexKey(key);
+      if (ik !== NO_INDEX) this.#index.delete(ik);
+    }
   }
 
   deleteRecord(key: unknown, rec: Rec): number {

@@ -714,7 +714,7 @@ export class Table {
    */
   delete(key: unknown): void {
     this.#write("delete");
-    this.#store.deleteKey(key);
+    this.#store.remove(key);
   }
 
   /**
