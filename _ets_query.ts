@@ -8,7 +8,13 @@ import {
   type CompiledSpec,
   isBound,
 } from "./_match_spec.ts";
-import type { Cursor, Rec, Store, Visit } from "./_ets_store.ts";
+import {
+  type Cursor,
+  out,
+  type Rec,
+  type Store,
+  type Visit,
+} from "./_ets_store.ts";
 import { compareTerms, sameKey } from "./_term.ts";
 
 /** How a select visits the table. */
@@ -92,10 +98,12 @@ export function scan(
 
 /**
  * Runs a spec on a stored record for a result to hand out: the record
- * itself (stored records are frozen), and a copy when the spec may put the
- * record inside a result it builds (a result built by the spec is the
- * caller's to change, records in it included).
+ * itself (frozen: see `out`), and a copy when the spec may put the record
+ * inside a result it builds (a result built by the spec is the caller's to
+ * change, records in it included).
  */
 export function runCopying(spec: CompiledSpec, r: Rec): unknown {
-  return spec.embedsRecord ? spec.run([...r]) : spec.run(r);
+  if (spec.embedsRecord) return spec.run([...r]);
+  const v = spec.run(r);
+  return v === r ? out(r) : v;
 }
