@@ -8,7 +8,13 @@ import {
   type CompiledSpec,
   isBound,
 } from "./_match_spec.ts";
-import type { Cursor, Rec, Store, Visit } from "./_ets_store.ts";
+import {
+  type Cursor,
+  out,
+  type Rec,
+  type Store,
+  type Visit,
+} from "./_ets_store.ts";
 import { compareTerms, sameKey } from "./_term.ts";
 
 /** How a select visits the table. */
@@ -92,16 +98,12 @@ export function scan(
 
 /**
  * Runs a spec on a stored record for a result to hand out: the record
- * itself only frozen, and a copy when the spec may put the record inside a
- * result it builds (which would otherwise be a way to reach it unfrozen...
- * it is frozen there too, but runs are cheaper on a copy than freezing every
- * record a scan visits).
+ * itself (frozen: see `out`), and a copy when the spec may put the record
+ * inside a result it builds (a result built by the spec is the caller's to
+ * change, records in it included).
  */
 export function runCopying(spec: CompiledSpec, r: Rec): unknown {
-  if (spec.embedsRecord) return spec.run(r.slice());
+  if (spec.embedsRecord) return spec.run([...r]);
   const v = spec.run(r);
-  if (v !== r) return v;
-  // The record itself: frozen on its way out, as lookup hands it out.
-  if (!Object.isFrozen(r)) Object.freeze(r);
-  return r;
+  return v === r ? out(r) : v;
 }

@@ -3353,6 +3353,168 @@ describe("whereis() and rename() (whereis_table, rename)", () => {
   });
 });
 
+describe("store internals seen from the API (hash Map walks, ordered_set index)", () => {
+  for (const type of ["set", "bag"] as const) {
+    test(`${type}: interleaved first/next walks, with keys of every kind, each see every key once in insertion order`, () => {
+      const t = create("interleaved_walks", { type });
+      try {
+        const keys: unknown[] = [];
+        for (let i = 0; i < 40; i++) {
+          keys.push(i % 3 === 0 ? ["k", i] : i % 3 === 1 ? `s${i}` : i);
+        }
+        for (const k of keys) t.insert([k, 1]);
+        // Six walks side by side: more than the store keeps iterators for.
+        const walks = Array.from({ length: 6 }, () => [t.first()]);
+        for (let step = 1; step < keys.length; step++) {
+          for (const w of walks) w.push(t.next(w[w.length - 1]));
+        }
+        for (const w of walks) {
+          assert.deepEqual(w, keys);
+          assert.equal(t.next(w[w.length - 1]), undefined);
+        }
+        // An array key equal to (not the same as) the stored one works too.
+        assert.deepEqual(t.next(["k", 0]), "s1");
+      } finally {
+        t.destroy();
+      }
+    });
+
+    test(`${type}: a walk goes on after inserts behind it, and from the last key once more keys come`, () => {
+      const t = create("walk_inserts", { type });
+      try {
+        t.insertMany([[1], [2]]);
+        assert.equal(t.first(), 1);
+        assert.equal(t.next(1), 2);
+        assert.equal(t.next(2), undefined);
+        t.insert([3]);
+        t.insert([["t"]]);
+        assert.equal(t.next(2), 3);
+        assert.deepEqual(t.next(3), ["t"]);
+        assert.equal(t.next(["t"]), undefined);
+        t.deleteAllObjects();
+        assert.equal(t.first(), undefined);
+        t.insert([4]);
+        assert.equal(t.first(), 4);
+        assert.equal(t.next(4), undefined);
+      } finally {
+        t.destroy();
+      }
+    });
+
+    test(`${type}: a continuation used twice after its key was deleted from a fixed table gives the same rest`, () => {
+      const t = create("cont_twice_deleted", { type });
+      try {
+        t.safeFixtable(true);
+        for (let i = 0; i < 10; i++) t.insert([i, i]);
+        const spec = [[["$1", "_"], [], ["$1"]]];
+        const first = t.select(spec, { limit: 4 })!;
+        assert.deepEqual(first.results, [0, 1, 2, 3]);
+        t.delete(3);
+        t.delete(4);
+        const once = chunks(first.continuation!.next()).flat();
+        const twice = chunks(first.continuation!.next()).flat();
+        assert.deepEqual(once, [5, 6, 7, 8, 9]);
+        assert.deepEqual(twice, once);
+        t.safeFixtable(false);
+      } finally {
+        t.destroy();
+      }
+    });
+
+    test(`${type}: select() by several bound keys keeps table order through deletes and re-inserts`, () => {
+      const t = create("bound_keys_reorder", { type });
+      try {
+        t.insertMany([["a", 1], ["b", 2], [["c"], 3]]);
+        const spec = [
+          [[["c"], "$1"], [], ["$1"]],
+          [["b", "$1"], [], ["$1"]],
+          [["a", "$1"], [], ["$1"]],
+        ];
+        assert.deepEqual(t.select(spec), [1, 2, 3]);
+        t.delete("a");
+        t.insert(["a", 4]); // goes last
+        assert.deepEqual(t.select(spec), [2, 3, 4]);
+        t.delete(["c"]);
+        t.insert([["c"], 5]);
+        assert.deepEqual(t.select(spec), [2, 4, 5]);
+        t.delete("b");
+        assert.deepEqual(t.select(spec), [4, 5]);
+      } finally {
+        t.destroy();
+      }
+    });
+  }
+
+  test("ordered_set: lookups by equal numbers and bigints find the one record; distinct large values stay apart", () => {
+    const t = create("oset_index", { type: "ordered_set" });
+    try {
+      const big = 2 ** 60;
+      t.insertMany([
+        [1, "one"],
+        [big, "big"],
+        [2n ** 60n + 1n, "big+1"],
+        [
+          0,
+          "zero",
+        ],
+        ["1", "str"],
+        [true, "t"],
+        [null, "nil"],
+      ]);
+      assert.deepEqual(t.lookup(1n), [[1, "one"]]);
+      assert.deepEqual(t.lookup(2n ** 60n), [[big, "big"]]);
+      assert.deepEqual(t.lookup(2n ** 60n + 1n), [[2n ** 60n + 1n, "big+1"]]);
+      assert.deepEqual(t.lookup(-0), [[0, "zero"]]);
+      assert.deepEqual(t.lookup("1"), [["1", "str"]]);
+      assert.deepEqual(t.lookup(true), [[true, "t"]]);
+      assert.deepEqual(t.lookup(null), [[null, "nil"]]);
+      assert.deepEqual(t.lookup(NaN), []);
+      assert.deepEqual(t.lookup(1.5), []);
+      // Inserting under 1n replaces the record and stores the key 1n.
+      t.insert([1n, "one again"]);
+      assert.deepEqual(t.lookup(1), [[1n, "one again"]]);
+      t.delete(1n);
+      assert.deepEqual(t.lookup(1), []);
+      assert.equal(t.member(1n), false);
+      t.take(2n ** 60n);
+      assert.deepEqual(t.lookup(big), []);
+      assert.equal(t.info()!.size, 5);
+      t.deleteAllObjects();
+      assert.deepEqual(t.lookup("1"), []);
+    } finally {
+      t.destroy();
+    }
+  });
+
+  for (const type of ["set", "ordered_set"] as const) {
+    test(`${type}: updateCounter() never changes a record handed out before, for plain, tuple and absent keys`, () => {
+      const t = create("counter_frozen", { type });
+      try {
+        t.insertMany([["n", 1, 10], [["t", 1], 1]]);
+        const before = t.lookup("n")[0];
+        const tuple = t.lookup(["t", 1])[0];
+        assert.equal(t.updateCounter("n", 5), 6);
+        assert.equal(t.updateCounter("n", [2, -3]), 7);
+        assert.equal(t.updateCounter(["t", 1], 1), 2);
+        assert.deepEqual(before, ["n", 1, 10]);
+        assert.deepEqual(tuple, [["t", 1], 1]);
+        assert.deepEqual(t.lookup("n"), [["n", 6, 7]]);
+        assert.deepEqual(t.lookup(["t", 1]), [[["t", 1], 2]]);
+        assert.ok(Object.isFrozen(t.lookup("n")[0]));
+        // The stored key of a tuple stays the table's frozen copy.
+        assert.ok(Object.isFrozen(t.lookup(["t", 1])[0][0]));
+        assert.throws(() => t.updateCounter("none", 1), EtsError);
+        assert.throws(() => t.updateCounter("n", [0, 1]), EtsError);
+        assert.throws(() => t.updateCounter("n", [3, 1]), EtsError);
+        assert.throws(() => t.updateCounter("n", [1, 2 ** 53]), RangeError);
+        assert.deepEqual(t.lookup("n"), [["n", 6, 7]]);
+      } finally {
+        t.destroy();
+      }
+    });
+  }
+});
+
 describe("hygiene", () => {
   test("no table and no message is left behind by the tests above", async () => {
     assert.deepEqual(all().map(String), []);
