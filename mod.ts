@@ -7,6 +7,8 @@
  * - {@link ./ets.ts}: shared tables owned by processes, with heirs.
  * - {@link ./supervisor.ts}: supervisors that restart children, and
  *   dynamic supervisors.
+ * - {@link ./tracker.ts}: registry supervisors (gen_tracker): children found
+ *   by id without a message, attributes beside them.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -29,6 +31,7 @@ export * as Process from "./process.ts";
 export * as GenServer from "./gen_server.ts";
 export * as Ets from "./ets.ts";
 export * as Supervisor from "./supervisor.ts";
+export * as Tracker from "./tracker.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

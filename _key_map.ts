@@ -1,0 +1,153 @@
+// A map from table keys to values, with keys compared as ETS's set tables
+// compare them (_term.ts's `sameKey`, Erlang's =:=): primitives, pids and
+// refs by `===`, arrays ("tuples") element by element, nested freely.
+//
+// Why not a Map of strings: building a string per lookup (`"stream:" + n`)
+// costs more than the lookup (OTP_FIGURES.md: 500-1,000 ns against ~80 for
+// a Map of Maps). Why not the ETS store: the tracker's `find` must cost a
+// fraction of OTP's ~130 ns, and an ETS lookup (access check, key trie,
+// frozen record) is ~80 ns at 10k tuple keys. Here a tuple key is a walk
+// down a trie of Maps, one `Map.get` per element, and no allocation.
+//
+// Layout: non-array keys live in `prims`. An array key of length n is
+// looked up in `arrays.get(n)`, then element by element; an element that is
+// itself an array of length m is entered through the marker object
+// `MARKS[m]` (so it cannot be confused with a primitive element), then its
+// elements. Encodings are prefix-free (lengths come first), so a walk that
+// consumed the whole key ends on the value, and every node before it is a
+// Map. Empty Maps are pruned on delete.
+
+type Node = Map<unknown, unknown>;
+
+/** Marker objects for nested arrays, by length (created on demand). */
+const MARKS: object[] = [];
+
+function mark(length: number): object {
+  let m = MARKS[length];
+  if (m === undefined) {
+    for (let i = MARKS.length; i <= length; i++) {
+      MARKS[i] = Object.freeze({ nestedArrayOfLength: i });
+    }
+    m = MARKS[length];
+  }
+  return m;
+}
+
+/** A map keyed by table keys (see the file's comment). */
+export class KeyMap<V> {
+  #prims = new Map<unknown, V>();
+  #arrays = new Map<number, unknown>();
+  #size = 0;
+
+  /** Number of keys. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The value stored under `key`, or undefined. */
+  get(key: unknown): V | undefined {
+    if (!Array.isArray(key)) return this.#prims.get(key);
+    let node = this.#arrays.get(key.length);
+    for (let i = 0; i < key.length; i++) {
+      if (node === undefined) return undefined;
+      const k = key[i];
+      node = Array.isArray(k)
+        ? getNested(node as Node, k)
+        : (node as Node).get(k);
+    }
+    return node as V | undefined;
+  }
+
+  /** Whether a value is stored under `key`. */
+  has(key: unknown): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Stores `value` (not undefined) under `key`, a valid table key. */
+  set(key: unknown, value: V): void {
+    if (!Array.isArray(key)) {
+      const before = this.#prims.size;
+      this.#prims.set(key, value);
+      this.#size += this.#prims.size - before;
+      return;
+    }
+    if (key.length === 0) {
+      if (!this.#arrays.has(0)) this.#size++;
+      this.#arrays.set(0, value);
+      return;
+    }
+    let node = this.#arrays.get(key.length) as Node | undefined;
+    if (node === undefined) this.#arrays.set(key.length, node = new Map());
+    const path: unknown[] = [];
+    flatten(key, path);
+    const last = path.length - 1;
+    for (let i = 0; i < last; i++) {
+      let child = node.get(path[i]) as Node | undefined;
+      if (child === undefined) node.set(path[i], child = new Map());
+      node = child;
+    }
+    if (!node.has(path[last])) this.#size++;
+    node.set(path[last], value);
+  }
+
+  /** Removes `key`; returns whether it was there. */
+  delete(key: unknown): boolean {
+    if (!Array.isArray(key)) {
+      const had = this.#prims.delete(key);
+      if (had) this.#size--;
+      return had;
+    }
+    if (key.length === 0) {
+      const had = this.#arrays.delete(0);
+      if (had) this.#size--;
+      return had;
+    }
+    const root = this.#arrays.get(key.length) as Node | undefined;
+    if (root === undefined) return false;
+    const path: unknown[] = [];
+    flatten(key, path);
+    const nodes: Node[] = [root];
+    let node = root;
+    for (let i = 0; i < path.length - 1; i++) {
+      const child = node.get(path[i]) as Node | undefined;
+      if (child === undefined) return false;
+      nodes.push(node = child);
+    }
+    if (!node.delete(path[path.length - 1])) return false;
+    this.#size--;
+    // Prune the Maps the key alone was using, from the leaf up.
+    for (let i = nodes.length - 1; i > 0 && nodes[i].size === 0; i--) {
+      nodes[i - 1].delete(path[i - 1]);
+    }
+    if (root.size === 0) this.#arrays.delete(key.length);
+    return true;
+  }
+
+  /** Removes every key. */
+  clear(): void {
+    this.#prims.clear();
+    this.#arrays.clear();
+    this.#size = 0;
+  }
+}
+
+function getNested(node: Node, key: unknown[]): unknown {
+  let n: unknown = node.get(mark(key.length));
+  for (let i = 0; i < key.length; i++) {
+    if (n === undefined) return undefined;
+    const k = key[i];
+    n = Array.isArray(k) ? getNested(n as Node, k) : (n as Node).get(k);
+  }
+  return n;
+}
+
+/** The tokens of an array key's walk (its length is the root's key). */
+function flatten(key: unknown[], out: unknown[]): void {
+  for (let i = 0; i < key.length; i++) {
+    const k = key[i];
+    if (Array.isArray(k)) {
+      out.push(mark(k.length));
+      flatten(k, out);
+    } else out.push(k);
+  }
+}
