@@ -151,6 +151,11 @@ async function eventsOf(
   return seen;
 }
 
+/** The child id an event names, if any. */
+function idOf(e: TrackerEvent): unknown {
+  return (e as { id?: unknown }).id;
+}
+
 /** An afterTerminate that reports each call to the calling test. */
 function reporting(): AfterTerminate {
   const main = self();
@@ -1435,5 +1440,489 @@ describe("Tracker afterTerminate", () => {
       assert.deepEqual([id, attrs, reason], ["late", {}, "shutdown"]);
       await assertNoMessages();
     });
+  });
+});
+
+// --------------------------------------------------------- supervisor API --
+
+describe("Tracker supervisor API", () => {
+  test("whichChildren() shows launching, running, terminating and restarting children, newest first", async () => {
+    await withTracker(async (t, clock) => {
+      const main = self();
+      const running = await tracker.findOrOpen(t, spec("running"));
+      const dying = await tracker.findOrOpen(t, {
+        ...spec("terminating"),
+        afterTerminate: async () => {
+          send(main, ["helper", self()]);
+          await receive((m) => m === "done");
+        },
+      });
+      const flaky = await tracker.findOrOpen(
+        t,
+        spec("restarting", { restart: "permanent" }),
+      );
+      const g = gated();
+      const launching = tracker.findOrOpen(t, {
+        id: "launching",
+        start: g.start,
+      });
+      await receive((m) => Array.isArray(m) && m[0] === "starting");
+      await stopChild(dying);
+      const [, helper] = await receive((m) =>
+        Array.isArray(m) && m[0] === "helper"
+      ) as [string, Pid];
+      await kill(flaky);
+      await tracker.wait(t);
+      const rows = await tracker.whichChildren(t);
+      assert.deepEqual(rows.map((r) => [r.id, r.pid]), [
+        ["launching", "launching"],
+        ["restarting", "restarting"],
+        ["terminating", "terminating"],
+        ["running", running],
+      ]);
+      assert.equal(rows[1].restartAt, clock.now() + 100);
+      assert.deepEqual(await tracker.countChildren(t), {
+        specs: 4,
+        active: 1,
+        supervisors: 0,
+        workers: 4,
+      });
+      // Let everything finish.
+      for (const p of processInfo(whereis(t)!)!.links) send(p, "go");
+      await launching;
+      await clock.advance(100);
+      send(helper, "done");
+      await settle();
+      await tracker.wait(t);
+      assert.deepEqual(
+        (await tracker.whichChildren(t)).map((r) => typeof r.pid),
+        ["object", "object", "object"],
+      );
+    }, { backoff: { initial: 100, max: 1000 } });
+  });
+
+  test("countChildren() counts supervisors and workers by type", async () => {
+    await withTracker(async (t) => {
+      await tracker.findOrOpen(t, spec("w"));
+      await tracker.findOrOpen(t, {
+        id: "s",
+        type: "supervisor",
+        start: () => tracker.startLink(`${t}_sub`),
+      });
+      assert.deepEqual(await tracker.countChildren(t), {
+        specs: 2,
+        active: 2,
+        supervisors: 1,
+        workers: 1,
+      });
+      const [row] = await tracker.whichChildren(t);
+      assert.equal(row.type, "supervisor");
+      assert.equal(ets.whereis(t)!.lookup("s")[0][3], "infinity");
+    });
+  });
+
+  test("terminateChild() of a temporary child stops it and forgets it", async () => {
+    await withTracker(async (t) => {
+      const pid = await tracker.findOrOpen(t, spec("p1"));
+      tracker.setAttr(t, "p1", "k", 1);
+      await tracker.terminateChild(t, "p1");
+      assert.equal(isAlive(pid), false);
+      assert.deepEqual(await tracker.whichChildren(t), []);
+      assert.equal(ets.whereis(`${t}_attrs`)!.info()!.size, 0);
+      await rejectsWith(tracker.terminateChild(t, "p1"), "notFound");
+      // A later open starts a fresh one.
+      assert.notEqual(await tracker.findOrOpen(t, spec("p1")), pid);
+    });
+  });
+
+  test("terminateChild() of a permanent child keeps it stopped; restartChild() starts it", async () => {
+    await withTracker(async (t) => {
+      const pid = await tracker.findOrOpen(
+        t,
+        spec("p1", { restart: "permanent" }),
+      );
+      await tracker.terminateChild(t, "p1");
+      assert.equal(isAlive(pid), false);
+      const [row] = await tracker.whichChildren(t);
+      assert.equal(row.pid, undefined);
+      assert.equal(ets.whereis(t)!.lookup("p1")[0][1], "stopped");
+      assert.equal(tracker.find(t, "p1"), undefined);
+      await tracker.terminateChild(t, "p1"); // stopped already: ok
+      const pid2 = await tracker.restartChild(t, "p1");
+      assert.ok(isAlive(pid2) && pid2 !== pid);
+      const err = await rejectsWith(tracker.restartChild(t, "p1"), "running");
+      assert.equal(err.status, "running");
+      // findOrOpen starts a stopped child too.
+      await tracker.terminateChild(t, "p1");
+      const pid3 = await tracker.findOrOpen(t, spec("p1"));
+      assert.equal(tracker.find(t, "p1"), pid3);
+      assert.equal((await tracker.whichChildren(t))[0].restart, "permanent");
+    });
+  });
+
+  test("terminateChild() of a launching child stops it once it has started", async () => {
+    await withTracker(async (t) => {
+      const g = gated();
+      const opening = tracker.findOrOpen(t, { id: "l", start: g.start });
+      await receive((m) => Array.isArray(m) && m[0] === "starting");
+      const terminating = tracker.terminateChild(t, "l");
+      const [child] = await genServerLinks(t);
+      const ref = monitor(child);
+      send(child, "go");
+      assert.equal(await opening, child);
+      await terminating;
+      assert.equal(await downReason(ref), "shutdown");
+      assert.deepEqual(await tracker.whichChildren(t), []);
+    });
+  });
+
+  test("terminateChild() waits for the afterTerminate; the tracker serves others meanwhile", async () => {
+    await withTracker(async (t) => {
+      const main = self();
+      await tracker.findOrOpen(t, {
+        ...spec("slow"),
+        shutdown: "brutal_kill",
+        afterTerminate: async () => {
+          send(main, ["helper", self()]);
+          await receive((m) => m === "done");
+        },
+      });
+      let done = false;
+      const terminating = tracker.terminateChild(t, "slow").then(() => {
+        done = true;
+      });
+      const [, helper] = await receive((m) =>
+        Array.isArray(m) && m[0] === "helper"
+      ) as [string, Pid];
+      const other = await tracker.findOrOpen(t, spec("other"));
+      assert.equal(tracker.find(t, "other"), other);
+      assert.equal(done, false);
+      send(helper, "done");
+      await terminating;
+      assert.deepEqual((await tracker.whichChildren(t)).map((r) => r.id), [
+        "other",
+      ]);
+    });
+  });
+
+  test("deleteChild() forgets a stopped child; a running one is an error", async () => {
+    await withTracker(async (t) => {
+      await tracker.findOrOpen(t, spec("p1", { restart: "transient" }));
+      const err = await rejectsWith(tracker.deleteChild(t, "p1"), "running");
+      assert.equal(err.status, "running");
+      assert.equal(
+        err.message,
+        `Cannot deleteChild child "p1" of tracker "${t}": the child is launching, running or terminating`,
+      );
+      await tracker.terminateChild(t, "p1");
+      await tracker.deleteChild(t, "p1");
+      assert.deepEqual(await tracker.whichChildren(t), []);
+      assert.equal(ets.whereis(t)!.info()!.size, 0);
+      await rejectsWith(tracker.deleteChild(t, "p1"), "notFound");
+      await rejectsWith(tracker.restartChild(t, "p1"), "notFound");
+      await assert.rejects(tracker.deleteChild(t, {} as never), TypeError);
+    });
+  });
+
+  test("an unknown request gets an error and the tracker lives on", async () => {
+    await withTracker(async (t) => {
+      const tpid = whereis(t)!;
+      await assert.rejects(
+        genServer.call(tpid, "bogus").then((r) => {
+          if (r instanceof Object && "error" in (r as object)) {
+            throw (r as { error: Error }).error;
+          }
+          return r;
+        }),
+        (e) =>
+          e instanceof TypeError &&
+          /Unknown request to tracker/.test(e.message),
+      );
+      genServer.cast(tpid, "bogus cast");
+      send(tpid, "bogus info");
+      send(tpid, ["EXIT", spawn(() => {}), "normal"]);
+      await tracker.wait(t);
+      assert.ok(isAlive(tpid));
+      assert.deepEqual(await tracker.countChildren(t), {
+        specs: 0,
+        active: 0,
+        supervisors: 0,
+        workers: 0,
+      });
+    });
+  });
+
+  test("addExistingChild() checks its spec and the process", async () => {
+    await withTracker(async (t) => {
+      await assert.rejects(
+        tracker.addExistingChild(t, { id: "x" } as never),
+        /'pid' must be a Pid, got undefined/,
+      );
+      const loner = spawn(forever);
+      await assert.rejects(
+        tracker.addExistingChild(t, {
+          id: "x",
+          pid: loner,
+          restart: "permanent",
+        }),
+        (e) => e instanceof ChildSpecError && e.key === "start",
+      );
+      const dead = spawn(() => {});
+      await settle();
+      await assert.rejects(
+        tracker.addExistingChild(t, { id: "x", pid: dead }),
+        new NoProcError("addExistingChild", dead),
+      );
+      const g = gated();
+      const opening = tracker.findOrOpen(t, { id: "l", start: g.start });
+      await receive((m) => Array.isArray(m) && m[0] === "starting");
+      const err = await rejectsWith(
+        tracker.addExistingChild(t, { id: "l", pid: loner }),
+        "alreadyPresent",
+      );
+      assert.equal(err.status, "launching");
+      for (const p of await genServerLinks(t)) send(p, "go");
+      await opening;
+      exit(loner, "kill");
+    });
+  });
+
+  test("an adopted permanent child is restarted with its start", async () => {
+    await withTracker(async (t) => {
+      const adopted = spawn(forever);
+      await tracker.addExistingChild(t, {
+        id: "a",
+        pid: adopted,
+        restart: "permanent",
+        start: () => spawnLink(forever),
+      });
+      await kill(adopted);
+      await tracker.wait(t);
+      const again = tracker.find(t, "a");
+      assert.ok(again !== undefined && again !== adopted);
+    });
+  });
+});
+
+// --------------------------------------------------------------- restarts --
+
+describe("Tracker restarts", () => {
+  test("transient: restarted after a crash or a kill, not after normal or shutdown exits", async () => {
+    await withTracker(async (t) => {
+      const s = spec("tr", { restart: "transient" });
+      let pid = await tracker.findOrOpen(t, s);
+      for (const how of ["crash", "kill"]) {
+        if (how === "kill") await kill(pid);
+        else await stopChild(pid, how);
+        await tracker.wait(t);
+        const next = tracker.find(t, "tr");
+        assert.ok(next !== undefined && next !== pid, how);
+        pid = next;
+      }
+      await kill(pid, "shutdown");
+      await tracker.wait(t);
+      assert.equal(tracker.find(t, "tr"), undefined);
+      pid = await tracker.findOrOpen(t, s);
+      await kill(pid, { shutdown: "bye" });
+      await tracker.wait(t);
+      assert.deepEqual(await tracker.whichChildren(t), []);
+    }, { intensity: 10 });
+  });
+
+  test("permanent: restarted after a normal exit too, with a new pid and the same spec", async () => {
+    await withTracker(async (t) => {
+      const seen = await eventsOf(t, async () => {
+        const pid = await tracker.findOrOpen(
+          t,
+          spec("pm", { restart: "permanent" }),
+        );
+        await stopChild(pid);
+        await tracker.wait(t);
+      });
+      assert.deepEqual(seen.map((e) => e.type), [
+        "child_started",
+        "child_exited",
+        "child_restarted",
+      ]);
+      const [row] = await tracker.whichChildren(t);
+      assert.equal(row.restart, "permanent");
+    });
+  });
+
+  test("more restarts than intensity within period stop the tracker with shutdown", async () => {
+    await withTracker(async (t, clock) => {
+      const tpid = whereis(t)!;
+      const tref = monitor(tpid);
+      const other = await tracker.findOrOpen(t, spec("bystander"));
+      const oref = monitor(other);
+      const s = spec("flappy", { restart: "permanent" });
+      let pid = await tracker.findOrOpen(t, s);
+      await kill(pid); // restart 1
+      await tracker.wait(t);
+      await clock.advance(2000);
+      pid = tracker.find(t, "flappy")!;
+      await kill(pid); // restart 2
+      await tracker.wait(t);
+      await clock.advance(2000);
+      pid = tracker.find(t, "flappy")!;
+      const seen = await eventsOf(t, async () => {
+        await kill(pid); // 3 restarts within 5 s: too many
+        assert.equal(await downReason(tref), "shutdown");
+      });
+      assert.equal(await downReason(oref), "shutdown");
+      assert.deepEqual(
+        seen.filter((e) => e.type === "gave_up").map(idOf),
+        ["flappy"],
+      );
+    }, { intensity: 2, period: 5 });
+  });
+
+  test("restarts outside the period do not count", async () => {
+    await withTracker(async (t, clock) => {
+      let pid = await tracker.findOrOpen(
+        t,
+        spec("p", { restart: "permanent" }),
+      );
+      for (let i = 0; i < 5; i++) {
+        await kill(pid);
+        await tracker.wait(t);
+        pid = tracker.find(t, "p")!;
+        assert.ok(pid !== undefined);
+        await clock.advance(1001);
+      }
+    }, { intensity: 1, period: 1 });
+  });
+
+  test("backoff: each restart waits longer; the delay resets once the child ran long enough", async () => {
+    await withTracker(async (t, clock) => {
+      let pid = await tracker.findOrOpen(
+        t,
+        spec("b", { restart: "permanent" }),
+      );
+      const delays: number[] = [];
+      const off = tracker.subscribe((e) => {
+        if (e.name === t && e.type === "restart_delayed") delays.push(e.delay);
+      });
+      try {
+        for (const wait of [100, 200, 400]) {
+          await kill(pid);
+          await tracker.wait(t);
+          assert.equal(tracker.find(t, "b"), undefined);
+          await clock.advance(wait - 1);
+          assert.equal(tracker.find(t, "b"), undefined);
+          await clock.advance(1);
+          await tracker.wait(t);
+          pid = tracker.find(t, "b")!;
+          assert.ok(pid !== undefined);
+        }
+        await clock.advance(1000); // ran for max: the count resets
+        await kill(pid);
+        await tracker.wait(t);
+        await clock.advance(100);
+        await tracker.wait(t);
+        assert.ok(tracker.find(t, "b") !== undefined);
+      } finally {
+        off();
+      }
+      assert.deepEqual(delays, [100, 200, 400, 100]);
+    }, { backoff: { initial: 100, max: 1000 }, intensity: 10 });
+  });
+
+  test("a restarting child: findOrOpen waits for it, restartChild starts it now, terminateChild stops it", async () => {
+    await withTracker(async (t, clock) => {
+      let pid = await tracker.findOrOpen(
+        t,
+        spec("r", { restart: "permanent" }),
+      );
+      await kill(pid);
+      await tracker.wait(t);
+      const waiting = tracker.findOrOpen(t, spec("r"));
+      await clock.advance(500);
+      pid = await waiting;
+      assert.equal(tracker.find(t, "r"), pid);
+
+      await kill(pid);
+      await tracker.wait(t);
+      assert.equal((await tracker.whichChildren(t))[0].pid, "restarting");
+      const now = await tracker.restartChild(t, "r");
+      assert.equal(tracker.find(t, "r"), now);
+
+      await kill(now);
+      await tracker.wait(t);
+      await tracker.terminateChild(t, "r");
+      assert.equal((await tracker.whichChildren(t))[0].pid, undefined);
+      await clock.advance(10_000);
+      assert.equal(tracker.find(t, "r"), undefined); // no late restart
+
+      await tracker.restartChild(t, "r");
+      await kill(tracker.find(t, "r")!);
+      await tracker.wait(t);
+      await tracker.deleteChild(t, "r"); // a restarting child can be deleted
+      assert.deepEqual(await tracker.whichChildren(t), []);
+    }, { backoff: { initial: 500, max: 500 }, intensity: 10 });
+  });
+
+  test("a restart that fails is retried (and counted) until it works or intensity is reached", async () => {
+    await withTracker(async (t) => {
+      let fail = 2;
+      const s: ChildSpec = {
+        id: "f",
+        restart: "permanent",
+        start: () => fail-- > 0 ? ["error", "not yet"] : spawnLink(forever),
+      };
+      fail = 0;
+      const pid = await tracker.findOrOpen(t, s);
+      fail = 2;
+      const seen = await eventsOf(t, async () => {
+        await kill(pid);
+        await tracker.wait(t);
+        await tracker.wait(t);
+        await tracker.wait(t);
+      });
+      assert.deepEqual(seen.map((e) => e.type), [
+        "child_exited",
+        "restart_failed",
+        "restart_failed",
+        "child_restarted",
+      ]);
+      assert.ok(tracker.find(t, "f") !== undefined);
+    }, { intensity: 5 });
+  });
+});
+
+// ----------------------------------------------------------------- events --
+
+describe("Tracker.subscribe()", () => {
+  test("events name the tracker; a throwing listener never disturbs it", async () => {
+    const original = console.error;
+    console.error = () => {};
+    try {
+      await withTracker(async (t) => {
+        const off1 = tracker.subscribe(() => {
+          throw new Error("listener bug");
+        });
+        const seen = await eventsOf(t, async () => {
+          const pid = await tracker.findOrOpen(t, spec("e"));
+          await tracker.findOrOpen(t, {
+            id: "bad",
+            start: () => ["error", "nope"] as const,
+          }).catch(() => {});
+          await stopChild(pid);
+          await tracker.wait(t);
+        });
+        off1();
+        assert.deepEqual(seen.map((e) => [e.type, idOf(e)]), [
+          ["child_started", "e"],
+          ["start_failed", "bad"],
+          ["child_removed", "bad"],
+          ["child_exited", "e"],
+          ["child_removed", "e"],
+        ]);
+        assert.ok(seen.every((e) => e.tracker === whereis(t)));
+        assert.throws(() => tracker.subscribe(42 as never), TypeError);
+      });
+    } finally {
+      console.error = original;
+    }
   });
 });
