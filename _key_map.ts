@@ -10,7 +10,8 @@
 // down a trie of Maps, one `Map.get` per element, and no allocation.
 //
 // Layout: non-array keys live in `prims`. An array key of length n is
-// looked up in `arrays.get(n)`, then element by element; an element that is
+// looked up in `arrays[n]` (an array: cheaper than a Map here), then
+// element by element; an element that is
 // itself an array of length m is entered through the marker object
 // `MARKS[m]` (so it cannot be confused with a primitive element), then its
 // elements. Encodings are prefix-free (lengths come first), so a walk that
@@ -36,7 +37,7 @@ function mark(length: number): object {
 /** A map keyed by table keys (see the file's comment). */
 export class KeyMap<V> {
   #prims = new Map<unknown, V>();
-  #arrays = new Map<number, unknown>();
+  #arrays: unknown[] = [];
   #size = 0;
 
   /** Number of keys. */
@@ -47,7 +48,7 @@ export class KeyMap<V> {
   /** The value stored under `key`, or undefined. */
   get(key: unknown): V | undefined {
     if (!Array.isArray(key)) return this.#prims.get(key);
-    let node = this.#arrays.get(key.length);
+    let node = this.#arrays[key.length];
     for (let i = 0; i < key.length; i++) {
       if (node === undefined) return undefined;
       const k = key[i];
@@ -72,14 +73,16 @@ export class KeyMap<V> {
       return;
     }
     if (key.length === 0) {
-      if (!this.#arrays.has(0)) this.#size++;
-      this.#arrays.set(0, value);
+      if (this.#arrays[0] === undefined) this.#size++;
+      this.#arrays[0] = value;
       return;
     }
-    let node = this.#arrays.get(key.length) as Node | undefined;
-    if (node === undefined) this.#arrays.set(key.length, node = new Map());
-    const path: unknown[] = [];
-    flatten(key, path);
+    let node = this.#arrays[key.length] as Node | undefined;
+    if (node === undefined) {
+      while (this.#arrays.length < key.length) this.#arrays.push(undefined);
+      this.#arrays[key.length] = node = new Map();
+    }
+    const path = isFlat(key) ? key : flatten(key, []);
     const last = path.length - 1;
     for (let i = 0; i < last; i++) {
       let child = node.get(path[i]) as Node | undefined;
@@ -98,14 +101,14 @@ export class KeyMap<V> {
       return had;
     }
     if (key.length === 0) {
-      const had = this.#arrays.delete(0);
+      const had = this.#arrays[0] !== undefined;
       if (had) this.#size--;
+      this.#arrays[0] = undefined;
       return had;
     }
-    const root = this.#arrays.get(key.length) as Node | undefined;
+    const root = this.#arrays[key.length] as Node | undefined;
     if (root === undefined) return false;
-    const path: unknown[] = [];
-    flatten(key, path);
+    const path = isFlat(key) ? key : flatten(key, []);
     const nodes: Node[] = [root];
     let node = root;
     for (let i = 0; i < path.length - 1; i++) {
@@ -119,14 +122,14 @@ export class KeyMap<V> {
     for (let i = nodes.length - 1; i > 0 && nodes[i].size === 0; i--) {
       nodes[i - 1].delete(path[i - 1]);
     }
-    if (root.size === 0) this.#arrays.delete(key.length);
+    if (root.size === 0) this.#arrays[key.length] = undefined;
     return true;
   }
 
   /** Removes every key. */
   clear(): void {
     this.#prims.clear();
-    this.#arrays.clear();
+    this.#arrays = [];
     this.#size = 0;
   }
 }
@@ -141,8 +144,14 @@ function getNested(node: Node, key: unknown[]): unknown {
   return n;
 }
 
+/** Whether an array key has no array inside (its walk is itself). */
+function isFlat(key: unknown[]): boolean {
+  for (let i = 0; i < key.length; i++) if (Array.isArray(key[i])) return false;
+  return true;
+}
+
 /** The tokens of an array key's walk (its length is the root's key). */
-function flatten(key: unknown[], out: unknown[]): void {
+function flatten(key: unknown[], out: unknown[]): unknown[] {
   for (let i = 0; i < key.length; i++) {
     const k = key[i];
     if (Array.isArray(k)) {
@@ -150,4 +159,5 @@ function flatten(key: unknown[], out: unknown[]): void {
       flatten(k, out);
     } else out.push(k);
   }
+  return out;
 }

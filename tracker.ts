@@ -83,8 +83,8 @@
  * - `increment` never creates attributes for an unknown child; a late
  *   `setAttr` is a `TrackerError` naming the child's state; `getAttr` waits
  *   by events, not by polling every second.
- * - `findOrOpen` takes a timeout (default 60 s, as gen_tracker's call) and
- *   an AbortSignal; an unknown request gets an error and never kills the
+ * - `findOrOpen` takes a timeout and an AbortSignal (gen_tracker's call
+ *   waited a fixed 60 s); an unknown request gets an error and never kills the
  *   tracker; countChildren and restartChild exist.
  * - terminateChild and deleteChild are OTP's: terminateChild stops a child
  *   (a temporary one is then gone, as after gen_tracker's delete_child);
@@ -251,8 +251,9 @@ export interface TrackerOptions {
 /** Options of {@linkcode findOrOpen}. */
 export interface FindOrOpenOptions {
   /**
-   * Milliseconds to wait for the child to start (`Infinity`: forever).
-   * @default {60000}
+   * Milliseconds to wait for the child to start. By default the wait is as
+   * long as the start (bound it there, as gen_server's init `timeout`, or
+   * here). @default {Infinity}
    */
   readonly timeout?: number;
   /** Gives up waiting when aborted, rejecting with its reason. */
@@ -599,13 +600,14 @@ function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
       }`,
     );
   }
-  const name = formatTerm(s.id);
+  // Only for messages: formatting costs more than the whole check.
+  const name = () => formatTerm(s.id);
   const restart = s.restart ?? "temporary";
   if (!RESTARTS.includes(restart as string)) {
     throw specError(
       "restart",
       { invalidRestartType: restart },
-      `child ${name}: 'restart' must be "permanent", "transient" or "temporary", got ${
+      `child ${name()}: 'restart' must be "permanent", "transient" or "temporary", got ${
         formatTerm(restart)
       }`,
     );
@@ -615,15 +617,15 @@ function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
       "start",
       "missingStart",
       existing
-        ? `child ${name}: 'start' is needed to restart a ${restart} child`
-        : `child ${name}: 'start' is missing`,
+        ? `child ${name()}: 'start' is needed to restart a ${restart} child`
+        : `child ${name()}: 'start' is missing`,
     );
   }
   if (s.start !== undefined && typeof s.start !== "function") {
     throw specError(
       "start",
       { invalidMfa: s.start },
-      `child ${name}: 'start' must be a function, got ${formatTerm(s.start)}`,
+      `child ${name()}: 'start' must be a function, got ${formatTerm(s.start)}`,
     );
   }
   const args = s.args ?? [];
@@ -631,7 +633,7 @@ function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
     throw specError(
       "args",
       { invalidMfa: args },
-      `child ${name}: 'args' must be an array, got ${formatTerm(args)}`,
+      `child ${name()}: 'args' must be an array, got ${formatTerm(args)}`,
     );
   }
   const type = s.type ?? "worker";
@@ -639,7 +641,7 @@ function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
     throw specError(
       "type",
       { invalidChildType: type },
-      `child ${name}: 'type' must be "worker" or "supervisor", got ${
+      `child ${name()}: 'type' must be "worker" or "supervisor", got ${
         formatTerm(type)
       }`,
     );
@@ -653,7 +655,7 @@ function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
     throw specError(
       "shutdown",
       { invalidShutdown: shutdown },
-      `child ${name}: 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
+      `child ${name()}: 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
         formatTerm(shutdown)
       }`,
     );
@@ -664,7 +666,7 @@ function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
       throw specError(
         "modules",
         { invalidModules: modules },
-        `child ${name}: 'modules' must be an array of strings or "dynamic", got ${
+        `child ${name()}: 'modules' must be an array of strings or "dynamic", got ${
           formatTerm(modules)
         }`,
       );
@@ -675,7 +677,7 @@ function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
     throw specError(
       "afterTerminate",
       { invalidAfterTerminate: afterTerminate },
-      `child ${name}: 'afterTerminate' must be a function, got ${
+      `child ${name()}: 'afterTerminate' must be a function, got ${
         formatTerm(afterTerminate)
       }`,
     );
@@ -913,8 +915,10 @@ class Launch {
  */
 class Entry {
   status: ChildStatus = "launching";
-  /** The pid, while running. */
+  /** The pid, while running (and only then: find() reads just this). */
   pid: Pid | undefined = undefined;
+  /** A promise of `pid`, shared by findOrOpen's hits (see setPid). */
+  found: Promise<Pid> | null = null;
   extra: unknown = undefined;
   /** This incarnation's attributes (null: none set). */
   attrs: Map<string, unknown> | null = null;
@@ -1287,7 +1291,7 @@ class Trk {
     const respec = spec !== e.spec;
     e.spec = spec;
     e.status = "launching";
-    e.pid = undefined;
+    setPid(e, undefined);
     e.next = null;
     const launch = e.launch = new Launch(kind);
     const r = startChildProcess(this.proc, spec.start!, spec.args);
@@ -1331,7 +1335,7 @@ class Trk {
     }
     const pid = outcome.pid;
     e.status = "running";
-    e.pid = pid;
+    setPid(e, pid);
     e.extra = outcome.extra;
     if (this.options.backoff !== null) e.startedAt = getClock().now();
     this.byPid.set(pid, e);
@@ -1385,7 +1389,7 @@ class Trk {
   toStopped(e: Entry): void {
     this.cancelTimer(e);
     e.status = "stopped";
-    e.pid = undefined;
+    setPid(e, undefined);
     this.dropAttrs(e);
     this.setRow(e, "stopped");
   }
@@ -1430,7 +1434,7 @@ class Trk {
     inLoop: boolean,
   ): Step {
     e.status = "terminating";
-    e.pid = undefined;
+    setPid(e, undefined);
     this.setRow(e, "terminating");
     const at = this.afterTerminateOf(e);
     if (at === undefined && !(reason instanceof Promise) && inLoop) {
@@ -1583,7 +1587,7 @@ class Trk {
         const pid = e.pid!;
         this.byPid.delete(pid);
         e.status = "terminating";
-        e.pid = undefined;
+        setPid(e, undefined);
         return pid;
       });
       pending.push(
@@ -1618,6 +1622,10 @@ class Trk {
    */
   died(): void {
     this.dead = true;
+    if (lastTrk === this) {
+      lastName = NONE;
+      lastTrk = undefined;
+    }
     if (registry.get(this.name) === this) registry.delete(this.name);
     byTrackerPid.delete(this.pid);
     if (this.allAttrWaits.size > 0) {
@@ -1644,6 +1652,12 @@ class Trk {
   }
 }
 
+/** Sets a child's pid (undefined: not running), dropping the old promise. */
+function setPid(e: Entry, pid: Pid | undefined): void {
+  e.pid = pid;
+  e.found = null;
+}
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
   : never;
 
@@ -1661,7 +1675,23 @@ function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
 const registry = new Map<string, Trk>();
 const byTrackerPid = new Map<Pid, Trk>();
 
+// The tracker resolved last, by name: most programs use one or two, and a
+// string compare costs less than a Map lookup on find's hot path.
+const NONE = Symbol("none");
+let lastName: unknown = NONE;
+let lastTrk: Trk | undefined = undefined;
+
+/** The tracker `tracker` names, or undefined (no errors: the hot path). */
+function registryLookup(tracker: unknown): Trk | undefined {
+  return typeof tracker === "string"
+    ? registry.get(tracker)
+    : tracker instanceof Pid
+    ? byTrackerPid.get(tracker)
+    : undefined;
+}
+
 function resolve(op: string, tracker: unknown): Trk {
+  if (tracker === lastName) return lastTrk!;
   let t: Trk | undefined;
   if (typeof tracker === "string") t = registry.get(tracker);
   else if (tracker instanceof Pid) t = byTrackerPid.get(tracker);
@@ -1673,6 +1703,10 @@ function resolve(op: string, tracker: unknown): Trk {
     );
   }
   if (t === undefined) throw new NoProcError(op, tracker);
+  if (typeof tracker === "string") {
+    lastName = tracker;
+    lastTrk = t;
+  }
   return t;
 }
 
@@ -1851,7 +1885,7 @@ function addExistingChildIn(trk: Trk, spec: FullSpec, pid: Pid): CallReturn {
   linkProcs(trk.proc, proc);
   const adopted = trk.newEntry(spec);
   adopted.status = "running";
-  adopted.pid = pid;
+  setPid(adopted, pid);
   if (trk.options.backoff !== null) adopted.startedAt = getClock().now();
   trk.byPid.set(pid, adopted);
   trk.setRow(adopted, pid);
@@ -2126,8 +2160,9 @@ export function stop(
  * ```
  */
 export function find(tracker: Dest, id: unknown): Pid | undefined {
-  const e = resolve("find", tracker).index.get(id);
-  if (e !== undefined) return e.status === "running" ? e.pid : undefined;
+  const t = tracker === lastName ? lastTrk! : resolve("find", tracker);
+  const e = t.index.get(id);
+  if (e !== undefined) return e.pid; // set only while running
   checkId("find", id);
   return undefined;
 }
@@ -2208,7 +2243,7 @@ function unwrapPid(r: unknown): Pid {
  *
  * @param tracker the tracker (name or pid).
  * @param spec the child spec (used only if the child must start).
- * @param options `timeout` (default 60000 ms) and `signal`.
+ * @param options `timeout` (default Infinity) and `signal`.
  * @returns the child's pid.
  * @throws {TrackerError} (rejects) `"startFailed"` with the start's reason,
  *   `"ignored"` if it returned "ignore" (nothing is kept either way).
@@ -2243,30 +2278,31 @@ export function findOrOpen(
   spec: ChildSpec,
   options?: FindOrOpenOptions,
 ): Promise<Pid> {
-  let e: Entry | undefined;
-  let t: Trk;
-  try {
-    t = resolve("findOrOpen", tracker);
-    if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
-  } catch (error) {
-    return Promise.reject(error);
+  // The hot path: a hit is a lookup, answered by a promise shared by all
+  // the hits of this child (no allocation).
+  const t = tracker === lastName ? lastTrk! : registryLookup(tracker);
+  if (t !== undefined && options === undefined && spec != null) {
+    const e = t.index.get(spec.id);
+    if (e !== undefined && e.pid !== undefined) {
+      return e.found ??= Promise.resolve(e.pid);
+    }
   }
-  if (e !== undefined && e.status === "running" && options === undefined) {
-    return Promise.resolve(e.pid!);
-  }
-  return open(t, spec, options, e);
+  return open(tracker, spec, options);
 }
 
 function open(
-  t: Trk,
+  tracker: Dest,
   spec: ChildSpec,
   options: FindOrOpenOptions | undefined,
-  e: Entry | undefined,
 ): Promise<Pid> {
   const op = "findOrOpen";
-  let timeout = 60_000;
+  let timeout = Infinity;
   let signal: AbortSignal | undefined;
+  let t: Trk;
+  let e: Entry | undefined;
   try {
+    t = resolve(op, tracker);
+    if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
     checkOptionsObject(op, options);
     if (options?.timeout !== undefined) {
       timeout = checkTimeout(op, options.timeout);
@@ -2275,7 +2311,9 @@ function open(
   } catch (error) {
     return Promise.reject(error);
   }
-  if (e !== undefined && e.status === "running") return Promise.resolve(e.pid!);
+  if (e !== undefined && e.pid !== undefined) {
+    return e.found ??= Promise.resolve(e.pid);
+  }
   let full: FullSpec;
   try {
     full = normaliseSpec(spec, false);

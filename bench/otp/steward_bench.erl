@@ -7,8 +7,8 @@
 %%%   erl -noshell -pa DIR -run steward_bench main [quick] [runs=N] [Name ...]
 %%%
 %%% With no names every workload runs. A Name may also be a group:
-%%% `foundation` (processes, gen_server) or `ets` (the ETS table
-%%% workloads). Stdout receives exactly one JSON object (one line);
+%%% `foundation` (processes, gen_server), `ets` (the ETS table
+%%% workloads) or `tracker` (steward_tracker_bench.erl). Stdout receives exactly one JSON object (one line);
 %%% progress and diagnostics go to stderr.
 %%%
 %%% Methodology
@@ -75,7 +75,7 @@
 %% Fun(Opts) -> number() | [{Key :: atom(), number()}].
 %% Opts = #{runs := pos_integer()}.
 workloads() ->
-    foundation_workloads() ++ ets_workloads().
+    foundation_workloads() ++ ets_workloads() ++ tracker_workloads().
 
 foundation_workloads() ->
     [{spawn_down_per_s,      fun spawn_down_per_s/1},
@@ -103,7 +103,12 @@ ets_workloads() ->
 %% Names accepted on the command line for several workloads.
 groups() ->
     [{"foundation", [N || {N, _} <- foundation_workloads()]},
-     {"ets", [N || {N, _} <- ets_workloads()]}].
+     {"ets", [N || {N, _} <- ets_workloads()]},
+     {"tracker", [N || {N, _} <- tracker_workloads()]}].
+
+%% The tracker workloads live in steward_tracker_bench.erl.
+tracker_workloads() ->
+    steward_tracker_bench:workloads().
 
 %%====================================================================
 %% Entry points
