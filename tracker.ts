@@ -139,7 +139,7 @@ import {
   type Shutdown,
   shutdownAll,
   shutdownChild,
-  startChild as startChildProcess,
+  startChildThen,
   type StartOutcome,
   type StartReturn,
   unlinkAndFlush,
@@ -1110,6 +1110,13 @@ class Trk {
   attrWaits: KeyMap<Map<string, AttrWait[]>> | null = null;
   /** Every getAttr waiter. */
   readonly allAttrWaits: Set<AttrWait> = new Set();
+  /** Launching entries whose row the queued flush writes (rowLater). */
+  unrowed: Entry[] = [];
+  /** Launching entries for the flush after that one. */
+  unrowedNext: Entry[] = [];
+  /** A flush is queued. */
+  rowsQueued = false;
+  readonly #flushRows = () => this.flushRows();
   /** Terminating its children (terminate/2): no more launches. */
   stopping = false;
   /** The process is dead (the tables with it). */
@@ -1140,11 +1147,11 @@ class Trk {
   // -- the tables (written as the tracker: they are protected) --
 
   /** Writes the child's row: its pid, or its status. */
-  setRow(e: Entry, value: Pid | ChildStatus, full = false): void {
+  setRow(e: Entry, value: Pid | ChildStatus): void {
     if (this.dead) return;
     const previous = swapCurrent(this.proc);
     try {
-      if (e.row && !full) {
+      if (e.row) {
         this.children.updateElement(e.id, [1, value]);
       } else {
         const s = e.spec;
@@ -1288,16 +1295,21 @@ class Trk {
    * promise leaves the child launching while the tracker serves others.
    */
   launch(e: Entry, spec: FullSpec, kind: Launch["kind"]): void {
-    const respec = spec !== e.spec;
-    e.spec = spec;
+    if (spec !== e.spec) {
+      e.spec = spec;
+      e.row = false; // its row's spec columns are stale: rewrite it all
+    }
     e.status = "launching";
     setPid(e, undefined);
     e.next = null;
     const launch = e.launch = new Launch(kind);
-    const r = startChildProcess(this.proc, spec.start!, spec.args);
-    if (r instanceof Promise) {
-      this.setRow(e, "launching", respec);
-      r.then((outcome) => {
+    const done = startChildThen(
+      this.proc,
+      spec.start!,
+      spec.args,
+      (outcome) => {
+        // Runs later for a start that returned a promise: as the tracker,
+        // so its table writes and replies are its own.
         const previous = swapCurrent(this.proc);
         try {
           this.launched(e, launch, outcome);
@@ -1306,10 +1318,46 @@ class Trk {
         } finally {
           swapCurrent(previous);
         }
-      });
+      },
+    );
+    if (!done && e.launch === launch) this.rowLater(e);
+  }
+
+  /**
+   * A child still launching gets its "launching" row a few microtasks
+   * later, if it is still launching then. Most starts (a gen_server's
+   * init that returns at once) are done by then: their first row is the
+   * running one, and the table is written once instead of twice (a write
+   * costs about as much as the rest of an open).
+   */
+  rowLater(e: Entry): void {
+    if (!this.rowsQueued) {
+      this.unrowed.push(e);
+      this.rowsQueued = true;
+      afterHops(ROW_HOPS, this.#flushRows);
     } else {
-      if (respec) e.row = false;
-      this.launched(e, launch, r);
+      // Every entry waits the whole delay: it goes to the next flush.
+      this.unrowedNext.push(e);
+    }
+  }
+
+  flushRows(): void {
+    const entries = this.unrowed;
+    this.unrowed = this.unrowedNext;
+    this.unrowedNext = entries.length > 0 ? [] : entries;
+    this.rowsQueued = this.unrowed.length > 0;
+    if (this.rowsQueued) afterHops(ROW_HOPS, this.#flushRows);
+    const previous = swapCurrent(this.proc);
+    try {
+      for (const e of entries) {
+        if (e.status === "launching" && !e.row && this.entries.has(e)) {
+          this.setRow(e, "launching");
+        }
+      }
+    } catch (error) {
+      reportLater(error);
+    } finally {
+      swapCurrent(previous);
     }
   }
 
@@ -1622,9 +1670,9 @@ class Trk {
    */
   died(): void {
     this.dead = true;
-    if (lastTrk === this) {
-      lastName = NONE;
-      lastTrk = undefined;
+    if (last.trk === this) {
+      last.name = NONE;
+      last.trk = undefined;
     }
     if (registry.get(this.name) === this) registry.delete(this.name);
     byTrackerPid.delete(this.pid);
@@ -1650,6 +1698,14 @@ class Trk {
       else watch(child, { owner: null, down: (_p, reason) => run(reason) });
     }
   }
+}
+
+/** Microtask hops before a launching child's row is written (rowLater). */
+const ROW_HOPS = 8;
+
+function afterHops(hops: number, fn: () => void): void {
+  if (hops === 0) fn();
+  else microtask(() => afterHops(hops - 1, fn));
 }
 
 /** Sets a child's pid (undefined: not running), dropping the old promise. */
@@ -1678,8 +1734,10 @@ const byTrackerPid = new Map<Pid, Trk>();
 // The tracker resolved last, by name: most programs use one or two, and a
 // string compare costs less than a Map lookup on find's hot path.
 const NONE = Symbol("none");
-let lastName: unknown = NONE;
-let lastTrk: Trk | undefined = undefined;
+const last: { name: unknown; trk: Trk | undefined } = {
+  name: NONE,
+  trk: undefined,
+};
 
 /** The tracker `tracker` names, or undefined (no errors: the hot path). */
 function registryLookup(tracker: unknown): Trk | undefined {
@@ -1691,7 +1749,7 @@ function registryLookup(tracker: unknown): Trk | undefined {
 }
 
 function resolve(op: string, tracker: unknown): Trk {
-  if (tracker === lastName) return lastTrk!;
+  if (tracker === last.name) return last.trk!;
   let t: Trk | undefined;
   if (typeof tracker === "string") t = registry.get(tracker);
   else if (tracker instanceof Pid) t = byTrackerPid.get(tracker);
@@ -1704,8 +1762,8 @@ function resolve(op: string, tracker: unknown): Trk {
   }
   if (t === undefined) throw new NoProcError(op, tracker);
   if (typeof tracker === "string") {
-    lastName = tracker;
-    lastTrk = t;
+    last.name = tracker;
+    last.trk = t;
   }
   return t;
 }
@@ -2160,7 +2218,7 @@ export function stop(
  * ```
  */
 export function find(tracker: Dest, id: unknown): Pid | undefined {
-  const t = tracker === lastName ? lastTrk! : resolve("find", tracker);
+  const t = tracker === last.name ? last.trk! : resolve("find", tracker);
   const e = t.index.get(id);
   if (e !== undefined) return e.pid; // set only while running
   checkId("find", id);
@@ -2280,7 +2338,7 @@ export function findOrOpen(
 ): Promise<Pid> {
   // The hot path: a hit is a lookup, answered by a promise shared by all
   // the hits of this child (no allocation).
-  const t = tracker === lastName ? lastTrk! : registryLookup(tracker);
+  const t = tracker === last.name ? last.trk : registryLookup(tracker);
   if (t !== undefined && options === undefined && spec != null) {
     const e = t.index.get(spec.id);
     if (e !== undefined && e.pid !== undefined) {
