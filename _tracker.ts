@@ -580,6 +580,8 @@ export class Entry {
   startedAt = 0;
   /** Whether the children table has a row for it. */
   row = false;
+  /** Whether that row's spec columns are an older spec's (rewrite it). */
+  rowStale = false;
 
   constructor(readonly id: unknown, public spec: FullSpec) {}
 }
@@ -792,7 +794,7 @@ export class Trk {
     if (this.dead) return;
     const previous = swapCurrent(this.proc);
     try {
-      if (e.row) {
+      if (e.row && !e.rowStale) {
         this.children.updateElement(e.id, [1, value]);
       } else {
         const s = e.spec;
@@ -805,6 +807,7 @@ export class Trk {
           s.modules,
         ]);
         e.row = true;
+        e.rowStale = false;
       }
     } finally {
       swapCurrent(previous);
@@ -938,7 +941,7 @@ export class Trk {
   launch(e: Entry, spec: FullSpec, kind: Launch["kind"]): void {
     if (spec !== e.spec) {
       e.spec = spec;
-      e.row = false; // its row's spec columns are stale: rewrite it all
+      e.rowStale = e.row; // its row's spec columns are another spec's
     }
     e.status = "launching";
     setPid(e, undefined);
@@ -961,7 +964,11 @@ export class Trk {
         }
       },
     );
-    if (!done && e.launch === launch) this.rowLater(e);
+    if (!done && e.launch === launch) {
+      // A new id's row waits (rowLater); an existing row says it at once.
+      if (e.row) this.setRow(e, "launching");
+      else this.rowLater(e);
+    }
   }
 
   /**

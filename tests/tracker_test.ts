@@ -1418,6 +1418,34 @@ describe("Tracker afterTerminate", () => {
     }
   });
 
+  test("a fresh child whose start fails after a slow afterTerminate leaves no row behind", async () => {
+    await withTracker(async (t) => {
+      const main = self();
+      const pid = await tracker.findOrOpen(t, {
+        ...spec("r"),
+        afterTerminate: async () => {
+          send(main, ["helper", self()]);
+          await receive((m) => m === "go");
+        },
+      });
+      await stopChild(pid);
+      const [, helper] = await receive((m) =>
+        Array.isArray(m) && m[0] === "helper"
+      ) as [string, Pid];
+      assert.equal(ets.whereis(t)!.lookup("r")[0][1], "terminating");
+      const opening = tracker.findOrOpen(t, {
+        id: "r",
+        start: () => ["error", "broken"] as const,
+      });
+      await tracker.wait(t);
+      send(helper, "go");
+      await rejectsWith(opening, "startFailed");
+      await tracker.wait(t);
+      assert.deepEqual(ets.whereis(t)!.toList(), []);
+      assert.deepEqual(await tracker.whichChildren(t), []);
+    });
+  });
+
   test("a child that starts after the tracker stopped is shut down, with its afterTerminate", async () => {
     await withClock(async () => {
       const t = "late_start";
