@@ -13,7 +13,7 @@
 // - State changes happen in the server loop, except a launch's completion
 //   (launched, on the start's promise) and the attribute writes, which are
 //   single synchronous steps; a restart decision that may stop the tracker
-//   always runs in the loop (Done, TryAgain, EXIT messages).
+//   always runs in the loop (Exited, Done, TryAgain messages).
 // - A child that started runs its afterTerminate exactly once after it
 //   dies: from `ending` (exit, terminateChild), terminateAll (the tracker's
 //   shutdown), `late` (a start that finished after the tracker stopped) or
@@ -554,7 +554,9 @@ class Launch {
  * temporary children of the id while callers keep it busy; it is removed
  * when the id has no child and nobody waits.
  */
-export class Entry {
+export class Entry implements DownWatcher {
+  /** A watch on the running child, set by nobody's monitor (see down). */
+  readonly owner = null;
   status: ChildStatus = "launching";
   /** The pid, while running (and only then: find() reads just this). */
   pid: Pid | undefined = undefined;
@@ -583,7 +585,20 @@ export class Entry {
   /** Whether that row's spec columns are an older spec's (rewrite it). */
   rowStale = false;
 
-  constructor(readonly id: unknown, public spec: FullSpec) {}
+  constructor(
+    readonly trk: Trk,
+    readonly id: unknown,
+    public spec: FullSpec,
+  ) {}
+
+  /**
+   * The running child died: the tracker hears of it by a message naming
+   * the entry and the pid. A watch rather than the link's EXIT (it still
+   * comes, and is dropped): no pid-to-entry map to keep per child.
+   */
+  down(child: Proc, reason: unknown): void {
+    deliver(this.trk.proc, new Exited(this, child.pid, reason));
+  }
 }
 
 /** A delayed restart: puts a TryAgain in the tracker's mailbox. */
@@ -601,6 +616,15 @@ class RestartTimer extends Timed {
     this.entry.timer = null;
     deliver(this.trk.proc, new TryAgain(this.entry));
   }
+}
+
+/** A running child died (Entry.down). */
+class Exited {
+  constructor(
+    readonly entry: Entry,
+    readonly pid: Pid,
+    readonly reason: unknown,
+  ) {}
 }
 
 /** Try restarting a child again (after a failed or delayed restart). */
@@ -744,8 +768,6 @@ export class Trk {
   readonly index: KeyMap<Entry> = new KeyMap();
   /** Every entry, in the order their ids were first opened. */
   readonly entries: Set<Entry> = new Set();
-  /** Running entries by pid (for EXIT messages). */
-  readonly byPid: Map<Pid, Entry> = new Map();
   /** Restart times in the window: restarts[head..] (a queue). */
   restarts: number[] = [];
   head = 0;
@@ -884,7 +906,7 @@ export class Trk {
   // -- entries --
 
   newEntry(spec: FullSpec): Entry {
-    const e = new Entry(copyKey(spec.id), spec);
+    const e = new Entry(this, copyKey(spec.id), spec);
     this.index.set(e.id, e);
     this.entries.add(e);
     return e;
@@ -1034,7 +1056,6 @@ export class Trk {
     setPid(e, pid);
     e.extra = outcome.extra;
     if (this.options.backoff !== null) e.startedAt = getClock().now();
-    this.byPid.set(pid, e);
     this.setRow(e, pid);
     this.emit({
       type: launch.kind === "restart" ? "child_restarted" : "child_started",
@@ -1043,11 +1064,10 @@ export class Trk {
     });
     const proc = procOf(pid);
     if (proc.dead) {
-      // Died before we got here: its EXIT may have come (and been dropped)
-      // while it was unknown. Delivered again, after anything queued.
+      // Died before we got here (its EXIT, if any, is dropped).
       const reason = unlinkAndFlush(this.proc, pid, proc.reason);
-      deliver(this.proc, ["EXIT", pid, reason]);
-    }
+      deliver(this.proc, new Exited(e, pid, reason));
+    } else watch(proc, e);
     this.answer(e, pid);
     if (e.stoppers !== null) this.terminateRunning(e);
   }
@@ -1248,7 +1268,6 @@ export class Trk {
   /** Shuts a running child down (terminateChild). */
   terminateRunning(e: Entry): void {
     const pid = e.pid!;
-    this.byPid.delete(pid);
     const r = shutdownChild(this.proc, pid, e.spec.shutdown);
     const reason = then(r, (reason) => {
       this.emit({ type: "child_terminated", id: e.id, pid, reason });
@@ -1281,7 +1300,6 @@ export class Trk {
     for (const [shutdown, group] of groups) {
       const pids = group.map((e) => {
         const pid = e.pid!;
-        this.byPid.delete(pid);
         e.status = "terminating";
         setPid(e, undefined);
         return pid;
@@ -1576,7 +1594,7 @@ function addExistingChildIn(trk: Trk, spec: FullSpec, pid: Pid): CallReturn {
   adopted.status = "running";
   setPid(adopted, pid);
   if (trk.options.backoff !== null) adopted.startedAt = getClock().now();
-  trk.byPid.set(pid, adopted);
+  watch(proc, adopted);
   trk.setRow(adopted, pid);
   trk.emit({ type: "child_adopted", id: adopted.id, pid });
   return reply(pid, trk);
@@ -1615,11 +1633,6 @@ function countChildrenIn(trk: Trk): ChildCounts {
   }
   const specs = trk.entries.size;
   return { specs, active, supervisors, workers: specs - supervisors };
-}
-
-function isExit(msg: unknown): msg is readonly ["EXIT", Pid, unknown] {
-  return Array.isArray(msg) && msg.length === 3 && msg[0] === "EXIT" &&
-    msg[1] instanceof Pid;
 }
 
 const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
@@ -1682,12 +1695,17 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
   },
 
   handleInfo(msg, trk) {
-    if (isExit(msg)) {
-      const e = trk.byPid.get(msg[1]);
-      if (e === undefined || e.pid !== msg[1]) return ["noreply", trk];
-      trk.byPid.delete(msg[1]);
-      trk.emit({ type: "child_exited", id: e.id, pid: msg[1], reason: msg[2] });
-      return stepResult(trk.ending(e, msg[2], "exit", true), trk);
+    if (msg instanceof Exited) {
+      const e = msg.entry;
+      // Not this child's any more (terminated, restarted): dropped.
+      if (e.pid !== msg.pid || !trk.entries.has(e)) return ["noreply", trk];
+      trk.emit({
+        type: "child_exited",
+        id: e.id,
+        pid: msg.pid,
+        reason: msg.reason,
+      });
+      return stepResult(trk.ending(e, msg.reason, "exit", true), trk);
     }
     if (msg instanceof Done) {
       const e = msg.entry;
