@@ -31,6 +31,7 @@ import {
   procOf,
   spawnProc,
   startTimeoutAfterBurst,
+  unwatch,
   watch,
 } from "./_runtime.ts";
 import { applyAs, swapCurrent } from "./_context.ts";
@@ -1268,6 +1269,9 @@ export class Trk {
   /** Shuts a running child down (terminateChild). */
   terminateRunning(e: Entry): void {
     const pid = e.pid!;
+    // Its death is the shutdown's to report: no Exited message (they would
+    // pile up before the EXIT that shutdownChild takes from the mailbox).
+    unwatch(procOf(pid), e);
     const r = shutdownChild(this.proc, pid, e.spec.shutdown);
     const reason = then(r, (reason) => {
       this.emit({ type: "child_terminated", id: e.id, pid, reason });
@@ -1300,6 +1304,7 @@ export class Trk {
     for (const [shutdown, group] of groups) {
       const pids = group.map((e) => {
         const pid = e.pid!;
+        unwatch(procOf(pid), e); // see terminateRunning
         e.status = "terminating";
         setPid(e, undefined);
         return pid;
