@@ -132,6 +132,39 @@ export function startChild(
   return adopt(sup, normalise(value));
 }
 
+/**
+ * Like {@linkcode startChild}, but hands the outcome to `done` instead of
+ * returning it: at once when the start function returned a value, else when
+ * its promise settles (one promise hop sooner than `startChild(...).then`).
+ * `done` must not throw. Returns whether `done` has run already.
+ */
+export function startChildThen(
+  sup: Proc,
+  start: (...args: unknown[]) => unknown,
+  args: readonly unknown[],
+  done: (outcome: StartOutcome) => void,
+): boolean {
+  let value: unknown;
+  try {
+    value = applyAs(sup, start, args);
+  } catch (error) {
+    done(thrownOutcome(error));
+    return true;
+  }
+  if (
+    value !== null && typeof value === "object" &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  ) {
+    Promise.resolve(value).then(
+      (v) => done(adopt(sup, normalise(v))),
+      (error) => done(thrownOutcome(error)),
+    );
+    return false;
+  }
+  done(adopt(sup, normalise(value)));
+  return true;
+}
+
 function adopt(sup: Proc, outcome: StartOutcome): StartOutcome {
   if (typeof outcome !== "object" || !("pid" in outcome)) return outcome;
   const child = procOf(outcome.pid);

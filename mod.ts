@@ -10,6 +10,8 @@
  * - {@link ./task.ts}: supervised tasks (run, await, crash semantics).
  * - {@link ./table_manager.ts}: a table kept alive across its consumer's crashes.
  * - {@link ./director.ts}: supervisors with a restart plan per child.
+ * - {@link ./tracker.ts}: registry supervisors (gen_tracker): children found
+ *   by id without a message, attributes beside them.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -35,6 +37,7 @@ export * as Supervisor from "./supervisor.ts";
 export * as Task from "./task.ts";
 export * as TableManager from "./table_manager.ts";
 export * as Director from "./director.ts";
+export * as Tracker from "./tracker.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

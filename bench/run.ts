@@ -1,15 +1,16 @@
 /**
  * `deno task bench`: the same workloads on Steward (Deno, Node, Bun) and on
  * Erlang/OTP, in one run, with ratios against OTP and the goals of the
- * foundation, ETS, supervisor and director issues. Four sections, four
- * tables: foundation (processes, gen_server), ETS (tables), supervisor
- * (starting, shutting down and restarting children) and director (restart
- * latency, lock-free reads).
+ * foundation, ETS, supervisor, director and tracker issues. Five sections,
+ * five tables: foundation (processes, gen_server), ETS (tables), supervisor
+ * (starting, shutting down and restarting children), director (restart
+ * latency, lock-free reads) and tracker (find, findOrOpen; OTP:
+ * bench/otp/steward_tracker_bench.erl, gen_tracker's find_or_open).
  *
  *   deno task bench                # all sections, median of 5 runs per figure
  *   deno task bench quick          # 1 short run per figure (smoke test)
  *   deno task bench ets            # only the ETS section (also: foundation,
- *                                  # supervisor, director; several may be given)
+ *                                  # supervisor, director, tracker; several may be given)
  *   deno task bench --million      # also 1,000,000 idle gen_servers on Node
  *   deno task bench --write        # also put the table(s) into BENCHMARKS.md
  *
@@ -31,7 +32,7 @@ const args = Deno.args;
 const quick = args.includes("quick");
 const million = args.includes("--million");
 const write = args.includes("--write");
-const SECTIONS = ["foundation", "ets", "supervisor", "director"];
+const SECTIONS = ["foundation", "ets", "supervisor", "director", "tracker"];
 for (const a of args) {
   if (!["quick", "--million", "--write", ...SECTIONS].includes(a)) {
     console.error(
@@ -867,6 +868,123 @@ async function directorSection(): Promise<void> {
   if (write) await writeSection("director", report);
 }
 
+// =============================================================== tracker ==
+
+const trackerRuntimes: Record<string, (w: string) => [string, string[]]> = {
+  deno: (w) => [deno, [
+    "run",
+    "-A",
+    "bench/tracker_bench.mjs",
+    `${SRC}mod.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  node: (w) => ["node", [
+    "bench/tracker_bench.mjs",
+    `${NPM}mod.js`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+  bun: (w) => [bun, [
+    "bench/tracker_bench.mjs",
+    `${SRC}mod.ts`,
+    ...(quick ? ["quick"] : []),
+    w,
+  ]],
+};
+
+const TRACKER_ROWS: EtsRow[] = [
+  {
+    key: "tracker_find_hit_ns",
+    label: "find, hit",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/4",
+    meets: atMost(1 / 4),
+  },
+  {
+    key: "tracker_find_or_open_hit_ns",
+    label: "findOrOpen, hit only",
+    unit: "ns/op",
+    kind: "time",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "tracker_find_or_open_mixed_ns",
+    label: "findOrOpen, 90% hit / 10% open",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+  {
+    key: "tracker_open_ns",
+    label: "findOrOpen, open only",
+    unit: "ns/op",
+    kind: "time",
+    goal: "<= OTP/3",
+    meets: atMost(1 / 3),
+  },
+];
+
+async function trackerSection(): Promise<void> {
+  const t0 = performance.now();
+  const otp = await runOtp(["tracker"]);
+  otpVersion ??= otp;
+  const results = await runSteward(
+    TRACKER_ROWS.map((r) => r.key),
+    trackerRuntimes,
+  );
+  const lines = [
+    `| work | unit | Erlang/OTP | Steward on Deno | Steward on Node | Steward on Bun | goal | met on |`,
+    `|---|---|---|---|---|---|---|---|`,
+  ];
+  for (const row of TRACKER_ROWS) {
+    const o = otp?.[row.key] as number | undefined;
+    const cells = ["deno", "node", "bun"].map((rt) => {
+      const s = results[rt][row.key];
+      const note = typeof s === "number" && s > 0 && o !== undefined
+        ? ` (${(o / s).toFixed(2)}x)`
+        : "";
+      return `${fmtSmall(s)}${note}`;
+    });
+    const met = ["deno", "node", "bun"].filter((rt) => {
+      const s = results[rt][row.key];
+      return typeof s === "number" && row.meets(s, o, results[rt]);
+    });
+    const metCell = row.goal === "report"
+      ? "—"
+      : met.length
+      ? met.join(", ")
+      : "none";
+    lines.push(
+      `| ${row.label} | ${row.unit} | ${fmtSmall(o)} | ${
+        cells.join(" | ")
+      } | ${row.goal} | ${metCell} |`,
+    );
+  }
+  const report = [
+    ...await header("tracker"),
+    "Lower is better. Ratios in parentheses: OTP's time / Steward's time",
+    "(above 1: faster than OTP). OTP runs gen_tracker's find_or_open (an ETS",
+    "lookup of its #entry record; on a miss a call to the tracker, which",
+    "starts a temporary gen_server child under a simple_one_for_one,",
+    "monitors it and records it); Steward runs tracker.ts with gen_server",
+    "children. 10,000 children opened before each run; ids",
+    '`["stream", n]` (`{<<"stream">>, N}`) built per operation.',
+    "",
+    ...lines,
+  ].join("\n");
+  console.log(report);
+  console.error(
+    `bench: tracker section took ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min`,
+  );
+  if (write) await writeSection("tracker", report);
+}
+
 // ================================================================== main ==
 
 try {
@@ -881,6 +999,7 @@ try {
   await part("ets", etsSection);
   await part("supervisor", supervisorSection);
   await part("director", directorSection);
+  await part("tracker", trackerSection);
 } finally {
   await Deno.remove(snapshot, { recursive: true });
 }

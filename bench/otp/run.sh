@@ -20,7 +20,7 @@ bash "$here/ensure_erlang.sh" >&2
 # Compile into a throw-away directory on every run (takes well under a second).
 build="$(mktemp -d "${TMPDIR:-/tmp}/steward_bench.XXXXXX")"
 trap 'rm -rf "$build"' EXIT
-erlc -o "$build" "$here/steward_bench.erl" >&2
+erlc -o "$build" "$here"/*.erl >&2
 
 # -noshell: no shell, so the VM writes nothing to stdout except the JSON.
 # main/1 halts the VM itself with the proper exit status.

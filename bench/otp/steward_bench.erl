@@ -8,10 +8,10 @@
 %%%
 %%% With no names every workload runs. A Name may also be a group:
 %%% `foundation` (processes, gen_server), `ets` (the ETS table workloads),
-%%% `supervisor` (starting, shutting down and restarting children) or
-%%% `director` (restart latency, a child's pid lookup). Stdout receives
-%%% exactly one JSON object (one line); progress and diagnostics go to
-%%% stderr.
+%%% `supervisor` (starting, shutting down and restarting children),
+%%% `director` (restart latency, a child's pid lookup) or `tracker`
+%%% (steward_tracker_bench.erl). Stdout receives exactly one JSON object
+%%% (one line); progress and diagnostics go to stderr.
 %%%
 %%% Methodology
 %%% -----------
@@ -80,7 +80,7 @@
 %% Opts = #{runs := pos_integer()}.
 workloads() ->
     foundation_workloads() ++ ets_workloads() ++ supervisor_workloads() ++
-        director_workloads().
+        director_workloads() ++ tracker_workloads().
 
 foundation_workloads() ->
     [{spawn_down_per_s,      fun spawn_down_per_s/1},
@@ -119,7 +119,12 @@ groups() ->
     [{"foundation", [N || {N, _} <- foundation_workloads()]},
      {"ets", [N || {N, _} <- ets_workloads()]},
      {"supervisor", [N || {N, _} <- supervisor_workloads()]},
-     {"director", [N || {N, _} <- director_workloads()]}].
+     {"director", [N || {N, _} <- director_workloads()]},
+     {"tracker", [N || {N, _} <- tracker_workloads()]}].
+
+%% The tracker workloads live in steward_tracker_bench.erl.
+tracker_workloads() ->
+    steward_tracker_bench:workloads().
 
 %%====================================================================
 %% Entry points
