@@ -1,10 +1,11 @@
 /**
- * The README's demo: three counter servers that crash now and then, kept
+ * An early demo: three counter servers that crash now and then, kept
  * alive by a small hand-written keeper (the supervisor module will replace it)
  * that traps exits and restarts whoever dies, with a restart limit. A client
  * pokes them; every crash, restart and failed call is printed.
  *
- * Run: `npm run demo` (or `deno task demo`). Ends by itself after ~3 s.
+ * Run: `node_modules/.bin/deno run -A examples/demo.ts`. Ends by itself
+ * after ~3 s. (The README's demo is examples/streams.ts.)
  *
  * @module
  */
