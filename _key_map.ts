@@ -7,7 +7,7 @@
 // a Map of Maps). Why not the ETS store: the tracker's `find` must cost a
 // fraction of OTP's ~130 ns, and an ETS lookup (access check, key trie,
 // frozen record) is ~80 ns at 10k tuple keys. Here a tuple key is a walk
-// down a trie of Maps, one `Map.get` per element, and no allocation.
+// down a trie, one step per element, and no allocation.
 //
 // Layout: non-array keys live in `prims`. An array key of length n is
 // looked up in `arrays[n]` (an array: cheaper than a Map here), then
@@ -21,10 +21,82 @@
 // Each trie node is a `Trie` holding its Map, rather than a bare Map: the
 // lookups then read a Map from an object of one known shape at every step,
 // which JavaScriptCore (Bun) turns into its fast Map path; a Map read out
-// of another Map costs it ~3x more per step. V8 does not mind either way.
+// of another Map costs it ~3x more per step.
+//
+// Small non-negative integer elements (["stream", 42]) index an array in
+// the node instead, while those indexes stay dense (an array read is a
+// fraction of a Map.get, on JavaScriptCore most of all); once they are not
+// (ids that only grow and die leave holes), the node moves them to its Map
+// for good, so memory follows the live keys.
+
+/** Index tokens below this may live in a node's array. */
+const INDEX_LIMIT = 1 << 26;
+/** An index array is dense while it holds at least length/DENSITY keys. */
+const DENSITY = 4;
+/** ...or while it is this short. */
+const SMALL = 64;
+
+function isIndex(k: unknown): k is number {
+  return typeof k === "number" && (k >>> 0) === k && k < INDEX_LIMIT;
+}
 
 class Trie {
   readonly m: Map<unknown, unknown> = new Map();
+  /** Children under index tokens (dense mode), or null (in `m`). */
+  ints: unknown[] | null = [];
+  /** How many of `ints` are set. */
+  count = 0;
+
+  get(k: unknown): unknown {
+    return this.ints !== null && isIndex(k) ? this.ints[k] : this.m.get(k);
+  }
+
+  /** Sets `k`; returns whether it is a new token of this node. */
+  set(k: unknown, v: unknown): boolean {
+    const a = this.ints;
+    if (a !== null && isIndex(k)) {
+      if (k < a.length && a[k] !== undefined) {
+        a[k] = v;
+        return false;
+      }
+      if (k < SMALL || k < (this.count + 1) * DENSITY) {
+        while (a.length < k) a.push(undefined); // no holes: stays packed
+        a[k] = v;
+        this.count++;
+        return true;
+      }
+      this.toMap();
+    }
+    const had = this.m.has(k);
+    this.m.set(k, v);
+    return !had;
+  }
+
+  delete(k: unknown): boolean {
+    const a = this.ints;
+    if (a !== null && isIndex(k)) {
+      if (k >= a.length || a[k] === undefined) return false;
+      a[k] = undefined;
+      this.count--;
+      if (a.length > SMALL && this.count * DENSITY < a.length) this.toMap();
+      return true;
+    }
+    return this.m.delete(k);
+  }
+
+  get size(): number {
+    return this.m.size + this.count;
+  }
+
+  /** Sparse now: the index tokens move to the Map, for good. */
+  toMap(): void {
+    const a = this.ints!;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] !== undefined) this.m.set(i, a[i]);
+    }
+    this.ints = null;
+    this.count = 0;
+  }
 }
 
 /** Marker objects for nested arrays, by length (created on demand). */
@@ -64,12 +136,20 @@ export class KeyMap<V> {
     for (let i = 0; i < last; i++) {
       const k = key[i];
       if (Array.isArray(k)) return this.#getPath(node, key, i);
-      node = node.m.get(k) as Trie | undefined;
+      const a: unknown[] | null = node.ints;
+      node = (a !== null && typeof k === "number" && (k >>> 0) === k &&
+          k < INDEX_LIMIT
+        ? a[k]
+        : node.m.get(k)) as Trie | undefined;
       if (node === undefined) return undefined;
     }
     const k = key[last];
     if (Array.isArray(k)) return this.#getPath(node, key, last);
-    return node.m.get(k) as V | undefined;
+    const a: unknown[] | null = node.ints;
+    return (a !== null && typeof k === "number" && (k >>> 0) === k &&
+        k < INDEX_LIMIT
+      ? a[k]
+      : node.m.get(k)) as V | undefined;
   }
 
   /** The general walk, from element `from` of `key` at `node`. */
@@ -77,10 +157,10 @@ export class KeyMap<V> {
     const path = flatten(key.slice(from), []);
     const last = path.length - 1;
     for (let i = 0; i < last; i++) {
-      node = node.m.get(path[i]) as Trie;
+      node = node.get(path[i]) as Trie;
       if (node === undefined) return undefined;
     }
-    return node.m.get(path[last]) as V | undefined;
+    return node.get(path[last]) as V | undefined;
   }
 
   /** Whether a value is stored under `key`. */
@@ -109,12 +189,11 @@ export class KeyMap<V> {
     const path = isFlat(key) ? key : flatten(key, []);
     const last = path.length - 1;
     for (let i = 0; i < last; i++) {
-      let child = node.m.get(path[i]) as Trie | undefined;
-      if (child === undefined) node.m.set(path[i], child = new Trie());
+      let child = node.get(path[i]) as Trie | undefined;
+      if (child === undefined) node.set(path[i], child = new Trie());
       node = child;
     }
-    if (!node.m.has(path[last])) this.#size++;
-    node.m.set(path[last], value);
+    if (node.set(path[last], value)) this.#size++;
   }
 
   /** Removes `key`; returns whether it was there. */
@@ -136,17 +215,17 @@ export class KeyMap<V> {
     const nodes: Trie[] = [root];
     let node = root;
     for (let i = 0; i < path.length - 1; i++) {
-      const child = node.m.get(path[i]) as Trie | undefined;
+      const child = node.get(path[i]) as Trie | undefined;
       if (child === undefined) return false;
       nodes.push(node = child);
     }
-    if (!node.m.delete(path[path.length - 1])) return false;
+    if (!node.delete(path[path.length - 1])) return false;
     this.#size--;
     // Prune the nodes the key alone was using, from the leaf up.
-    for (let i = nodes.length - 1; i > 0 && nodes[i].m.size === 0; i--) {
-      nodes[i - 1].m.delete(path[i - 1]);
+    for (let i = nodes.length - 1; i > 0 && nodes[i].size === 0; i--) {
+      nodes[i - 1].delete(path[i - 1]);
     }
-    if (root.m.size === 0) this.#arrays[key.length] = undefined;
+    if (root.size === 0) this.#arrays[key.length] = undefined;
     return true;
   }
 

@@ -19,6 +19,12 @@
  * get the failure. A child that is still finishing (its afterTerminate is
  * running) makes them wait, then a fresh child starts.
  *
+ * A child is findable once its start function has returned (for
+ * `startLink`: once its `init` has). A child that must be findable before
+ * it goes on (gen_tracker's `init_ack`) calls `findOrOpen` for itself, for
+ * example from `handleContinue`: that waits until the tracker has published
+ * it, and returns its own pid.
+ *
  * ## A child's life
  * | status | meaning | find | attributes |
  * |---|---|---|---|

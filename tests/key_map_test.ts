@@ -49,7 +49,8 @@ describe("KeyMap", () => {
   test("matches a model on random operations (sameKey semantics)", () => {
     const prim = fc.oneof(
       fc.integer({ min: -3, max: 3 }),
-      fc.constantFrom("a", "b", true, false, null, 0n, 1n),
+      fc.integer({ min: 0, max: 300 }),
+      fc.constantFrom("a", "b", true, false, null, 0n, 1n, -0, 0.5, 1e7),
     );
     const key = fc.letrec((tie) => ({
       key: fc.oneof(
@@ -81,6 +82,41 @@ describe("KeyMap", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("KeyMap integer elements", () => {
+  test("dense indexes, then sparse ones, then growing ids that die: found the same", () => {
+    const m = new KeyMap<number>();
+    for (let i = 0; i < 1000; i++) m.set(["s", i], i);
+    for (let i = 0; i < 1000; i++) assert.equal(m.get(["s", i]), i);
+    // Most die: the node goes sparse (its indexes move to its Map).
+    for (let i = 0; i < 990; i++) assert.equal(m.delete(["s", i]), true);
+    assert.equal(m.size, 10);
+    for (let i = 0; i < 1000; i++) {
+      assert.equal(m.get(["s", i]), i >= 990 ? i : undefined);
+    }
+    m.set(["s", 50_000_000], 1);
+    m.set(["s", 2 ** 40], 2);
+    m.set(["s", -1], 3);
+    m.set(["s", 1.5], 4);
+    assert.equal(m.get(["s", 50_000_000]), 1);
+    assert.equal(m.get(["s", 2 ** 40]), 2);
+    assert.equal(m.get(["s", -1]), 3);
+    assert.equal(m.get(["s", 1.5]), 4);
+    assert.equal(m.get(["s", 1]), undefined);
+    assert.equal(m.size, 14);
+    // A far index while dense: moves to the Map, all still found.
+    const n = new KeyMap<number>();
+    for (let i = 0; i < 10; i++) n.set([i], i);
+    n.set([1_000_000], -1);
+    for (let i = 0; i < 10; i++) assert.equal(n.get([i]), i);
+    assert.equal(n.get([1_000_000]), -1);
+    assert.equal(n.get([-0]), 0);
+    for (let i = 0; i < 10; i++) n.delete([i]);
+    n.delete([1_000_000]);
+    assert.equal(n.size, 0);
+    assert.equal(n.get([0]), undefined);
   });
 });
 

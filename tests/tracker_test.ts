@@ -708,6 +708,29 @@ describe("Tracker.findOrOpen()", () => {
     });
   });
 
+  test("a child findable before it goes on (gen_tracker's init_ack): findOrOpen of itself", async () => {
+    await withTracker(async (t) => {
+      const main = self();
+      const s: ChildSpec = {
+        id: "acked",
+        start: () =>
+          genServer.startLink({
+            init: () => ["ok", null, { continue: "ack" }],
+            async handleContinue(_arg, state) {
+              // Right after init, before the tracker has published us:
+              // this waits for it, and returns our own pid.
+              const me = await tracker.findOrOpen(t, s);
+              send(main, ["acked", me === self(), tracker.find(t, "acked")]);
+              return ["noreply", state];
+            },
+          }, undefined),
+      };
+      const pid = await tracker.findOrOpen(t, s);
+      const m = await receive((m) => Array.isArray(m) && m[0] === "acked");
+      assert.deepEqual(m, ["acked", true, pid]);
+    });
+  });
+
   test("other ids open while one is launching (the tracker does not block)", async () => {
     await withTracker(async (t) => {
       const g = gated();
