@@ -176,7 +176,8 @@ function adopt(sup: Proc, outcome: StartOutcome): StartOutcome {
     return outcome;
   }
   if (!child.dead) {
-    if (!linked(sup, child)) linkProcs(sup, child);
+    // The child's side: one link (to sup) vs the supervisor's 100k.
+    if (!linked(child, sup)) linkProcs(sup, child);
   } else if (!hasExit(sup, outcome.pid)) {
     // Died unlinked before we could link: its EXIT as if it had been linked.
     deliver(sup, ["EXIT", outcome.pid, child.reason]);

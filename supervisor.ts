@@ -93,6 +93,7 @@ import {
   shutdownAll,
   shutdownChild,
   startChild as startChildProcess,
+  startChildThen,
   type StartOutcome,
   type StartReturn,
 } from "./_child.ts";
@@ -854,7 +855,7 @@ class Sup {
     this.cancelTimer(child);
     child.restarting = false;
     child.pid = pid;
-    child.startedAt = getClock().now();
+    if (this.flags.backoff !== null) child.startedAt = getClock().now();
     this.byPid.set(pid, child);
   }
 
@@ -879,6 +880,21 @@ class Sup {
     const r = startChildProcess(this.proc, child.spec.start, child.args);
     if (r instanceof Promise) return r.then((o) => this.started(child, o));
     return this.started(child, r);
+  }
+
+  /**
+   * Starts a child, records it, and returns `k` of the outcome: at once, or
+   * (async start) one promise hop after the start settles.
+   */
+  startThen<R>(child: Child, k: (o: StartOutcome) => R): R | Promise<R> {
+    let result: R | undefined;
+    let resolve: ((r: R) => void) | undefined;
+    const now = startChildThen(this.proc, child.spec.start, child.args, (o) => {
+      const r = k(this.started(child, o));
+      if (resolve === undefined) result = r;
+      else resolve(r);
+    });
+    return now ? result as R : new Promise<R>((res) => resolve = res);
   }
 
   started(child: Child, outcome: StartOutcome): StartOutcome {
@@ -1103,7 +1119,10 @@ class Sup {
       );
       return;
     }
-    for (const c of children) await this.terminate(c);
+    for (const c of children) {
+      const r = this.terminate(c);
+      if (r !== undefined) await r; // most children end at once: no hop
+    }
   }
 }
 
@@ -1200,7 +1219,7 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
     const [op, arg] = request as Request;
     switch (op) {
       case "startChild":
-        return then(startChildIn(sup, arg), (v) => reply(v, sup));
+        return startChildIn(sup, arg);
       case "terminateChild":
         return then(terminateChildIn(sup, arg), (v) => reply(v, sup));
       case "restartChild":
@@ -1307,30 +1326,30 @@ async function startInitial(
   return ["ok", sup];
 }
 
-function startChildIn(
-  sup: Sup,
-  arg: unknown,
-): StartedChild | Failure | Promise<StartedChild | Failure> {
+function startChildIn(sup: Sup, arg: unknown): Reply | Promise<Reply> {
   const op = "startChild";
   if (sup.flags.strategy === "simple_one_for_one") {
     if (!Array.isArray(arg)) {
       // Checked here, not spread blindly: a throw would crash the supervisor.
-      return new Failure(
-        new TypeError(
-          `Cannot startChild: a simple_one_for_one supervisor takes an array of extra arguments, got ${
-            formatTerm(arg)
-          }`,
+      return reply(
+        new Failure(
+          new TypeError(
+            `Cannot startChild: a simple_one_for_one supervisor takes an array of extra arguments, got ${
+              formatTerm(arg)
+            }`,
+          ),
         ),
+        sup,
       );
     }
     const template = sup.template!;
-    const child = new Child(template, [
-      ...template.args,
-      ...(arg as unknown[]),
-    ]);
-    return then(sup.start(child), (o) => {
+    const child = new Child(
+      template,
+      arg.length === 0 ? template.args : [...template.args, ...arg],
+    );
+    return sup.startThen(child, (o) => {
       if (typeof o === "object" && "pid" in o) sup.add(child);
-      return startedChild(op, undefined, o);
+      return reply(startedChild(op, undefined, o), sup);
     });
   }
   let spec: FullChildSpec;
@@ -1346,30 +1365,33 @@ function startChildIn(
       );
     }
   } catch (error) {
-    return new Failure(error as Error);
+    return reply(new Failure(error as Error), sup);
   }
   if (sup.flags.strategy === "dynamic") {
     if (sup.children.size >= sup.flags.maxChildren) {
-      return fail(op, spec.id, "maxChildren");
+      return reply(fail(op, spec.id, "maxChildren"), sup);
     }
     const child = new Child(spec, [...sup.flags.extraArguments, ...spec.args]);
-    return then(sup.start(child), (o) => {
+    return sup.startThen(child, (o) => {
       if (typeof o === "object" && "pid" in o) sup.add(child);
-      return startedChild(op, spec.id, o);
+      return reply(startedChild(op, spec.id, o), sup);
     });
   }
   const existing = sup.find(spec.id);
   if (existing !== undefined) {
-    return existing.pid !== undefined
-      ? fail(op, spec.id, "alreadyStarted", { pid: existing.pid })
-      : fail(op, spec.id, "alreadyPresent");
+    return reply(
+      existing.pid !== undefined
+        ? fail(op, spec.id, "alreadyStarted", { pid: existing.pid })
+        : fail(op, spec.id, "alreadyPresent"),
+      sup,
+    );
   }
   const child = new Child(spec, spec.args);
-  return then(sup.start(child), (o) => {
+  return sup.startThen(child, (o) => {
     if (!failed(o) && (o !== "ignore" || spec.restart !== "temporary")) {
       sup.add(child);
     }
-    return startedChild(op, spec.id, o);
+    return reply(startedChild(op, spec.id, o), sup);
   });
 }
 
@@ -1650,10 +1672,15 @@ export function startDynamicLink(
   return launch("startDynamicLink", spec, options, true, true);
 }
 
-async function request<T>(sup: Dest, req: Request): Promise<T> {
-  const r = await genServer.call(sup, req, { timeout: Infinity });
+const FOREVER = { timeout: Infinity };
+
+function unwrap(r: unknown): unknown {
   if (r instanceof Failure) throw r.error;
-  return r as T;
+  return r;
+}
+
+function request<T>(sup: Dest, req: Request): Promise<T> {
+  return genServer.call(sup, req, FOREVER).then(unwrap) as Promise<T>;
 }
 
 /**
