@@ -534,13 +534,6 @@ export function checkId(op: string, id: unknown): void {
 
 // ---------------------------------------------------------------- state --
 
-/** A caller waiting for a child's pid (findOrOpen, restartChild). */
-interface Waiter {
-  readonly from: genServer.From;
-  /** The findOrOpen request, to find the waiter when its caller gives up. */
-  readonly open: Open | null;
-}
-
 /**
  * One launch of a child (stale completions are told apart by it): `"new"`
  * for an id that had no child, `"restart"` for a restart, `"start"` for a
@@ -567,7 +560,7 @@ export class Entry implements DownWatcher {
   /** This incarnation's attributes (null: none set). */
   attrs: Map<string, unknown> | null = null;
   /** Callers waiting for a pid. */
-  waiters: Waiter[] | null = null;
+  waiters: Open[] | null = null;
   /** terminateChild callers waiting for the child to be gone. */
   stoppers: genServer.From[] | null = null;
   /** The launch in progress. */
@@ -943,7 +936,7 @@ export class Trk {
     const waiters = e.waiters;
     if (waiters === null) return;
     e.waiters = null;
-    for (const w of waiters) genServer.reply(w.from, value);
+    for (const w of waiters) genServer.reply(w.from!, value);
   }
 
   /** Answers the terminateChild callers. */
@@ -1429,8 +1422,13 @@ export class Failure {
   constructor(readonly error: Error) {}
 }
 
-/** findOrOpen's request (its identity names the waiter, for Cancel). */
+/**
+ * A caller waiting for a child's pid: findOrOpen's request (its identity
+ * names the waiter, for Cancel), or restartChild's. The tracker sets `from`
+ * when it queues it.
+ */
 export class Open {
+  from: genServer.From | null = null;
   constructor(readonly spec: FullSpec) {}
 }
 
@@ -1461,8 +1459,8 @@ function stepResult(step: Step, trk: Trk): genServer.NoReplyResult<Trk> {
   return step === STOP ? ["stop", "shutdown", trk] : ["noreply", trk];
 }
 
-function addWaiter(e: Entry, from: genServer.From, open: Open | null): void {
-  const w = { from, open };
+function addWaiter(e: Entry, from: genServer.From, w: Open): void {
+  w.from = from;
   if (e.waiters === null) e.waiters = [w];
   else e.waiters.push(w);
 }
@@ -1498,11 +1496,11 @@ function cancelIn(trk: Trk, open: Open): void {
   const e = trk.index.get(open.spec.id);
   const waiters = e?.waiters;
   if (waiters == null) return;
-  const i = waiters.findIndex((w) => w.open === open);
+  const i = waiters.indexOf(open);
   if (i < 0) return;
   const [w] = waiters.splice(i, 1);
   if (waiters.length === 0) e!.waiters = null;
-  genServer.reply(w.from, CANCELLED);
+  genServer.reply(w.from!, CANCELLED);
 }
 
 function notFound(op: string, trk: Trk, id: unknown): Failure {
@@ -1558,13 +1556,13 @@ function restartChildIn(
   if (e === undefined) return reply(notFound("restartChild", trk, id), trk);
   switch (e.status) {
     case "stopped":
-      addWaiter(e, from, null);
+      addWaiter(e, from, new Open(e.spec));
       trk.launch(e, e.spec, "start");
       return ["noreply", trk];
     case "restarting":
       // Now, not when its timer says.
       trk.cancelTimer(e);
-      addWaiter(e, from, null);
+      addWaiter(e, from, new Open(e.spec));
       trk.launch(e, e.spec, "restart");
       return ["noreply", trk];
     default:
@@ -1822,19 +1820,25 @@ function unwrapPid(r: unknown): Pid {
   return r as Pid;
 }
 
+/**
+ * findOrOpen past its hot path: `t` and `e` are what it found (t undefined:
+ * not found yet; e undefined: not looked up, or no such child).
+ */
 export function open(
   tracker: Dest,
+  t: Trk | undefined,
+  e: Entry | undefined,
   spec: ChildSpec,
   options: FindOrOpenOptions | undefined,
 ): Promise<Pid> {
   const op = "findOrOpen";
   let timeout = Infinity;
   let signal: AbortSignal | undefined;
-  let t: Trk;
-  let e: Entry | undefined;
   try {
-    t = resolve(op, tracker);
-    if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
+    if (t === undefined) {
+      t = resolve(op, tracker);
+      if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
+    }
     checkOptionsObject(op, options);
     if (options?.timeout !== undefined) {
       timeout = checkTimeout(op, options.timeout);
@@ -1856,8 +1860,9 @@ export function open(
   const req = new Open(full);
   const call = genServer.call(t.pid, req, { timeout: Infinity });
   if (timeout === Infinity && signal === undefined) return call.then(unwrapPid);
+  const trk = t;
   return new Promise((resolve, reject) => {
-    const w = new OpenWait(t, req, timeout, signal, resolve, reject);
+    const w = new OpenWait(trk, req, timeout, signal, resolve, reject);
     call.then((r) => w.settle(r), (error) => w.fail(error));
   });
 }
