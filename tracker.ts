@@ -1114,7 +1114,7 @@ export async function addExistingChild(
       `Cannot ${op}: 'pid' must be a Pid, got ${formatTerm(pid)}`,
     );
   }
-  return await request(op, tracker, ["addExistingChild", full, pid]);
+  return await request(op, tracker, ["addExistingChild", spec.id, full, pid]);
 }
 
 /**
