@@ -186,9 +186,11 @@ export const events = new EventHub<TrackerEvent>();
 
 const RESTARTS: readonly string[] = ["permanent", "transient", "temporary"];
 
-/** A child spec with every key filled in. */
+/**
+ * A child spec with every key filled in, without its id (so that one
+ * object serves every child opened with the same spec: see normaliseSpec).
+ */
 export interface FullSpec {
-  readonly id: unknown;
   readonly start: ((...args: unknown[]) => unknown) | undefined;
   readonly args: readonly unknown[];
   readonly restart: RestartType;
@@ -207,12 +209,55 @@ export function copyKey(key: unknown): unknown {
   return Array.isArray(key) ? Object.freeze(key.map(copyKey)) : key;
 }
 
+/** The last spec normaliseSpec checked, and its result. */
+const lastSpec: Record<string, unknown> = {};
+let lastFull: FullSpec | null = null;
+
 /**
  * Checks a child spec (OTP's checks, in OTP's order, as the supervisor's)
- * and fills in the defaults. `existing`: an addExistingChild spec (a pid,
- * and `start` only needed to restart).
+ * and fills in the defaults; the id is checked, not kept. `existing`: an
+ * addExistingChild spec (a pid, and `start` only needed to restart).
+ *
+ * Opens usually repeat one spec with another id, so the last spec's result
+ * is reused when every key but the id is the same (`===`): one object
+ * fewer kept per child.
  */
 export function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
+  if (
+    !existing && lastFull !== null && spec !== null && typeof spec === "object"
+  ) {
+    const s = spec as Record<string, unknown>;
+    if (
+      s.start === lastSpec.start && s.args === lastSpec.args &&
+      s.restart === lastSpec.restart && s.shutdown === lastSpec.shutdown &&
+      s.type === lastSpec.type && s.modules === lastSpec.modules &&
+      s.afterTerminate === lastSpec.afterTerminate && isKey(s.id) &&
+      unchangeable(s.args) && unchangeable(s.modules)
+    ) {
+      return lastFull;
+    }
+  }
+  const full = checkSpec(spec, existing);
+  if (!existing) {
+    const s = spec as Record<string, unknown>;
+    lastSpec.start = s.start;
+    lastSpec.args = s.args;
+    lastSpec.restart = s.restart;
+    lastSpec.shutdown = s.shutdown;
+    lastSpec.type = s.type;
+    lastSpec.modules = s.modules;
+    lastSpec.afterTerminate = s.afterTerminate;
+    lastFull = full;
+  }
+  return full;
+}
+
+/** Whether a spec value cannot have changed since it was checked. */
+function unchangeable(x: unknown): boolean {
+  return x === undefined || typeof x === "string" || Object.isFrozen(x);
+}
+
+function checkSpec(spec: unknown, existing: boolean): FullSpec {
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
     throw specError(
       "spec",
@@ -321,19 +366,19 @@ export function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
       }`,
     );
   }
-  return {
-    id: s.id,
+  return Object.freeze({
     start: s.start as FullSpec["start"],
-    args: args as readonly unknown[],
+    args: args.length === 0 ? EMPTY_ARGS : Object.freeze([...args]),
     restart: restart as RestartType,
     shutdown: (shutdown === Infinity ? "infinity" : shutdown) as Shutdown,
     type,
     modules: modules as FullSpec["modules"],
     afterTerminate: afterTerminate as AfterTerminate | undefined,
-  };
+  });
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+const EMPTY_ARGS: readonly unknown[] = Object.freeze([]);
 
 /** The tracker's options, checked, with defaults. */
 export interface Options {
@@ -534,13 +579,6 @@ export function checkId(op: string, id: unknown): void {
 
 // ---------------------------------------------------------------- state --
 
-/** A caller waiting for a child's pid (findOrOpen, restartChild). */
-interface Waiter {
-  readonly from: genServer.From;
-  /** The findOrOpen request, to find the waiter when its caller gives up. */
-  readonly open: Open | null;
-}
-
 /**
  * One launch of a child (stale completions are told apart by it): `"new"`
  * for an id that had no child, `"restart"` for a restart, `"start"` for a
@@ -567,7 +605,7 @@ export class Entry implements DownWatcher {
   /** This incarnation's attributes (null: none set). */
   attrs: Map<string, unknown> | null = null;
   /** Callers waiting for a pid. */
-  waiters: Waiter[] | null = null;
+  waiters: Open[] | null = null;
   /** terminateChild callers waiting for the child to be gone. */
   stoppers: genServer.From[] | null = null;
   /** The launch in progress. */
@@ -906,8 +944,8 @@ export class Trk {
 
   // -- entries --
 
-  newEntry(spec: FullSpec): Entry {
-    const e = new Entry(this, copyKey(spec.id), spec);
+  newEntry(id: unknown, spec: FullSpec): Entry {
+    const e = new Entry(this, copyKey(id), spec);
     this.index.set(e.id, e);
     this.entries.add(e);
     return e;
@@ -943,7 +981,7 @@ export class Trk {
     const waiters = e.waiters;
     if (waiters === null) return;
     e.waiters = null;
-    for (const w of waiters) genServer.reply(w.from, value);
+    for (const w of waiters) genServer.reply(w.from!, value);
   }
 
   /** Answers the terminateChild callers. */
@@ -1429,9 +1467,14 @@ export class Failure {
   constructor(readonly error: Error) {}
 }
 
-/** findOrOpen's request (its identity names the waiter, for Cancel). */
+/**
+ * A caller waiting for a child's pid: findOrOpen's request (its identity
+ * names the waiter, for Cancel), or restartChild's. The tracker sets `from`
+ * when it queues it.
+ */
 export class Open {
-  constructor(readonly spec: FullSpec) {}
+  from: genServer.From | null = null;
+  constructor(readonly id: unknown, readonly spec: FullSpec) {}
 }
 
 /** Cast by a findOrOpen that gave up (timeout, abort). */
@@ -1446,7 +1489,7 @@ type Request =
   | readonly ["terminateChild", unknown]
   | readonly ["deleteChild", unknown]
   | readonly ["restartChild", unknown]
-  | readonly ["addExistingChild", FullSpec, Pid]
+  | readonly ["addExistingChild", unknown, FullSpec, Pid]
   | readonly ["whichChildren"]
   | readonly ["countChildren"]
   | readonly ["wait"];
@@ -1461,17 +1504,17 @@ function stepResult(step: Step, trk: Trk): genServer.NoReplyResult<Trk> {
   return step === STOP ? ["stop", "shutdown", trk] : ["noreply", trk];
 }
 
-function addWaiter(e: Entry, from: genServer.From, open: Open | null): void {
-  const w = { from, open };
+function addWaiter(e: Entry, from: genServer.From, w: Open): void {
+  w.from = from;
   if (e.waiters === null) e.waiters = [w];
   else e.waiters.push(w);
 }
 
 function openIn(trk: Trk, req: Open, from: genServer.From): CallReturn {
   const spec = req.spec;
-  const e = trk.index.get(spec.id);
+  const e = trk.index.get(req.id);
   if (e === undefined) {
-    const created = trk.newEntry(spec);
+    const created = trk.newEntry(req.id, spec);
     addWaiter(created, from, req);
     trk.launch(created, spec, "new");
     return ["noreply", trk];
@@ -1495,14 +1538,14 @@ function openIn(trk: Trk, req: Open, from: genServer.From): CallReturn {
 }
 
 function cancelIn(trk: Trk, open: Open): void {
-  const e = trk.index.get(open.spec.id);
+  const e = trk.index.get(open.id);
   const waiters = e?.waiters;
   if (waiters == null) return;
-  const i = waiters.findIndex((w) => w.open === open);
+  const i = waiters.indexOf(open);
   if (i < 0) return;
   const [w] = waiters.splice(i, 1);
   if (waiters.length === 0) e!.waiters = null;
-  genServer.reply(w.from, CANCELLED);
+  genServer.reply(w.from!, CANCELLED);
 }
 
 function notFound(op: string, trk: Trk, id: unknown): Failure {
@@ -1558,13 +1601,13 @@ function restartChildIn(
   if (e === undefined) return reply(notFound("restartChild", trk, id), trk);
   switch (e.status) {
     case "stopped":
-      addWaiter(e, from, null);
+      addWaiter(e, from, new Open(e.id, e.spec));
       trk.launch(e, e.spec, "start");
       return ["noreply", trk];
     case "restarting":
       // Now, not when its timer says.
       trk.cancelTimer(e);
-      addWaiter(e, from, null);
+      addWaiter(e, from, new Open(e.id, e.spec));
       trk.launch(e, e.spec, "restart");
       return ["noreply", trk];
     default:
@@ -1575,9 +1618,14 @@ function restartChildIn(
   }
 }
 
-function addExistingChildIn(trk: Trk, spec: FullSpec, pid: Pid): CallReturn {
+function addExistingChildIn(
+  trk: Trk,
+  id: unknown,
+  spec: FullSpec,
+  pid: Pid,
+): CallReturn {
   const op = "addExistingChild";
-  const e = trk.index.get(spec.id);
+  const e = trk.index.get(id);
   if (e !== undefined) {
     return reply(
       e.status === "running"
@@ -1595,7 +1643,7 @@ function addExistingChildIn(trk: Trk, spec: FullSpec, pid: Pid): CallReturn {
     );
   }
   linkProcs(trk.proc, proc);
-  const adopted = trk.newEntry(spec);
+  const adopted = trk.newEntry(id, spec);
   adopted.status = "running";
   setPid(adopted, pid);
   if (trk.options.backoff !== null) adopted.startedAt = getClock().now();
@@ -1673,7 +1721,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
         case "restartChild":
           return restartChildIn(trk, r[1], from);
         case "addExistingChild":
-          return addExistingChildIn(trk, r[1], r[2]);
+          return addExistingChildIn(trk, r[1], r[2], r[3]);
         case "whichChildren":
           return reply(whichChildrenIn(trk), trk);
         case "countChildren":
@@ -1808,7 +1856,7 @@ class OpenWait extends Timed {
   expire(): void {
     this.giveUp(
       new TimeoutError(
-        `findOrOpen of child ${formatTerm(this.open.spec.id)} in tracker ${
+        `findOrOpen of child ${formatTerm(this.open.id)} in tracker ${
           JSON.stringify(this.trk.name)
         } timed out after ${this.timeout} ms`,
         this.timeout,
@@ -1822,19 +1870,25 @@ function unwrapPid(r: unknown): Pid {
   return r as Pid;
 }
 
+/**
+ * findOrOpen past its hot path: `t` and `e` are what it found (t undefined:
+ * not found yet; e undefined: not looked up, or no such child).
+ */
 export function open(
   tracker: Dest,
+  t: Trk | undefined,
+  e: Entry | undefined,
   spec: ChildSpec,
   options: FindOrOpenOptions | undefined,
 ): Promise<Pid> {
   const op = "findOrOpen";
   let timeout = Infinity;
   let signal: AbortSignal | undefined;
-  let t: Trk;
-  let e: Entry | undefined;
   try {
-    t = resolve(op, tracker);
-    if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
+    if (t === undefined) {
+      t = resolve(op, tracker);
+      if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
+    }
     checkOptionsObject(op, options);
     if (options?.timeout !== undefined) {
       timeout = checkTimeout(op, options.timeout);
@@ -1853,11 +1907,12 @@ export function open(
     return Promise.reject(error);
   }
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const req = new Open(full);
+  const req = new Open((spec as { id: unknown }).id, full);
   const call = genServer.call(t.pid, req, { timeout: Infinity });
   if (timeout === Infinity && signal === undefined) return call.then(unwrapPid);
+  const trk = t;
   return new Promise((resolve, reject) => {
-    const w = new OpenWait(t, req, timeout, signal, resolve, reject);
+    const w = new OpenWait(trk, req, timeout, signal, resolve, reject);
     call.then((r) => w.settle(r), (error) => w.fail(error));
   });
 }

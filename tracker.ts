@@ -150,6 +150,7 @@ import {
   checkTimeout,
   checkValue,
   copyKey,
+  type Entry,
   events,
   normaliseSpec,
   open,
@@ -621,13 +622,14 @@ export function findOrOpen(
   // The hot path: a hit is a lookup, answered by a promise shared by all
   // the hits of this child (no allocation).
   const t = registry.get(tracker as string) ?? registryLookup(tracker);
-  if (t !== undefined && options === undefined && spec != null) {
-    const e = t.index.get(spec.id);
-    if (e !== undefined && e.pid !== undefined) {
+  let e: Entry | undefined;
+  if (t !== undefined && spec != null) {
+    e = t.index.get(spec.id);
+    if (e !== undefined && e.pid !== undefined && options === undefined) {
       return e.found ??= Promise.resolve(e.pid);
     }
   }
-  return open(tracker, spec, options);
+  return open(tracker, t, e, spec, options);
 }
 
 /**
@@ -1112,7 +1114,7 @@ export async function addExistingChild(
       `Cannot ${op}: 'pid' must be a Pid, got ${formatTerm(pid)}`,
     );
   }
-  return await request(op, tracker, ["addExistingChild", full, pid]);
+  return await request(op, tracker, ["addExistingChild", spec.id, full, pid]);
 }
 
 /**

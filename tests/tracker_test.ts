@@ -958,6 +958,41 @@ describe("Tracker.findOrOpen()", () => {
     });
   });
 
+  test("the spec is a value: its args are copied; each id is checked however specs repeat", async () => {
+    await withTracker(async (t) => {
+      const main = self();
+      const args = ["first"];
+      const s: ChildSpec = {
+        id: "a",
+        restart: "permanent",
+        args,
+        start: (tag: string) => {
+          send(main, ["started", tag]);
+          return spawnLink(forever);
+        },
+      };
+      const pid = await tracker.findOrOpen(t, s);
+      args[0] = "changed";
+      await kill(pid);
+      await tracker.wait(t);
+      assert.deepEqual(await flush(), [["started", "first"], [
+        "started",
+        "first",
+      ]]);
+      // The same spec again with a bad id: still refused.
+      const start = () => spawnLink(forever);
+      await tracker.findOrOpen(t, { id: "b", start });
+      await assert.rejects(
+        tracker.findOrOpen(t, { id: { bad: 1 }, start }),
+        (e) => e instanceof ChildSpecError && e.key === "id",
+      );
+      await assert.rejects(
+        tracker.findOrOpen(t, { id: undefined, start }),
+        (e) => e instanceof ChildSpecError && e.key === "id",
+      );
+    }, { intensity: 5 });
+  });
+
   test("a caller waiting when the tracker dies gets CallError with its reason", async () => {
     await withTracker(async (t) => {
       const g = gated();
