@@ -32,7 +32,8 @@ import {
   watch,
 } from "./_runtime.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
-import { StartError } from "./errors.ts";
+import { ChildSpecError, StartError } from "./errors.ts";
+import { formatTerm } from "./_format.ts";
 
 /**
  * How a child is shut down: `"brutal_kill"` (killed at once), a number of
@@ -325,4 +326,130 @@ class KillAll extends Timed {
   expire(): void {
     for (const s of this.pending) if (!s.settled) s.expire();
   }
+}
+
+// ------------------------------------------------- child spec checks --
+// The keys every supervisor-like module's child spec shares, checked the
+// same way everywhere (otp_semantics.md §3.2): each checker returns the
+// value (normalised where said) or throws a ChildSpecError naming the key.
+
+/** When a child is restarted (supervisor.ts documents the table). */
+export type RestartType = "permanent" | "transient" | "temporary";
+
+/** What a child is, for counts and shutdown defaults. */
+export type ChildType = "worker" | "supervisor";
+
+const RESTARTS: readonly unknown[] = ["permanent", "transient", "temporary"];
+
+/**
+ * A child spec error: `Invalid child spec: child <id>: <why>` (no child
+ * part when `id` is undefined).
+ */
+export function specError(
+  key: string,
+  reason: unknown,
+  id: unknown,
+  why: string,
+): ChildSpecError {
+  const who = id === undefined ? "" : `child ${formatTerm(id)}: `;
+  return new ChildSpecError(key, reason, `Invalid child spec: ${who}${why}`);
+}
+
+/** `restart`: one of the three restart types. */
+export function checkRestart(restart: unknown, id: unknown): RestartType {
+  if (!RESTARTS.includes(restart)) {
+    throw specError(
+      "restart",
+      { invalidRestartType: restart },
+      id,
+      `'restart' must be "permanent", "transient" or "temporary", got ${
+        formatTerm(restart)
+      }`,
+    );
+  }
+  return restart as RestartType;
+}
+
+/** `start` (when given): a function. */
+export function checkStart(start: unknown, id: unknown): void {
+  if (typeof start !== "function") {
+    throw specError(
+      "start",
+      { invalidMfa: start },
+      id,
+      `'start' must be a function, got ${formatTerm(start)}`,
+    );
+  }
+}
+
+/** `args`: an array. */
+export function checkArgs(args: unknown, id: unknown): readonly unknown[] {
+  if (!Array.isArray(args)) {
+    throw specError(
+      "args",
+      { invalidMfa: args },
+      id,
+      `'args' must be an array, got ${formatTerm(args)}`,
+    );
+  }
+  return args;
+}
+
+/** `type`: worker or supervisor. */
+export function checkType(type: unknown, id: unknown): ChildType {
+  if (type !== "worker" && type !== "supervisor") {
+    throw specError(
+      "type",
+      { invalidChildType: type },
+      id,
+      `'type' must be "worker" or "supervisor", got ${formatTerm(type)}`,
+    );
+  }
+  return type;
+}
+
+/** `shutdown`: brutal_kill, infinity or whole ms >= 0 (Infinity: "infinity"). */
+export function checkShutdown(shutdown: unknown, id: unknown): Shutdown {
+  if (shutdown === "brutal_kill" || shutdown === "infinity") return shutdown;
+  if (typeof shutdown === "number" && shutdown >= 0) {
+    if (shutdown === Infinity) return "infinity";
+    if (Number.isInteger(shutdown)) return shutdown;
+  }
+  throw specError(
+    "shutdown",
+    { invalidShutdown: shutdown },
+    id,
+    `'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
+      formatTerm(shutdown)
+    }`,
+  );
+}
+
+/** `modules`: "dynamic" or an array of strings (returned as given). */
+export function checkModules(
+  modules: unknown,
+  id: unknown,
+): readonly string[] | "dynamic" {
+  if (modules === "dynamic") return modules;
+  if (!Array.isArray(modules)) {
+    throw specError(
+      "modules",
+      { invalidModules: modules },
+      id,
+      `'modules' must be an array of strings or "dynamic", got ${
+        formatTerm(modules)
+      }`,
+    );
+  }
+  for (const m of modules) {
+    if (typeof m !== "string") {
+      throw specError(
+        "modules",
+        { invalidModule: m },
+        id,
+        `every module must be a string, got ${formatTerm(m)}`,
+      );
+    }
+  }
+  return modules;
 }

@@ -22,6 +22,7 @@ import type {
   PlanElement,
 } from "./director.ts";
 import { ChildSpecError } from "./errors.ts";
+import { checkModules, checkType, specError } from "./_child.ts";
 import { formatTerm } from "./_format.ts";
 import { sameTerm } from "./_term.ts";
 
@@ -57,16 +58,6 @@ export interface OwnSpec {
   readonly modules: readonly string[] | "dynamic";
   readonly append: boolean;
   readonly logValidator: LogValidator | undefined;
-}
-
-function specError(
-  key: string,
-  reason: unknown,
-  id: unknown,
-  why: string,
-): ChildSpecError {
-  const who = id === undefined ? "" : `child ${formatTerm(id)}: `;
-  return new ChildSpecError(key, reason, `Invalid child spec: ${who}${why}`);
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -225,44 +216,10 @@ function checkTerminateTimeout(tt: unknown, id: unknown): number {
   return tt;
 }
 
-function checkType(type: unknown, id: unknown): ChildType {
-  if (type !== "worker" && type !== "supervisor") {
-    throw specError(
-      "type",
-      { invalidChildType: type },
-      id,
-      `'type' must be "worker" or "supervisor", got ${formatTerm(type)}`,
-    );
-  }
-  return type;
-}
-
-function checkModules(
-  modules: unknown,
-  id: unknown,
+function frozenModules(
+  m: readonly string[] | "dynamic",
 ): readonly string[] | "dynamic" {
-  if (modules === "dynamic") return modules;
-  if (!Array.isArray(modules)) {
-    throw specError(
-      "modules",
-      { invalidModules: modules },
-      id,
-      `'modules' must be an array of strings or "dynamic", got ${
-        formatTerm(modules)
-      }`,
-    );
-  }
-  for (const m of modules) {
-    if (typeof m !== "string") {
-      throw specError(
-        "modules",
-        { invalidModule: m },
-        id,
-        `every module must be a string, got ${formatTerm(m)}`,
-      );
-    }
-  }
-  return Object.freeze([...modules]);
+  return m === "dynamic" ? m : Object.freeze([...m]);
 }
 
 function checkLogValidator(v: unknown, id: unknown): LogValidator {
@@ -339,7 +296,7 @@ export function normaliseOwn(spec: unknown): OwnSpec {
       id,
     ),
     type,
-    modules: checkModules(s.modules ?? [], id),
+    modules: frozenModules(checkModules(s.modules ?? [], id)),
     append,
     logValidator: s.logValidator === undefined
       ? undefined

@@ -36,6 +36,12 @@ import {
 } from "./_runtime.ts";
 import { applyAs, swapCurrent } from "./_context.ts";
 import {
+  checkArgs,
+  checkModules,
+  checkRestart,
+  checkShutdown,
+  checkStart,
+  checkType,
   failed,
   type Shutdown,
   shutdownAll,
@@ -184,8 +190,6 @@ export const events = new EventHub<TrackerEvent>();
 
 // ----------------------------------------------------------- validation --
 
-const RESTARTS: readonly string[] = ["permanent", "transient", "temporary"];
-
 /**
  * A child spec with every key filled in, without its id (so that one
  * object serves every child opened with the same spec: see normaliseSpec).
@@ -286,16 +290,7 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   }
   // Only for messages: formatting costs more than the whole check.
   const name = () => formatTerm(s.id);
-  const restart = s.restart ?? "temporary";
-  if (!RESTARTS.includes(restart as string)) {
-    throw specError(
-      "restart",
-      { invalidRestartType: restart },
-      `child ${name()}: 'restart' must be "permanent", "transient" or "temporary", got ${
-        formatTerm(restart)
-      }`,
-    );
-  }
+  const restart = checkRestart(s.restart ?? "temporary", s.id);
   if (s.start === undefined && !(existing && restart === "temporary")) {
     throw specError(
       "start",
@@ -305,57 +300,14 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
         : `child ${name()}: 'start' is missing`,
     );
   }
-  if (s.start !== undefined && typeof s.start !== "function") {
-    throw specError(
-      "start",
-      { invalidMfa: s.start },
-      `child ${name()}: 'start' must be a function, got ${formatTerm(s.start)}`,
-    );
-  }
-  const args = s.args ?? [];
-  if (!Array.isArray(args)) {
-    throw specError(
-      "args",
-      { invalidMfa: args },
-      `child ${name()}: 'args' must be an array, got ${formatTerm(args)}`,
-    );
-  }
-  const type = s.type ?? "worker";
-  if (type !== "worker" && type !== "supervisor") {
-    throw specError(
-      "type",
-      { invalidChildType: type },
-      `child ${name()}: 'type' must be "worker" or "supervisor", got ${
-        formatTerm(type)
-      }`,
-    );
-  }
-  const shutdown = s.shutdown ?? (type === "worker" ? 5000 : "infinity");
-  if (
-    !(shutdown === "brutal_kill" || shutdown === "infinity" ||
-      (typeof shutdown === "number" && shutdown >= 0 &&
-        (Number.isInteger(shutdown) || shutdown === Infinity)))
-  ) {
-    throw specError(
-      "shutdown",
-      { invalidShutdown: shutdown },
-      `child ${name()}: 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
-        formatTerm(shutdown)
-      }`,
-    );
-  }
-  const modules = s.modules ?? EMPTY;
-  if (modules !== "dynamic") {
-    if (!Array.isArray(modules) || modules.some((m) => typeof m !== "string")) {
-      throw specError(
-        "modules",
-        { invalidModules: modules },
-        `child ${name()}: 'modules' must be an array of strings or "dynamic", got ${
-          formatTerm(modules)
-        }`,
-      );
-    }
-  }
+  if (s.start !== undefined) checkStart(s.start, s.id);
+  const args = checkArgs(s.args ?? [], s.id);
+  const type = checkType(s.type ?? "worker", s.id);
+  const shutdown = checkShutdown(
+    s.shutdown ?? (type === "worker" ? 5000 : "infinity"),
+    s.id,
+  );
+  const modules = checkModules(s.modules ?? EMPTY, s.id);
   const afterTerminate = s.afterTerminate;
   if (afterTerminate !== undefined && typeof afterTerminate !== "function") {
     throw specError(
@@ -369,8 +321,8 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   return Object.freeze({
     start: s.start as FullSpec["start"],
     args: args.length === 0 ? EMPTY_ARGS : Object.freeze([...args]),
-    restart: restart as RestartType,
-    shutdown: (shutdown === Infinity ? "infinity" : shutdown) as Shutdown,
+    restart,
+    shutdown,
     type,
     modules: modules as FullSpec["modules"],
     afterTerminate: afterTerminate as AfterTerminate | undefined,

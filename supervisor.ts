@@ -88,10 +88,19 @@ import {
 } from "./_runtime.ts";
 import { applyAs } from "./_context.ts";
 import {
+  checkArgs,
+  checkModules,
+  checkRestart,
+  checkShutdown,
+  checkStart,
+  checkType,
+  type ChildType,
   failed,
+  type RestartType,
   type Shutdown,
   shutdownAll,
   shutdownChild,
+  specError as childSpecError,
   startChild as startChildProcess,
   startChildThen,
   type StartOutcome,
@@ -107,7 +116,7 @@ import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
 
 export { ChildSpecError, Pid, SupervisorError };
-export type { Dest, Shutdown, StartReturn };
+export type { ChildType, Dest, RestartType, Shutdown, StartReturn };
 export type { StopOptions } from "./gen_server.ts";
 import type { StopOptions } from "./gen_server.ts";
 
@@ -117,12 +126,6 @@ export type Strategy =
   | "one_for_all"
   | "rest_for_one"
   | "simple_one_for_one";
-
-/** When a child is restarted (see the module docs). */
-export type RestartType = "permanent" | "transient" | "temporary";
-
-/** What a child is, for counts and shutdown defaults. */
-export type ChildType = "worker" | "supervisor";
 
 /**
  * Whether significant children's exits stop the supervisor (§3.10):
@@ -370,10 +373,9 @@ const AUTO_SHUTDOWNS: readonly string[] = [
   "any_significant",
   "all_significant",
 ];
-const RESTARTS: readonly string[] = ["permanent", "transient", "temporary"];
 
 function specError(key: string, reason: unknown, why: string): ChildSpecError {
-  return new ChildSpecError(key, reason, `Invalid child spec: ${why}`);
+  return childSpecError(key, reason, undefined, why);
 }
 
 function flagError(key: string, reason: unknown, why: string): ChildSpecError {
@@ -413,31 +415,9 @@ function normaliseSpec(
       `child ${name}: 'start' is missing`,
     );
   }
-  if (typeof s.start !== "function") {
-    throw specError(
-      "start",
-      { invalidMfa: s.start },
-      `child ${name}: 'start' must be a function, got ${formatTerm(s.start)}`,
-    );
-  }
-  const args = s.args ?? [];
-  if (!Array.isArray(args)) {
-    throw specError(
-      "args",
-      { invalidMfa: args },
-      `child ${name}: 'args' must be an array, got ${formatTerm(args)}`,
-    );
-  }
-  const restart = s.restart ?? "permanent";
-  if (!RESTARTS.includes(restart as string)) {
-    throw specError(
-      "restart",
-      { invalidRestartType: restart },
-      `child ${name}: 'restart' must be "permanent", "transient" or "temporary", got ${
-        formatTerm(restart)
-      }`,
-    );
-  }
+  checkStart(s.start, s.id);
+  const args = checkArgs(s.args ?? [], s.id);
+  const restart = checkRestart(s.restart ?? "permanent", s.id);
   const significant = s.significant ?? false;
   if (typeof significant !== "boolean") {
     throw specError(
@@ -464,58 +444,19 @@ function normaliseSpec(
       );
     }
   }
-  const type = s.type ?? "worker";
-  if (type !== "worker" && type !== "supervisor") {
-    throw specError(
-      "type",
-      { invalidChildType: type },
-      `child ${name}: 'type' must be "worker" or "supervisor", got ${
-        formatTerm(type)
-      }`,
-    );
-  }
-  const shutdown = s.shutdown ?? (type === "worker" ? 5000 : "infinity");
-  if (
-    !(shutdown === "brutal_kill" || shutdown === "infinity" ||
-      (typeof shutdown === "number" && shutdown >= 0 &&
-        (Number.isInteger(shutdown) || shutdown === Infinity)))
-  ) {
-    throw specError(
-      "shutdown",
-      { invalidShutdown: shutdown },
-      `child ${name}: 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
-        formatTerm(shutdown)
-      }`,
-    );
-  }
-  const modules = s.modules ?? [];
-  if (modules !== "dynamic") {
-    if (!Array.isArray(modules)) {
-      throw specError(
-        "modules",
-        { invalidModules: modules },
-        `child ${name}: 'modules' must be an array of strings or "dynamic", got ${
-          formatTerm(modules)
-        }`,
-      );
-    }
-    for (const m of modules) {
-      if (typeof m !== "string") {
-        throw specError(
-          "modules",
-          { invalidModule: m },
-          `child ${name}: every module must be a string, got ${formatTerm(m)}`,
-        );
-      }
-    }
-  }
+  const type = checkType(s.type ?? "worker", s.id);
+  const shutdown = checkShutdown(
+    s.shutdown ?? (type === "worker" ? 5000 : "infinity"),
+    s.id,
+  );
+  const modules = checkModules(s.modules ?? [], s.id);
   return Object.freeze({
     id: s.id,
     start: s.start as FullChildSpec["start"],
     args: Object.freeze([...args]),
-    restart: restart as RestartType,
+    restart,
     significant,
-    shutdown: (shutdown === Infinity ? "infinity" : shutdown) as Shutdown,
+    shutdown,
     type,
     modules: modules === "dynamic" ? "dynamic" : Object.freeze([...modules]),
   });
