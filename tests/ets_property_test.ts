@@ -1,7 +1,7 @@
 // ETS tables against a model: for each table type, fast-check generates
 // random sequences of operations over a small key space that mixes
-// numbers, bigints (1 and 1n), strings ("__proto__" too) and 2-tuples, runs
-// them on a table and on a plain array model with the type's rules, and
+// numbers, bigints (1 and 1n), strings ("__proto__" too) and tuples (mostly
+// pairs; also 1- and 3-tuples, nested and empty ones), runs them on a table and on a plain array model with the type's rules, and
 // compares every result, every error, and the whole table after each step.
 //
 // - set, bag, duplicate_bag: keys are the same when =:= (1 =/= 1n);
@@ -295,6 +295,23 @@ const keyArb: fc.Arbitrary<Key> = fc.oneof(
       fc.constantFrom<Key>(1, 1n, "b"),
     ),
     weight: 2,
+  },
+  {
+    // other shapes: the hash store reads 1- to 3-tuples of primitives on
+    // their own paths, and nested or empty arrays on a general one
+    arbitrary: fc.constantFrom<Key>(
+      [],
+      ["a"],
+      [1n],
+      ["a", 1, 2],
+      [1, 1, 1n],
+      [[]],
+      [1, []],
+      [["a", 1], 1],
+      [["a", 1n], 1],
+      [1, ["a", [2]]],
+    ),
+    weight: 1,
   },
 );
 const valueArb: fc.Arbitrary<Value> = fc.oneof(
