@@ -125,7 +125,6 @@ import { type Plan, planFor, runCopying, scan } from "./_ets_query.ts";
 import {
   copyRec,
   type Cursor,
-  FREEZE_ON_READ,
   HashStore,
   NOT_FOUND,
   out,
@@ -456,11 +455,10 @@ export class Table {
   readonly #store: Store;
   /**
    * Short paths for the commonest calls (null when they do not apply, and
-   * once the table is gone): the store of a `set` that anyone may read, on
-   * an engine that freezes records when it stores them (then a lookup
-   * hands a record out untouched); the store of a public `set` (anyone
-   * writes). Each saves the checks and dispatch a general call makes,
-   * measured at 30-60 ns of a ~100 ns lookup.
+   * once the table is gone): the store of a `set` that anyone may read,
+   * and the store of a public `set` (anyone writes). They skip the checks
+   * and dispatch of the general path, measured at 30-60 ns of a ~150 ns
+   * lookup of 1M rows.
    */
   #readSet: HashStore | null = null;
   #writeSet: HashStore | null = null;
@@ -492,7 +490,7 @@ export class Table {
       ? new TreeStore(keyPos)
       : new HashStore(type, keyPos);
     if (this.#store instanceof HashStore && type === "set") {
-      if (access !== "private" && !FREEZE_ON_READ) this.#readSet = this.#store;
+      if (access !== "private") this.#readSet = this.#store;
       if (access === "public") this.#writeSet = this.#store;
     }
     if (isNamed) named.set(name, this);
@@ -870,7 +868,7 @@ export class Table {
     const fast = this.#readSet;
     if (fast !== null) {
       const r = fast.one(key);
-      return r === undefined ? [] : [r];
+      return r === undefined ? [] : [out(r)];
     }
     this.#read("lookup");
     if (this.#type === "set" || this.#type === "ordered_set") {
@@ -1018,6 +1016,12 @@ export class Table {
     op: CounterOp | readonly CounterOp[],
     options?: { default?: TableRecord },
   ): number | bigint | (number | bigint)[] {
+    const fast = this.#writeSet;
+    if (fast !== null && typeof op === "number" && options === undefined) {
+      // The commonest call: an increment of the field after the key.
+      const next = fast.addToField(key, this.#keyPos + 1, op);
+      if (next !== undefined) return next;
+    }
     const o = "updateCounter";
     this.#write(o);
     if (this.#type === "bag" || this.#type === "duplicate_bag") {
