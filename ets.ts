@@ -125,6 +125,7 @@ import { type Plan, planFor, runCopying, scan } from "./_ets_query.ts";
 import {
   copyRec,
   type Cursor,
+  FREEZE_ON_READ,
   HashStore,
   NOT_FOUND,
   out,
@@ -868,7 +869,7 @@ export class Table {
     const fast = this.#readSet;
     if (fast !== null) {
       const r = fast.one(key);
-      return r === undefined ? [] : [out(r)];
+      return r === undefined ? [] : [FREEZE_ON_READ ? out(r) : r];
     }
     this.#read("lookup");
     if (this.#type === "set" || this.#type === "ordered_set") {
