@@ -6,14 +6,14 @@
 //   key like ["stream", 42] costs a few Map lookups and no string building
 //   (string-joined keys measured 500-970 ns per lookup here; nested Maps
 //   70-80 ns). One Map holds every key in insertion order (array keys by
-//   their trie leaf), so first/next walk it with a cached iterator.
+//   their canonical copy), so first/next walk it with a cached iterator.
 // - TreeStore (ordered_set): a B+ tree ordered by the term order, where keys
 //   are equal when they compare equal (1 and 1n are one key).
 //
 // Records are stored as private copies (see ets.ts on copying); array keys
-// are deep-frozen copies. A hash store freezes its records when it stores
-// them (a lookup then hands one out without touching it); a tree store
-// freezes one when it first hands it out.
+// are deep-frozen copies. Records are frozen when stored (a lookup then
+// hands one out without touching it), except on Bun, where they are frozen
+// when first handed out (FREEZE_ON_READ says why).
 
 import { BTree } from "./_btree.ts";
 import { compareTerms, HIGHEST, isKey, LOWEST, sameTerm } from "./_term.ts";
