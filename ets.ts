@@ -1017,16 +1017,14 @@ export class Table {
     op: CounterOp | readonly CounterOp[],
     options?: { default?: TableRecord },
   ): number | bigint | (number | bigint)[] {
-    const fast = this.#writeSet;
-    if (fast !== null && typeof op === "number" && options === undefined) {
-      // The commonest call: an increment of the field after the key.
-      const next = fast.addToField(key, this.#keyPos + 1, op);
-      if (next !== undefined) return next;
-    }
     const o = "updateCounter";
-    this.#write(o);
-    if (this.#type === "bag" || this.#type === "duplicate_bag") {
-      throw this.#fail(o, "tableType", `not for a ${this.#type}`);
+    // A live public set (the commonest case) needs neither check.
+    const fast = this.#writeSet;
+    if (fast === null) {
+      this.#write(o);
+      if (this.#type === "bag" || this.#type === "duplicate_bag") {
+        throw this.#fail(o, "tableType", `not for a ${this.#type}`);
+      }
     }
     if (options === undefined) {
       // The common case, without allocation: one number increment of an
@@ -1044,7 +1042,7 @@ export class Table {
         pos >= 0 && pos !== this.#keyPos && typeof incr === "number" &&
         Number.isInteger(incr)
       ) {
-        const next = this.#store.addToField(key, pos, incr);
+        const next = (fast ?? this.#store).addToField(key, pos, incr);
         if (next !== undefined) return next;
       }
     }
