@@ -8,13 +8,7 @@ import {
   type CompiledSpec,
   isBound,
 } from "./_match_spec.ts";
-import {
-  type Cursor,
-  out,
-  type Rec,
-  type Store,
-  type Visit,
-} from "./_ets_store.ts";
+import type { Cursor, Rec, Store, Visit } from "./_ets_store.ts";
 import { compareTerms, sameKey } from "./_term.ts";
 
 /** How a select visits the table. */
@@ -102,8 +96,12 @@ export function scan(
  * inside a result it builds (a result built by the spec is the caller's to
  * change, records in it included).
  */
-export function runCopying(spec: CompiledSpec, r: Rec): unknown {
+export function runCopying(
+  store: Store,
+  spec: CompiledSpec,
+  r: Rec,
+): unknown {
   if (spec.embedsRecord) return spec.run([...r]);
   const v = spec.run(r);
-  return v === r ? out(r) : v;
+  return v === r ? store.handOut(r) : v;
 }

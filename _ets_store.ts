@@ -34,6 +34,8 @@ export interface Store {
    * frozen record rather than change it).
    */
   oneOut(key: unknown): Rec | undefined;
+  /** A stored record on its way out: frozen if it is not (see `out`). */
+  handOut(r: Rec): Rec;
   has(key: unknown): boolean;
   /** Inserts with the type's rules (set/ordered_set replace; bag skips an identical record; duplicate_bag appends). */
   insert(key: unknown, rec: Rec): void;
@@ -308,6 +310,12 @@ export class HashStore implements Store {
   #count = 0;
   /** TOMBs in #map (and Tombs in the trie). */
   #tombs = 0;
+  /**
+   * Stored records not frozen, where records are frozen when stored: those
+   * `updateCounter` made (it then changes them in place until one is handed
+   * out). While there are none, nothing handed out needs a check.
+   */
+  #thawed = 0;
   #fixed = 0;
   /** Map keys deleted while fixed (TOMB), removed at the last unfix. */
   #dead: unknown[] = [];
@@ -402,7 +410,23 @@ export class HashStore implements Store {
 
   oneOut(key: unknown): Rec | undefined {
     const r = this.one(key);
-    return r === undefined ? r : out(r);
+    return r === undefined ? r : this.handOut(r);
+  }
+
+  handOut(r: Rec): Rec {
+    if ((FREEZE_ON_READ || this.#thawed !== 0) && Object.isExtensible(r)) {
+      Object.freeze(r);
+      if (!FREEZE_ON_READ) this.#thawed--;
+    }
+    return r;
+  }
+
+  /** A stored record leaves the table (replaced or deleted): counted out if thawed. */
+  #dropped(r: Rec): void {
+    if (!FREEZE_ON_READ && Object.isExtensible(r)) {
+      Object.freeze(r);
+      this.#thawed--;
+    }
   }
 
   get(key: unknown): readonly Rec[] | undefined {
@@ -424,7 +448,7 @@ export class HashStore implements Store {
     const map = this.#map;
     if (!Array.isArray(key)) {
       stored(rec);
-      if (this.#set && this.#tombs === 0) {
+      if (this.#set && this.#tombs === 0 && this.#thawed === 0) {
         // The common case: one Map operation.
         const n = map.size;
         map.set(key, rec);
@@ -437,8 +461,10 @@ export class HashStore implements Store {
         map.set(key, this.#set ? rec : [rec]);
         this.#count++;
         this.#added(key);
-      } else if (this.#set) map.set(key, rec);
-      else this.#addTo(v as Rec[], rec);
+      } else if (this.#set) {
+        if (this.#thawed !== 0) this.#dropped(v as Rec);
+        map.set(key, rec);
+      } else this.#addTo(v as Rec[], rec);
       return;
     }
     const node = descend(this.#trie, key, true, true)!;
@@ -465,6 +491,7 @@ export class HashStore implements Store {
     (rec as unknown[])[this.keyPos] = canon;
     stored(rec);
     if (this.#set) {
+      if (this.#thawed !== 0) this.#dropped(v as Rec);
       last.set(token, rec);
       map.set(canon, rec);
     } else this.#addTo(v as Rec[], rec);
@@ -517,9 +544,11 @@ export class HashStore implements Store {
       (r as unknown[])[pos] = next;
       return next;
     }
+    // Left unfrozen (counted) where records are frozen when stored: the
+    // next updates change it in place, until it is handed out.
     const copy = copyRec(r);
     copy[pos] = next;
-    stored(copy);
+    if (!FREEZE_ON_READ) this.#thawed++;
     this.#put(key, r[this.keyPos], copy);
     return next;
   }
@@ -560,7 +589,10 @@ export class HashStore implements Store {
   }
 
   remove(key: unknown): void {
-    if (this.#set && this.#fixed === 0 && !Array.isArray(key)) {
+    if (
+      this.#set && this.#fixed === 0 && this.#thawed === 0 &&
+      !Array.isArray(key)
+    ) {
       // The common case: one Map operation.
       if (this.#map.delete(key)) {
         if (this.#order !== null) this.#order.delete(key);
@@ -574,6 +606,7 @@ export class HashStore implements Store {
       // The common case: one Map look-up for the record, one to delete.
       const r = this.#map.get(key) as Rec | undefined;
       if (r === undefined) return undefined;
+      if (this.#thawed !== 0) this.#dropped(r);
       this.#map.delete(key);
       if (this.#order !== null) this.#order.delete(key);
       if (this.#walks.length > 0) this.#forgetWalk(key);
@@ -582,6 +615,7 @@ export class HashStore implements Store {
     const v = this.#value(key);
     if (v === undefined) return undefined;
     const recs = this.#set ? [v as Rec] : v as Rec[];
+    if (this.#set && this.#thawed !== 0) this.#dropped(v as Rec);
     this.#count -= recs.length;
     this.#remove(key, Array.isArray(key) ? this.#canonical(v) : key);
     return recs;
@@ -593,6 +627,7 @@ export class HashStore implements Store {
     const mapKey = Array.isArray(key) ? this.#canonical(v) : key;
     if (this.#set) {
       if (!sameTerm(v, rec)) return 0;
+      if (this.#thawed !== 0) this.#dropped(v as Rec);
       this.#count--;
       this.#remove(key, mapKey);
       return 1;
@@ -614,12 +649,14 @@ export class HashStore implements Store {
         if (v !== TOMB) this.#remove(k, k);
       }
       this.#count = 0;
+      this.#thawed = 0;
       return;
     }
     this.#map = new Map();
     this.#trie = new TNode(null, undefined, false);
     this.#count = 0;
     this.#tombs = 0;
+    this.#thawed = 0;
     this.#dead = [];
     this.#walks = [];
     this.#order = null;
@@ -855,6 +892,10 @@ export class TreeStore implements Store {
   oneOut(key: unknown): Rec | undefined {
     const r = this.one(key);
     return r === undefined ? r : out(r);
+  }
+
+  handOut(r: Rec): Rec {
+    return out(r);
   }
 
   get(key: unknown): readonly Rec[] | undefined {

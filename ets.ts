@@ -125,7 +125,6 @@ import { type Plan, planFor, runCopying, scan } from "./_ets_query.ts";
 import {
   copyRec,
   type Cursor,
-  FREEZE_ON_READ,
   HashStore,
   NOT_FOUND,
   out,
@@ -869,7 +868,7 @@ export class Table {
     const fast = this.#readSet;
     if (fast !== null) {
       const r = fast.one(key);
-      return r === undefined ? [] : [FREEZE_ON_READ ? out(r) : r];
+      return r === undefined ? [] : [fast.handOut(r)];
     }
     this.#read("lookup");
     if (this.#type === "set" || this.#type === "ordered_set") {
@@ -1411,7 +1410,7 @@ export class Table {
     s.fix(1);
     try {
       s.forEach((_k, recs) => {
-        for (const r of recs) acc = fn(out(r), acc);
+        for (const r of recs) acc = fn(this.#store.handOut(r), acc);
       }, reverse);
     } finally {
       s.fix(-1);
@@ -1438,7 +1437,7 @@ export class Table {
     this.#read("toList");
     const list: TableRecord[] = [];
     this.#store.forEach((_k, recs) => {
-      for (const r of recs) list.push(out(r));
+      for (const r of recs) list.push(this.#store.handOut(r));
     });
     return list;
   }
@@ -1758,7 +1757,7 @@ export class Table {
       const out: unknown[] = [];
       scan(this.#store, plan, reverse, undefined, (_k, recs) => {
         for (const r of recs) {
-          const v = runCopying(spec, r);
+          const v = runCopying(this.#store, spec, r);
           if (v !== NO_MATCH) out.push(v);
         }
       });
@@ -1796,7 +1795,7 @@ export class Table {
       done = true;
       scan(this.#store, plan, reverse, after, (_k, recs, c) => {
         for (const r of recs) {
-          const v = runCopying(spec, r);
+          const v = runCopying(this.#store, spec, r);
           if (v !== NO_MATCH) out.push(v);
         }
         cursor = c;

@@ -14,6 +14,7 @@ import {
   type Continuation,
   create,
   type Table,
+  type TableRecord,
   type TableType,
   whereis,
 } from "../ets.ts";
@@ -3512,6 +3513,61 @@ describe("store internals seen from the API (hash Map walks, ordered_set index)"
         t.destroy();
       }
     });
+
+    for (const access of ["public", "protected"] as const) {
+      test(`${type} (${access}): records updateCounter keeps changing in place come out frozen by every read, and never change after`, () => {
+        const t = create("counter_thawed", { type, access });
+        const keys = ["a", "b", "c", "d", "e", ["t", 1]];
+        const bump = (n: number) => {
+          for (const k of keys) {
+            for (let i = 0; i < n; i++) t.updateCounter(k, 1);
+          }
+        };
+        try {
+          t.insertMany(keys.map((k) => [k, 0]));
+          bump(2); // a new record, then changed in place
+          const seen = [
+            t.lookup("a")[0],
+            t.toList().find((r) => r[0] === "b")!,
+            t.foldl<unknown>((r, acc) => r[0] === "c" ? r : acc, undefined),
+            t.select([[["d", "_"], [], ["$_"]]])[0],
+            t.matchObject(["e", "_"])[0],
+            t.lookup(["t", 1])[0],
+          ] as TableRecord[];
+          for (const r of seen) assert.ok(Object.isFrozen(r), String(r));
+          bump(2);
+          assert.deepEqual(seen.map((r) => r[1]), [2, 2, 2, 2, 2, 2]);
+          assert.deepEqual(t.lookup("a"), [["a", 4]]);
+          assert.deepEqual(t.lookup(["t", 1]), [[["t", 1], 4]]);
+          // Records changed in place, then taken, replaced or deleted.
+          bump(1);
+          const taken = t.take("a");
+          assert.deepEqual(taken, [["a", 5]]);
+          assert.ok(Object.isFrozen(taken[0]));
+          t.insert(["b", 100]);
+          t.delete("c");
+          t.deleteObject(["d", 5]);
+          t.delete(["t", 1]);
+          assert.equal(t.updateCounter("b", 1), 101);
+          assert.equal(t.updateCounter("e", 1), 6);
+          const list = t.toList();
+          assert.deepEqual(
+            list.map(String).sort(),
+            ["b,101", "e,6"],
+          );
+          for (const r of list) assert.ok(Object.isFrozen(r));
+          assert.equal(t.info()!.size, 2);
+          t.updateCounter("e", 1);
+          assert.deepEqual(list.map(String).sort(), ["b,101", "e,6"]);
+          t.deleteAllObjects();
+          t.insert(["e", 0]);
+          assert.equal(t.updateCounter("e", 1), 1);
+          assert.deepEqual(t.lookup("e"), [["e", 1]]);
+        } finally {
+          t.destroy();
+        }
+      });
+    }
   }
 });
 
