@@ -455,12 +455,12 @@ export class Table {
   readonly #store: Store;
   /**
    * Short paths for the commonest calls (null when they do not apply, and
-   * once the table is gone): the store of a `set` that anyone may read,
-   * and the store of a public `set` (anyone writes). They skip the checks
+   * once the table is gone): the store of a `set` or `ordered_set` that
+   * anyone may read, and the store of a public `set` (anyone writes). They skip the checks
    * and dispatch of the general path, measured at 30-60 ns of a ~150 ns
    * lookup of 1M rows.
    */
-  #readSet: HashStore | null = null;
+  #readOne: Store | null = null;
   #writeSet: HashStore | null = null;
   #alive = true;
   /** Processes that fixed the table, with their counts. */
@@ -489,9 +489,11 @@ export class Table {
     this.#store = type === "ordered_set"
       ? new TreeStore(keyPos)
       : new HashStore(type, keyPos);
-    if (this.#store instanceof HashStore && type === "set") {
-      if (access !== "private") this.#readSet = this.#store;
-      if (access === "public") this.#writeSet = this.#store;
+    if (access !== "private" && (type === "set" || type === "ordered_set")) {
+      this.#readOne = this.#store;
+    }
+    if (access === "public" && this.#store instanceof HashStore) {
+      if (type === "set") this.#writeSet = this.#store;
     }
     if (isNamed) named.set(name, this);
     live.add(this);
@@ -834,7 +836,7 @@ export class Table {
 
   #drop(): void {
     this.#alive = false;
-    this.#readSet = this.#writeSet = null;
+    this.#readOne = this.#writeSet = null;
     this.#store.clear();
     live.delete(this);
     if (this.#named && named.get(this.#name) === this) named.delete(this.#name);
@@ -865,7 +867,7 @@ export class Table {
    * ```
    */
   lookup(key: unknown): TableRecord[] {
-    const fast = this.#readSet;
+    const fast = this.#readOne;
     if (fast !== null) {
       const r = fast.one(key);
       return r === undefined ? [] : [fast.handOut(r)];
@@ -896,7 +898,7 @@ export class Table {
    * ```
    */
   member(key: unknown): boolean {
-    const fast = this.#readSet;
+    const fast = this.#readOne;
     if (fast !== null) return fast.has(key);
     this.#read("member");
     return this.#store.has(key);
