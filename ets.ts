@@ -867,8 +867,8 @@ export class Table {
   lookup(key: unknown): TableRecord[] {
     const fast = this.#readOne;
     if (fast !== null) {
-      const r = fast.one(key);
-      return r === undefined ? [] : [fast.handOut(r)];
+      const r = fast.oneOut(key);
+      return r === undefined ? [] : [r];
     }
     this.#read("lookup");
     if (this.#type === "set" || this.#type === "ordered_set") {
