@@ -799,7 +799,8 @@ function indexKey(key: unknown): unknown {
  * costs ~30-40 bytes a key looked up.
  */
 export class TreeStore implements Store {
-  #tree = new BTree<unknown, Rec>(compareTerms);
+  // compareTerms orders numbers as `<` does: the tree compares them inline.
+  #tree = new BTree<unknown, Rec>(compareTerms, undefined, true);
   #index = new Map<unknown, Rec>();
 
   /** `keyPos`: where a record's key is (to replace a record, keeping its key). */
