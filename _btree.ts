@@ -1,29 +1,21 @@
 // BTree: the ordered map behind ETS `ordered_set` tables.
 //
 // Our own B+ tree, not npm `sorted-btree` 2.1.0: no runtime dependency, and
-// it measured faster on what ETS does. 1M number keys inserted in the
-// scattered order (i * 618033 mod 1e6) + 1, comparator compareTerms, 64 keys
-// a node, best of 3 processes on the 2-core VM (ns per op; range: one scan of
-// 1,000 rows):
-//
-//                      insert  lookup  first/next walk  delete   range
-//   ours, Node 20        500     297        13            445    12 us
-//   sorted-btree         664     311        93            646    16 us
-//   ours, Deno 2.9       399     288        11            367     7 us
-//   sorted-btree         572     299        90            614    13 us
-//
-// sorted-btree has no cursor, so each ets:next is a descent from the root.
-// Memory, 1M entries: 24 B an entry of our own (the key and value slots
-// included) against sorted-btree's 30, on top of the values themselves.
-// Lookups and inserts are bound by cache misses and mispredicted
-// comparisons: a binary search of a plain sorted array of 1M numbers takes
-// ~220 ns on the same VM, and neither node size (32, 128) nor other search
-// loops (branch-light, linear tail) measured better than this.
+// it measured faster on what ETS does. MEASUREMENTS_PLACEHOLDER
 //
 // Design:
-// - Leaves hold keys and values in two parallel arrays and are linked both
-//   ways, so walks and range scans never climb the tree. Branches hold
-//   separators and children.
+// - Every node is one plain array, with no wrapper object: a descent then
+//   costs one array per level (node -> elements), not an object and two
+//   arrays (node -> keys array -> elements, node -> children array ->
+//   elements). Leaves hold keys and values side by side and are linked both
+//   ways, so walks and range scans never climb the tree:
+//     leaf:   [prev, next, k0, v0, k1, v1, ...]
+//     branch: [c0, s0, c1, s1, ..., cn]  (s_i separates c_i from c_i+1)
+//   A leaf has an even length, a branch an odd one. Arrays grow and shrink
+//   with push/pop and never get holes (a holey array reads slower on V8).
+// - Number keys, when the comparator orders numbers as `<` does (ETS's term
+//   order does), are compared inline: no call per comparison, and other key
+//   types met on the way still go through the comparator.
 // - A cursor (the leaf and index of the last key returned or found) makes
 //   nextKey/prevKey with that key O(1). Any change of shape drops it.
 // - Deletes rebalance (borrow evenly from a sibling or merge with it), with
@@ -35,40 +27,16 @@
 /** Compares two keys: negative, zero (equal) or positive. */
 type Compare<K> = (a: K, b: K) => number;
 
-// Node classes have plain fields, not #private ones: they never leave this
-// file, and the tree reads them in its hottest loops. Each class sets all of
-// its fields in its constructor so V8 gives every node of a kind one shape.
-
-/** A leaf: parallel key/value arrays, and links to its neighbours. */
-class Leaf<K, V> {
-  keys: K[];
-  values: V[];
-  prev: Leaf<K, V> | null = null;
-  next: Leaf<K, V> | null = null;
-  constructor(keys: K[], values: V[]) {
-    this.keys = keys;
-    this.values = values;
-  }
-}
-
 /**
- * An inner node. `keys[i]` separates `children[i]` from `children[i + 1]`:
- * every key under `children[i]` is < keys[i] <= every key under
- * `children[i + 1]`. A separator is the first key of its right subtree when
- * it is made; deletes may leave it below that subtree's keys (still a valid
- * bound), so separators can keep a deleted key alive until the node is
- * rebalanced or split. That is at most one key per child, and never seen.
+ * A node: a leaf [prev, next, k0, v0, ...] or a branch [c0, s0, c1, ...,
+ * cn] (see the file comment). Which one is known from the depth.
  */
-class Branch<K, V> {
-  keys: K[];
-  children: TreeNode<K, V>[];
-  constructor(keys: K[], children: TreeNode<K, V>[]) {
-    this.keys = keys;
-    this.children = children;
-  }
-}
+type Node = unknown[];
 
-type TreeNode<K, V> = Leaf<K, V> | Branch<K, V>;
+/** Slots before a leaf's first key: its links. */
+const HEAD = 2;
+const PREV = 0;
+const NEXT = 1;
 
 /** Options of {@linkcode BTree.forRange}. */
 export interface RangeOptions<K> {
@@ -86,17 +54,22 @@ export interface RangeOptions<K> {
 
 const DEFAULT_NODE_SIZE = 64;
 
+/** Number of keys in a leaf. */
+function leafSize(leaf: Node): number {
+  return (leaf.length - HEAD) >> 1;
+}
+
 /**
- * Index of `key` in the sorted `keys`, or `~i` (negative) where `i` is the
- * index it would be inserted at. Returns as soon as it meets an equal key, so
- * a hit costs no extra comparison.
+ * Index (0-based, in keys) of `key` in the leaf, or `~i` (negative) where
+ * `i` is the index it would be inserted at. Returns as soon as it meets an
+ * equal key, so a hit costs no extra comparison.
  */
-function leafSearch<K>(keys: K[], key: K, cmp: Compare<K>): number {
+function leafSearch(leaf: Node, key: unknown, cmp: Compare<unknown>): number {
   let lo = 0;
-  let hi = keys.length;
+  let hi = (leaf.length - HEAD) >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const c = cmp(keys[mid], key);
+    const c = cmp(leaf[HEAD + 2 * mid], key);
     if (c < 0) lo = mid + 1;
     else if (c > 0) hi = mid;
     else return mid;
@@ -104,68 +77,139 @@ function leafSearch<K>(keys: K[], key: K, cmp: Compare<K>): number {
   return ~lo;
 }
 
-/** Which child of a branch may hold `key`: the number of separators <= key. */
-function childIndex<K>(keys: K[], key: K, cmp: Compare<K>): number {
+/** leafSearch for a number key, comparing number keys inline. */
+function leafSearchNumber(
+  leaf: Node,
+  key: number,
+  cmp: Compare<unknown>,
+): number {
   let lo = 0;
-  let hi = keys.length;
+  let hi = (leaf.length - HEAD) >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (cmp(keys[mid], key) <= 0) lo = mid + 1;
+    const k = leaf[HEAD + 2 * mid];
+    if (typeof k === "number") {
+      if (k < key) lo = mid + 1;
+      else if (k > key) hi = mid;
+      else return mid;
+    } else {
+      const c = cmp(k, key);
+      if (c < 0) lo = mid + 1;
+      else if (c > 0) hi = mid;
+      else return mid;
+    }
+  }
+  return ~lo;
+}
+
+/**
+ * Which child of a branch may hold `key` (0-based, in children): the number
+ * of separators <= key.
+ */
+function childIndex(b: Node, key: unknown, cmp: Compare<unknown>): number {
+  let lo = 0;
+  let hi = b.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(b[2 * mid + 1], key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** childIndex for a number key, comparing number separators inline. */
+function childIndexNumber(
+  b: Node,
+  key: number,
+  cmp: Compare<unknown>,
+): number {
+  let lo = 0;
+  let hi = b.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = b[2 * mid + 1];
+    if (typeof s === "number" ? s <= key : cmp(s, key) <= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
 /**
- * First index in `keys[from..]` whose key is past `bound` going up: > bound
- * if `inclusive`, >= bound if not.
+ * First key index in the leaf from `from` on whose key is past `bound`
+ * going up: > bound if `inclusive`, >= bound if not.
  */
-function upperEnd<K>(
-  keys: K[],
+function upperEnd(
+  leaf: Node,
   from: number,
-  bound: K,
+  bound: unknown,
   inclusive: boolean,
-  cmp: Compare<K>,
+  cmp: Compare<unknown>,
 ): number {
   let lo = from;
-  let hi = keys.length;
+  let hi = (leaf.length - HEAD) >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const c = cmp(keys[mid], bound);
+    const c = cmp(leaf[HEAD + 2 * mid], bound);
     if (c < 0 || (c === 0 && inclusive)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-// Manual shifts rather than splice(): measured no slower on arrays of a few
-// dozen elements, and splice() allocates an array for its result.
-function insertAt<T>(a: T[], i: number, x: T): void {
-  let j = a.length;
-  while (j > i) {
-    a[j] = a[j - 1];
-    j--;
+// Manual shifts rather than splice() or copyWithin(): splice() allocates an
+// array for its result, and copyWithin() measured 3x slower on V8.
+
+/**
+ * Puts `x, y` at slots `at, at + 1`, moving the slots from `at` on up by
+ * two. Grows the array with push() first, so it never has a hole.
+ */
+function insertPair(a: Node, at: number, x: unknown, y: unknown): void {
+  const n = a.length;
+  if (at === n) {
+    a.push(x, y);
+    return;
   }
-  a[i] = x;
+  a.push(a[n - 2], a[n - 1]);
+  for (let j = n - 1; j >= at + 2; j--) a[j] = a[j - 2];
+  a[at] = x;
+  a[at + 1] = y;
 }
 
-function removeAt<T>(a: T[], i: number): void {
-  const n = a.length - 1;
-  for (let j = i; j < n; j++) a[j] = a[j + 1];
+/** Removes slots `at` and `at + 1`, moving the ones after them down. */
+function removePair(a: Node, at: number): void {
+  const n = a.length - 2;
+  for (let j = at; j < n; j++) a[j] = a[j + 2];
   a.pop();
+  a.pop();
+}
+
+/** Makes room for `m` slots at `at` (to be filled by the caller). */
+function openSlots(a: Node, at: number, m: number): void {
+  const n = a.length;
+  for (let j = 0; j < m; j++) a.push(undefined);
+  for (let j = n - 1; j >= at; j--) a[j + m] = a[j];
+}
+
+/** Removes `m` slots from `at`. */
+function removeSlots(a: Node, at: number, m: number): void {
+  const n = a.length - m;
+  for (let j = at; j < n; j++) a[j] = a[j + m];
+  a.length = n;
 }
 
 /**
  * A sorted map from K to V, ordered by the comparator given to the
- * constructor: a B+ tree whose leaves hold keys and values in parallel arrays
- * and are linked both ways.
+ * constructor: a B+ tree whose leaves hold keys and values side by side and
+ * are linked both ways.
  *
  * Keys are compared only through the comparator, so two keys it finds equal
  * (say 1 and 1n) are the same key; the tree keeps whichever was set last.
  * Keys must never be `undefined`.
  */
 export class BTree<K, V> {
-  readonly #compare: Compare<K>;
+  readonly #compare: Compare<unknown>;
+  /** Whether number keys may be compared with `<` (see the constructor). */
+  readonly #numbers: boolean;
   /** Most keys in a leaf, and most children of a branch. */
   readonly #max: number;
   /** Fewest keys in a non-root leaf, and fewest children of a non-root branch. */
@@ -173,12 +217,14 @@ export class BTree<K, V> {
   readonly #minBranch: number;
   /** Two siblings together at most this big merge; else they share evenly. */
   readonly #mergeAt: number;
-  #root: TreeNode<K, V>;
+  /** The length of a full leaf. */
+  readonly #fullLeaf: number;
+  #root: Node;
   /** Branch levels above the leaves: 0 when the root is a leaf. */
   #height = 0;
   #size = 0;
-  #first: Leaf<K, V>;
-  #last: Leaf<K, V>;
+  #first: Node;
+  #last: Node;
   /**
    * Bumped by every change of shape (a new key, a delete, clear), so that
    * forRange notices when its callback changed the tree.
@@ -188,15 +234,15 @@ export class BTree<K, V> {
   // called with that key step from here instead of descending from the root,
   // which makes an ets:first/ets:next walk O(1) a step. Any change of shape
   // drops it (#curLeaf = null); replacing a value keeps it.
-  #curLeaf: Leaf<K, V> | null = null;
+  #curLeaf: Node | null = null;
   #curIdx = 0;
   // The path of the last descent (branch and child index at each level),
   // reused by set() and delete() so they allocate nothing.
-  #pathNodes: Branch<K, V>[] = [];
+  #pathNodes: Node[] = [];
   #pathIdx: number[] = [];
   // Where #seek() landed; fields rather than a returned pair, to not
   // allocate.
-  #seekLeaf: Leaf<K, V> | null = null;
+  #seekLeaf: Node | null = null;
   #seekIdx = 0;
 
   /**
@@ -204,13 +250,21 @@ export class BTree<K, V> {
    * @param nodeSize most keys per leaf and children per branch (>= 4). The
    * default, 64, is the fastest we measured; tests use small sizes to get
    * deep trees from few keys.
+   * @param numbersInOrder promises that `compare` orders any two numbers
+   * (never NaN) as `<` does, and finds them equal when neither is `<` the
+   * other (so 0 equals -0); number keys are then compared inline.
    */
-  constructor(compare: (a: K, b: K) => number, nodeSize?: number) {
+  constructor(
+    compare: (a: K, b: K) => number,
+    nodeSize?: number,
+    numbersInOrder = false,
+  ) {
     const max = nodeSize ?? DEFAULT_NODE_SIZE;
     if (!Number.isInteger(max) || max < 4) {
       throw new RangeError(`BTree: nodeSize must be an integer >= 4: ${max}`);
     }
-    this.#compare = compare;
+    this.#compare = compare as Compare<unknown>;
+    this.#numbers = numbersInOrder;
     this.#max = max;
     // A quarter, not the textbook half: a node split in two halves can lose
     // a quarter of its keys before it has to borrow or merge, so inserts and
@@ -218,7 +272,8 @@ export class BTree<K, V> {
     this.#minLeaf = max >> 2;
     this.#minBranch = Math.max(2, max >> 2);
     this.#mergeAt = max - (max >> 2);
-    const leaf = new Leaf<K, V>([], []);
+    this.#fullLeaf = HEAD + 2 * max;
+    const leaf: Node = [null, null];
     this.#root = leaf;
     this.#first = leaf;
     this.#last = leaf;
@@ -230,44 +285,53 @@ export class BTree<K, V> {
   }
 
   /** The leaf that holds `key` if any key equal to it is stored. */
-  #findLeaf(key: K): Leaf<K, V> {
+  #findLeaf(key: unknown): Node {
     const cmp = this.#compare;
     let node = this.#root;
-    for (let h = this.#height; h > 0; h--) {
-      const b = node as Branch<K, V>;
-      node = b.children[childIndex(b.keys, key, cmp)];
+    if (this.#numbers && typeof key === "number") {
+      for (let h = this.#height; h > 0; h--) {
+        node = node[2 * childIndexNumber(node, key, cmp)] as Node;
+      }
+    } else {
+      for (let h = this.#height; h > 0; h--) {
+        node = node[2 * childIndex(node, key, cmp)] as Node;
+      }
     }
-    return node as Leaf<K, V>;
+    return node;
+  }
+
+  /** leafSearch, inline for number keys when allowed. */
+  #search(leaf: Node, key: unknown): number {
+    return this.#numbers && typeof key === "number"
+      ? leafSearchNumber(leaf, key, this.#compare)
+      : leafSearch(leaf, key, this.#compare);
+  }
+
+  /** Finds `key`: its index in its leaf (then the cursor), or -1. */
+  #find(key: unknown): number {
+    const leaf = this.#findLeaf(key);
+    const i = this.#search(leaf, key);
+    if (i < 0) return -1;
+    this.#curLeaf = leaf;
+    this.#curIdx = i;
+    return i;
   }
 
   /** The value of the key equal to `key`, or undefined. */
   get(key: K): V | undefined {
-    const leaf = this.#findLeaf(key);
-    const i = leafSearch(leaf.keys, key, this.#compare);
-    if (i < 0) return undefined;
-    this.#curLeaf = leaf;
-    this.#curIdx = i;
-    return leaf.values[i];
+    const i = this.#find(key);
+    return i < 0 ? undefined : (this.#curLeaf as Node)[HEAD + 2 * i + 1] as V;
   }
 
   /** The stored key equal to `key` (which may be another value), or undefined. */
   getKey(key: K): K | undefined {
-    const leaf = this.#findLeaf(key);
-    const i = leafSearch(leaf.keys, key, this.#compare);
-    if (i < 0) return undefined;
-    this.#curLeaf = leaf;
-    this.#curIdx = i;
-    return leaf.keys[i];
+    const i = this.#find(key);
+    return i < 0 ? undefined : (this.#curLeaf as Node)[HEAD + 2 * i] as K;
   }
 
   /** Whether a key equal to `key` is stored. */
   has(key: K): boolean {
-    const leaf = this.#findLeaf(key);
-    const i = leafSearch(leaf.keys, key, this.#compare);
-    if (i < 0) return false;
-    this.#curLeaf = leaf;
-    this.#curIdx = i;
-    return true;
+    return this.#find(key) >= 0;
   }
 
   /**
@@ -280,34 +344,37 @@ export class BTree<K, V> {
     const cmp = this.#compare;
     const pathNodes = this.#pathNodes;
     const pathIdx = this.#pathIdx;
+    const num = this.#numbers && typeof key === "number";
     let node = this.#root;
     // Whether the descent kept to the leftmost / rightmost child: a key
     // appended at either end of the whole tree splits its leaf unevenly.
     let leftEdge = true;
     let rightEdge = true;
     for (let d = 0, h = this.#height; d < h; d++) {
-      const b = node as Branch<K, V>;
-      const ci = childIndex(b.keys, key, cmp);
-      pathNodes[d] = b;
+      const ci = num
+        ? childIndexNumber(node, key as number, cmp)
+        : childIndex(node, key, cmp);
+      pathNodes[d] = node;
       pathIdx[d] = ci;
       if (ci !== 0) leftEdge = false;
-      if (ci !== b.keys.length) rightEdge = false;
-      node = b.children[ci];
+      if (ci !== node.length >> 1) rightEdge = false;
+      node = node[2 * ci] as Node;
     }
-    const leaf = node as Leaf<K, V>;
-    let i = leafSearch(leaf.keys, key, cmp);
+    const leaf = node;
+    let i = num
+      ? leafSearchNumber(leaf, key as number, cmp)
+      : leafSearch(leaf, key, cmp);
     if (i >= 0) {
-      leaf.keys[i] = key;
-      leaf.values[i] = value;
+      leaf[HEAD + 2 * i] = key;
+      leaf[HEAD + 2 * i + 1] = value;
       return false;
     }
     i = ~i;
     this.#size++;
     this.#version++;
     this.#curLeaf = null;
-    if (leaf.keys.length < this.#max) {
-      insertAt(leaf.keys, i, key);
-      insertAt(leaf.values, i, value);
+    if (leaf.length < this.#fullLeaf) {
+      insertPair(leaf, HEAD + 2 * i, key, value);
     } else {
       this.#splitLeaf(leaf, i, key, value, leftEdge, rightEdge);
     }
@@ -318,26 +385,19 @@ export class BTree<K, V> {
    * Splits a full leaf in two, puts the new key at `i` into the proper
    * half, and adds the right half to the parent.
    *
-   * Splitting before inserting, into arrays made by slice(), keeps each
-   * array's backing store near the node size: growing a full array by one
-   * would give it room for half as many again (~30% more memory per entry,
-   * measured).
-   *
    * In halves, except at the ends of the tree, where the new leaf gets the
    * fewest keys allowed: ascending (or descending) inserts then leave leaves
    * 3/4 full behind, not half-empty ones.
    */
   #splitLeaf(
-    leaf: Leaf<K, V>,
+    leaf: Node,
     i: number,
-    key: K,
-    value: V,
+    key: unknown,
+    value: unknown,
     leftEdge: boolean,
     rightEdge: boolean,
   ): void {
-    const keys = leaf.keys;
-    const values = leaf.values;
-    const n = keys.length;
+    const n = leafSize(leaf);
     const min = this.#minLeaf;
     // Keys [0, at) stay, [at, n) move right; the new key then goes to the
     // smaller side when it falls between them.
@@ -346,22 +406,22 @@ export class BTree<K, V> {
       : leftEdge && i === 0
       ? min - 1
       : n >> 1;
-    const right = new Leaf<K, V>(keys.slice(at), values.slice(at));
-    leaf.keys = keys.slice(0, at);
-    leaf.values = values.slice(0, at);
+    const next = leaf[NEXT] as Node | null;
+    // slice() from two slots before key `at`, whose slots then take the
+    // links: the right half in one exact-size copy.
+    const right = leaf.slice(2 * at);
+    right[PREV] = leaf;
+    right[NEXT] = next;
+    leaf.length = HEAD + 2 * at;
     if (i < at || (i === at && at < n - at)) {
-      insertAt(leaf.keys, i, key);
-      insertAt(leaf.values, i, value);
+      insertPair(leaf, HEAD + 2 * i, key, value);
     } else {
-      insertAt(right.keys, i - at, key);
-      insertAt(right.values, i - at, value);
+      insertPair(right, HEAD + 2 * (i - at), key, value);
     }
-    right.prev = leaf;
-    right.next = leaf.next;
-    if (leaf.next !== null) leaf.next.prev = right;
+    if (next !== null) next[PREV] = right;
     else this.#last = right;
-    leaf.next = right;
-    this.#addChild(this.#height - 1, right.keys[0], right);
+    leaf[NEXT] = right;
+    this.#addChild(this.#height - 1, right[HEAD], right);
   }
 
   /**
@@ -370,32 +430,32 @@ export class BTree<K, V> {
    * that branch too if it overflows. d = -1 means the split node was the
    * root.
    */
-  #addChild(d: number, sep: K, right: TreeNode<K, V>): void {
+  #addChild(d: number, sep: unknown, right: Node): void {
     if (d < 0) {
-      this.#root = new Branch<K, V>([sep], [this.#root, right]);
+      this.#root = [this.#root, sep, right];
       this.#height++;
       return;
     }
     const b = this.#pathNodes[d];
     const ci = this.#pathIdx[d];
-    insertAt(b.keys, ci, sep);
-    insertAt(b.children, ci + 1, right);
-    const n = b.children.length;
+    insertPair(b, 2 * ci + 1, sep, right);
+    const n = (b.length + 1) >> 1;
     if (n <= this.#max) return;
     // As for leaves: uneven at the ends of the tree.
     let at = n >> 1;
     if (ci + 1 === n - 1 && this.#onRightEdge(d)) at = n - this.#minBranch;
     else if (ci === 0 && this.#onLeftEdge(d)) at = this.#minBranch;
-    // Children [at, n) move right; keys[at - 1] goes up between the halves.
-    const up = b.keys[at - 1];
-    const rb = new Branch<K, V>(b.keys.splice(at), b.children.splice(at));
-    b.keys.pop();
+    // Children [at, n) move right; separator at - 1 goes up between the
+    // halves.
+    const up = b[2 * at - 1];
+    const rb = b.slice(2 * at);
+    b.length = 2 * at - 1;
     this.#addChild(d - 1, up, rb);
   }
 
   #onRightEdge(d: number): boolean {
     for (let i = 0; i < d; i++) {
-      if (this.#pathIdx[i] !== this.#pathNodes[i].keys.length) return false;
+      if (this.#pathIdx[i] !== this.#pathNodes[i].length >> 1) return false;
     }
     return true;
   }
@@ -413,24 +473,27 @@ export class BTree<K, V> {
     const cmp = this.#compare;
     const pathNodes = this.#pathNodes;
     const pathIdx = this.#pathIdx;
+    const num = this.#numbers && typeof key === "number";
     let node = this.#root;
     const h = this.#height;
     for (let d = 0; d < h; d++) {
-      const b = node as Branch<K, V>;
-      const ci = childIndex(b.keys, key, cmp);
-      pathNodes[d] = b;
+      const ci = num
+        ? childIndexNumber(node, key as number, cmp)
+        : childIndex(node, key, cmp);
+      pathNodes[d] = node;
       pathIdx[d] = ci;
-      node = b.children[ci];
+      node = node[2 * ci] as Node;
     }
-    const leaf = node as Leaf<K, V>;
-    const i = leafSearch(leaf.keys, key, cmp);
+    const leaf = node;
+    const i = num
+      ? leafSearchNumber(leaf, key as number, cmp)
+      : leafSearch(leaf, key, cmp);
     if (i < 0) return false;
-    removeAt(leaf.keys, i);
-    removeAt(leaf.values, i);
+    removePair(leaf, HEAD + 2 * i);
     this.#size--;
     this.#version++;
     this.#curLeaf = null;
-    if (h > 0 && leaf.keys.length < this.#minLeaf) this.#fixLeaf(h - 1);
+    if (h > 0 && leafSize(leaf) < this.#minLeaf) this.#fixLeaf(h - 1);
     return true;
   }
 
@@ -444,35 +507,34 @@ export class BTree<K, V> {
     // The left sibling if there is one, else the right: s is the separator
     // between the pair.
     const s = ci > 0 ? ci - 1 : 0;
-    const left = parent.children[s] as Leaf<K, V>;
-    const right = parent.children[s + 1] as Leaf<K, V>;
-    const total = left.keys.length + right.keys.length;
+    const left = parent[2 * s] as Node;
+    const right = parent[2 * s + 2] as Node;
+    const have = leafSize(left);
+    const total = have + leafSize(right);
     if (total > this.#mergeAt) {
       // Share evenly; both halves then have at least #mergeAt / 2 keys,
       // which is more than the minimum.
       const want = total >> 1;
-      const have = left.keys.length;
       if (have < want) {
-        const n = want - have;
-        for (let j = 0; j < n; j++) {
-          left.keys.push(right.keys[j]);
-          left.values.push(right.values[j]);
-        }
-        right.keys.splice(0, n);
-        right.values.splice(0, n);
+        // The first keys of the right leaf move to the end of the left.
+        const m = 2 * (want - have);
+        for (let j = 0; j < m; j++) left.push(right[HEAD + j]);
+        removeSlots(right, HEAD, m);
       } else {
-        right.keys.unshift(...left.keys.splice(want));
-        right.values.unshift(...left.values.splice(want));
+        // The last keys of the left leaf move to the front of the right.
+        const from = HEAD + 2 * want;
+        const m = left.length - from;
+        openSlots(right, HEAD, m);
+        for (let j = 0; j < m; j++) right[HEAD + j] = left[from + j];
+        left.length = from;
       }
-      parent.keys[s] = right.keys[0];
+      parent[2 * s + 1] = right[HEAD];
       return;
     }
-    for (let j = 0; j < right.keys.length; j++) {
-      left.keys.push(right.keys[j]);
-      left.values.push(right.values[j]);
-    }
-    left.next = right.next;
-    if (right.next !== null) right.next.prev = left;
+    for (let j = HEAD; j < right.length; j++) left.push(right[j]);
+    const next = right[NEXT] as Node | null;
+    left[NEXT] = next;
+    if (next !== null) next[PREV] = left;
     else this.#last = left;
     this.#removeChild(d, s);
   }
@@ -483,16 +545,15 @@ export class BTree<K, V> {
    */
   #removeChild(d: number, s: number): void {
     const b = this.#pathNodes[d];
-    removeAt(b.keys, s);
-    removeAt(b.children, s + 1);
+    removePair(b, 2 * s + 1);
     if (d === 0) {
-      if (b.children.length === 1) {
-        this.#root = b.children[0];
+      if (b.length === 1) {
+        this.#root = b[0] as Node;
         this.#height--;
       }
       return;
     }
-    if (b.children.length < this.#minBranch) this.#fixBranch(d);
+    if ((b.length + 1) >> 1 < this.#minBranch) this.#fixBranch(d);
   }
 
   /** As #fixLeaf, for the branch at depth `d` (not the root). */
@@ -500,43 +561,44 @@ export class BTree<K, V> {
     const parent = this.#pathNodes[d - 1];
     const ci = this.#pathIdx[d - 1];
     const s = ci > 0 ? ci - 1 : 0;
-    const left = parent.children[s] as Branch<K, V>;
-    const right = parent.children[s + 1] as Branch<K, V>;
-    const sep = parent.keys[s];
-    const total = left.children.length + right.children.length;
+    const left = parent[2 * s] as Node;
+    const right = parent[2 * s + 2] as Node;
+    const sep = parent[2 * s + 1];
+    const have = (left.length + 1) >> 1;
+    const total = have + ((right.length + 1) >> 1);
     if (total > this.#mergeAt) {
       // Rotate children through the parent's separator.
       const want = total >> 1;
-      const have = left.children.length;
       if (have < want) {
-        const n = want - have;
-        left.keys.push(sep);
-        for (let j = 0; j < n - 1; j++) left.keys.push(right.keys[j]);
-        for (let j = 0; j < n; j++) left.children.push(right.children[j]);
-        parent.keys[s] = right.keys[n - 1];
-        right.keys.splice(0, n);
-        right.children.splice(0, n);
+        // The first m children of the right branch move to the left one,
+        // after the parent's separator; right's separator m - 1 goes up.
+        const m = want - have;
+        left.push(sep);
+        for (let j = 0; j < 2 * m - 1; j++) left.push(right[j]);
+        parent[2 * s + 1] = right[2 * m - 1];
+        removeSlots(right, 0, 2 * m);
       } else {
-        // Children [want, have) move; keys[want - 1] goes up.
-        const movedKeys = left.keys.splice(want);
-        parent.keys[s] = left.keys.pop() as K;
-        movedKeys.push(sep);
-        right.keys.unshift(...movedKeys);
-        right.children.unshift(...left.children.splice(want));
+        // Children [want, have) of the left branch move to the front of
+        // the right one, before the parent's separator; left's separator
+        // want - 1 goes up.
+        const from = 2 * want;
+        const m = left.length - from;
+        openSlots(right, 0, m + 1);
+        for (let j = 0; j < m; j++) right[j] = left[from + j];
+        right[m] = sep;
+        parent[2 * s + 1] = left[from - 1];
+        left.length = from - 1;
       }
       return;
     }
-    left.keys.push(sep);
-    for (let j = 0; j < right.keys.length; j++) left.keys.push(right.keys[j]);
-    for (let j = 0; j < right.children.length; j++) {
-      left.children.push(right.children[j]);
-    }
+    left.push(sep);
+    for (let j = 0; j < right.length; j++) left.push(right[j]);
     this.#removeChild(d - 1, s);
   }
 
   /** Removes every key. */
   clear(): void {
-    const leaf = new Leaf<K, V>([], []);
+    const leaf: Node = [null, null];
     this.#root = leaf;
     this.#first = leaf;
     this.#last = leaf;
@@ -553,7 +615,7 @@ export class BTree<K, V> {
     if (this.#size === 0) return undefined;
     this.#curLeaf = this.#first;
     this.#curIdx = 0;
-    return this.#first.keys[0];
+    return this.#first[HEAD] as K;
   }
 
   /** The largest key, or undefined if the tree is empty. */
@@ -561,8 +623,8 @@ export class BTree<K, V> {
     if (this.#size === 0) return undefined;
     const leaf = this.#last;
     this.#curLeaf = leaf;
-    this.#curIdx = leaf.keys.length - 1;
-    return leaf.keys[this.#curIdx];
+    this.#curIdx = leafSize(leaf) - 1;
+    return leaf[leaf.length - 2] as K;
   }
 
   /** The smallest stored key > `key` (which need not be stored), or undefined. */
@@ -570,26 +632,26 @@ export class BTree<K, V> {
     let leaf = this.#curLeaf;
     let i: number;
     if (leaf !== null) {
-      const k = leaf.keys[this.#curIdx];
+      const k = leaf[HEAD + 2 * this.#curIdx];
       if (k === key || this.#compare(k, key) === 0) {
         i = this.#curIdx + 1;
-        if (i === leaf.keys.length) {
-          leaf = leaf.next;
+        if (HEAD + 2 * i === leaf.length) {
+          leaf = leaf[NEXT] as Node | null;
           // At the end the cursor stays put, for a prevKey that may follow.
           if (leaf === null) return undefined;
           i = 0;
         }
         this.#curLeaf = leaf;
         this.#curIdx = i;
-        return leaf.keys[i];
+        return leaf[HEAD + 2 * i] as K;
       }
     }
     if (!this.#seek(key, false)) return undefined;
-    leaf = this.#seekLeaf as Leaf<K, V>;
+    leaf = this.#seekLeaf as Node;
     i = this.#seekIdx;
     this.#curLeaf = leaf;
     this.#curIdx = i;
-    return leaf.keys[i];
+    return leaf[HEAD + 2 * i] as K;
   }
 
   /** The largest stored key < `key` (which need not be stored), or undefined. */
@@ -597,25 +659,25 @@ export class BTree<K, V> {
     let leaf = this.#curLeaf;
     let i: number;
     if (leaf !== null) {
-      const k = leaf.keys[this.#curIdx];
+      const k = leaf[HEAD + 2 * this.#curIdx];
       if (k === key || this.#compare(k, key) === 0) {
         i = this.#curIdx - 1;
         if (i < 0) {
-          leaf = leaf.prev;
+          leaf = leaf[PREV] as Node | null;
           if (leaf === null) return undefined;
-          i = leaf.keys.length - 1;
+          i = leafSize(leaf) - 1;
         }
         this.#curLeaf = leaf;
         this.#curIdx = i;
-        return leaf.keys[i];
+        return leaf[HEAD + 2 * i] as K;
       }
     }
     if (!this.#seekDown(key, false)) return undefined;
-    leaf = this.#seekLeaf as Leaf<K, V>;
+    leaf = this.#seekLeaf as Node;
     i = this.#seekIdx;
     this.#curLeaf = leaf;
     this.#curIdx = i;
-    return leaf.keys[i];
+    return leaf[HEAD + 2 * i] as K;
   }
 
   /**
@@ -623,14 +685,14 @@ export class BTree<K, V> {
    * place in #seekLeaf/#seekIdx.
    * @returns false if there is none.
    */
-  #seek(key: K, inclusive: boolean): boolean {
-    let leaf: Leaf<K, V> | null = this.#findLeaf(key);
-    let i = leafSearch(leaf.keys, key, this.#compare);
+  #seek(key: unknown, inclusive: boolean): boolean {
+    let leaf: Node | null = this.#findLeaf(key);
+    let i = this.#search(leaf, key);
     i = i >= 0 ? (inclusive ? i : i + 1) : ~i;
     // Past the end of its leaf, the answer is the first key of the next one
     // (only the root leaf is ever empty).
-    if (i === leaf.keys.length) {
-      leaf = leaf.next;
+    if (HEAD + 2 * i === leaf.length) {
+      leaf = leaf[NEXT] as Node | null;
       if (leaf === null) return false;
       i = 0;
     }
@@ -640,14 +702,14 @@ export class BTree<K, V> {
   }
 
   /** As #seek, for the largest key <= `key` (`inclusive`) or < `key`. */
-  #seekDown(key: K, inclusive: boolean): boolean {
-    let leaf: Leaf<K, V> | null = this.#findLeaf(key);
-    let i = leafSearch(leaf.keys, key, this.#compare);
+  #seekDown(key: unknown, inclusive: boolean): boolean {
+    let leaf: Node | null = this.#findLeaf(key);
+    let i = this.#search(leaf, key);
     i = i >= 0 ? (inclusive ? i : i - 1) : ~i - 1;
     if (i < 0) {
-      leaf = leaf.prev;
+      leaf = leaf[PREV] as Node | null;
       if (leaf === null) return false;
-      i = leaf.keys.length - 1;
+      i = leafSize(leaf) - 1;
     }
     this.#seekLeaf = leaf;
     this.#seekIdx = i;
@@ -688,7 +750,7 @@ export class BTree<K, V> {
     hiInclusive: boolean,
   ): void {
     const cmp = this.#compare;
-    let leaf: Leaf<K, V> | null;
+    let leaf: Node | null;
     let i: number;
     if (lo === undefined) {
       leaf = this.#first;
@@ -699,24 +761,22 @@ export class BTree<K, V> {
       i = this.#seekIdx;
     }
     while (leaf !== null) {
-      const keys = leaf.keys;
-      const values = leaf.values;
-      let end = keys.length;
+      let end = leafSize(leaf);
       let last = false;
       // One comparison per leaf decides whether `hi` falls inside it; only
       // then do we search for where to stop.
       if (hi !== undefined && i < end) {
-        const c = cmp(keys[end - 1], hi);
+        const c = cmp(leaf[leaf.length - 2], hi);
         if (c > 0 || (c === 0 && !hiInclusive)) {
-          end = upperEnd(keys, i, hi, hiInclusive, cmp);
+          end = upperEnd(leaf, i, hi, hiInclusive, cmp);
           last = true;
         }
       }
       const version = this.#version;
       let moved = false;
       for (; i < end; i++) {
-        const k = keys[i];
-        if (fn(k, values[i]) === false) return;
+        const k = leaf[HEAD + 2 * i] as K;
+        if (fn(k, leaf[HEAD + 2 * i + 1] as V) === false) return;
         if (this.#version !== version) {
           if (!this.#seek(k, false)) return;
           leaf = this.#seekLeaf;
@@ -727,7 +787,7 @@ export class BTree<K, V> {
       }
       if (moved) continue;
       if (last) return;
-      leaf = (leaf as Leaf<K, V>).next;
+      leaf = (leaf as Node)[NEXT] as Node | null;
       i = 0;
     }
   }
@@ -740,35 +800,33 @@ export class BTree<K, V> {
     hiInclusive: boolean,
   ): void {
     const cmp = this.#compare;
-    let leaf: Leaf<K, V> | null;
+    let leaf: Node | null;
     let i: number;
     if (hi === undefined) {
       leaf = this.#last;
-      i = leaf.keys.length - 1;
+      i = leafSize(leaf) - 1;
     } else {
       if (!this.#seekDown(hi, hiInclusive)) return;
       leaf = this.#seekLeaf;
       i = this.#seekIdx;
     }
     while (leaf !== null) {
-      const keys = leaf.keys;
-      const values = leaf.values;
       // Visit indexes i down to `stop`.
       let stop = 0;
       let last = false;
       if (lo !== undefined && i >= 0) {
-        const c = cmp(keys[0], lo);
+        const c = cmp(leaf[HEAD], lo);
         if (c < 0 || (c === 0 && !loInclusive)) {
           // The first index in range is the first one past `lo` going up.
-          stop = upperEnd(keys, 0, lo, !loInclusive, cmp);
+          stop = upperEnd(leaf, 0, lo, !loInclusive, cmp);
           last = true;
         }
       }
       const version = this.#version;
       let moved = false;
       for (; i >= stop; i--) {
-        const k = keys[i];
-        if (fn(k, values[i]) === false) return;
+        const k = leaf[HEAD + 2 * i] as K;
+        if (fn(k, leaf[HEAD + 2 * i + 1] as V) === false) return;
         if (this.#version !== version) {
           if (!this.#seekDown(k, false)) return;
           leaf = this.#seekLeaf;
@@ -779,58 +837,74 @@ export class BTree<K, V> {
       }
       if (moved) continue;
       if (last) return;
-      leaf = (leaf as Leaf<K, V>).prev;
-      if (leaf !== null) i = leaf.keys.length - 1;
+      leaf = (leaf as Node)[PREV] as Node | null;
+      if (leaf !== null) i = leafSize(leaf) - 1;
     }
   }
 
   /** All entries in ascending key order (a copy; for tests and debugging). */
   entries(): [K, V][] {
     const out: [K, V][] = [];
-    for (let leaf: Leaf<K, V> | null = this.#first; leaf; leaf = leaf.next) {
-      for (let i = 0; i < leaf.keys.length; i++) {
-        out.push([leaf.keys[i], leaf.values[i]]);
+    for (
+      let leaf: Node | null = this.#first;
+      leaf !== null;
+      leaf = leaf[NEXT] as Node | null
+    ) {
+      for (let j = HEAD; j < leaf.length; j += 2) {
+        out.push([leaf[j] as K, leaf[j + 1] as V]);
       }
     }
     return out;
   }
 
   /**
-   * Throws an Error naming the first broken invariant of the tree: key order,
-   * separators, node sizes, equal leaf depth, the leaf chain, size. For tests
-   * and debugging; O(n).
+   * Throws an Error naming the first broken invariant of the tree: node
+   * layout, key order, separators, node sizes, equal leaf depth, the leaf
+   * chain, size. For tests and debugging; O(n).
    */
   checkInvariants(): void {
     const cmp = this.#compare;
-    const leaves: Leaf<K, V>[] = [];
+    const leaves: Node[] = [];
     let count = 0;
     const fail = (what: string): never => {
       throw new Error(`BTree invariant broken: ${what}`);
     };
+    const inOrder = (keys: unknown[]): void => {
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i] === undefined) fail("undefined key");
+        if (i > 0 && !(cmp(keys[i - 1], keys[i]) < 0)) {
+          fail("keys out of order");
+        }
+      }
+    };
     // Checks the subtree at `node` (at `depth`), whose keys must be >= lo
     // and < hi where given.
     const walk = (
-      node: TreeNode<K, V>,
+      node: Node,
       depth: number,
-      lo: K | undefined,
+      lo: unknown,
       hasLo: boolean,
-      hi: K | undefined,
+      hi: unknown,
       hasHi: boolean,
     ): void => {
       const isRoot = depth === 0;
-      const keys = node.keys;
-      for (let i = 1; i < keys.length; i++) {
-        if (!(cmp(keys[i - 1], keys[i]) < 0)) fail(`keys out of order`);
-      }
-      if (keys.length > 0) {
-        if (hasLo && cmp(keys[0], lo as K) < 0) fail("key below its separator");
-        if (hasHi && !(cmp(keys[keys.length - 1], hi as K) < 0)) {
-          fail("key not below its separator");
-        }
+      if (!Array.isArray(node)) return fail("node not an array");
+      for (let j = 0; j < node.length; j++) {
+        if (!(j in node)) fail("hole in a node");
       }
       if (depth === this.#height) {
-        if (!(node instanceof Leaf)) return fail("branch at leaf depth");
-        if (node.values.length !== keys.length) fail("keys/values lengths");
+        if (node.length % 2 !== 0 || node.length < HEAD) {
+          fail("branch at leaf depth");
+        }
+        const keys: unknown[] = [];
+        for (let j = HEAD; j < node.length; j += 2) keys.push(node[j]);
+        inOrder(keys);
+        if (keys.length > 0) {
+          if (hasLo && cmp(keys[0], lo) < 0) fail("key below its separator");
+          if (hasHi && !(cmp(keys[keys.length - 1], hi) < 0)) {
+            fail("key not below its separator");
+          }
+        }
         if (keys.length > this.#max) fail("leaf overfull");
         if (!isRoot && keys.length < Math.max(1, this.#minLeaf)) {
           fail("leaf underfull");
@@ -839,14 +913,20 @@ export class BTree<K, V> {
         count += keys.length;
         return;
       }
-      if (!(node instanceof Branch)) return fail("leaf above leaf depth");
-      const n = node.children.length;
-      if (keys.length !== n - 1) fail("separator count");
+      if (node.length % 2 !== 1) return fail("leaf above leaf depth");
+      const n = (node.length + 1) >> 1;
+      const keys: unknown[] = [];
+      for (let j = 1; j < node.length; j += 2) keys.push(node[j]);
+      inOrder(keys);
+      if (hasLo && cmp(keys[0], lo) < 0) fail("separator below its bound");
+      if (hasHi && !(cmp(keys[keys.length - 1], hi) < 0)) {
+        fail("separator not below its bound");
+      }
       if (n > this.#max) fail("branch overfull");
       if (n < (isRoot ? 2 : this.#minBranch)) fail("branch underfull");
       for (let i = 0; i < n; i++) {
         walk(
-          node.children[i],
+          node[2 * i] as Node,
           depth + 1,
           i > 0 ? keys[i - 1] : lo,
           i > 0 || hasLo,
@@ -860,8 +940,8 @@ export class BTree<K, V> {
     if (leaves[0] !== this.#first) fail("first leaf");
     if (leaves[leaves.length - 1] !== this.#last) fail("last leaf");
     for (let i = 0; i < leaves.length; i++) {
-      if (leaves[i].prev !== (i > 0 ? leaves[i - 1] : null)) fail("prev link");
-      if (leaves[i].next !== (leaves[i + 1] ?? null)) fail("next link");
+      if (leaves[i][PREV] !== (leaves[i - 1] ?? null)) fail("prev link");
+      if (leaves[i][NEXT] !== (leaves[i + 1] ?? null)) fail("next link");
     }
   }
 }

@@ -3,6 +3,7 @@
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { BTree } from "../_btree.ts";
+import { compareTerms } from "../_term.ts";
 
 /** Seeded PRNG (mulberry32): floats in [0, 1). */
 function mulberry32(seed: number): () => number {
@@ -102,16 +103,23 @@ function same(tree: BTree<Key, string>, model: Model, what: string): void {
  * Runs `ops` random operations on a tree of node size `nodeSize` and on the
  * model, checking each result and then the whole tree after every step.
  */
-function randomRun(seed: number, nodeSize: number, ops: number): void {
+function randomRun(
+  seed: number,
+  nodeSize: number,
+  ops: number,
+  numbersInOrder = false,
+): void {
   const rnd = mulberry32(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const span = 40 + int(200);
-  // A key in [-2, span + 2), as a number or as a bigint of the same value.
+  // A key in [-2, span + 2), as a number or as a bigint of the same value;
+  // with numbersInOrder (number keys compared inline), halves too.
   const randomKey = (): Key => {
     const n = int(span + 4) - 2;
+    if (numbersInOrder && rnd() < 0.2) return n + 0.5;
     return rnd() < 0.2 ? BigInt(n) : n;
   };
-  const tree = new BTree<Key, string>(byValue, nodeSize);
+  const tree = new BTree<Key, string>(byValue, nodeSize, numbersInOrder);
   const model = new Model();
   // The last key a call returned, to exercise the cursor.
   let lastReturned: Key | undefined;
@@ -245,6 +253,65 @@ describe("BTree", () => {
     runs.push([5, 6, 2000], [6, 64, 2000]);
     for (const [seed, nodeSize, ops] of runs) {
       randomRun(seed, nodeSize, ops);
+    }
+  });
+
+  test("with numbersInOrder, random sequences of number and bigint keys match a sorted array after every step", () => {
+    const runs = [[11, 4, 2500], [12, 5, 2500], [13, 8, 2500], [14, 64, 2000]];
+    for (const [seed, nodeSize, ops] of runs) {
+      randomRun(seed, nodeSize, ops, true);
+    }
+  });
+
+  test("with numbersInOrder and compareTerms, keys of every type land where the comparator alone puts them", () => {
+    // Numbers (integers, halves, -0) compared inline meet bigints, null,
+    // booleans, strings and arrays, which go through compareTerms: a tree
+    // with the fast path and one without must agree after every step.
+    const rnd = mulberry32(21);
+    const int = (n: number) => Math.floor(rnd() * n);
+    const randomKey = (): unknown => {
+      const n = int(60) - 10;
+      switch (int(8)) {
+        case 0:
+          return BigInt(n);
+        case 1:
+          return n + 0.5;
+        case 2:
+          return n === 0 ? -0 : n;
+        case 3:
+          return `s${n}`;
+        case 4:
+          return [null, false, true][int(3)];
+        case 5:
+          return [n, `t${int(3)}`];
+        default:
+          return n;
+      }
+    };
+    for (const nodeSize of [4, 6, 64]) {
+      const fast = new BTree<unknown, number>(compareTerms, nodeSize, true);
+      const slow = new BTree<unknown, number>(compareTerms, nodeSize);
+      for (let step = 0; step < 3000; step++) {
+        const key = randomKey();
+        const at = `node ${nodeSize} step ${step}`;
+        const r = rnd();
+        if (r < 0.55) {
+          assert.equal(fast.set(key, step), slow.set(key, step), `${at} set`);
+        } else if (r < 0.8) {
+          assert.equal(fast.delete(key), slow.delete(key), `${at} delete`);
+        } else {
+          assert.equal(fast.get(key), slow.get(key), `${at} get`);
+          assert.equal(fast.nextKey(key), slow.nextKey(key), `${at} nextKey`);
+          assert.equal(fast.prevKey(key), slow.prevKey(key), `${at} prevKey`);
+        }
+        if (step % 50 === 0) {
+          fast.checkInvariants();
+          assert.deepEqual(fast.entries(), slow.entries(), at);
+        }
+      }
+      fast.checkInvariants();
+      slow.checkInvariants();
+      assert.deepEqual(fast.entries(), slow.entries());
     }
   });
 

@@ -3569,6 +3569,56 @@ describe("store internals seen from the API (hash Map walks, ordered_set index)"
       });
     }
   }
+
+  test("ordered_set: lookups after member, updateCounter, inserts and deletes hand out frozen records with the latest values", () => {
+    // The ordered_set's hash index sees keys through every path: member and
+    // updateCounter (which may leave a record unfrozen), lookups, inserts
+    // over keys looked up, deletes; 2 and 2n are one key there.
+    const t = create("oset_index_paths", { type: "ordered_set" });
+    try {
+      const frozenOut = (key: unknown) => {
+        const got = t.lookup(key);
+        for (const r of got) assert.ok(Object.isFrozen(r));
+        return got;
+      };
+      t.insertMany([[1, 0], [2, 0], ["s", 0], [null, 0], [true, 0]]);
+      assert.ok(t.member(1) && t.member(2n) && t.member("s"));
+      assert.ok(t.member(null) && t.member(true) && !t.member(3));
+      assert.equal(t.updateCounter(1, 1), 1);
+      assert.equal(t.updateCounter(1, 1), 2);
+      assert.deepEqual(frozenOut(1), [[1, 2]]);
+      assert.equal(t.updateCounter(1, 1), 3);
+      assert.deepEqual(frozenOut(1), [[1, 3]]);
+      assert.deepEqual(frozenOut(1), [[1, 3]]);
+      assert.deepEqual(frozenOut(2), [[2, 0]]);
+      t.insert([2n, "big"]);
+      assert.ok(t.member(2));
+      assert.deepEqual(frozenOut(2), [[2n, "big"]]);
+      t.insert([2, 5]);
+      assert.equal(t.updateCounter(2n, 1), 6);
+      assert.deepEqual(frozenOut(2n), [[2, 6]]);
+      assert.equal(t.updateCounter("s", 4), 4);
+      t.insert(["s", "replaced"]);
+      assert.deepEqual(frozenOut("s"), [["s", "replaced"]]);
+      t.insert(["s", "again"]);
+      assert.ok(t.member("s"));
+      assert.deepEqual(frozenOut("s"), [["s", "again"]]);
+      t.delete("s");
+      assert.deepEqual(frozenOut("s"), []);
+      assert.ok(!t.member("s"));
+      t.insert(["s", "back"]);
+      assert.deepEqual(frozenOut("s"), [["s", "back"]]);
+      assert.deepEqual(t.take(null), [[null, 0]]);
+      assert.deepEqual(frozenOut(null), []);
+      assert.deepEqual(frozenOut(true), [[true, 0]]);
+      t.deleteAllObjects();
+      assert.deepEqual(frozenOut(1), []);
+      t.insert([1, "new"]);
+      assert.deepEqual(frozenOut(1), [[1, "new"]]);
+    } finally {
+      t.destroy();
+    }
+  });
 });
 
 describe("hygiene", () => {
