@@ -407,9 +407,18 @@ export class BTree<K, V> {
       ? min - 1
       : n >> 1;
     const next = leaf[NEXT] as Node | null;
-    // slice() from two slots before key `at`, whose slots then take the
-    // links: the right half in one exact-size copy.
-    const right = leaf.slice(2 * at);
+    // The right half is a copy of the whole leaf, moved down and cut: its
+    // backing store keeps room for a full leaf, as the left one's does (V8
+    // trims an array's store on a shorter length only below about half
+    // of it). Halves cut to their size (slice(2 * at)) grew back by push()
+    // into new stores twice before their next split: young garbage the GC
+    // copied, measured 15-25% slower inserts on V8, for ~10 bytes a key
+    // more.
+    const right = leaf.slice();
+    const off = 2 * at;
+    const end = right.length - off;
+    for (let j = HEAD; j < end; j++) right[j] = right[j + off];
+    right.length = end;
     right[PREV] = leaf;
     right[NEXT] = next;
     leaf.length = HEAD + 2 * at;
