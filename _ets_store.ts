@@ -1034,6 +1034,9 @@ export class TreeStore implements Store {
     return isKey(key) ? this.#tree.prevKey(key) : NOT_FOUND;
   }
 
+  // forEach and forPrefix hand `fn` one array for every record of a walk,
+  // set to the record before each call (a new [r] per record measured ~25%
+  // of a prefix select on Bun): every caller reads it during the call only.
   forEach(fn: Visit, reverse?: boolean, after?: Cursor): void {
     // The cursor is the last key: the tree finds its successor even if it
     // was deleted.
@@ -1042,7 +1045,11 @@ export class TreeStore implements Store {
       : reverse
       ? { hi: after, hiInclusive: false }
       : { lo: after, loInclusive: false };
-    this.#tree.forRange((k, r) => fn(k, [r], k), { ...bounds, reverse });
+    const one: Rec[] = [];
+    this.#tree.forRange((k, r) => {
+      one[0] = r;
+      return fn(k, one, k);
+    }, { ...bounds, reverse });
   }
 
   forPrefix(
@@ -1058,7 +1065,11 @@ export class TreeStore implements Store {
       lo.push(LOWEST);
       hi.push(HIGHEST);
     }
-    this.#tree.forRange((k, r) => fn(k, [r], k), {
+    const one: Rec[] = [];
+    this.#tree.forRange((k, r) => {
+      one[0] = r;
+      return fn(k, one, k);
+    }, {
       lo: !reverse && after !== undefined ? after : lo,
       loInclusive: reverse || after === undefined,
       hi: reverse && after !== undefined ? after : hi,

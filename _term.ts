@@ -119,14 +119,18 @@ export const HIGHEST: unique symbol = Symbol("highest term");
 
 /** The term order on keys: negative, 0 or positive, like a comparator. */
 export function compareTerms(a: unknown, b: unknown): number {
-  // Fast paths for the common key types.
+  // Fast paths for the common key types. Identical values first: equal
+  // strings then cost no string comparison (the stored copy of a key shares
+  // its strings with the key looked up, which are often the same literal).
+  if (a === b) return 0;
   if (typeof a === "number" && typeof b === "number") {
     return a < b ? -1 : a > b ? 1 : 0;
   }
   if (typeof a === "string" && typeof b === "string") {
-    return a < b ? -1 : a > b ? 1 : 0;
+    return a < b ? -1 : 1; // a !== b
   }
-  if (a === LOWEST || b === HIGHEST) return a === b ? 0 : -1;
+  if (Array.isArray(a) && Array.isArray(b)) return compareTuples(a, b);
+  if (a === LOWEST || b === HIGHEST) return -1; // a !== b
   if (a === HIGHEST || b === LOWEST) return 1;
   const ra = rank(a);
   const rb = rank(b);
@@ -144,17 +148,30 @@ export function compareTerms(a: unknown, b: unknown): number {
       return procOf(a as Pid).id - procOf(b as Pid).id;
     case RANK_REF:
       return refNumber(a as Ref) - refNumber(b as Ref);
-    case RANK_ARRAY: {
-      const x = a as unknown[];
-      const y = b as unknown[];
-      if (x.length !== y.length) return x.length - y.length;
-      for (let i = 0; i < x.length; i++) {
-        const c = compareTerms(x[i], y[i]);
-        if (c !== 0) return c;
-      }
-      return 0;
-    }
     default:
       return 0; // null == null
   }
+}
+
+/**
+ * compareTerms on two arrays: by length, then element by element, with the
+ * commonest elements (identical ones, numbers, strings) compared inline.
+ */
+function compareTuples(x: unknown[], y: unknown[]): number {
+  const n = x.length;
+  if (n !== y.length) return n - y.length;
+  for (let i = 0; i < n; i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === q) continue;
+    if (typeof p === "number" && typeof q === "number") {
+      if (p < q) return -1;
+      if (p > q) return 1;
+      continue; // NaN: not a key, compareTerms finds it equal
+    }
+    if (typeof p === "string" && typeof q === "string") return p < q ? -1 : 1;
+    const c = compareTerms(p, q);
+    if (c !== 0) return c;
+  }
+  return 0;
 }
