@@ -3570,6 +3570,74 @@ describe("store internals seen from the API (hash Map walks, ordered_set index)"
     }
   }
 
+  test("ordered_set: tuple keys looked up again after inserts over them, deletes and == twins find the latest record", () => {
+    // Tuple keys of numbers, bigints, strings, booleans and null have a
+    // hash index of their own in an ordered_set, filled by lookups; others
+    // (nested arrays, pids) only the tree.
+    const t = create("oset_tuple_index", { type: "ordered_set" });
+    try {
+      const frozenOut = (key: unknown) => {
+        const got = t.lookup(key);
+        for (const r of got) assert.ok(Object.isFrozen(r));
+        return got;
+      };
+      const nested = ["n", [1, 2]];
+      const pid = self();
+      t.insertMany([
+        [["a", 1], 0],
+        [["a", 1, 0], 1],
+        [["a"], 2],
+        [["b", null, true], 3],
+        [["z", 0], 4],
+        [nested, 5],
+        [["p", pid], 6],
+      ]);
+      for (let pass = 0; pass < 2; pass++) {
+        assert.deepEqual(frozenOut(["a", 1n]), [[["a", 1], 0]]);
+        assert.deepEqual(frozenOut(["a", 1, 0n]), [[["a", 1, 0], 1]]);
+        assert.deepEqual(frozenOut(["a"]), [[["a"], 2]]);
+        assert.deepEqual(frozenOut(["b", null, true]), [[
+          ["b", null, true],
+          3,
+        ]]);
+        assert.deepEqual(frozenOut(["z", -0]), [[["z", 0], 4]]);
+        assert.deepEqual(frozenOut(["n", [1n, 2]]), [[nested, 5]]);
+        assert.deepEqual(frozenOut(["p", pid]), [[["p", pid], 6]]);
+        assert.deepEqual(frozenOut(["a", 2]), []);
+        assert.deepEqual(frozenOut(["a", 1, 0, 0]), []);
+        assert.deepEqual(frozenOut(["b", null, false]), []);
+      }
+      // An == twin replaces the record and the stored key.
+      t.insert([["a", 1n], "twin"]);
+      assert.deepEqual(frozenOut(["a", 1]), [[["a", 1n], "twin"]]);
+      assert.ok(t.member(["a", 1]));
+      assert.equal(t.updateCounter(["z", 0], 1), 5);
+      assert.deepEqual(frozenOut(["z", 0]), [[["z", 0], 5]]);
+      assert.equal(t.updateCounter(["z", 0n], 1), 6);
+      assert.deepEqual(frozenOut(["z", 0]), [[["z", 0], 6]]);
+      t.delete(["a", 1]);
+      assert.deepEqual(frozenOut(["a", 1]), []);
+      assert.deepEqual(frozenOut(["a", 1, 0]), [[["a", 1, 0], 1]]);
+      assert.deepEqual(frozenOut(["a"]), [[["a"], 2]]);
+      t.insert([["a", 1], "back"]);
+      assert.deepEqual(frozenOut(["a", 1]), [[["a", 1], "back"]]);
+      assert.deepEqual(t.take(["a", 1, 0]), [[["a", 1, 0], 1]]);
+      assert.deepEqual(frozenOut(["a", 1, 0]), []);
+      t.deleteObject([["a"], 2]);
+      assert.deepEqual(frozenOut(["a"]), []);
+      assert.equal(t.selectDelete([[["$1", "_"], [], [true]]]), 5);
+      assert.deepEqual(frozenOut(["b", null, true]), []);
+      assert.deepEqual(frozenOut(["z", 0]), []);
+      assert.equal(t.info()!.size, 0);
+      t.insert([["z", 0], "again"]);
+      assert.deepEqual(frozenOut(["z", 0]), [[["z", 0], "again"]]);
+      t.deleteAllObjects();
+      assert.deepEqual(frozenOut(["z", 0]), []);
+    } finally {
+      t.destroy();
+    }
+  });
+
   test("ordered_set: lookups after member, updateCounter, inserts and deletes hand out frozen records with the latest values", () => {
     // The ordered_set's hash index sees keys through every path: member and
     // updateCounter (which may leave a record unfrozen), lookups, inserts
