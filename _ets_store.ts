@@ -225,38 +225,32 @@ function descend(
   return cur;
 }
 
-/** The last token of an array key: its innermost last element, or 0 (via `arr`) for an empty array there. */
-function lastToken(key: readonly unknown[]): unknown {
-  let k: unknown = key;
-  while (Array.isArray(k)) {
-    if (k.length === 0) return 0;
-    k = k[k.length - 1];
-  }
-  return k;
-}
+/** Where an array key's value is kept: a trie Map, the token in it, and the Map's node. */
+type Slot = [Map<unknown, TNode | Val | Tomb>, unknown, TNode];
 
-/** Whether the last token of an array key is an (empty) array's length. */
-function lastIsLength(key: readonly unknown[]): boolean {
-  let k: unknown = key;
-  while (Array.isArray(k)) {
-    if (k.length === 0) return true;
-    k = k[k.length - 1];
-  }
-  return false;
-}
-
-/** The map of `node` that holds an array key's value. */
-function finalMap(
-  node: TNode,
+/**
+ * The slot of an array key below `root`: the node `descend` reaches (all
+ * tokens but the last), and in it the Map of the key's last token, which
+ * is its innermost last element (in `prim`), or the length 0 of an empty
+ * array there (in `arr`). Made if missing and `create`.
+ */
+function slotOf(
+  root: TNode,
   key: readonly unknown[],
   create: boolean,
-): Map<unknown, TNode | Val | Tomb> | undefined {
-  if (lastIsLength(key)) {
-    return (create ? node.arr ??= new Map() : node.arr ?? undefined) as
-      | Map<unknown, TNode | Val | Tomb>
-      | undefined;
-  }
-  return create ? node.prim ??= new Map() : node.prim ?? undefined;
+): Slot | undefined {
+  const node = descend(root, key, true, create);
+  if (node === undefined) return undefined;
+  let k: unknown = key;
+  while (Array.isArray(k) && k.length > 0) k = k[k.length - 1];
+  const byLength = Array.isArray(k);
+  const map = byLength
+    ? create ? node.arr ??= new Map() : node.arr
+    : create
+    ? node.prim ??= new Map()
+    : node.prim;
+  if (map === null) return undefined;
+  return [map as Slot[0], byLength ? 0 : k, node];
 }
 
 /** Removes the levels above `node` (inclusive) that are left empty. */
@@ -370,12 +364,8 @@ export class HashStore implements Store {
         return node?.prim?.get(c) as Val | Tomb | undefined;
       }
     }
-    const parent = descend(this.#trie, key, true, false);
-    if (parent === undefined) return undefined;
-    return finalMap(parent, key, false)?.get(lastToken(key)) as
-      | Val
-      | Tomb
-      | undefined;
+    const slot = slotOf(this.#trie, key, false);
+    return slot?.[0].get(slot[1]) as Val | Tomb | undefined;
   }
 
   /** The live value of `key`, or undefined. */
@@ -467,9 +457,7 @@ export class HashStore implements Store {
       } else this.#addTo(v as Rec[], rec);
       return;
     }
-    const node = descend(this.#trie, key, true, true)!;
-    const last = finalMap(node, key, true)!;
-    const token = lastToken(key);
+    const [last, token] = slotOf(this.#trie, key, true)!;
     const v = last.get(token) as Val | Tomb | undefined;
     if (v === undefined || v instanceof Tomb) {
       let canon: unknown;
@@ -519,8 +507,8 @@ export class HashStore implements Store {
   /** Puts a new value for a present key (both where it is kept). */
   #put(key: unknown, canon: unknown, v: Val): void {
     if (Array.isArray(key)) {
-      const node = descend(this.#trie, key, true, false)!;
-      finalMap(node, key, false)!.set(lastToken(key), v);
+      const [map, token] = slotOf(this.#trie, key, false)!;
+      map.set(token, v);
     }
     this.#map.set(canon, v);
   }
@@ -561,8 +549,8 @@ export class HashStore implements Store {
     if (this.#fixed > 0) {
       // Kept in place until the last unfix: walks standing on it go on.
       if (Array.isArray(key)) {
-        const node = descend(this.#trie, key, true, false)!;
-        finalMap(node, key, false)!.set(lastToken(key), new Tomb(mapKey));
+        const [map, token] = slotOf(this.#trie, key, false)!;
+        map.set(token, new Tomb(mapKey));
       }
       this.#map.set(mapKey, TOMB);
       this.#tombs++;
@@ -577,10 +565,10 @@ export class HashStore implements Store {
 
   /** Takes an array key's entry out of the trie, with the levels left empty. */
   #unlink(key: readonly unknown[]): void {
-    const node = descend(this.#trie, key, true, false);
-    if (node === undefined) return;
-    finalMap(node, key, false)?.delete(lastToken(key));
-    prune(node);
+    const slot = slotOf(this.#trie, key, false);
+    if (slot === undefined) return;
+    slot[0].delete(slot[1]);
+    prune(slot[2]);
   }
 
   /** Drops the cached walks that stand on `mapKey` (deleted). */
