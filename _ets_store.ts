@@ -1,12 +1,12 @@
 // Where a table's records live. Two stores behind one interface:
 //
 // - HashStore (set, bag, duplicate_bag): keys compare with =:= (1 and 1n
-//   differ). Primitive, pid and ref keys go in a Map; array keys go in a trie
-//   of Maps, one level per element (array lengths are levels too), so a tuple
-//   key like ["stream", 42] costs a few Map lookups and no string building
-//   (string-joined keys measured 500-970 ns per lookup here; nested Maps
-//   70-80 ns). One Map holds every key in insertion order (array keys by
-//   their canonical copy), so first/next walk it with a cached iterator.
+//   differ). Primitive, pid and ref keys go in a Map; array keys go in a
+//   KeyMap (_key_map.ts: a trie, one level per element, the tracker's too),
+//   so a tuple key like ["stream", 42] costs a short walk and no string
+//   building (string-joined keys measured 500-970 ns per lookup here). One
+//   Map holds every key in insertion order (array keys by their canonical
+//   copy), so first/next walk it with a cached iterator.
 // - TreeStore (ordered_set): a B+ tree ordered by the term order, where keys
 //   are equal when they compare equal (1 and 1n are one key).
 //
@@ -16,6 +16,7 @@
 // when first handed out (FREEZE_ON_READ says why).
 
 import { BTree } from "./_btree.ts";
+import { KeyMap } from "./_key_map.ts";
 import { compareTerms, HIGHEST, isKey, LOWEST, sameTerm } from "./_term.ts";
 
 /** A record: a tuple, as an array. */
@@ -169,103 +170,6 @@ class Tomb {
   constructor(readonly key: unknown) {}
 }
 
-/**
- * A trie level for array keys. A key is read as a sequence of tokens: an
- * array is its length (in `arr`) then its elements, anything else itself
- * (in `prim`). The sequences are prefix-free (a length says how many
- * elements follow), so the entry of a key's last token is its value (a
- * Val, or a Tomb) and every other entry is a TNode.
- */
-class TNode {
-  prim: Map<unknown, TNode | Val | Tomb> | null = null;
-  arr: Map<number, TNode | Val | Tomb> | null = null;
-  constructor(
-    readonly parent: TNode | null,
-    readonly token: unknown,
-    readonly viaArr: boolean,
-  ) {}
-}
-
-/** The child of `node` by a token, made if missing and `create`. */
-function step(
-  node: TNode,
-  token: unknown,
-  viaArr: boolean,
-  create: boolean,
-): TNode | undefined {
-  const map = viaArr ? node.arr : node.prim;
-  const found = map?.get(token as number) as TNode | undefined;
-  if (found !== undefined || !create) return found;
-  const made = new TNode(node, token, viaArr);
-  if (viaArr) (node.arr ??= new Map()).set(token as number, made);
-  else (node.prim ??= new Map()).set(token, made);
-  return made;
-}
-
-/**
- * Descends from `node` along the tokens of `key` (an array key, or an
- * element of one), all but the key's last token when `last`; makes the
- * missing levels if `create`. Returns the node reached, or undefined.
- */
-function descend(
-  node: TNode,
-  key: unknown,
-  last: boolean,
-  create: boolean,
-): TNode | undefined {
-  if (!Array.isArray(key)) {
-    return last ? node : step(node, key, false, create);
-  }
-  const n = key.length;
-  if (n === 0) return last ? node : step(node, 0, true, create);
-  let cur = step(node, n, true, create);
-  for (let i = 0; i < n && cur !== undefined; i++) {
-    cur = descend(cur, key[i], last && i === n - 1, create);
-  }
-  return cur;
-}
-
-/** Where an array key's value is kept: a trie Map, the token in it, and the Map's node. */
-type Slot = [Map<unknown, TNode | Val | Tomb>, unknown, TNode];
-
-/**
- * The slot of an array key below `root`: the node `descend` reaches (all
- * tokens but the last), and in it the Map of the key's last token, which
- * is its innermost last element (in `prim`), or the length 0 of an empty
- * array there (in `arr`). Made if missing and `create`.
- */
-function slotOf(
-  root: TNode,
-  key: readonly unknown[],
-  create: boolean,
-): Slot | undefined {
-  const node = descend(root, key, true, create);
-  if (node === undefined) return undefined;
-  let k: unknown = key;
-  while (Array.isArray(k) && k.length > 0) k = k[k.length - 1];
-  const byLength = Array.isArray(k);
-  const map = byLength
-    ? create ? node.arr ??= new Map() : node.arr
-    : create
-    ? node.prim ??= new Map()
-    : node.prim;
-  if (map === null) return undefined;
-  return [map as Slot[0], byLength ? 0 : k, node];
-}
-
-/** Removes the levels above `node` (inclusive) that are left empty. */
-function prune(node: TNode): void {
-  let cur = node;
-  while (
-    cur.parent !== null && (cur.prim?.size ?? 0) + (cur.arr?.size ?? 0) === 0
-  ) {
-    const parent: TNode = cur.parent;
-    if (cur.viaArr) parent.arr!.delete(cur.token as number);
-    else parent.prim!.delete(cur.token);
-    cur = parent;
-  }
-}
-
 /** A cached walk: a Map iterator that has just yielded `last`. */
 interface Walk {
   last: unknown;
@@ -287,22 +191,22 @@ const WALKS = 4;
  * One `Map` holds every key in insertion order, with its value (the
  * frozen record of a set, or the records of a bag): a primitive (or pid,
  * ref) key as itself, an array key as its canonical (deep-frozen) copy,
- * which the stored records share. Array keys are also in a trie of Maps,
- * one level per token, whose last level holds the value too; a lookup goes
- * down the trie (a tuple key is looked up by value, not by identity).
- * A lookup touches the Maps and nothing else: records are frozen when
+ * which the stored records share. Array keys are also in a KeyMap with
+ * their value, where a lookup finds them by value, not by identity.
+ * A lookup touches the maps and nothing else: records are frozen when
  * stored, so handing one out needs no check.
  * first/next walk with a cached Map iterator (iterators survive deletes and
  * see inserts); a select continuation keeps the iterator it stopped with.
  */
 export class HashStore implements Store {
   #map = new Map<unknown, Val | typeof TOMB>();
-  #trie = new TNode(null, undefined, false);
+  /** Array keys and their values, by value (Erlang's =:=). */
+  #trie = new KeyMap<Val | Tomb>();
   readonly #set: boolean;
   readonly #bag: boolean;
   /** Records (bags); for a set, the Map's size less #tombs. */
   #count = 0;
-  /** TOMBs in #map (and Tombs in the trie). */
+  /** TOMBs in #map (and Tombs in #trie). */
   #tombs = 0;
   /**
    * Stored records not frozen, where records are frozen when stored: those
@@ -331,50 +235,13 @@ export class HashStore implements Store {
     return this.#set ? this.#map.size - this.#tombs : this.#count;
   }
 
-  /** The trie entry of an array key: its value, a Tomb, or undefined. */
-  #find(key: readonly unknown[]): Val | Tomb | undefined {
-    const n = key.length;
-    const top = this.#trie.arr?.get(n);
-    if (n === 0 || top === undefined) return top as Val | Tomb | undefined;
-    // Flat tuples (no nested arrays) of up to 3 elements: one Map.get per
-    // element, each at its own call site, so that a site sees one type of
-    // key (a string tag, then a number, say) and the engine inlines the
-    // lookup; one shared site measured 2x slower on V8.
-    let node = top as TNode | undefined;
-    switch (n) {
-      case 1: {
-        const a = key[0];
-        if (Array.isArray(a)) break;
-        return (node as TNode).prim?.get(a) as Val | Tomb | undefined;
-      }
-      case 2: {
-        const a = key[0];
-        const b = key[1];
-        if (Array.isArray(a) || Array.isArray(b)) break;
-        node = (node as TNode).prim?.get(a) as TNode | undefined;
-        return node?.prim?.get(b) as Val | Tomb | undefined;
-      }
-      case 3: {
-        const a = key[0];
-        const b = key[1];
-        const c = key[2];
-        if (Array.isArray(a) || Array.isArray(b) || Array.isArray(c)) break;
-        node = (node as TNode).prim?.get(a) as TNode | undefined;
-        node = node?.prim?.get(b) as TNode | undefined;
-        return node?.prim?.get(c) as Val | Tomb | undefined;
-      }
-    }
-    const slot = slotOf(this.#trie, key, false);
-    return slot?.[0].get(slot[1]) as Val | Tomb | undefined;
-  }
-
   /** The live value of `key`, or undefined. */
   #value(key: unknown): Val | undefined {
     if (!Array.isArray(key)) {
       const v = this.#map.get(key);
       return v === TOMB ? undefined : v;
     }
-    const v = this.#find(key);
+    const v = this.#trie.get(key);
     // Only a fixed table with deletions has Tombs: the common lookup does
     // not touch the value to tell.
     return this.#tombs !== 0 && v instanceof Tomb ? undefined : v as Val;
@@ -457,8 +324,7 @@ export class HashStore implements Store {
       } else this.#addTo(v as Rec[], rec);
       return;
     }
-    const [last, token] = slotOf(this.#trie, key, true)!;
-    const v = last.get(token) as Val | Tomb | undefined;
+    const v = this.#trie.get(key);
     if (v === undefined || v instanceof Tomb) {
       let canon: unknown;
       if (v === undefined) canon = freezeKey(key);
@@ -469,7 +335,7 @@ export class HashStore implements Store {
       (rec as unknown[])[this.keyPos] = canon;
       stored(rec);
       const val = this.#set ? rec : [rec];
-      last.set(token, val);
+      this.#trie.set(key, val);
       map.set(canon, val);
       this.#count++;
       this.#added(canon);
@@ -480,7 +346,7 @@ export class HashStore implements Store {
     stored(rec);
     if (this.#set) {
       if (this.#thawed !== 0) this.#dropped(v as Rec);
-      last.set(token, rec);
+      this.#trie.set(key, rec);
       map.set(canon, rec);
     } else this.#addTo(v as Rec[], rec);
   }
@@ -507,8 +373,7 @@ export class HashStore implements Store {
   /** Puts a new value for a present key (both where it is kept). */
   #put(key: unknown, canon: unknown, v: Val): void {
     if (Array.isArray(key)) {
-      const [map, token] = slotOf(this.#trie, key, false)!;
-      map.set(token, v);
+      this.#trie.set(key, v);
     }
     this.#map.set(canon, v);
   }
@@ -549,26 +414,17 @@ export class HashStore implements Store {
     if (this.#fixed > 0) {
       // Kept in place until the last unfix: walks standing on it go on.
       if (Array.isArray(key)) {
-        const [map, token] = slotOf(this.#trie, key, false)!;
-        map.set(token, new Tomb(mapKey));
+        this.#trie.set(key, new Tomb(mapKey));
       }
       this.#map.set(mapKey, TOMB);
       this.#tombs++;
       this.#dead.push(mapKey);
       return;
     }
-    if (Array.isArray(key)) this.#unlink(key);
+    if (Array.isArray(key)) this.#trie.delete(key);
     this.#map.delete(mapKey);
     this.#order?.delete(mapKey);
     if (this.#walks.length > 0) this.#forgetWalk(mapKey);
-  }
-
-  /** Takes an array key's entry out of the trie, with the levels left empty. */
-  #unlink(key: readonly unknown[]): void {
-    const slot = slotOf(this.#trie, key, false);
-    if (slot === undefined) return;
-    slot[0].delete(slot[1]);
-    prune(slot[2]);
   }
 
   /** Drops the cached walks that stand on `mapKey` (deleted). */
@@ -641,7 +497,7 @@ export class HashStore implements Store {
       return;
     }
     this.#map = new Map();
-    this.#trie = new TNode(null, undefined, false);
+    this.#trie.clear();
     this.#count = 0;
     this.#tombs = 0;
     this.#thawed = 0;
@@ -686,7 +542,7 @@ export class HashStore implements Store {
   /** The Map key of `key` (a deleted key is still there while fixed), or NOT_FOUND. */
   #mapKey(key: unknown): unknown {
     if (!Array.isArray(key)) return this.#map.has(key) ? key : NOT_FOUND;
-    const v = this.#find(key);
+    const v = this.#trie.get(key);
     return v === undefined ? NOT_FOUND : this.#canonical(v);
   }
 
@@ -786,7 +642,7 @@ export class HashStore implements Store {
       const map = this.#map;
       for (const k of this.#dead) {
         if (map.get(k) !== TOMB) continue; // inserted again since
-        if (Array.isArray(k)) this.#unlink(k);
+        if (Array.isArray(k)) this.#trie.delete(k);
         map.delete(k);
         this.#order?.delete(k);
       }

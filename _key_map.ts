@@ -4,10 +4,10 @@
 //
 // Why not a Map of strings: building a string per lookup (`"stream:" + n`)
 // costs more than the lookup (OTP_FIGURES.md: 500-1,000 ns against ~80 for
-// a Map of Maps). Why not the ETS store: the tracker's `find` must cost a
-// fraction of OTP's ~130 ns, and an ETS lookup (access check, key trie,
-// frozen record) is ~80 ns at 10k tuple keys. Here a tuple key is a walk
-// down a trie, one step per element, and no allocation.
+// a Map of Maps). Here a tuple key is a walk down a trie, one step per
+// element, and no allocation. ETS hash tables keep their array keys in one
+// too (_ets_store.ts); the tracker's `find` reads a KeyMap of its own, with
+// no table access check in the way.
 //
 // Layout: non-array keys live in `prims`. An array key of length n is
 // looked up in `arrays[n]` (an array: cheaper than a Map here), then
