@@ -19,13 +19,14 @@ import { ExitError, TimeoutError } from "./errors.ts";
 import {
   cancelTimeout,
   hasLaterTimeouts,
-  reportLater,
   startLaterTimeouts,
   startTimeout,
   startTimeoutLater,
   Timed,
 } from "./_timers.ts";
 import { microtask } from "./_microtask.ts";
+import { reportInternalError } from "./_report.ts";
+import { thenOf } from "./_safe.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
 export interface Kind {
@@ -229,6 +230,22 @@ export class Pid {
     return `Pid ${this.toString()}`;
   }
 
+  /**
+   * `value instanceof Pid` is a brand check: true only for real pids, and it
+   * runs no code of `value`'s (a Proxy's `getPrototypeOf` trap may throw, and
+   * a Proxy of a pid is not a pid).
+   *
+   * @example
+   * ```ts
+   * import { self, Pid } from "@steward/steward/process";
+   * console.assert(self() instanceof Pid);
+   * console.assert(!(new Proxy(self(), {}) instanceof Pid));
+   * ```
+   */
+  static [Symbol.hasInstance](value: unknown): value is Pid {
+    return typeof value === "object" && value !== null && #proc in value;
+  }
+
   static {
     makePid = (proc) => new Pid(proc);
     procOfPid = (pid) => pid.#proc;
@@ -269,6 +286,20 @@ export class Ref {
   /** `#Ref<0.N>`. */
   toString(): string {
     return `#Ref<0.${this.#id}>`;
+  }
+
+  /**
+   * `value instanceof Ref` is a brand check, like `instanceof Pid`: it runs
+   * no code of `value`'s.
+   *
+   * @example
+   * ```ts
+   * import { newRef, Ref } from "@steward/steward/process";
+   * console.assert(newRef() instanceof Ref && !({} instanceof Ref));
+   * ```
+   */
+  static [Symbol.hasInstance](value: unknown): value is Ref {
+    return typeof value === "object" && value !== null && #id in value;
   }
 
   /** Node's and Deno's inspectors print `#Ref<0.N>` too. */
@@ -725,6 +756,11 @@ function run(proc: Proc): void {
       }
       if (proc.dead || proc.waiter !== null || proc.kind !== kind) return;
     }
+  } catch (error) {
+    // A kind must not throw (see Kind); if one does, the process dies of it
+    // rather than the scheduler's drain unwinding (which would leave other
+    // processes unscheduled and crash the program from a microtask).
+    kindFailed(proc, error);
   } finally {
     swapCurrent(previous);
   }
@@ -753,9 +789,18 @@ function kindFailed(proc: Proc, error: unknown): void {
   kill(proc, error);
 }
 
-/** The exit reason a thrown value stands for. */
+/**
+ * The exit reason a thrown value stands for. Never throws: `instanceof` runs
+ * a Proxy's `getPrototypeOf` trap, and reading `reason` its `get` trap; a
+ * value whose inspection throws is its own reason.
+ */
 export function thrownReason(error: unknown): unknown {
-  return error instanceof ExitError ? error.reason : error;
+  if (error === null || typeof error !== "object") return error;
+  try {
+    return error instanceof ExitError ? error.reason : error;
+  } catch {
+    return error;
+  }
 }
 
 function startBody(proc: Proc): void {
@@ -772,14 +817,20 @@ function startBody(proc: Proc): void {
     bodyDone(proc, thrownReason(error));
     return;
   }
-  if (
-    result !== null && typeof result === "object" &&
-    typeof (result as PromiseLike<unknown>).then === "function"
-  ) {
-    (result as PromiseLike<unknown>).then(
-      () => bodyDone(proc, "normal"),
-      (error) => bodyDone(proc, thrownReason(error)),
-    );
+  const then = result !== null && typeof result === "object"
+    ? thenOf(result)
+    : null;
+  if (then !== null) {
+    try {
+      // A user thenable's `then` may throw, or call both callbacks (the
+      // first call wins: bodyDone ignores a dead process).
+      Reflect.apply(then, result, [
+        () => bodyDone(proc, "normal"),
+        (error: unknown) => bodyDone(proc, thrownReason(error)),
+      ]);
+    } catch (error) {
+      bodyDone(proc, thrownReason(error));
+    }
   } else {
     bodyDone(proc, "normal");
   }
@@ -966,7 +1017,14 @@ function endWaits(proc: Proc, reason: unknown): void {
   }
   const waits = proc.waits;
   proc.waits = null;
-  for (const w of listOf(waits)) w.abort(reason);
+  for (const w of listOf(waits)) {
+    // Waits must not throw; if one does, the death goes on.
+    try {
+      w.abort(reason);
+    } catch (error) {
+      reportInternalError(`a wait of ${proc.pid} threw on its death`, error);
+    }
+  }
 }
 
 function finishDeath(proc: Proc): void {
@@ -982,7 +1040,10 @@ function finishDeath(proc: Proc): void {
       try {
         hook(proc);
       } catch (error) {
-        reportLater(error);
+        reportInternalError(
+          `a resource of ${proc.pid} threw on its death`,
+          error,
+        );
       }
     }
   }
@@ -1004,9 +1065,22 @@ function finishDeath(proc: Proc): void {
   }
   const watchers = proc.watchers;
   proc.watchers = null;
-  for (const w of listOf(watchers)) w.down(proc, reason);
+  for (const w of listOf(watchers)) {
+    // Watchers must not throw; if one does, the others still hear of it.
+    try {
+      w.down(proc, reason);
+    } catch (error) {
+      reportInternalError(`a watcher of ${proc.pid} threw on its death`, error);
+    }
+  }
   // 6. Drop what a dead process no longer needs.
-  if (proc.kind?.released !== undefined) proc.kind.released(proc);
+  if (proc.kind?.released !== undefined) {
+    try {
+      proc.kind.released(proc);
+    } catch (error) {
+      reportInternalError(`${proc.pid}'s kind threw on its death`, error);
+    }
+  }
   proc.mq = null;
   proc.mqHead = proc.mqLen = 0;
   proc.receiver = null;

@@ -15,9 +15,24 @@
 
 import { type Clock, getClock, type TimerHandle } from "./clock.ts";
 import { microtask } from "./_microtask.ts";
+import { reportInternalError } from "./_report.ts";
 
 /** Something that can time out. Subclasses implement `expire()`. */
 export abstract class Timed {
+  /** The brand `instanceof` checks (see below). */
+  readonly #timed = true;
+
+  /**
+   * `x instanceof Timed` (and `instanceof` any subclass) runs no code of a
+   * user value's: servers test every message with it, and a Proxy's
+   * `getPrototypeOf` trap may throw. A value without the brand (a Proxy
+   * included) is no Timed; one with it is a real object, checked as usual.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && #timed in value &&
+      Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+
   /** Neighbours in the list, in start order. */
   tPrev: Timed | null = null;
   tNext: Timed | null = null;
@@ -109,7 +124,7 @@ class TimerList {
       try {
         node.expire();
       } catch (error) {
-        reportLater(error);
+        reportInternalError("a timeout's expiry threw", error);
       }
     }
     if (this.head !== null && this.handle === undefined) {
@@ -192,9 +207,11 @@ export function startLaterTimeouts(): void {
   laterLen = 0;
 }
 
-/** Reports an error thrown where nobody can catch it, without unwinding us. */
+/**
+ * Reports an error thrown where nobody can catch it, without unwinding us.
+ * (Kept for the callers that use it: it no longer rethrows on a microtask,
+ * which would end a Node or Bun process; see _report.ts.)
+ */
 export function reportLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error;
-  });
+  reportInternalError("an internal callback threw", error);
 }

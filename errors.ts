@@ -20,6 +20,20 @@
 import { formatTerm } from "./_format.ts";
 import type { Pid } from "./_runtime.ts";
 
+// Messages are built eagerly with formatTerm, which never throws and calls no
+// user code it can avoid: an error about a hostile value (a Proxy whose traps
+// throw, a toString that throws, a cycle) is still built and printed.
+
+/** `{ cause: reason }` if the reason is an Error; never throws (Proxies). */
+function causeOf(reason: unknown): ErrorOptions | undefined {
+  if (reason === null || typeof reason !== "object") return undefined;
+  try {
+    return reason instanceof Error ? { cause: reason } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A process exit with a reason, as a value you can throw or catch.
  *
@@ -242,7 +256,7 @@ export class CallError extends Error {
       `GenServer.${operation}(${
         [server, ...args].map(formatTerm).join(", ")
       }) failed: ${formatTerm(reason)}`,
-      reason instanceof Error ? { cause: reason } : undefined,
+      causeOf(reason),
     );
     this.name = "CallError";
     this.reason = reason;
@@ -282,7 +296,7 @@ export class StartError extends Error {
   constructor(reason: unknown) {
     super(
       `GenServer did not start: ${formatTerm(reason)}`,
-      reason instanceof Error ? { cause: reason } : undefined,
+      causeOf(reason),
     );
     this.name = "StartError";
     this.reason = reason;
@@ -435,7 +449,7 @@ export class SupervisorError extends Error {
       `${operation} ${formatTerm(child)} failed: ${code}${
         code === "startFailed" ? ` (${formatTerm(reason)})` : ""
       }`,
-      reason instanceof Error ? { cause: reason } : undefined,
+      causeOf(reason),
     );
     this.name = "SupervisorError";
     this.operation = operation;

@@ -56,6 +56,10 @@
  * When the owner exits, the table goes to its live heir, which gets
  * `["ETS-TRANSFER", table, oldOwner, heirData]` before the owner's EXIT and
  * DOWN go out; with no live heir, the table is destroyed and its name freed.
+ * A dead process's leftover code may still read tables, but every write,
+ * `create`, `destroy`, `giveAway`, `setHeir` and `safeFixtable` from it
+ * throws an `ExitError` with its exit reason: a dead process owns and
+ * changes nothing.
  *
  * ## Patterns and match specs
  * A pattern is a value in which the string `"_"` matches anything and
@@ -337,9 +341,18 @@ export function create(name: string, options: CreateOptions = {}): Table {
       "a named table with this name exists",
     );
   }
-  const owner = currentProc();
-  if (owner.dead) throw new ExitError(owner.reason);
+  const owner = liveCaller();
   return tableCtor(name, type, access, keyPos, isNamed, owner, heir, heirData);
+}
+
+/**
+ * The calling process; throws ExitError with its reason if it is dead: the
+ * leftover code of a killed process writes nothing and owns nothing.
+ */
+function liveCaller(): Proc {
+  const p = currentProc();
+  if (p.dead) throw new ExitError(p.reason);
+  return p;
 }
 
 function parseHeir(op: string, heir: unknown): [Proc | null, unknown] {
@@ -533,9 +546,9 @@ export class Table {
 
   #write(op: string): void {
     if (!this.#alive) throw this.#gone(op);
-    if (this.#access !== "public") {
-      const p = currentProc();
-      if (p !== this.#owner) throw this.#denied(op, p, "write");
+    const p = liveCaller();
+    if (this.#access !== "public" && p !== this.#owner) {
+      throw this.#denied(op, p, "write");
     }
   }
 
@@ -553,7 +566,7 @@ export class Table {
 
   #ownerOnly(op: string): Proc {
     if (!this.#alive) throw this.#gone(op);
-    const p = currentProc();
+    const p = liveCaller();
     if (p !== this.#owner) {
       throw this.#fail(
         op,
@@ -633,7 +646,7 @@ export class Table {
    */
   insert(record: TableRecord): void {
     const fast = this.#writeOne;
-    if (fast !== null && Array.isArray(record)) {
+    if (fast !== null && Array.isArray(record) && !currentProc().dead) {
       const key = record[this.#keyPos];
       // A number (not NaN) or string key is its own canonical form.
       if (typeof key === "number" ? key === key : typeof key === "string") {
@@ -740,7 +753,7 @@ export class Table {
    */
   delete(key: unknown): void {
     const fast = this.#writeOne;
-    if (fast !== null) return fast.remove(key);
+    if (fast !== null && !currentProc().dead) return fast.remove(key);
     this.#write("delete");
     this.#store.remove(key);
   }
@@ -1018,9 +1031,9 @@ export class Table {
   ): number | bigint | (number | bigint)[] {
     const o = "updateCounter";
     // A live public set or ordered_set (the commonest case) needs neither
-    // check.
+    // check, unless the caller is dead.
     const fast = this.#writeOne;
-    if (fast === null) {
+    if (fast === null || currentProc().dead) {
       this.#write(o);
       if (this.#type === "bag" || this.#type === "duplicate_bag") {
         throw this.#fail(o, "tableType", `not for a ${this.#type}`);
@@ -1980,7 +1993,8 @@ export class Table {
    */
   safeFixtable(fix: boolean): void {
     this.#read("safeFixtable");
-    const p = currentProc();
+    // A dead process's fix would never be released (its death is over).
+    const p = liveCaller();
     if (typeof fix !== "boolean") {
       throw typeError(
         "safeFixtable",

@@ -80,6 +80,7 @@ import { callAs } from "./_context.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { CallError, ExitError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { thenOf } from "./_safe.ts";
 import type { Dest } from "./process.ts";
 
 /** What a callback may ask for next: see the module docs. */
@@ -182,7 +183,14 @@ const DEFAULT_CALL_TIMEOUT = 5000;
 
 /** A cast in a server's mailbox. */
 class Cast {
+  readonly #cast = true;
+
   constructor(readonly message: unknown) {}
+
+  /** A brand check: runs no code of a user message's (see Timed). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && #cast in value;
+  }
 }
 
 /**
@@ -347,9 +355,9 @@ function invoke(
   return callAs(proc, fn, s.behaviour, a, b, c);
 }
 
+/** Whether `x` is a thenable; false if reading `then` throws. */
 function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return x !== null && typeof x === "object" &&
-    typeof (x as PromiseLike<unknown>).then === "function";
+  return x !== null && typeof x === "object" && thenOf(x) !== null;
 }
 
 /**
@@ -393,9 +401,16 @@ function after(
   result: unknown,
   from: CallRequest | null,
 ): void | Promise<void> {
-  return from === null
-    ? afterNoReply(proc, s, result)
-    : afterCall(proc, s, result, from);
+  try {
+    return from === null
+      ? afterNoReply(proc, s, result)
+      : afterCall(proc, s, result, from);
+  } catch {
+    // Reading the result threw (a Proxy's trap, a getter): it is a bad
+    // return value, not a reason to leave the server half-stopped.
+    if (proc.dead) return;
+    return terminateServer(proc, s, { badReturnValue: result });
+  }
 }
 
 // ----------------------------------------------------------------- loop --
@@ -797,11 +812,28 @@ function initServer(
   }
   if (isThenable(result)) {
     return Promise.resolve(result).then(
-      (r) => proc.dead ? undefined : initDone(proc, b, parent, starter, r),
+      (r) => proc.dead ? undefined : safeInitDone(proc, b, parent, starter, r),
       (error) => proc.dead ? undefined : initFailed(proc, starter, error),
     );
   }
-  return initDone(proc, b, parent, starter, result);
+  return safeInitDone(proc, b, parent, starter, result);
+}
+
+/** initDone, with a result whose reading throws taken as a bad one. */
+function safeInitDone(
+  proc: Proc,
+  b: GenServer<unknown, unknown>,
+  parent: Proc | null,
+  starter: Starter,
+  r: unknown,
+): void | Promise<void> {
+  try {
+    return initDone(proc, b, parent, starter, r);
+  } catch {
+    if (proc.dead) return;
+    const reason = { badReturnValue: r };
+    startFailed(proc, starter, reason, reason);
+  }
 }
 
 /**
@@ -969,7 +1001,7 @@ export function call<R = unknown>(
   return sendRequest(
     "call",
     server,
-    options?.timeout,
+    options,
     DEFAULT_CALL_TIMEOUT,
     make,
     [
@@ -993,7 +1025,7 @@ type NewRequest = (
 function sendRequest(
   op: "call" | "stop",
   server: Dest,
-  timeoutOption: unknown,
+  options: { timeout?: unknown } | undefined,
   defaultTimeout: number,
   make: NewRequest,
   argsBeforeTimeout: unknown[],
@@ -1001,6 +1033,8 @@ function sendRequest(
   let timeout = defaultTimeout;
   let target: Proc | undefined;
   try {
+    // Read inside the try: a hostile options object rejects, never throws.
+    const timeoutOption = options?.timeout;
     if (timeoutOption !== undefined) timeout = checkTimeout(op, timeoutOption);
     target = resolveServer(server, op);
   } catch (error) {
@@ -1118,7 +1152,7 @@ export function stop(
 ): Promise<void> {
   const make: NewRequest = (caller, target, ms, ok, fail) =>
     new StopRequest(caller, target, server, ms, ok, fail, reason);
-  return sendRequest("stop", server, options?.timeout, Infinity, make, [
+  return sendRequest("stop", server, options, Infinity, make, [
     reason,
   ]) as Promise<void>;
 }

@@ -33,8 +33,20 @@
  * call or start it waits on) rejects with an `ExitError` so its code unwinds,
  * and its `pid.signal` aborts so its I/O can be cancelled. JavaScript cannot
  * stop code that is already running, so a dead process's leftover code may
- * still run for a while: nothing it sends arrives, and spawning, linking or
- * monitoring from it throws an `ExitError`.
+ * still run for a while: nothing it sends (messages, exit signals, casts,
+ * replies) arrives, a link from it is ignored, and spawning, monitoring,
+ * registering a name, setting `trapExit` or writing, creating or fixing an
+ * ETS table from it throws an `ExitError` with its exit reason.
+ *
+ * ## Hostile values
+ * Exit reasons, messages, names and requests may be any value: a Proxy whose
+ * traps throw (even `getPrototypeOf`, so `instanceof` throws), a revoked
+ * Proxy, an object whose `toString` or getters throw, cycles, huge or deeply
+ * nested values. None of them breaks a death (EXIT, DOWN, name release, heir
+ * hand-over, `pid.signal`), a call's timeout or an error message: messages
+ * print such values safely (`[Proxy]`, `[revoked Proxy]`,
+ * `[object throwing on inspect]`, `[Circular]`, bounded in size), and
+ * `x instanceof Pid` is a brand check that runs no code of `x`'s.
  *
  * ## `self()` and async code
  * {@linkcode self} works in any process body, across `await`, through
@@ -525,7 +537,7 @@ export function trapExit(flag: boolean): boolean {
       `Cannot set trapExit: 'flag' must be a boolean, got ${formatTerm(flag)}`,
     );
   }
-  const p = currentProc();
+  const p = liveCaller();
   const previous = p.trapExit;
   p.trapExit = flag;
   return previous;
@@ -553,6 +565,7 @@ export function trapExit(flag: boolean): boolean {
 export function register(name: string, pid: Pid): void {
   checkName("register", name);
   checkPid("register", pid);
+  liveCaller();
   const p = procOf(pid);
   if (p.dead) throw new NoProcError(`register ${JSON.stringify(name)}`, pid);
   const holder = whereisName(name);
