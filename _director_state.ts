@@ -16,6 +16,8 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
+import { isShutdownTuple } from "./_safe.ts";
+import { reportInternalError } from "./_report.ts";
 import {
   badAction,
   DEFAULT_DEFAULT_CHILDSPEC,
@@ -111,7 +113,7 @@ export function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
 function isOkShutdown(reason: unknown, brutal: boolean): boolean {
   return reason === "shutdown" || reason === "normal" ||
     (brutal && reason === "killed") ||
-    (reason !== null && typeof reason === "object" && "shutdown" in reason);
+    isShutdownTuple(reason);
 }
 
 /** Directors by pid: the table the lock-free reads use. */
@@ -193,7 +195,7 @@ export class Dir {
       try {
         form = validator(report.level, report);
       } catch (error) {
-        console.error("Steward: a director log validator threw:", error);
+        reportInternalError("a director log validator threw", error);
       }
     }
     if (form === "none") return;
@@ -201,7 +203,7 @@ export class Dir {
     try {
       logger({ ...report, form: f, text: this.format(report, child, f) });
     } catch (error) {
-      console.error("Steward: a director logger threw:", error);
+      reportInternalError("a director logger threw", error);
     }
   }
 

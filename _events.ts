@@ -4,6 +4,7 @@
 // emitter or the other listeners (nor crashes the program: an uncaught error
 // would end a Node process).
 import { formatTerm } from "./_format.ts";
+import { reportInternalError } from "./_report.ts";
 
 /** A function called with each event. */
 export type Listener<E> = (event: E) => void;
@@ -45,7 +46,9 @@ export class EventHub<E> {
       try {
         listener(event);
       } catch (error) {
-        console.error("Steward: an event listener threw:", error);
+        // Reported as text: the error may be any value (a Proxy, a throwing
+        // toString) and the console would inspect it.
+        reportInternalError("an event listener threw", error);
       }
     }
   }

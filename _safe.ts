@@ -24,11 +24,11 @@ export function thenOf(
 }
 
 /** `value instanceof C`, false when the check throws (a Proxy's trap). */
-export function isInstance(
+export function isInstance<T>(
   value: unknown,
   // deno-lint-ignore no-explicit-any
-  C: abstract new (...args: any[]) => unknown,
-): boolean {
+  C: abstract new (...args: any[]) => T,
+): value is T {
   if (value === null || typeof value !== "object") return false;
   try {
     return value instanceof C;
@@ -49,4 +49,44 @@ export function isShutdownTuple(reason: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `{ cause: reason }` if `reason` is an Error, for an error class's options;
+ * undefined otherwise, and when the check throws (a Proxy's trap).
+ */
+export function causeOf(reason: unknown): ErrorOptions | undefined {
+  return isInstance(reason, Error) ? { cause: reason } : undefined;
+}
+
+/**
+ * The first `n` elements of `value` if it is an array, copied into a real
+ * array; undefined if it is not an array or reading it throws. For servers
+ * that take requests and messages apart (`[op, arg]`, `["EXIT", from,
+ * reason]`): a value they cannot read is not theirs.
+ */
+export function partsOf(value: unknown, n: number): unknown[] | undefined {
+  try {
+    if (!Array.isArray(value)) return undefined;
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) out[i] = value[i];
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `[from, reason]` of an `["EXIT", from, reason]` message, or undefined
+ * (also when reading the message throws).
+ */
+export function exitMessage(msg: unknown): [unknown, unknown] | undefined {
+  try {
+    if (Array.isArray(msg) && msg.length === 3 && msg[0] === "EXIT") {
+      return [msg[1], msg[2]];
+    }
+  } catch {
+    // Not a message the runtime sent.
+  }
+  return undefined;
 }

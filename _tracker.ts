@@ -56,6 +56,8 @@ import { microtask } from "./_microtask.ts";
 import { EventHub } from "./_events.ts";
 import { isKey } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
+import { causeOf, isInstance, isShutdownTuple, partsOf } from "./_safe.ts";
+import { reportInternalError } from "./_report.ts";
 import { KeyMap } from "./_key_map.ts";
 import { ChildSpecError, NoProcError, TimeoutError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
@@ -161,7 +163,7 @@ export class TrackerError extends Error {
       }: ${details?.why ?? WHY[code]}${
         code === "startFailed" ? ` (${formatTerm(reason)})` : ""
       }`,
-      reason instanceof Error ? { cause: reason } : undefined,
+      causeOf(reason),
     );
     this.name = "TrackerError";
     this.code = code;
@@ -641,7 +643,7 @@ type Step = typeof STOP | undefined;
 
 function isNormalExit(reason: unknown): boolean {
   return reason === "normal" || reason === "shutdown" ||
-    (reason !== null && typeof reason === "object" && "shutdown" in reason);
+    isShutdownTuple(reason);
 }
 
 /** A getAttr waiting for an attribute to be set. */
@@ -729,10 +731,11 @@ class AfterTerminateRun extends Timed implements DownWatcher {
     cancelTimeout(this);
     if (reason !== "normal") {
       const why = this.timedOut ? "timeout" : reason;
-      console.error(
-        `Steward: afterTerminate of child ${formatTerm(this.id)} in tracker ${
+      // As text: `why` may be any value, and the console would inspect it.
+      reportInternalError(
+        `afterTerminate of child ${formatTerm(this.id)} in tracker ${
           JSON.stringify(this.trk.name)
-        } failed:`,
+        } failed`,
         why,
       );
       this.trk.emit({
@@ -1144,7 +1147,7 @@ export class Trk {
     setPid(e, undefined);
     this.setRow(e, "terminating");
     const at = this.afterTerminateOf(e);
-    if (at === undefined && !(reason instanceof Promise) && inLoop) {
+    if (at === undefined && !isInstance(reason, Promise) && inLoop) {
       return this.finished(e, reason, how);
     }
     e.ending = this.end(e, at, reason, how);
@@ -1466,7 +1469,14 @@ function openIn(trk: Trk, req: Open, from: genServer.From): CallReturn {
   const spec = req.spec;
   const e = trk.index.get(req.id);
   if (e === undefined) {
-    const created = trk.newEntry(req.id, spec);
+    let created: Entry;
+    try {
+      created = trk.newEntry(req.id, spec);
+    } catch (error) {
+      // An id too deep to copy (RangeError: stack overflow): the caller's
+      // failure, not the tracker's.
+      return reply(new Failure(error as Error), trk);
+    }
     addWaiter(created, from, req);
     trk.launch(created, spec, "new");
     return ["noreply", trk];
@@ -1662,9 +1672,11 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
   },
 
   handleCall(request, from, trk) {
-    if (request instanceof Open) return openIn(trk, request, from);
-    if (Array.isArray(request)) {
-      const r = request as unknown as Request;
+    if (isInstance(request, Open)) return openIn(trk, request, from);
+    // Taken apart safely: a hostile request is answered as unknown.
+    const parts = partsOf(request, 4);
+    if (parts !== undefined) {
+      const r = parts as unknown as Request;
       switch (r[0]) {
         case "terminateChild":
           return terminateChildIn(trk, r[1], from);
@@ -1695,12 +1707,13 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
   },
 
   handleCast(message, trk) {
-    if (message instanceof Cancel) cancelIn(trk, message.open);
+    if (isInstance(message, Cancel)) cancelIn(trk, message.open);
     return ["noreply", trk]; // anything else: dropped, the tracker lives on
   },
 
   handleInfo(msg, trk) {
-    if (msg instanceof Exited) {
+    // Any process may send a tracker anything: checks that run no user code.
+    if (isInstance(msg, Exited)) {
       const e = msg.entry;
       // Not this child's any more (terminated, restarted): dropped.
       if (e.pid !== msg.pid || !trk.entries.has(e)) return ["noreply", trk];
@@ -1712,14 +1725,14 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
       });
       return stepResult(trk.ending(e, msg.reason, "exit", true), trk);
     }
-    if (msg instanceof Done) {
+    if (isInstance(msg, Done)) {
       const e = msg.entry;
       if (!trk.entries.has(e) || e.status !== "terminating") {
         return ["noreply", trk];
       }
       return stepResult(trk.finished(e, msg.reason, msg.how), trk);
     }
-    if (msg instanceof TryAgain) {
+    if (isInstance(msg, TryAgain)) {
       return stepResult(trk.tryAgain(msg.entry), trk);
     }
     return ["noreply", trk]; // not ours: dropped

@@ -129,6 +129,7 @@ import {
   unlinkAndFlush,
 } from "./_child.ts";
 import { formatTerm } from "./_format.ts";
+import { causeOf, exitMessage, isInstance, partsOf } from "./_safe.ts";
 import { ChildSpecError, NoProcError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -545,7 +546,7 @@ export class DirectorError extends Error {
       `${operation} ${formatTerm(child)} failed: ${code}${
         code === "startFailed" ? ` (${formatTerm(reason)})` : ""
       }`,
-      reason instanceof Error ? { cause: reason } : undefined,
+      causeOf(reason),
     );
     this.name = "DirectorError";
     this.operation = operation;
@@ -638,7 +639,9 @@ type Request =
 
 type Reply = unknown;
 
-function serve(dir: Dir, request: Request): Reply | Promise<Reply> {
+function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
+  // Taken apart safely: a hostile request is answered as unknown.
+  const request = (partsOf(raw, 3) ?? []) as unknown as Request;
   switch (request[0]) {
     case "startChild":
       return startChildIn(dir, request[1]);
@@ -677,7 +680,7 @@ function serve(dir: Dir, request: Request): Reply | Promise<Reply> {
       return deleteRunningChildIn(dir, request[1]);
   }
   return new Failure(
-    new TypeError(`Unknown director request ${formatTerm(request)}`),
+    new TypeError(`Unknown director request ${formatTerm(raw)}`),
   );
 }
 
@@ -708,7 +711,7 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     if (dir.trace !== null) {
       dir.debug(`got request ${formatTerm(request)} from ${from.caller}`);
     }
-    return then(serve(dir, request as Request), (value) => {
+    return then(serve(dir, request), (value) => {
       if (dir.trace !== null) {
         const shown = value instanceof Failure ? value.error : value;
         dir.debug(`sent ${formatTerm(shown)} to ${from.caller}`);
@@ -718,19 +721,21 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
   },
 
   handleInfo(msg, dir) {
-    if (Array.isArray(msg) && msg.length === 3 && msg[0] === "EXIT") {
-      const child = dir.byPid.get(msg[1]);
+    // Read safely: any process may send a director anything.
+    const exited = exitMessage(msg);
+    if (exited !== undefined) {
+      const child = dir.byPid.get(exited[0] as Pid);
       if (child !== undefined) {
         return then(
-          dir.exited(child, msg[1], msg[2]),
+          dir.exited(child, exited[0] as Pid, exited[1]),
           (s) => stepResult(s, dir),
         );
       }
-    } else if (msg instanceof Due) {
+    } else if (isInstance(msg, Due)) {
       if (msg.timer.dir === dir) {
         return then(dir.due(msg.timer), (s) => stepResult(s, dir));
       }
-    } else if (msg instanceof Retry) {
+    } else if (isInstance(msg, Retry)) {
       return then(dir.retried(msg), (s) => stepResult(s, dir));
     }
     // Not ours (an EXIT of a process that is no longer a child...): dropped,

@@ -19,20 +19,11 @@
 
 import { formatTerm } from "./_format.ts";
 import type { Pid } from "./_runtime.ts";
+import { causeOf } from "./_safe.ts";
 
 // Messages are built eagerly with formatTerm, which never throws and calls no
 // user code it can avoid: an error about a hostile value (a Proxy whose traps
 // throw, a toString that throws, a cycle) is still built and printed.
-
-/** `{ cause: reason }` if the reason is an Error; never throws (Proxies). */
-function causeOf(reason: unknown): ErrorOptions | undefined {
-  if (reason === null || typeof reason !== "object") return undefined;
-  try {
-    return reason instanceof Error ? { cause: reason } : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A process exit with a reason, as a value you can throw or catch.

@@ -111,6 +111,7 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
+import { exitMessage, isInstance, isShutdownTuple, partsOf } from "./_safe.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -722,7 +723,7 @@ type Step = typeof STOP | undefined;
 
 function isNormalExit(reason: unknown): boolean {
   return reason === "normal" || reason === "shutdown" ||
-    (reason !== null && typeof reason === "object" && "shutdown" in reason);
+    isShutdownTuple(reason);
 }
 
 /** A supervisor's state (the gen_server state). */
@@ -1157,7 +1158,9 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
   },
 
   handleCall(request, _from, sup) {
-    const [op, arg] = request as Request;
+    // A request it cannot take apart (not an array, a hostile Proxy) is
+    // answered as unknown below, not a crash.
+    const [op, arg] = (partsOf(request, 2) ?? []) as unknown as Request;
     switch (op) {
       case "startChild":
         return startChildIn(sup, arg);
@@ -1183,17 +1186,16 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
   },
 
   handleInfo(msg, sup) {
-    if (msg instanceof TryAgain) {
+    if (isInstance(msg, TryAgain)) {
       return then(sup.tryAgain(msg.child), (s) => stepResult(s, sup));
     }
-    if (
-      Array.isArray(msg) && msg.length === 3 && msg[0] === "EXIT" &&
-      msg[1] instanceof Pid
-    ) {
-      const child = sup.byPid.get(msg[1]);
-      if (child !== undefined && child.pid === msg[1]) {
+    // Read safely: any process may send a supervisor anything.
+    const [from, reason] = exitMessage(msg) ?? [];
+    if (from instanceof Pid) {
+      const child = sup.byPid.get(from);
+      if (child !== undefined && child.pid === from) {
         return then(
-          sup.exited(child, msg[1], msg[2]),
+          sup.exited(child, from, reason),
           (s) => stepResult(s, sup),
         );
       }

@@ -144,6 +144,7 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { partsOf } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -325,9 +326,13 @@ const managed = new Map<string, Managed>();
 
 /** Exit reasons of a deliberate stop (as a supervisor counts them). */
 function deliberate(reason: unknown): boolean {
-  return reason === "normal" || reason === "shutdown" ||
-    (reason !== null && typeof reason === "object" &&
-      Object.keys(reason).length === 1 && "shutdown" in reason);
+  if (reason === "normal" || reason === "shutdown") return true;
+  try {
+    return reason !== null && typeof reason === "object" &&
+      Object.keys(reason).length === 1 && "shutdown" in reason;
+  } catch {
+    return false; // a hostile reason (a Proxy's trap threw): not deliberate
+  }
 }
 
 // ---------------------------------------------------------------- state --
@@ -351,8 +356,9 @@ class Alarm extends Timed {
 
 /** Whether `msg` is the message of `alarm` (a null alarm matches none). */
 function rang(msg: unknown, alarm: Alarm | null): boolean {
-  return alarm !== null && Array.isArray(msg) && msg[0] === ALARM &&
-    msg[1] === alarm;
+  if (alarm === null) return false;
+  const parts = partsOf(msg, 2); // any process may send anything
+  return parts !== undefined && parts[0] === ALARM && parts[1] === alarm;
 }
 
 /** The message a registration of the consumer's name sends the manager. */
@@ -1000,9 +1006,10 @@ const ghost: GenServer<GhostState, GhostArg> = {
   },
 
   handleCall(request, _from, s) {
-    if (Array.isArray(request) && request[0] === UPDATE) {
+    const parts = partsOf(request, 2);
+    if (parts !== undefined && parts[0] === UPDATE) {
       try {
-        s.value = (request[1] as (v: unknown) => unknown)(s.value);
+        s.value = (parts[1] as (v: unknown) => unknown)(s.value);
       } catch (error) {
         return ["reply", { threw: error }, s];
       }
@@ -1018,7 +1025,8 @@ const ghost: GenServer<GhostState, GhostArg> = {
   },
 
   handleInfo(msg, s) {
-    if (Array.isArray(msg) && msg[0] === "DOWN" && msg[1] === s.ref) {
+    const down = partsOf(msg, 2);
+    if (down !== undefined && down[0] === "DOWN" && down[1] === s.ref) {
       if (s.timeout === 0) return ["stop", "normal", s];
       if (s.timeout === Infinity) return ["noreply", s]; // until stopped
       s.timer = new Alarm(s.proc);

@@ -624,7 +624,11 @@ export function findOrOpen(
   const t = registry.get(tracker as string) ?? registryLookup(tracker);
   let e: Entry | undefined;
   if (t !== undefined && spec != null) {
-    e = t.index.get(spec.id);
+    try {
+      e = t.index.get(spec.id);
+    } catch {
+      // A hostile spec or id (a throwing getter, a Proxy): open() rejects.
+    }
     if (e !== undefined && e.pid !== undefined && options === undefined) {
       return e.found ??= Promise.resolve(e.pid);
     }
