@@ -58,15 +58,20 @@ export function throwingGetters(): object {
 
 /** An Error whose name, message and stack getters throw. */
 export function throwingError(): Error {
+  // Armed last: redefining `stack` makes Node format the stack, which reads
+  // `name`.
+  let armed = false;
   class BadError extends Error {
     override get name(): string {
-      throw new HostileError("name");
+      if (armed) throw new HostileError("name");
+      return "BadError";
     }
   }
   const e = new BadError("x");
-  for (const key of ["message", "stack", "cause"]) {
+  for (const key of ["stack", "message", "cause"]) {
     Object.defineProperty(e, key, { get: thrower(`error ${key}`) });
   }
+  armed = true;
   return e;
 }
 
