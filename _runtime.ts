@@ -294,8 +294,11 @@ export class Ref {
    *
    * @example
    * ```ts
-   * import { newRef, Ref } from "@steward/steward/process";
-   * console.assert(newRef() instanceof Ref && !({} instanceof Ref));
+   * import { demonitor, monitor, self, Ref } from "@steward/steward/process";
+   * const ref = monitor(self());
+   * console.assert(ref instanceof Ref && !({} instanceof Ref));
+   * console.assert(!(new Proxy(ref, {}) instanceof Ref));
+   * demonitor(ref);
    * ```
    */
   static [Symbol.hasInstance](value: unknown): value is Ref {

@@ -58,7 +58,9 @@ import {
 } from "./_hostile.ts";
 
 /** Runs `fn` watching for uncaught errors and console output; checks both. */
-async function guarded(fn: () => Promise<void>): Promise<unknown[][]> {
+async function guarded(
+  fn: () => void | Promise<void>,
+): Promise<unknown[][]> {
   const stop = watchUncaught();
   const restore = quietConsole();
   let lines: unknown[][];
@@ -502,7 +504,7 @@ describe("GenServer with hostile values", () => {
 
 describe("process functions with hostile arguments", () => {
   test("send(), monitor(), exit(), register() refuse a hostile pid with a TypeError", async () => {
-    await guarded(async () => {
+    await guarded(() => {
       for (const [label, v] of hostiles()) {
         if (typeof v === "string") continue; // a name
         assert.throws(() => send(v as Pid, "x"), TypeError, label);
