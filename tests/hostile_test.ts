@@ -24,6 +24,7 @@ import {
 import * as genServer from "../gen_server.ts";
 import * as supervisor from "../supervisor.ts";
 import * as tracker from "../tracker.ts";
+import * as director from "../director.ts";
 import * as ets from "../ets.ts";
 import {
   AlreadyRegisteredError,
@@ -698,5 +699,55 @@ describe("Tracker with hostile values", () => {
         await flush();
       }
     });
+  });
+});
+
+// ------------------------------------------------------------- director --
+
+describe("Director with hostile values", () => {
+  test("a child dying with a hostile reason is restarted; hostile ids, messages and requests leave it running", async () => {
+    const texts: unknown[] = [];
+    await guarded(async () => {
+      const d = await director.start(() => ({
+        children: [{
+          id: "w",
+          start: () => spawnLink(forever),
+          plan: ["restart"],
+          count: Infinity,
+        }],
+      }), { logger: (entry) => texts.push(entry.text) });
+      try {
+        for (const [label, v] of hostiles()) {
+          const before = director.getPid(d, "w");
+          exit(before, v);
+          await settle();
+          const after = director.getPid(d, "w");
+          assert.ok(after !== before && isAlive(after), label);
+          send(d, v);
+          await genServer.call(d, v).catch(() => {});
+          await director.startChild(d, {
+            id: v,
+            start: () => spawnLink(forever),
+          }).then(
+            () => director.terminateAndDeleteChild(d, v),
+            (e) => assertPrintable(e),
+          ).catch((e) => assertPrintable(e));
+          await director.startChild(d, v as director.ChildSpec).catch((e) =>
+            assertPrintable(e)
+          );
+          try {
+            director.getPid(d, v);
+          } catch (e) {
+            assertPrintable(e);
+          }
+          assert.ok(isAlive(d), label);
+        }
+      } finally {
+        await director.stop(d);
+      }
+    });
+    // Each restart was logged, as text.
+    assert.ok(texts.length >= hostiles().length);
+    for (const text of texts) assert.equal(typeof text, "string");
   });
 });
