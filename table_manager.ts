@@ -510,10 +510,12 @@ const manager: GenServer<State, InitArg> = {
       }
       return ["noreply", s];
     }
-    if (!Array.isArray(msg)) return ["noreply", s];
-    if (msg[0] === "ETS-TRANSFER" && msg[1] === s.table) {
+    // Taken apart safely: any process may send anything (a hostile Proxy).
+    const m = partsOf(msg, 5);
+    if (m === undefined) return ["noreply", s];
+    if (m[0] === "ETS-TRANSFER" && m[1] === s.table) {
       // Back from its owner: it died (we are the heir), or gave it back.
-      const from = msg[2] as Pid;
+      const from = m[2] as Pid;
       s.phase = "waiting";
       s.returnedBy = isAlive(from) ? from : null;
       hub.emit({
@@ -525,14 +527,14 @@ const manager: GenServer<State, InitArg> = {
       offer(s);
       return ["noreply", s];
     }
-    if (msg[0] === "DOWN" && s.monitors.has(msg[1] as Ref)) {
-      const consumer = s.monitors.get(msg[1] as Ref)!;
-      s.monitors.delete(msg[1] as Ref);
+    if (m[0] === "DOWN" && s.monitors.has(m[1] as Ref)) {
+      const consumer = s.monitors.get(m[1] as Ref)!;
+      s.monitors.delete(m[1] as Ref);
       hub.emit({
         type: "consumerDown",
         manager: s.proc.pid,
         consumer,
-        reason: msg[4],
+        reason: m[4],
       });
       return checkTable(s);
     }

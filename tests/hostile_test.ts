@@ -25,6 +25,7 @@ import * as genServer from "../gen_server.ts";
 import * as supervisor from "../supervisor.ts";
 import * as tracker from "../tracker.ts";
 import * as director from "../director.ts";
+import * as tableManager from "../table_manager.ts";
 import * as ets from "../ets.ts";
 import {
   AlreadyRegisteredError,
@@ -749,5 +750,46 @@ describe("Director with hostile values", () => {
     // Each restart was logged, as text.
     assert.ok(texts.length >= hostiles().length);
     for (const text of texts) assert.equal(typeof text, "string");
+  });
+});
+
+// --------------------------------------------------------- table manager --
+
+describe("TableManager with hostile values", () => {
+  test("a consumer dying with a hostile reason gets the table back when it returns; hostile messages are dropped", async () => {
+    await guarded(async () => {
+      const name = `hostile_consumer_${++serial}`;
+      /** A consumer: registers, keeps what it is given, waits. */
+      const consumer = () =>
+        spawn(async () => {
+          register(name, self());
+          await forever();
+        });
+      let pid = consumer();
+      await settle();
+      const manager = await tableManager.start(name, { access: "public" });
+      try {
+        await settle();
+        const table = await tableManager.table(manager);
+        assert.equal(table.info()?.owner, pid);
+        for (const [label, v] of hostiles()) {
+          send(manager, v);
+          await genServer.call(manager, v).catch(() => {});
+          exit(pid, v);
+          await settle();
+          assert.equal(table.info()?.owner, manager, label);
+          pid = consumer();
+          await settle();
+          await settle();
+          assert.equal(table.info()?.owner, pid, label);
+          assert.ok(isAlive(manager), label);
+        }
+      } finally {
+        await tableManager.stop(manager);
+        exit(pid, "kill"); // the table, now without an heir, goes with it
+        await settle();
+        assert.deepEqual(ets.all().filter((t) => t.name === name), []);
+      }
+    });
   });
 });
