@@ -270,10 +270,14 @@ export async function startChild(
 }
 
 function checkOwner(op: string, task: Task): void {
-  if (
-    task === null || typeof task !== "object" || !("owner" in task) ||
-    !("ref" in task)
-  ) {
+  let shaped = false;
+  try {
+    shaped = task !== null && typeof task === "object" && "owner" in task &&
+      "ref" in task;
+  } catch {
+    // A Proxy whose `has` trap throws: no Task.
+  }
+  if (!shaped) {
     throw new TypeError(
       `Cannot ${op}: 'task' must be a Task from async or asyncNolink, got ${
         formatTerm(task)
@@ -282,7 +286,9 @@ function checkOwner(op: string, task: Task): void {
   }
   if (task.owner !== self()) {
     throw new TypeError(
-      `Cannot ${op}: task ${task.pid} belongs to ${task.owner}, not to the calling process ${self()}`,
+      `Cannot ${op}: task ${formatTerm(task.pid)} belongs to ${
+        formatTerm(task.owner)
+      }, not to the calling process ${self()}`,
     );
   }
 }

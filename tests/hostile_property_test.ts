@@ -31,9 +31,19 @@ import {
 import * as genServer from "../gen_server.ts";
 import * as supervisor from "../supervisor.ts";
 import * as tracker from "../tracker.ts";
+import * as director from "../director.ts";
+import * as task from "../task.ts";
 import * as ets from "../ets.ts";
 import { CallError, ExitError, StartError } from "../errors.ts";
-import { flush, forever, isDown, isExit, settle } from "./_helpers.ts";
+import {
+  flush,
+  forever,
+  isDown,
+  isExit,
+  settle,
+  withClock,
+} from "./_helpers.ts";
+import type { VirtualClock } from "../clock.ts";
 import {
   cyclic,
   deep,
@@ -124,7 +134,9 @@ interface World {
   sup: Pid;
   trk: string;
   trkPid: Pid;
+  dir: Pid;
   table: ets.Table;
+  clock: VirtualClock;
 }
 
 /** A server that replies to ["reply", x] with [x], throws ["throw", x]. */
@@ -139,6 +151,7 @@ const echo: genServer.GenServer<null, null> = {
     }
     if (tag === "throw") throw (request as unknown[])[1];
     if (tag === "return") return (request as unknown[])[1] as never;
+    if (tag === "hang") return ["noreply", s];
     return ["reply", [request], s];
   },
   handleCast: (_m, s) => ["noreply", s],
@@ -176,6 +189,7 @@ type Op =
   | "callRequest"
   | "callThrows"
   | "callReturns"
+  | "callTimeout"
   | "cast"
   | "stop"
   | "register"
@@ -183,6 +197,7 @@ type Op =
   | "startChild"
   | "childExit"
   | "findOrOpen"
+  | "director"
   | "listener"
   | "badArgs";
 
@@ -193,6 +208,7 @@ const OPS: readonly Op[] = [
   "callRequest",
   "callThrows",
   "callReturns",
+  "callTimeout",
   "cast",
   "stop",
   "register",
@@ -200,6 +216,7 @@ const OPS: readonly Op[] = [
   "startChild",
   "childExit",
   "findOrOpen",
+  "director",
   "listener",
   "badArgs",
 ];
@@ -260,6 +277,16 @@ async function apply(w: World, op: Op, v: unknown): Promise<void> {
           (reason as { badReturnValue: unknown }).badReturnValue,
           v,
         );}
+      return;
+    }
+    case "callTimeout": {
+      const p = genServer.call(w.server, ["hang", v], { timeout: 100 })
+        .catch((e) => e);
+      await settle();
+      await w.clock.advance(100);
+      const err = await p;
+      assert.ok(err instanceof CallError && err.reason === "timeout");
+      assertError(err, "timeout CallError");
       return;
     }
     case "cast":
@@ -379,6 +406,29 @@ async function apply(w: World, op: Op, v: unknown): Promise<void> {
       assert.equal(tracker.find(w.trk, id), undefined);
       return;
     }
+    case "director": {
+      send(w.dir, v);
+      await settles("call(director, v)", () => genServer.call(w.dir, v));
+      await settles("director.startChild({ id: v })", async () => {
+        await director.startChild(w.dir, {
+          id: v,
+          start: () => spawnLink(forever),
+        });
+        await director.terminateAndDeleteChild(w.dir, v);
+      });
+      await settles(
+        "director.startChild(v)",
+        () => director.startChild(w.dir, v as never),
+      );
+      await settles("director.getPid(v)", () => director.getPid(w.dir, v));
+      // A child dying with a hostile reason is restarted.
+      const before = director.getPid(w.dir, "worker");
+      exit(before, v);
+      await settle();
+      const after = director.getPid(w.dir, "worker");
+      assert.ok(after !== before && isAlive(after), "director restarted it");
+      return;
+    }
     case "listener": {
       const off = supervisor.subscribe(() => {
         throw v;
@@ -424,6 +474,7 @@ async function apply(w: World, op: Op, v: unknown): Promise<void> {
         () => tracker.start(v as never).then((pid) => tracker.stop(pid)),
       );
       await settles("receive(v)", () => receive(v as never, { timeout: 0 }));
+      await settles("task.join(v)", () => task.join(v as never));
       await settles("StartError", () => {
         throw new StartError(v);
       });
@@ -465,11 +516,12 @@ async function sanity(w: World): Promise<void> {
   (transfer[1] as ets.Table).destroy();
   // The shared servers are alive.
   assert.ok(isAlive(w.server) && isAlive(w.sup) && isAlive(w.trkPid));
+  assert.ok(isAlive(w.dir));
 }
 
 // -------------------------------------------------------------- tests --
 
-async function startWorld(): Promise<World> {
+async function startWorld(clock: VirtualClock): Promise<World> {
   const trk = `hostile_prop_${++serial}`;
   return {
     server: await genServer.start(echo, null),
@@ -480,7 +532,16 @@ async function startWorld(): Promise<World> {
     }),
     trk,
     trkPid: await tracker.start(trk),
+    dir: await director.start(() => ({
+      children: [{
+        id: "worker",
+        start: () => spawnLink(forever),
+        plan: ["restart"],
+        count: Infinity,
+      }],
+    }), { logger: () => {} }),
     table: ets.create("hostile_prop", { access: "public" }),
+    clock,
   };
 }
 
@@ -488,6 +549,7 @@ async function stopWorld(w: World): Promise<void> {
   if (isAlive(w.server)) await genServer.stop(w.server);
   if (isAlive(w.sup)) await supervisor.stop(w.sup);
   if (isAlive(w.trkPid)) await tracker.stop(w.trkPid);
+  if (isAlive(w.dir)) await director.stop(w.dir);
   w.table.destroy();
   await flush();
 }
@@ -501,22 +563,24 @@ describe("hostile values (fast-check)", () => {
     let lines: unknown[][] = [];
     let caught: unknown[] = [];
     try {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.array(stepArb, { minLength: 1, maxLength: MAX_OPS }),
-          async (steps) => {
-            const w = await startWorld();
-            try {
-              for (const { op, shape } of steps) {
-                await apply(w, op, build(shape));
+      await withClock((clock) =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.array(stepArb, { minLength: 1, maxLength: MAX_OPS }),
+            async (steps) => {
+              const w = await startWorld(clock);
+              try {
+                for (const { op, shape } of steps) {
+                  await apply(w, op, build(shape));
+                }
+                await sanity(w);
+              } finally {
+                await stopWorld(w);
               }
-              await sanity(w);
-            } finally {
-              await stopWorld(w);
-            }
-          },
-        ),
-        { numRuns: RUNS },
+            },
+          ),
+          { numRuns: RUNS },
+        )
       );
     } finally {
       lines = restoreConsole();
