@@ -19,20 +19,6 @@ import { reportInternalError } from "./_report.ts";
 
 /** Something that can time out. Subclasses implement `expire()`. */
 export abstract class Timed {
-  /** The brand `instanceof` checks (see below). */
-  readonly #timed = true;
-
-  /**
-   * `x instanceof Timed` (and `instanceof` any subclass) runs no code of a
-   * user value's: servers test every message with it, and a Proxy's
-   * `getPrototypeOf` trap may throw. A value without the brand (a Proxy
-   * included) is no Timed; one with it is a real object, checked as usual.
-   */
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && #timed in value &&
-      Function.prototype[Symbol.hasInstance].call(this, value);
-  }
-
   /** Neighbours in the list, in start order. */
   tPrev: Timed | null = null;
   tNext: Timed | null = null;

@@ -61,9 +61,10 @@ import {
   kill,
   type Kind,
   mailboxLength,
-  Pid,
+  type Pid,
   type Proc,
   procOf,
+  procOfAny,
   registerName,
   removeFirst,
   removeWait,
@@ -80,7 +81,7 @@ import { callAs } from "./_context.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { CallError, ExitError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { thenOf } from "./_safe.ts";
+import { isInstance, thenOf } from "./_safe.ts";
 import type { Dest } from "./process.ts";
 
 /** What a callback may ask for next: see the module docs. */
@@ -183,13 +184,20 @@ const DEFAULT_CALL_TIMEOUT = 5000;
 
 /** A cast in a server's mailbox. */
 class Cast {
-  readonly #cast = true;
-
   constructor(readonly message: unknown) {}
+}
 
-  /** A brand check: runs no code of a user message's (see Timed). */
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && #cast in value;
+/**
+ * Whether `msg` is one of ours (a request, a cast, a timeout). Guarded:
+ * `instanceof` runs a Proxy's `getPrototypeOf` trap, and a message that
+ * throws there is a plain message for handleInfo, not a crash.
+ */
+function isSystemMessage(msg: unknown): msg is Timed | Cast {
+  if (typeof msg !== "object" || msg === null) return false;
+  try {
+    return msg instanceof Timed || msg instanceof Cast;
+  } catch {
+    return false;
   }
 }
 
@@ -447,7 +455,7 @@ function handleMessage(
     cancelTimeout(timer); // any message cancels the noreply timeout
   }
   // One check sorts out plain messages (the common case) from ours.
-  if (msg instanceof Timed || msg instanceof Cast) return system(proc, s, msg);
+  if (isSystemMessage(msg)) return system(proc, s, msg);
   if (
     s.parent !== null && proc.trapExit && Array.isArray(msg) &&
     msg.length === 3 && msg[0] === "EXIT" && msg[1] === s.parent.pid
@@ -955,8 +963,9 @@ export function startLink<S, A>(
 // ------------------------------------------------------------ requests --
 
 function resolveServer(server: Dest, op: string): Proc | undefined {
-  if (server instanceof Pid) return procOf(server);
   if (typeof server === "string") return whereisName(server);
+  const proc = procOfAny(server);
+  if (proc !== undefined) return proc;
   throw new TypeError(
     `Cannot ${op}: 'server' must be a Pid or a registered name, got ${
       formatTerm(server)
@@ -1109,7 +1118,7 @@ export function cast(server: Dest, message: unknown): void {
  * ```
  */
 export function reply(from: From, value: unknown): void {
-  if (!(from instanceof CallRequest)) {
+  if (!isInstance(from, CallRequest)) {
     throw new TypeError(
       `Cannot reply: 'from' must be the From given to handleCall, got ${
         formatTerm(from)

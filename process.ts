@@ -86,6 +86,7 @@ import {
   Pid,
   type Proc,
   procOf,
+  procOfAny,
   receiveIn,
   Ref,
   registeredNames,
@@ -259,11 +260,10 @@ export function self(): Pid {
  */
 export function send<T>(dest: Dest, message: T): T {
   let target;
-  if (dest instanceof Pid) target = procOf(dest);
-  else if (typeof dest === "string") {
+  if (typeof dest === "string") {
     target = whereisName(dest);
     if (target === undefined) throw new NotRegisteredError("send", dest);
-  } else {
+  } else if ((target = procOfAny(dest)) === undefined) {
     throw new TypeError(
       `Cannot send: 'dest' must be a Pid or a registered name, got ${
         formatTerm(dest)
