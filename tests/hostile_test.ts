@@ -40,6 +40,8 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import { formatTerm } from "../_format.ts";
+import { startTimeout, Timed } from "../_timers.ts";
+import { addResource, procOf } from "../_runtime.ts";
 import {
   flush,
   forever,
@@ -263,6 +265,22 @@ describe("a death with a hostile exit reason", () => {
       });
     });
   }
+
+  test("a body returning a hostile value ends normal; one whose then() throws dies of it", async () => {
+    await guarded(async () => {
+      for (const [label, v] of hostiles()) {
+        const ref = monitor(spawn(() => v));
+        assert.equal((await down(ref)).reason, "normal", label);
+      }
+      const boom = new Error("then threw");
+      const ref = monitor(spawn(() => ({
+        then() {
+          throw boom;
+        },
+      })));
+      assert.equal((await down(ref)).reason, boom);
+    });
+  });
 
   test("a receive pending in the dying process rejects with a printable ExitError", async () => {
     await guarded(async () => {
@@ -791,5 +809,54 @@ describe("TableManager with hostile values", () => {
         assert.deepEqual(ets.all().filter((t) => t.name === name), []);
       }
     });
+  });
+});
+
+// -------------------------------------------------------------- reports --
+
+describe("errors nobody can catch are reported as text (reportInternalError)", () => {
+  test("a timeout whose expiry throws a hostile value: reported, the next still fires", async () => {
+    const lines = await guarded(() =>
+      withClock(async (clock) => {
+        let fired = 0;
+        class Throws extends Timed {
+          expire(): void {
+            throw throwingProxy();
+          }
+        }
+        class Counts extends Timed {
+          expire(): void {
+            fired++;
+          }
+        }
+        startTimeout(new Throws(), 10);
+        startTimeout(new Counts(), 10);
+        await clock.advance(10);
+        assert.equal(fired, 1);
+      })
+    );
+    assert.equal(lines.length, 1);
+    assert.match(lines[0][0] as string, /timeout's expiry threw: \[Proxy\]/);
+  });
+
+  test("a resource hook that throws a hostile value: reported, the death completes", async () => {
+    for (const [label, v] of hostiles()) {
+      const lines = await guarded(async () => {
+        const pid = spawn(forever);
+        let released = false;
+        addResource(procOf(pid), () => {
+          throw v;
+        });
+        addResource(procOf(pid), () => {
+          released = true;
+        });
+        const ref = monitor(pid);
+        exit(pid, "bye");
+        assert.equal((await down(ref)).reason, "bye", label);
+        assert.ok(released, label);
+      });
+      assert.equal(lines.length, 1, label);
+      assert.match(lines[0][0] as string, /threw on its death: /);
+    }
   });
 });
