@@ -68,7 +68,9 @@
  * variables), constants, arrays (constructed), `{ const: v }`, and calls
  * `{ fn: [args] }` with Erlang's guard functions (`{ ">": ["$1", 5] }`,
  * `{ andalso: [a, b] }`, `{ element: [1, "$_"] }` with a 0-based index,
- * `{ is_integer: ["$2"] }`...). A spec is compiled and checked once, so an
+ * `{ is_integer: ["$2"] }`...). An error in a guard fails its clause; an
+ * error in a body makes the result {@linkcode MATCH_SPEC_EXIT} (Erlang's
+ * `'EXIT'`). A spec is compiled and checked once, so an
  * invalid spec throws even on an empty table. A bound key (or, in an
  * `ordered_set`, a bound key prefix like `[["stream", "_"], "_"]`) is looked
  * up or range-scanned instead of scanning the table.
@@ -121,6 +123,8 @@ import {
   compileSpec,
   NO_MATCH,
 } from "./_match_spec.ts";
+
+export { MATCH_SPEC_EXIT } from "./_match_spec.ts";
 import { type Plan, planFor, runCopying, scan } from "./_ets_query.ts";
 import {
   copyRec,

@@ -2596,7 +2596,7 @@ for (const type of TYPES) {
             ),
           );
           empty.destroy();
-          // A body that throws gives "EXIT", which replaces nothing.
+          // A body that throws gives MATCH_SPEC_EXIT, which replaces nothing.
           assert.equal(
             t.selectReplace([[["$1", "$2", "_"], [], [["$1", {
               "+": ["$2", "x"],
