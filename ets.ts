@@ -26,9 +26,13 @@
  *   `==`): `1` and `1n` are one key, and inserting under `1n` over `1`
  *   replaces the record and stores the key `1n`.
  * - The term order: numbers and bigints (by value) < `null` < `false` <
- *   `true` < strings (by UTF-16 code units, as `<`) < refs < pids (by
- *   creation) < arrays (by length, then element by element, as Erlang
- *   tuples).
+ *   `true` < refs < pids (by creation) < arrays (by length, then element by
+ *   element, as Erlang tuples) < strings (by UTF-16 code units, as `<`).
+ *   Strings come after arrays as Erlang's binaries come after tuples
+ *   (Elixir strings and most JSON data are binaries there). Differs from
+ *   OTP on purpose: strings compare by UTF-16 code units (JS's `<`), not by
+ *   their UTF-8 bytes; the two orders differ only between code points above
+ *   U+FFFF and U+E000..U+FFFF.
  *
  * ## Copying and freezing
  * {@linkcode Table.insert} stores a copy of the record, so the array you

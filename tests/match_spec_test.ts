@@ -386,13 +386,14 @@ describe("compileSpec() functions", () => {
     assert.equal(ev({ "<=": [2, 1] }), false);
     assert.equal(ev({ ">": [3n, 2.5] }), true);
     assert.equal(ev({ ">=": ["b", "a"] }), true);
-    // number < null < boolean < string < ref < pid < array
+    // number < null < boolean < ref < pid < array < string
     assert.equal(ev({ "<": [999, null] }), true);
     assert.equal(ev({ "<": [null, false] }), true);
-    assert.equal(ev({ "<": [true, "a"] }), true);
-    assert.equal(ev({ "<": ["z", newRef()] }), true);
+    assert.equal(ev({ "<": [true, newRef()] }), true);
     assert.equal(ev({ "<": [newRef(), self()] }), true);
     assert.equal(ev({ "<": [self(), []] }), true);
+    assert.equal(ev({ "<": [[9, 9, 9], ""] }), true, "strings after arrays");
+    assert.equal(ev({ "<": ["a", [1]] }), false);
     assert.equal(
       ev({ "<": [[9, 9], [1, 1, 1]] }),
       true,
