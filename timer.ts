@@ -32,9 +32,10 @@
  * an error, and an interval keeps going.
  *
  * ## Cancelling and reading
- * Each function returns a {@linkcode TimerRef} (a {@linkcode Ref}).
+ * Each function returns a {@linkcode TimerRef} (a `Ref`).
  * {@linkcode cancelTimer} stops the timer and returns the milliseconds that
- * were left, or `false` if it had already fired, been cancelled or died with
+ * were left (on the real clock, a fraction: JS time is not whole
+ * milliseconds), or `false` if it had already fired, been cancelled or died with
  * a process (OTP's result). {@linkcode readTimer} returns the same without
  * cancelling. Any process holding the ref may cancel it. Cancelling does not
  * take back a message already delivered: a `sendAfter` message may be in the
@@ -118,17 +119,13 @@ import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { type Clock, getClock, type TimerHandle } from "./clock.ts";
 import { ExitError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-
-export { Ref };
+import type { Dest } from "./process.ts";
 
 /**
  * The reference naming a timer: a {@linkcode Ref}, compared with `===`, the
  * second element of {@linkcode startTimer}'s `["timeout", ref, message]`.
  */
 export type TimerRef = Ref;
-
-/** Where a timer's message or exit signal goes: a pid or a registered name. */
-export type TimerDest = Pid | string;
 
 // What a timer does when it fires.
 type Action = "send" | "timeout" | "interval" | "exit" | "apply";
@@ -367,7 +364,7 @@ function liveCaller(): Proc {
 function aimed(
   action: Action,
   ms: number,
-  dest: TimerDest,
+  dest: Dest,
   payload: unknown,
   period: number,
 ): Ref {
@@ -428,7 +425,7 @@ function aimed(
  */
 export function sendAfter(
   ms: number,
-  dest: TimerDest,
+  dest: Dest,
   message: unknown,
 ): TimerRef {
   checkMs("sendAfter", ms, false);
@@ -464,7 +461,7 @@ export function sendAfter(
  */
 export function startTimer(
   ms: number,
-  dest: TimerDest,
+  dest: Dest,
   message: unknown,
 ): TimerRef {
   checkMs("startTimer", ms, false);
@@ -508,7 +505,7 @@ export function startTimer(
  */
 export function sendInterval(
   ms: number,
-  dest: TimerDest,
+  dest: Dest,
   message: unknown,
 ): TimerRef {
   checkMs("sendInterval", ms, true);
@@ -546,7 +543,7 @@ export function sendInterval(
  */
 export function exitAfter(
   ms: number,
-  pid: TimerDest,
+  pid: Dest,
   reason: unknown,
 ): TimerRef {
   checkMs("exitAfter", ms, false);
@@ -580,7 +577,7 @@ export function exitAfter(
  * console.assert(down[4] === "killed");
  * ```
  */
-export function killAfter(ms: number, pid: TimerDest): TimerRef {
+export function killAfter(ms: number, pid: Dest): TimerRef {
   checkMs("killAfter", ms, false);
   checkDest("killAfter", "pid", pid);
   return aimed("exit", ms, pid, "kill", 0);
