@@ -137,9 +137,10 @@ const timers = new Map<Ref, Timer>();
 
 /**
  * One timer. One-shot timers ride the shared per-duration lists of
- * `_timers.ts` (a `sendAfter(1000, ...)` per message costs two list
- * operations, no platform timer); an interval arms its own clock timer, since
- * its next delay is computed from its schedule (no drift), not fixed.
+ * `_timers.ts`: timers of one length share one clock timer, and starting or
+ * cancelling one is a list operation (a server that restarts its idle timer
+ * on every message pays no setTimeout/clearTimeout). An interval arms its own
+ * clock timer, since its next delay comes from its schedule (no drift).
  * It watches its owner (and its target pid, if another process) as a
  * DownWatcher: their death cancels it, in O(1), without a hook list.
  */
@@ -228,10 +229,10 @@ class Timer extends Timed implements DownWatcher {
     this.payload = undefined;
     switch (this.action) {
       case "send":
-        this.deliver(payload);
+        this.send(payload);
         return;
       case "timeout":
-        this.deliver(["timeout", this.ref, payload]);
+        this.send(["timeout", this.ref, payload]);
         return;
       case "exit": {
         const to = this.destination();
@@ -251,7 +252,7 @@ class Timer extends Timed implements DownWatcher {
   tick(): void {
     this.handle = undefined;
     if (!this.live) return;
-    this.deliver(this.payload);
+    this.send(this.payload);
     this.tDeadline += this.period;
     const delay = this.tDeadline - this.clock.now();
     this.handle = this.clock.setTimeout(this.#tick!, delay > 0 ? delay : 0);
@@ -263,7 +264,8 @@ class Timer extends Timed implements DownWatcher {
     return whereisName(this.name!);
   }
 
-  deliver(message: unknown): void {
+  /** Delivers `message` to the destination, if there is one now. */
+  send(message: unknown): void {
     const to = this.destination();
     if (to !== undefined) deliver(to, message);
   }

@@ -598,6 +598,20 @@ describe("applyAfter()", () => {
     });
   });
 
+  test("on the real clock too, a throw in applyAfter() is an exit, not an uncaught exception", async () => {
+    // A 0 ms timer: fires on the next macrotask turn (no sleeping).
+    const error = new TypeError("from a platform timer");
+    const [pid, mref] = spawnMonitor(async () => {
+      applyAfter(0, () => {
+        throw error;
+      });
+      await forever();
+    });
+    assert.equal(await downReason(mref), error);
+    assert.equal(isAlive(pid), false);
+    await settle();
+  });
+
   test("a rejection in an async applyAfter() callback crashes its process", async () => {
     await withClock(async (clock) => {
       const [, mref] = await owner(() =>
