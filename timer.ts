@@ -6,9 +6,10 @@
  * ## Why not `setTimeout`
  * A raw `setTimeout` callback runs outside every process. If it throws, the
  * throw is the runtime's uncaught exception: it is not turned into an exit
- * reason, no link or supervisor hears of it, and on Node and Deno it ends the
- * OS process. Nothing cancels it when the process that set it dies, so it
- * keeps acting for a process that is gone. The timers here are contained:
+ * reason, no link or supervisor hears of it, and by default it ends the OS
+ * process (Node, Deno, Bun). Nothing cancels it when the process that set it
+ * dies, so it keeps acting for a process that is gone. The timers here are
+ * contained:
  * - {@linkcode applyAfter} runs its callback *as the process that started the
  *   timer* (`self()` is that process, in sync and `async` callbacks), and a
  *   throw or a rejection crashes that process only, with the thrown value as
