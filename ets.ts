@@ -1096,7 +1096,9 @@ export class Table {
       rec[pos] = next;
       results.push(next);
     }
-    if (ops.length > 0) {
+    // An absent key's default is inserted even by an empty op list, as OTP
+    // does.
+    if (ops.length > 0 || stored === undefined) {
       // In place, unless a reader holds the record (frozen): then a new one.
       if (stored !== undefined && Object.isExtensible(stored)) {
         for (let j = 0; j < ops.length; j++) {

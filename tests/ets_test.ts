@@ -2213,6 +2213,15 @@ for (const type of TYPES) {
           );
           assert.deepEqual(t.updateCounter("a", []), []);
           assert.deepEqual(t.lookup("a"), [["a", 0, 0, 1]]);
+          // An empty list on an absent key still inserts the default (OTP
+          // 25: ets:update_counter(T, k, [], {k, 7}) -> [], and {k, 7} is
+          // in the table).
+          assert.deepEqual(
+            t.updateCounter("fresh", [], { default: ["x", 7] }),
+            [],
+          );
+          assert.deepEqual(t.lookup("fresh"), [["fresh", 7]]);
+          t.delete("fresh");
           // bigint fields stay bigints; increments adapt to the field.
           t.insert(["big", 2n ** 64n * 2n ** 64n, 1]);
           assert.equal(
