@@ -65,6 +65,15 @@
  * functions skip `AsyncLocalStorage`, which costs ~200 ns per use on Deno and
  * slows every promise on Node 20 once used.)
  *
+ * ## Timers: not a raw `setTimeout`
+ * A raw `setTimeout` (or `setInterval`) callback is not contained: a throw
+ * in it is the runtime's uncaught exception, which can end the OS process,
+ * not an exit reason a link or supervisor hears of; and nothing cancels it
+ * when the process that set it dies. Use `@steward/steward/timer` instead:
+ * `sendAfter` and `startTimer` turn time into a message, `applyAfter` runs a
+ * callback as the calling process (a throw crashes that process only), and
+ * every such timer dies with its process.
+ *
  * ```ts
  * import { spawnLink, receive, send, self } from "@steward/steward/process";
  *
