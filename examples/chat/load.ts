@@ -21,7 +21,7 @@
  * @module
  */
 import { WebSocket } from "ws";
-import type { ChatMessage, ServerFrame } from "./protocol.ts";
+import type { ServerFrame } from "./protocol.ts";
 
 /** Options of {@linkcode runLoad}. */
 export interface LoadOptions {

@@ -26,7 +26,7 @@
  */
 
 /** Messages kept per room (older ones, and their ids, are trimmed). */
-export const HISTORY_LIMIT = 10_000;
+export const HISTORY_LIMIT = 2_000;
 
 /** One stored message. */
 export interface ChatMessage {
