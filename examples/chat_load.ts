@@ -14,6 +14,8 @@
  * - `--clients 50`, `--rooms 10`, `--rooms-per-client 2`;
  * - `--duration 60` seconds of sending, `--max-messages 1000000`;
  * - `--chaos-ms 50` (0: no chaos);
+ * - `--drop-every 200`: every 200th send, the client drops its socket
+ *   before the ack and sends again after reconnecting (0: never);
  * - `--json` print the result as JSON too.
  *
  * @module
@@ -36,6 +38,7 @@ const roomsPerClient = Number(flag("rooms-per-client", "2"));
 const durationMs = Number(flag("duration", "60")) * 1000;
 const maxMessages = Number(flag("max-messages", "1000000"));
 const chaosMs = Number(flag("chaos-ms", "50"));
+const dropEvery = Number(flag("drop-every", "200"));
 const root = new URL("../", import.meta.url);
 const rootPath = decodeURIComponent(root.pathname);
 
@@ -112,7 +115,9 @@ if (url === "") [url, child] = await startServer();
 const before = await stats(url);
 console.log(
   `server ${before.runtime} at ${url}; ${clients} clients, ${rooms} rooms x ${roomsPerClient} per client, ` +
-    `${durationMs / 1000} s, chaos every ${chaosMs} ms`,
+    `${
+      durationMs / 1000
+    } s, chaos every ${chaosMs} ms, a client drops its socket every ${dropEvery} sends`,
 );
 await post(url, `/chaos?ms=${chaosMs}`);
 
@@ -127,6 +132,7 @@ const result = await runLoad({
   roomsPerClient,
   durationMs,
   maxMessages,
+  dropEvery,
   progressMs: 5000,
   onProgress: (acked, elapsed) => {
     sampling = sampling.then(async () => {
@@ -165,7 +171,7 @@ chat load on ${before.runtime} (server), clients ${result.clients}, rooms ${resu
   acknowledged   ${result.acked} (${result.ackedPerSecond}/s), send frames ${result.sendFrames}, retries ${result.retries}
   delivered      ${result.delivered} msg frames (+${result.redelivered} redelivered, dropped by seq)
   ack latency    p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms
-  chaos          kills: ${k.conn} connections, ${k.room} rooms, ${k.store} store; client reconnects ${result.reconnects}; room starts ${s.counters.roomStarts}
+  chaos          kills: ${k.conn} connections, ${k.room} rooms, ${k.store} store; client reconnects ${result.reconnects} (${result.drops} of them dropped by the client with a send in flight); room starts ${s.counters.roomStarts}
   idempotency    ${s.counters.duplicateSends} retried sends answered from the id index (not stored again)
   server memory  heap ${
   warm ? mb(warm.memory.heapUsed) : "-"

@@ -108,7 +108,7 @@ async function withServer(
 }
 
 describe("chat example", () => {
-  test("runLoad() with chaos: 10 clients, 300 messages, none lost or duplicated", async () => {
+  test("runLoad() with chaos and dropped sockets: 10 clients, 300 messages, none lost or duplicated", async () => {
     await withServer("t_load", async (server) => {
       const result = await runLoad({
         url: server.url,
@@ -119,6 +119,7 @@ describe("chat example", () => {
         timeoutMs: 60_000,
         chaos: () => server.chaosOnce(),
         chaosEvery: 5,
+        dropEvery: 25,
       });
       assert.equal(result.acked, 300);
       assert.equal(result.lost, 0);
@@ -128,6 +129,10 @@ describe("chat example", () => {
       const kills = server.counters.kills;
       assert.equal(kills.conn + kills.room + kills.store, 60);
       assert.ok(result.reconnects > 0, "some connections were killed");
+      // Each dropped socket had a send in flight: its retry was answered
+      // from the id index (unless the first send never got to the server).
+      assert.equal(result.drops, 12);
+      assert.ok(server.counters.duplicateSends > 0, "retries hit the id index");
       assert.ok(server.counters.roomStarts > 3, "some rooms were restarted");
       // Every member got every message of its rooms: 10 clients x 2 rooms
       // over 3 rooms.

@@ -51,6 +51,12 @@ export interface LoadOptions {
   readonly progressMs?: number;
   /** A prefix for user names (two runs on one server stay apart). @default {"u"} */
   readonly userPrefix?: string;
+  /**
+   * After every `dropEvery`-th send (of the run) the sending client drops
+   * its socket before the answer comes, reconnects and sends again: the
+   * server's id index must answer the retry (0: never). @default {0}
+   */
+  readonly dropEvery?: number;
 }
 
 /** What {@linkcode runLoad} found. */
@@ -69,8 +75,10 @@ export interface LoadResult {
   readonly sendFrames: number;
   /** Sends retried (after an error or a reconnect). */
   readonly retries: number;
-  /** Reconnections (sockets that closed under a client). */
+  /** Reconnections (sockets closed under a client, and drops). */
   readonly reconnects: number;
+  /** Sockets the clients dropped with a send in flight (`dropEvery`). */
+  readonly drops: number;
   /** Messages delivered to clients (msg frames accepted, all members). */
   readonly delivered: number;
   /** msg frames dropped as already seen (at-least-once around reconnects). */
@@ -117,6 +125,8 @@ interface Run {
   sendFrames: number;
   retries: number;
   reconnects: number;
+  readonly dropEvery: number;
+  drops: number;
   redelivered: number;
   gaps: number;
   readonly latencies: number[];
@@ -165,7 +175,10 @@ class Client {
         ws.send(JSON.stringify({ type: "join", room, since: v.last }));
       }
     });
-    ws.on("message", (data) => this.#onFrame(JSON.parse(String(data))));
+    ws.on("message", (data) => {
+      // Frames of a socket this client dropped are not read.
+      if (this.#ws === ws) this.#onFrame(JSON.parse(String(data)));
+    });
     ws.on("error", () => {});
     ws.on("close", () => {
       if (this.#ws !== ws || this.#closed) return;
@@ -273,6 +286,21 @@ class Client {
     };
     run.sendFrames++;
     this.#write({ type: "send", room, id, text: this.#pending.text });
+    if (run.dropEvery > 0 && run.sent % run.dropEvery === 0) this.#drop();
+  }
+
+  /**
+   * Leaves the socket with a send in flight, without reading its answer
+   * (a client whose network failed): the server stores the message, the
+   * client reconnects and sends it again, and the id index answers.
+   */
+  #drop(): void {
+    const ws = this.#ws;
+    this.#ws = undefined;
+    this.#run.drops++;
+    this.#run.reconnects++;
+    ws?.close(); // graceful: the send frame goes out before the close
+    this.connect();
   }
 
   #resend(): void {
@@ -360,6 +388,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     "onProgress",
     "progressMs",
     "userPrefix",
+    "dropEvery",
   ];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
@@ -377,6 +406,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const timeoutMs = options.timeoutMs ?? durationMs + 60_000;
   const chaosEvery = checkCount("chaosEvery", options.chaosEvery ?? 10, 1);
   const prefix = options.userPrefix ?? "u";
+  const dropEvery = checkCount("dropEvery", options.dropEvery ?? 0, 0);
   if (!(durationMs > 0) || !(timeoutMs > 0)) {
     throw new RangeError(
       `Cannot run the chat load: 'durationMs' and 'timeoutMs' must be > 0, got ${durationMs} and ${timeoutMs}`,
@@ -400,6 +430,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     sendFrames: 0,
     retries: 0,
     reconnects: 0,
+    dropEvery,
+    drops: 0,
     redelivered: 0,
     gaps: 0,
     latencies: [],
@@ -534,6 +566,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     sendFrames: run.sendFrames,
     retries: run.retries,
     reconnects: run.reconnects,
+    drops: run.drops,
     delivered,
     redelivered: run.redelivered,
     lost,
