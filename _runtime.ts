@@ -14,7 +14,7 @@
 // - A dead process keeps its record (pids may be held forever) but drops its
 //   mailbox, links, monitors and body, so a dead pid costs a few words.
 
-import { callAs, current, swapCurrent } from "./_context.ts";
+import { callAs, current } from "./_context.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import {
   cancelTimeout,
@@ -664,7 +664,9 @@ function drain(): void {
     if (runHead === runLen) runHead = runLen = 0;
     proc.scheduled = false;
     if (proc.dead) continue;
-    run(proc);
+    // The whole turn (body start, receive predicates, callbacks) runs in
+    // proc's context: what its code schedules carries proc (_context.ts).
+    callAs(proc, run as never, undefined, proc);
     if (++runs >= SLICE_RUNS) {
       runs = 0;
       const now = performance.now();
@@ -698,6 +700,7 @@ export function startTimeoutAfterBurst(node: Timed, ms: number): void {
 // At most this many messages per turn, then the process goes to the back.
 const BATCH = 64;
 
+/** One turn of `proc`; the scheduler calls it in proc's context. */
 function run(proc: Proc): void {
   if (proc.starting) {
     proc.starting = false;
@@ -710,23 +713,18 @@ function run(proc: Proc): void {
   }
   const kind = proc.kind;
   if (kind === null || proc.busy) return;
-  const previous = swapCurrent(proc);
-  try {
-    for (let n = 0; mailboxLength(proc) > 0; n++) {
-      if (n === BATCH) {
-        schedule(proc);
-        return;
-      }
-      const result = kind.dispatch(proc, shift(proc));
-      if (result != null && typeof result.then === "function") {
-        proc.busy = true;
-        result.then(() => resume(proc), (e) => kindFailed(proc, e));
-        return;
-      }
-      if (proc.dead || proc.waiter !== null || proc.kind !== kind) return;
+  for (let n = 0; mailboxLength(proc) > 0; n++) {
+    if (n === BATCH) {
+      schedule(proc);
+      return;
     }
-  } finally {
-    swapCurrent(previous);
+    const result = kind.dispatch(proc, shift(proc));
+    if (result != null && typeof result.then === "function") {
+      proc.busy = true;
+      result.then(() => resume(proc), (e) => kindFailed(proc, e));
+      return;
+    }
+    if (proc.dead || proc.waiter !== null || proc.kind !== kind) return;
   }
 }
 
