@@ -122,6 +122,40 @@ function spread(
 }
 
 /**
+ * Whether entering a context is cheap on this runtime: ~7 ns on Bun, 15-80 ns
+ * on Node 20, but 250-600 ns on Deno, whose `AsyncLocalStorage.run()` copies
+ * the context and writes a WeakMap each time. On Deno the scheduler switches
+ * to a process that takes messages through a promise reaction armed in its
+ * context instead ({@linkcode armHere}, ~65 ns with the microtask hop).
+ */
+export const CHEAP_SWITCH: boolean = !("Deno" in globalThis);
+
+/** Whether the code on the stack already runs in `proc`'s context. */
+export function inContext(proc: unknown): boolean {
+  return entered === proc || storage.getStore() === proc;
+}
+
+let armed: ((value: unknown) => void) | undefined;
+
+function keepResolve(resolve: (value: unknown) => void): void {
+  armed = resolve;
+}
+
+/**
+ * Arms `onWake` to run on a later microtask, in the async context active now
+ * (V8 keeps it with the promise reaction), once the returned function is
+ * called; that function's argument is passed on. One shot.
+ */
+export function armHere(
+  onWake: (value: unknown) => void,
+): (value: unknown) => void {
+  new Promise(keepResolve).then(onWake);
+  const wake = armed!;
+  armed = undefined;
+  return wake;
+}
+
+/**
  * Makes `proc` the synchronous current process and returns the previous one,
  * for runtime code (not user callbacks: it does not set the async context)
  * that must see it. Always restore in `finally`.

@@ -14,7 +14,14 @@
 // - A dead process keeps its record (pids may be held forever) but drops its
 //   mailbox, links, monitors and body, so a dead pid costs a few words.
 
-import { callAs, current } from "./_context.ts";
+import {
+  armHere,
+  callAs,
+  CHEAP_SWITCH,
+  current,
+  inContext,
+  swapCurrent,
+} from "./_context.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import {
   cancelTimeout,
@@ -123,6 +130,11 @@ export class Proc {
   // -- message-driven body: kind.dispatch(proc, msg) with its data --
   kind: Kind | null = null;
   data: unknown;
+  /**
+   * Deno only (see turn()): starts this process's next turn in its own
+   * async context, from a promise reaction armed there. One shot.
+   */
+  wake: ((proc: unknown) => void) | null = null;
 
   // -- relations --
   links: Many<Proc> = null;
@@ -664,9 +676,30 @@ function drain(): void {
     if (runHead === runLen) runHead = runLen = 0;
     proc.scheduled = false;
     if (proc.dead) continue;
-    // The whole turn (body start, receive predicates, callbacks) runs in
-    // proc's context: what its code schedules carries proc (_context.ts).
-    callAs(proc, run as never, undefined, proc);
+    const waiter = proc.waiter;
+    if (waiter !== null) {
+      // A pending receive: the code after its await resumes in the context
+      // it captured, so only the predicate runs here, with the synchronous
+      // slot (a predicate must not schedule work: see receive()).
+      const previous = swapCurrent(proc);
+      try {
+        serveWaiter(proc, waiter);
+      } finally {
+        swapCurrent(previous);
+      }
+    } else if (proc.wake !== null && !inContext(proc)) {
+      const wake = proc.wake;
+      // Deno: continue this drain from proc's armed reaction, which runs
+      // in proc's context, rather than pay for entering it (turn()).
+      proc.wake = null;
+      drainQueued = true;
+      wake(proc);
+      return;
+    } else {
+      // The whole turn (body start, callbacks) runs in proc's context: what
+      // its code schedules carries proc (_context.ts).
+      callAs(proc, turn as never, undefined, proc);
+    }
     if (++runs >= SLICE_RUNS) {
       runs = 0;
       const now = performance.now();
@@ -699,6 +732,27 @@ export function startTimeoutAfterBurst(node: Timed, ms: number): void {
 
 // At most this many messages per turn, then the process goes to the back.
 const BATCH = 64;
+
+/**
+ * One turn of `proc`, in its async context. Where entering a context is
+ * dear (Deno, see _context.ts), a process still alive after a turn that was
+ * not its first gets a promise reaction armed in its context: its next turn
+ * starts there (handoff), with no context to enter. Not after the first turn,
+ * so a process that never takes a message (an idle server) holds none.
+ */
+function turn(proc: Proc): void {
+  const first = proc.starting;
+  run(proc);
+  if (!CHEAP_SWITCH && !first && proc.wake === null && !proc.dead) {
+    proc.wake = armHere(handoff as (proc: unknown) => void);
+  }
+}
+
+/** Deno: proc's turn, started from its armed reaction; then the drain goes on. */
+function handoff(proc: Proc): void {
+  if (!proc.dead) callAs(proc, turn as never, undefined, proc);
+  drain();
+}
 
 /** One turn of `proc`; the scheduler calls it in proc's context. */
 function run(proc: Proc): void {
@@ -935,6 +989,7 @@ export function kill(proc: Proc, reason: unknown): void {
   if (proc.dead) return;
   proc.dead = true;
   proc.reason = reason;
+  proc.wake = null;
   // Its own waits end now, before any death queued ahead of it is finished:
   // a caller dying in the same chain as the server it waits on must unwind
   // with ExitError, not see the call fail and carry on.
