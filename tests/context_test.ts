@@ -471,6 +471,39 @@ describe("self() in gen_server callbacks", () => {
   });
 });
 
+describe("self() in message-driven processes exchanging messages", () => {
+  test("two gen_servers playing ping-pong see themselves in every callback and in what each schedules", async () => {
+    const wrong: unknown[] = [];
+    const done = deferred<void>();
+    const check = (expected: Pid) => {
+      const me = self();
+      if (me !== expected) wrong.push([expected, me]);
+    };
+    const behaviour: genServer.GenServer<{ me: Pid | null }, null> = {
+      init: () => ["ok", { me: null }],
+      handleInfo(message, state) {
+        const me = state.me ??= self();
+        check(me);
+        queueMicrotask(() => check(me));
+        Promise.resolve().then(() => check(me));
+        const [peer, n] = message as [Pid, number];
+        if (n === 0) setTimeout(() => (check(me), done.resolve()), 0);
+        else send(peer, [me, n - 1]);
+        return ["noreply", state];
+      },
+    };
+    const a = await genServer.start(behaviour, null);
+    const b = await genServer.start(behaviour, null);
+    send(a, [b, 200]);
+    await done.promise;
+    await settle();
+    assert.deepEqual(wrong, []);
+    await genServer.stop(a);
+    await genServer.stop(b);
+    await assertNoMessages();
+  });
+});
+
 // ----------------------------------------------------------- supervisor --
 
 describe("self() in child start functions", () => {
