@@ -115,6 +115,7 @@ function asyncGeneratorStep(
 
 function _asyncToGenerator(fn: any): any {
   return function (this: any) {
+    // deno-lint-ignore no-this-alias
     const self = this, args = arguments;
     return new Promise(function (resolve, reject) {
       const gen = fn.apply(self, args);
