@@ -14,6 +14,7 @@ import {
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
+import { dispatch, enabled, type LogTarget, SEVERITY } from "./_logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import {
@@ -26,8 +27,8 @@ import type {
   DefaultChildspec,
   DirectorEvent,
   DirectorReport,
+  LogEntry,
   FullChildSpec,
-  Logger,
   LogValidator,
   PlanAction,
   ReportKind,
@@ -129,7 +130,8 @@ export class Dir {
   /** The default childspec (as given, checked). */
   default: DefaultChildspec = DEFAULT_DEFAULT_CHILDSPEC;
   readonly trace: ((line: string) => void) | null;
-  readonly logger: Logger | null;
+  /** Where reports go (the `logger` option). */
+  readonly log: LogTarget;
   readonly logValidator: LogValidator | undefined;
 
   constructor(readonly proc: Proc, options: StartOptions) {
@@ -140,7 +142,11 @@ export class Dir {
       : debug === false
       ? null
       : debug;
-    this.logger = options.logger ?? null;
+    this.log = options.logger === undefined
+      ? undefined
+      : typeof options.logger === "string"
+      ? SEVERITY[options.logger]
+      : options.logger as LogTarget;
     this.logValidator = options.logValidator;
   }
 
@@ -174,11 +180,15 @@ export class Dir {
     pid: Pid | undefined,
     reason: unknown,
   ): void {
-    const logger = this.logger;
-    if (logger === null) return;
+    const target = this.log;
+    const level = kind === "progress" ? "info" : "error";
+    if (!enabled(target, level)) return;
     const report: DirectorReport = {
       kind,
-      level: kind === "progress" ? "info" : "error",
+      level,
+      time: Date.now(),
+      source: "director",
+      supervisor: this.pid,
       director: this.pid,
       name: this.proc.name,
       id: child.spec.id,
@@ -198,11 +208,14 @@ export class Dir {
     }
     if (form === "none") return;
     const f = form === "long" ? "long" : "short";
+    let text: string;
     try {
-      logger({ ...report, form: f, text: this.format(report, child, f) });
-    } catch (error) {
-      console.error("Steward: a director logger threw:", error);
+      text = this.format(report, child, f);
+    } catch {
+      text = `=SUPERVISOR REPORT= ${this.pid}: ${kind} (unprintable)`;
     }
+    const entry: LogEntry = { ...report, form: f, text };
+    dispatch(target as LogTarget, entry);
   }
 
   format(r: DirectorReport, child: Child, form: "short" | "long"): string {

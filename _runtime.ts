@@ -26,6 +26,7 @@ import {
   Timed,
 } from "./_timers.ts";
 import { microtask } from "./_microtask.ts";
+import { enabled, log } from "./_logger.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
 export interface Kind {
@@ -769,7 +770,7 @@ function startBody(proc: Proc): void {
   try {
     result = callAs(proc, body as never, undefined, proc.pid);
   } catch (error) {
-    bodyDone(proc, thrownReason(error));
+    bodyThrew(proc, error);
     return;
   }
   if (
@@ -778,11 +779,34 @@ function startBody(proc: Proc): void {
   ) {
     (result as PromiseLike<unknown>).then(
       () => bodyDone(proc, "normal"),
-      (error) => bodyDone(proc, thrownReason(error)),
+      (error) => bodyThrew(proc, error),
     );
   } else {
     bodyDone(proc, "normal");
   }
+}
+
+/**
+ * The body threw (or its promise rejected). Unless the process is dead
+ * already (killed: its receive rejected) or it called exit(reason) (an
+ * ExitError), that is a crash, reported as OTP's "Error in process".
+ */
+function bodyThrew(proc: Proc, error: unknown): void {
+  if (
+    !proc.dead && !(error instanceof ExitError) && error !== "normal" &&
+    enabled(undefined, "error")
+  ) {
+    log({
+      level: "error",
+      kind: "process_crashed",
+      time: Date.now(),
+      source: "process",
+      pid: proc.pid,
+      name: proc.name,
+      reason: error,
+    });
+  }
+  bodyDone(proc, thrownReason(error));
 }
 
 function bodyDone(proc: Proc, reason: unknown): void {

@@ -133,6 +133,7 @@
  * @module
  */
 
+import type { LoggerOption } from "./logger.ts";
 import { Pid } from "./_runtime.ts";
 import type { Shutdown, StartReturn } from "./_child.ts";
 import { ChildSpecError } from "./errors.ts";
@@ -258,6 +259,12 @@ export interface TrackerOptions {
   readonly period?: number;
   /** Restart delays (see the supervisor's); none by default. */
   readonly backoff?: Backoff;
+  /**
+   * Where this tracker's reports go: a logger (all of them), a level (the
+   * global logger, at this level), or `false` (none). See logger.ts.
+   * @default {the global logger and level}
+   */
+  readonly logger?: LoggerOption;
 }
 
 /** Options of {@linkcode findOrOpen}. */
