@@ -58,7 +58,12 @@ import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import { isKey } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import { KeyMap } from "./_key_map.ts";
-import { ChildSpecError, NoProcError, TimeoutError } from "./errors.ts";
+import {
+  ChildSpecError,
+  ExitError,
+  NoProcError,
+  TimeoutError,
+} from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import * as ets from "./ets.ts";
 import type { Dest } from "./process.ts";
@@ -720,10 +725,19 @@ class AfterTerminateRun extends Timed implements DownWatcher {
   ) {
     super();
     this.promise = new Promise((resolve) => this.#resolve = resolve);
-    const helper = spawnProc(
-      (pid) => applyAs(procOf(pid), fn as never, [id, attrs, reason]),
-      null,
-    );
+    const helper = spawnProc((pid) => {
+      // A throw is reported as after_terminate_failed, not as a crash too:
+      // thrown as an ExitError (the same exit reason), which is not one.
+      try {
+        const r = applyAs(procOf(pid), fn as never, [id, attrs, reason]);
+        return r !== null && typeof r === "object" &&
+            typeof (r as PromiseLike<unknown>).then === "function"
+          ? Promise.resolve(r).catch(asExit)
+          : r;
+      } catch (error) {
+        asExit(error);
+      }
+    }, null);
     this.helper = helper;
     watch(helper, this);
     const ms = trk.options.afterTerminateTimeout;
@@ -750,6 +764,10 @@ class AfterTerminateRun extends Timed implements DownWatcher {
     // Killed: its watch fires (synchronously), reporting the timeout.
     kill(helper, "killed");
   }
+}
+
+function asExit(error: unknown): never {
+  throw error instanceof ExitError ? error : new ExitError(error);
 }
 
 /** A tracker's state (the gen_server state). */
