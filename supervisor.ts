@@ -893,7 +893,10 @@ class Sup {
   // -- a child exited (§3.5) --
 
   exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
-    this.emit({ type: "child_exited", id: child.spec.id, pid, reason }, child.spec);
+    this.emit(
+      { type: "child_exited", id: child.spec.id, pid, reason },
+      child.spec,
+    );
     const restart = child.spec.restart;
     if (
       restart === "temporary" ||
@@ -957,7 +960,7 @@ class Sup {
         type: "gave_up",
         id: child.spec.id,
         reason: "reached_max_restart_intensity",
-      });
+      }, child.spec);
       if (child.spec.restart === "temporary" || this.dynamic) {
         this.remove(child);
       } else this.stopped(child);
