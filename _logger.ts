@@ -11,7 +11,6 @@ import type { Pid } from "./_runtime.ts";
 import type {
   Level,
   Logger,
-  LoggerOption,
   Report,
   ReportKind,
   ReportSource,
@@ -76,7 +75,9 @@ export function writeToConsole(report: Report): void {
       dropped = 0;
       write(
         "warning",
-        `Steward logger: ${n} report${n === 1 ? "" : "s"} dropped (more than ${BURST_MAX} in ${BURST_WINDOW_MS} ms)`,
+        `Steward logger: ${n} report${
+          n === 1 ? "" : "s"
+        } dropped (more than ${BURST_MAX} in ${BURST_WINDOW_MS} ms)`,
       );
     }
   }
@@ -257,7 +258,8 @@ export function reportChildEvent(
       break;
     case "child_terminated":
       if (
-        isCleanExit(event.reason) || (brutal === true && event.reason === "killed")
+        isCleanExit(event.reason) ||
+        (brutal === true && event.reason === "killed")
       ) return;
       kind = "shutdown_error";
       level = "error";
@@ -368,9 +370,9 @@ function text(r: Report): string {
         safeFormat(r.reason)
       }`;
     case "shutdown_error":
-      return `=SUPERVISOR REPORT= ${who(r)}: ${child(r)} did not stop cleanly: ${
-        safeFormat(r.reason)
-      }`;
+      return `=SUPERVISOR REPORT= ${who(r)}: ${
+        child(r)
+      } did not stop cleanly: ${safeFormat(r.reason)}`;
     case "restart_delayed":
       return `=SUPERVISOR REPORT= ${who(r)}: ${child(r)} restarts in ${
         str(r.delay)
@@ -385,14 +387,16 @@ function text(r: Report): string {
       } failed: ${safeFormat(r.reason)}`;
     case "server_terminated": {
       const name = r.name === undefined ? "" : ` ${safeFormat(r.name)}`;
-      return `=ERROR REPORT= GenServer ${str(r.pid)}${name} terminating; last message: ${
+      return `=ERROR REPORT= GenServer ${
+        str(r.pid)
+      }${name} terminating; last message: ${
         safeFormat(r.lastMessage)
       }; reason: ${safeFormat(r.reason)}${withStack(r.reason)}`;
     }
     case "unhandled_info":
-      return `=WARNING REPORT= GenServer ${str(r.pid)} has no handleInfo; dropped message ${
-        safeFormat(r.lastMessage)
-      }`;
+      return `=WARNING REPORT= GenServer ${
+        str(r.pid)
+      } has no handleInfo; dropped message ${safeFormat(r.lastMessage)}`;
     case "process_crashed":
       return `=CRASH REPORT= process ${str(r.pid)} crashed: ${
         safeFormat(r.reason)

@@ -1028,7 +1028,7 @@ function checkOptions(op: string, options: unknown): StartOptions {
       op,
       "logger",
       o.logger,
-      "a function, a level (\"error\", \"warning\", \"notice\", \"info\", \"debug\") or false",
+      'a function, a level ("error", "warning", "notice", "info", "debug") or false',
     );
   }
   return o as StartOptions;

@@ -235,8 +235,11 @@ function levelError(op: string, level: unknown): TypeError {
  *
  * @example
  * ```ts
- * import { consoleLogger, getLogger } from "@steward/steward/logger";
+ * import { consoleLogger, getLogger, setLogger } from "@steward/steward/logger";
+ * // The default: getLogger() === consoleLogger unless replaced.
+ * const restore = setLogger(consoleLogger);
  * console.assert(getLogger() === consoleLogger);
+ * restore();
  * ```
  */
 export const consoleLogger: Logger = writeToConsole;
@@ -286,8 +289,11 @@ export function setLogger(logger: Logger | null): () => void {
  *
  * @example
  * ```ts
- * import { consoleLogger, getLogger } from "@steward/steward/logger";
- * console.assert(getLogger() === consoleLogger);
+ * import { getLogger, setLogger } from "@steward/steward/logger";
+ * const mine = () => {};
+ * const restore = setLogger(mine);
+ * console.assert(getLogger() === mine);
+ * restore();
  * ```
  */
 export function getLogger(): Logger | null {
@@ -346,10 +352,11 @@ export function getLevel(): Level | "none" {
  * @example
  * ```ts
  * import { consoleLogger, getLevel, getLogger, reset, setLevel, setLogger } from "@steward/steward/logger";
- * setLogger(null);
+ * const restore = setLogger(null);
  * setLevel("debug");
  * reset();
  * console.assert(getLogger() === consoleLogger && getLevel() === "notice");
+ * restore(); // (what was there before reset: silent)
  * ```
  */
 export function reset(): void {
