@@ -14,7 +14,13 @@ import {
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
-import { dispatch, enabled, type LogTarget, SEVERITY } from "./_logger.ts";
+import {
+  dispatch,
+  enabled,
+  type LogTarget,
+  reportChildEvent,
+  SEVERITY,
+} from "./_logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import {
@@ -166,6 +172,15 @@ export class Dir {
   }
 
   emit(event: DistributiveOmit<DirectorEvent, "director" | "time">): void {
+    // Restarts and delays are the library's reports, not the director's
+    // own (report() below): for the global logger only, so a director's
+    // own logger function still gets LogEntry objects alone.
+    if (
+      (event.type === "restart_delayed" || event.type === "child_restarted") &&
+      this.log !== false && typeof this.log !== "function"
+    ) {
+      reportChildEvent(this.log, "director", this.pid, this.proc.name, event);
+    }
     if (!events.active) return;
     events.emit(
       { ...event, director: this.pid, time: getClock().now() } as DirectorEvent,

@@ -25,11 +25,11 @@
  * | kind | level | source | fields |
  * |---|---|---|---|
  * | `progress` | info | supervisor, director, tracker | supervisor, name, id, pid |
- * | `child_restarted` | info | supervisor, tracker | supervisor, name, id, pid |
+ * | `child_restarted` | info | supervisor, director, tracker | supervisor, name, id, pid |
  * | `child_terminated` | error | supervisor, director, tracker | supervisor, name, id, pid, reason, restart |
  * | `start_error` | error | supervisor, director, tracker | supervisor, name, id, reason |
  * | `shutdown_error` | error | supervisor, director, tracker | supervisor, name, id, pid, reason |
- * | `restart_delayed` | notice | supervisor, tracker | supervisor, name, id, delay, restartAt |
+ * | `restart_delayed` | notice | supervisor, director, tracker | supervisor, name, id, delay, restartAt |
  * | `gave_up` | error (`auto_shutdown`: notice) | supervisor, tracker | supervisor, name, id (the offender), reason |
  * | `after_terminate_failed` | error | tracker | supervisor, name, id, reason |
  * | `server_terminated` | error | gen_server | pid, name, lastMessage, reason |
@@ -44,7 +44,11 @@
  * a gen_server's termination unless its reason is clean; a process's death
  * only when its body threw (not `exit(reason)`, not an exit signal).
  * Director reports carry its own fields too (`director`, `restartCount`,
- * `spec`, `form`, `text`: see director.ts).
+ * `spec`, `form`, `text`: see director.ts); a director whose `logger` option
+ * is a function gets those reports only (not `child_restarted` and
+ * `restart_delayed`, which go to the global logger), as before. A director
+ * or supervisor that stops abnormally (a director past its plan's `count`)
+ * is a gen_server: its `server_terminated` report says why.
  *
  * ## One option per supervisor
  * Supervisor, director and tracker start options take `logger`: a

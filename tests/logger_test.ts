@@ -344,6 +344,33 @@ describe("Logger: director and tracker reports", () => {
     assert.deepEqual(pick(info, "id"), [["progress", "info", "w"]]);
   });
 
+  test("a director's delayed restart and restart reach the global logger", async () => {
+    await withClock(async (clock) => {
+      let d: Pid | undefined;
+      const reports = await capture(async () => {
+        d = await director.start({
+          children: [{ id: "w", start: worker, plan: [{ restart: 50 }] }],
+        }, { name: "planned" });
+        await kill(director.getPid(d, "w"));
+        await clock.advance(50);
+        await settle();
+      });
+      assert.deepEqual(
+        pick(reports, "source", "id").map((r) => r.slice(0, 4)),
+        [
+          ["progress", "info", "director", "w"],
+          ["child_terminated", "error", "director", "w"],
+          ["restart_delayed", "notice", "director", "w"],
+          ["progress", "info", "director", "w"],
+          ["child_restarted", "info", "director", "w"],
+        ],
+      );
+      assert.equal(reports[2].delay, 50);
+      assert.equal(reports[2].name, "planned");
+      await director.stop(d!);
+    });
+  });
+
   test("a tracker child's crash: child_terminated from the tracker; its logger option", async () => {
     const seen: Report[] = [];
     let child: Pid | undefined;
@@ -814,6 +841,42 @@ describe("Logger: hostile values, throwing loggers, the console writer", () => {
         "Steward logger: 4 reports dropped (more than 500 in 1000 ms)",
       );
       assert.match(out[501], /^=CRASH REPORT=/);
+    });
+  });
+
+  test("under a flood, reports the console would drop are not even built; every one is counted", async () => {
+    await withClock(async (clock) => {
+      const out: string[] = [];
+      const { error, warn } = console;
+      console.error = (t: string) => void out.push(t);
+      console.warn = (t: string) => void out.push(t);
+      const restore = setLogger(consoleLogger);
+      const crash = () =>
+        spawn(() => {
+          throw "flood";
+        });
+      try {
+        await clock.advance(20_000); // a window of its own
+        for (let i = 0; i < 600; i++) crash();
+        await settle();
+        assert.equal(out.length, 500);
+        await clock.advance(1000);
+        for (let i = 0; i < 64; i++) crash(); // one in 64 reads the clock
+        await settle();
+      } finally {
+        restore();
+        console.error = error;
+        console.warn = warn;
+      }
+      const written = out.filter((l) => l.startsWith("=CRASH REPORT="));
+      const notes = out.filter((l) => l.startsWith("Steward logger:"));
+      assert.equal(notes.length, 1);
+      const dropped = Number(
+        notes[0].match(/^Steward logger: (\d+) reports/)![1],
+      );
+      assert.ok(written.length > 500);
+      assert.equal(written.length + dropped, 664);
+      assert.equal(out.indexOf(notes[0]), 500); // before the new window's first
     });
   });
 
