@@ -319,7 +319,10 @@ class ServerTimeout extends Timed {
 class Server {
   /** The armed noreply timeout; any message dispatched cancels it. */
   timer: ServerTimeout | null = null;
-  /** The last message taken, for the termination report. */
+  /**
+   * The last message taken, for the termination report (OTP's "Last
+   * message in"); held until the next one, as OTP's server holds it.
+   */
   last: unknown = undefined;
 
   constructor(

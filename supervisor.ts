@@ -40,7 +40,10 @@
  *   (`backoff`), off by default; a child waiting for its delayed restart
  *   shows as `"restarting"` with the time of the next attempt, and
  *   terminateChild cancels it;
- * - every transition is an event ({@linkcode subscribe});
+ * - every transition is an event ({@linkcode subscribe}), and crashes,
+ *   failed and delayed restarts and giving up are reported by the library's
+ *   logger (logger.ts: on the console by default; the `logger` start option
+ *   routes, filters or silences one supervisor's reports);
  * - getChildspec also takes a child's pid under every strategy (OTP: only
  *   simple_one_for_one), since a pid is what callers usually hold;
  * - a dynamic supervisor stopping kills each child still alive after its

@@ -80,7 +80,8 @@
  * when the tracker is killed), for adopted children too. It runs in a
  * process of its own (so it may `receive`), at most `afterTerminateTimeout`
  * ms, then that process is killed. A throw, a rejection or a timeout is
- * reported (console and a `"after_terminate_failed"` event) and never
+ * reported (an `"after_terminate_failed"` report of the library's logger,
+ * logger.ts, and event) and never
  * disturbs the tracker. While it runs the id is `"terminating"`.
  *
  * ## Differences from gen_tracker, on purpose
