@@ -30,6 +30,12 @@
  * while the server traps exits. It does not run when the server is killed,
  * or when it does not trap exits and an exit signal ends it.
  *
+ * A server that stops with a reason other than `"normal"`, `"shutdown"` or
+ * `["shutdown", x]` / `{ shutdown: x }` is reported, with its last message
+ * and the reason (`server_terminated`, OTP's "Generic server terminating";
+ * see logger.ts); a message it drops for want of `handleInfo` is a warning
+ * (`unhandled_info`).
+ *
  * Differences from OTP, on purpose: JavaScript has one kind of exception, so
  * Erlang's `throw(Value)`-as-return is not reproduced; a thrown value is
  * always a crash. Names are local strings (no `global`/`via`).
