@@ -756,7 +756,11 @@ function kindFailed(proc: Proc, error: unknown): void {
 
 /** The exit reason a thrown value stands for. */
 export function thrownReason(error: unknown): unknown {
-  return error instanceof ExitError ? error.reason : error;
+  try {
+    return error instanceof ExitError ? error.reason : error;
+  } catch {
+    return error; // a Proxy whose prototype trap throws: the reason itself
+  }
 }
 
 function startBody(proc: Proc): void {
@@ -792,9 +796,14 @@ function startBody(proc: Proc): void {
  * ExitError), that is a crash, reported as OTP's "Error in process".
  */
 function bodyThrew(proc: Proc, error: unknown): void {
+  let exited = true;
+  try {
+    exited = error instanceof ExitError;
+  } catch {
+    exited = false; // a Proxy whose prototype trap throws: not an exit
+  }
   if (
-    !proc.dead && !(error instanceof ExitError) && error !== "normal" &&
-    enabled(undefined, "error")
+    !proc.dead && !exited && error !== "normal" && enabled(undefined, "error")
   ) {
     log({
       level: "error",

@@ -630,15 +630,9 @@ function terminateServer(
 /** OTP's "Generic server terminating" report, with the last message. */
 function reportTermination(proc: Proc, s: Server, reason: unknown): void {
   if (!enabled(undefined, "error")) return;
-  const m = s.last;
-  log({
-    level: "error",
-    kind: "server_terminated",
-    time: Date.now(),
-    source: "gen_server",
-    pid: proc.pid,
-    name: proc.name,
-    lastMessage: m instanceof CallRequest
+  let m = s.last;
+  try {
+    m = m instanceof CallRequest
       ? { call: m.request }
       : m instanceof Cast
       ? { cast: m.message }
@@ -646,7 +640,18 @@ function reportTermination(proc: Proc, s: Server, reason: unknown): void {
       ? { stop: m.reason }
       : m instanceof ServerTimeout
       ? "timeout"
-      : m,
+      : m;
+  } catch {
+    // A Proxy message whose prototype trap throws: reported as it is.
+  }
+  log({
+    level: "error",
+    kind: "server_terminated",
+    time: Date.now(),
+    source: "gen_server",
+    pid: proc.pid,
+    name: proc.name,
+    lastMessage: m,
     reason,
   });
 }

@@ -775,6 +775,37 @@ describe("Logger: hostile values, throwing loggers, the console writer", () => {
     }
   });
 
+  test("a process that throws a hostile value: it dies with it, the crash is reported", async () => {
+    const hostile = new Proxy({}, {
+      get() {
+        throw new Error("trap");
+      },
+      ownKeys() {
+        throw new Error("trap");
+      },
+      getPrototypeOf() {
+        throw new Error("trap");
+      },
+    });
+    let pid: Pid | undefined;
+    let down: unknown[] = [];
+    const reports = await capture(async () => {
+      pid = spawn(() => {
+        throw hostile;
+      });
+      const ref = monitor(pid);
+      down = await receive(isDown(ref)) as unknown[];
+    });
+    assert.equal(down[4], hostile);
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0].kind, "process_crashed");
+    assert.equal(reports[0].reason, hostile);
+    assert.equal(
+      formatReport(reports[0]),
+      `=CRASH REPORT= process ${pid} crashed: <unprintable>`,
+    );
+  });
+
   test("the console logger writes errors to console.error, the rest to console.warn", () => {
     const out: [string, string][] = [];
     const { error, warn } = console;
