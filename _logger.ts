@@ -414,6 +414,10 @@ function text(r: Report): string {
       return `=WARNING REPORT= GenServer ${
         str(r.pid)
       } has no handleInfo; dropped message ${safeFormat(r.lastMessage)}`;
+    case "main_exits_dropped": // 1000: _runtime.ts's MAIN_EXIT_LIMIT
+      return `=WARNING REPORT= the main process dropped ${
+        str(r.count)
+      } unread EXIT message(s); it keeps the last 1000. Read them with receive(), or run request handlers as their own processes with inProcess().`;
     case "process_crashed":
       return `=CRASH REPORT= process ${str(r.pid)} crashed: ${
         safeFormat(r.reason)

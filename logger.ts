@@ -35,6 +35,7 @@
  * | `server_terminated` | error | gen_server | pid, name, lastMessage, reason |
  * | `unhandled_info` | warning | gen_server | pid, name, lastMessage (dropped: no handleInfo) |
  * | `process_crashed` | error | process | pid, name, reason |
+ * | `main_exits_dropped` | warning | process | pid (main), count (dropped so far; at the 1st, 10th, 100th...) |
  * | `table_transferred` | info | ets | table, pid (the dead owner), heir |
  * | `table_lost` | debug | ets | table, pid (the dead owner) |
  *
@@ -160,6 +161,7 @@ export type ReportKind =
   | "server_terminated"
   | "unhandled_info"
   | "process_crashed"
+  | "main_exits_dropped"
   | "table_transferred"
   | "table_lost";
 
@@ -207,6 +209,8 @@ export interface Report {
    * `{ cast: message }`, `"timeout"`, or the message itself.
    */
   readonly lastMessage?: unknown;
+  /** How many (`main_exits_dropped`: unread EXITs dropped so far). */
+  readonly count?: number;
   /** The table's name. */
   readonly table?: string;
   /** The table's new owner. */
