@@ -53,9 +53,13 @@
  *
  * ## One option per supervisor
  * Supervisor, director and tracker start options take `logger`: a
- * {@linkcode Logger} (every report of that tree goes to it, whatever the
- * level), a {@linkcode Level} (the global logger, with this level instead of
- * the global one), or `false` (nothing from that tree).
+ * {@linkcode Logger} (every report that supervisor makes goes to it, whatever
+ * the level), a {@linkcode Level} (the global logger, with this level instead
+ * of the global one), or `false` (nothing from that supervisor). It covers the
+ * supervisor's own reports (its children's crashes, restarts, giving up),
+ * not those its children make themselves (a gen_server child's
+ * `server_terminated`, a nested supervisor's), which follow the global
+ * settings or their own option.
  *
  * ## Routing to pino, winston or OpenTelemetry
  * A logger is a function of a report; {@linkcode formatReport} gives its
