@@ -23,6 +23,7 @@ import {
   trapExit,
 } from "../process.ts";
 import * as task from "../task.ts";
+import * as tracker from "../tracker.ts";
 import * as supervisor from "../supervisor.ts";
 import { call, startLink, stop } from "../gen_server.ts";
 import { ExitError, TimeoutError } from "../errors.ts";
@@ -358,6 +359,38 @@ describe("concurrent library waits", () => {
     assert.equal(results.length, 5);
     assert.ok(results.every((r, i) => r >= 2 * i));
     await stop(server);
+    await supervisor.stop(sup);
+    await flush();
+  });
+
+  test("Promise.all over tracker waits (findOrOpen, getAttr) beside joins, in a process", async () => {
+    const sup = await task.startSupervisor();
+    await tracker.start("concurrent_waits");
+    const main = self();
+    spawn(async () => {
+      const spec = (id: string) => ({
+        id,
+        start: () => spawnLink(() => receive((m) => m === "never")),
+      });
+      const [a, b] = await Promise.all([
+        tracker.findOrOpen("concurrent_waits", spec("a")),
+        tracker.findOrOpen("concurrent_waits", spec("b")),
+      ]);
+      const waits = Promise.all([
+        tracker.getAttr("concurrent_waits", "a", "url", { timeout: 1000 }),
+        tracker.getAttr("concurrent_waits", "b", "url", { timeout: 1000 }),
+        task.join(await task.async(sup, () => "joined")),
+      ]);
+      tracker.setAttr("concurrent_waits", "b", "url", "B");
+      tracker.setAttr("concurrent_waits", "a", "url", "A");
+      send(main, ["done", a !== b, await waits]);
+    });
+    const [, distinct, results] = await receive((m) =>
+      Array.isArray(m) && m[0] === "done"
+    ) as [string, boolean, unknown[]];
+    assert.equal(distinct, true);
+    assert.deepEqual(results, ["A", "B", "joined"]);
+    await tracker.stop("concurrent_waits");
     await supervisor.stop(sup);
     await flush();
   });
