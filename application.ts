@@ -55,8 +55,9 @@
  *   already bounds its part.
  *
  * Once the root is dead: `onStop` runs (awaited), the timer and the
- * listeners go, `stopped` resolves with the root's exit reason, and with
- * `exit: true` the program exits.
+ * listeners go, `stopped` (and every `stop()`) resolves with an
+ * {@linkcode ApplicationStop} (the root's exit reason, what ended it, the
+ * exit code), and with `exit: true` the program exits.
  *
  * ## Exit code
  * `0` when the root ended with a shutdown reason (`"normal"`, `"shutdown"`,
@@ -125,9 +126,9 @@
  *   () => supervisor.startLink({ children: [worker("db"), worker("web")] }),
  *   { name: "shop", exit: false },
  * );
- * assert.equal(await app.stop(), "shutdown");
+ * const { reason, cause, exitCode } = await app.stop();
+ * assert.deepEqual([reason, cause, exitCode], ["shutdown", "stop", 0]);
  * assert.deepEqual(log, ["start db", "start web", "stop web", "stop db"]);
- * assert.equal(app.exitCode, 0);
  * ```
  *
  * @module
@@ -280,7 +281,9 @@ interface Settings {
   readonly shutdown: number | "infinity";
   readonly exit: boolean;
   readonly uncaught: UncaughtPolicy;
-  readonly onStop: ((stop: ApplicationStop) => void | Promise<void>) | undefined;
+  readonly onStop:
+    | ((stop: ApplicationStop) => void | Promise<void>)
+    | undefined;
 }
 
 /** The application running in this program, if any (one root per program). */
@@ -341,8 +344,8 @@ export class RunningApplication implements AsyncDisposable {
   readonly #deadline = new Deadline(() => this.#expire());
   /** Undo functions: timer, listeners, subscriptions. */
   readonly #release: (() => void)[] = [];
-  readonly #stopped: Promise<unknown>;
-  #resolveStopped!: (reason: unknown) => void;
+  readonly #stopped: Promise<ApplicationStop>;
+  #resolveStopped!: (stop: ApplicationStop) => void;
 
   private constructor(settings: Settings) {
     this.#settings = settings;
@@ -377,10 +380,12 @@ export class RunningApplication implements AsyncDisposable {
   }
 
   /**
-   * Resolves with the root's exit reason once the application has stopped
-   * (after `onStop`); never rejects.
+   * Resolves once the application has stopped (after `onStop`) with what
+   * `onStop` was told: the root's exit reason, the cause, the exit code.
+   * Never rejects. (An object, not the bare reason: a promise cannot resolve
+   * to a reason that is a thenable, or whose `then` throws.)
    */
-  get stopped(): Promise<unknown> {
+  get stopped(): Promise<ApplicationStop> {
     return this.#stopped;
   }
 
@@ -394,7 +399,8 @@ export class RunningApplication implements AsyncDisposable {
    * @param reason the root's exit reason; keep to a shutdown reason
    *   (`"shutdown"`, `["shutdown", detail]`) for exit code 0.
    *   @default {"shutdown"}
-   * @returns the root's exit reason, once stopped (see `stopped`).
+   * @returns what `stopped` resolves to: the root's exit reason, the cause,
+   *   the exit code.
    *
    * @example
    * ```ts
@@ -405,11 +411,11 @@ export class RunningApplication implements AsyncDisposable {
    * const first = app.stop();
    * assert.equal(app.status, "stopping");
    * assert.equal(app.stop(["shutdown", "again"]), first); // same stop
-   * assert.equal(await first, "shutdown");
+   * assert.equal((await first).reason, "shutdown");
    * assert.equal(app.status, "stopped");
    * ```
    */
-  stop(reason: unknown = "shutdown"): Promise<unknown> {
+  stop(reason: unknown = "shutdown"): Promise<ApplicationStop> {
     this.#begin("stop", reason);
     return this.#stopped;
   }
@@ -498,13 +504,12 @@ export class RunningApplication implements AsyncDisposable {
     // Anything the start function left linked to the master goes with it.
     kill(this.#master, "shutdown");
     this.#cleanUp();
-    this.#resolveStopped(reason);
     const error = new ApplicationError(this.name, "startFailed", reason);
     if (this.#settings.exit) {
       report(
-        `Steward: application ${
-          JSON.stringify(this.name)
-        } did not start: ${describe(reason)}`,
+        `Steward: application ${JSON.stringify(this.name)} did not start: ${
+          describe(reason)
+        }`,
       );
       exitProgram(1);
     }
@@ -602,47 +607,58 @@ export class RunningApplication implements AsyncDisposable {
   }
 
   async #finish(reason: unknown): Promise<void> {
-    cancelTimeout(this.#deadline);
-    if (this.#status === "running") this.#status = "stopping";
     const cause = this.#cause ??= "exited";
-    let exitCode = isShutdown(reason) && !this.#gaveUp && !this.#uncaught
-      ? 0
-      : 1;
-    if (cause === "exited" || !isShutdown(reason) || this.#gaveUp) {
-      report(
-        `Steward: application ${JSON.stringify(this.name)} stopped: root ${
-          this.#root!.pid
-        } exited: ${describe(reason)}${
-          this.#gaveUp ? " (reached_max_restart_intensity)" : ""
-        }`,
-      );
-    }
-    // Anything else the start function linked to the master goes too.
-    kill(this.#master, "shutdown");
-    const onStop = this.#settings.onStop;
-    if (onStop !== undefined) {
-      try {
-        await onStop({
-          name: this.name,
-          reason,
-          cause,
-          signal: cause === "signal" ? this.#signal : undefined,
-          exitCode,
-        });
-      } catch (error) {
+    const shutdown = isShutdown(reason);
+    let exitCode = shutdown && !this.#gaveUp && !this.#uncaught ? 0 : 1;
+    try {
+      cancelTimeout(this.#deadline);
+      if (this.#status === "running") this.#status = "stopping";
+      if (cause === "exited" || !shutdown || this.#gaveUp) {
         report(
-          `Steward: application ${JSON.stringify(this.name)}: onStop threw: ${
-            describeError(error)
+          `Steward: application ${JSON.stringify(this.name)} stopped: root ${
+            this.#root!.pid
+          } exited: ${describe(reason)}${
+            this.#gaveUp ? " (reached_max_restart_intensity)" : ""
           }`,
         );
-        exitCode = 1;
       }
+      // Anything else the start function linked to the master goes too.
+      kill(this.#master, "shutdown");
+      const onStop = this.#settings.onStop;
+      if (onStop !== undefined) {
+        try {
+          await onStop(this.#stopInfo(reason, cause, exitCode));
+        } catch (error) {
+          report(
+            `Steward: application ${JSON.stringify(this.name)}: onStop threw: ${
+              describeError(error)
+            }`,
+          );
+          exitCode = 1;
+        }
+      }
+    } finally {
+      // Whatever happened above, the application ends here.
+      this.#status = "stopped";
+      this.#exitCode = exitCode;
+      this.#cleanUp();
+      this.#resolveStopped(this.#stopInfo(reason, cause, exitCode));
+      if (this.#settings.exit) exitProgram(exitCode);
     }
-    this.#status = "stopped";
-    this.#exitCode = exitCode;
-    this.#cleanUp();
-    this.#resolveStopped(reason);
-    if (this.#settings.exit) exitProgram(exitCode);
+  }
+
+  #stopInfo(
+    reason: unknown,
+    cause: StopCause,
+    exitCode: number,
+  ): ApplicationStop {
+    return Object.freeze({
+      name: this.name,
+      reason,
+      cause,
+      signal: cause === "signal" ? this.#signal : undefined,
+      exitCode,
+    });
   }
 
   /** Removes the timer, the listeners and the subscriptions. */
@@ -743,7 +759,7 @@ export function start(
  * // In a real entry point: `await run(() => supervisor.startLink(spec));`
  * // (exit: false here only so that this example can end by itself)
  * const app = await run(() => supervisor.startLink({}), { exit: false });
- * assert.equal(await app.stop(), "shutdown");
+ * assert.equal((await app.stop()).reason, "shutdown");
  * ```
  */
 export function run(
@@ -803,7 +819,15 @@ function launch(
   return launchApp(create(settings), start as StartFunction);
 }
 
-const SIGNALS: readonly string[] = Object.keys(SIGNAL_NUMBERS);
+const SIGNALS: readonly Signal[] = [
+  "SIGTERM",
+  "SIGINT",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGBREAK",
+];
 
 function checkOptions(
   op: "start" | "run",
@@ -811,7 +835,9 @@ function checkOptions(
   exitDefault: boolean,
 ): Settings {
   const fail = (message: string, range = false) =>
-    new (range ? RangeError : TypeError)(`Cannot ${op} application: ${message}`);
+    new (range ? RangeError : TypeError)(
+      `Cannot ${op} application: ${message}`,
+    );
   if (options === undefined) {
     return { ...DEFAULTS, exit: exitDefault, onStop: undefined };
   }
@@ -835,7 +861,7 @@ function checkOptions(
   const signals = o.signals ?? DEFAULTS.signals;
   if (
     !Array.isArray(signals) ||
-    !signals.every((s) => typeof s === "string" && SIGNALS.includes(s))
+    !signals.every((s) => SIGNALS.includes(s))
   ) {
     throw fail(
       `'signals' must be an array of ${SIGNALS.join(", ")}, got ${
