@@ -146,7 +146,12 @@ import {
   watch,
 } from "./_runtime.ts";
 import { applyAs } from "./_context.ts";
-import { failed, startChild, type StartReturn } from "./_child.ts";
+import {
+  failed,
+  startChild,
+  type StartOutcome,
+  type StartReturn,
+} from "./_child.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { microtask } from "./_microtask.ts";
 import { ApplicationError } from "./errors.ts";
@@ -447,11 +452,12 @@ export class RunningApplication implements AsyncDisposable {
   async #launch(start: StartFunction): Promise<RunningApplication> {
     running = this;
     this.#listen();
-    const outcome = await startChild(
-      this.#master,
-      start as () => unknown,
-      [],
-    );
+    let outcome: StartOutcome;
+    try {
+      outcome = await startChild(this.#master, start as () => unknown, []);
+    } catch (error) {
+      outcome = { error }; // not expected: startChild turns throws into failures
+    }
     if (outcome === "ignore" || failed(outcome)) {
       return this.#startFailed(outcome === "ignore" ? "ignore" : outcome.error);
     }

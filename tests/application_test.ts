@@ -694,6 +694,22 @@ describe("Application as the program's root (a child OS process)", () => {
     });
   }
 
+  test("a signal while the root is starting stops it once started; exit 0", async () => {
+    const p = new Program("slow-start");
+    await p.line("starting");
+    p.signal("SIGTERM");
+    const r = await p.finished();
+    // run() resolved ("started"), the stop began at once: in either order.
+    assert.ok(lines(r.stdout).includes("started"), p.describe());
+    assert.deepEqual(lines(r.stdout).filter((l) => l !== "started"), [
+      "starting",
+      "start a",
+      'terminate a "shutdown"',
+      "onStop signal SIGTERM 0",
+    ], p.describe());
+    assert.equal(r.code, 0, p.describe());
+  });
+
   test("a second signal while stopping exits at once (128 + its number)", async () => {
     const p = new Program("second-signal");
     await p.line("ready");
