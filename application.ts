@@ -84,7 +84,9 @@
  * runtime would have ended it, but cleanly. With `uncaught: "report"` the
  * program reports it and keeps running (for a program whose stray
  * rejections are known to be harmless). Rejections count the same as
- * exceptions: all three runtimes die of both by default.
+ * exceptions: all three runtimes die of both by default. Before the
+ * application starts and once it has stopped, the runtime's own handling
+ * applies again (the hooks are removed with the signal listeners).
  *
  * ## Differences from OTP
  * - No `.app` files, no application controller, no dependencies between
@@ -291,8 +293,12 @@ interface Settings {
     | undefined;
 }
 
-/** The application running in this program, if any (one root per program). */
+/**
+ * The application of this program, from its start until it has stopped (one
+ * root per program); `started` once its root runs.
+ */
 let running: RunningApplication | undefined;
+let started: RunningApplication | undefined;
 
 /**
  * The application's own process (OTP's application master): it runs the
@@ -464,6 +470,7 @@ export class RunningApplication implements AsyncDisposable {
     const root = procOf(outcome.pid);
     this.#root = root;
     this.#status = "running";
+    started = this;
     if (root.dead) {
       this.#rootDown(root.reason);
     } else {
@@ -677,6 +684,7 @@ export class RunningApplication implements AsyncDisposable {
       }
     }
     if (running === this) running = undefined;
+    if (started === this) started = undefined;
   }
 
   static {
@@ -776,9 +784,9 @@ export function run(
 }
 
 /**
- * The application running in this program (starting, running or stopping),
- * or undefined: how code deep in the tree stops the program (OTP's
- * `init:stop()`, Elixir's `System.stop()`).
+ * The application running in this program (its root started, not yet
+ * stopped), or undefined: how code deep in the tree stops the program
+ * (OTP's `init:stop()`, Elixir's `System.stop()`).
  *
  * @returns the running application, if any.
  *
@@ -795,7 +803,7 @@ export function run(
  * ```
  */
 export function current(): RunningApplication | undefined {
-  return running;
+  return started;
 }
 
 function launch(

@@ -112,6 +112,20 @@ describe("Application.start()", () => {
     await assertNoMessages();
   });
 
+  test("current() is the application from its root's start until it has stopped", async () => {
+    let during: unknown = "unset";
+    const app = await application.start(() => {
+      during = application.current();
+      return supervisor.start({});
+    }, NO_EXIT);
+    assert.equal(during, undefined);
+    assert.equal(application.current(), app);
+    const stopping = application.current()!.stop();
+    assert.equal(application.current(), app); // stopping
+    await stopping;
+    assert.equal(application.current(), undefined);
+  });
+
   test("stop() is idempotent: one stop, the first reason, the same promise", async () => {
     const app = await application.start(() => supervisor.start({}), NO_EXIT);
     const first = app.stop(["shutdown", "maintenance"]);
