@@ -98,9 +98,20 @@
  * - Restart types (permanent, transient, temporary) do not apply: when the
  *   tree is gone the application is over, and `exit` says whether the
  *   program ends with it.
- * - A root started with the start function's `startLink` is linked to the
- *   application's own process (OTP's application master), never to the
- *   caller, so no `EXIT` lands in the main process's mailbox.
+ * - The start function runs as the application's own process (OTP's
+ *   application master), so a `startLink` links the root to it, never to
+ *   the caller, and no `EXIT` lands in the main process's mailbox. A root
+ *   started unlinked is linked to it too.
+ * - The root is stopped with its own stop request (gen_server `stop`), not
+ *   with an exit signal from its parent as OTP's application master does:
+ *   the outcome is the same (`terminate` with `"shutdown"`, children in
+ *   reverse order), and it also holds for a root started unlinked, which
+ *   would take a parent's exit signal for an ordinary message.
+ * - An application that stops itself (its root exited) and a signal are
+ *   told apart in `cause` and in the exit code; OTP halts the node with a
+ *   non-zero status whenever a permanent application's tree dies, here a
+ *   root that ends with a shutdown reason (`autoShutdown`, a job done)
+ *   exits 0.
  *
  * @example
  * ```ts
@@ -108,7 +119,6 @@
  * import * as application from "@steward/steward/application";
  * import * as supervisor from "@steward/steward/supervisor";
  * import * as genServer from "@steward/steward/gen-server";
- *
  * import { trapExit } from "@steward/steward/process";
  *
  * const log: string[] = [];
