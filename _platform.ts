@@ -21,6 +21,8 @@
 //   three. It is a real (wall-clock) timer on purpose: a VirtualClock's timers
 //   keep nothing alive.
 
+import { MAX_TIMER_DELAY } from "./_platform_clock.ts";
+
 /** Which runtime this is. */
 export type Runtime = "deno" | "bun" | "node" | "unknown";
 
@@ -123,8 +125,6 @@ export function onUncaught(
   };
 }
 
-// The longest delay every runtime accepts as given (larger ones become 1 ms).
-const MAX_DELAY = 2 ** 31 - 1;
 const noop = () => {};
 
 /**
@@ -134,7 +134,7 @@ const noop = () => {};
 export function keepAlive(): () => void {
   let timer: ReturnType<typeof setInterval> | undefined = setInterval(
     noop,
-    MAX_DELAY,
+    MAX_TIMER_DELAY, // the longest delay every runtime takes as given
   );
   return () => {
     if (timer !== undefined) clearInterval(timer);

@@ -12,6 +12,8 @@
  * - {@link ./director.ts}: supervisors with a restart plan per child.
  * - {@link ./tracker.ts}: registry supervisors (gen_tracker): children found
  *   by id without a message, attributes beside them.
+ * - {@link ./timer.ts}: timers bound to processes (sendAfter, startTimer,
+ *   sendInterval, exitAfter, applyAfter...), cancelled when they die.
  * - {@link ./application.ts}: a tree run as the program's root: kept alive,
  *   stopped in order on SIGTERM/SIGINT, errors outside processes reported.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
@@ -40,6 +42,7 @@ export * as Task from "./task.ts";
 export * as TableManager from "./table_manager.ts";
 export * as Director from "./director.ts";
 export * as Tracker from "./tracker.ts";
+export * as Timer from "./timer.ts";
 export * as Application from "./application.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
