@@ -5,8 +5,9 @@
 // What was checked (Deno 2.9.6, Bun 1.4.4, Node 20), each as a child process
 // sent a real SIGTERM:
 // - Signals: `Deno.addSignalListener` on Deno; `process.on(signal)` on Node
-//   and Bun. (Deno's `node:process` shim also delivers SIGTERM, but it is
-//   built on addSignalListener: we go to the source.) A listener replaces the
+//   and Bun. (Deno's `node:process` shim delivered SIGTERM too; the native
+//   API is used on Deno, and the test sanitizers see its listeners, so a
+//   leaked one fails a test.) A listener replaces the
 //   runtime's default action (die), so once one is installed the signal is
 //   ours to honour.
 // - Uncaught errors: on Deno, the global "error" and "unhandledrejection"
