@@ -21,7 +21,14 @@ import {
   spawnMonitor,
 } from "../process.ts";
 import { ExitError } from "../errors.ts";
-import { assertNoMessages, downReason, flush, settle } from "./_helpers.ts";
+import { applyAfter } from "../timer.ts";
+import {
+  assertNoMessages,
+  downReason,
+  flush,
+  settle,
+  withClock,
+} from "./_helpers.ts";
 
 // ------------------------------------------------------------- helpers --
 
@@ -530,5 +537,30 @@ describe("self() in child start functions", () => {
     await supervisor.stop(sup);
     assert.equal(isAlive(pid), false);
     await assertNoMessages();
+  });
+});
+
+// ---------------------------------------------------------------- timer --
+
+describe("self() in timer callbacks", () => {
+  test("applyAfter() runs a plain function as its owner, and what it schedules too, though the clock fires it from main", async () => {
+    await withClock(async (clock) => {
+      const seen = deferred<unknown[]>();
+      const [pid, ref] = spawnMonitor(() => {
+        applyAfter(10, () => {
+          const direct = self();
+          Promise.resolve().then(() =>
+            queueMicrotask(() => seen.resolve([direct, self()]))
+          );
+        });
+        return receive((m) => m === "stop");
+      });
+      await settle();
+      await clock.advance(10);
+      assert.deepEqual(await seen.promise, [pid, pid]);
+      send(pid, "stop");
+      assert.equal(await downReason(ref), "normal");
+      await assertNoMessages();
+    });
   });
 });
