@@ -460,7 +460,7 @@ describe("concurrent library waits", () => {
   test("joinMany and yieldMany keep each task's result type (a tuple in, a tuple out)", async () => {
     const sup = await task.startSupervisor();
     const n = await task.async(sup, () => 1);
-    const s = await task.async(sup, async () => "one");
+    const s = await task.async(sup, () => Promise.resolve("one"));
     const [a, b] = await task.joinMany([n, s]);
     const typed: [number, string] = [a, b]; // a compile error if untyped
     assert.deepEqual(typed, [1, "one"]);
