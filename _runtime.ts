@@ -14,7 +14,14 @@
 // - A dead process keeps its record (pids may be held forever) but drops its
 //   mailbox, links, monitors and body, so a dead pid costs a few words.
 
-import { callAs, current, swapCurrent } from "./_context.ts";
+import {
+  armHere,
+  callAs,
+  CHEAP_SWITCH,
+  current,
+  inContext,
+  swapCurrent,
+} from "./_context.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import {
   cancelTimeout,
@@ -27,6 +34,7 @@ import {
 import { microtask } from "./_microtask.ts";
 import { reportInternalError } from "./_report.ts";
 import { thenOf } from "./_safe.ts";
+import { enabled, log } from "./_logger.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
 export interface Kind {
@@ -134,6 +142,11 @@ export class Proc {
   // -- message-driven body: kind.dispatch(proc, msg) with its data --
   kind: Kind | null = null;
   data: unknown;
+  /**
+   * Deno only (see turn()): starts this process's next turn in its own
+   * async context, from a promise reaction armed there. One shot.
+   */
+  wake: ((proc: unknown) => void) | null = null;
 
   // -- relations --
   links: Many<Proc> = null;
@@ -798,7 +811,29 @@ function drain(): void {
     if (runHead === runLen) runHead = runLen = 0;
     proc.scheduled = false;
     if (proc.dead) continue;
-    run(proc);
+    if (proc.waiter !== null) {
+      // Pending receives: the code after each await resumes in the context
+      // it captured, so only the predicates run here, with the synchronous
+      // slot (a predicate must not schedule work: see receive()).
+      const previous = swapCurrent(proc);
+      try {
+        serveWaiters(proc);
+      } finally {
+        swapCurrent(previous);
+      }
+    } else if (proc.wake !== null && !inContext(proc)) {
+      const wake = proc.wake;
+      // Deno: continue this drain from proc's armed reaction, which runs
+      // in proc's context, rather than pay for entering it (turn()).
+      proc.wake = null;
+      drainQueued = true;
+      wake(proc);
+      return;
+    } else {
+      // The whole turn (body start, callbacks) runs in proc's context: what
+      // its code schedules carries proc (_context.ts).
+      callAs(proc, turn as never, undefined, proc);
+    }
     if (++runs >= SLICE_RUNS) {
       runs = 0;
       const now = performance.now();
@@ -832,6 +867,28 @@ export function startTimeoutAfterBurst(node: Timed, ms: number): void {
 // At most this many messages per turn, then the process goes to the back.
 const BATCH = 64;
 
+/**
+ * One turn of `proc`, in its async context. Where entering a context is
+ * dear (Deno, see _context.ts), a process still alive after a turn that was
+ * not its first gets a promise reaction armed in its context: its next turn
+ * starts there (handoff), with no context to enter. Not after the first turn,
+ * so a process that never takes a message (an idle server) holds none.
+ */
+function turn(proc: Proc): void {
+  const first = proc.starting;
+  run(proc);
+  if (!CHEAP_SWITCH && !first && proc.wake === null && !proc.dead) {
+    proc.wake = armHere(handoff as (proc: unknown) => void);
+  }
+}
+
+/** Deno: proc's turn, started from its armed reaction; then the drain goes on. */
+function handoff(proc: Proc): void {
+  if (!proc.dead) callAs(proc, turn as never, undefined, proc);
+  drain();
+}
+
+/** One turn of `proc`; the scheduler calls it in proc's context. */
 function run(proc: Proc): void {
   if (proc.starting) {
     proc.starting = false;
@@ -844,7 +901,6 @@ function run(proc: Proc): void {
   }
   const kind = proc.kind;
   if (kind === null || proc.busy) return;
-  const previous = swapCurrent(proc);
   try {
     for (let n = 0; mailboxLength(proc) > 0; n++) {
       if (n === BATCH) {
@@ -864,8 +920,6 @@ function run(proc: Proc): void {
     // rather than the scheduler's drain unwinding (which would leave other
     // processes unscheduled and crash the program from a microtask).
     kindFailed(proc, error);
-  } finally {
-    swapCurrent(previous);
   }
 }
 
@@ -913,7 +967,7 @@ function startBody(proc: Proc): void {
   try {
     result = callAs(proc, body as never, undefined, proc.pid);
   } catch (error) {
-    bodyDone(proc, thrownReason(error));
+    bodyThrew(proc, error);
     return;
   }
   const then = result !== null && typeof result === "object"
@@ -925,14 +979,42 @@ function startBody(proc: Proc): void {
       // first call wins: bodyDone ignores a dead process).
       Reflect.apply(then, result, [
         () => bodyDone(proc, "normal"),
-        (error: unknown) => bodyDone(proc, thrownReason(error)),
+        (error: unknown) => bodyThrew(proc, error),
       ]);
     } catch (error) {
-      bodyDone(proc, thrownReason(error));
+      bodyThrew(proc, error);
     }
   } else {
     bodyDone(proc, "normal");
   }
+}
+
+/**
+ * The body threw (or its promise rejected). Unless the process is dead
+ * already (killed: its receive rejected) or it called exit(reason) (an
+ * ExitError), that is a crash, reported as OTP's "Error in process".
+ */
+function bodyThrew(proc: Proc, error: unknown): void {
+  let exited = true;
+  try {
+    exited = error instanceof ExitError;
+  } catch {
+    exited = false; // a Proxy whose prototype trap throws: not an exit
+  }
+  if (
+    !proc.dead && !exited && error !== "normal" && enabled(undefined, "error")
+  ) {
+    log({
+      level: "error",
+      kind: "process_crashed",
+      time: Date.now(),
+      source: "process",
+      pid: proc.pid,
+      name: proc.name,
+      reason: error,
+    });
+  }
+  bodyDone(proc, thrownReason(error));
 }
 
 function bodyDone(proc: Proc, reason: unknown): void {
@@ -1090,6 +1172,7 @@ export function kill(proc: Proc, reason: unknown): void {
   if (proc.dead) return;
   proc.dead = true;
   proc.reason = reason;
+  proc.wake = null;
   // Its own waits end now, before any death queued ahead of it is finished:
   // a caller dying in the same chain as the server it waits on must unwind
   // with ExitError, not see the call fail and carry on.
@@ -1257,16 +1340,15 @@ function trimMainExits(main: Proc): void {
   if (
     String(before).length !== String(mainExitsDropped).length || before === 0
   ) {
-    reportMain(
-      `Steward: the main process dropped ${mainExitsDropped} unread EXIT message(s); it keeps the last ${MAIN_EXIT_LIMIT}. Read them with receive(), or run request handlers as their own processes with inProcess().`,
-    );
-  }
-}
-
-function reportMain(text: string): void {
-  try {
-    console.warn(text);
-  } catch {
-    // A report never fails its caller.
+    if (enabled(undefined, "warning")) {
+      log({
+        level: "warning",
+        kind: "main_exits_dropped",
+        time: Date.now(),
+        source: "process",
+        pid: main.pid,
+        count: mainExitsDropped,
+      });
+    }
   }
 }

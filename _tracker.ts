@@ -54,12 +54,17 @@ import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
 import { getClock } from "./clock.ts";
 import { microtask } from "./_microtask.ts";
 import { EventHub } from "./_events.ts";
+import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import { isKey } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import { causeOf, isInstance, isShutdownTuple, partsOf } from "./_safe.ts";
-import { reportInternalError } from "./_report.ts";
 import { KeyMap } from "./_key_map.ts";
-import { ChildSpecError, NoProcError, TimeoutError } from "./errors.ts";
+import {
+  ChildSpecError,
+  ExitError,
+  NoProcError,
+  TimeoutError,
+} from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import * as ets from "./ets.ts";
 import type { Dest } from "./process.ts";
@@ -341,6 +346,8 @@ export interface Options {
   readonly intensity: number;
   readonly periodMs: number;
   readonly backoff: Required<Backoff> | null;
+  /** Where reports go (the `logger` option). */
+  readonly log: LogTarget;
 }
 
 const OPTION_KEYS = new Set([
@@ -349,6 +356,7 @@ const OPTION_KEYS = new Set([
   "intensity",
   "period",
   "backoff",
+  "logger",
 ]);
 
 function optionError(op: string, key: string, what: string, got: unknown) {
@@ -469,6 +477,7 @@ export function normaliseOptions(op: string, options: unknown): Options {
     intensity,
     periodMs: period * 1000,
     backoff,
+    log: logTarget(`${op} tracker`, o.logger),
   };
 }
 
@@ -717,10 +726,19 @@ class AfterTerminateRun extends Timed implements DownWatcher {
   ) {
     super();
     this.promise = new Promise((resolve) => this.#resolve = resolve);
-    const helper = spawnProc(
-      (pid) => applyAs(procOf(pid), fn as never, [id, attrs, reason]),
-      null,
-    );
+    const helper = spawnProc((pid) => {
+      // A throw is reported as after_terminate_failed, not as a crash too:
+      // thrown as an ExitError (the same exit reason), which is not one.
+      try {
+        const r = applyAs(procOf(pid), fn as never, [id, attrs, reason]);
+        return r !== null && typeof r === "object" &&
+            typeof (r as PromiseLike<unknown>).then === "function"
+          ? Promise.resolve(r).catch(asExit)
+          : r;
+      } catch (error) {
+        asExit(error);
+      }
+    }, null);
     this.helper = helper;
     watch(helper, this);
     const ms = trk.options.afterTerminateTimeout;
@@ -731,13 +749,7 @@ class AfterTerminateRun extends Timed implements DownWatcher {
     cancelTimeout(this);
     if (reason !== "normal") {
       const why = this.timedOut ? "timeout" : reason;
-      // As text: `why` may be any value, and the console would inspect it.
-      reportInternalError(
-        `afterTerminate of child ${formatTerm(this.id)} in tracker ${
-          JSON.stringify(this.trk.name)
-        } failed`,
-        why,
-      );
+      // Reported through the logger (kind "after_terminate_failed").
       this.trk.emit({
         type: "after_terminate_failed",
         id: this.id,
@@ -753,6 +765,10 @@ class AfterTerminateRun extends Timed implements DownWatcher {
     // Killed: its watch fires (synchronously), reporting the timeout.
     kill(helper, "killed");
   }
+}
+
+function asExit(error: unknown): never {
+  throw error instanceof ExitError ? error : new ExitError(error);
 }
 
 /** A tracker's state (the gen_server state). */
@@ -791,7 +807,23 @@ export class Trk {
     this.pid = proc.pid;
   }
 
-  emit(event: DistributiveOmit<TrackerEvent, "tracker" | "name" | "time">) {
+  /** Emits an event, and reports it (`spec`: the child's, for exits). */
+  emit(
+    event: DistributiveOmit<TrackerEvent, "tracker" | "name" | "time">,
+    spec?: FullSpec,
+  ) {
+    const log = this.options.log;
+    if (log !== false) {
+      reportChildEvent(
+        log,
+        "tracker",
+        this.pid,
+        this.name,
+        event,
+        spec?.restart,
+        spec?.shutdown === "brutal_kill",
+      );
+    }
     if (!events.active) return;
     events.emit(
       {
@@ -1267,7 +1299,7 @@ export class Trk {
     unwatch(procOf(pid), e);
     const r = shutdownChild(this.proc, pid, e.spec.shutdown);
     const reason = then(r, (reason) => {
-      this.emit({ type: "child_terminated", id: e.id, pid, reason });
+      this.emit({ type: "child_terminated", id: e.id, pid, reason }, e.spec);
       return reason;
     });
     this.ending(e, reason, "terminate", false);
@@ -1311,7 +1343,7 @@ export class Trk {
               id: e.id,
               pid: pids[i],
               reason,
-            });
+            }, e.spec);
             const at = this.afterTerminateOf(e);
             return at === undefined ? undefined : new AfterTerminateRun(
               this,
@@ -1722,7 +1754,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
         id: e.id,
         pid: msg.pid,
         reason: msg.reason,
-      });
+      }, e.spec);
       return stepResult(trk.ending(e, msg.reason, "exit", true), trk);
     }
     if (isInstance(msg, Done)) {
