@@ -399,7 +399,10 @@ describe("Application exit codes", () => {
       assert.equal((await app.stopped).reason, hostile);
       assert.equal(app.exitCode, 1);
     });
-    assert.match(lines.join("\n"), /exited: <value that cannot be printed>/);
+    assert.match(
+      lines.join("\n"),
+      /exited: \[object throwing on inspect\]/,
+    );
   });
 
   test("a thenable exit reason is kept as it is, not adopted", async () => {
@@ -842,6 +845,6 @@ describe("Application as the program's root (a child OS process)", () => {
     const p = new Program("hostile");
     const r = await p.finished();
     assert.equal(r.code, 1, p.describe());
-    assert.match(r.stderr, /exited: <value that cannot be printed>/);
+    assert.match(r.stderr, /exited: \[object throwing on inspect\]/);
   });
 });

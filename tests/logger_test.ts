@@ -770,7 +770,7 @@ describe("Logger: hostile values, throwing loggers, the console writer", () => {
     for (const line of printed) {
       assert.match(
         String(line),
-        /^=SUPERVISOR REPORT= supervisor <[\d.]+>: child "w" \(<[\d.]+>, permanent\) exited: <unprintable>$/,
+        /^=SUPERVISOR REPORT= supervisor <[\d.]+>: child "w" \(<[\d.]+>, permanent\) exited: \[Proxy\]$/,
       );
     }
   });
@@ -802,7 +802,7 @@ describe("Logger: hostile values, throwing loggers, the console writer", () => {
     assert.equal(reports[0].reason, hostile);
     assert.equal(
       formatReport(reports[0]),
-      `=CRASH REPORT= process ${pid} crashed: <unprintable>`,
+      `=CRASH REPORT= process ${pid} crashed: [Proxy]`,
     );
   });
 
