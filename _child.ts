@@ -34,6 +34,7 @@ import {
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { ChildSpecError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { isInstance, thenOf } from "./_safe.ts";
 
 /**
  * How a child is shut down: `"brutal_kill"` (killed at once), a number of
@@ -76,8 +77,20 @@ export function failed(
   return typeof outcome === "object" && "error" in outcome;
 }
 
-/** Normalises what a start function returned. */
+/**
+ * Normalises what a start function returned. A value that throws when read
+ * (a Proxy's trap, a getter) is a failure with that value as its reason,
+ * never a throw in the supervisor.
+ */
 export function normalise(value: unknown): StartOutcome {
+  try {
+    return normaliseValue(value);
+  } catch {
+    return { error: value };
+  }
+}
+
+function normaliseValue(value: unknown): StartOutcome {
   if (value instanceof Pid) return { pid: value, extra: undefined };
   if (value === "ignore") return "ignore";
   if (Array.isArray(value)) {
@@ -96,9 +109,23 @@ export function normalise(value: unknown): StartOutcome {
   return { error: value };
 }
 
+/**
+ * The pid of an `{ alreadyStarted: pid }` start failure, or undefined (also
+ * when reading the reason throws: a Proxy's trap, a getter).
+ */
+export function alreadyStartedPid(reason: unknown): Pid | undefined {
+  if (reason === null || typeof reason !== "object") return undefined;
+  try {
+    const pid = (reason as { alreadyStarted?: unknown }).alreadyStarted;
+    return pid instanceof Pid ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The outcome a thrown start stands for. */
 export function thrownOutcome(error: unknown): StartOutcome {
-  if (error instanceof StartError) {
+  if (isInstance(error, StartError)) {
     return error.reason === "ignore" ? "ignore" : { error: error.reason };
   }
   return { error: thrownReason(error) };
@@ -122,8 +149,7 @@ export function startChild(
     return thrownOutcome(error);
   }
   if (
-    value !== null && typeof value === "object" &&
-    typeof (value as PromiseLike<unknown>).then === "function"
+    value !== null && typeof value === "object" && thenOf(value) !== null
   ) {
     return Promise.resolve(value).then(
       (v) => adopt(sup, normalise(v)),
@@ -153,8 +179,7 @@ export function startChildThen(
     return true;
   }
   if (
-    value !== null && typeof value === "object" &&
-    typeof (value as PromiseLike<unknown>).then === "function"
+    value !== null && typeof value === "object" && thenOf(value) !== null
   ) {
     Promise.resolve(value).then(
       (v) => done(adopt(sup, normalise(v))),

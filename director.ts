@@ -126,6 +126,7 @@ import {
 } from "./_runtime.ts";
 import { applyAs } from "./_context.ts";
 import {
+  alreadyStartedPid,
   failed,
   type StartOutcome,
   type StartReturn,
@@ -829,13 +830,8 @@ function startedChild(
   if (outcome === "ignore") return { pid: undefined, extra: undefined };
   if (failed(outcome)) {
     const e = outcome.error;
-    if (
-      e !== null && typeof e === "object" &&
-      (e as { alreadyStarted?: unknown }).alreadyStarted instanceof Pid
-    ) {
-      const pid = (e as { alreadyStarted: Pid }).alreadyStarted;
-      return fail(op, id, "alreadyStarted", { pid });
-    }
+    const pid = alreadyStartedPid(e); // read safely: e may be any value
+    if (pid !== undefined) return fail(op, id, "alreadyStarted", { pid });
     return fail(op, id, "startFailed", { reason: e });
   }
   return { pid: outcome.pid, extra: outcome.extra };

@@ -91,6 +91,7 @@ import {
 } from "./_runtime.ts";
 import { applyAs } from "./_context.ts";
 import {
+  alreadyStartedPid,
   checkArgs,
   checkModules,
   checkRestart,
@@ -1146,13 +1147,8 @@ function startedChild(
   if (outcome === "ignore") return { pid: undefined, extra: undefined };
   if (failed(outcome)) {
     const e = outcome.error;
-    if (
-      e !== null && typeof e === "object" &&
-      (e as { alreadyStarted?: unknown }).alreadyStarted instanceof Pid
-    ) {
-      const pid = (e as { alreadyStarted: Pid }).alreadyStarted;
-      return fail(op, child, "alreadyStarted", { pid });
-    }
+    const pid = alreadyStartedPid(e); // read safely: e may be any value
+    if (pid !== undefined) return fail(op, child, "alreadyStarted", { pid });
     return fail(op, child, "startFailed", { reason: e });
   }
   return { pid: outcome.pid, extra: outcome.extra };

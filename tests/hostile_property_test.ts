@@ -196,6 +196,7 @@ type Op =
   | "ets"
   | "startChild"
   | "childExit"
+  | "startReturns"
   | "findOrOpen"
   | "director"
   | "listener"
@@ -215,6 +216,7 @@ const OPS: readonly Op[] = [
   "ets",
   "startChild",
   "childExit",
+  "startReturns",
   "findOrOpen",
   "director",
   "listener",
@@ -365,6 +367,29 @@ async function apply(w: World, op: Op, v: unknown): Promise<void> {
         "terminateChild(v)",
         () => supervisor.terminateChild(w.sup, v),
       );
+      return;
+    }
+    case "startReturns": {
+      // A start function returning v (or a promise of it) fails the start.
+      const start = () => v;
+      const later = () => Promise.resolve([v]).then(([x]) => x);
+      for (const s of [start, later]) {
+        const id = `s${++serial}`;
+        await settles(
+          "startChild",
+          () => supervisor.startChild(w.sup, { id, start: s } as never),
+        );
+        await supervisor.deleteChild(w.sup, id).catch(() => {});
+        await settles(
+          "findOrOpen",
+          () => tracker.findOrOpen(w.trk, { id, start: s } as never),
+        );
+        await settles(
+          "director.startChild",
+          () => director.startChild(w.dir, { id, start: s } as never),
+        );
+        await director.deleteChild(w.dir, id).catch(() => {});
+      }
       return;
     }
     case "childExit": {

@@ -860,3 +860,41 @@ describe("errors nobody can catch are reported as text (reportInternalError)", (
     }
   });
 });
+
+// ------------------------------------------------------ start functions --
+
+describe("child start functions returning hostile values", () => {
+  test("supervisor, tracker and director refuse the start with a printable error and run on", async () => {
+    await guarded(async () => {
+      const sup = await supervisor.start({ strategy: "one_for_one" });
+      const trk = `hostile_starts_${++serial}`;
+      const tpid = await tracker.start(trk);
+      const d = await director.start(() => ({}), { logger: false });
+      try {
+        let i = 0;
+        for (const [label, v] of hostiles()) {
+          for (const later of [false, true]) {
+            // Returned as it is, or by a promise (which adopts a thenable).
+            const start = later
+              ? () => Promise.resolve([v]).then(([x]) => x)
+              : () => v;
+            const tries: Promise<unknown>[] = [
+              supervisor.startChild(sup, { id: `c${i++}`, start } as never),
+              tracker.findOrOpen(trk, { id: `c${i++}`, start } as never),
+              director.startChild(d, { id: `c${i++}`, start } as never),
+            ];
+            for (const p of tries) {
+              const err = await p.then(() => undefined, (e) => e);
+              assertPrintable(err);
+            }
+            assert.ok(isAlive(sup) && isAlive(tpid) && isAlive(d), label);
+          }
+        }
+      } finally {
+        await supervisor.stop(sup);
+        await tracker.stop(tpid);
+        await director.stop(d);
+      }
+    });
+  });
+});
