@@ -106,7 +106,23 @@ import {
   type StartOutcome,
   type StartReturn,
 } from "./_child.ts";
-import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import {
+  addRestart,
+  backoffDelay,
+  cancelRestartTimer,
+  Due,
+  isNormalExit,
+  type RestartTimer,
+  restartWindow,
+  startRestartTimer,
+} from "./_restart.ts";
+import {
+  type DistributiveOmit,
+  Failure,
+  request,
+  startedChild as startedFrom,
+  then,
+} from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { sameTerm } from "./_term.ts";
@@ -686,7 +702,7 @@ class Child {
   /** The pid it had before it started restarting (dynamic children's key). */
   oldPid: Pid | undefined = undefined;
   /** A pending delayed restart. */
-  timer: RestartTimer | null = null;
+  timer: RestartTimer<Child> | null = null;
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
@@ -698,19 +714,6 @@ class Child {
   ) {}
 }
 
-/** A delayed restart: puts a TryAgain in the supervisor's mailbox. */
-class RestartTimer extends Timed {
-  constructor(readonly sup: Sup, readonly child: Child, readonly at: number) {
-    super();
-  }
-
-  expire(): void {
-    if (this.child.timer !== this) return;
-    this.child.timer = null;
-    deliverTo(this.sup.proc, new TryAgain(this.child));
-  }
-}
-
 /** Try restarting `child` again (a failed or delayed restart). */
 class TryAgain {
   constructor(readonly child: Child) {}
@@ -719,11 +722,6 @@ class TryAgain {
 /** Tells the server loop to stop with "shutdown". */
 const STOP = Symbol("stop");
 type Step = typeof STOP | undefined;
-
-function isNormalExit(reason: unknown): boolean {
-  return reason === "normal" || reason === "shutdown" ||
-    (reason !== null && typeof reason === "object" && "shutdown" in reason);
-}
 
 /** A supervisor's state (the gen_server state). */
 class Sup {
@@ -734,9 +732,8 @@ class Sup {
   readonly byPid = new Map<Pid, Child>();
   /** Static children by id, for ids that are not arrays. */
   readonly byId = new Map<unknown, Child>();
-  /** Restart times in the window: restarts[head..] (a queue). */
-  restarts: number[] = [];
-  head = 0;
+  /** Restart times in the intensity window. */
+  readonly restarts = restartWindow();
   /** simple_one_for_one's template. */
   template: FullChildSpec | null = null;
   stopping = false;
@@ -811,7 +808,7 @@ class Sup {
 
   cancelTimer(child: Child): void {
     if (child.timer !== null) {
-      cancelTimeout(child.timer);
+      cancelRestartTimer(child.timer);
       child.timer = null;
     }
   }
@@ -850,16 +847,8 @@ class Sup {
 
   /** Records a restart; false if that exceeds the intensity. */
   addRestart(): boolean {
-    const now = getClock().now();
-    const since = now - this.flags.periodMs;
-    const r = this.restarts;
-    while (this.head < r.length && r[this.head] < since) this.head++;
-    if (this.head > 1024 && this.head * 2 > r.length) {
-      this.restarts = r.slice(this.head);
-      this.head = 0;
-    }
-    this.restarts.push(now);
-    return this.restarts.length - this.head <= this.flags.intensity;
+    const f = this.flags;
+    return addRestart(this.restarts, getClock().now(), f.periodMs, f.intensity);
   }
 
   // -- a child exited (§3.5) --
@@ -906,19 +895,16 @@ class Sup {
   }
 
   delay(child: Child): void {
-    const b = this.flags.backoff!;
-    const base = Math.min(b.max, b.initial * b.factor ** child.failures);
-    const delay = Math.round(base - base * b.jitter * Math.random());
+    const delay = backoffDelay(this.flags.backoff!, child.failures);
     child.failures++;
-    const at = getClock().now() + delay;
     this.cancelTimer(child);
-    child.timer = new RestartTimer(this, child, at);
-    startTimeout(child.timer, delay);
+    const timer = startRestartTimer(this.proc, child, getClock().now(), delay);
+    child.timer = timer;
     this.emit({
       type: "restart_delayed",
       id: child.spec.id,
       delay,
-      restartAt: at,
+      restartAt: timer.at,
     });
   }
 
@@ -1067,15 +1053,7 @@ class Sup {
   }
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
-  : never;
-
 // ----------------------------------------------------------- the server --
-
-/** A request's failure, replied as a value and thrown by the caller. */
-class Failure {
-  constructor(readonly error: Error) {}
-}
 
 function fail(
   op: string,
@@ -1105,26 +1083,7 @@ function startedChild(
   child: unknown,
   outcome: StartOutcome,
 ): StartedChild | Failure {
-  if (outcome === "ignore") return { pid: undefined, extra: undefined };
-  if (failed(outcome)) {
-    const e = outcome.error;
-    if (
-      e !== null && typeof e === "object" &&
-      (e as { alreadyStarted?: unknown }).alreadyStarted instanceof Pid
-    ) {
-      const pid = (e as { alreadyStarted: Pid }).alreadyStarted;
-      return fail(op, child, "alreadyStarted", { pid });
-    }
-    return fail(op, child, "startFailed", { reason: e });
-  }
-  return { pid: outcome.pid, extra: outcome.extra };
-}
-
-function then<T, R>(
-  x: T | Promise<T>,
-  f: (v: T) => R | Promise<R>,
-): R | Promise<R> {
-  return x instanceof Promise ? x.then(f) : f(x);
+  return startedFrom(outcome, (code, details) => fail(op, child, code, details));
 }
 
 type Request =
@@ -1183,6 +1142,12 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
   },
 
   handleInfo(msg, sup) {
+    if (msg instanceof Due) {
+      const child = msg.timer.child as Child;
+      if (child.timer !== msg.timer) return ["noreply", sup]; // cancelled
+      child.timer = null;
+      return then(sup.tryAgain(child), (s) => stepResult(s, sup));
+    }
     if (msg instanceof TryAgain) {
       return then(sup.tryAgain(msg.child), (s) => stepResult(s, sup));
     }
@@ -1611,17 +1576,6 @@ export function startDynamicLink(
   options?: StartOptions,
 ): Promise<Pid> {
   return launch("startDynamicLink", spec, options, true, true);
-}
-
-const FOREVER = { timeout: Infinity };
-
-function unwrap(r: unknown): unknown {
-  if (r instanceof Failure) throw r.error;
-  return r;
-}
-
-function request<T>(sup: Dest, req: Request): Promise<T> {
-  return genServer.call(sup, req, FOREVER).then(unwrap) as Promise<T>;
 }
 
 /**

@@ -1,0 +1,135 @@
+// Restart arithmetic shared by the supervisor-like modules (supervisor,
+// director, tracker): which exits are clean, restart intensity over a
+// sliding window (OTP's add_restart), the backoff delay, and the one
+// delayed-restart timer. Pure functions of their arguments (the window is
+// a queue updated in place, so a burst of restarts costs the same per
+// restart however many are in it); the modules decide what to do with the
+// answers.
+
+import { deliver, type Proc } from "./_runtime.ts";
+import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+
+/**
+ * Whether an exit reason is a clean one for a transient child (it is not
+ * restarted): `"normal"`, `"shutdown"`, `{ shutdown: detail }` (any object
+ * with a `shutdown` key, OTP's `{shutdown, Detail}`), or the tuple spelling
+ * `["shutdown", detail]`. A hostile reason (a Proxy whose traps throw) is
+ * not clean, and never throws here.
+ */
+export function isNormalExit(reason: unknown): boolean {
+  if (reason === "normal" || reason === "shutdown") return true;
+  if (reason === null || typeof reason !== "object") return false;
+  try {
+    if (Array.isArray(reason)) {
+      return reason.length === 2 && reason[0] === "shutdown";
+    }
+    return "shutdown" in reason;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Restart times within the intensity window, oldest first:
+ * `times[head..]` (a queue; `head` skips the ones that fell out).
+ */
+export interface RestartWindow {
+  times: number[];
+  head: number;
+}
+
+/** An empty restart window. */
+export function restartWindow(): RestartWindow {
+  return { times: [], head: 0 };
+}
+
+/**
+ * OTP's `add_restart`: records a restart at `now` in `window`, dropping the
+ * times older than `periodMs`; returns false if that makes more than
+ * `intensity` restarts in the window (the supervisor gives up). Times are
+ * kept to the millisecond (OTP: whole seconds).
+ */
+export function addRestart(
+  window: RestartWindow,
+  now: number,
+  periodMs: number,
+  intensity: number,
+): boolean {
+  const since = now - periodMs;
+  const r = window.times;
+  let head = window.head;
+  while (head < r.length && r[head] < since) head++;
+  if (head > 1024 && head * 2 > r.length) {
+    window.times = r.slice(head);
+    head = 0;
+  }
+  window.head = head;
+  window.times.push(now);
+  return window.times.length - head <= intensity;
+}
+
+/** A restart delay rule (the modules' normalised `backoff` option). */
+export interface BackoffRule {
+  readonly initial: number;
+  readonly max: number;
+  readonly factor: number;
+  readonly jitter: number;
+}
+
+/**
+ * The delay of the `n`-th consecutive restart (0-based):
+ * `min(max, initial * factor ** n)`, less up to `jitter` of it at random
+ * (`random()` in [0, 1)), rounded to whole ms.
+ */
+export function backoffDelay(
+  rule: BackoffRule,
+  n: number,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(rule.max, rule.initial * rule.factor ** n);
+  return Math.round(base - base * rule.jitter * random());
+}
+
+/**
+ * A delayed restart of `child`, due at `at` on the injected clock. When it
+ * expires it puts a {@linkcode Due} in `proc`'s mailbox (not itself:
+ * gen_server takes timers in its mailbox for its own), so the restart runs
+ * in turn with the requests and exits queued before it. The owner keeps the
+ * timer on its child and compares on arrival: a timer that is no longer the
+ * child's was cancelled.
+ */
+export class RestartTimer<C> extends Timed {
+  constructor(
+    readonly proc: Proc,
+    readonly child: C,
+    readonly at: number,
+  ) {
+    super();
+  }
+
+  expire(): void {
+    deliver(this.proc, new Due(this));
+  }
+}
+
+/** A delayed restart is due (see {@linkcode RestartTimer}). */
+export class Due<C> {
+  constructor(readonly timer: RestartTimer<C>) {}
+}
+
+/** Starts a delayed restart of `child` in `delay` ms from `now`. */
+export function startRestartTimer<C>(
+  proc: Proc,
+  child: C,
+  now: number,
+  delay: number,
+): RestartTimer<C> {
+  const timer = new RestartTimer(proc, child, now + delay);
+  startTimeout(timer, delay);
+  return timer;
+}
+
+/** Cancels a delayed restart (idempotent). */
+export function cancelRestartTimer<C>(timer: RestartTimer<C>): void {
+  cancelTimeout(timer);
+}
