@@ -51,6 +51,22 @@ import {
   unlinkAndFlush,
 } from "./_child.ts";
 import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
+import {
+  addRestart,
+  backoffDelay,
+  cancelRestartTimer,
+  Due,
+  isNormalExit,
+  type RestartTimer,
+  restartWindow,
+  startRestartTimer,
+} from "./_restart.ts";
+import {
+  type DistributiveOmit,
+  Failure,
+  request as call,
+  then,
+} from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { microtask } from "./_microtask.ts";
 import { EventHub } from "./_events.ts";
@@ -567,7 +583,7 @@ export class Entry implements DownWatcher {
   /** Pending while terminating: the shutdown, then the afterTerminate. */
   ending: Promise<void> | null = null;
   /** A delayed restart. */
-  timer: RestartTimer | null = null;
+  timer: RestartTimer<Entry> | null = null;
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
@@ -589,23 +605,6 @@ export class Entry implements DownWatcher {
    */
   down(child: Proc, reason: unknown): void {
     deliver(this.trk.proc, new Exited(this, child.pid, reason));
-  }
-}
-
-/** A delayed restart: puts a TryAgain in the tracker's mailbox. */
-class RestartTimer extends Timed {
-  constructor(
-    readonly trk: Trk,
-    readonly entry: Entry,
-    readonly at: number,
-  ) {
-    super();
-  }
-
-  expire(): void {
-    if (this.entry.timer !== this) return;
-    this.entry.timer = null;
-    deliver(this.trk.proc, new TryAgain(this.entry));
   }
 }
 
@@ -638,11 +637,6 @@ type How = "exit" | "terminate";
 /** Tells the server loop to stop with "shutdown" (intensity reached). */
 const STOP = Symbol("stop");
 type Step = typeof STOP | undefined;
-
-function isNormalExit(reason: unknown): boolean {
-  return reason === "normal" || reason === "shutdown" ||
-    (reason !== null && typeof reason === "object" && "shutdown" in reason);
-}
 
 /** A getAttr waiting for an attribute to be set. */
 export class AttrWait extends Timed {
@@ -759,9 +753,8 @@ export class Trk {
   readonly index: KeyMap<Entry> = new KeyMap();
   /** Every entry, in the order their ids were first opened. */
   readonly entries: Set<Entry> = new Set();
-  /** Restart times in the window: restarts[head..] (a queue). */
-  restarts: number[] = [];
-  head = 0;
+  /** Restart times in the intensity window. */
+  readonly restarts = restartWindow();
   /** getAttr waiters by id, then key. */
   attrWaits: KeyMap<Map<string, AttrWait[]>> | null = null;
   /** Every getAttr waiter. */
@@ -923,7 +916,7 @@ export class Trk {
 
   cancelTimer(e: Entry): void {
     if (e.timer !== null) {
-      cancelTimeout(e.timer);
+      cancelRestartTimer(e.timer);
       e.timer = null;
     }
   }
@@ -1210,16 +1203,8 @@ export class Trk {
 
   /** Records a restart; false if that exceeds the intensity. */
   addRestart(): boolean {
-    const now = getClock().now();
-    const since = now - this.options.periodMs;
-    const r = this.restarts;
-    while (this.head < r.length && r[this.head] < since) this.head++;
-    if (this.head > 1024 && this.head * 2 > r.length) {
-      this.restarts = r.slice(this.head);
-      this.head = 0;
-    }
-    this.restarts.push(now);
-    return this.restarts.length - this.head <= this.options.intensity;
+    const o = this.options;
+    return addRestart(this.restarts, getClock().now(), o.periodMs, o.intensity);
   }
 
   restart(e: Entry): Step {
@@ -1237,15 +1222,17 @@ export class Trk {
   }
 
   delay(e: Entry): void {
-    const b = this.options.backoff!;
-    const base = Math.min(b.max, b.initial * b.factor ** e.failures);
-    const delay = Math.round(base - base * b.jitter * Math.random());
+    const delay = backoffDelay(this.options.backoff!, e.failures);
     e.failures++;
-    const at = getClock().now() + delay;
     this.cancelTimer(e);
-    e.timer = new RestartTimer(this, e, at);
-    startTimeout(e.timer, delay);
-    this.emit({ type: "restart_delayed", id: e.id, delay, restartAt: at });
+    const timer = startRestartTimer(this.proc, e, getClock().now(), delay);
+    e.timer = timer;
+    this.emit({
+      type: "restart_delayed",
+      id: e.id,
+      delay,
+      restartAt: timer.at,
+    });
   }
 
   tryAgain(e: Entry): Step {
@@ -1371,17 +1358,10 @@ function setPid(e: Entry, pid: Pid | undefined): void {
   e.found = null;
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
-  : never;
-
 export function attrsObject(attrs: Map<string, unknown> | null): Attrs {
   const out: Attrs = {};
   if (attrs !== null) { for (const [k, v] of attrs) out[k] = v; }
   return out;
-}
-
-function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
-  return x instanceof Promise ? x.then(f) : f(x);
 }
 
 /** Trackers by name and by pid, for the functions that send no message. */
@@ -1414,10 +1394,7 @@ export function resolve(op: string, tracker: unknown): Trk {
 
 // ----------------------------------------------------------- the server --
 
-/** A request's failure, replied as a value and thrown by the caller. */
-export class Failure {
-  constructor(readonly error: Error) {}
-}
+export { Failure };
 
 /**
  * A caller waiting for a child's pid: findOrOpen's request (its identity
@@ -1719,6 +1696,12 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
       }
       return stepResult(trk.finished(e, msg.reason, msg.how), trk);
     }
+    if (msg instanceof Due) {
+      const e = msg.timer.child as Entry;
+      if (e.timer !== msg.timer) return ["noreply", trk]; // cancelled
+      e.timer = null;
+      return stepResult(trk.tryAgain(e), trk);
+    }
     if (msg instanceof TryAgain) {
       return stepResult(trk.tryAgain(msg.entry), trk);
     }
@@ -1935,8 +1918,5 @@ export async function request<T>(
   tracker: Dest,
   req: Request,
 ): Promise<T> {
-  const t = resolve(op, tracker);
-  const r = await genServer.call(t.pid, req, { timeout: Infinity });
-  if (r instanceof Failure) throw r.error;
-  return r as T;
+  return await call<T>(resolve(op, tracker).pid, req);
 }
