@@ -11,7 +11,14 @@ import {
   startChild as startChildProcess,
   type StartOutcome,
 } from "./_child.ts";
-import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import {
+  backoffDelay,
+  cancelRestartTimer,
+  isNormalExit,
+  RestartTimer,
+  startRestartTimer,
+} from "./_restart.ts";
+import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { sameTerm } from "./_term.ts";
@@ -45,7 +52,7 @@ export class Child {
   /** Between exit and restart: a delay, a retry, or a start under way. */
   restarting = false;
   /** The pending delayed restart or retry; cancelling clears it. */
-  pending: RestartTimer | Retry | null = null;
+  pending: RestartTimer<Child> | Retry | null = null;
   /** The next plan element to run (0-based; director's index). */
   index = 0;
   /** Runs of the whole plan completed (director's count2). */
@@ -67,29 +74,6 @@ export class Child {
 }
 
 /**
- * A delayed restart: when due, it puts a {@linkcode Due} in the director's
- * mailbox (not itself: gen_server takes timers for its own).
- */
-export class RestartTimer extends Timed {
-  constructor(
-    readonly dir: Dir,
-    readonly child: Child,
-    readonly at: number,
-  ) {
-    super();
-  }
-
-  expire(): void {
-    deliver(this.dir.proc, new Due(this));
-  }
-}
-
-/** A delayed restart is due. */
-export class Due {
-  constructor(readonly timer: RestartTimer) {}
-}
-
-/**
  * A failed restart, fed back into the plan through the director's mailbox
  * (director's 0 ms timer): requests and exits queued meanwhile are served
  * first, and terminateChild or deleteChild can still cancel it.
@@ -104,14 +88,8 @@ export class Stop {
 }
 export type Step = Stop | undefined;
 
-export function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
-  return x instanceof Promise ? x.then(f) : f(x);
-}
-
 function isOkShutdown(reason: unknown, brutal: boolean): boolean {
-  return reason === "shutdown" || reason === "normal" ||
-    (brutal && reason === "killed") ||
-    (reason !== null && typeof reason === "object" && "shutdown" in reason);
+  return isNormalExit(reason) || (brutal && reason === "killed");
 }
 
 /** Directors by pid: the table the lock-free reads use. */
@@ -273,7 +251,7 @@ export class Dir {
   cancelPending(child: Child): void {
     const p = child.pending;
     if (p !== null) {
-      if (p instanceof RestartTimer) cancelTimeout(p);
+      if (p instanceof RestartTimer) cancelRestartTimer(p);
       child.pending = null;
     }
     child.restarting = false;
@@ -417,20 +395,18 @@ export class Dir {
   }
 
   delay(child: Child, ms: number): void {
-    const at = getClock().now() + ms;
-    const timer = new RestartTimer(this, child, at);
+    const timer = startRestartTimer(this.proc, child, getClock().now(), ms);
     child.restarting = true;
     child.pending = timer;
-    startTimeout(timer, ms);
     this.emit({
       type: "restart_delayed",
       id: child.spec.id,
       delay: ms,
-      restartAt: at,
+      restartAt: timer.at,
     });
   }
 
-  due(timer: RestartTimer): Step | Promise<Step> {
+  due(timer: RestartTimer<Child>): Step | Promise<Step> {
     const child = timer.child;
     if (child.pending !== timer) return undefined; // cancelled
     child.pending = null;
@@ -442,9 +418,13 @@ export class Dir {
 
   backoffDelay(child: Child, b: Backoff): number {
     if (child.upFor >= b.max) child.streak = 0;
-    const base = Math.min(b.max, b.initial * (b.factor ?? 2) ** child.streak);
-    child.streak++;
-    return Math.round(base - base * (b.jitter ?? 0) * Math.random());
+    const rule = {
+      initial: b.initial,
+      max: b.max,
+      factor: b.factor ?? 2,
+      jitter: b.jitter ?? 0,
+    };
+    return backoffDelay(rule, child.streak++);
   }
 
   // -- stopping children --
@@ -480,6 +460,3 @@ export class Dir {
     for (const c of [...this.children].reverse()) await this.terminate(c);
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
-  : never;

@@ -147,13 +147,17 @@ import {
   Child,
   Dir,
   directors,
-  Due,
   events,
-  RestartTimer,
   Retry,
   type Step,
-  then,
 } from "./_director_state.ts";
+import { Due, RestartTimer } from "./_restart.ts";
+import {
+  Failure,
+  request,
+  startedChild as startedFrom,
+  then,
+} from "./_request.ts";
 
 export { ChildSpecError, NoProcError, Pid };
 export type { Dest, StartReturn };
@@ -607,11 +611,6 @@ export function consoleLogger(entry: LogEntry): void {
 
 // ----------------------------------------------------------- the server --
 
-/** A request's failure, replied as a value and thrown by the caller. */
-class Failure {
-  constructor(readonly error: Error) {}
-}
-
 function fail(
   op: string,
   child: unknown,
@@ -727,8 +726,9 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
         );
       }
     } else if (msg instanceof Due) {
-      if (msg.timer.dir === dir) {
-        return then(dir.due(msg.timer), (s) => stepResult(s, dir));
+      if (msg.timer.proc === dir.proc) {
+        const timer = msg.timer as RestartTimer<Child>;
+        return then(dir.due(timer), (s) => stepResult(s, dir));
       }
     } else if (msg instanceof Retry) {
       return then(dir.retried(msg), (s) => stepResult(s, dir));
@@ -803,19 +803,7 @@ function startedChild(
   id: unknown,
   outcome: StartOutcome,
 ): StartedChild | Failure {
-  if (outcome === "ignore") return { pid: undefined, extra: undefined };
-  if (failed(outcome)) {
-    const e = outcome.error;
-    if (
-      e !== null && typeof e === "object" &&
-      (e as { alreadyStarted?: unknown }).alreadyStarted instanceof Pid
-    ) {
-      const pid = (e as { alreadyStarted: Pid }).alreadyStarted;
-      return fail(op, id, "alreadyStarted", { pid });
-    }
-    return fail(op, id, "startFailed", { reason: e });
-  }
-  return { pid: outcome.pid, extra: outcome.extra };
+  return startedFrom(outcome, (code, details) => fail(op, id, code, details));
 }
 
 function startChildIn(
@@ -1043,13 +1031,6 @@ function launch(
   if (opts.name !== undefined) genOptions.name = opts.name;
   if (opts.timeout !== undefined) genOptions.timeout = opts.timeout;
   return startFn(behaviour, [spec, opts], genOptions);
-}
-
-function request<T>(director: Dest, req: Request): Promise<T> {
-  return genServer.call(director, req, { timeout: Infinity }).then((r) => {
-    if (r instanceof Failure) throw r.error;
-    return r as T;
-  });
 }
 
 /** Checks a child spec at the edge; a promise rejected with the error if bad. */
