@@ -73,7 +73,12 @@ import { EventHub } from "./_events.ts";
 import { isKey } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import { KeyMap } from "./_key_map.ts";
-import { ChildSpecError, NoProcError, TimeoutError } from "./errors.ts";
+import {
+  ChildRequestError,
+  ChildSpecError,
+  NoProcError,
+  TimeoutError,
+} from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import * as ets from "./ets.ts";
 import type { Dest } from "./process.ts";
@@ -133,19 +138,9 @@ export type TrackerErrorCode =
  * await tracker.stop("errors_demo");
  * ```
  */
-export class TrackerError extends Error {
-  /** Why the request failed. */
-  readonly code: TrackerErrorCode;
-  /** The request: `"findOrOpen"`, `"setAttr"`... */
-  readonly operation: string;
+export class TrackerError extends ChildRequestError<TrackerErrorCode> {
   /** The tracker's name. */
   readonly tracker: string;
-  /** The child id the request named. */
-  readonly child: unknown;
-  /** The child's failure reason (`"startFailed"`), else undefined. */
-  readonly reason: unknown;
-  /** The running child (`"alreadyStarted"`), else undefined. */
-  readonly pid: Pid | undefined;
   /** The child's status (`"notAlive"`, `"running"`), else undefined. */
   readonly status: ChildStatus | undefined;
 
@@ -170,22 +165,19 @@ export class TrackerError extends Error {
       why?: string;
     },
   ) {
-    const reason = details?.reason;
     super(
       `Cannot ${operation} child ${formatTerm(child)} of tracker ${
         JSON.stringify(tracker)
       }: ${details?.why ?? WHY[code]}${
-        code === "startFailed" ? ` (${formatTerm(reason)})` : ""
+        code === "startFailed" ? ` (${formatTerm(details?.reason)})` : ""
       }`,
-      reason instanceof Error ? { cause: reason } : undefined,
+      operation,
+      child,
+      code,
+      details,
     );
     this.name = "TrackerError";
-    this.code = code;
-    this.operation = operation;
     this.tracker = tracker;
-    this.child = child;
-    this.reason = reason;
-    this.pid = details?.pid;
     this.status = details?.status;
   }
 }

@@ -129,7 +129,7 @@ import {
   unlinkAndFlush,
 } from "./_child.ts";
 import { formatTerm } from "./_format.ts";
-import { ChildSpecError, NoProcError } from "./errors.ts";
+import { ChildRequestError, ChildSpecError, NoProcError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
 import {
@@ -518,18 +518,7 @@ export type DirectorErrorCode =
  * await director.stop(d);
  * ```
  */
-export class DirectorError extends Error {
-  /** Why the request failed. */
-  readonly code: DirectorErrorCode;
-  /** The child's failure reason (`"startFailed"`), else undefined. */
-  readonly reason: unknown;
-  /** The running child (`"alreadyStarted"`, `"running"`), else undefined. */
-  readonly pid: Pid | undefined;
-  /** The request: `"startChild"`, `"getPid"`... */
-  readonly operation: string;
-  /** The child id or pid the request named. */
-  readonly child: unknown;
-
+export class DirectorError extends ChildRequestError<DirectorErrorCode> {
   /**
    * Creates the error.
    *
@@ -544,19 +533,14 @@ export class DirectorError extends Error {
     code: DirectorErrorCode,
     details?: { reason?: unknown; pid?: Pid },
   ) {
-    const reason = details?.reason;
     super(
-      `${operation} ${formatTerm(child)} failed: ${code}${
-        code === "startFailed" ? ` (${formatTerm(reason)})` : ""
-      }`,
-      reason instanceof Error ? { cause: reason } : undefined,
+      ChildRequestError.describe(operation, child, code, details?.reason),
+      operation,
+      child,
+      code,
+      details,
     );
     this.name = "DirectorError";
-    this.operation = operation;
-    this.child = child;
-    this.code = code;
-    this.reason = reason;
-    this.pid = details?.pid;
   }
 }
 
