@@ -107,6 +107,13 @@ import {
   type StartReturn,
 } from "./_child.ts";
 import {
+  type ChildState,
+  ChildTable,
+  move,
+  runningPid,
+  STOPPED,
+} from "./_child_table.ts";
+import {
   addRestart,
   backoffDelay,
   cancelRestartTimer,
@@ -694,15 +701,14 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
 
 // ---------------------------------------------------------------- state --
 
-/** One child (a static spec, or one dynamic child). */
+/**
+ * One child (a static spec, or one dynamic child). Where it is lives in
+ * `state` (_child_table.ts: the states and the legal moves); a supervisor
+ * never shows `"starting"` (its starts run while it is busy), and a child
+ * it shuts down is `"terminating"` until it is gone.
+ */
 class Child {
-  pid: Pid | undefined = undefined;
-  /** Between restart attempts (OTP's `{restarting, OldPid}`). */
-  restarting = false;
-  /** The pid it had before it started restarting (dynamic children's key). */
-  oldPid: Pid | undefined = undefined;
-  /** A pending delayed restart. */
-  timer: RestartTimer<Child> | null = null;
+  state: ChildState = STOPPED;
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
@@ -712,6 +718,33 @@ class Child {
     /** The start arguments (a dynamic child's own). */
     readonly args: readonly unknown[],
   ) {}
+
+  /** Its pid while running. */
+  get pid(): Pid | undefined {
+    return runningPid(this.state);
+  }
+
+  /** Between restart attempts (OTP's `{restarting, OldPid}`). */
+  get restarting(): boolean {
+    return this.state.tag === "restarting";
+  }
+
+  /** The pid it had before it started restarting (dynamic children's key). */
+  get oldPid(): Pid | undefined {
+    const s = this.state;
+    return s.tag === "restarting" ? s.oldPid : undefined;
+  }
+
+  /** A pending delayed restart. */
+  get timer(): RestartTimer<unknown> | null {
+    const s = this.state;
+    return s.tag === "restarting" ? s.timer : null;
+  }
+
+  /** Moves to `next` (a legal move, or an internal error). */
+  to(next: ChildState): void {
+    this.state = move(this.state, next);
+  }
 }
 
 /** Try restarting `child` again (a failed or delayed restart). */
@@ -726,12 +759,13 @@ type Step = typeof STOP | undefined;
 /** A supervisor's state (the gen_server state). */
 class Sup {
   readonly pid: Pid;
-  /** Children in start order (static), or in insertion order (dynamic). */
-  readonly children = new Set<Child>();
+  /**
+   * Children in start order (static, by id too), or in insertion order
+   * (dynamic).
+   */
+  readonly children: ChildTable<Child>;
   /** Children by pid (dynamic restarting children by their old pid). */
-  readonly byPid = new Map<Pid, Child>();
-  /** Static children by id, for ids that are not arrays. */
-  readonly byId = new Map<unknown, Child>();
+  readonly byPid: Map<Pid, Child>;
   /** Restart times in the intensity window. */
   readonly restarts = restartWindow();
   /** simple_one_for_one's template. */
@@ -740,6 +774,8 @@ class Sup {
 
   constructor(readonly proc: Proc, readonly flags: Flags) {
     this.pid = proc.pid;
+    this.children = new ChildTable<Child>((c) => c.spec.id, !this.dynamic);
+    this.byPid = this.children.byPid;
   }
 
   get dynamic(): boolean {
@@ -761,55 +797,48 @@ class Sup {
   // -- children bookkeeping --
 
   find(id: unknown): Child | undefined {
-    if (id === null || typeof id !== "object") return this.byId.get(id);
-    for (const c of this.children) if (sameTerm(c.spec.id, id)) return c;
-    return undefined;
+    return this.children.find(id);
   }
 
   add(child: Child): void {
     this.children.add(child);
-    if (!this.dynamic) {
-      const id = child.spec.id;
-      if (id === null || typeof id !== "object") this.byId.set(id, child);
-    }
   }
 
   remove(child: Child): void {
     this.children.delete(child);
-    this.cancelTimer(child);
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
-    if (child.oldPid !== undefined) this.byPid.delete(child.oldPid);
-    if (!this.dynamic) {
-      const id = child.spec.id;
-      if (id === null || typeof id !== "object") this.byId.delete(id);
-    }
+    this.stopped(child);
   }
 
   running(child: Child, pid: Pid): void {
-    if (child.oldPid !== undefined) {
-      this.byPid.delete(child.oldPid);
-      child.oldPid = undefined;
-    }
-    this.cancelTimer(child);
-    child.restarting = false;
-    child.pid = pid;
+    this.release(child);
+    child.to({ tag: "running", pid });
     if (this.flags.backoff !== null) child.startedAt = getClock().now();
     this.byPid.set(pid, child);
   }
 
   /** The child is not running any more (and not restarting). */
   stopped(child: Child): void {
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
-    if (child.oldPid !== undefined) this.byPid.delete(child.oldPid);
-    child.pid = child.oldPid = undefined;
-    child.restarting = false;
-    this.cancelTimer(child);
+    this.release(child);
+    child.to(STOPPED);
   }
 
+  /** Lets go of what the child's state holds: its pid entry, its timer. */
+  release(child: Child): void {
+    const s = child.state;
+    if (s.tag === "running" || s.tag === "terminating") {
+      this.byPid.delete(s.pid);
+    } else if (s.tag === "restarting") {
+      if (s.oldPid !== undefined) this.byPid.delete(s.oldPid);
+      if (s.timer !== null) cancelRestartTimer(s.timer);
+    }
+  }
+
+  /** Cancels a pending delayed restart (the child stays restarting). */
   cancelTimer(child: Child): void {
-    if (child.timer !== null) {
-      cancelRestartTimer(child.timer);
-      child.timer = null;
+    const s = child.state;
+    if (s.tag === "restarting" && s.timer !== null) {
+      cancelRestartTimer(s.timer);
+      child.to({ tag: "restarting", oldPid: s.oldPid, timer: null });
     }
   }
 
@@ -864,11 +893,8 @@ class Sup {
       else this.stopped(child);
       return this.autoShutdown(child);
     }
-    this.byPid.delete(pid);
-    child.pid = undefined;
-    child.oldPid = pid;
-    this.byPid.set(pid, child);
-    child.restarting = true;
+    // Known by its last pid meanwhile (the byPid entry stays).
+    child.to({ tag: "restarting", oldPid: pid, timer: null });
     if (this.flags.backoff !== null) {
       if (getClock().now() - child.startedAt >= this.flags.backoff.max) {
         child.failures = 0;
@@ -899,7 +925,7 @@ class Sup {
     child.failures++;
     this.cancelTimer(child);
     const timer = startRestartTimer(this.proc, child, getClock().now(), delay);
-    child.timer = timer;
+    child.to({ tag: "restarting", oldPid: child.oldPid, timer });
     this.emit({
       type: "restart_delayed",
       id: child.spec.id,
@@ -960,9 +986,9 @@ class Sup {
 
   retryLater(child: Child, reason: unknown): void {
     this.emit({ type: "restart_failed", id: child.spec.id, reason });
-    child.restarting = true;
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
-    child.pid = undefined;
+    const s = child.state;
+    if (s.tag === "running") this.byPid.delete(s.pid);
+    child.to({ tag: "restarting", oldPid: child.oldPid, timer: null });
     if (this.flags.backoff !== null) this.delay(child);
     else deliverTo(this.proc, new TryAgain(child));
   }
@@ -1005,10 +1031,9 @@ class Sup {
 
   // -- shutting children down (§3.9) --
 
-  /** Stops one child if it runs; its pid becomes undefined. */
+  /** Stops one child if it runs (`"terminating"` until it is gone). */
   terminate(child: Child): void | Promise<void> {
-    const pid = child.pid;
-    this.stopped(child);
+    const pid = this.terminating(child);
     if (pid === undefined) return;
     const r = shutdownChild(this.proc, pid, child.spec.shutdown);
     if (r instanceof Promise) {
@@ -1017,7 +1042,25 @@ class Sup {
     this.ended(child, pid, r);
   }
 
+  /**
+   * A running child goes `"terminating"` (its pid, returned, no longer
+   * names it); any other stops at once (a pending restart is cancelled).
+   */
+  terminating(child: Child): Pid | undefined {
+    const s = child.state;
+    if (s.tag !== "running") {
+      this.stopped(child);
+      return undefined;
+    }
+    this.byPid.delete(s.pid);
+    child.to({ tag: "terminating", pid: s.pid });
+    return s.pid;
+  }
+
+  /** A child this supervisor shut down is gone. */
   ended(child: Child, pid: Pid, reason: unknown): void {
+    const s = child.state;
+    if (s.tag === "terminating" && s.pid === pid) child.to(STOPPED);
     this.emit({ type: "child_terminated", id: child.spec.id, pid, reason });
   }
 
@@ -1029,8 +1072,7 @@ class Sup {
       // All at once, one timer per shutdown rule.
       const groups = new Map<Shutdown, [Child[], Pid[]]>();
       for (const c of children) {
-        const pid = c.pid;
-        this.stopped(c);
+        const pid = this.terminating(c);
         if (pid === undefined) continue;
         let g = groups.get(c.spec.shutdown);
         if (g === undefined) groups.set(c.spec.shutdown, g = [[], []]);
@@ -1145,7 +1187,7 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
     if (msg instanceof Due) {
       const child = msg.timer.child as Child;
       if (child.timer !== msg.timer) return ["noreply", sup]; // cancelled
-      child.timer = null;
+      child.to({ tag: "restarting", oldPid: child.oldPid, timer: null });
       return then(sup.tryAgain(child), (s) => stepResult(s, sup));
     }
     if (msg instanceof TryAgain) {
