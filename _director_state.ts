@@ -21,7 +21,7 @@ import {
 import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
-import { sameTerm } from "./_term.ts";
+import { ChildTable } from "./_child_table.ts";
 import { formatTerm } from "./_format.ts";
 import {
   badAction,
@@ -98,12 +98,12 @@ export const directors = new Map<Pid, Dir>();
 /** A director's state (the gen_server state). */
 export class Dir {
   readonly pid: Pid;
-  /** Children in start order. */
-  readonly children = new Set<Child>();
-  /** Children by id, for ids that are not objects (others: a scan). */
-  readonly byId = new Map<unknown, Child>();
+  /** Children in start order, by id (term equality). */
+  readonly children: ChildTable<Child> = new ChildTable<Child>((c) =>
+    c.spec.id
+  );
   /** Running children by pid. */
-  readonly byPid = new Map<Pid, Child>();
+  readonly byPid: Map<Pid, Child> = this.children.byPid;
   /** The default childspec (as given, checked). */
   default: DefaultChildspec = DEFAULT_DEFAULT_CHILDSPEC;
   readonly trace: ((line: string) => void) | null;
@@ -220,24 +220,18 @@ export class Dir {
   // -- the child table --
 
   find(id: unknown): Child | undefined {
-    if (id === null || typeof id !== "object") return this.byId.get(id);
-    for (const c of this.children) if (sameTerm(c.spec.id, id)) return c;
-    return undefined;
+    return this.children.find(id);
   }
 
   add(child: Child): void {
     this.children.add(child);
-    const id = child.spec.id;
-    if (id === null || typeof id !== "object") this.byId.set(id, child);
   }
 
   remove(child: Child): void {
     this.cancelPending(child);
     this.children.delete(child);
     if (child.pid !== undefined) this.byPid.delete(child.pid);
-    const id = child.spec.id;
-    if (id === null || typeof id !== "object") this.byId.delete(id);
-    this.emit({ type: "child_deleted", id });
+    this.emit({ type: "child_deleted", id: child.spec.id });
   }
 
   running(child: Child, pid: Pid, extra: unknown): void {
