@@ -18,7 +18,7 @@
 // terminated, deleted, or its supervisor gives up.)
 
 import type { Pid } from "./_runtime.ts";
-import type { RestartTimer } from "./_restart.ts";
+import type { PendingRestart } from "./_restart.ts";
 import { sameTerm } from "./_term.ts";
 
 /** Where a child is, with what that state needs. */
@@ -30,13 +30,14 @@ export type ChildState =
   /**
    * It exited (or a restart failed) and will be started again: `oldPid` is
    * the pid it last had (dynamic children are known by it meanwhile),
-   * `timer` the delayed restart if one is pending (its `at` is the time of
-   * the next attempt).
+   * `pending` the restart under way if any: a delayed one (a timer, its
+   * `at` the time of the next attempt) or one at once (a Retry in the
+   * mailbox). Null while the owner decides.
    */
   | {
     readonly tag: "restarting";
     readonly oldPid: Pid | undefined;
-    readonly timer: RestartTimer<unknown> | null;
+    readonly pending: PendingRestart | null;
   }
   /** It is being shut down (by terminateChild or the supervisor stopping). */
   | { readonly tag: "terminating"; readonly pid: Pid }

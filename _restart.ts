@@ -133,3 +133,45 @@ export function startRestartTimer<C>(
 export function cancelRestartTimer<C>(timer: RestartTimer<C>): void {
   cancelTimeout(timer);
 }
+
+/**
+ * A restart to try again at once, after the requests and exits already
+ * queued (a failed restart without a delay): put in the owner's mailbox
+ * as it is. `reason` is the failure that caused it.
+ */
+export class Retry<C> {
+  constructor(readonly child: C, readonly reason: unknown) {}
+}
+
+/** Puts a {@linkcode Retry} of `child` in `proc`'s mailbox; returns it. */
+export function retrySoon<C>(proc: Proc, child: C, reason: unknown): Retry<C> {
+  const retry = new Retry(child, reason);
+  deliver(proc, retry);
+  return retry;
+}
+
+/**
+ * A child's pending restart: delayed (a timer, due at its `at`), or at once
+ * (a Retry in the mailbox). The owner keeps it in the child's state; the
+ * message that arrives for it counts only if it is still the child's.
+ */
+export type PendingRestart = RestartTimer<unknown> | Retry<unknown>;
+
+/** Cancels a pending restart (a Retry already in the mailbox is ignored). */
+export function cancelPending(pending: PendingRestart): void {
+  if (pending instanceof RestartTimer) cancelTimeout(pending);
+}
+
+/** The pending restart a Due or Retry message stands for, or undefined. */
+export function pendingOf(msg: unknown): PendingRestart | undefined {
+  return msg instanceof Due
+    ? msg.timer as RestartTimer<unknown>
+    : msg instanceof Retry
+    ? msg
+    : undefined;
+}
+
+/** When a pending restart is due (a timer's `at`), else undefined. */
+export function restartAt(pending: PendingRestart | null): number | undefined {
+  return pending instanceof RestartTimer ? pending.at : undefined;
+}

@@ -81,7 +81,6 @@
 import {
   addResource,
   currentProc,
-  deliver as deliverTo,
   Pid,
   type Proc,
   procOf,
@@ -116,11 +115,13 @@ import {
 import {
   addRestart,
   backoffDelay,
-  cancelRestartTimer,
-  Due,
+  cancelPending,
   isNormalExit,
-  type RestartTimer,
+  type PendingRestart,
+  pendingOf,
+  restartAt,
   restartWindow,
+  retrySoon,
   startRestartTimer,
 } from "./_restart.ts";
 import {
@@ -735,21 +736,16 @@ class Child {
     return s.tag === "restarting" ? s.oldPid : undefined;
   }
 
-  /** A pending delayed restart. */
-  get timer(): RestartTimer<unknown> | null {
+  /** A pending restart (delayed, or a retry at once). */
+  get pending(): PendingRestart | null {
     const s = this.state;
-    return s.tag === "restarting" ? s.timer : null;
+    return s.tag === "restarting" ? s.pending : null;
   }
 
   /** Moves to `next` (a legal move, or an internal error). */
   to(next: ChildState): void {
     this.state = move(this.state, next);
   }
-}
-
-/** Try restarting `child` again (a failed or delayed restart). */
-class TryAgain {
-  constructor(readonly child: Child) {}
 }
 
 /** Tells the server loop to stop with "shutdown". */
@@ -822,23 +818,23 @@ class Sup {
     child.to(STOPPED);
   }
 
-  /** Lets go of what the child's state holds: its pid entry, its timer. */
+  /** Lets go of what the child's state holds: its pid entry, its restart. */
   release(child: Child): void {
     const s = child.state;
     if (s.tag === "running" || s.tag === "terminating") {
       this.byPid.delete(s.pid);
     } else if (s.tag === "restarting") {
       if (s.oldPid !== undefined) this.byPid.delete(s.oldPid);
-      if (s.timer !== null) cancelRestartTimer(s.timer);
+      if (s.pending !== null) cancelPending(s.pending);
     }
   }
 
-  /** Cancels a pending delayed restart (the child stays restarting). */
+  /** Cancels a pending restart (the child stays restarting). */
   cancelTimer(child: Child): void {
     const s = child.state;
-    if (s.tag === "restarting" && s.timer !== null) {
-      cancelRestartTimer(s.timer);
-      child.to({ tag: "restarting", oldPid: s.oldPid, timer: null });
+    if (s.tag === "restarting" && s.pending !== null) {
+      cancelPending(s.pending);
+      child.to({ tag: "restarting", oldPid: s.oldPid, pending: null });
     }
   }
 
@@ -894,7 +890,7 @@ class Sup {
       return this.autoShutdown(child);
     }
     // Known by its last pid meanwhile (the byPid entry stays).
-    child.to({ tag: "restarting", oldPid: pid, timer: null });
+    child.to({ tag: "restarting", oldPid: pid, pending: null });
     if (this.flags.backoff !== null) {
       if (getClock().now() - child.startedAt >= this.flags.backoff.max) {
         child.failures = 0;
@@ -925,7 +921,7 @@ class Sup {
     child.failures++;
     this.cancelTimer(child);
     const timer = startRestartTimer(this.proc, child, getClock().now(), delay);
-    child.to({ tag: "restarting", oldPid: child.oldPid, timer });
+    child.to({ tag: "restarting", oldPid: child.oldPid, pending: timer });
     this.emit({
       type: "restart_delayed",
       id: child.spec.id,
@@ -988,9 +984,12 @@ class Sup {
     this.emit({ type: "restart_failed", id: child.spec.id, reason });
     const s = child.state;
     if (s.tag === "running") this.byPid.delete(s.pid);
-    child.to({ tag: "restarting", oldPid: child.oldPid, timer: null });
+    child.to({ tag: "restarting", oldPid: child.oldPid, pending: null });
     if (this.flags.backoff !== null) this.delay(child);
-    else deliverTo(this.proc, new TryAgain(child));
+    else {
+      const pending = retrySoon(this.proc, child, reason);
+      child.to({ tag: "restarting", oldPid: child.oldPid, pending });
+    }
   }
 
   /**
@@ -1184,14 +1183,13 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
   },
 
   handleInfo(msg, sup) {
-    if (msg instanceof Due) {
-      const child = msg.timer.child as Child;
-      if (child.timer !== msg.timer) return ["noreply", sup]; // cancelled
-      child.to({ tag: "restarting", oldPid: child.oldPid, timer: null });
+    const pending = pendingOf(msg);
+    if (pending !== undefined) {
+      // A delayed restart is due, or a failed one is to be tried again.
+      const child = pending.child as Child;
+      if (child.pending !== pending) return ["noreply", sup]; // cancelled
+      child.to({ tag: "restarting", oldPid: child.oldPid, pending: null });
       return then(sup.tryAgain(child), (s) => stepResult(s, sup));
-    }
-    if (msg instanceof TryAgain) {
-      return then(sup.tryAgain(msg.child), (s) => stepResult(s, sup));
     }
     if (
       Array.isArray(msg) && msg.length === 3 && msg[0] === "EXIT" &&
@@ -1401,7 +1399,8 @@ function infoOf(sup: Sup, c: Child): ChildInfo {
     type: c.spec.type,
     modules: c.spec.modules,
   };
-  return c.timer !== null ? { ...info, restartAt: c.timer.at } : info;
+  const at = restartAt(c.pending);
+  return at !== undefined ? { ...info, restartAt: at } : info;
 }
 
 function whichChildrenIn(sup: Sup): ChildInfo[] {
