@@ -3,7 +3,7 @@
 // child exits (seeds.md §2.3), delayed restarts and retries, stopping
 // children, events and reports. Only the director process writes it.
 
-import { deliver, type Pid, type Proc } from "./_runtime.ts";
+import type { Pid, Proc } from "./_runtime.ts";
 import {
   failed,
   type Shutdown,
@@ -13,11 +13,20 @@ import {
 } from "./_child.ts";
 import {
   backoffDelay,
-  cancelRestartTimer,
+  cancelPending,
   isNormalExit,
-  RestartTimer,
+  type PendingRestart,
+  type RestartTimer,
+  type Retry,
+  retrySoon,
   startRestartTimer,
 } from "./_restart.ts";
+import {
+  type ChildState,
+  move,
+  STARTING,
+  STOPPED,
+} from "./_child_table.ts";
 import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
@@ -44,15 +53,16 @@ import type {
 /** Every director's events. */
 export const events: EventHub<DirectorEvent> = new EventHub<DirectorEvent>();
 
-/** One child: its specs, its process, and where it is in its plan. */
+/**
+ * One child: its specs, its process, and where it is in its plan. Where it
+ * is lives in `state` (_child_table.ts: the states and the legal moves): a
+ * restart under way shows as `"starting"`, a child being stopped as
+ * `"terminating"` with its pid (readers see the pid until it is dead).
+ */
 export class Child {
-  /** Undefined when not running (stopped, waiting, restarting). */
-  pid: Pid | undefined = undefined;
+  state: ChildState = STOPPED;
+  /** The running child's extra (from its start), else undefined. */
   extra: unknown = undefined;
-  /** Between exit and restart: a delay, a retry, or a start under way. */
-  restarting = false;
-  /** The pending delayed restart or retry; cancelling clears it. */
-  pending: RestartTimer<Child> | Retry | null = null;
   /** The next plan element to run (0-based; director's index). */
   index = 0;
   /** Runs of the whole plan completed (director's count2). */
@@ -71,15 +81,29 @@ export class Child {
     /** The effective spec (own folded over the default if append). */
     public spec: FullChildSpec,
   ) {}
-}
 
-/**
- * A failed restart, fed back into the plan through the director's mailbox
- * (director's 0 ms timer): requests and exits queued meanwhile are served
- * first, and terminateChild or deleteChild can still cancel it.
- */
-export class Retry {
-  constructor(readonly child: Child, readonly reason: unknown) {}
+  /** Undefined when not running (stopped, waiting, restarting). */
+  get pid(): Pid | undefined {
+    const s = this.state;
+    return s.tag === "running" || s.tag === "terminating" ? s.pid : undefined;
+  }
+
+  /** Between exit and restart: a delay, a retry, or a start under way. */
+  get restarting(): boolean {
+    const t = this.state.tag;
+    return t === "restarting" || t === "starting";
+  }
+
+  /** The pending delayed restart or retry. */
+  get pending(): PendingRestart | null {
+    const s = this.state;
+    return s.tag === "restarting" ? s.pending : null;
+  }
+
+  /** Moves to `next` (a legal move, or an internal error). */
+  to(next: ChildState): void {
+    this.state = move(this.state, next);
+  }
 }
 
 /** The director stops with `reason` (a plan said so). */
@@ -230,25 +254,32 @@ export class Dir {
   remove(child: Child): void {
     this.cancelPending(child);
     this.children.delete(child);
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
+    const pid = child.pid;
+    if (pid !== undefined) this.byPid.delete(pid);
     this.emit({ type: "child_deleted", id: child.spec.id });
   }
 
   running(child: Child, pid: Pid, extra: unknown): void {
-    child.pid = pid;
+    child.to({ tag: "running", pid });
     child.extra = extra;
-    child.restarting = false;
     child.startedAt = getClock().now();
     this.byPid.set(pid, child);
   }
 
+  /** Not running any more: forgets its pid. */
+  notRunning(child: Child, pid: Pid): void {
+    this.byPid.delete(pid);
+    child.to(STOPPED);
+    child.extra = undefined;
+  }
+
+  /** Cancels a pending restart or a start under way (the child stops). */
   cancelPending(child: Child): void {
-    const p = child.pending;
-    if (p !== null) {
-      if (p instanceof RestartTimer) cancelRestartTimer(p);
-      child.pending = null;
-    }
-    child.restarting = false;
+    const s = child.state;
+    if (s.tag === "restarting") {
+      if (s.pending !== null) cancelPending(s.pending);
+      child.to(STOPPED);
+    } else if (s.tag === "starting") child.to(STOPPED);
   }
 
   /** Starts a child's process (not yet a running child: see `started`). */
@@ -266,9 +297,7 @@ export class Dir {
   // -- a child exited: its plan (seeds.md §2.3) --
 
   exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
-    this.byPid.delete(pid);
-    child.pid = undefined;
-    child.extra = undefined;
+    this.notRunning(child, pid);
     child.upFor = getClock().now() - child.startedAt;
     if (this.trace !== null) {
       this.debug(
@@ -344,21 +373,24 @@ export class Dir {
   }
 
   restartNow(child: Child): Step | Promise<Step> {
-    child.restarting = true; // shown while an async start is under way
+    child.to(STARTING); // shown as restarting while an async start is under way
     const r = this.start(child);
     if (r instanceof Promise) return r.then((o) => this.restarted(child, o));
     return this.restarted(child, r);
   }
 
   restarted(child: Child, outcome: StartOutcome): Step {
-    child.restarting = false;
-    if (this.proc.dead) return undefined;
+    if (this.proc.dead) {
+      if (child.state.tag === "starting") child.to(STOPPED);
+      return undefined;
+    }
     if (failed(outcome)) {
       this.retry(child, outcome.error);
       return undefined;
     }
     let pid: Pid | undefined = undefined;
-    if (outcome !== "ignore") {
+    if (outcome === "ignore") child.to(STOPPED);
+    else {
       pid = outcome.pid;
       this.running(child, pid, outcome.extra);
       this.report("progress", child, pid, undefined);
@@ -370,18 +402,15 @@ export class Dir {
   retry(child: Child, reason: unknown): void {
     this.emit({ type: "restart_failed", id: child.spec.id, reason });
     this.report("start_error", child, undefined, reason);
-    child.restarting = true;
     child.upFor = 0;
-    const retry = new Retry(child, reason);
-    child.pending = retry;
-    deliver(this.proc, retry);
+    const pending = retrySoon(this.proc, child, reason);
+    child.to({ tag: "restarting", oldPid: undefined, pending });
   }
 
-  retried(retry: Retry): Step | Promise<Step> {
+  retried(retry: Retry<Child>): Step | Promise<Step> {
     const child = retry.child;
     if (child.pending !== retry) return undefined; // cancelled
-    child.pending = null;
-    child.restarting = false;
+    child.to(STOPPED);
     if (this.trace !== null) {
       this.debug(`got a failed restart of id ${formatTerm(child.spec.id)}`);
     }
@@ -390,8 +419,7 @@ export class Dir {
 
   delay(child: Child, ms: number): void {
     const timer = startRestartTimer(this.proc, child, getClock().now(), ms);
-    child.restarting = true;
-    child.pending = timer;
+    child.to({ tag: "restarting", oldPid: undefined, pending: timer });
     this.emit({
       type: "restart_delayed",
       id: child.spec.id,
@@ -403,7 +431,6 @@ export class Dir {
   due(timer: RestartTimer<Child>): Step | Promise<Step> {
     const child = timer.child;
     if (child.pending !== timer) return undefined; // cancelled
-    child.pending = null;
     if (this.trace !== null) {
       this.debug(`got restart event for id ${formatTerm(child.spec.id)}`);
     }
@@ -435,12 +462,10 @@ export class Dir {
       ? "infinity"
       : tt;
     // The pid stays visible to readers until the child is dead.
+    child.to({ tag: "terminating", pid });
     return then(shutdownChild(this.proc, pid, shutdown), (reason) => {
-      if (child.pid === pid) {
-        this.byPid.delete(pid);
-        child.pid = undefined;
-        child.extra = undefined;
-      }
+      const s = child.state;
+      if (s.tag === "terminating" && s.pid === pid) this.notRunning(child, pid);
       this.emit({ type: "child_terminated", id: child.spec.id, pid, reason });
       if (!isOkShutdown(reason, tt === 0)) {
         this.report("shutdown_error", child, pid, reason);

@@ -148,10 +148,9 @@ import {
   Dir,
   directors,
   events,
-  Retry,
   type Step,
 } from "./_director_state.ts";
-import { Due, RestartTimer } from "./_restart.ts";
+import { Due, restartAt, type RestartTimer, Retry } from "./_restart.ts";
 import {
   Failure,
   request,
@@ -715,7 +714,8 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
         return then(dir.due(timer), (s) => stepResult(s, dir));
       }
     } else if (msg instanceof Retry) {
-      return then(dir.retried(msg), (s) => stepResult(s, dir));
+      const retry = msg as Retry<Child>;
+      return then(dir.retried(retry), (s) => stepResult(s, dir));
     }
     // Not ours (an EXIT of a process that is no longer a child...): dropped,
     // as director drops it.
@@ -1704,11 +1704,8 @@ export function whichChildren(director: Dest): ChildInfo[] {
       type: c.spec.type,
       modules: c.spec.modules,
     };
-    out.push(
-      c.pending instanceof RestartTimer
-        ? { ...info, restartAt: c.pending.at }
-        : info,
-    );
+    const at = restartAt(c.pending);
+    out.push(at !== undefined ? { ...info, restartAt: at } : info);
   }
   return out;
 }
