@@ -13,7 +13,7 @@
 // - State changes happen in the server loop, except a launch's completion
 //   (launched, on the start's promise) and the attribute writes, which are
 //   single synchronous steps; a restart decision that may stop the tracker
-//   always runs in the loop (Exited, Done, TryAgain messages).
+//   always runs in the loop (Exited, Done, Due and Retry messages).
 // - A child that started runs its afterTerminate exactly once after it
 //   dies: from `ending` (exit, terminateChild), terminateAll (the tracker's
 //   shutdown), `late` (a start that finished after the tracker stopped) or
@@ -54,11 +54,13 @@ import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
 import {
   addRestart,
   backoffDelay,
-  cancelRestartTimer,
-  Due,
+  cancelPending,
   isNormalExit,
-  type RestartTimer,
+  type PendingRestart,
+  pendingOf,
+  restartAt,
   restartWindow,
+  retrySoon,
   startRestartTimer,
 } from "./_restart.ts";
 import {
@@ -574,8 +576,8 @@ export class Entry implements DownWatcher {
   next: FullSpec | null = null;
   /** Pending while terminating: the shutdown, then the afterTerminate. */
   ending: Promise<void> | null = null;
-  /** A delayed restart. */
-  timer: RestartTimer<Entry> | null = null;
+  /** A pending restart (delayed, or a retry at once). */
+  pending: PendingRestart | null = null;
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
@@ -607,11 +609,6 @@ class Exited {
     readonly pid: Pid,
     readonly reason: unknown,
   ) {}
-}
-
-/** Try restarting a child again (after a failed or delayed restart). */
-class TryAgain {
-  constructor(readonly entry: Entry) {}
 }
 
 /** A child is gone and its afterTerminate is done: finish its entry. */
@@ -907,9 +904,9 @@ export class Trk {
   }
 
   cancelTimer(e: Entry): void {
-    if (e.timer !== null) {
-      cancelRestartTimer(e.timer);
-      e.timer = null;
+    if (e.pending !== null) {
+      cancelPending(e.pending);
+      e.pending = null;
     }
   }
 
@@ -1074,7 +1071,7 @@ export class Trk {
     e.status = "restarting";
     this.setRow(e, "restarting");
     if (this.options.backoff !== null) this.delay(e);
-    else deliver(this.proc, new TryAgain(e));
+    else e.pending = retrySoon(this.proc, e, undefined);
   }
 
   /** A permanent or transient child that stays down until restarted. */
@@ -1218,7 +1215,7 @@ export class Trk {
     e.failures++;
     this.cancelTimer(e);
     const timer = startRestartTimer(this.proc, e, getClock().now(), delay);
-    e.timer = timer;
+    e.pending = timer;
     this.emit({
       type: "restart_delayed",
       id: e.id,
@@ -1590,7 +1587,8 @@ function infoOf(e: Entry): ChildInfo {
   if (e.status === "running" && e.extra !== undefined) {
     return { ...info, extra: e.extra };
   }
-  return e.timer !== null ? { ...info, restartAt: e.timer.at } : info;
+  const at = restartAt(e.pending);
+  return at !== undefined ? { ...info, restartAt: at } : info;
 }
 
 function whichChildrenIn(trk: Trk): ChildInfo[] {
@@ -1688,14 +1686,13 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
       }
       return stepResult(trk.finished(e, msg.reason, msg.how), trk);
     }
-    if (msg instanceof Due) {
-      const e = msg.timer.child as Entry;
-      if (e.timer !== msg.timer) return ["noreply", trk]; // cancelled
-      e.timer = null;
+    const pending = pendingOf(msg);
+    if (pending !== undefined) {
+      // A delayed restart is due, or a failed one is to be tried again.
+      const e = pending.child as Entry;
+      if (e.pending !== pending) return ["noreply", trk]; // cancelled
+      e.pending = null;
       return stepResult(trk.tryAgain(e), trk);
-    }
-    if (msg instanceof TryAgain) {
-      return stepResult(trk.tryAgain(msg.entry), trk);
     }
     return ["noreply", trk]; // not ours: dropped
   },
