@@ -355,6 +355,36 @@ export function specError(
   return new ChildSpecError(key, reason, `Invalid child spec: ${who}${why}`);
 }
 
+/**
+ * The spec itself: an object (not an array) with an `id`; returned as a
+ * record. `idRule` says what an id may be, for the missing-id message.
+ */
+export function checkSpecObject(
+  spec: unknown,
+  idRule = "any value but undefined",
+): Record<string, unknown> {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+    throw specError(
+      "spec",
+      { invalidChildSpec: spec },
+      undefined,
+      `a child spec must be an object with 'id' and 'start', got ${
+        formatTerm(spec)
+      }`,
+    );
+  }
+  const s = spec as Record<string, unknown>;
+  if (s.id === undefined) {
+    throw specError(
+      "id",
+      "missingId",
+      undefined,
+      `'id' is missing (${idRule})`,
+    );
+  }
+  return s;
+}
+
 /** `restart`: one of the three restart types. */
 export function checkRestart(restart: unknown, id: unknown): RestartType {
   if (!RESTARTS.includes(restart)) {

@@ -40,6 +40,7 @@ import {
   checkModules,
   checkRestart,
   checkShutdown,
+  checkSpecObject,
   checkStart,
   checkType,
   failed,
@@ -56,8 +57,8 @@ import {
   backoffDelay,
   cancelPending,
   isNormalExit,
-  type PendingRestart,
   pendingOf,
+  type PendingRestart,
   restartAt,
   restartWindow,
   retrySoon,
@@ -168,15 +169,15 @@ export class TrackerError extends ChildRequestError<TrackerErrorCode> {
     },
   ) {
     super(
+      operation,
+      child,
+      code,
+      details,
       `Cannot ${operation} child ${formatTerm(child)} of tracker ${
         JSON.stringify(tracker)
       }: ${details?.why ?? WHY[code]}${
         code === "startFailed" ? ` (${formatTerm(details?.reason)})` : ""
       }`,
-      operation,
-      child,
-      code,
-      details,
     );
     this.name = "TrackerError";
     this.tracker = tracker;
@@ -272,23 +273,10 @@ function unchangeable(x: unknown): boolean {
 }
 
 function checkSpec(spec: unknown, existing: boolean): FullSpec {
-  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
-    throw specError(
-      "spec",
-      { invalidChildSpec: spec },
-      `a child spec must be an object with 'id' and 'start', got ${
-        formatTerm(spec)
-      }`,
-    );
-  }
-  const s = spec as Record<string, unknown>;
-  if (s.id === undefined) {
-    throw specError(
-      "id",
-      "missingId",
-      "'id' is missing (a number, string, boolean, null, bigint, Pid, Ref or an array of those)",
-    );
-  }
+  const s = checkSpecObject(
+    spec,
+    "a number, string, boolean, null, bigint, Pid, Ref or an array of those",
+  );
   if (!isKey(s.id)) {
     throw specError(
       "id",

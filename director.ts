@@ -518,29 +518,8 @@ export type DirectorErrorCode =
  * ```
  */
 export class DirectorError extends ChildRequestError<DirectorErrorCode> {
-  /**
-   * Creates the error.
-   *
-   * @param operation the request.
-   * @param child the child id or pid it named.
-   * @param code why it failed.
-   * @param details `reason` and `pid`, as above.
-   */
-  constructor(
-    operation: string,
-    child: unknown,
-    code: DirectorErrorCode,
-    details?: { reason?: unknown; pid?: Pid },
-  ) {
-    super(
-      ChildRequestError.describe(operation, child, code, details?.reason),
-      operation,
-      child,
-      code,
-      details,
-    );
-    this.name = "DirectorError";
-  }
+  /** `"DirectorError"`. */
+  override name = "DirectorError";
 }
 
 // --------------------------------------------------------------- events --

@@ -397,18 +397,23 @@ export class ChildRequestError<C extends string = string> extends Error {
   /**
    * Creates the error.
    *
-   * @param message the full message (see {@linkcode ChildRequestError.describe}).
    * @param operation the request.
    * @param child the child id or pid it named.
    * @param code why it failed.
    * @param details `reason` and `pid`, as above.
+   * @param message the full message. @default {ChildRequestError.describe(operation, child, code, details?.reason)}
    */
   constructor(
-    message: string,
     operation: string,
     child: unknown,
     code: C,
     details?: { reason?: unknown; pid?: Pid },
+    message: string = ChildRequestError.describe(
+      operation,
+      child,
+      code,
+      details?.reason,
+    ),
   ) {
     const reason = details?.reason;
     super(message, reason instanceof Error ? { cause: reason } : undefined);
@@ -489,29 +494,8 @@ export type SupervisorErrorCode =
  * ```
  */
 export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
-  /**
-   * Creates the error.
-   *
-   * @param operation the request.
-   * @param child the child id or pid it named.
-   * @param code why it failed.
-   * @param details `reason` and `pid`, as above.
-   */
-  constructor(
-    operation: string,
-    child: unknown,
-    code: SupervisorErrorCode,
-    details?: { reason?: unknown; pid?: Pid },
-  ) {
-    super(
-      ChildRequestError.describe(operation, child, code, details?.reason),
-      operation,
-      child,
-      code,
-      details,
-    );
-    this.name = "SupervisorError";
-  }
+  /** `"SupervisorError"`. */
+  override name = "SupervisorError";
 }
 
 /**

@@ -91,6 +91,7 @@ import {
   checkModules,
   checkRestart,
   checkShutdown,
+  checkSpecObject,
   checkStart,
   checkType,
   type ChildType,
@@ -117,8 +118,8 @@ import {
   backoffDelay,
   cancelPending,
   isNormalExit,
-  type PendingRestart,
   pendingOf,
+  type PendingRestart,
   restartAt,
   restartWindow,
   retrySoon,
@@ -414,23 +415,7 @@ function normaliseSpec(
   spec: unknown,
   autoShutdown: AutoShutdown | undefined,
 ): FullChildSpec {
-  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
-    throw specError(
-      "spec",
-      { invalidChildSpec: spec },
-      `a child spec must be an object with 'id' and 'start', got ${
-        formatTerm(spec)
-      }`,
-    );
-  }
-  const s = spec as Record<string, unknown>;
-  if (s.id === undefined) {
-    throw specError(
-      "id",
-      "missingId",
-      "'id' is missing (any value but undefined)",
-    );
-  }
+  const s = checkSpecObject(spec);
   const name = formatTerm(s.id);
   if (s.start === undefined) {
     throw specError(
@@ -1124,7 +1109,10 @@ function startedChild(
   child: unknown,
   outcome: StartOutcome,
 ): StartedChild | Failure {
-  return startedFrom(outcome, (code, details) => fail(op, child, code, details));
+  return startedFrom(
+    outcome,
+    (code, details) => fail(op, child, code, details),
+  );
 }
 
 type Request =
