@@ -8,14 +8,17 @@
 // arithmetic (clean exits, intensity, backoff, the delayed-restart timer) in
 // _restart.ts; what to do when a child exits is each module's policy.
 //
-//   stopped ──start──▶ starting ──ok──▶ running ──exit──▶ restarting
-//      ▲                  │  ╲                 │              │ ▲
-//      │◀──ignore/failed──┘   ╲──failed──▶ restarting    (retry/delay)
-//      │                                     │              │
-//      │◀────────── terminating ◀──terminate─┘◀─────────────┘
+//   stopped     -> starting, running, restarting, stopped
+//   starting    -> running, restarting, stopped
+//   running     -> restarting, terminating, stopped
+//   restarting  -> starting, running, restarting, stopped
+//   terminating -> stopped, starting, restarting
 //
-// (Every state may also be left for `stopped` or removal when the child is
-// terminated, deleted, or its supervisor gives up.)
+// (MOVES below, with why each is there; removal from the table may happen
+// in any state.) Which moves a module makes is its policy: the supervisor
+// never shows `starting`, the director shows its restarts under way as
+// `starting`, the tracker calls it `launching` and ends every child
+// through `terminating` (its afterTerminate).
 
 import type { Pid } from "./_runtime.ts";
 import type { PendingRestart } from "./_restart.ts";
@@ -58,14 +61,17 @@ export const STARTING: ChildState = { tag: "starting" };
  * `stopped -> running` and `restarting -> running` are starts that
  * completed at once (no `starting` state is observable in between);
  * `stopped -> restarting` is a start that failed at once (a one_for_all or
- * rest_for_one group member, retried with the group).
+ * rest_for_one group member, retried with the group);
+ * `terminating -> starting | restarting`: the tracker's children end
+ * (their afterTerminate runs) as `terminating` whether they were stopped or
+ * exited, then restart, or start afresh for callers that came meanwhile.
  */
 const MOVES: Readonly<Record<ChildStateTag, readonly ChildStateTag[]>> = {
   stopped: ["starting", "running", "restarting", "stopped"],
   starting: ["running", "restarting", "stopped"],
   running: ["restarting", "terminating", "stopped"],
   restarting: ["starting", "running", "restarting", "stopped"],
-  terminating: ["stopped"],
+  terminating: ["stopped", "starting", "restarting"],
 };
 
 /** Whether a child may go from `from` to `to`. */

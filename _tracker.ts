@@ -52,6 +52,7 @@ import {
   unlinkAndFlush,
 } from "./_child.ts";
 import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
+import { canMove, type ChildStateTag } from "./_child_table.ts";
 import {
   addRestart,
   backoffDelay,
@@ -546,7 +547,7 @@ class Launch {
 export class Entry implements DownWatcher {
   /** A watch on the running child, set by nobody's monitor (see down). */
   readonly owner = null;
-  status: ChildStatus = "launching";
+  status: ChildStatus = "stopped"; // until launched (at once) or adopted
   /** The pid, while running (and only then: find() reads just this). */
   pid: Pid | undefined = undefined;
   /** A promise of `pid`, shared by findOrOpen's hits (see setPid). */
@@ -606,6 +607,28 @@ class Done {
     readonly reason: unknown,
     readonly how: How,
   ) {}
+}
+
+/**
+ * A child's status as a state of the shared child lifecycle
+ * (_child_table.ts): launching is its `"starting"`.
+ */
+const STATE_OF: Readonly<Record<ChildStatus, ChildStateTag>> = {
+  launching: "starting",
+  running: "running",
+  restarting: "restarting",
+  terminating: "terminating",
+  stopped: "stopped",
+};
+
+/** Moves `e` to `status`: a legal move of the child lifecycle, or a bug. */
+function moveStatus(e: Entry, status: ChildStatus): void {
+  if (!canMove(STATE_OF[e.status], STATE_OF[status])) {
+    throw new Error(
+      `Steward internal error: a tracker child cannot go from ${e.status} to ${status}`,
+    );
+  }
+  e.status = status;
 }
 
 /** How a child ended: it exited by itself, or it was terminated. */
@@ -926,7 +949,7 @@ export class Trk {
       e.spec = spec;
       e.rowStale = e.row; // its row's spec columns are another spec's
     }
-    e.status = "launching";
+    moveStatus(e, "launching");
     setPid(e, undefined);
     e.next = null;
     const launch = e.launch = new Launch(kind);
@@ -1013,7 +1036,7 @@ export class Trk {
       return;
     }
     const pid = outcome.pid;
-    e.status = "running";
+    moveStatus(e, "running");
     setPid(e, pid);
     e.extra = outcome.extra;
     if (this.options.backoff !== null) e.startedAt = getClock().now();
@@ -1056,7 +1079,7 @@ export class Trk {
   }
 
   retryLater(e: Entry): void {
-    e.status = "restarting";
+    moveStatus(e, "restarting");
     this.setRow(e, "restarting");
     if (this.options.backoff !== null) this.delay(e);
     else e.pending = retrySoon(this.proc, e, undefined);
@@ -1065,7 +1088,7 @@ export class Trk {
   /** A permanent or transient child that stays down until restarted. */
   toStopped(e: Entry): void {
     this.cancelTimer(e);
-    e.status = "stopped";
+    moveStatus(e, "stopped");
     setPid(e, undefined);
     this.dropAttrs(e);
     this.setRow(e, "stopped");
@@ -1110,7 +1133,7 @@ export class Trk {
     how: How,
     inLoop: boolean,
   ): Step {
-    e.status = "terminating";
+    moveStatus(e, "terminating");
     setPid(e, undefined);
     this.setRow(e, "terminating");
     const at = this.afterTerminateOf(e);
@@ -1168,7 +1191,7 @@ export class Trk {
       if (getClock().now() - e.startedAt >= this.options.backoff.max) {
         e.failures = 0;
       }
-      e.status = "restarting";
+      moveStatus(e, "restarting");
       this.setRow(e, "restarting");
       this.delay(e);
       return undefined;
@@ -1259,7 +1282,7 @@ export class Trk {
       const pids = group.map((e) => {
         const pid = e.pid!;
         unwatch(procOf(pid), e); // see terminateRunning
-        e.status = "terminating";
+        moveStatus(e, "terminating");
         setPid(e, undefined);
         return pid;
       });
@@ -1308,7 +1331,7 @@ export class Trk {
     for (const e of this.entries) {
       this.cancelTimer(e);
       if (e.status !== "running") continue;
-      e.status = "terminating";
+      moveStatus(e, "terminating");
       const at = this.afterTerminateOf(e);
       if (at === undefined) continue;
       const attrs = attrsObject(e.attrs);
@@ -1550,7 +1573,7 @@ function addExistingChildIn(
   }
   linkProcs(trk.proc, proc);
   const adopted = trk.newEntry(id, spec);
-  adopted.status = "running";
+  moveStatus(adopted, "running");
   setPid(adopted, pid);
   if (trk.options.backoff !== null) adopted.startedAt = getClock().now();
   watch(proc, adopted);

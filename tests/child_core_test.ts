@@ -207,6 +207,8 @@ describe("child states", () => {
       "restarting>restarting",
       "restarting>stopped",
       "terminating>stopped",
+      "terminating>starting",
+      "terminating>restarting",
     ]);
     for (const from of TAGS) {
       for (const to of TAGS) {
