@@ -29,6 +29,26 @@ export function isNormalExit(reason: unknown): boolean {
   }
 }
 
+/** What a child's exit calls for (see {@linkcode exitAction}). */
+export type ExitAction = "restart" | "keep" | "remove";
+
+/**
+ * OTP's `do_restart` (Elixir's `maybe_restart_child`) as a pure function:
+ * what a child's restart type makes of its exit reason. A temporary child
+ * is removed; a transient one that exited cleanly ({@linkcode isNormalExit})
+ * is kept, stopped; anything else restarts. The module decides what
+ * `"keep"` means for it (a dynamic supervisor removes the child, the
+ * tracker forgets it) and how to restart (at once, delayed, a group).
+ */
+export function exitAction(
+  restart: "permanent" | "transient" | "temporary",
+  reason: unknown,
+): ExitAction {
+  if (restart === "temporary") return "remove";
+  if (restart === "transient" && isNormalExit(reason)) return "keep";
+  return "restart";
+}
+
 /**
  * Restart times within the intensity window, oldest first:
  * `times[head..]` (a queue; `head` skips the ones that fell out).

@@ -57,7 +57,7 @@ import {
   addRestart,
   backoffDelay,
   cancelPending,
-  isNormalExit,
+  exitAction,
   pendingOf,
   type PendingRestart,
   restartAt,
@@ -1173,10 +1173,8 @@ export class Trk {
       how = "terminate";
       this.stopped(e);
     }
-    if (
-      how === "terminate" || restart === "temporary" ||
-      (restart === "transient" && isNormalExit(reason))
-    ) {
+    if (how === "terminate" || exitAction(restart, reason) !== "restart") {
+      // Terminated: kept (temporary: removed); exited: forgotten.
       const keep = how === "terminate" && restart !== "temporary";
       if (e.waiters !== null) {
         // Callers came while it was ending: a fresh child for them.

@@ -117,7 +117,7 @@ import {
   addRestart,
   backoffDelay,
   cancelPending,
-  isNormalExit,
+  exitAction,
   pendingOf,
   type PendingRestart,
   restartAt,
@@ -865,12 +865,9 @@ class Sup {
 
   exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
     this.emit({ type: "child_exited", id: child.spec.id, pid, reason });
-    const restart = child.spec.restart;
-    if (
-      restart === "temporary" ||
-      (restart === "transient" && isNormalExit(reason))
-    ) {
-      if (restart === "temporary" || this.dynamic) this.remove(child);
+    const action = exitAction(child.spec.restart, reason);
+    if (action !== "restart") {
+      if (action === "remove" || this.dynamic) this.remove(child);
       else this.stopped(child);
       return this.autoShutdown(child);
     }

@@ -12,6 +12,7 @@ import {
   backoffDelay,
   cancelRestartTimer,
   Due,
+  exitAction,
   isNormalExit,
   restartWindow,
   startRestartTimer,
@@ -97,6 +98,18 @@ describe("isNormalExit", () => {
     const revocable = Proxy.revocable([], {});
     revocable.revoke();
     assert.equal(isNormalExit(revocable.proxy), false);
+  });
+});
+
+describe("exitAction (OTP's do_restart)", () => {
+  test("temporary: remove; transient: keep on a clean exit; else restart", () => {
+    const reasons = ["normal", "shutdown", { shutdown: 1 }, "kill", "boom"];
+    const clean = [true, true, true, false, false];
+    reasons.forEach((r, i) => {
+      assert.equal(exitAction("temporary", r), "remove");
+      assert.equal(exitAction("permanent", r), "restart");
+      assert.equal(exitAction("transient", r), clean[i] ? "keep" : "restart");
+    });
   });
 });
 
