@@ -140,8 +140,6 @@ import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
 import type { Backoff, ChildType, RestartType } from "./supervisor.ts";
 import {
-  attrsObject,
-  AttrWait,
   checkId,
   checkKey,
   checkKeys,
@@ -150,21 +148,21 @@ import {
   checkTimeout,
   checkValue,
   copyKey,
-  type Entry,
-  events,
   normaliseSpec,
-  open,
-  pick,
-  registry,
-  registryLookup,
-  request,
-  resolve,
-  startTracker,
   TrackerError,
   type TrackerErrorCode,
+} from "./_tracker_spec.ts";
+import {
+  attrsObject,
+  AttrWait,
+  type Entry,
+  events,
+  registry,
+  registryLookup,
+  resolve,
   type Trk,
-  writable,
-} from "./_tracker.ts";
+} from "./_tracker_state.ts";
+import { open, pick, request, startTracker, writable } from "./_tracker.ts";
 import { startTimeout } from "./_timers.ts";
 import { formatTerm } from "./_format.ts";
 
