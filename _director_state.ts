@@ -21,12 +21,7 @@ import {
   retrySoon,
   startRestartTimer,
 } from "./_restart.ts";
-import {
-  type ChildState,
-  move,
-  STARTING,
-  STOPPED,
-} from "./_child_table.ts";
+import { type ChildState, move, STARTING, STOPPED } from "./_child_table.ts";
 import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";

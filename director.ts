@@ -143,13 +143,7 @@ import {
   type OwnSpec,
   samePlan,
 } from "./_director_spec.ts";
-import {
-  Child,
-  Dir,
-  directors,
-  events,
-  type Step,
-} from "./_director_state.ts";
+import { Child, Dir, directors, events, type Step } from "./_director_state.ts";
 import { Due, restartAt, type RestartTimer, Retry } from "./_restart.ts";
 import {
   Failure,
