@@ -16,7 +16,7 @@
  * | `"rest_for_one"` | the children started after it stop, then it and they restart |
  * | `"simple_one_for_one"` | one template spec; children added with startChild(sup, extraArgs) |
  *
- * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }` | any other exit |
+ * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }`, `["shutdown", _]` | any other exit |
  * |---|---|---|
  * | `"permanent"` | restarted | restarted |
  * | `"transient"` | not restarted (spec kept) | restarted |
