@@ -31,6 +31,7 @@ import { Failure, startedChild, then } from "../_request.ts";
 import { ChildRequestError, SupervisorError } from "../errors.ts";
 import * as supervisor from "../supervisor.ts";
 import { DirectorError } from "../director.ts";
+import * as tracker from "../tracker.ts";
 import { TrackerError } from "../tracker.ts";
 import {
   exit,
@@ -404,5 +405,35 @@ describe("supervisor on the shared core", () => {
       const [child] = await supervisor.whichChildren(sup);
       assert.ok(child.pid !== undefined && child.pid !== pid);
     });
+  });
+});
+
+describe("tracker on the shared core", () => {
+  test('a transient child exiting with ["shutdown", detail] is forgotten; a hostile reason restarts it', async () => {
+    const t = "child_core_tracker";
+    await tracker.start(t, { intensity: 5 });
+    try {
+      const spec = {
+        id: "tr",
+        restart: "transient" as const,
+        start: () => spawnLink(forever),
+      };
+      const pid = await tracker.findOrOpen(t, spec);
+      const hostile = new Proxy({}, {
+        has() {
+          throw new Error("has trap");
+        },
+      });
+      exit(pid, hostile);
+      await tracker.wait(t);
+      const next = tracker.find(t, "tr");
+      assert.ok(next !== undefined && next !== pid);
+      exit(next, ["shutdown", "bye"]);
+      await tracker.wait(t);
+      assert.equal(tracker.find(t, "tr"), undefined);
+      assert.deepEqual(await tracker.whichChildren(t), []);
+    } finally {
+      await tracker.stop(t);
+    }
   });
 });
