@@ -385,6 +385,31 @@ export function checkSpecObject(
   return s;
 }
 
+/**
+ * `type` (default `"worker"`), `shutdown` (default 5000 ms for a worker,
+ * `"infinity"` for a supervisor) and `modules` (default `noModules`), in
+ * that order: what the child is and how it stops.
+ */
+export function checkKindKeys(
+  s: Record<string, unknown>,
+  noModules: readonly string[],
+): {
+  type: ChildType;
+  shutdown: Shutdown;
+  modules: readonly string[] | "dynamic";
+} {
+  const type = checkType(s.type ?? "worker", s.id);
+  const shutdown = checkShutdown(
+    s.shutdown ?? (type === "worker" ? 5000 : "infinity"),
+    s.id,
+  );
+  return {
+    type,
+    shutdown,
+    modules: checkModules(s.modules ?? noModules, s.id),
+  };
+}
+
 /** `restart`: one of the three restart types. */
 export function checkRestart(restart: unknown, id: unknown): RestartType {
   if (!RESTARTS.includes(restart)) {

@@ -7,12 +7,10 @@
 import type { Pid } from "./_runtime.ts";
 import {
   checkArgs,
-  checkModules,
+  checkKindKeys,
   checkRestart,
-  checkShutdown,
   checkSpecObject,
   checkStart,
-  checkType,
   type Shutdown,
 } from "./_child.ts";
 import { isKey } from "./_term.ts";
@@ -221,12 +219,7 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   }
   if (s.start !== undefined) checkStart(s.start, s.id);
   const args = checkArgs(s.args ?? [], s.id);
-  const type = checkType(s.type ?? "worker", s.id);
-  const shutdown = checkShutdown(
-    s.shutdown ?? (type === "worker" ? 5000 : "infinity"),
-    s.id,
-  );
-  const modules = checkModules(s.modules ?? EMPTY, s.id);
+  const { type, shutdown, modules } = checkKindKeys(s, EMPTY);
   const afterTerminate = s.afterTerminate;
   if (afterTerminate !== undefined && typeof afterTerminate !== "function") {
     throw specError(

@@ -88,12 +88,10 @@ import {
 import { applyAs } from "./_context.ts";
 import {
   checkArgs,
-  checkModules,
+  checkKindKeys,
   checkRestart,
-  checkShutdown,
   checkSpecObject,
   checkStart,
-  checkType,
   type ChildType,
   failed,
   type RestartType,
@@ -453,12 +451,7 @@ function normaliseSpec(
       );
     }
   }
-  const type = checkType(s.type ?? "worker", s.id);
-  const shutdown = checkShutdown(
-    s.shutdown ?? (type === "worker" ? 5000 : "infinity"),
-    s.id,
-  );
-  const modules = checkModules(s.modules ?? [], s.id);
+  const { type, shutdown, modules } = checkKindKeys(s, []);
   return Object.freeze({
     id: s.id,
     start: s.start as FullChildSpec["start"],
