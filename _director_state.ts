@@ -56,6 +56,12 @@ export const events: EventHub<DirectorEvent> = new EventHub<DirectorEvent>();
  */
 export class Child {
   state: ChildState = STOPPED;
+  /**
+   * The pid while running or terminating (readers see it until the child is
+   * dead), else undefined: the state's, kept in a field by `to` for the
+   * lock-free reads (getPid reads just this).
+   */
+  pid: Pid | undefined = undefined;
   /** The running child's extra (from its start), else undefined. */
   extra: unknown = undefined;
   /** The next plan element to run (0-based; director's index). */
@@ -77,12 +83,6 @@ export class Child {
     public spec: FullChildSpec,
   ) {}
 
-  /** Undefined when not running (stopped, waiting, restarting). */
-  get pid(): Pid | undefined {
-    const s = this.state;
-    return s.tag === "running" || s.tag === "terminating" ? s.pid : undefined;
-  }
-
   /** Between exit and restart: a delay, a retry, or a start under way. */
   get restarting(): boolean {
     const t = this.state.tag;
@@ -98,6 +98,9 @@ export class Child {
   /** Moves to `next` (a legal move, or an internal error). */
   to(next: ChildState): void {
     this.state = move(this.state, next);
+    this.pid = next.tag === "running" || next.tag === "terminating"
+      ? next.pid
+      : undefined;
   }
 }
 

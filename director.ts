@@ -1615,7 +1615,8 @@ export function checkChildspec(
 export function getPid(director: Dest, id: unknown): Pid {
   const d = dirOf("getPid", director);
   const c = d.find(id);
-  if (c !== undefined && c.pid !== undefined) return c.pid;
+  const pid = c?.pid;
+  if (pid !== undefined) return pid;
   throw new DirectorError(
     "getPid",
     id,
