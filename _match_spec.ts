@@ -82,8 +82,9 @@
 //
 // An exception while evaluating a guard (a wrong type, a non-boolean in a
 // logic operation, a missing map key...) makes that clause fail: the next
-// clause is tried. An exception in a body makes the clause's result the
-// string "EXIT" (Erlang's 'EXIT' atom).
+// clause is tried. An exception in a body makes the clause's result
+// MATCH_SPEC_EXIT (Erlang's 'EXIT' atom), a symbol no record field or string
+// can be mistaken for.
 //
 // ## Compiling
 //
@@ -96,6 +97,22 @@
 import { formatTerm } from "./_format.ts";
 import { compareTerms, isKey, sameTerm } from "./_term.ts";
 import { currentProc, Pid, Ref } from "./_runtime.ts";
+
+/**
+ * The result of a match-spec clause whose body raised (Erlang gives the atom
+ * 'EXIT'): a unique symbol, so no stored value can be mistaken for it.
+ *
+ * @example
+ * ```ts
+ * import { create, MATCH_SPEC_EXIT } from "@steward/steward/ets";
+ * const t = create("raising");
+ * t.insert([1, "not a number"]);
+ * const [r] = t.select([[["$1", "$2"], [], [{ "+": ["$2", 1] }]]]);
+ * console.assert(r === MATCH_SPEC_EXIT);
+ * t.destroy();
+ * ```
+ */
+export const MATCH_SPEC_EXIT: unique symbol = Symbol("MATCH_SPEC_EXIT");
 
 /** Returned by run() when no clause matched. */
 export const NO_MATCH: unique symbol = Symbol("NO_MATCH");
@@ -210,7 +227,7 @@ function copySpec(x: unknown, depth: number, prefix: string): unknown {
 
 /**
  * What evaluation throws: guards catch it (the clause fails), bodies catch
- * it (the result is "EXIT"). One shared object, so failing costs no stack
+ * it (the result is MATCH_SPEC_EXIT). One shared object, so failing costs no stack
  * capture.
  */
 const FAIL = Object.freeze({ matchSpecEvaluationError: true });
@@ -919,7 +936,7 @@ function compileClause(
       try {
         return result(r, vars);
       } catch {
-        return "EXIT";
+        return MATCH_SPEC_EXIT;
       }
     };
   }
@@ -936,7 +953,7 @@ function compileClause(
     try {
       return result(r, vars);
     } catch {
-      return "EXIT";
+      return MATCH_SPEC_EXIT;
     }
   };
 }
@@ -1026,7 +1043,7 @@ function mentions(expr: unknown, token: string): boolean {
  * like `{ "+": ["$1", 0] }` is rejected, as in OTP).
  */
 function keepsKey(keyPos: number, head: unknown, body: unknown[]): boolean {
-  // One body expression only: an earlier one could throw, making "EXIT".
+  // One body expression only: an earlier one could throw, making MATCH_SPEC_EXIT.
   if (body.length !== 1) return false;
   const result = body[0];
   if (result === "$_") return true; // the same record

@@ -115,9 +115,19 @@ export class Proc {
   scheduled = false;
   /** A message-driven process whose last callback has not settled yet. */
   busy = false;
-  /** The pending `receive`, if any (always `receiver`). */
+  /**
+   * The oldest pending `receive`, if any; the others follow through
+   * `Receiver.next`, in the order they started (DESIGN decision 11).
+   */
   waiter: Receiver | null = null;
-  /** The receive record, created by the first receive and reused. */
+  /** The newest pending `receive` (the list's tail). */
+  lastWaiter: Receiver | null = null;
+  /**
+   * While receives are pending: this many of the oldest messages were offered
+   * to every pending receive and none took them.
+   */
+  scanned = 0;
+  /** A receive record kept for reuse (the common case: one at a time). */
   receiver: Receiver | null = null;
 
   // -- message-driven body: kind.dispatch(proc, msg) with its data --
@@ -475,10 +485,9 @@ export function removeFirst(
 
 function removeAt(proc: Proc, k: number): void {
   takeAt(proc, k);
-  // A waiting receive has checked the first `scanned` messages: one of them
-  // is gone, so later ones moved up.
-  const waiter = proc.waiter;
-  if (waiter !== null && k < waiter.scanned) waiter.scanned--;
+  // The pending receives have checked the first `scanned` messages: one of
+  // them is gone, so later ones moved up.
+  if (proc.waiter !== null && k < proc.scanned) proc.scanned--;
 }
 
 /** What {@linkcode takeFirst} returns when no message matched. */
@@ -519,24 +528,49 @@ export function takeFirst(
 
 // --------------------------------------------------------------- receive --
 
-/** The pending receive of a function-bodied process. */
+/**
+ * A pending receive. A process may have any number pending at once (several
+ * awaits in flight, `Promise.all` over joins); they form a list in start
+ * order, and each new message goes to the oldest one whose predicate accepts
+ * it, else stays in the mailbox. With one receive pending this is exactly
+ * OTP's selective receive.
+ */
 export class Receiver extends Timed {
-  // One per process, reused by each receive (a process waits in at most one):
-  // the fields below describe the pending one.
-  /** This many of the oldest messages did not match. */
-  scanned = 0;
+  /** Neighbours in the process's list, oldest first. */
+  prev: Receiver | null = null;
+  next: Receiver | null = null;
+  /** In its process's list (not settled yet). */
+  pending = false;
   predicate: ((message: unknown) => boolean) | undefined = undefined;
   timeout = Infinity;
   resolve: (message: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
+  /** The caller's AbortSignal, while one is listened to. */
+  signal: AbortSignal | null = null;
+  readonly #onAbort = () => {
+    const signal = this.signal;
+    if (!this.pending || signal === null) return;
+    endReceive(this);
+    this.reject(signal.reason);
+  };
 
   constructor(readonly proc: Proc) {
     super();
   }
 
+  listen(signal: AbortSignal): void {
+    this.signal = signal;
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  unlisten(): void {
+    this.signal!.removeEventListener("abort", this.#onAbort);
+    this.signal = null;
+  }
+
   expire(): void {
-    if (this.proc.waiter !== this) return;
-    this.proc.waiter = null;
+    if (!this.pending) return;
+    endReceive(this);
     this.reject(
       new TimeoutError(
         `receive in ${this.proc.pid} timed out after ${this.timeout} ms`,
@@ -544,6 +578,19 @@ export class Receiver extends Timed {
       ),
     );
   }
+}
+
+/** Takes `w` out of its process's list, its timeout and its signal. */
+function endReceive(w: Receiver): void {
+  const proc = w.proc;
+  if (w.prev === null) proc.waiter = w.next;
+  else w.prev.next = w.next;
+  if (w.next === null) proc.lastWaiter = w.prev;
+  else w.next.prev = w.prev;
+  w.prev = w.next = null;
+  w.pending = false;
+  cancelTimeout(w);
+  if (w.signal !== null) w.unlisten();
 }
 
 /**
@@ -563,29 +610,31 @@ function findMatch(
 }
 
 /**
- * Takes the first message matching `predicate` from the current process's
- * mailbox, waiting up to `timeout` ms (Infinity: forever; 0: poll).
+ * Takes the first message matching `predicate` from `proc`'s mailbox,
+ * waiting up to `timeout` ms (Infinity: forever; 0: poll) or until `signal`
+ * aborts (rejecting with its reason).
  */
 export function receiveIn(
   proc: Proc,
   predicate: ((message: unknown) => boolean) | undefined,
   timeout: number,
+  signal?: AbortSignal,
 ): Promise<unknown> {
   if (proc.dead) return Promise.reject(new ExitError(proc.reason));
-  if (proc.waiter !== null) {
-    return Promise.reject(
-      new TypeError(
-        `Cannot receive in ${proc.pid}: another receive is already waiting in this process`,
-      ),
-    );
-  }
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  // Messages not yet offered to the receives already pending go to them
+  // first: they are older.
+  if (proc.waiter !== null && proc.scanned < proc.mqLen) serveWaiters(proc);
   let i: number;
   try {
     i = findMatch(proc, predicate, 0);
   } catch (error) {
     return Promise.reject(error);
   }
-  if (i >= 0) return Promise.resolve(takeAt(proc, i));
+  if (i >= 0) {
+    if (proc.waiter !== null && i < proc.scanned) proc.scanned--;
+    return Promise.resolve(takeAt(proc, i));
+  }
   if (timeout <= 0) {
     return Promise.reject(
       new TimeoutError(
@@ -594,35 +643,69 @@ export function receiveIn(
       ),
     );
   }
-  const waiter = proc.receiver ??= new Receiver(proc);
-  waiter.scanned = proc.mqLen;
-  waiter.predicate = predicate;
-  waiter.timeout = timeout;
+  let w = proc.receiver;
+  if (w === null || w.pending) w = new Receiver(proc);
+  if (proc.receiver === null) proc.receiver = w;
+  w.predicate = predicate;
+  w.timeout = timeout;
   return new Promise((resolve, reject) => {
-    waiter.resolve = resolve;
-    waiter.reject = reject;
-    proc.waiter = waiter;
-    if (timeout !== Infinity) startTimeout(waiter, timeout);
+    w.resolve = resolve;
+    w.reject = reject;
+    w.pending = true;
+    const last = proc.lastWaiter;
+    w.prev = last;
+    if (last === null) proc.waiter = w;
+    else last.next = w;
+    proc.lastWaiter = w;
+    // Every message now in the mailbox was offered to every pending receive.
+    proc.scanned = proc.mqLen;
+    if (timeout !== Infinity) startTimeout(w, timeout);
+    if (signal !== undefined) w.listen(signal);
   });
 }
 
-function serveWaiter(proc: Proc, waiter: Receiver): void {
-  let i: number;
-  try {
-    i = findMatch(proc, waiter.predicate, waiter.scanned);
-  } catch (error) {
-    proc.waiter = null;
-    cancelTimeout(waiter);
-    waiter.reject(error);
-    return;
+/**
+ * Offers the messages not yet offered to the pending receives, oldest
+ * message first, each to the oldest receive first. A predicate that throws
+ * rejects its own receive only.
+ */
+function serveWaiters(proc: Proc): void {
+  let k = proc.scanned;
+  while (k < proc.mqLen && proc.waiter !== null) {
+    const m = peek(proc, k);
+    let w: Receiver | null = proc.waiter;
+    while (w !== null) {
+      const next: Receiver | null = w.next;
+      let match: boolean;
+      try {
+        match = w.predicate === undefined || w.predicate(m);
+      } catch (error) {
+        endReceive(w);
+        w.reject(error);
+        w = next;
+        continue;
+      }
+      if (match) break;
+      w = next;
+    }
+    if (w === null) {
+      k++;
+    } else {
+      takeAt(proc, k);
+      endReceive(w);
+      w.resolve(m);
+    }
   }
-  if (i < 0) {
-    waiter.scanned = proc.mqLen;
-    return;
+  proc.scanned = k;
+}
+
+/** Ends every pending receive of `proc`, rejecting with `error` if given. */
+function dropWaiters(proc: Proc, error?: unknown): void {
+  while (proc.waiter !== null) {
+    const w = proc.waiter;
+    endReceive(w);
+    if (error !== undefined) w.reject(error);
   }
-  proc.waiter = null;
-  cancelTimeout(waiter);
-  waiter.resolve(takeAt(proc, i));
 }
 
 // ------------------------------------------------------------- scheduler --
@@ -705,7 +788,7 @@ function run(proc: Proc): void {
     return;
   }
   if (proc.waiter !== null) {
-    serveWaiter(proc, proc.waiter);
+    serveWaiters(proc);
     return;
   }
   const kind = proc.kind;
@@ -733,14 +816,10 @@ function run(proc: Proc): void {
 /** A message-driven process's async step settled: take the next message. */
 export function resume(proc: Proc): void {
   proc.busy = false;
-  const waiter = proc.waiter;
-  if (waiter !== null) {
-    // A receive the callback started and did not await to the end: left
-    // alone, it would take every message from the server loop. Dropped (its
-    // promise never settles).
-    proc.waiter = null;
-    cancelTimeout(waiter);
-  }
+  // Receives the callback started and did not await to the end: left alone,
+  // they would take messages from the server loop. Dropped (their promises
+  // never settle).
+  if (proc.waiter !== null) dropWaiters(proc);
   if (!proc.dead && !proc.scheduled && mailboxLength(proc) > 0) {
     schedule(proc);
   }
@@ -916,7 +995,10 @@ export function exitSignal(
 ): void {
   if (to.dead) return;
   if (!isLink && reason === "kill") return kill(to, "killed");
-  if (to.trapExit) return deliver(to, ["EXIT", from.pid, reason]);
+  if (to.trapExit) {
+    if (to === mainProc) return exitToMain(to, from, reason);
+    return deliver(to, ["EXIT", from.pid, reason]);
+  }
   if (reason === "normal") {
     if (from === to) kill(to, "normal");
     return;
@@ -958,12 +1040,7 @@ export function kill(proc: Proc, reason: unknown): void {
 
 /** Rejects `proc`'s pending receive and aborts its waits, so its code unwinds. */
 function endWaits(proc: Proc, reason: unknown): void {
-  const waiter = proc.waiter;
-  if (waiter !== null) {
-    proc.waiter = null;
-    cancelTimeout(waiter);
-    waiter.reject(new ExitError(reason));
-  }
+  if (proc.waiter !== null) dropWaiters(proc, new ExitError(reason));
   const waits = proc.waits;
   proc.waits = null;
   for (const w of listOf(waits)) w.abort(reason);
@@ -1018,5 +1095,84 @@ function finishDeath(proc: Proc): void {
     // Abort listeners are user code: not on the killer's stack.
     microtask(() => controller.abort(new ExitError(reason)));
   }
-  if (proc === mainProc) mainProc = createMain();
+  if (proc === mainProc) {
+    mainProc = createMain();
+    mainExits = [];
+    mainIgnoresNormal = true;
+  }
+}
+
+// ------------------------------------------------------------------ main --
+//
+// Top-level code runs as the main process, which traps exits (so a linked
+// crash reaches it as a message instead of taking it down). But main is not a
+// loop that reads its mailbox: a service whose request handlers spawnLink,
+// startLink or Task.async from top-level code would pile up one EXIT per
+// request, forever. So main keeps only the EXIT messages someone can use:
+// - a "normal" exit signal does nothing to main, as to a process that does
+//   not trap exits, and as in the Erlang shell (to wait for a process's end,
+//   monitor it: DOWN messages stay), unless top-level code asked for every
+//   EXIT with trapExit(true), as a test process does;
+// - any other EXIT arrives as a message, but main keeps at most
+//   MAIN_EXIT_LIMIT unread ones: past that the oldest unread EXIT is dropped,
+//   and that is reported.
+
+/** Most unread EXIT messages main keeps. */
+export const MAIN_EXIT_LIMIT = 1000;
+/** EXIT messages put in main's mailbox, oldest first (some may be taken). */
+let mainExits: unknown[][] = [];
+let mainExitsDropped = 0;
+
+/**
+ * Main ignores normal exit signals until top-level code calls
+ * `trapExit(true)` itself (then it gets them, as any trapping process).
+ */
+let mainIgnoresNormal = true;
+
+/** Sets `proc`'s trap-exit flag; returns the previous one. */
+export function setTrapExit(proc: Proc, flag: boolean): boolean {
+  const previous = proc.trapExit;
+  proc.trapExit = flag;
+  if (proc === mainProc) mainIgnoresNormal = false;
+  return previous;
+}
+
+function exitToMain(main: Proc, from: Proc, reason: unknown): void {
+  if (reason === "normal" && mainIgnoresNormal) return;
+  const message = ["EXIT", from.pid, reason];
+  deliver(main, message);
+  mainExits.push(message);
+  if (mainExits.length > MAIN_EXIT_LIMIT) trimMainExits(main);
+}
+
+function trimMainExits(main: Proc): void {
+  const unread = new Set<unknown>();
+  for (let k = 0; k < main.mqLen; k++) unread.add(peek(main, k));
+  mainExits = mainExits.filter((m) => unread.has(m));
+  let dropped = 0;
+  while (mainExits.length > MAIN_EXIT_LIMIT) {
+    const m = mainExits.shift();
+    removeFirst(main, (x) => x === m);
+    dropped++;
+  }
+  if (dropped === 0) return;
+  const before = mainExitsDropped;
+  mainExitsDropped += dropped;
+  // Reported at the 1st, 10th, 100th... drop: enough to be seen, never a
+  // flood.
+  if (
+    String(before).length !== String(mainExitsDropped).length || before === 0
+  ) {
+    reportMain(
+      `Steward: the main process dropped ${mainExitsDropped} unread EXIT message(s); it keeps the last ${MAIN_EXIT_LIMIT}. Read them with receive(), or run request handlers as their own processes with inProcess().`,
+    );
+  }
+}
+
+function reportMain(text: string): void {
+  try {
+    console.warn(text);
+  } catch {
+    // A report never fails its caller.
+  }
 }

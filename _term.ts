@@ -13,20 +13,24 @@
 //   key there.
 //
 // Term order (compareTerms), by type first:
-//   number | bigint  <  null  <  boolean  <  string  <  Ref  <  Pid  <  array
-// numbers by value (1 == 1n); false < true; strings by UTF-16 code units (JS
-// `<`); Refs and Pids by creation; arrays by length, then element by
-// element (as Erlang tuples).
+//   number | bigint  <  null  <  boolean  <  Ref  <  Pid  <  array  <  string
+// numbers by value (1 == 1n); false < true; Refs and Pids by creation;
+// arrays by length, then element by element (as Erlang tuples); strings by
+// UTF-16 code units (JS `<`). Strings come last as Erlang's binaries do
+// (after tuples): Elixir strings and JSON data from Erlang are binaries.
+// Differs from Erlang on purpose: strings compare by UTF-16 code units, not
+// by the bytes of their UTF-8 encoding (the orders differ only for code
+// points above U+FFFF against U+E000..U+FFFF), because that is JS's `<`.
 
 import { Pid, procOf, Ref, refNumber } from "./_runtime.ts";
 
 const RANK_NUMBER = 0;
 const RANK_NULL = 1;
 const RANK_BOOLEAN = 2;
-const RANK_STRING = 3;
-const RANK_REF = 4;
-const RANK_PID = 5;
-const RANK_ARRAY = 6;
+const RANK_REF = 3;
+const RANK_PID = 4;
+const RANK_ARRAY = 5;
+const RANK_STRING = 6;
 const NOT_A_KEY = -1;
 
 function rank(x: unknown): number {

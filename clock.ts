@@ -24,6 +24,8 @@
  * @module
  */
 
+import { platformClock } from "./_platform_clock.ts";
+
 /** An opaque handle returned by {@linkcode Clock.setTimeout}. */
 export type TimerHandle = unknown;
 
@@ -34,27 +36,42 @@ export type TimerHandle = unknown;
 export interface Clock {
   /** Milliseconds on a monotonic scale (only differences matter). */
   now(): number;
-  /** Calls `callback` once, `ms` milliseconds from now. */
+  /**
+   * Calls `callback` once, `ms` milliseconds from now. Any delay must work:
+   * 0 (or less, or `NaN`) means as soon as possible, `Infinity` never, and a
+   * finite delay however large fires at its deadline (never early).
+   */
   setTimeout(callback: () => void, ms: number): TimerHandle;
   /** Cancels a timer; unknown or already-fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 
 /**
- * The wall clock: `performance.now()` and the global `setTimeout`.
+ * The wall clock: `performance.now()` and the global `setTimeout`, made safe
+ * for any delay. Platform timers fire at once (Node: with a warning) when
+ * asked to wait more than 2^31-1 ms (~24.8 days); this clock arms at most
+ * that much at a time and re-arms for the rest, so a timeout of `1e308`
+ * waits (practically forever) at the cost of one platform timer per ~24.8
+ * days. `Infinity` never fires (the timer stays pending until cleared).
+ * Negative and `NaN` delays count as 0, as on the platform.
  *
  * @example
  * ```ts
  * import { realClock } from "@steward/steward/clock";
  * const t = realClock.now();
  * console.assert(realClock.now() >= t);
+ * let fired = false;
+ * const handle = realClock.setTimeout(() => fired = true, 1e308);
+ * await new Promise((resolve) => setTimeout(resolve, 5));
+ * console.assert(!fired); // not due for a very long time
+ * realClock.clearTimeout(handle);
  * ```
  */
-export const realClock: Clock = {
+export const realClock: Clock = platformClock({
   now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as number),
-};
+});
 
 let current: Clock = realClock;
 
@@ -132,6 +149,10 @@ function settle(): Promise<void> {
  * deadline; after each one, the clock lets the work it caused (message
  * deliveries, promise continuations) run before firing the next.
  *
+ * Delays mean what they mean on {@linkcode realClock}: a huge finite delay
+ * (`1e308`) is one timer at that deadline, fired when time gets there
+ * (`runAll` jumps there); `Infinity` is a timer that never fires.
+ *
  * @example
  * ```ts
  * import { VirtualClock } from "@steward/steward/clock";
@@ -174,10 +195,16 @@ export class VirtualClock implements Clock {
     return this.#timers.length;
   }
 
-  /** Sets a virtual timer `ms` (at least 0) from now. */
+  /**
+   * Sets a virtual timer `ms` from now: negative and `NaN` count as 0,
+   * `Infinity` never fires.
+   */
   setTimeout(callback: () => void, ms: number): TimerHandle {
-    const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
-    const timer = { id: this.#nextId++, at: this.#now + delay, callback };
+    const delay = ms > 0 ? ms : 0;
+    let at = this.#now + delay;
+    // Past Number.MAX_VALUE a finite delay would read as "never".
+    if (at === Infinity && delay !== Infinity) at = Number.MAX_VALUE;
+    const timer = { id: this.#nextId++, at, callback };
     // Keep #timers sorted by deadline, ties in insertion order.
     let i = this.#timers.length;
     while (i > 0 && this.#timers[i - 1].at > timer.at) i--;
@@ -195,8 +222,10 @@ export class VirtualClock implements Clock {
    * Moves time forward by `ms`, firing every timer whose deadline is passed,
    * in order, each at its own deadline.
    *
-   * @param ms milliseconds to move forward (non-negative).
-   * @throws {RangeError} if `ms` is negative or not a number.
+   * @param ms milliseconds to move forward (non-negative, finite).
+   * @throws {RangeError} if `ms` is negative, not a number, or `Infinity`
+   *   (time cannot reach infinity; {@linkcode VirtualClock.runAll} fires
+   *   every timer that can fire).
    */
   async advance(ms: number): Promise<void> {
     if (typeof ms !== "number" || !(ms >= 0)) {
@@ -204,7 +233,12 @@ export class VirtualClock implements Clock {
         `Cannot advance VirtualClock: 'ms' must be a non-negative number, got ${ms}`,
       );
     }
-    const until = this.#now + ms;
+    if (ms === Infinity) {
+      throw new RangeError(
+        `Cannot advance VirtualClock: 'ms' must be finite (use runAll() to fire every timer that can fire), got Infinity`,
+      );
+    }
+    const until = Math.min(this.#now + ms, Number.MAX_VALUE);
     await settle();
     while (this.#timers.length > 0 && this.#timers[0].at <= until) {
       const timer = this.#timers.shift()!;
@@ -217,7 +251,9 @@ export class VirtualClock implements Clock {
 
   /**
    * Fires timers, moving time to each deadline, until none is left (timers
-   * set while running are fired too).
+   * set while running are fired too), however far their deadlines are: a
+   * timer set for `1e308` fires, and time is then `1e308`. Timers set for
+   * `Infinity` never fire, so they are left pending.
    *
    * @param limit the most timers to fire before giving up.
    * @default {10000}
@@ -226,7 +262,7 @@ export class VirtualClock implements Clock {
   async runAll(limit = 10_000): Promise<void> {
     await settle();
     let fired = 0;
-    while (this.#timers.length > 0) {
+    while (this.#timers.length > 0 && this.#timers[0].at !== Infinity) {
       if (fired++ >= limit) {
         throw new RangeError(
           `VirtualClock.runAll() fired ${limit} timers and more are pending: a timer re-arms itself forever?`,

@@ -26,9 +26,13 @@
  *   `==`): `1` and `1n` are one key, and inserting under `1n` over `1`
  *   replaces the record and stores the key `1n`.
  * - The term order: numbers and bigints (by value) < `null` < `false` <
- *   `true` < strings (by UTF-16 code units, as `<`) < refs < pids (by
- *   creation) < arrays (by length, then element by element, as Erlang
- *   tuples).
+ *   `true` < refs < pids (by creation) < arrays (by length, then element by
+ *   element, as Erlang tuples) < strings (by UTF-16 code units, as `<`).
+ *   Strings come after arrays as Erlang's binaries come after tuples
+ *   (Elixir strings and most JSON data are binaries there). Differs from
+ *   OTP on purpose: strings compare by UTF-16 code units (JS's `<`), not by
+ *   their UTF-8 bytes; the two orders differ only between code points above
+ *   U+FFFF and U+E000..U+FFFF.
  *
  * ## Copying and freezing
  * {@linkcode Table.insert} stores a copy of the record, so the array you
@@ -68,7 +72,9 @@
  * variables), constants, arrays (constructed), `{ const: v }`, and calls
  * `{ fn: [args] }` with Erlang's guard functions (`{ ">": ["$1", 5] }`,
  * `{ andalso: [a, b] }`, `{ element: [1, "$_"] }` with a 0-based index,
- * `{ is_integer: ["$2"] }`...). A spec is compiled and checked once, so an
+ * `{ is_integer: ["$2"] }`...). An error in a guard fails its clause; an
+ * error in a body makes the result {@linkcode MATCH_SPEC_EXIT} (Erlang's
+ * `'EXIT'`). A spec is compiled and checked once, so an
  * invalid spec throws even on an empty table. A bound key (or, in an
  * `ordered_set`, a bound key prefix like `[["stream", "_"], "_"]`) is looked
  * up or range-scanned instead of scanning the table.
@@ -121,6 +127,8 @@ import {
   compileSpec,
   NO_MATCH,
 } from "./_match_spec.ts";
+
+export { MATCH_SPEC_EXIT } from "./_match_spec.ts";
 import { type Plan, planFor, runCopying, scan } from "./_ets_query.ts";
 import {
   copyRec,
@@ -1096,7 +1104,9 @@ export class Table {
       rec[pos] = next;
       results.push(next);
     }
-    if (ops.length > 0) {
+    // An absent key's default is inserted even by an empty op list, as OTP
+    // does.
+    if (ops.length > 0 || stored === undefined) {
       // In place, unless a reader holds the record (frozen): then a new one.
       if (stored !== undefined && Object.isExtensible(stored)) {
         for (let j = 0; j < ops.length; j++) {

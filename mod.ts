@@ -12,6 +12,8 @@
  * - {@link ./director.ts}: supervisors with a restart plan per child.
  * - {@link ./tracker.ts}: registry supervisors (gen_tracker): children found
  *   by id without a message, attributes beside them.
+ * - {@link ./timer.ts}: timers bound to processes (sendAfter, startTimer,
+ *   sendInterval, exitAfter, applyAfter...), cancelled when they die.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -38,6 +40,7 @@ export * as Task from "./task.ts";
 export * as TableManager from "./table_manager.ts";
 export * as Director from "./director.ts";
 export * as Tracker from "./tracker.ts";
+export * as Timer from "./timer.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

@@ -8,9 +8,30 @@
  * is a function given its own {@linkcode Pid}; the process lives while the
  * body runs and exits with reason `"normal"` when it returns, or with what it
  * throws (throw an `ExitError` to exit with a chosen reason, like Erlang's
- * `exit/1`). Code outside every process (a script's top level, a test) runs
- * as the *main* process, which traps exits like the Erlang shell; if it is
- * killed, a fresh main process takes its place, as the shell restarts.
+ * `exit/1`).
+ *
+ * ## Top-level code: the main process
+ * Code outside every process (a script's top level, a test, an HTTP request
+ * handler) runs as the *main* process. Main traps exits, like the Erlang
+ * shell, so a linked crash reaches it as an `["EXIT", pid, reason]` message
+ * instead of taking it down; if it is killed, a fresh main process takes its
+ * place, as the shell restarts. Main may wait in any number of receives at
+ * once (concurrent handlers each awaiting their own replies).
+ *
+ * Main is not a loop that reads its mailbox, so it keeps only the EXIT
+ * messages someone can use: a service whose handlers `spawnLink`,
+ * `startLink` or `Task.async` per request must not grow without bound.
+ * - A `"normal"` exit signal does nothing to main, as in the Erlang shell:
+ *   no `["EXIT", pid, "normal"]` message. To wait for a process's end from
+ *   top-level code, {@linkcode monitor} it (DOWN messages stay), or call
+ *   `trapExit(true)` first: from then on main gets every EXIT, as any
+ *   trapping process (a test process does this, as OTP's test cases do).
+ * - Other EXITs arrive as messages, but main keeps at most 1,000 unread:
+ *   past that the oldest unread one is dropped, and that is reported.
+ *
+ * To give a request handler a process of its own — its own mailbox, links
+ * and tables, all gone when it returns — run it with {@linkcode inProcess}.
+ * This differs from Erlang, where every piece of code runs in some process.
  *
  * ## Messages
  * {@linkcode send} appends to the receiver's mailbox and returns at once; the
@@ -44,6 +65,15 @@
  * functions skip `AsyncLocalStorage`, which costs ~200 ns per use on Deno and
  * slows every promise on Node 20 once used.)
  *
+ * ## Timers: not a raw `setTimeout`
+ * A raw `setTimeout` (or `setInterval`) callback is not contained: a throw
+ * in it is the runtime's uncaught exception, which can end the OS process,
+ * not an exit reason a link or supervisor hears of; and nothing cancels it
+ * when the process that set it dies. Use `@steward/steward/timer` instead:
+ * `sendAfter` and `startTimer` turn time into a message, `applyAfter` runs a
+ * callback as the calling process (a throw crashes that process only), and
+ * every such timer dies with its process.
+ *
  * ```ts
  * import { spawnLink, receive, send, self } from "@steward/steward/process";
  *
@@ -53,18 +83,17 @@
  * });
  * send(echo, [self(), "hello"]);
  * console.assert(await receive((m) => typeof m === "string") === "HELLO");
- * // main traps exits: the echo process's normal exit arrives as a message
- * const exitMsg = await receive((m) => Array.isArray(m) && m[0] === "EXIT");
- * console.assert((exitMsg as unknown[])[2] === "normal");
  * ```
  *
  * @module
  */
 
 import {
+  addWait,
   currentProc,
   deliver,
   demonitorRef,
+  type DownWatcher,
   exitSignal,
   linkProcs,
   listOf,
@@ -79,9 +108,13 @@ import {
   registeredNames,
   registerName,
   removeFirst,
+  removeWait,
+  setTrapExit,
   spawnProc,
   unlinkProcs,
   unregisterName,
+  type Wait,
+  watch,
   whereisName,
 } from "./_runtime.ts";
 import {
@@ -133,6 +166,100 @@ function checkName(op: string, name: unknown): asserts name is string {
         formatTerm(name)
       }`,
     );
+  }
+}
+
+/**
+ * Runs `fn` as a new short-lived process and resolves with what it returns:
+ * the way to give top-level code (an HTTP request handler, a job) a process
+ * of its own. Its mailbox, links, monitors and tables live only while `fn`
+ * runs: processes it links to get its exit signal when it ends, and nothing
+ * is left in the caller's mailbox. Not linked to the caller; if the caller
+ * is a process and dies first, the new process gets the caller's exit signal
+ * as if linked.
+ *
+ * @param fn the code to run, given its own pid; `self()` is that pid.
+ * @returns what `fn` returns (awaited).
+ * @throws what `fn` throws (rejects with the same value; the process exits
+ *   with it as its reason).
+ * @throws {ExitError} (rejects) if the process is killed or exits by a
+ *   signal before `fn` settles, with that reason.
+ * @throws {TypeError} if `fn` is not a function.
+ *
+ * @example
+ * ```ts
+ * import { inProcess, receive, self, send, spawnLink } from "@steward/steward/process";
+ * const top = self();
+ * const answer = await inProcess(async (me) => {
+ *   console.assert(self() === me && me !== top);
+ *   const helper = spawnLink(() => send(me, 42)); // linked to this process
+ *   return await receive((m) => m === 42);
+ * });
+ * console.assert(answer === 42);
+ * ```
+ */
+export function inProcess<T>(fn: (self: Pid) => T): Promise<Awaited<T>> {
+  if (typeof fn !== "function") {
+    return Promise.reject(
+      new TypeError(
+        `Cannot inProcess: 'fn' must be a function, got ${formatTerm(fn)}`,
+      ),
+    );
+  }
+  let caller: Proc;
+  try {
+    caller = liveCaller();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return new Promise((resolve, reject) => {
+    const run = new InProcess(
+      caller,
+      fn as (self: Pid) => unknown,
+      resolve as (v: unknown) => void,
+      reject,
+    );
+    run.proc = spawnProc(run.body, null);
+    watch(run.proc, run);
+    addWait(caller, run);
+  });
+}
+
+/** One {@linkcode inProcess} run: its body, its outcome, its watch. */
+class InProcess implements DownWatcher, Wait {
+  readonly owner = null;
+  proc: Proc | null = null;
+  #settled: "no" | "returned" | "threw" = "no";
+  #value: unknown = undefined;
+
+  constructor(
+    readonly caller: Proc,
+    readonly fn: (self: Pid) => unknown,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  readonly body = async (pid: Pid): Promise<void> => {
+    try {
+      this.#value = await this.fn(pid);
+      this.#settled = "returned";
+    } catch (error) {
+      this.#value = error;
+      this.#settled = "threw";
+      throw error;
+    }
+  };
+
+  down(_target: Proc, reason: unknown): void {
+    removeWait(this.caller, this);
+    if (this.#settled === "returned") this.resolve(this.#value);
+    else if (this.#settled === "threw") this.reject(this.#value);
+    else this.reject(new ExitError(reason));
+  }
+
+  abort(reason: unknown): void {
+    // The caller died first: the run hears of it as if linked.
+    if (this.proc !== null) exitSignal(this.caller, this.proc, reason, true);
   }
 }
 
@@ -270,20 +397,32 @@ export interface ReceiveOptions {
    * @default {Infinity}
    */
   timeout?: number;
+  /**
+   * Ends the wait when it aborts: the receive rejects with the signal's
+   * `reason` and takes no message.
+   */
+  signal?: AbortSignal;
 }
+
+const RECEIVE_OPTIONS = ["timeout", "signal"];
 
 /**
  * Takes the oldest message of the caller's mailbox that `predicate` accepts
  * (any message without one), waiting for it if needed. Messages it skips stay
  * in the mailbox, in order.
  *
+ * A process may wait in several receives at once (`Promise.all` over joins,
+ * concurrent request handlers in top-level code): each new message goes to
+ * the oldest pending receive whose predicate accepts it, else stays in the
+ * mailbox. With one receive pending this is exactly Erlang's selective
+ * receive.
+ *
  * @param predicate which message to take; runs in the receiving process.
- * @param options `timeout`.
+ * @param options `timeout`, `signal`.
  * @returns the message.
  * @throws {TimeoutError} (rejects) if no message matched within `timeout`.
  * @throws {ExitError} (rejects) if the process is killed while waiting.
- * @throws {TypeError} (rejects) if another receive is waiting in the same
- *   process.
+ * @throws {TypeError} (rejects) for a malformed predicate or option.
  *
  * @example
  * ```ts
@@ -292,6 +431,15 @@ export interface ReceiveOptions {
  * send(self(), 2);
  * console.assert(await receive((m) => typeof m === "number") === 2);
  * console.assert(await receive() === "first");
+ *
+ * // Two waits at once: each message goes to the oldest wait that wants it.
+ * const both = Promise.all([
+ *   receive((m) => m === "a"),
+ *   receive((m) => m === "b"),
+ * ]);
+ * send(self(), "b");
+ * send(self(), "a");
+ * console.assert((await both).join() === "a,b");
  * ```
  */
 export function receive<T = unknown>(
@@ -307,6 +455,28 @@ export function receive<T = unknown>(
       ),
     );
   }
+  if (options !== undefined) {
+    if (options === null || typeof options !== "object") {
+      return Promise.reject(
+        new TypeError(
+          `Cannot receive: 'options' must be an object, got ${
+            formatTerm(options)
+          }`,
+        ),
+      );
+    }
+    for (const key in options) {
+      if (!RECEIVE_OPTIONS.includes(key)) {
+        return Promise.reject(
+          new TypeError(
+            `Cannot receive: unknown option ${JSON.stringify(key)} (known: ${
+              RECEIVE_OPTIONS.join(", ")
+            })`,
+          ),
+        );
+      }
+    }
+  }
   const timeout = options?.timeout ?? Infinity;
   if (typeof timeout !== "number" || !(timeout >= 0)) {
     return Promise.reject(
@@ -317,7 +487,17 @@ export function receive<T = unknown>(
       ),
     );
   }
-  return receiveIn(currentProc(), predicate, timeout) as Promise<T>;
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return Promise.reject(
+      new TypeError(
+        `Cannot receive: 'signal' must be an AbortSignal, got ${
+          formatTerm(signal)
+        }`,
+      ),
+    );
+  }
+  return receiveIn(currentProc(), predicate, timeout, signal) as Promise<T>;
 }
 
 /**
@@ -525,10 +705,7 @@ export function trapExit(flag: boolean): boolean {
       `Cannot set trapExit: 'flag' must be a boolean, got ${formatTerm(flag)}`,
     );
   }
-  const p = currentProc();
-  const previous = p.trapExit;
-  p.trapExit = flag;
-  return previous;
+  return setTrapExit(currentProc(), flag);
 }
 
 /**

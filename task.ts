@@ -186,9 +186,7 @@ async function startTask<T>(
  * import assert from "node:assert/strict";
  * const sup = await task.startSupervisor();
  * const tasks = await Promise.all([1, 2, 3].map((n) => task.async(sup, () => n * n)));
- * const results = [];
- * for (const t of tasks) results.push(await task.join(t)); // one join at a time
- * assert.deepEqual(results, [1, 4, 9]);
+ * assert.deepEqual(await task.joinMany(tasks), [1, 4, 9]);
  * await supervisor.stop(sup);
  * ```
  */
@@ -287,13 +285,26 @@ function checkOwner(op: string, task: Task): void {
   }
 }
 
+/** Options of {@linkcode join}, {@linkcode joinMany}, {@linkcode yieldMany}. */
+export interface JoinOptions {
+  /** Milliseconds to wait (Infinity: forever). @default {5000} */
+  readonly timeout?: number;
+  /** Ends the wait when it aborts, rejecting with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** One task's outcome in {@linkcode yieldMany}: a result, an exit, or none yet. */
+export type YieldResult<T> = { ok: T } | { exit: unknown } | undefined;
+
 /**
  * Waits for a task's result (Elixir's `Task.await`). Only the process that
- * started the task may join it, once; a process joins one task at a time
- * (a join is a selective receive).
+ * started the task may join it, once. A process may join several tasks at
+ * once (`Promise.all` over joins, or {@linkcode joinMany}): each join waits
+ * for its own task's messages.
  *
  * @param task from {@linkcode async} or {@linkcode asyncNolink}.
- * @param options `timeout` in ms (default 5000; Infinity waits forever).
+ * @param options `timeout` in ms (default 5000; Infinity waits forever),
+ *   `signal`.
  * @returns what `fn` returned (or resolved to).
  * @throws {ExitError} (rejects) with the task's exit reason if it died
  *   without a result (a throw in `fn`, a kill...).
@@ -308,15 +319,198 @@ function checkOwner(op: string, task: Task): void {
  * const sup = await task.startSupervisor();
  * const t = await task.async(sup, () => "hello");
  * assert.equal(await task.join(t, { timeout: 1000 }), "hello");
+ * const ts = await Promise.all([1, 2].map((n) => task.async(sup, () => n)));
+ * assert.deepEqual(await Promise.all(ts.map((t) => task.join(t))), [1, 2]);
  * await supervisor.stop(sup);
  * ```
  */
 export async function join<T>(
   task: Task<T>,
-  options?: { timeout?: number },
+  options?: JoinOptions,
 ): Promise<T> {
   checkOwner("join", task);
-  const timeout = options?.timeout ?? 5000;
+  const outcome = await awaitOutcome(task, checkJoinOptions("join", options));
+  if (outcome === undefined) {
+    const timeout = options?.timeout ?? DEFAULT_JOIN_TIMEOUT;
+    throw new TimeoutError(
+      `task ${task.pid} gave no result within ${timeout} ms`,
+      timeout,
+    );
+  }
+  if ("exit" in outcome) throw new ExitError(outcome.exit);
+  return outcome.ok;
+}
+
+/**
+ * Waits for the results of several tasks (Elixir's `Task.await_many`), in
+ * the order of `tasks`, within one `timeout` for all of them. If one task
+ * dies without a result, rejects at once with its `ExitError` and stops
+ * waiting for the others (which keep running).
+ *
+ * @param tasks from {@linkcode async} or {@linkcode asyncNolink}, all owned
+ *   by the caller.
+ * @param options `timeout` for the whole wait (default 5000), `signal`.
+ * @returns the results, in the order of `tasks`.
+ * @throws {ExitError} (rejects) with the first exit reason seen.
+ * @throws {TimeoutError} (rejects) if not every result came within `timeout`.
+ * @throws {TypeError} (rejects) for a task the caller does not own.
+ *
+ * @example
+ * ```ts
+ * import * as task from "@steward/steward/task";
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import assert from "node:assert/strict";
+ * const sup = await task.startSupervisor();
+ * const tasks = await Promise.all([1, 2, 3].map((n) => task.async(sup, () => n * n)));
+ * assert.deepEqual(await task.joinMany(tasks), [1, 4, 9]);
+ * await supervisor.stop(sup);
+ * ```
+ */
+export async function joinMany<T>(
+  tasks: readonly Task<T>[],
+  options?: JoinOptions,
+): Promise<T[]> {
+  checkTasks("joinMany", tasks);
+  const { timeout, signal } = checkJoinOptions("joinMany", options);
+  const stop = new AbortController();
+  const unlink = forward(signal, stop);
+  try {
+    return await Promise.all(tasks.map(async (task) => {
+      const outcome = await awaitOutcome(task, {
+        timeout,
+        signal: stop.signal,
+      });
+      if (outcome === undefined) {
+        throw new TimeoutError(
+          `tasks gave no result within ${timeout} ms (first missing: ${task.pid})`,
+          timeout,
+        );
+      }
+      if ("exit" in outcome) throw new ExitError(outcome.exit);
+      return outcome.ok;
+    }));
+  } finally {
+    // The waits still pending end here, so none is left to take a later
+    // message.
+    stop.abort();
+    unlink();
+  }
+}
+
+/**
+ * Waits up to `timeout` for several tasks (Elixir's `Task.yield_many`) and
+ * tells how each one stands: `{ ok: result }`, `{ exit: reason }`, or
+ * `undefined` if it has not finished (it keeps running: {@linkcode join} it
+ * later or {@linkcode shutdown} it). Never rejects for a task's failure.
+ *
+ * @param tasks from {@linkcode async} or {@linkcode asyncNolink}, all owned
+ *   by the caller.
+ * @param options `timeout` for the whole wait (default 5000), `signal`.
+ * @returns one outcome per task, in the order of `tasks`.
+ * @throws {TypeError} (rejects) for a task the caller does not own.
+ *
+ * @example
+ * ```ts
+ * import * as task from "@steward/steward/task";
+ * import * as supervisor from "@steward/steward/supervisor";
+ * import assert from "node:assert/strict";
+ * const sup = await task.startSupervisor();
+ * const quick = await task.asyncNolink(sup, () => "done");
+ * const bad = await task.asyncNolink(sup, () => { throw "boom"; });
+ * const slow = await task.asyncNolink(sup, () => new Promise(() => {}));
+ * const [a, b, c] = await task.yieldMany([quick, bad, slow], { timeout: 50 });
+ * assert.deepEqual([a, b, c], [{ ok: "done" }, { exit: "boom" }, undefined]);
+ * await task.shutdown(slow, "brutal_kill");
+ * await supervisor.stop(sup);
+ * ```
+ */
+export async function yieldMany<T>(
+  tasks: readonly Task<T>[],
+  options?: JoinOptions,
+): Promise<YieldResult<T>[]> {
+  checkTasks("yieldMany", tasks);
+  const checked = checkJoinOptions("yieldMany", options);
+  return await Promise.all(tasks.map((task) => awaitOutcome(task, checked)));
+}
+
+const DEFAULT_JOIN_TIMEOUT = 5000;
+const JOIN_OPTIONS = ["timeout", "signal"];
+
+function checkJoinOptions(
+  op: string,
+  options: JoinOptions | undefined,
+): { timeout: number; signal: AbortSignal | undefined } {
+  if (options === undefined) {
+    return { timeout: DEFAULT_JOIN_TIMEOUT, signal: undefined };
+  }
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+    );
+  }
+  for (const key in options) {
+    if (!JOIN_OPTIONS.includes(key)) {
+      throw new TypeError(
+        `Cannot ${op}: unknown option ${JSON.stringify(key)} (known: ${
+          JOIN_OPTIONS.join(", ")
+        })`,
+      );
+    }
+  }
+  const timeout = options.timeout ?? DEFAULT_JOIN_TIMEOUT;
+  if (typeof timeout !== "number" || !(timeout >= 0)) {
+    throw new RangeError(
+      `Cannot ${op}: 'timeout' must be a non-negative number or Infinity, got ${
+        formatTerm(timeout)
+      }`,
+    );
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${op}: 'signal' must be an AbortSignal, got ${
+        formatTerm(signal)
+      }`,
+    );
+  }
+  return { timeout, signal };
+}
+
+function checkTasks(op: string, tasks: readonly Task[]): void {
+  if (!Array.isArray(tasks)) {
+    throw new TypeError(
+      `Cannot ${op}: 'tasks' must be an array of tasks, got ${
+        formatTerm(tasks)
+      }`,
+    );
+  }
+  for (const task of tasks) checkOwner(op, task);
+}
+
+/** Aborts `to` when `from` aborts; returns the function that stops that. */
+function forward(
+  from: AbortSignal | undefined,
+  to: AbortController,
+): () => void {
+  if (from === undefined) return () => {};
+  if (from.aborted) {
+    to.abort(from.reason);
+    return () => {};
+  }
+  const onAbort = () => to.abort(from.reason);
+  from.addEventListener("abort", onAbort, { once: true });
+  return () => from.removeEventListener("abort", onAbort);
+}
+
+/**
+ * A task's result or exit, or undefined if neither came within `timeout`.
+ * Takes the result message and flushes the monitor; leaves an exit's DOWN
+ * taken too.
+ */
+async function awaitOutcome<T>(
+  task: Task<T>,
+  options: { timeout: number; signal: AbortSignal | undefined },
+): Promise<YieldResult<T>> {
   let m: unknown;
   try {
     m = await receive(
@@ -324,23 +518,18 @@ export async function join<T>(
         Array.isArray(m) &&
         ((m.length === 2 && m[0] === task.ref) ||
           (m[0] === "DOWN" && m[1] === task.ref)),
-      { timeout },
+      options,
     );
   } catch (error) {
-    if (error instanceof TimeoutError) {
-      throw new TimeoutError(
-        `task ${task.pid} gave no result within ${timeout} ms`,
-        timeout,
-      );
-    }
+    if (error instanceof TimeoutError) return undefined;
     throw error;
   }
   const msg = m as unknown[];
   if (msg[0] === task.ref) {
     demonitor(task.ref, { flush: true });
-    return msg[1] as T;
+    return { ok: msg[1] as T };
   }
-  throw new ExitError(msg[4]);
+  return { exit: msg[4] };
 }
 
 /**

@@ -148,53 +148,26 @@ function parseBun(output: string) {
 }
 
 /**
- * Transpiles tests/**\/*.ts into NODE_TESTS_DIR/tests/**\/*.js, pointing
- * library imports at the built package. Returns the test files to run, or
- * undefined (after saying why) on failure.
+ * Transpiles tests/**\/*.ts and examples/**\/*.ts into
+ * NODE_TESTS_DIR/{tests,examples}/**\/*.js, pointing library imports at the
+ * built package (tests may import an example, as tests/chat_example_test.ts
+ * does). Returns the test files to run, or undefined (after saying why) on
+ * failure.
  */
 async function buildNodeTests(tests: string[]): Promise<string[] | undefined> {
   header(`transpile tests/ -> ${NODE_TESTS_DIR} (imports -> ${NPM_DIR})`);
   remove(NODE_TESTS_DIR);
   const all = walk("tests");
-  const sources = all.filter((f) => f.endsWith(".ts"));
-  const transpile = await run(Deno.execPath(), [
-    "transpile",
-    "--quiet",
-    "--no-check",
-    "--no-config",
-    "--source-map",
-    "none",
-    "--outdir",
-    NODE_TESTS_DIR,
-    ...sources,
-  ]);
-  if (transpile.code !== 0) {
-    console.error(`deno transpile failed (exit ${transpile.code})`);
-    return undefined;
-  }
-  const problems: string[] = [];
-  for (const source of sources) {
-    const js = `${NODE_TESTS_DIR}/${source.replace(/\.ts$/, ".js")}`;
-    const url = new URL(js, ROOT_URL);
-    let code: string;
-    try {
-      code = Deno.readTextFileSync(url);
-    } catch {
-      problems.push(`deno transpile wrote no ${js}`);
-      continue;
-    }
-    Deno.writeTextFileSync(url, rewriteImports(code, source, problems));
-  }
+  const sources = [...all, ...walk("examples")].filter((f) =>
+    f.endsWith(".ts")
+  );
+  if (!await transpileForNode(sources, NODE_TESTS_DIR)) return undefined;
   // Fixtures (anything not .ts) are copied as they are.
   for (const file of all.filter((f) => !f.endsWith(".ts"))) {
     const target = new URL(`${NODE_TESTS_DIR}/${file}`, ROOT_URL);
     Deno.mkdirSync(new URL("./", target), { recursive: true });
     Deno.copyFileSync(new URL(file, ROOT_URL), target);
   }
-  Deno.writeTextFileSync(
-    new URL(`${NODE_TESTS_DIR}/package.json`, ROOT_URL),
-    JSON.stringify({ private: true, type: "module" }, null, 2) + "\n",
-  );
   // Lets tests import "@steward/steward/..." on Node and Bun too.
   const scope = new URL(`${NODE_TESTS_DIR}/node_modules/@steward/`, ROOT_URL);
   Deno.mkdirSync(scope, { recursive: true });
@@ -208,12 +181,65 @@ async function buildNodeTests(tests: string[]): Promise<string[] | undefined> {
   } else {
     Deno.symlinkSync(`../../../npm`, link);
   }
-  if (problems.length > 0) {
-    console.error(`Cannot build the Node tests:\n  ${problems.join("\n  ")}`);
-    return undefined;
-  }
   console.log(`transpiled ${sources.length} files`);
   return tests.map((t) => `${NODE_TESTS_DIR}/${t.replace(/\.ts$/, ".js")}`);
+}
+
+/** Directories whose files are transpiled beside each other (not the library). */
+const LOCAL_DIRS = ["tests/", "examples/"];
+
+/**
+ * Transpiles `sources` (paths like "tests/x_test.ts" or "examples/y.ts")
+ * with `deno transpile` into `outDir` (relative to the root), rewriting
+ * their relative imports: into tests/ or examples/ -> the transpiled .js
+ * beside them; anything else -> the built file in dist/npm, which must
+ * exist (run buildNpm first). Writes `outDir/package.json` (type module).
+ * Returns whether it worked (after saying why not).
+ */
+export async function transpileForNode(
+  sources: string[],
+  outDir: string,
+): Promise<boolean> {
+  const transpile = await run(Deno.execPath(), [
+    "transpile",
+    "--quiet",
+    "--no-check",
+    "--no-config",
+    "--source-map",
+    "none",
+    "--outdir",
+    outDir,
+    ...sources,
+  ]);
+  if (transpile.code !== 0) {
+    console.error(`deno transpile failed (exit ${transpile.code})`);
+    return false;
+  }
+  const problems: string[] = [];
+  for (const source of sources) {
+    const js = `${outDir}/${source.replace(/\.ts$/, ".js")}`;
+    const url = new URL(js, ROOT_URL);
+    let code: string;
+    try {
+      code = Deno.readTextFileSync(url);
+    } catch {
+      problems.push(`deno transpile wrote no ${js}`);
+      continue;
+    }
+    Deno.writeTextFileSync(
+      url,
+      rewriteImports(code, source, outDir, problems),
+    );
+  }
+  Deno.writeTextFileSync(
+    new URL(`${outDir}/package.json`, ROOT_URL),
+    JSON.stringify({ private: true, type: "module" }, null, 2) + "\n",
+  );
+  if (problems.length > 0) {
+    console.error(`Cannot build for Node:\n  ${problems.join("\n  ")}`);
+    return false;
+  }
+  return true;
 }
 
 /** Import/export specifiers in transpiled JavaScript. */
@@ -222,16 +248,17 @@ const SPECIFIER =
 
 /**
  * Rewrites the relative specifiers of the transpiled `source` (a path like
- * "tests/x_test.ts"): into tests/ -> same file as .js; elsewhere -> the
- * built file in dist/npm, which must exist.
+ * "tests/x_test.ts"): into tests/ or examples/ -> same file as .js under
+ * `outDir`; elsewhere -> the built file in dist/npm, which must exist.
  */
 function rewriteImports(
   code: string,
   source: string,
+  outDir: string,
   problems: string[],
 ): string {
   const from = new URL(source, ROOT_URL);
-  const outDir = new URL(`${NODE_TESTS_DIR}/${source}`, ROOT_URL);
+  const outFile = new URL(`${outDir}/${source}`, ROOT_URL);
   return code.replace(SPECIFIER, (match, lead, quote, spec: string) => {
     const resolved = new URL(spec, from);
     const rel = resolved.href.slice(ROOT_URL.href.length);
@@ -240,10 +267,11 @@ function rewriteImports(
       return match;
     }
     const js = rel.replace(/\.(ts|mts)$/, ".js");
-    const target = rel.startsWith("tests/")
-      ? new URL(`${NODE_TESTS_DIR}/${js}`, ROOT_URL)
+    const local = LOCAL_DIRS.some((d) => rel.startsWith(d));
+    const target = local
+      ? new URL(`${outDir}/${js}`, ROOT_URL)
       : new URL(`${NPM_DIR}/${js}`, ROOT_URL);
-    if (!rel.startsWith("tests/")) {
+    if (!local) {
       try {
         Deno.statSync(target);
       } catch {
@@ -253,7 +281,7 @@ function rewriteImports(
         return match;
       }
     }
-    return `${lead}${quote}${relative(outDir, target)}${quote}`;
+    return `${lead}${quote}${relative(outFile, target)}${quote}`;
   });
 }
 

@@ -11,6 +11,11 @@ import {
 } from "../process.ts";
 import { TimeoutError } from "../errors.ts";
 
+// The tests' top-level code is their test process: like an OTP test case that
+// calls process_flag(trap_exit, true), it gets every EXIT as a message,
+// normal ones too (main ignores those by default: process.ts).
+trapExit(true);
+
 /**
  * Runs `fn` with a fresh VirtualClock installed, restoring the previous clock
  * after; fails if `fn` left virtual timers pending.

@@ -15,6 +15,7 @@ import {
   isBound,
   NO_MATCH,
 } from "../_match_spec.ts";
+import { MATCH_SPEC_EXIT } from "../ets.ts";
 import { Pid, Ref, self } from "../process.ts";
 import { newRef } from "../_runtime.ts";
 
@@ -213,14 +214,18 @@ describe("compileSpec() results", () => {
     );
   });
 
-  test('an exception in a body makes the result "EXIT"', () => {
+  test("an exception in a body makes the result MATCH_SPEC_EXIT (Erlang's 'EXIT')", () => {
     const spec = [[["$1"], [], [{ hd: ["$1"] }]], [["_"], [], ["unreached"]]];
-    assert.deepEqual(select(spec, [[[1, 2]], [[]], [3]]), [1, "EXIT", "EXIT"]);
+    assert.deepEqual(select(spec, [[[1, 2]], [[]], [3]]), [
+      1,
+      MATCH_SPEC_EXIT,
+      MATCH_SPEC_EXIT,
+    ]);
     // the result is the last body expression; an earlier one that throws
-    // still makes it "EXIT"
+    // still makes it MATCH_SPEC_EXIT
     const multi = compileSpec([[["$1"], [], [{ hd: ["$1"] }, "last"]]]);
     assert.equal(multi.run([[1]]), "last");
-    assert.equal(multi.run([1]), "EXIT");
+    assert.equal(multi.run([1]), MATCH_SPEC_EXIT);
   });
 
   test("an array expression constructs a new array; { const } is taken as is", () => {
@@ -328,7 +333,11 @@ describe("compileSpec() functions", () => {
       false,
       "keys are strings",
     );
-    assert.equal(ev({ is_map_key: ["a", "$1"] }, [1]), "EXIT", "not an object");
+    assert.equal(
+      ev({ is_map_key: ["a", "$1"] }, [1]),
+      MATCH_SPEC_EXIT,
+      "not an object",
+    );
     assert.equal(
       ev({ is_map_key: ["toString", "$1"] }, {}),
       false,
@@ -341,27 +350,27 @@ describe("compileSpec() functions", () => {
     assert.equal(ev({ and: [true, false] }), false);
     assert.equal(
       ev({ and: [false, "x"] }),
-      "EXIT",
+      MATCH_SPEC_EXIT,
       "and evaluates every operand",
     );
     assert.equal(ev({ or: [false, true] }), true);
     assert.equal(ev({ or: [false, false] }), false);
-    assert.equal(ev({ or: [true, 1] }), "EXIT");
+    assert.equal(ev({ or: [true, 1] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ xor: [true, false] }), true);
     assert.equal(ev({ xor: [true, true] }), false);
-    assert.equal(ev({ xor: [true, null] }), "EXIT");
+    assert.equal(ev({ xor: [true, null] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ not: [false] }), true);
-    assert.equal(ev({ not: [0] }), "EXIT");
+    assert.equal(ev({ not: [0] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ andalso: [true, true] }), true);
     assert.equal(
       ev({ andalso: [false, { hd: [[]] }] }),
       false,
       "stops at false",
     );
-    assert.equal(ev({ andalso: [true, "x"] }), "EXIT");
+    assert.equal(ev({ andalso: [true, "x"] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ orelse: [true, { hd: [[]] }] }), true, "stops at true");
     assert.equal(ev({ orelse: [false, false] }), false);
-    assert.equal(ev({ orelse: [false, "x"] }), "EXIT");
+    assert.equal(ev({ orelse: [false, "x"] }), MATCH_SPEC_EXIT);
     // in a guard, a non-boolean operand fails the clause
     assert.equal(passes({ or: ["$1", true] }, "notbool"), false);
     assert.equal(
@@ -377,13 +386,14 @@ describe("compileSpec() functions", () => {
     assert.equal(ev({ "<=": [2, 1] }), false);
     assert.equal(ev({ ">": [3n, 2.5] }), true);
     assert.equal(ev({ ">=": ["b", "a"] }), true);
-    // number < null < boolean < string < ref < pid < array
+    // number < null < boolean < ref < pid < array < string
     assert.equal(ev({ "<": [999, null] }), true);
     assert.equal(ev({ "<": [null, false] }), true);
-    assert.equal(ev({ "<": [true, "a"] }), true);
-    assert.equal(ev({ "<": ["z", newRef()] }), true);
+    assert.equal(ev({ "<": [true, newRef()] }), true);
     assert.equal(ev({ "<": [newRef(), self()] }), true);
     assert.equal(ev({ "<": [self(), []] }), true);
+    assert.equal(ev({ "<": [[9, 9, 9], ""] }), true, "strings after arrays");
+    assert.equal(ev({ "<": ["a", [1]] }), false);
     assert.equal(
       ev({ "<": [[9, 9], [1, 1, 1]] }),
       true,
@@ -393,10 +403,10 @@ describe("compileSpec() functions", () => {
     // ordering values outside the term order is an error
     assert.equal(
       ev({ "<": [{ const: { a: 1 } }, { const: { a: 2 } }] }),
-      "EXIT",
+      MATCH_SPEC_EXIT,
     );
-    assert.equal(ev({ "<": [undefined, 1] }), "EXIT");
-    assert.equal(ev({ "<": [NaN, 1] }), "EXIT");
+    assert.equal(ev({ "<": [undefined, 1] }), MATCH_SPEC_EXIT);
+    assert.equal(ev({ "<": [NaN, 1] }), MATCH_SPEC_EXIT);
     assert.equal(passes({ ">": ["$1", 0] }, undefined), false);
 
     assert.equal(ev({ "==": [1, 1n] }), true);
@@ -424,10 +434,10 @@ describe("compileSpec() functions", () => {
   test("arithmetic on numbers, on bigints, and badarith when mixed", () => {
     assert.equal(ev({ "+": [1, 2] }), 3);
     assert.equal(ev({ "+": [1n, 2n] }), 3n);
-    assert.equal(ev({ "+": [1, 2n] }), "EXIT");
-    assert.equal(ev({ "+": ["1", 2] }), "EXIT");
+    assert.equal(ev({ "+": [1, 2n] }), MATCH_SPEC_EXIT);
+    assert.equal(ev({ "+": ["1", 2] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ "+": [5] }), 5);
-    assert.equal(ev({ "+": ["5"] }), "EXIT");
+    assert.equal(ev({ "+": ["5"] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ "-": [5, 7] }), -2);
     assert.equal(ev({ "-": [5n] }), -5n);
     assert.ok(Object.is(ev({ "-": [0] }), 0), "no -0");
@@ -435,17 +445,17 @@ describe("compileSpec() functions", () => {
     assert.equal(ev({ "*": [2n ** 64n, 2n ** 64n] }), 2n ** 128n);
     assert.equal(ev({ "/": [10, 4] }), 2.5);
     assert.equal(ev({ "/": [10n, 4n] }), 2.5);
-    assert.equal(ev({ "/": [1, 0] }), "EXIT");
+    assert.equal(ev({ "/": [1, 0] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ div: [7, 2] }), 3);
     assert.equal(ev({ div: [-7, 2] }), -3);
     assert.equal(ev({ div: [-7n, 2n] }), -3n);
-    assert.equal(ev({ div: [7.5, 2] }), "EXIT");
-    assert.equal(ev({ div: [7, 0] }), "EXIT");
-    assert.equal(ev({ div: [7n, 0n] }), "EXIT");
+    assert.equal(ev({ div: [7.5, 2] }), MATCH_SPEC_EXIT);
+    assert.equal(ev({ div: [7, 0] }), MATCH_SPEC_EXIT);
+    assert.equal(ev({ div: [7n, 0n] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ rem: [-7, 2] }), -1);
     assert.ok(Object.is(ev({ rem: [-4, 2] }), 0), "no -0");
     assert.equal(ev({ rem: [7n, 3n] }), 1n);
-    assert.equal(ev({ rem: [7, 2n] }), "EXIT");
+    assert.equal(ev({ rem: [7, 2n] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ band: [0b1110, 0b0111] }), 0b0110);
     assert.equal(ev({ bor: [2 ** 40, 1] }), 2 ** 40 + 1, "beyond 32 bits");
     assert.equal(ev({ bxor: [-1, 2 ** 40] }), -(2 ** 40) - 1);
@@ -456,7 +466,7 @@ describe("compileSpec() functions", () => {
     assert.equal(ev({ bsl: [1, 40] }), 2 ** 40);
     assert.equal(
       ev({ bsl: [1, 60] }),
-      "EXIT",
+      MATCH_SPEC_EXIT,
       "not a safe integer: use bigints",
     );
     assert.equal(ev({ bsl: [1n, 200n] }), 1n << 200n);
@@ -464,10 +474,10 @@ describe("compileSpec() functions", () => {
     assert.equal(ev({ bsr: [-16, 2] }), -4);
     assert.equal(ev({ bsr: [5, 100] }), 0);
     assert.equal(ev({ bsr: [2n ** 70n, 69n] }), 2n);
-    assert.equal(ev({ band: [1.5, 1] }), "EXIT");
+    assert.equal(ev({ band: [1.5, 1] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ abs: [-3] }), 3);
     assert.equal(ev({ abs: [-3n] }), 3n);
-    assert.equal(ev({ abs: ["x"] }), "EXIT");
+    assert.equal(ev({ abs: ["x"] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ max: [1, 2n] }), 2n);
     assert.equal(ev({ min: ["a", 1] }), 1, "term order: numbers first");
     assert.equal(ev({ max: [1, 1n] }), 1, "equal: the first");
@@ -480,10 +490,10 @@ describe("compileSpec() functions", () => {
     assert.equal(ev({ ceil: [1.2] }), 2);
     assert.ok(Object.is(ev({ ceil: [-0.5] }), 0));
     assert.equal(ev({ trunc: [-1.7] }), -1);
-    assert.equal(ev({ trunc: [Infinity] }), "EXIT");
+    assert.equal(ev({ trunc: [Infinity] }), MATCH_SPEC_EXIT);
     assert.equal(ev({ float: [3] }), 3);
     assert.equal(ev({ float: [3n] }), 3);
-    assert.equal(ev({ float: ["3"] }), "EXIT");
+    assert.equal(ev({ float: ["3"] }), MATCH_SPEC_EXIT);
   });
 
   test("structure: element (0-based), hd, tl, length, size, tuple_size, map_size, map_get", () => {
@@ -491,27 +501,27 @@ describe("compileSpec() functions", () => {
     const run = (expr: unknown) => compileSpec([["_", [], [expr]]]).run(rec);
     assert.equal(run({ element: [0, "$_"] }), "k", "0-based, unlike Erlang");
     assert.equal(run({ element: [1n, "$_"] }), "v");
-    assert.equal(run({ element: [3, "$_"] }), "EXIT");
-    assert.equal(run({ element: [-1, "$_"] }), "EXIT");
-    assert.equal(run({ element: [0.5, "$_"] }), "EXIT");
-    assert.equal(run({ element: [0, "abc"] }), "EXIT");
+    assert.equal(run({ element: [3, "$_"] }), MATCH_SPEC_EXIT);
+    assert.equal(run({ element: [-1, "$_"] }), MATCH_SPEC_EXIT);
+    assert.equal(run({ element: [0.5, "$_"] }), MATCH_SPEC_EXIT);
+    assert.equal(run({ element: [0, "abc"] }), MATCH_SPEC_EXIT);
     assert.equal(run({ hd: [{ element: [2, "$_"] }] }), 1);
     assert.deepEqual(run({ tl: [{ element: [2, "$_"] }] }), [2, 3]);
-    assert.equal(run({ tl: [[]] }), "EXIT");
-    assert.equal(run({ hd: [[]] }), "EXIT");
+    assert.equal(run({ tl: [[]] }), MATCH_SPEC_EXIT);
+    assert.equal(run({ hd: [[]] }), MATCH_SPEC_EXIT);
     assert.equal(run({ length: ["$_"] }), 3);
     assert.equal(run({ size: [[]] }), 0);
     assert.equal(run({ tuple_size: ["$_"] }), 3);
-    assert.equal(run({ length: ["abc"] }), "EXIT");
+    assert.equal(run({ length: ["abc"] }), MATCH_SPEC_EXIT);
     assert.equal(run({ map_size: [{ const: { a: 1, b: 2 } }] }), 2);
-    assert.equal(run({ map_size: [[]] }), "EXIT");
+    assert.equal(run({ map_size: [[]] }), MATCH_SPEC_EXIT);
     assert.equal(run({ map_get: ["a", { const: { a: 1 } }] }), 1);
     assert.equal(
       run({ map_get: ["b", { const: { a: 1 } }] }),
-      "EXIT",
+      MATCH_SPEC_EXIT,
       "badkey",
     );
-    assert.equal(run({ map_get: ["a", "notmap"] }), "EXIT");
+    assert.equal(run({ map_get: ["a", "notmap"] }), MATCH_SPEC_EXIT);
   });
 
   test("self is the calling process's pid", () => {
