@@ -26,6 +26,13 @@ import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { ChildTable } from "./_child_table.ts";
+import {
+  dispatch,
+  enabled,
+  type LogTarget,
+  reportChildEvent,
+  SEVERITY,
+} from "./_logger.ts";
 import { formatTerm } from "./_format.ts";
 import {
   badAction,
@@ -38,7 +45,7 @@ import type {
   DirectorEvent,
   DirectorReport,
   FullChildSpec,
-  Logger,
+  LogEntry,
   LogValidator,
   PlanAction,
   ReportKind,
@@ -129,7 +136,8 @@ export class Dir {
   /** The default childspec (as given, checked). */
   default: DefaultChildspec = DEFAULT_DEFAULT_CHILDSPEC;
   readonly trace: ((line: string) => void) | null;
-  readonly logger: Logger | null;
+  /** Where reports go (the `logger` option). */
+  readonly log: LogTarget;
   readonly logValidator: LogValidator | undefined;
 
   constructor(readonly proc: Proc, options: StartOptions) {
@@ -140,7 +148,11 @@ export class Dir {
       : debug === false
       ? null
       : debug;
-    this.logger = options.logger ?? null;
+    this.log = options.logger === undefined
+      ? undefined
+      : typeof options.logger === "string"
+      ? SEVERITY[options.logger]
+      : options.logger as LogTarget;
     this.logValidator = options.logValidator;
   }
 
@@ -160,6 +172,15 @@ export class Dir {
   }
 
   emit(event: DistributiveOmit<DirectorEvent, "director" | "time">): void {
+    // Restarts and delays are the library's reports, not the director's
+    // own (report() below): for the global logger only, so a director's
+    // own logger function still gets LogEntry objects alone.
+    if (
+      (event.type === "restart_delayed" || event.type === "child_restarted") &&
+      this.log !== false && typeof this.log !== "function"
+    ) {
+      reportChildEvent(this.log, "director", this.pid, this.proc.name, event);
+    }
     if (!events.active) return;
     events.emit(
       { ...event, director: this.pid, time: getClock().now() } as DirectorEvent,
@@ -174,11 +195,15 @@ export class Dir {
     pid: Pid | undefined,
     reason: unknown,
   ): void {
-    const logger = this.logger;
-    if (logger === null) return;
+    const target = this.log;
+    const level = kind === "progress" ? "info" : "error";
+    if (!enabled(target, level)) return;
     const report: DirectorReport = {
       kind,
-      level: kind === "progress" ? "info" : "error",
+      level,
+      time: Date.now(),
+      source: "director",
+      supervisor: this.pid,
       director: this.pid,
       name: this.proc.name,
       id: child.spec.id,
@@ -198,11 +223,14 @@ export class Dir {
     }
     if (form === "none") return;
     const f = form === "long" ? "long" : "short";
+    let text: string;
     try {
-      logger({ ...report, form: f, text: this.format(report, child, f) });
-    } catch (error) {
-      console.error("Steward: a director logger threw:", error);
+      text = this.format(report, child, f);
+    } catch {
+      text = `=SUPERVISOR REPORT= ${this.pid}: ${kind} (unprintable)`;
     }
+    const entry: LogEntry = { ...report, form: f, text };
+    dispatch(target as LogTarget, entry);
   }
 
   format(r: DirectorReport, child: Child, form: "short" | "long"): string {

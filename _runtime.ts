@@ -26,6 +26,7 @@ import {
   Timed,
 } from "./_timers.ts";
 import { microtask } from "./_microtask.ts";
+import { enabled, log } from "./_logger.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
 export interface Kind {
@@ -834,7 +835,11 @@ function kindFailed(proc: Proc, error: unknown): void {
 
 /** The exit reason a thrown value stands for. */
 export function thrownReason(error: unknown): unknown {
-  return error instanceof ExitError ? error.reason : error;
+  try {
+    return error instanceof ExitError ? error.reason : error;
+  } catch {
+    return error; // a Proxy whose prototype trap throws: the reason itself
+  }
 }
 
 function startBody(proc: Proc): void {
@@ -848,7 +853,7 @@ function startBody(proc: Proc): void {
   try {
     result = callAs(proc, body as never, undefined, proc.pid);
   } catch (error) {
-    bodyDone(proc, thrownReason(error));
+    bodyThrew(proc, error);
     return;
   }
   if (
@@ -857,11 +862,39 @@ function startBody(proc: Proc): void {
   ) {
     (result as PromiseLike<unknown>).then(
       () => bodyDone(proc, "normal"),
-      (error) => bodyDone(proc, thrownReason(error)),
+      (error) => bodyThrew(proc, error),
     );
   } else {
     bodyDone(proc, "normal");
   }
+}
+
+/**
+ * The body threw (or its promise rejected). Unless the process is dead
+ * already (killed: its receive rejected) or it called exit(reason) (an
+ * ExitError), that is a crash, reported as OTP's "Error in process".
+ */
+function bodyThrew(proc: Proc, error: unknown): void {
+  let exited = true;
+  try {
+    exited = error instanceof ExitError;
+  } catch {
+    exited = false; // a Proxy whose prototype trap throws: not an exit
+  }
+  if (
+    !proc.dead && !exited && error !== "normal" && enabled(undefined, "error")
+  ) {
+    log({
+      level: "error",
+      kind: "process_crashed",
+      time: Date.now(),
+      source: "process",
+      pid: proc.pid,
+      name: proc.name,
+      reason: error,
+    });
+  }
+  bodyDone(proc, thrownReason(error));
 }
 
 function bodyDone(proc: Proc, reason: unknown): void {
@@ -1163,16 +1196,15 @@ function trimMainExits(main: Proc): void {
   if (
     String(before).length !== String(mainExitsDropped).length || before === 0
   ) {
-    reportMain(
-      `Steward: the main process dropped ${mainExitsDropped} unread EXIT message(s); it keeps the last ${MAIN_EXIT_LIMIT}. Read them with receive(), or run request handlers as their own processes with inProcess().`,
-    );
-  }
-}
-
-function reportMain(text: string): void {
-  try {
-    console.warn(text);
-  } catch {
-    // A report never fails its caller.
+    if (enabled(undefined, "warning")) {
+      log({
+        level: "warning",
+        kind: "main_exits_dropped",
+        time: Date.now(),
+        source: "process",
+        pid: main.pid,
+        count: mainExitsDropped,
+      });
+    }
   }
 }

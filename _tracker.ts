@@ -337,7 +337,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
         id: e.id,
         pid: msg.pid,
         reason: msg.reason,
-      });
+      }, e.spec);
       return stepResult(trk.ending(e, msg.reason, "exit", true), trk);
     }
     if (msg instanceof Done) {

@@ -13,6 +13,7 @@ import {
   checkStart,
   type Shutdown,
 } from "./_child.ts";
+import { type LogTarget, logTarget } from "./_logger.ts";
 import { isKey } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import { ChildRequestError, ChildSpecError } from "./errors.ts";
@@ -251,6 +252,8 @@ export interface Options {
   readonly intensity: number;
   readonly periodMs: number;
   readonly backoff: Required<Backoff> | null;
+  /** Where reports go (the `logger` option). */
+  readonly log: LogTarget;
 }
 
 const OPTION_KEYS = new Set([
@@ -259,6 +262,7 @@ const OPTION_KEYS = new Set([
   "intensity",
   "period",
   "backoff",
+  "logger",
 ]);
 
 function optionError(op: string, key: string, what: string, got: unknown) {
@@ -379,6 +383,7 @@ export function normaliseOptions(op: string, options: unknown): Options {
     intensity,
     periodMs: period * 1000,
     backoff,
+    log: logTarget(`${op} tracker`, o.logger),
   };
 }
 

@@ -58,9 +58,10 @@ import { type DistributiveOmit, Failure, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { microtask } from "./_microtask.ts";
 import { EventHub } from "./_events.ts";
+import { reportChildEvent } from "./_logger.ts";
 import { formatTerm } from "./_format.ts";
 import { KeyMap } from "./_key_map.ts";
-import { NoProcError, TimeoutError } from "./errors.ts";
+import { ExitError, NoProcError, TimeoutError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type * as ets from "./ets.ts";
 import type {
@@ -261,10 +262,19 @@ class AfterTerminateRun extends Timed implements DownWatcher {
   ) {
     super();
     this.promise = new Promise((resolve) => this.#resolve = resolve);
-    const helper = spawnProc(
-      (pid) => applyAs(procOf(pid), fn as never, [id, attrs, reason]),
-      null,
-    );
+    const helper = spawnProc((pid) => {
+      // A throw is reported as after_terminate_failed, not as a crash too:
+      // thrown as an ExitError (the same exit reason), which is not one.
+      try {
+        const r = applyAs(procOf(pid), fn as never, [id, attrs, reason]);
+        return r !== null && typeof r === "object" &&
+            typeof (r as PromiseLike<unknown>).then === "function"
+          ? Promise.resolve(r).catch(asExit)
+          : r;
+      } catch (error) {
+        asExit(error);
+      }
+    }, null);
     this.helper = helper;
     watch(helper, this);
     const ms = trk.options.afterTerminateTimeout;
@@ -275,12 +285,7 @@ class AfterTerminateRun extends Timed implements DownWatcher {
     cancelTimeout(this);
     if (reason !== "normal") {
       const why = this.timedOut ? "timeout" : reason;
-      console.error(
-        `Steward: afterTerminate of child ${formatTerm(this.id)} in tracker ${
-          JSON.stringify(this.trk.name)
-        } failed:`,
-        why,
-      );
+      // Reported through the logger (kind "after_terminate_failed").
       this.trk.emit({
         type: "after_terminate_failed",
         id: this.id,
@@ -296,6 +301,10 @@ class AfterTerminateRun extends Timed implements DownWatcher {
     // Killed: its watch fires (synchronously), reporting the timeout.
     kill(helper, "killed");
   }
+}
+
+function asExit(error: unknown): never {
+  throw error instanceof ExitError ? error : new ExitError(error);
 }
 
 /** A tracker's state (the gen_server state). */
@@ -333,7 +342,23 @@ export class Trk {
     this.pid = proc.pid;
   }
 
-  emit(event: DistributiveOmit<TrackerEvent, "tracker" | "name" | "time">) {
+  /** Emits an event, and reports it (`spec`: the child's, for exits). */
+  emit(
+    event: DistributiveOmit<TrackerEvent, "tracker" | "name" | "time">,
+    spec?: FullSpec,
+  ) {
+    const log = this.options.log;
+    if (log !== false) {
+      reportChildEvent(
+        log,
+        "tracker",
+        this.pid,
+        this.name,
+        event,
+        spec?.restart,
+        spec?.shutdown === "brutal_kill",
+      );
+    }
     if (!events.active) return;
     events.emit(
       {
@@ -801,7 +826,7 @@ export class Trk {
     unwatch(procOf(pid), e);
     const r = shutdownChild(this.proc, pid, e.spec.shutdown);
     const reason = then(r, (reason) => {
-      this.emit({ type: "child_terminated", id: e.id, pid, reason });
+      this.emit({ type: "child_terminated", id: e.id, pid, reason }, e.spec);
       return reason;
     });
     this.ending(e, reason, "terminate", false);
@@ -845,7 +870,7 @@ export class Trk {
               id: e.id,
               pid: pids[i],
               reason,
-            });
+            }, e.spec);
             const at = this.afterTerminateOf(e);
             return at === undefined ? undefined : new AfterTerminateRun(
               this,

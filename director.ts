@@ -64,8 +64,9 @@
  * Every transition is an event ({@linkcode subscribe}). Supervisor reports
  * (`progress` when a child starts; `child_terminated` when one exits;
  * `start_error` when a restart fails; `shutdown_error` when one stops with an
- * unexpected reason) go to the `logger` option (none by default;
- * {@linkcode consoleLogger} prints them), each after its child's
+ * unexpected reason) go to the library's logger (logger.ts: the console,
+ * errors only, by default), or where the `logger` option says (a logger, a
+ * level, or `false`), each after its child's
  * `logValidator` (else the director's) chose `"short"`, `"long"` or
  * `"none"`. The `debug` option traces requests, replies and plan decisions
  * as `sys:trace` does.
@@ -112,6 +113,8 @@
  * @module
  */
 
+import { isLevel } from "./_logger.ts";
+import type { Level, Report } from "./logger.ts";
 import {
   addResource,
   currentProc,
@@ -223,10 +226,18 @@ export type ReportKind =
   | "start_error"
   | "shutdown_error";
 
-/** A supervisor report (OTP's SASL reports), before it is logged. */
-export interface DirectorReport {
+/**
+ * A supervisor report (OTP's SASL reports), before it is logged: a
+ * {@linkcode Report} of the library's logger (logger.ts) with the director's
+ * fields.
+ */
+export interface DirectorReport extends Report {
   /** What happened. */
   readonly kind: ReportKind;
+  /** Always `"director"`. */
+  readonly source: "director";
+  /** The director (as `director`). */
+  readonly supervisor: Pid;
   /** `"info"` for progress, else `"error"`. */
   readonly level: ReportLevel;
   /** The director. */
@@ -264,7 +275,10 @@ export interface LogEntry extends DirectorReport {
   readonly text: string;
 }
 
-/** Receives the reports a director logs. */
+/**
+ * Receives the reports a director logs. The library's loggers (logger.ts)
+ * are such functions.
+ */
 export type Logger = (entry: LogEntry) => void;
 
 /** How to start and direct one child. Only `id` and `start` are required. */
@@ -373,8 +387,12 @@ export interface StartOptions {
    * them with `console.log`, a function receives each line. @default {false}
    */
   readonly debug?: boolean | ((line: string) => void);
-  /** Receives the supervisor reports. @default {none} */
-  readonly logger?: Logger;
+  /**
+   * Where the supervisor reports go: a logger (all of them, whatever their
+   * level), a level (the library's global logger, at this level), or
+   * `false` (none). @default {the global logger and level (logger.ts)}
+   */
+  readonly logger?: Logger | Level | false;
   /** The log validator of children without their own. @default {() => "short"} */
   readonly logValidator?: LogValidator;
 }
@@ -944,10 +962,19 @@ function checkOptions(op: string, options: unknown): StartOptions {
   ) {
     throw optionsError(op, "debug", o.debug, "a boolean or a function");
   }
-  for (const key of ["logger", "logValidator"]) {
-    if (o[key] !== undefined && typeof o[key] !== "function") {
-      throw optionsError(op, key, o[key], "a function");
-    }
+  if (o.logValidator !== undefined && typeof o.logValidator !== "function") {
+    throw optionsError(op, "logValidator", o.logValidator, "a function");
+  }
+  if (
+    o.logger !== undefined && o.logger !== false &&
+    typeof o.logger !== "function" && !isLevel(o.logger)
+  ) {
+    throw optionsError(
+      op,
+      "logger",
+      o.logger,
+      'a function, a level ("error", "warning", "notice", "info", "debug") or false',
+    );
   }
   return o as StartOptions;
 }

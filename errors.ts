@@ -532,3 +532,71 @@ export class ChildSpecError extends TypeError {
     this.reason = reason;
   }
 }
+
+/**
+ * Why an application did not start:
+ * - `"alreadyRunning"`: another application runs in this program (one root
+ *   per program);
+ * - `"startFailed"`: its start function failed with `reason` (returned
+ *   `["error", reason]` or `"ignore"`, or threw).
+ */
+export type ApplicationErrorCode = "alreadyRunning" | "startFailed";
+
+/**
+ * An application that did not start (application.ts): `code` says why,
+ * `reason` carries the start function's failure.
+ *
+ * @example
+ * ```ts
+ * import { ApplicationError } from "@steward/steward/errors";
+ * import { start } from "@steward/steward/application";
+ * const err = await start(() => ["error", "no_config"] as const, { exit: false })
+ *   .catch((e) => e);
+ * console.assert(err instanceof ApplicationError && err.code === "startFailed");
+ * console.assert(err.reason === "no_config");
+ * ```
+ */
+export class ApplicationError extends Error {
+  /** Why it did not start. */
+  readonly code: ApplicationErrorCode;
+  /** The start function's failure (`"startFailed"`), else undefined. */
+  readonly reason: unknown;
+  /** The application's name. */
+  readonly application: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param application the application's name.
+   * @param code why it did not start.
+   * @param reason the start function's failure, for `"startFailed"`.
+   */
+  constructor(
+    application: string,
+    code: ApplicationErrorCode,
+    reason?: unknown,
+  ) {
+    let what: string;
+    let isError: boolean;
+    try {
+      what = formatTerm(reason);
+      isError = reason instanceof Error;
+    } catch {
+      // A Proxy or a throwing getter: the error must still be made.
+      what = "<value that cannot be printed>";
+      isError = false;
+    }
+    super(
+      code === "alreadyRunning"
+        ? `Cannot start application ${
+          JSON.stringify(application)
+        }: an application is already running (one root per program)`
+        : `Application ${JSON.stringify(application)} did not start: ${what}`,
+      isError ? { cause: reason } : undefined,
+    );
+    this.name = "ApplicationError";
+    this.application = application;
+    this.code = code;
+    this.reason = reason;
+  }
+}

@@ -105,6 +105,7 @@
  * @module
  */
 
+import { enabled, log } from "./_logger.ts";
 import {
   addResource,
   currentProc,
@@ -1918,9 +1919,30 @@ export class Table {
     if (heir !== null && !heir.dead && heir !== owner) {
       // The heir setting stays, now naming the new owner itself (OTP).
       this.#transfer(owner, heir, this.#heirData);
+      this.#report("info", "table_transferred", owner, heir);
       return;
     }
     this.#drop();
+    this.#report("debug", "table_lost", owner, null);
+  }
+
+  /** Reports a hand-over or a loss (OTP reports neither: info, debug). */
+  #report(
+    level: "info" | "debug",
+    kind: "table_transferred" | "table_lost",
+    owner: Proc,
+    heir: Proc | null,
+  ): void {
+    if (!enabled(undefined, level)) return;
+    log({
+      level,
+      kind,
+      time: Date.now(),
+      source: "ets",
+      table: this.#name,
+      pid: owner.pid,
+      ...(heir === null ? {} : { heir: heir.pid }),
+    });
   }
 
   /**

@@ -30,6 +30,12 @@
  * while the server traps exits. It does not run when the server is killed,
  * or when it does not trap exits and an exit signal ends it.
  *
+ * A server that stops with a reason other than `"normal"`, `"shutdown"` or
+ * `["shutdown", x]` / `{ shutdown: x }` is reported, with its last message
+ * and the reason (`server_terminated`, OTP's "Generic server terminating";
+ * see logger.ts); a message it drops for want of `handleInfo` is a warning
+ * (`unhandled_info`).
+ *
  * Differences from OTP, on purpose: JavaScript has one kind of exception, so
  * Erlang's `throw(Value)`-as-return is not reproduced; a thrown value is
  * always a crash. Names are local strings (no `global`/`via`).
@@ -80,6 +86,7 @@ import { callAs } from "./_context.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { CallError, ExitError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { enabled, isCleanExit, log } from "./_logger.ts";
 import type { Dest } from "./process.ts";
 
 /** What a callback may ask for next: see the module docs. */
@@ -318,6 +325,11 @@ class ServerTimeout extends Timed {
 class Server {
   /** The armed noreply timeout; any message dispatched cancels it. */
   timer: ServerTimeout | null = null;
+  /**
+   * The last message taken, for the termination report (OTP's "Last
+   * message in"); held until the next one, as OTP's server holds it.
+   */
+  last: unknown = undefined;
 
   constructor(
     readonly behaviour: GenServer<unknown, unknown>,
@@ -425,6 +437,7 @@ function handleMessage(
   s: Server,
   msg: unknown,
 ): void | Promise<void> {
+  s.last = msg;
   if (s.timer !== null) {
     const timer = s.timer;
     s.timer = null;
@@ -478,11 +491,17 @@ function info(proc: Proc, s: Server, msg: unknown): void | Promise<void> {
   const handleInfo = s.behaviour.handleInfo;
   if (typeof handleInfo !== "function") {
     // OTP logs and drops it; the server lives on.
-    console.warn(
-      `GenServer ${proc.pid} has no handleInfo; dropped message ${
-        formatTerm(msg)
-      }`,
-    );
+    if (enabled(undefined, "warning")) {
+      log({
+        level: "warning",
+        kind: "unhandled_info",
+        time: Date.now(),
+        source: "gen_server",
+        pid: proc.pid,
+        name: proc.name,
+        lastMessage: msg,
+      });
+    }
     return;
   }
   return step(proc, s, handleInfo as Callback, null, msg, s.state);
@@ -589,6 +608,7 @@ function terminateServer(
   const terminate = s.behaviour.terminate;
   const finish = (exitReason: unknown) => {
     from?.settle(reply);
+    if (!isCleanExit(exitReason)) reportTermination(proc, s, exitReason);
     kill(proc, exitReason);
   };
   if (typeof terminate !== "function") return finish(reason);
@@ -605,6 +625,35 @@ function terminateServer(
     );
   }
   finish(reason);
+}
+
+/** OTP's "Generic server terminating" report, with the last message. */
+function reportTermination(proc: Proc, s: Server, reason: unknown): void {
+  if (!enabled(undefined, "error")) return;
+  let m = s.last;
+  try {
+    m = m instanceof CallRequest
+      ? { call: m.request }
+      : m instanceof Cast
+      ? { cast: m.message }
+      : m instanceof StopRequest
+      ? { stop: m.reason }
+      : m instanceof ServerTimeout
+      ? "timeout"
+      : m;
+  } catch {
+    // A Proxy message whose prototype trap throws: reported as it is.
+  }
+  log({
+    level: "error",
+    kind: "server_terminated",
+    time: Date.now(),
+    source: "gen_server",
+    pid: proc.pid,
+    name: proc.name,
+    lastMessage: m,
+    reason,
+  });
 }
 
 // ---------------------------------------------------------------- start --

@@ -14,6 +14,10 @@
  *   by id without a message, attributes beside them.
  * - {@link ./timer.ts}: timers bound to processes (sendAfter, startTimer,
  *   sendInterval, exitAfter, applyAfter...), cancelled when they die.
+ * - {@link ./application.ts}: a tree run as the program's root: kept alive,
+ *   stopped in order on SIGTERM/SIGINT, errors outside processes reported.
+ * - {@link ./logger.ts}: crash and supervisor reports (on by default), and
+ *   where they go.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -41,6 +45,8 @@ export * as TableManager from "./table_manager.ts";
 export * as Director from "./director.ts";
 export * as Tracker from "./tracker.ts";
 export * as Timer from "./timer.ts";
+export * as Application from "./application.ts";
+export * as Logger from "./logger.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

@@ -27,7 +27,8 @@
  *   `trapExit(true)` first: from then on main gets every EXIT, as any
  *   trapping process (a test process does this, as OTP's test cases do).
  * - Other EXITs arrive as messages, but main keeps at most 1,000 unread:
- *   past that the oldest unread one is dropped, and that is reported.
+ *   past that the oldest unread one is dropped, and that is reported (a
+ *   `main_exits_dropped` warning of the library's logger, logger.ts).
  *
  * To give a request handler a process of its own — its own mailbox, links
  * and tables, all gone when it returns — run it with {@linkcode inProcess}.

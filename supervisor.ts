@@ -40,7 +40,10 @@
  *   (`backoff`), off by default; a child waiting for its delayed restart
  *   shows as `"restarting"` with the time of the next attempt, and
  *   terminateChild cancels it;
- * - every transition is an event ({@linkcode subscribe});
+ * - every transition is an event ({@linkcode subscribe}), and crashes,
+ *   failed and delayed restarts and giving up are reported by the library's
+ *   logger (logger.ts: on the console by default; the `logger` start option
+ *   routes, filters or silences one supervisor's reports);
  * - getChildspec also takes a child's pid under every strategy (OTP: only
  *   simple_one_for_one), since a pid is what callers usually hold;
  * - a dynamic supervisor stopping kills each child still alive after its
@@ -132,6 +135,8 @@ import {
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
+import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
+import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
@@ -271,6 +276,12 @@ export interface StartOptions {
   readonly name?: string;
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
+  /**
+   * Where this supervisor's reports go: a logger (all of them), a level
+   * (the global logger, at this level), or `false` (none). See logger.ts.
+   * @default {the global logger and level}
+   */
+  readonly logger?: LoggerOption;
 }
 
 /** A started child: its pid (undefined if its start returned "ignore"). */
@@ -746,7 +757,12 @@ class Sup {
   template: FullChildSpec | null = null;
   stopping = false;
 
-  constructor(readonly proc: Proc, readonly flags: Flags) {
+  constructor(
+    readonly proc: Proc,
+    readonly flags: Flags,
+    /** Where reports go (the `logger` option). */
+    readonly log: LogTarget,
+  ) {
     this.pid = proc.pid;
     this.children = new ChildTable<Child>((c) => c.spec.id, !this.dynamic);
     this.byPid = this.children.byPid;
@@ -757,7 +773,22 @@ class Sup {
     return s === "simple_one_for_one" || s === "dynamic";
   }
 
-  emit(event: DistributiveOmit<SupervisorEvent, "supervisor" | "time">): void {
+  /** Emits an event, and reports it (`spec`: the child's, for exits). */
+  emit(
+    event: DistributiveOmit<SupervisorEvent, "supervisor" | "time">,
+    spec?: FullChildSpec,
+  ): void {
+    if (this.log !== false) {
+      reportChildEvent(
+        this.log,
+        "supervisor",
+        this.pid,
+        this.proc.name,
+        event,
+        spec?.restart,
+        spec?.shutdown === "brutal_kill",
+      );
+    }
     if (!events.active) return;
     events.emit(
       {
@@ -857,7 +888,10 @@ class Sup {
   // -- a child exited (§3.5) --
 
   exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
-    this.emit({ type: "child_exited", id: child.spec.id, pid, reason });
+    this.emit(
+      { type: "child_exited", id: child.spec.id, pid, reason },
+      child.spec,
+    );
     const action = exitAction(child.spec.restart, reason);
     if (action !== "restart") {
       if (action === "remove" || this.dynamic) this.remove(child);
@@ -912,7 +946,7 @@ class Sup {
         type: "gave_up",
         id: child.spec.id,
         reason: "reached_max_restart_intensity",
-      });
+      }, child.spec);
       if (child.spec.restart === "temporary" || this.dynamic) {
         this.remove(child);
       } else this.stopped(child);
@@ -1035,7 +1069,10 @@ class Sup {
   ended(child: Child, pid: Pid, reason: unknown): void {
     const s = child.state;
     if (s.tag === "terminating" && s.pid === pid) child.to(STOPPED);
-    this.emit({ type: "child_terminated", id: child.spec.id, pid, reason });
+    this.emit(
+      { type: "child_terminated", id: child.spec.id, pid, reason },
+      child.spec,
+    );
   }
 
   /** Stops every child: reverse start order, or all at once (dynamic). */
@@ -1114,8 +1151,8 @@ type Request =
   | readonly ["countChildren"]
   | readonly ["getChildspec", unknown];
 
-const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
-  init([spec, dynamic]) {
+const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
+  init([spec, dynamic, log]) {
     const proc = currentProc();
     proc.trapExit = true;
     if (typeof spec === "function") {
@@ -1128,10 +1165,10 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean]> = {
           // OTP's {bad_return, {Mod, init, V}}.
           return ["stop", { badReturnValue: s }] as const;
         }
-        return setUp(proc, s, dynamic);
+        return setUp(proc, s, dynamic, log);
       });
     }
-    return setUp(proc, spec, dynamic);
+    return setUp(proc, spec, dynamic, log);
   },
 
   handleCall(request, _from, sup) {
@@ -1201,6 +1238,7 @@ function setUp(
   proc: Proc,
   spec: unknown,
   dynamic: boolean,
+  log: LogTarget,
 ): genServer.InitResult<Sup> | Promise<genServer.InitResult<Sup>> {
   let flags: Flags;
   let specs: FullChildSpec[];
@@ -1217,7 +1255,7 @@ function setUp(
   } catch (error) {
     return ["stop", badSpec("startSpec", error)];
   }
-  const sup = new Sup(proc, flags);
+  const sup = new Sup(proc, flags, log);
   // Killed (no terminate runs): its delayed restarts must not outlive it.
   addResource(proc, () => {
     for (const c of sup.children) sup.cancelTimer(c);
@@ -1240,6 +1278,14 @@ async function startInitial(
     const child = new Child(spec, spec.args);
     const outcome = await sup.start(child);
     if (failed(outcome)) {
+      // OTP's start_error report (no event: the start itself fails).
+      if (sup.log !== false) {
+        reportChildEvent(sup.log, "supervisor", sup.pid, sup.proc.name, {
+          type: "start_failed",
+          id: spec.id,
+          reason: outcome.error,
+        });
+      }
       await sup.terminateAll();
       return ["stop", {
         shutdown: { failedToStartChild: spec.id, reason: outcome.error },
@@ -1451,13 +1497,15 @@ function launch(
   dynamic: boolean,
   linked: boolean,
 ): Promise<Pid> {
+  let log: LogTarget;
   try {
     checkSpecArg(op, spec);
+    log = logTarget(op, options?.logger);
   } catch (error) {
     return Promise.reject(error);
   }
   const startFn = linked ? genServer.startLink : genServer.start;
-  return startFn(behaviour, [spec, dynamic], options);
+  return startFn(behaviour, [spec, dynamic, log], options);
 }
 
 /**
@@ -1466,7 +1514,8 @@ function launch(
  *
  * @param spec the strategy, intensity, period, autoShutdown, backoff and
  *   children; or an init function that returns them (or `"ignore"`).
- * @param options `name` to register, init `timeout`.
+ * @param options `name` to register, init `timeout`, `logger` (where its
+ *   reports go: see logger.ts).
  * @returns the supervisor's pid.
  * @throws {ChildSpecError} (rejects) for an invalid spec or flag, given as
  *   an object.

@@ -80,7 +80,8 @@
  * when the tracker is killed), for adopted children too. It runs in a
  * process of its own (so it may `receive`), at most `afterTerminateTimeout`
  * ms, then that process is killed. A throw, a rejection or a timeout is
- * reported (console and a `"after_terminate_failed"` event) and never
+ * reported (an `"after_terminate_failed"` report of the library's logger,
+ * logger.ts, and event) and never
  * disturbs the tracker. While it runs the id is `"terminating"`.
  *
  * ## Differences from gen_tracker, on purpose
@@ -133,6 +134,7 @@
  * @module
  */
 
+import type { LoggerOption } from "./logger.ts";
 import { Pid } from "./_runtime.ts";
 import type { Shutdown, StartReturn } from "./_child.ts";
 import { ChildSpecError } from "./errors.ts";
@@ -256,6 +258,12 @@ export interface TrackerOptions {
   readonly period?: number;
   /** Restart delays (see the supervisor's); none by default. */
   readonly backoff?: Backoff;
+  /**
+   * Where this tracker's reports go: a logger (all of them), a level (the
+   * global logger, at this level), or `false` (none). See logger.ts.
+   * @default {the global logger and level}
+   */
+  readonly logger?: LoggerOption;
 }
 
 /** Options of {@linkcode findOrOpen}. */

@@ -23,6 +23,12 @@
 //   Reported: the median latency in µs of a run's 10,000 kills
 //   (sup_restart_latency_us) and their mean (sup_restart_mean_us).
 //
+// Logging: the library's default logger is on, as in a program: each kill
+// is a child_terminated report, written to stderr (at most 500 a second,
+// the rest dropped before they are built; logger.ts). stdout stays the
+// JSON line. (bench/otp/steward_bench.erl turns OTP's logger off for
+// sup_restart.)
+//
 // Method: every figure is the median of 5 runs (1 with `quick`), each run
 // with a fresh supervisor, after one warm-up run (which OTP, whose code is
 // compiled ahead of time, does not need). A pause for the GC separates runs.

@@ -8,7 +8,9 @@
  *    example counts as a failed test. Note: Deno runs node:test tests
  *    without its op/resource sanitizers (its node:test shim registers them
  *    with the sanitizers off, by design), so the flags only bite on
- *    `Deno.test` tests and on the doc examples.
+ *    `Deno.test` tests and on the doc examples. scripts/_quiet_reports.ts
+ *    is preloaded: it silences the library's crash reports, which the
+ *    examples that crash processes on purpose would print.
  * 2. `build:npm` (scripts/build_npm.ts): `deno pack` into dist/npm.
  * 3. Node (>= 20, which cannot run .ts): the test files are transpiled to
  *    JavaScript with `deno transpile` into dist/node-tests/tests/, and every
@@ -325,6 +327,8 @@ async function main(): Promise<number> {
     "--doc",
     "--sanitize-ops",
     "--sanitize-resources",
+    "--preload",
+    "scripts/_quiet_reports.ts",
     ...tests,
     ...exportFiles(),
   ]);

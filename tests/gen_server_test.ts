@@ -3,6 +3,7 @@
 // undef_handle_info, otp_7669) and Elixir's GenServer tests (reference §2,
 // §5.2, §5.5).
 import { describe, test } from "./_harness.ts";
+import { consoleLogger, setLogger } from "../logger.ts";
 import assert from "node:assert/strict";
 import {
   call,
@@ -665,10 +666,13 @@ describe("GenServer handleInfo", () => {
     const warn = console.warn;
     const warnings: unknown[] = [];
     console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+    // The harness captures reports: put the default console logger back.
+    const restoreLogger = setLogger(consoleLogger);
     try {
       send(pid, "unexpected");
       assert.equal(await call(pid, "x"), "alive");
     } finally {
+      restoreLogger();
       console.warn = warn;
     }
     assert.equal(warnings.length, 1);

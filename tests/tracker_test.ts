@@ -3,6 +3,7 @@
 // permanent cases), then every API of tracker.ts and every gen_tracker
 // defect the census lists (§1.2, §1.3), fixed.
 import { describe, test } from "./_harness.ts";
+import { consoleLogger, setLogger } from "../logger.ts";
 import assert from "node:assert/strict";
 import * as tracker from "../tracker.ts";
 import {
@@ -1406,6 +1407,8 @@ describe("Tracker afterTerminate", () => {
     const errors: unknown[][] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => void errors.push(args);
+    // The harness captures reports: put the default console logger back.
+    const restoreLogger = setLogger(consoleLogger);
     try {
       await withTracker(async (t) => {
         const seen = await eventsOf(t, async () => {
@@ -1440,6 +1443,7 @@ describe("Tracker afterTerminate", () => {
         assert.ok(await tracker.findOrOpen(t, spec("sync")));
       });
     } finally {
+      restoreLogger();
       console.error = original;
     }
   });
