@@ -34,6 +34,11 @@ import {
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { ChildSpecError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import {
+  type ChildEvent,
+  type LogTarget,
+  reportChildEvent,
+} from "./_logger.ts";
 
 /**
  * How a child is shut down: `"brutal_kill"` (killed at once), a number of
@@ -326,6 +331,32 @@ class KillAll extends Timed {
   expire(): void {
     for (const s of this.pending) if (!s.settled) s.expire();
   }
+}
+
+/**
+ * Reports a child's event through the logger `log` (the module's `logger`
+ * option; `false`: none): `spec` gives the child's restart type and whether
+ * it is killed brutally, which decide whether an exit or a shutdown is
+ * worth a report.
+ */
+export function reportChild(
+  log: LogTarget,
+  source: "supervisor" | "tracker",
+  sup: Pid,
+  name: string | undefined,
+  event: ChildEvent,
+  spec?: { readonly restart: RestartType; readonly shutdown: Shutdown },
+): void {
+  if (log === false) return;
+  reportChildEvent(
+    log,
+    source,
+    sup,
+    name,
+    event,
+    spec?.restart,
+    spec?.shutdown === "brutal_kill",
+  );
 }
 
 // ------------------------------------------------- child spec checks --

@@ -7,27 +7,18 @@
 // answers.
 
 import { deliver, type Proc } from "./_runtime.ts";
+import { isCleanExit } from "./_logger.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 
 /**
- * Whether an exit reason is a clean one for a transient child (it is not
- * restarted): `"normal"`, `"shutdown"`, `{ shutdown: detail }` (any object
- * with a `shutdown` key, OTP's `{shutdown, Detail}`), or the tuple spelling
- * `["shutdown", detail]`. A hostile reason (a Proxy whose traps throw) is
- * not clean, and never throws here.
+ * Whether an exit reason is a clean one (a transient child is not
+ * restarted, nothing is reported): `"normal"`, `"shutdown"`,
+ * `{ shutdown: detail }` (an own `shutdown` key, OTP's `{shutdown, Detail}`)
+ * or the tuple spelling `["shutdown", detail]`. A hostile reason (a Proxy
+ * whose traps throw) is not clean, and never throws. One definition with
+ * the logger's (`isCleanExit`), so what restarts and what is reported agree.
  */
-export function isNormalExit(reason: unknown): boolean {
-  if (reason === "normal" || reason === "shutdown") return true;
-  if (reason === null || typeof reason !== "object") return false;
-  try {
-    if (Array.isArray(reason)) {
-      return reason.length === 2 && reason[0] === "shutdown";
-    }
-    return "shutdown" in reason;
-  } catch {
-    return false;
-  }
-}
+export const isNormalExit: (reason: unknown) => boolean = isCleanExit;
 
 /** What a child's exit calls for (see {@linkcode exitAction}). */
 export type ExitAction = "restart" | "keep" | "remove";

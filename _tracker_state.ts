@@ -35,6 +35,7 @@ import {
 import { applyAs, swapCurrent } from "./_context.ts";
 import {
   failed,
+  reportChild,
   type Shutdown,
   shutdownAll,
   shutdownChild,
@@ -58,7 +59,7 @@ import { type DistributiveOmit, Failure, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { microtask } from "./_microtask.ts";
 import { EventHub } from "./_events.ts";
-import { reportChildEvent } from "./_logger.ts";
+
 import { formatTerm } from "./_format.ts";
 import { KeyMap } from "./_key_map.ts";
 import { ExitError, NoProcError, TimeoutError } from "./errors.ts";
@@ -347,18 +348,7 @@ export class Trk {
     event: DistributiveOmit<TrackerEvent, "tracker" | "name" | "time">,
     spec?: FullSpec,
   ) {
-    const log = this.options.log;
-    if (log !== false) {
-      reportChildEvent(
-        log,
-        "tracker",
-        this.pid,
-        this.name,
-        event,
-        spec?.restart,
-        spec?.shutdown === "brutal_kill",
-      );
-    }
+    reportChild(this.options.log, "tracker", this.pid, this.name, event, spec);
     if (!events.active) return;
     events.emit(
       {

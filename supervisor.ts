@@ -97,6 +97,7 @@ import {
   checkStart,
   type ChildType,
   failed,
+  reportChild,
   type RestartType,
   type Shutdown,
   shutdownAll,
@@ -778,17 +779,7 @@ class Sup {
     event: DistributiveOmit<SupervisorEvent, "supervisor" | "time">,
     spec?: FullChildSpec,
   ): void {
-    if (this.log !== false) {
-      reportChildEvent(
-        this.log,
-        "supervisor",
-        this.pid,
-        this.proc.name,
-        event,
-        spec?.restart,
-        spec?.shutdown === "brutal_kill",
-      );
-    }
+    reportChild(this.log, "supervisor", this.pid, this.proc.name, event, spec);
     if (!events.active) return;
     events.emit(
       {

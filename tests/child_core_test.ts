@@ -77,6 +77,7 @@ describe("isNormalExit", () => {
         ["normal", "x"],
         { reason: "shutdown" },
         new Error("shutdown"),
+        Object.create({ shutdown: "inherited" }), // an own key, as a tuple's
       ]
     ) {
       assert.equal(isNormalExit(r), false, String(r));
