@@ -1,28 +1,47 @@
 // The current process, carried across `await`. The one file that touches
 // node:async_hooks, so AsyncContext can replace it later.
 //
-// Two layers, because AsyncLocalStorage is not free everywhere: on Node 20 a
-// single `run()` turns on promise hooks for the whole program (promise
-// ping-pong drops from ~7.5M to ~2.9M round trips/s), and on Deno each
-// `run()` costs ~200 ns. So:
-// - code that Steward calls synchronously (a sync process body, a sync
-//   gen_server callback) sees its process through `syncCurrent`, a plain
-//   variable set around the call;
-// - async code (an `async` body or callback) runs inside `storage.run()`, so
-//   `self()` still works after each `await`.
-// A sync call made while some other process's async context is active (the
-// scheduler's microtask inherits the context of whoever scheduled it) also
-// goes through `storage.run()`, so promise callbacks it creates do not run as
-// that other process. Without any async context around, they run as main.
+// Rule: every piece of user code that runs as a process runs inside
+// `storage.run(proc)` (or inside code already running in proc's async
+// context). Whatever it schedules then carries proc: the continuations of
+// its `await`s, its `.then` callbacks, `queueMicrotask` and timer callbacks,
+// the promises a wrapper or downlevelled code (tsc's `__awaiter`, Babel's
+// regenerator) creates. Deciding by the shape of the function (only native
+// `async` functions) is not enough: a plain function may return a promise it
+// made, or start a timer, and whatever it scheduled must already carry the
+// context when it was created; nothing afterwards can fix it.
+//
+// What it costs, and how it is kept down:
+// - One context switch per process *turn*, not per callback: the scheduler
+//   enters the process's context once and runs its whole batch of messages,
+//   its receive predicates and its callbacks in it ({@linkcode callAs} then
+//   sees `entered === proc` and only sets the synchronous slot).
+// - No switch when the context is already right (`entered`, then
+//   `getStore()`): a process's own continuations call straight in.
+// - `self()` reads a plain variable (`syncCurrent`) while the runtime is on
+//   the stack, and the storage only in code that resumed later.
+// The switch itself costs ~7 ns on Bun, ~15-80 ns on Node 20 and ~200 ns on
+// Deno (its `run()` copies the context and writes a WeakMap). On Node 20 the
+// first `run()` also turns on promise hooks for the whole program (every
+// promise gets slower); Node 22+ (AsyncContextFrame), Deno and Bun have no
+// such tax. That is the price of `self()` being right everywhere.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 
-let storage: AsyncLocalStorage<unknown> | undefined;
+const storage = new AsyncLocalStorage<unknown>();
+
+/** The process whose code runs now, for code the runtime called. */
 let syncCurrent: unknown = undefined;
+
+/**
+ * The process whose async context this stack entered through
+ * {@linkcode callAs} (so `storage.getStore()` is it, known without asking).
+ */
+let entered: unknown = undefined;
 
 /** The process running now, or `undefined` outside every process. */
 export function current(): unknown {
-  return syncCurrent !== undefined ? syncCurrent : storage?.getStore();
+  return syncCurrent !== undefined ? syncCurrent : storage.getStore();
 }
 
 type Fn = (this: unknown, a?: unknown, b?: unknown, c?: unknown) => unknown;
@@ -44,10 +63,29 @@ function callSync(
   }
 }
 
+function callEntered(
+  proc: unknown,
+  fn: Fn,
+  self: unknown,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+): unknown {
+  const previousEntered = entered;
+  const previous = syncCurrent;
+  entered = syncCurrent = proc;
+  try {
+    return fn.call(self, a, b, c);
+  } finally {
+    entered = previousEntered;
+    syncCurrent = previous;
+  }
+}
+
 /**
- * Calls `fn.call(self, a, b, c)` as process `proc`: through the async
- * context if `fn` is an `async` function (or another process's async context
- * is active), else with the cheap synchronous slot.
+ * Calls `fn.call(self, a, b, c)` as process `proc`: `self()` is `proc`
+ * during the call and in everything the call schedules (promise callbacks,
+ * microtasks, timers), whatever kind of function `fn` is.
  */
 export function callAs(
   proc: unknown,
@@ -57,33 +95,10 @@ export function callAs(
   b?: unknown,
   c?: unknown,
 ): unknown {
-  return run(proc, isAsyncFunction(fn), fn, self, a, b, c);
-}
-
-function run(
-  proc: unknown,
-  isAsync: boolean,
-  fn: Fn,
-  self: unknown,
-  a?: unknown,
-  b?: unknown,
-  c?: unknown,
-): unknown {
-  if (isAsync) {
-    storage ??= new AsyncLocalStorage();
-  } else if (storage === undefined) {
-    // The scheduler has usually set the slot already.
-    if (syncCurrent === proc) return fn.call(self, a, b, c);
+  if (entered === proc || storage.getStore() === proc) {
     return callSync(proc, fn, self, a, b, c);
-  } else {
-    const store = storage.getStore();
-    if (store === undefined || store === proc) {
-      return callSync(proc, fn, self, a, b, c);
-    }
   }
-  // The sync slot covers fn's synchronous part, the storage what follows
-  // each await.
-  return storage.run(proc, callSync, proc, fn, self, a, b, c);
+  return storage.run(proc, callEntered, proc, fn, self, a, b, c);
 }
 
 /**
@@ -95,7 +110,7 @@ export function applyAs(
   fn: (...args: unknown[]) => unknown,
   args: readonly unknown[],
 ): unknown {
-  return run(proc, isAsyncFunction(fn as Fn), spread as Fn, fn, args);
+  return callAs(proc, spread as Fn, fn, args);
 }
 
 // Called with `this` = the function to apply.
@@ -107,22 +122,46 @@ function spread(
 }
 
 /**
+ * Whether entering a context is cheap on this runtime: ~7 ns on Bun, 15-80 ns
+ * on Node 20, but 250-600 ns on Deno, whose `AsyncLocalStorage.run()` copies
+ * the context and writes a WeakMap each time. On Deno the scheduler switches
+ * to a process that takes messages through a promise reaction armed in its
+ * context instead ({@linkcode armHere}, ~65 ns with the microtask hop).
+ */
+export const CHEAP_SWITCH: boolean = !("Deno" in globalThis);
+
+/** Whether the code on the stack already runs in `proc`'s context. */
+export function inContext(proc: unknown): boolean {
+  return entered === proc || storage.getStore() === proc;
+}
+
+let armed: ((value: unknown) => void) | undefined;
+
+function keepResolve(resolve: (value: unknown) => void): void {
+  armed = resolve;
+}
+
+/**
+ * Arms `onWake` to run on a later microtask, in the async context active now
+ * (V8 keeps it with the promise reaction), once the returned function is
+ * called; that function's argument is passed on. One shot.
+ */
+export function armHere(
+  onWake: (value: unknown) => void,
+): (value: unknown) => void {
+  new Promise(keepResolve).then(onWake);
+  const wake = armed!;
+  armed = undefined;
+  return wake;
+}
+
+/**
  * Makes `proc` the synchronous current process and returns the previous one,
- * for runtime code (not user callbacks) that must see it. Always restore in
- * `finally`.
+ * for runtime code (not user callbacks: it does not set the async context)
+ * that must see it. Always restore in `finally`.
  */
 export function swapCurrent(proc: unknown): unknown {
   const previous = syncCurrent;
   syncCurrent = proc;
   return previous;
-}
-
-const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
-const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {})
-  .constructor;
-
-/** Whether `fn` is an `async` function (and so needs the async context). */
-function isAsyncFunction(fn: Fn): boolean {
-  const ctor = fn.constructor;
-  return ctor === AsyncFunction || ctor === AsyncGeneratorFunction;
 }

@@ -14,7 +14,14 @@
 // - A dead process keeps its record (pids may be held forever) but drops its
 //   mailbox, links, monitors and body, so a dead pid costs a few words.
 
-import { callAs, current, swapCurrent } from "./_context.ts";
+import {
+  armHere,
+  callAs,
+  CHEAP_SWITCH,
+  current,
+  inContext,
+  swapCurrent,
+} from "./_context.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import {
   cancelTimeout,
@@ -134,6 +141,11 @@ export class Proc {
   // -- message-driven body: kind.dispatch(proc, msg) with its data --
   kind: Kind | null = null;
   data: unknown;
+  /**
+   * Deno only (see turn()): starts this process's next turn in its own
+   * async context, from a promise reaction armed there. One shot.
+   */
+  wake: ((proc: unknown) => void) | null = null;
 
   // -- relations --
   links: Many<Proc> = null;
@@ -748,7 +760,29 @@ function drain(): void {
     if (runHead === runLen) runHead = runLen = 0;
     proc.scheduled = false;
     if (proc.dead) continue;
-    run(proc);
+    if (proc.waiter !== null) {
+      // Pending receives: the code after each await resumes in the context
+      // it captured, so only the predicates run here, with the synchronous
+      // slot (a predicate must not schedule work: see receive()).
+      const previous = swapCurrent(proc);
+      try {
+        serveWaiters(proc);
+      } finally {
+        swapCurrent(previous);
+      }
+    } else if (proc.wake !== null && !inContext(proc)) {
+      const wake = proc.wake;
+      // Deno: continue this drain from proc's armed reaction, which runs
+      // in proc's context, rather than pay for entering it (turn()).
+      proc.wake = null;
+      drainQueued = true;
+      wake(proc);
+      return;
+    } else {
+      // The whole turn (body start, callbacks) runs in proc's context: what
+      // its code schedules carries proc (_context.ts).
+      callAs(proc, turn as never, undefined, proc);
+    }
     if (++runs >= SLICE_RUNS) {
       runs = 0;
       const now = performance.now();
@@ -782,6 +816,28 @@ export function startTimeoutAfterBurst(node: Timed, ms: number): void {
 // At most this many messages per turn, then the process goes to the back.
 const BATCH = 64;
 
+/**
+ * One turn of `proc`, in its async context. Where entering a context is
+ * dear (Deno, see _context.ts), a process still alive after a turn that was
+ * not its first gets a promise reaction armed in its context: its next turn
+ * starts there (handoff), with no context to enter. Not after the first turn,
+ * so a process that never takes a message (an idle server) holds none.
+ */
+function turn(proc: Proc): void {
+  const first = proc.starting;
+  run(proc);
+  if (!CHEAP_SWITCH && !first && proc.wake === null && !proc.dead) {
+    proc.wake = armHere(handoff as (proc: unknown) => void);
+  }
+}
+
+/** Deno: proc's turn, started from its armed reaction; then the drain goes on. */
+function handoff(proc: Proc): void {
+  if (!proc.dead) callAs(proc, turn as never, undefined, proc);
+  drain();
+}
+
+/** One turn of `proc`; the scheduler calls it in proc's context. */
 function run(proc: Proc): void {
   if (proc.starting) {
     proc.starting = false;
@@ -794,23 +850,18 @@ function run(proc: Proc): void {
   }
   const kind = proc.kind;
   if (kind === null || proc.busy) return;
-  const previous = swapCurrent(proc);
-  try {
-    for (let n = 0; mailboxLength(proc) > 0; n++) {
-      if (n === BATCH) {
-        schedule(proc);
-        return;
-      }
-      const result = kind.dispatch(proc, shift(proc));
-      if (result != null && typeof result.then === "function") {
-        proc.busy = true;
-        result.then(() => resume(proc), (e) => kindFailed(proc, e));
-        return;
-      }
-      if (proc.dead || proc.waiter !== null || proc.kind !== kind) return;
+  for (let n = 0; mailboxLength(proc) > 0; n++) {
+    if (n === BATCH) {
+      schedule(proc);
+      return;
     }
-  } finally {
-    swapCurrent(previous);
+    const result = kind.dispatch(proc, shift(proc));
+    if (result != null && typeof result.then === "function") {
+      proc.busy = true;
+      result.then(() => resume(proc), (e) => kindFailed(proc, e));
+      return;
+    }
+    if (proc.dead || proc.waiter !== null || proc.kind !== kind) return;
   }
 }
 
@@ -1052,6 +1103,7 @@ export function kill(proc: Proc, reason: unknown): void {
   if (proc.dead) return;
   proc.dead = true;
   proc.reason = reason;
+  proc.wake = null;
   // Its own waits end now, before any death queued ahead of it is finished:
   // a caller dying in the same chain as the server it waits on must unwind
   // with ExitError, not see the call fail and carry on.

@@ -347,7 +347,7 @@ type Callback = (
   c?: unknown,
 ) => unknown;
 
-/** Calls a user callback as `proc`; async ones keep `self()` across await. */
+/** Calls a user callback as `proc`, in its async context (_context.ts). */
 function invoke(
   proc: Proc,
   s: { behaviour: object },

@@ -59,12 +59,31 @@
  * monitoring from it throws an `ExitError`.
  *
  * ## `self()` and async code
- * {@linkcode self} works in any process body, across `await`, through
- * `AsyncLocalStorage`. In a plain (non-`async`) body or callback, `self()` is
- * valid during the synchronous call; to use it in promise callbacks such a
- * function starts, read it first or make the function `async`. (Plain
- * functions skip `AsyncLocalStorage`, which costs ~200 ns per use on Deno and
- * slows every promise on Node 20 once used.)
+ * {@linkcode self} is the process whose code is running, wherever that code
+ * runs: in a process body, a gen_server callback or a child's start function;
+ * after any `await`; inside a higher-order wrapper (`spawn(traced(fn))`); in
+ * code compiled for older targets (tsc's `__awaiter` with generators, Babel's
+ * regenerator); in `.then` callbacks, `queueMicrotask` callbacks and
+ * `setTimeout`/`setInterval` callbacks the process started. The runtime calls
+ * every piece of a process's code inside that process's `AsyncLocalStorage`
+ * context, so whatever the code schedules carries it; {@linkcode receive}
+ * then reads that process's mailbox, and tables see that process as the
+ * caller. A receive predicate runs synchronously as the receiving process
+ * (keep it a pure test: promises or timers it starts are not tied to it).
+ *
+ * Code a process started keeps running as that process after it dies (JS
+ * cannot stop it): `self()` there is the dead pid, so `receive` rejects with
+ * an `ExitError`, spawning or linking throws one, and what it sends is
+ * dropped, as in the dead process itself. Callbacks registered by code
+ * outside every process (an HTTP handler set up at the top level) run as the
+ * main process.
+ *
+ * What it costs: entering a process's context once per scheduler turn (a
+ * few ns on Bun and Node, 250-600 ns on Deno, where a process that takes
+ * messages is resumed from a promise reaction armed in its context instead).
+ * On Node 20, `AsyncLocalStorage` turns on promise hooks for the whole
+ * program, which makes every promise slower; Node 22+, Deno and Bun have no
+ * such tax. See BENCHMARKS.md.
  *
  * ## Timers: not a raw `setTimeout`
  * A raw `setTimeout` (or `setInterval`) callback is not contained: a throw
@@ -337,7 +356,11 @@ export function spawnMonitor(body: ProcessBody): [Pid, Ref] {
 }
 
 /**
- * The pid of the calling process (the main process outside any).
+ * The pid of the calling process (the main process outside any): the
+ * process whose code this is, also after `await`, in wrappers, in
+ * downlevelled async code and in promise callbacks, microtasks and timers the
+ * process started (see "`self()` and async code" in the module docs). In
+ * code still running after its process died, that dead process's pid.
  *
  * @returns the caller's pid.
  *
@@ -349,6 +372,19 @@ export function spawnMonitor(body: ProcessBody): [Pid, Ref] {
  *   console.assert(self() === me);
  * });
  * console.assert(self() !== pid);
+ *
+ * // a plain function's promise callbacks and timers run as its process too
+ * const seen = await new Promise((resolve) => {
+ *   const child = spawn(() =>
+ *     new Promise<void>((done) =>
+ *       setTimeout(() => {
+ *         resolve(self() === child);
+ *         done();
+ *       }, 0)
+ *     )
+ *   );
+ * });
+ * console.assert(seen === true);
  * ```
  */
 export function self(): Pid {
@@ -418,7 +454,8 @@ const RECEIVE_OPTIONS = ["timeout", "signal"];
  * mailbox. With one receive pending this is exactly Erlang's selective
  * receive.
  *
- * @param predicate which message to take; runs in the receiving process.
+ * @param predicate which message to take; runs synchronously as the
+ *   receiving process (keep it a pure test).
  * @param options `timeout`, `signal`.
  * @returns the message.
  * @throws {TimeoutError} (rejects) if no message matched within `timeout`.

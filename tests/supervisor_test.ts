@@ -2944,28 +2944,31 @@ describe("supervisor edge cases", () => {
 
   test("a child started unlinked after its supervisor died is not left running", async () => {
     await withClock(async (clock) => {
-      // An async start runs as its supervisor: once that is dead, spawning
-      // throws. A plain function's promise callbacks do not: that spawn
-      // succeeds, and the child must not outlive the supervisor.
+      // A start function runs as its supervisor, and so does everything it
+      // schedules (an async function's awaits, a plain function's promise
+      // callbacks): once the supervisor is dead, spawning there throws. A
+      // pid that comes from elsewhere (here spawned by main and handed over
+      // late) is accepted, and the child must not outlive the supervisor.
       const orphans: Pid[] = [];
       const thrown: unknown[] = [];
-      for (const async of [true, false]) {
-        const late = async
+      const lateSpawn = () => {
+        try {
+          return spawn(forever);
+        } catch (e) {
+          thrown.push(e);
+          throw e;
+        }
+      };
+      for (const how of ["async", "then", "handed"] as const) {
+        let handOver: (pid: Pid) => void = () => {};
+        const late = how === "async"
           ? async () => {
             await sleep(100);
-            try {
-              return spawn(forever);
-            } catch (e) {
-              thrown.push(e);
-              throw e;
-            }
+            return lateSpawn();
           }
-          : () =>
-            sleep(100).then(() => {
-              const pid = spawn(forever);
-              orphans.push(pid);
-              return pid;
-            });
+          : how === "then"
+          ? () => sleep(100).then(lateSpawn)
+          : () => new Promise<Pid>((resolve) => handOver = resolve);
         const starting = supervisor.start({
           children: [{ id: "late", start: late }],
         }, { name: "dying_sup" });
@@ -2973,10 +2976,15 @@ describe("supervisor edge cases", () => {
         exit(whereis("dying_sup")!, "kill");
         assert.equal(await startFails(starting), "killed");
         await clock.advance(100);
+        if (how === "handed") {
+          const pid = spawn(forever);
+          orphans.push(pid);
+          handOver(pid);
+        }
         await settle();
       }
-      assert.equal(thrown.length, 1);
-      assert.ok(thrown[0] instanceof ExitError);
+      assert.equal(thrown.length, 2);
+      assert.ok(thrown.every((e) => e instanceof ExitError));
       assert.equal(orphans.length, 1);
       assert.ok(!isAlive(orphans[0]), "the late child was stopped");
     });
