@@ -293,6 +293,9 @@ export interface JoinOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The result type of a task (what its function returns, awaited). */
+export type TaskResult<K> = K extends Task<infer T> ? T : never;
+
 /** One task's outcome in {@linkcode yieldMany}: a result, an exit, or none yet. */
 export type YieldResult<T> = { ok: T } | { exit: unknown } | undefined;
 
@@ -366,10 +369,10 @@ export async function join<T>(
  * await supervisor.stop(sup);
  * ```
  */
-export async function joinMany<T>(
-  tasks: readonly Task<T>[],
+export async function joinMany<const Ts extends readonly Task<unknown>[]>(
+  tasks: Ts,
   options?: JoinOptions,
-): Promise<T[]> {
+): Promise<{ -readonly [K in keyof Ts]: TaskResult<Ts[K]> }> {
   checkTasks("joinMany", tasks);
   const { timeout, signal } = checkJoinOptions("joinMany", options);
   const stop = new AbortController();
@@ -388,7 +391,7 @@ export async function joinMany<T>(
       }
       if ("exit" in outcome) throw new ExitError(outcome.exit);
       return outcome.ok;
-    }));
+    })) as { -readonly [K in keyof Ts]: TaskResult<Ts[K]> };
   } finally {
     // The waits still pending end here, so none is left to take a later
     // message.
@@ -424,13 +427,15 @@ export async function joinMany<T>(
  * await supervisor.stop(sup);
  * ```
  */
-export async function yieldMany<T>(
-  tasks: readonly Task<T>[],
+export async function yieldMany<const Ts extends readonly Task<unknown>[]>(
+  tasks: Ts,
   options?: JoinOptions,
-): Promise<YieldResult<T>[]> {
+): Promise<{ -readonly [K in keyof Ts]: YieldResult<TaskResult<Ts[K]>> }> {
   checkTasks("yieldMany", tasks);
   const checked = checkJoinOptions("yieldMany", options);
-  return await Promise.all(tasks.map((task) => awaitOutcome(task, checked)));
+  return await Promise.all(
+    tasks.map((task) => awaitOutcome(task, checked)),
+  ) as { -readonly [K in keyof Ts]: YieldResult<TaskResult<Ts[K]>> };
 }
 
 const DEFAULT_JOIN_TIMEOUT = 5000;

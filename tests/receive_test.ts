@@ -457,6 +457,20 @@ describe("concurrent library waits", () => {
     });
   });
 
+  test("joinMany and yieldMany keep each task's result type (a tuple in, a tuple out)", async () => {
+    const sup = await task.startSupervisor();
+    const n = await task.async(sup, () => 1);
+    const s = await task.async(sup, () => Promise.resolve("one"));
+    const [a, b] = await task.joinMany([n, s]);
+    const typed: [number, string] = [a, b]; // a compile error if untyped
+    assert.deepEqual(typed, [1, "one"]);
+    const [y] = await task.yieldMany([await task.async(sup, () => true)]);
+    const flag: { ok: boolean } | { exit: unknown } | undefined = y;
+    assert.deepEqual(flag, { ok: true });
+    await supervisor.stop(sup);
+    await flush();
+  });
+
   test("joinMany and yieldMany check their arguments", async () => {
     await assert.rejects(task.joinMany("x" as never), TypeError);
     await assert.rejects(task.yieldMany([], { timeout: -1 }), RangeError);
