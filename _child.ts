@@ -35,6 +35,11 @@ import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { ChildSpecError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { isInstance, thenOf } from "./_safe.ts";
+import {
+  type ChildEvent,
+  type LogTarget,
+  reportChildEvent,
+} from "./_logger.ts";
 
 /**
  * How a child is shut down: `"brutal_kill"` (killed at once), a number of
@@ -107,20 +112,6 @@ function normaliseValue(value: unknown): StartOutcome {
     return { pid: v.pid, extra: v.extra };
   }
   return { error: value };
-}
-
-/**
- * The pid of an `{ alreadyStarted: pid }` start failure, or undefined (also
- * when reading the reason throws: a Proxy's trap, a getter).
- */
-export function alreadyStartedPid(reason: unknown): Pid | undefined {
-  if (reason === null || typeof reason !== "object") return undefined;
-  try {
-    const pid = (reason as { alreadyStarted?: unknown }).alreadyStarted;
-    return pid instanceof Pid ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The outcome a thrown start stands for. */
@@ -353,6 +344,32 @@ class KillAll extends Timed {
   }
 }
 
+/**
+ * Reports a child's event through the logger `log` (the module's `logger`
+ * option; `false`: none): `spec` gives the child's restart type and whether
+ * it is killed brutally, which decide whether an exit or a shutdown is
+ * worth a report.
+ */
+export function reportChild(
+  log: LogTarget,
+  source: "supervisor" | "tracker",
+  sup: Pid,
+  name: string | undefined,
+  event: ChildEvent,
+  spec?: { readonly restart: RestartType; readonly shutdown: Shutdown },
+): void {
+  if (log === false) return;
+  reportChildEvent(
+    log,
+    source,
+    sup,
+    name,
+    event,
+    spec?.restart,
+    spec?.shutdown === "brutal_kill",
+  );
+}
+
 // ------------------------------------------------- child spec checks --
 // The keys every supervisor-like module's child spec shares, checked the
 // same way everywhere (otp_semantics.md §3.2): each checker returns the
@@ -378,6 +395,61 @@ export function specError(
 ): ChildSpecError {
   const who = id === undefined ? "" : `child ${formatTerm(id)}: `;
   return new ChildSpecError(key, reason, `Invalid child spec: ${who}${why}`);
+}
+
+/**
+ * The spec itself: an object (not an array) with an `id`; returned as a
+ * record. `idRule` says what an id may be, for the missing-id message.
+ */
+export function checkSpecObject(
+  spec: unknown,
+  idRule = "any value but undefined",
+): Record<string, unknown> {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+    throw specError(
+      "spec",
+      { invalidChildSpec: spec },
+      undefined,
+      `a child spec must be an object with 'id' and 'start', got ${
+        formatTerm(spec)
+      }`,
+    );
+  }
+  const s = spec as Record<string, unknown>;
+  if (s.id === undefined) {
+    throw specError(
+      "id",
+      "missingId",
+      undefined,
+      `'id' is missing (${idRule})`,
+    );
+  }
+  return s;
+}
+
+/**
+ * `type` (default `"worker"`), `shutdown` (default 5000 ms for a worker,
+ * `"infinity"` for a supervisor) and `modules` (default `noModules`), in
+ * that order: what the child is and how it stops.
+ */
+export function checkKindKeys(
+  s: Record<string, unknown>,
+  noModules: readonly string[],
+): {
+  type: ChildType;
+  shutdown: Shutdown;
+  modules: readonly string[] | "dynamic";
+} {
+  const type = checkType(s.type ?? "worker", s.id);
+  const shutdown = checkShutdown(
+    s.shutdown ?? (type === "worker" ? 5000 : "infinity"),
+    s.id,
+  );
+  return {
+    type,
+    shutdown,
+    modules: checkModules(s.modules ?? noModules, s.id),
+  };
 }
 
 /** `restart`: one of the three restart types. */

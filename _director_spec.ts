@@ -22,7 +22,12 @@ import type {
   PlanElement,
 } from "./director.ts";
 import { ChildSpecError } from "./errors.ts";
-import { checkModules, checkType, specError } from "./_child.ts";
+import {
+  checkModules,
+  checkSpecObject,
+  checkType,
+  specError,
+} from "./_child.ts";
 import { formatTerm } from "./_format.ts";
 import { sameTerm } from "./_term.ts";
 
@@ -242,26 +247,8 @@ function checkLogValidator(v: unknown, id: unknown): LogValidator {
  * used; {@linkcode effective} checks that there is one).
  */
 export function normaliseOwn(spec: unknown): OwnSpec {
-  if (!isObject(spec)) {
-    throw specError(
-      "spec",
-      { invalidChildSpec: spec },
-      undefined,
-      `a child spec must be an object with 'id' and 'start', got ${
-        formatTerm(spec)
-      }`,
-    );
-  }
-  const s = spec as Record<string, unknown>;
+  const s = checkSpecObject(spec);
   const id = s.id;
-  if (id === undefined) {
-    throw specError(
-      "id",
-      "missingId",
-      undefined,
-      "'id' is missing (any value but undefined)",
-    );
-  }
   const append = s.append ?? false;
   if (typeof append !== "boolean") {
     throw specError(

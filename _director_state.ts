@@ -3,7 +3,7 @@
 // child exits (seeds.md §2.3), delayed restarts and retries, stopping
 // children, events and reports. Only the director process writes it.
 
-import { deliver, type Pid, type Proc } from "./_runtime.ts";
+import type { Pid, Proc } from "./_runtime.ts";
 import {
   failed,
   type Shutdown,
@@ -11,9 +11,21 @@ import {
   startChild as startChildProcess,
   type StartOutcome,
 } from "./_child.ts";
-import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import {
+  backoffDelay,
+  cancelPending,
+  isNormalExit,
+  type PendingRestart,
+  type RestartTimer,
+  type Retry,
+  retrySoon,
+  startRestartTimer,
+} from "./_restart.ts";
+import { type ChildState, move, STARTING, STOPPED } from "./_child_table.ts";
+import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
+import { ChildTable } from "./_child_table.ts";
 import {
   dispatch,
   enabled,
@@ -21,10 +33,7 @@ import {
   reportChildEvent,
   SEVERITY,
 } from "./_logger.ts";
-import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
-import { isShutdownTuple } from "./_safe.ts";
-import { reportInternalError } from "./_report.ts";
 import {
   badAction,
   DEFAULT_DEFAULT_CHILDSPEC,
@@ -42,19 +51,27 @@ import type {
   ReportKind,
   StartOptions,
 } from "./director.ts";
+import { reportInternalError } from "./_report.ts";
 
 /** Every director's events. */
 export const events: EventHub<DirectorEvent> = new EventHub<DirectorEvent>();
 
-/** One child: its specs, its process, and where it is in its plan. */
+/**
+ * One child: its specs, its process, and where it is in its plan. Where it
+ * is lives in `state` (_child_table.ts: the states and the legal moves): a
+ * restart under way shows as `"starting"`, a child being stopped as
+ * `"terminating"` with its pid (readers see the pid until it is dead).
+ */
 export class Child {
-  /** Undefined when not running (stopped, waiting, restarting). */
+  state: ChildState = STOPPED;
+  /**
+   * The pid while running or terminating (readers see it until the child is
+   * dead), else undefined: the state's, kept in a field by `to` for the
+   * lock-free reads (getPid reads just this).
+   */
   pid: Pid | undefined = undefined;
+  /** The running child's extra (from its start), else undefined. */
   extra: unknown = undefined;
-  /** Between exit and restart: a delay, a retry, or a start under way. */
-  restarting = false;
-  /** The pending delayed restart or retry; cancelling clears it. */
-  pending: RestartTimer | Retry | null = null;
   /** The next plan element to run (0-based; director's index). */
   index = 0;
   /** Runs of the whole plan completed (director's count2). */
@@ -73,38 +90,26 @@ export class Child {
     /** The effective spec (own folded over the default if append). */
     public spec: FullChildSpec,
   ) {}
-}
 
-/**
- * A delayed restart: when due, it puts a {@linkcode Due} in the director's
- * mailbox (not itself: gen_server takes timers for its own).
- */
-export class RestartTimer extends Timed {
-  constructor(
-    readonly dir: Dir,
-    readonly child: Child,
-    readonly at: number,
-  ) {
-    super();
+  /** Between exit and restart: a delay, a retry, or a start under way. */
+  get restarting(): boolean {
+    const t = this.state.tag;
+    return t === "restarting" || t === "starting";
   }
 
-  expire(): void {
-    deliver(this.dir.proc, new Due(this));
+  /** The pending delayed restart or retry. */
+  get pending(): PendingRestart | null {
+    const s = this.state;
+    return s.tag === "restarting" ? s.pending : null;
   }
-}
 
-/** A delayed restart is due. */
-export class Due {
-  constructor(readonly timer: RestartTimer) {}
-}
-
-/**
- * A failed restart, fed back into the plan through the director's mailbox
- * (director's 0 ms timer): requests and exits queued meanwhile are served
- * first, and terminateChild or deleteChild can still cancel it.
- */
-export class Retry {
-  constructor(readonly child: Child, readonly reason: unknown) {}
+  /** Moves to `next` (a legal move, or an internal error). */
+  to(next: ChildState): void {
+    this.state = move(this.state, next);
+    this.pid = next.tag === "running" || next.tag === "terminating"
+      ? next.pid
+      : undefined;
+  }
 }
 
 /** The director stops with `reason` (a plan said so). */
@@ -113,14 +118,8 @@ export class Stop {
 }
 export type Step = Stop | undefined;
 
-export function then<T, R>(x: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
-  return x instanceof Promise ? x.then(f) : f(x);
-}
-
 function isOkShutdown(reason: unknown, brutal: boolean): boolean {
-  return reason === "shutdown" || reason === "normal" ||
-    (brutal && reason === "killed") ||
-    isShutdownTuple(reason);
+  return isNormalExit(reason) || (brutal && reason === "killed");
 }
 
 /** Directors by pid: the table the lock-free reads use. */
@@ -129,12 +128,12 @@ export const directors = new Map<Pid, Dir>();
 /** A director's state (the gen_server state). */
 export class Dir {
   readonly pid: Pid;
-  /** Children in start order. */
-  readonly children = new Set<Child>();
-  /** Children by id, for ids that are not objects (others: a scan). */
-  readonly byId = new Map<unknown, Child>();
+  /** Children in start order, by id (term equality). */
+  readonly children: ChildTable<Child> = new ChildTable<Child>((c) =>
+    c.spec.id
+  );
   /** Running children by pid. */
-  readonly byPid = new Map<Pid, Child>();
+  readonly byPid: Map<Pid, Child> = this.children.byPid;
   /** The default childspec (as given, checked). */
   default: DefaultChildspec = DEFAULT_DEFAULT_CHILDSPEC;
   readonly trace: ((line: string) => void) | null;
@@ -272,41 +271,42 @@ export class Dir {
   // -- the child table --
 
   find(id: unknown): Child | undefined {
-    if (id === null || typeof id !== "object") return this.byId.get(id);
-    for (const c of this.children) if (sameTerm(c.spec.id, id)) return c;
-    return undefined;
+    return this.children.find(id);
   }
 
   add(child: Child): void {
     this.children.add(child);
-    const id = child.spec.id;
-    if (id === null || typeof id !== "object") this.byId.set(id, child);
   }
 
   remove(child: Child): void {
     this.cancelPending(child);
     this.children.delete(child);
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
-    const id = child.spec.id;
-    if (id === null || typeof id !== "object") this.byId.delete(id);
-    this.emit({ type: "child_deleted", id });
+    const pid = child.pid;
+    if (pid !== undefined) this.byPid.delete(pid);
+    this.emit({ type: "child_deleted", id: child.spec.id });
   }
 
   running(child: Child, pid: Pid, extra: unknown): void {
-    child.pid = pid;
+    child.to({ tag: "running", pid });
     child.extra = extra;
-    child.restarting = false;
     child.startedAt = getClock().now();
     this.byPid.set(pid, child);
   }
 
+  /** Not running any more: forgets its pid. */
+  notRunning(child: Child, pid: Pid): void {
+    this.byPid.delete(pid);
+    child.to(STOPPED);
+    child.extra = undefined;
+  }
+
+  /** Cancels a pending restart or a start under way (the child stops). */
   cancelPending(child: Child): void {
-    const p = child.pending;
-    if (p !== null) {
-      if (p instanceof RestartTimer) cancelTimeout(p);
-      child.pending = null;
-    }
-    child.restarting = false;
+    const s = child.state;
+    if (s.tag === "restarting") {
+      if (s.pending !== null) cancelPending(s.pending);
+      child.to(STOPPED);
+    } else if (s.tag === "starting") child.to(STOPPED);
   }
 
   /** Starts a child's process (not yet a running child: see `started`). */
@@ -324,9 +324,7 @@ export class Dir {
   // -- a child exited: its plan (seeds.md §2.3) --
 
   exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
-    this.byPid.delete(pid);
-    child.pid = undefined;
-    child.extra = undefined;
+    this.notRunning(child, pid);
     child.upFor = getClock().now() - child.startedAt;
     if (this.trace !== null) {
       this.debug(
@@ -402,21 +400,24 @@ export class Dir {
   }
 
   restartNow(child: Child): Step | Promise<Step> {
-    child.restarting = true; // shown while an async start is under way
+    child.to(STARTING); // shown as restarting while an async start is under way
     const r = this.start(child);
     if (r instanceof Promise) return r.then((o) => this.restarted(child, o));
     return this.restarted(child, r);
   }
 
   restarted(child: Child, outcome: StartOutcome): Step {
-    child.restarting = false;
-    if (this.proc.dead) return undefined;
+    if (this.proc.dead) {
+      if (child.state.tag === "starting") child.to(STOPPED);
+      return undefined;
+    }
     if (failed(outcome)) {
       this.retry(child, outcome.error);
       return undefined;
     }
     let pid: Pid | undefined = undefined;
-    if (outcome !== "ignore") {
+    if (outcome === "ignore") child.to(STOPPED);
+    else {
       pid = outcome.pid;
       this.running(child, pid, outcome.extra);
       this.report("progress", child, pid, undefined);
@@ -428,18 +429,15 @@ export class Dir {
   retry(child: Child, reason: unknown): void {
     this.emit({ type: "restart_failed", id: child.spec.id, reason });
     this.report("start_error", child, undefined, reason);
-    child.restarting = true;
     child.upFor = 0;
-    const retry = new Retry(child, reason);
-    child.pending = retry;
-    deliver(this.proc, retry);
+    const pending = retrySoon(this.proc, child, reason);
+    child.to({ tag: "restarting", oldPid: undefined, pending });
   }
 
-  retried(retry: Retry): Step | Promise<Step> {
+  retried(retry: Retry<Child>): Step | Promise<Step> {
     const child = retry.child;
     if (child.pending !== retry) return undefined; // cancelled
-    child.pending = null;
-    child.restarting = false;
+    child.to(STOPPED);
     if (this.trace !== null) {
       this.debug(`got a failed restart of id ${formatTerm(child.spec.id)}`);
     }
@@ -447,23 +445,19 @@ export class Dir {
   }
 
   delay(child: Child, ms: number): void {
-    const at = getClock().now() + ms;
-    const timer = new RestartTimer(this, child, at);
-    child.restarting = true;
-    child.pending = timer;
-    startTimeout(timer, ms);
+    const timer = startRestartTimer(this.proc, child, getClock().now(), ms);
+    child.to({ tag: "restarting", oldPid: undefined, pending: timer });
     this.emit({
       type: "restart_delayed",
       id: child.spec.id,
       delay: ms,
-      restartAt: at,
+      restartAt: timer.at,
     });
   }
 
-  due(timer: RestartTimer): Step | Promise<Step> {
+  due(timer: RestartTimer<Child>): Step | Promise<Step> {
     const child = timer.child;
     if (child.pending !== timer) return undefined; // cancelled
-    child.pending = null;
     if (this.trace !== null) {
       this.debug(`got restart event for id ${formatTerm(child.spec.id)}`);
     }
@@ -472,9 +466,13 @@ export class Dir {
 
   backoffDelay(child: Child, b: Backoff): number {
     if (child.upFor >= b.max) child.streak = 0;
-    const base = Math.min(b.max, b.initial * (b.factor ?? 2) ** child.streak);
-    child.streak++;
-    return Math.round(base - base * (b.jitter ?? 0) * Math.random());
+    const rule = {
+      initial: b.initial,
+      max: b.max,
+      factor: b.factor ?? 2,
+      jitter: b.jitter ?? 0,
+    };
+    return backoffDelay(rule, child.streak++);
   }
 
   // -- stopping children --
@@ -491,12 +489,10 @@ export class Dir {
       ? "infinity"
       : tt;
     // The pid stays visible to readers until the child is dead.
+    child.to({ tag: "terminating", pid });
     return then(shutdownChild(this.proc, pid, shutdown), (reason) => {
-      if (child.pid === pid) {
-        this.byPid.delete(pid);
-        child.pid = undefined;
-        child.extra = undefined;
-      }
+      const s = child.state;
+      if (s.tag === "terminating" && s.pid === pid) this.notRunning(child, pid);
       this.emit({ type: "child_terminated", id: child.spec.id, pid, reason });
       if (!isOkShutdown(reason, tt === 0)) {
         this.report("shutdown_error", child, pid, reason);
@@ -510,6 +506,3 @@ export class Dir {
     for (const c of [...this.children].reverse()) await this.terminate(c);
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
-  : never;

@@ -430,9 +430,21 @@ function text(r: Report): string {
       return `=INFO REPORT= table ${safeFormat(r.table)}: owner ${
         str(r.pid)
       } died without an heir, table deleted`;
+    case "uncaught_error":
+      return `=ERROR REPORT= ${
+        r.origin === "rejection" ? "unhandled rejection" : "uncaught exception"
+      } outside any process: ${errorText(r.reason)}`;
+    case "application":
+      return `=APPLICATION REPORT= ${str(r.message)}`;
     default:
       return `=REPORT= ${safeFormat(r)}`;
   }
+}
+
+/** An error's stack when it has one (it starts with its message), else its
+ * formatted value. */
+function errorText(reason: unknown): string {
+  return stackOf(reason) ?? safeFormat(reason);
 }
 
 function withStack(reason: unknown): string {

@@ -1,10 +1,10 @@
 // Reports what happens outside every process while an application runs: an
 // error nobody caught, and the application's own notices (why it stopped).
 // Never throws, whatever the value: a getter or toString that throws, a
-// Proxy, a cycle. Writes to the console (stderr) for now; the library logger
-// (logger.ts) is meant to take over here.
+// Proxy, a cycle. Reports go through the library logger (logger.ts).
 
 import { formatTerm } from "./_format.ts";
+import { log } from "./_logger.ts";
 import type { UncaughtOrigin } from "./_platform.ts";
 
 /**
@@ -35,13 +35,23 @@ export function describeError(error: unknown): string {
   return describe(error);
 }
 
-/** Writes one report line (or block) to stderr; never throws. */
-export function report(text: string): void {
-  try {
-    console.error(text);
-  } catch {
-    // nowhere left to say it
-  }
+/**
+ * Reports what happened to an application through the library logger
+ * (kind `"application"`); never throws.
+ */
+export function report(
+  name: string,
+  message: string,
+  level: "error" | "notice" = "error",
+): void {
+  log({
+    level,
+    kind: "application",
+    time: Date.now(),
+    source: "application",
+    name,
+    message,
+  });
 }
 
 /**
@@ -53,9 +63,12 @@ export function reportUncaught(
   error: unknown,
   origin: UncaughtOrigin = "exception",
 ): void {
-  report(
-    `Steward: ${
-      origin === "rejection" ? "unhandled rejection" : "uncaught exception"
-    } outside any process: ${describeError(error)}`,
-  );
+  log({
+    level: "error",
+    kind: "uncaught_error",
+    time: Date.now(),
+    source: "application",
+    reason: error,
+    origin,
+  });
 }

@@ -530,7 +530,8 @@ export class RunningApplication implements AsyncDisposable {
     const error = new ApplicationError(this.name, "startFailed", reason);
     if (this.#settings.exit) {
       report(
-        `Steward: application ${JSON.stringify(this.name)} did not start: ${
+        this.name,
+        `application ${JSON.stringify(this.name)} did not start: ${
           describe(reason)
         }`,
       );
@@ -579,7 +580,8 @@ export class RunningApplication implements AsyncDisposable {
     const root = this.#root;
     if (root === null || root.dead) return;
     report(
-      `Steward: application ${
+      this.name,
+      `application ${
         JSON.stringify(this.name)
       }: root ${root.pid} still running ${this.#settings.shutdown} ms into the stop: killed`,
     );
@@ -589,7 +591,8 @@ export class RunningApplication implements AsyncDisposable {
   #onSignal(signal: Signal): void {
     if (this.#signal !== undefined) {
       report(
-        `Steward: application ${
+        this.name,
+        `application ${
           JSON.stringify(this.name)
         }: ${signal} while stopping on ${this.#signal}: exiting now`,
       );
@@ -606,7 +609,8 @@ export class RunningApplication implements AsyncDisposable {
     this.#uncaught = true;
     if (this.#status === "running" || this.#status === "starting") {
       report(
-        `Steward: application ${
+        this.name,
+        `application ${
           JSON.stringify(this.name)
         }: stopping after an error outside any process`,
       );
@@ -621,9 +625,8 @@ export class RunningApplication implements AsyncDisposable {
     microtask(() => {
       this.#finish(reason).catch((error) => {
         report(
-          `Steward: application ${JSON.stringify(this.name)}: ${
-            describeError(error)
-          }`,
+          this.name,
+          `application ${JSON.stringify(this.name)}: ${describeError(error)}`,
         );
       });
     });
@@ -638,11 +641,13 @@ export class RunningApplication implements AsyncDisposable {
       if (this.#status === "running") this.#status = "stopping";
       if (cause === "exited" || !shutdown || this.#gaveUp) {
         report(
-          `Steward: application ${JSON.stringify(this.name)} stopped: root ${
+          this.name,
+          `application ${JSON.stringify(this.name)} stopped: root ${
             this.#root!.pid
           } exited: ${describe(reason)}${
             this.#gaveUp ? " (reached_max_restart_intensity)" : ""
           }`,
+          shutdown && !this.#gaveUp && !this.#uncaught ? "notice" : "error",
         );
       }
       // Anything else the start function linked to the master goes too.
@@ -653,7 +658,8 @@ export class RunningApplication implements AsyncDisposable {
           await onStop(this.#stopInfo(reason, cause, exitCode));
         } catch (error) {
           report(
-            `Steward: application ${JSON.stringify(this.name)}: onStop threw: ${
+            this.name,
+            `application ${JSON.stringify(this.name)}: onStop threw: ${
               describeError(error)
             }`,
           );

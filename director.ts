@@ -126,15 +126,13 @@ import {
 } from "./_runtime.ts";
 import { applyAs } from "./_context.ts";
 import {
-  alreadyStartedPid,
   failed,
   type StartOutcome,
   type StartReturn,
   unlinkAndFlush,
 } from "./_child.ts";
 import { formatTerm } from "./_format.ts";
-import { causeOf, exitMessage, isInstance, partsOf } from "./_safe.ts";
-import { ChildSpecError, NoProcError } from "./errors.ts";
+import { ChildRequestError, ChildSpecError, NoProcError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
 import {
@@ -148,22 +146,20 @@ import {
   type OwnSpec,
   samePlan,
 } from "./_director_spec.ts";
+import { Child, Dir, directors, events, type Step } from "./_director_state.ts";
+import { Due, restartAt, type RestartTimer, Retry } from "./_restart.ts";
 import {
-  Child,
-  Dir,
-  directors,
-  Due,
-  events,
-  RestartTimer,
-  Retry,
-  type Step,
+  Failure,
+  request,
+  startedChild as startedFrom,
   then,
-} from "./_director_state.ts";
+} from "./_request.ts";
 
 export { ChildSpecError, NoProcError, Pid };
 export type { Dest, StartReturn };
 export type { StopOptions } from "./gen_server.ts";
 import type { StopOptions } from "./gen_server.ts";
+import { exitMessage, isInstance, partsOf } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -534,46 +530,9 @@ export type DirectorErrorCode =
  * await director.stop(d);
  * ```
  */
-export class DirectorError extends Error {
-  /** Why the request failed. */
-  readonly code: DirectorErrorCode;
-  /** The child's failure reason (`"startFailed"`), else undefined. */
-  readonly reason: unknown;
-  /** The running child (`"alreadyStarted"`, `"running"`), else undefined. */
-  readonly pid: Pid | undefined;
-  /** The request: `"startChild"`, `"getPid"`... */
-  readonly operation: string;
-  /** The child id or pid the request named. */
-  readonly child: unknown;
-
-  /**
-   * Creates the error.
-   *
-   * @param operation the request.
-   * @param child the child id or pid it named.
-   * @param code why it failed.
-   * @param details `reason` and `pid`, as above.
-   */
-  constructor(
-    operation: string,
-    child: unknown,
-    code: DirectorErrorCode,
-    details?: { reason?: unknown; pid?: Pid },
-  ) {
-    const reason = details?.reason;
-    super(
-      `${operation} ${formatTerm(child)} failed: ${code}${
-        code === "startFailed" ? ` (${formatTerm(reason)})` : ""
-      }`,
-      causeOf(reason),
-    );
-    this.name = "DirectorError";
-    this.operation = operation;
-    this.child = child;
-    this.code = code;
-    this.reason = reason;
-    this.pid = details?.pid;
-  }
+export class DirectorError extends ChildRequestError<DirectorErrorCode> {
+  /** `"DirectorError"`. */
+  override name = "DirectorError";
 }
 
 // --------------------------------------------------------------- events --
@@ -626,11 +585,6 @@ export function consoleLogger(entry: LogEntry): void {
 }
 
 // ----------------------------------------------------------- the server --
-
-/** A request's failure, replied as a value and thrown by the caller. */
-class Failure {
-  constructor(readonly error: Error) {}
-}
 
 function fail(
   op: string,
@@ -751,11 +705,13 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
         );
       }
     } else if (isInstance(msg, Due)) {
-      if (msg.timer.dir === dir) {
-        return then(dir.due(msg.timer), (s) => stepResult(s, dir));
+      if (msg.timer.proc === dir.proc) {
+        const timer = msg.timer as RestartTimer<Child>;
+        return then(dir.due(timer), (s) => stepResult(s, dir));
       }
     } else if (isInstance(msg, Retry)) {
-      return then(dir.retried(msg), (s) => stepResult(s, dir));
+      const retry = msg as Retry<Child>;
+      return then(dir.retried(retry), (s) => stepResult(s, dir));
     }
     // Not ours (an EXIT of a process that is no longer a child...): dropped,
     // as director drops it.
@@ -827,14 +783,7 @@ function startedChild(
   id: unknown,
   outcome: StartOutcome,
 ): StartedChild | Failure {
-  if (outcome === "ignore") return { pid: undefined, extra: undefined };
-  if (failed(outcome)) {
-    const e = outcome.error;
-    const pid = alreadyStartedPid(e); // read safely: e may be any value
-    if (pid !== undefined) return fail(op, id, "alreadyStarted", { pid });
-    return fail(op, id, "startFailed", { reason: e });
-  }
-  return { pid: outcome.pid, extra: outcome.extra };
+  return startedFrom(outcome, (code, details) => fail(op, id, code, details));
 }
 
 function startChildIn(
@@ -1071,13 +1020,6 @@ function launch(
   if (opts.name !== undefined) genOptions.name = opts.name;
   if (opts.timeout !== undefined) genOptions.timeout = opts.timeout;
   return startFn(behaviour, [spec, opts], genOptions);
-}
-
-function request<T>(director: Dest, req: Request): Promise<T> {
-  return genServer.call(director, req, { timeout: Infinity }).then((r) => {
-    if (r instanceof Failure) throw r.error;
-    return r as T;
-  });
 }
 
 /** Checks a child spec at the edge; a promise rejected with the error if bad. */
@@ -1705,7 +1647,8 @@ export function checkChildspec(
 export function getPid(director: Dest, id: unknown): Pid {
   const d = dirOf("getPid", director);
   const c = d.find(id);
-  if (c !== undefined && c.pid !== undefined) return c.pid;
+  const pid = c?.pid;
+  if (pid !== undefined) return pid;
   throw new DirectorError(
     "getPid",
     id,
@@ -1767,11 +1710,8 @@ export function whichChildren(director: Dest): ChildInfo[] {
       type: c.spec.type,
       modules: c.spec.modules,
     };
-    out.push(
-      c.pending instanceof RestartTimer
-        ? { ...info, restartAt: c.pending.at }
-        : info,
-    );
+    const at = restartAt(c.pending);
+    out.push(at !== undefined ? { ...info, restartAt: at } : info);
   }
   return out;
 }

@@ -371,6 +371,95 @@ export class EtsError extends Error {
 }
 
 /**
+ * The common base of the supervisor-like modules' request errors
+ * ({@linkcode SupervisorError}, the director's `DirectorError`, the
+ * tracker's `TrackerError`): a request about one child failed; `code` says
+ * why, `reason` carries the child's failure for `"startFailed"`, `pid` the
+ * running child for `"alreadyStarted"` (and the director's `"running"`).
+ * Catch the module's own class; this one is for code that handles all
+ * three alike.
+ *
+ * @example
+ * ```ts
+ * import { ChildRequestError, SupervisorError } from "@steward/steward/errors";
+ * const e = new SupervisorError("deleteChild", "db", "notFound");
+ * console.assert(e instanceof ChildRequestError && e.code === "notFound");
+ * console.assert(e.message === 'deleteChild "db" failed: notFound');
+ * ```
+ */
+export class ChildRequestError<C extends string = string> extends Error {
+  /** Why the request failed. */
+  readonly code: C;
+  /** The child's failure reason (`"startFailed"`), else undefined. */
+  readonly reason: unknown;
+  /** The running child (`"alreadyStarted"`...), else undefined. */
+  readonly pid: Pid | undefined;
+  /** The request: `"startChild"`, `"terminateChild"`... */
+  readonly operation: string;
+  /** The child id or pid the request named. */
+  readonly child: unknown;
+
+  /**
+   * Creates the error.
+   *
+   * @param operation the request.
+   * @param child the child id or pid it named.
+   * @param code why it failed.
+   * @param details `reason` and `pid`, as above.
+   * @param message the full message. @default {ChildRequestError.describe(operation, child, code, details?.reason)}
+   */
+  constructor(
+    operation: string,
+    child: unknown,
+    code: C,
+    details?: { reason?: unknown; pid?: Pid },
+    message: string = ChildRequestError.describe(
+      operation,
+      child,
+      code,
+      details?.reason,
+    ),
+  ) {
+    const reason = details?.reason;
+    super(message, causeOf(reason));
+    this.name = "ChildRequestError";
+    this.operation = operation;
+    this.child = child;
+    this.code = code;
+    this.reason = reason;
+    this.pid = details?.pid;
+  }
+
+  /**
+   * The usual message: `<operation> <child> failed: <code>`, with the
+   * reason in parentheses for `"startFailed"`.
+   *
+   * @param operation the request.
+   * @param child the child id or pid it named.
+   * @param code why it failed.
+   * @param reason the child's failure reason.
+   * @returns the message.
+   *
+   * @example
+   * ```ts
+   * import { ChildRequestError } from "@steward/steward/errors";
+   * const m = ChildRequestError.describe("startChild", "w", "startFailed", "boom");
+   * console.assert(m === 'startChild "w" failed: startFailed ("boom")');
+   * ```
+   */
+  static describe(
+    operation: string,
+    child: unknown,
+    code: string,
+    reason?: unknown,
+  ): string {
+    return `${operation} ${formatTerm(child)} failed: ${code}${
+      code === "startFailed" ? ` (${formatTerm(reason)})` : ""
+    }`;
+  }
+}
+
+/**
  * Why a supervisor request failed (OTP's `{error, ...}` results):
  * - `"alreadyStarted"`: a child with that id is running (its pid is in
  *   `pid`), or the start function reported `{ alreadyStarted: pid }`;
@@ -409,46 +498,9 @@ export type SupervisorErrorCode =
  * await supervisor.stop(sup);
  * ```
  */
-export class SupervisorError extends Error {
-  /** Why the request failed. */
-  readonly code: SupervisorErrorCode;
-  /** The child's failure reason (`"startFailed"`), else undefined. */
-  readonly reason: unknown;
-  /** The running child (`"alreadyStarted"`), else undefined. */
-  readonly pid: Pid | undefined;
-  /** The request: `"startChild"`, `"terminateChild"`... */
-  readonly operation: string;
-  /** The child id or pid the request named. */
-  readonly child: unknown;
-
-  /**
-   * Creates the error.
-   *
-   * @param operation the request.
-   * @param child the child id or pid it named.
-   * @param code why it failed.
-   * @param details `reason` and `pid`, as above.
-   */
-  constructor(
-    operation: string,
-    child: unknown,
-    code: SupervisorErrorCode,
-    details?: { reason?: unknown; pid?: Pid },
-  ) {
-    const reason = details?.reason;
-    super(
-      `${operation} ${formatTerm(child)} failed: ${code}${
-        code === "startFailed" ? ` (${formatTerm(reason)})` : ""
-      }`,
-      causeOf(reason),
-    );
-    this.name = "SupervisorError";
-    this.operation = operation;
-    this.child = child;
-    this.code = code;
-    this.reason = reason;
-    this.pid = details?.pid;
-  }
+export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
+  /** `"SupervisorError"`. */
+  override name = "SupervisorError";
 }
 
 /**

@@ -38,6 +38,8 @@
  * | `main_exits_dropped` | warning | process | pid (main), count (dropped so far; at the 1st, 10th, 100th...) |
  * | `table_transferred` | info | ets | table, pid (the dead owner), heir |
  * | `table_lost` | debug | ets | table, pid (the dead owner) |
+ * | `uncaught_error` | error | application | reason (the error), origin (`"exception"` or `"rejection"`): an error outside every process while an application runs |
+ * | `application` | error, notice | application | name, message: an application stopped (notice when its exit code is 0), did not start, was killed past its `shutdown`, got a second signal, or its `onStop` threw |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
  * (`"normal"`, `"shutdown"`, `["shutdown", x]`, `{ shutdown: x }`) of a
@@ -167,7 +169,9 @@ export type ReportKind =
   | "process_crashed"
   | "main_exits_dropped"
   | "table_transferred"
-  | "table_lost";
+  | "table_lost"
+  | "uncaught_error"
+  | "application";
 
 /** The part of the library that made a report. */
 export type ReportSource =
@@ -176,7 +180,8 @@ export type ReportSource =
   | "tracker"
   | "gen_server"
   | "process"
-  | "ets";
+  | "ets"
+  | "application";
 
 /**
  * One report: a plain object, ready for a structured logger. Fields other
@@ -219,6 +224,10 @@ export interface Report {
   readonly table?: string;
   /** The table's new owner. */
   readonly heir?: Pid;
+  /** `uncaught_error`: an uncaught `"exception"` or unhandled `"rejection"`. */
+  readonly origin?: "exception" | "rejection";
+  /** `application`: what happened to the application, in words. */
+  readonly message?: string;
 }
 
 /** Receives reports. It should not throw (if it does, it is caught). */

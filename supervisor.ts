@@ -16,7 +16,7 @@
  * | `"rest_for_one"` | the children started after it stop, then it and they restart |
  * | `"simple_one_for_one"` | one template spec; children added with startChild(sup, extraArgs) |
  *
- * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }` | any other exit |
+ * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }`, `["shutdown", _]` | any other exit |
  * |---|---|---|
  * | `"permanent"` | restarted | restarted |
  * | `"transient"` | not restarted (spec kept) | restarted |
@@ -84,22 +84,20 @@
 import {
   addResource,
   currentProc,
-  deliver as deliverTo,
   Pid,
   type Proc,
   procOf,
 } from "./_runtime.ts";
 import { applyAs } from "./_context.ts";
 import {
-  alreadyStartedPid,
   checkArgs,
-  checkModules,
+  checkKindKeys,
   checkRestart,
-  checkShutdown,
+  checkSpecObject,
   checkStart,
-  checkType,
   type ChildType,
   failed,
+  reportChild,
   type RestartType,
   type Shutdown,
   shutdownAll,
@@ -110,14 +108,39 @@ import {
   type StartOutcome,
   type StartReturn,
 } from "./_child.ts";
-import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import {
+  type ChildState,
+  ChildTable,
+  move,
+  runningPid,
+  STOPPED,
+} from "./_child_table.ts";
+import {
+  addRestart,
+  backoffDelay,
+  cancelPending,
+  exitAction,
+  pendingOf,
+  type PendingRestart,
+  restartAt,
+  restartWindow,
+  retrySoon,
+  startRestartTimer,
+} from "./_restart.ts";
+import {
+  type DistributiveOmit,
+  Failure,
+  request,
+  startedChild as startedFrom,
+  then,
+} from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
-import { exitMessage, isInstance, isShutdownTuple, partsOf } from "./_safe.ts";
+import { exitMessage, partsOf } from "./_safe.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -403,23 +426,7 @@ function normaliseSpec(
   spec: unknown,
   autoShutdown: AutoShutdown | undefined,
 ): FullChildSpec {
-  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
-    throw specError(
-      "spec",
-      { invalidChildSpec: spec },
-      `a child spec must be an object with 'id' and 'start', got ${
-        formatTerm(spec)
-      }`,
-    );
-  }
-  const s = spec as Record<string, unknown>;
-  if (s.id === undefined) {
-    throw specError(
-      "id",
-      "missingId",
-      "'id' is missing (any value but undefined)",
-    );
-  }
+  const s = checkSpecObject(spec);
   const name = formatTerm(s.id);
   if (s.start === undefined) {
     throw specError(
@@ -457,12 +464,7 @@ function normaliseSpec(
       );
     }
   }
-  const type = checkType(s.type ?? "worker", s.id);
-  const shutdown = checkShutdown(
-    s.shutdown ?? (type === "worker" ? 5000 : "infinity"),
-    s.id,
-  );
-  const modules = checkModules(s.modules ?? [], s.id);
+  const { type, shutdown, modules } = checkKindKeys(s, []);
   return Object.freeze({
     id: s.id,
     start: s.start as FullChildSpec["start"],
@@ -691,15 +693,14 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
 
 // ---------------------------------------------------------------- state --
 
-/** One child (a static spec, or one dynamic child). */
+/**
+ * One child (a static spec, or one dynamic child). Where it is lives in
+ * `state` (_child_table.ts: the states and the legal moves); a supervisor
+ * never shows `"starting"` (its starts run while it is busy), and a child
+ * it shuts down is `"terminating"` until it is gone.
+ */
 class Child {
-  pid: Pid | undefined = undefined;
-  /** Between restart attempts (OTP's `{restarting, OldPid}`). */
-  restarting = false;
-  /** The pid it had before it started restarting (dynamic children's key). */
-  oldPid: Pid | undefined = undefined;
-  /** A pending delayed restart. */
-  timer: RestartTimer | null = null;
+  state: ChildState = STOPPED;
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
@@ -709,47 +710,51 @@ class Child {
     /** The start arguments (a dynamic child's own). */
     readonly args: readonly unknown[],
   ) {}
-}
 
-/** A delayed restart: puts a TryAgain in the supervisor's mailbox. */
-class RestartTimer extends Timed {
-  constructor(readonly sup: Sup, readonly child: Child, readonly at: number) {
-    super();
+  /** Its pid while running. */
+  get pid(): Pid | undefined {
+    return runningPid(this.state);
   }
 
-  expire(): void {
-    if (this.child.timer !== this) return;
-    this.child.timer = null;
-    deliverTo(this.sup.proc, new TryAgain(this.child));
+  /** Between restart attempts (OTP's `{restarting, OldPid}`). */
+  get restarting(): boolean {
+    return this.state.tag === "restarting";
   }
-}
 
-/** Try restarting `child` again (a failed or delayed restart). */
-class TryAgain {
-  constructor(readonly child: Child) {}
+  /** The pid it had before it started restarting (dynamic children's key). */
+  get oldPid(): Pid | undefined {
+    const s = this.state;
+    return s.tag === "restarting" ? s.oldPid : undefined;
+  }
+
+  /** A pending restart (delayed, or a retry at once). */
+  get pending(): PendingRestart | null {
+    const s = this.state;
+    return s.tag === "restarting" ? s.pending : null;
+  }
+
+  /** Moves to `next` (a legal move, or an internal error). */
+  to(next: ChildState): void {
+    this.state = move(this.state, next);
+  }
 }
 
 /** Tells the server loop to stop with "shutdown". */
 const STOP = Symbol("stop");
 type Step = typeof STOP | undefined;
 
-function isNormalExit(reason: unknown): boolean {
-  return reason === "normal" || reason === "shutdown" ||
-    isShutdownTuple(reason);
-}
-
 /** A supervisor's state (the gen_server state). */
 class Sup {
   readonly pid: Pid;
-  /** Children in start order (static), or in insertion order (dynamic). */
-  readonly children = new Set<Child>();
+  /**
+   * Children in start order (static, by id too), or in insertion order
+   * (dynamic).
+   */
+  readonly children: ChildTable<Child>;
   /** Children by pid (dynamic restarting children by their old pid). */
-  readonly byPid = new Map<Pid, Child>();
-  /** Static children by id, for ids that are not arrays. */
-  readonly byId = new Map<unknown, Child>();
-  /** Restart times in the window: restarts[head..] (a queue). */
-  restarts: number[] = [];
-  head = 0;
+  readonly byPid: Map<Pid, Child>;
+  /** Restart times in the intensity window. */
+  readonly restarts = restartWindow();
   /** simple_one_for_one's template. */
   template: FullChildSpec | null = null;
   stopping = false;
@@ -761,6 +766,8 @@ class Sup {
     readonly log: LogTarget,
   ) {
     this.pid = proc.pid;
+    this.children = new ChildTable<Child>((c) => c.spec.id, !this.dynamic);
+    this.byPid = this.children.byPid;
   }
 
   get dynamic(): boolean {
@@ -773,17 +780,7 @@ class Sup {
     event: DistributiveOmit<SupervisorEvent, "supervisor" | "time">,
     spec?: FullChildSpec,
   ): void {
-    if (this.log !== false) {
-      reportChildEvent(
-        this.log,
-        "supervisor",
-        this.pid,
-        this.proc.name,
-        event,
-        spec?.restart,
-        spec?.shutdown === "brutal_kill",
-      );
-    }
+    reportChild(this.log, "supervisor", this.pid, this.proc.name, event, spec);
     if (!events.active) return;
     events.emit(
       {
@@ -797,55 +794,48 @@ class Sup {
   // -- children bookkeeping --
 
   find(id: unknown): Child | undefined {
-    if (id === null || typeof id !== "object") return this.byId.get(id);
-    for (const c of this.children) if (sameTerm(c.spec.id, id)) return c;
-    return undefined;
+    return this.children.find(id);
   }
 
   add(child: Child): void {
     this.children.add(child);
-    if (!this.dynamic) {
-      const id = child.spec.id;
-      if (id === null || typeof id !== "object") this.byId.set(id, child);
-    }
   }
 
   remove(child: Child): void {
     this.children.delete(child);
-    this.cancelTimer(child);
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
-    if (child.oldPid !== undefined) this.byPid.delete(child.oldPid);
-    if (!this.dynamic) {
-      const id = child.spec.id;
-      if (id === null || typeof id !== "object") this.byId.delete(id);
-    }
+    this.stopped(child);
   }
 
   running(child: Child, pid: Pid): void {
-    if (child.oldPid !== undefined) {
-      this.byPid.delete(child.oldPid);
-      child.oldPid = undefined;
-    }
-    this.cancelTimer(child);
-    child.restarting = false;
-    child.pid = pid;
+    this.release(child);
+    child.to({ tag: "running", pid });
     if (this.flags.backoff !== null) child.startedAt = getClock().now();
     this.byPid.set(pid, child);
   }
 
   /** The child is not running any more (and not restarting). */
   stopped(child: Child): void {
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
-    if (child.oldPid !== undefined) this.byPid.delete(child.oldPid);
-    child.pid = child.oldPid = undefined;
-    child.restarting = false;
-    this.cancelTimer(child);
+    this.release(child);
+    child.to(STOPPED);
   }
 
+  /** Lets go of what the child's state holds: its pid entry, its restart. */
+  release(child: Child): void {
+    const s = child.state;
+    if (s.tag === "running" || s.tag === "terminating") {
+      this.byPid.delete(s.pid);
+    } else if (s.tag === "restarting") {
+      if (s.oldPid !== undefined) this.byPid.delete(s.oldPid);
+      if (s.pending !== null) cancelPending(s.pending);
+    }
+  }
+
+  /** Cancels a pending restart (the child stays restarting). */
   cancelTimer(child: Child): void {
-    if (child.timer !== null) {
-      cancelTimeout(child.timer);
-      child.timer = null;
+    const s = child.state;
+    if (s.tag === "restarting" && s.pending !== null) {
+      cancelPending(s.pending);
+      child.to({ tag: "restarting", oldPid: s.oldPid, pending: null });
     }
   }
 
@@ -883,16 +873,8 @@ class Sup {
 
   /** Records a restart; false if that exceeds the intensity. */
   addRestart(): boolean {
-    const now = getClock().now();
-    const since = now - this.flags.periodMs;
-    const r = this.restarts;
-    while (this.head < r.length && r[this.head] < since) this.head++;
-    if (this.head > 1024 && this.head * 2 > r.length) {
-      this.restarts = r.slice(this.head);
-      this.head = 0;
-    }
-    this.restarts.push(now);
-    return this.restarts.length - this.head <= this.flags.intensity;
+    const f = this.flags;
+    return addRestart(this.restarts, getClock().now(), f.periodMs, f.intensity);
   }
 
   // -- a child exited (§3.5) --
@@ -902,20 +884,14 @@ class Sup {
       { type: "child_exited", id: child.spec.id, pid, reason },
       child.spec,
     );
-    const restart = child.spec.restart;
-    if (
-      restart === "temporary" ||
-      (restart === "transient" && isNormalExit(reason))
-    ) {
-      if (restart === "temporary" || this.dynamic) this.remove(child);
+    const action = exitAction(child.spec.restart, reason);
+    if (action !== "restart") {
+      if (action === "remove" || this.dynamic) this.remove(child);
       else this.stopped(child);
       return this.autoShutdown(child);
     }
-    this.byPid.delete(pid);
-    child.pid = undefined;
-    child.oldPid = pid;
-    this.byPid.set(pid, child);
-    child.restarting = true;
+    // Known by its last pid meanwhile (the byPid entry stays).
+    child.to({ tag: "restarting", oldPid: pid, pending: null });
     if (this.flags.backoff !== null) {
       if (getClock().now() - child.startedAt >= this.flags.backoff.max) {
         child.failures = 0;
@@ -942,19 +918,16 @@ class Sup {
   }
 
   delay(child: Child): void {
-    const b = this.flags.backoff!;
-    const base = Math.min(b.max, b.initial * b.factor ** child.failures);
-    const delay = Math.round(base - base * b.jitter * Math.random());
+    const delay = backoffDelay(this.flags.backoff!, child.failures);
     child.failures++;
-    const at = getClock().now() + delay;
     this.cancelTimer(child);
-    child.timer = new RestartTimer(this, child, at);
-    startTimeout(child.timer, delay);
+    const timer = startRestartTimer(this.proc, child, getClock().now(), delay);
+    child.to({ tag: "restarting", oldPid: child.oldPid, pending: timer });
     this.emit({
       type: "restart_delayed",
       id: child.spec.id,
       delay,
-      restartAt: at,
+      restartAt: timer.at,
     });
   }
 
@@ -1010,11 +983,14 @@ class Sup {
 
   retryLater(child: Child, reason: unknown): void {
     this.emit({ type: "restart_failed", id: child.spec.id, reason });
-    child.restarting = true;
-    if (child.pid !== undefined) this.byPid.delete(child.pid);
-    child.pid = undefined;
+    const s = child.state;
+    if (s.tag === "running") this.byPid.delete(s.pid);
+    child.to({ tag: "restarting", oldPid: child.oldPid, pending: null });
     if (this.flags.backoff !== null) this.delay(child);
-    else deliverTo(this.proc, new TryAgain(child));
+    else {
+      const pending = retrySoon(this.proc, child, reason);
+      child.to({ tag: "restarting", oldPid: child.oldPid, pending });
+    }
   }
 
   /**
@@ -1055,10 +1031,9 @@ class Sup {
 
   // -- shutting children down (§3.9) --
 
-  /** Stops one child if it runs; its pid becomes undefined. */
+  /** Stops one child if it runs (`"terminating"` until it is gone). */
   terminate(child: Child): void | Promise<void> {
-    const pid = child.pid;
-    this.stopped(child);
+    const pid = this.terminating(child);
     if (pid === undefined) return;
     const r = shutdownChild(this.proc, pid, child.spec.shutdown);
     if (r instanceof Promise) {
@@ -1067,7 +1042,25 @@ class Sup {
     this.ended(child, pid, r);
   }
 
+  /**
+   * A running child goes `"terminating"` (its pid, returned, no longer
+   * names it); any other stops at once (a pending restart is cancelled).
+   */
+  terminating(child: Child): Pid | undefined {
+    const s = child.state;
+    if (s.tag !== "running") {
+      this.stopped(child);
+      return undefined;
+    }
+    this.byPid.delete(s.pid);
+    child.to({ tag: "terminating", pid: s.pid });
+    return s.pid;
+  }
+
+  /** A child this supervisor shut down is gone. */
   ended(child: Child, pid: Pid, reason: unknown): void {
+    const s = child.state;
+    if (s.tag === "terminating" && s.pid === pid) child.to(STOPPED);
     this.emit(
       { type: "child_terminated", id: child.spec.id, pid, reason },
       child.spec,
@@ -1082,8 +1075,7 @@ class Sup {
       // All at once, one timer per shutdown rule.
       const groups = new Map<Shutdown, [Child[], Pid[]]>();
       for (const c of children) {
-        const pid = c.pid;
-        this.stopped(c);
+        const pid = this.terminating(c);
         if (pid === undefined) continue;
         let g = groups.get(c.spec.shutdown);
         if (g === undefined) groups.set(c.spec.shutdown, g = [[], []]);
@@ -1106,15 +1098,7 @@ class Sup {
   }
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
-  : never;
-
 // ----------------------------------------------------------- the server --
-
-/** A request's failure, replied as a value and thrown by the caller. */
-class Failure {
-  constructor(readonly error: Error) {}
-}
 
 function fail(
   op: string,
@@ -1144,21 +1128,10 @@ function startedChild(
   child: unknown,
   outcome: StartOutcome,
 ): StartedChild | Failure {
-  if (outcome === "ignore") return { pid: undefined, extra: undefined };
-  if (failed(outcome)) {
-    const e = outcome.error;
-    const pid = alreadyStartedPid(e); // read safely: e may be any value
-    if (pid !== undefined) return fail(op, child, "alreadyStarted", { pid });
-    return fail(op, child, "startFailed", { reason: e });
-  }
-  return { pid: outcome.pid, extra: outcome.extra };
-}
-
-function then<T, R>(
-  x: T | Promise<T>,
-  f: (v: T) => R | Promise<R>,
-): R | Promise<R> {
-  return x instanceof Promise ? x.then(f) : f(x);
+  return startedFrom(
+    outcome,
+    (code, details) => fail(op, child, code, details),
+  );
 }
 
 type Request =
@@ -1219,8 +1192,13 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
   },
 
   handleInfo(msg, sup) {
-    if (isInstance(msg, TryAgain)) {
-      return then(sup.tryAgain(msg.child), (s) => stepResult(s, sup));
+    const pending = pendingOf(msg);
+    if (pending !== undefined) {
+      // A delayed restart is due, or a failed one is to be tried again.
+      const child = pending.child as Child;
+      if (child.pending !== pending) return ["noreply", sup]; // cancelled
+      child.to({ tag: "restarting", oldPid: child.oldPid, pending: null });
+      return then(sup.tryAgain(child), (s) => stepResult(s, sup));
     }
     // Read safely: any process may send a supervisor anything.
     const [from, reason] = exitMessage(msg) ?? [];
@@ -1438,7 +1416,8 @@ function infoOf(sup: Sup, c: Child): ChildInfo {
     type: c.spec.type,
     modules: c.spec.modules,
   };
-  return c.timer !== null ? { ...info, restartAt: c.timer.at } : info;
+  const at = restartAt(c.pending);
+  return at !== undefined ? { ...info, restartAt: at } : info;
 }
 
 function whichChildrenIn(sup: Sup): ChildInfo[] {
@@ -1658,17 +1637,6 @@ export function startDynamicLink(
   options?: StartOptions,
 ): Promise<Pid> {
   return launch("startDynamicLink", spec, options, true, true);
-}
-
-const FOREVER = { timeout: Infinity };
-
-function unwrap(r: unknown): unknown {
-  if (r instanceof Failure) throw r.error;
-  return r;
-}
-
-function request<T>(sup: Dest, req: Request): Promise<T> {
-  return genServer.call(sup, req, FOREVER).then(unwrap) as Promise<T>;
 }
 
 /**

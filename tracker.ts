@@ -34,7 +34,7 @@
  * | `"restarting"` | a permanent or transient child waits for its restart | undefined | none |
  * | `"stopped"` | terminated by terminateChild (not temporary): restartChild starts it | undefined | none |
  *
- * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }` | any other exit |
+ * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }`, `["shutdown", _]` | any other exit |
  * |---|---|---|
  * | `"temporary"` (default, as gen_tracker) | removed | removed |
  * | `"transient"` | removed | restarted |
@@ -142,8 +142,6 @@ import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
 import type { Backoff, ChildType, RestartType } from "./supervisor.ts";
 import {
-  attrsObject,
-  AttrWait,
   checkId,
   checkKey,
   checkKeys,
@@ -152,21 +150,21 @@ import {
   checkTimeout,
   checkValue,
   copyKey,
-  type Entry,
-  events,
   normaliseSpec,
-  open,
-  pick,
-  registry,
-  registryLookup,
-  request,
-  resolve,
-  startTracker,
   TrackerError,
   type TrackerErrorCode,
+} from "./_tracker_spec.ts";
+import {
+  attrsObject,
+  AttrWait,
+  type Entry,
+  events,
+  registry,
+  registryLookup,
+  resolve,
   type Trk,
-  writable,
-} from "./_tracker.ts";
+} from "./_tracker_state.ts";
+import { open, pick, request, startTracker, writable } from "./_tracker.ts";
 import { startTimeout } from "./_timers.ts";
 import { formatTerm } from "./_format.ts";
 

@@ -23,6 +23,7 @@ import {
   trapExit,
 } from "../process.ts";
 import { ApplicationError, StartError } from "../errors.ts";
+import { captureReports, formatReport } from "../logger.ts";
 import { assertNoMessages, forever, settle, withClock } from "./_helpers.ts";
 
 // ------------------------------------------------------------- helpers --
@@ -50,19 +51,20 @@ function worker(
   };
 }
 
-/** Runs `fn` with console.error captured; returns what it printed. */
+/**
+ * Runs `fn` capturing the application's reports (kind "application");
+ * returns their text, as the console logger writes it.
+ */
 async function captureErrors(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => {
-    lines.push(args.map(String).join(" "));
-  };
+  const captured = captureReports();
   try {
     await fn();
   } finally {
-    console.error = original;
+    captured.restore();
   }
-  return lines;
+  return captured.reports
+    .filter((r) => r.source === "application")
+    .map(formatReport);
 }
 
 const NO_EXIT = { exit: false } as const;
@@ -242,7 +244,7 @@ describe("Application exit codes", () => {
     assert.equal(lines.length, 1);
     assert.match(
       lines[0],
-      /^Steward: application "job" stopped: root <0\.\d+\.0> exited: "normal"$/,
+      /^=APPLICATION REPORT= application "job" stopped: root <0\.\d+\.0> exited: "normal"$/,
     );
   });
 
@@ -791,7 +793,7 @@ describe("Application as the program's root (a child OS process)", () => {
     assert.equal(r.code, 1, p.describe());
     assert.match(
       r.stderr,
-      /Steward: uncaught exception outside any process: Error: stray timer error\n\s+at /,
+      /=ERROR REPORT= uncaught exception outside any process: Error: stray timer error\n\s+at /,
     );
     assert.match(r.stderr, /stopping after an error outside any process/);
   });
@@ -802,7 +804,7 @@ describe("Application as the program's root (a child OS process)", () => {
     assert.equal(r.code, 1, p.describe());
     assert.match(
       r.stderr,
-      /Steward: unhandled rejection outside any process: Error: stray rejection/,
+      /=ERROR REPORT= unhandled rejection outside any process: Error: stray rejection/,
     );
     assert.ok(r.stdout.includes("onStop uncaught - 1"), p.describe());
   });

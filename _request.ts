@@ -1,0 +1,86 @@
+// Request/reply plumbing shared by the supervisor-like servers (supervisor,
+// director, tracker): a request's failure travels back as a value (a
+// Failure) and is thrown by the caller, so a bad request never crashes the
+// server; a start outcome becomes startChild's answer the same way in all
+// three; and `then` keeps synchronous paths free of promise hops.
+
+import { Pid } from "./_runtime.ts";
+import { failed, type StartOutcome } from "./_child.ts";
+import * as genServer from "./gen_server.ts";
+import type { Dest } from "./process.ts";
+
+/** A request's failure, replied as a value and thrown by the caller. */
+export class Failure {
+  constructor(readonly error: Error) {}
+}
+
+/** `f(x)` at once, or once `x` settles if it is a promise. */
+export function then<T, R>(
+  x: T | Promise<T>,
+  f: (v: T) => R | Promise<R>,
+): R | Promise<R> {
+  return x instanceof Promise ? x.then(f) : f(x);
+}
+
+/** `Omit` over each member of a union (events without their common keys). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown
+  ? Omit<T, K>
+  : never;
+
+const FOREVER = { timeout: Infinity };
+
+function unwrap(r: unknown): unknown {
+  if (r instanceof Failure) throw r.error;
+  return r;
+}
+
+/**
+ * Calls the server `dest` with `req` (no timeout: the server always
+ * answers) and resolves to its reply, or rejects with a Failure's error.
+ */
+export function request<T>(dest: Dest, req: unknown): Promise<T> {
+  return genServer.call(dest, req, FOREVER).then(unwrap) as Promise<T>;
+}
+
+/** What startChild resolves to. */
+export interface Started {
+  readonly pid: Pid | undefined;
+  readonly extra: unknown;
+}
+
+/** The two ways a start fails, as the modules' error codes. */
+export type StartFailure = "alreadyStarted" | "startFailed";
+
+/**
+ * What startChild (or restartChild) answers, from a start outcome:
+ * `{ pid, extra }` (pid undefined for `"ignore"`), or `fail`'s Failure: an
+ * `{ alreadyStarted: pid }` error is `"alreadyStarted"` with that pid, any
+ * other is `"startFailed"` with the reason.
+ */
+export function startedChild(
+  outcome: StartOutcome,
+  fail: (
+    code: StartFailure,
+    details: { reason?: unknown; pid?: Pid },
+  ) => Failure,
+): Started | Failure {
+  if (outcome === "ignore") return { pid: undefined, extra: undefined };
+  if (failed(outcome)) {
+    const e = outcome.error;
+    const pid = alreadyStarted(e);
+    if (pid !== undefined) return fail("alreadyStarted", { pid });
+    return fail("startFailed", { reason: e });
+  }
+  return { pid: outcome.pid, extra: outcome.extra };
+}
+
+/** The pid of an `{ alreadyStarted: pid }` reason; never throws. */
+function alreadyStarted(e: unknown): Pid | undefined {
+  if (e === null || typeof e !== "object") return undefined;
+  try {
+    const pid = (e as { alreadyStarted?: unknown }).alreadyStarted;
+    return pid instanceof Pid ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,472 @@
+// The tracker's child spec and option checks (tracker.ts is the public
+// face, _tracker_state.ts the state, _tracker.ts the server and the caller
+// side): each checker returns the value, normalised, or throws a
+// ChildSpecError, TypeError or RangeError naming the key. Also the
+// tracker's error class.
+
+import type { Pid } from "./_runtime.ts";
+import {
+  checkArgs,
+  checkKindKeys,
+  checkRestart,
+  checkSpecObject,
+  checkStart,
+  type Shutdown,
+} from "./_child.ts";
+import { type LogTarget, logTarget } from "./_logger.ts";
+import { isKey } from "./_term.ts";
+import { formatTerm } from "./_format.ts";
+import { ChildRequestError, ChildSpecError } from "./errors.ts";
+import type { Backoff, ChildType, RestartType } from "./supervisor.ts";
+import type { AfterTerminate, ChildStatus } from "./tracker.ts";
+
+// --------------------------------------------------------------- errors --
+
+/**
+ * Why a tracker request failed:
+ * - `"notFound"`: no child has this id;
+ * - `"notAlive"`: the child is terminating, restarting or stopped (or its
+ *   process has just died), so its attributes cannot change;
+ * - `"alreadyStarted"`: addExistingChild for an id that runs (`pid`);
+ * - `"alreadyPresent"`: addExistingChild for an id in another status;
+ * - `"running"`: deleteChild or restartChild of a child that is launching,
+ *   running or terminating;
+ * - `"startFailed"`: the start function failed with `reason`;
+ * - `"ignored"`: the start function returned `"ignore"`;
+ * - `"notACounter"`: increment of a missing attribute (with no default) or
+ *   of one that is not a number of the increment's type.
+ */
+export type TrackerErrorCode =
+  | "notFound"
+  | "notAlive"
+  | "alreadyStarted"
+  | "alreadyPresent"
+  | "running"
+  | "startFailed"
+  | "ignored"
+  | "notACounter";
+
+/**
+ * A tracker request that failed: `code` says why, `reason` carries the
+ * child's failure for `"startFailed"`, `pid` the running child for
+ * `"alreadyStarted"`, `status` the child's status for `"notAlive"` and
+ * `"running"`.
+ *
+ * @example
+ * ```ts
+ * import * as tracker from "@steward/steward/tracker";
+ * import assert from "node:assert/strict";
+ * await tracker.start("errors_demo");
+ * assert.throws(
+ *   () => tracker.setAttr("errors_demo", "nobody", "k", 1),
+ *   (e) => e instanceof tracker.TrackerError && e.code === "notFound",
+ * );
+ * await tracker.stop("errors_demo");
+ * ```
+ */
+export class TrackerError extends ChildRequestError<TrackerErrorCode> {
+  /** The tracker's name. */
+  readonly tracker: string;
+  /** The child's status (`"notAlive"`, `"running"`), else undefined. */
+  readonly status: ChildStatus | undefined;
+
+  /**
+   * Creates the error.
+   *
+   * @param operation the request.
+   * @param tracker the tracker's name.
+   * @param child the child id it named.
+   * @param code why it failed.
+   * @param details `reason`, `pid`, `status` and the message's last words.
+   */
+  constructor(
+    operation: string,
+    tracker: string,
+    child: unknown,
+    code: TrackerErrorCode,
+    details?: {
+      reason?: unknown;
+      pid?: Pid;
+      status?: ChildStatus;
+      why?: string;
+    },
+  ) {
+    super(
+      operation,
+      child,
+      code,
+      details,
+      `Cannot ${operation} child ${formatTerm(child)} of tracker ${
+        JSON.stringify(tracker)
+      }: ${details?.why ?? WHY[code]}${
+        code === "startFailed" ? ` (${formatTerm(details?.reason)})` : ""
+      }`,
+    );
+    this.name = "TrackerError";
+    this.tracker = tracker;
+    this.status = details?.status;
+  }
+}
+
+const WHY: Record<TrackerErrorCode, string> = {
+  notFound: "no child has this id",
+  notAlive: "the child is not launching or running",
+  alreadyStarted: "a child with this id is running",
+  alreadyPresent: "a child with this id exists",
+  running: "the child is launching, running or terminating",
+  startFailed: "its start function failed",
+  ignored: 'its start function returned "ignore"',
+  notACounter: "the attribute is not a counter",
+};
+
+// ----------------------------------------------------------- validation --
+
+/**
+ * A child spec with every key filled in, without its id (so that one
+ * object serves every child opened with the same spec: see normaliseSpec).
+ */
+export interface FullSpec {
+  readonly start: ((...args: unknown[]) => unknown) | undefined;
+  readonly args: readonly unknown[];
+  readonly restart: RestartType;
+  readonly shutdown: Shutdown;
+  readonly type: ChildType;
+  readonly modules: readonly string[] | "dynamic";
+  readonly afterTerminate: AfterTerminate | undefined;
+}
+
+function specError(key: string, reason: unknown, why: string): ChildSpecError {
+  return new ChildSpecError(key, reason, `Invalid child spec: ${why}`);
+}
+
+/** A frozen deep copy of a valid key (arrays copied, so callers keep theirs). */
+export function copyKey(key: unknown): unknown {
+  return Array.isArray(key) ? Object.freeze(key.map(copyKey)) : key;
+}
+
+/** The last spec normaliseSpec checked, and its result. */
+const lastSpec: Record<string, unknown> = {};
+let lastFull: FullSpec | null = null;
+
+/**
+ * Checks a child spec (OTP's checks, in OTP's order, as the supervisor's)
+ * and fills in the defaults; the id is checked, not kept. `existing`: an
+ * addExistingChild spec (a pid, and `start` only needed to restart).
+ *
+ * Opens usually repeat one spec with another id, so the last spec's result
+ * is reused when every key but the id is the same (`===`): one object
+ * fewer kept per child.
+ */
+export function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
+  if (
+    !existing && lastFull !== null && spec !== null && typeof spec === "object"
+  ) {
+    const s = spec as Record<string, unknown>;
+    if (
+      s.start === lastSpec.start && s.args === lastSpec.args &&
+      s.restart === lastSpec.restart && s.shutdown === lastSpec.shutdown &&
+      s.type === lastSpec.type && s.modules === lastSpec.modules &&
+      s.afterTerminate === lastSpec.afterTerminate && isKey(s.id) &&
+      unchangeable(s.args) && unchangeable(s.modules)
+    ) {
+      return lastFull;
+    }
+  }
+  const full = checkSpec(spec, existing);
+  if (!existing) {
+    const s = spec as Record<string, unknown>;
+    lastSpec.start = s.start;
+    lastSpec.args = s.args;
+    lastSpec.restart = s.restart;
+    lastSpec.shutdown = s.shutdown;
+    lastSpec.type = s.type;
+    lastSpec.modules = s.modules;
+    lastSpec.afterTerminate = s.afterTerminate;
+    lastFull = full;
+  }
+  return full;
+}
+
+/** Whether a spec value cannot have changed since it was checked. */
+function unchangeable(x: unknown): boolean {
+  return x === undefined || typeof x === "string" || Object.isFrozen(x);
+}
+
+function checkSpec(spec: unknown, existing: boolean): FullSpec {
+  const s = checkSpecObject(
+    spec,
+    "a number, string, boolean, null, bigint, Pid, Ref or an array of those",
+  );
+  if (!isKey(s.id)) {
+    throw specError(
+      "id",
+      { invalidId: s.id },
+      `'id' must be a number, string, boolean, null, bigint, Pid, Ref or an array of those, got ${
+        formatTerm(s.id)
+      }`,
+    );
+  }
+  // Only for messages: formatting costs more than the whole check.
+  const name = () => formatTerm(s.id);
+  const restart = checkRestart(s.restart ?? "temporary", s.id);
+  if (s.start === undefined && !(existing && restart === "temporary")) {
+    throw specError(
+      "start",
+      "missingStart",
+      existing
+        ? `child ${name()}: 'start' is needed to restart a ${restart} child`
+        : `child ${name()}: 'start' is missing`,
+    );
+  }
+  if (s.start !== undefined) checkStart(s.start, s.id);
+  const args = checkArgs(s.args ?? [], s.id);
+  const { type, shutdown, modules } = checkKindKeys(s, EMPTY);
+  const afterTerminate = s.afterTerminate;
+  if (afterTerminate !== undefined && typeof afterTerminate !== "function") {
+    throw specError(
+      "afterTerminate",
+      { invalidAfterTerminate: afterTerminate },
+      `child ${name()}: 'afterTerminate' must be a function, got ${
+        formatTerm(afterTerminate)
+      }`,
+    );
+  }
+  return Object.freeze({
+    start: s.start as FullSpec["start"],
+    args: args.length === 0 ? EMPTY_ARGS : Object.freeze([...args]),
+    restart,
+    shutdown,
+    type,
+    modules: modules as FullSpec["modules"],
+    afterTerminate: afterTerminate as AfterTerminate | undefined,
+  });
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+const EMPTY_ARGS: readonly unknown[] = Object.freeze([]);
+
+/** The tracker's options, checked, with defaults. */
+export interface Options {
+  readonly afterTerminate: AfterTerminate | undefined;
+  readonly afterTerminateTimeout: number;
+  readonly intensity: number;
+  readonly periodMs: number;
+  readonly backoff: Required<Backoff> | null;
+  /** Where reports go (the `logger` option). */
+  readonly log: LogTarget;
+}
+
+const OPTION_KEYS = new Set([
+  "afterTerminate",
+  "afterTerminateTimeout",
+  "intensity",
+  "period",
+  "backoff",
+  "logger",
+]);
+
+function optionError(op: string, key: string, what: string, got: unknown) {
+  return new TypeError(
+    `Cannot ${op} tracker: '${key}' must be ${what}, got ${formatTerm(got)}`,
+  );
+}
+
+function optionRange(op: string, key: string, what: string, got: unknown) {
+  return new RangeError(
+    `Cannot ${op} tracker: '${key}' must be ${what}, got ${formatTerm(got)}`,
+  );
+}
+
+function number(
+  op: string,
+  key: string,
+  value: unknown,
+  ok: (n: number) => boolean,
+  what: string,
+): number {
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw optionError(op, key, what, value);
+  }
+  if (!ok(value)) throw optionRange(op, key, what, value);
+  return value;
+}
+
+export function normaliseOptions(op: string, options: unknown): Options {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${op} tracker: 'options' must be an object, got ${
+        formatTerm(options)
+      }`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new TypeError(
+        `Cannot ${op} tracker: unknown option ${JSON.stringify(key)} (known: ${
+          [...OPTION_KEYS].join(", ")
+        })`,
+      );
+    }
+  }
+  const o = options as Record<string, unknown>;
+  if (
+    o.afterTerminate !== undefined && typeof o.afterTerminate !== "function"
+  ) {
+    throw optionError(op, "afterTerminate", "a function", o.afterTerminate);
+  }
+  const afterTerminateTimeout = number(
+    op,
+    "afterTerminateTimeout",
+    o.afterTerminateTimeout ?? 5000,
+    (n) => n >= 0,
+    "a number of ms >= 0 or Infinity",
+  );
+  const intensity = number(
+    op,
+    "intensity",
+    o.intensity ?? 3,
+    (n) => Number.isInteger(n) && n >= 0,
+    "a whole number >= 0",
+  );
+  const period = number(
+    op,
+    "period",
+    o.period ?? 5,
+    (n) => n > 0 && Number.isFinite(n),
+    "a finite number of seconds > 0",
+  );
+  let backoff: Required<Backoff> | null = null;
+  if (o.backoff !== undefined) {
+    const b = o.backoff as Record<string, unknown>;
+    if (b === null || typeof b !== "object") {
+      throw optionError(
+        op,
+        "backoff",
+        "an object { initial, max, factor?, jitter? }",
+        b,
+      );
+    }
+    const initial = number(
+      op,
+      "backoff.initial",
+      b.initial,
+      (n) => n >= 0 && Number.isFinite(n),
+      "a finite number of ms >= 0",
+    );
+    const max = number(
+      op,
+      "backoff.max",
+      b.max,
+      (n) => n >= initial && Number.isFinite(n),
+      "a finite number of ms >= backoff.initial",
+    );
+    const factor = number(
+      op,
+      "backoff.factor",
+      b.factor ?? 2,
+      (n) => n >= 1 && Number.isFinite(n),
+      "a finite number >= 1",
+    );
+    const jitter = number(
+      op,
+      "backoff.jitter",
+      b.jitter ?? 0,
+      (n) => n >= 0 && n <= 1,
+      "a number from 0 to 1",
+    );
+    backoff = { initial, max, factor, jitter };
+  }
+  return {
+    afterTerminate: o.afterTerminate as AfterTerminate | undefined,
+    afterTerminateTimeout,
+    intensity,
+    periodMs: period * 1000,
+    backoff,
+    log: logTarget(`${op} tracker`, o.logger),
+  };
+}
+
+export function checkTimeout(op: string, timeout: unknown): number {
+  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+    throw new TypeError(
+      `Cannot ${op}: 'timeout' must be a number of ms >= 0 or Infinity, got ${
+        formatTerm(timeout)
+      }`,
+    );
+  }
+  if (timeout < 0) {
+    throw new RangeError(
+      `Cannot ${op}: 'timeout' must be a number of ms >= 0 or Infinity, got ${timeout}`,
+    );
+  }
+  return timeout;
+}
+
+export function checkSignal(
+  op: string,
+  signal: unknown,
+): AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${op}: 'signal' must be an AbortSignal, got ${
+        formatTerm(signal)
+      }`,
+    );
+  }
+  return signal;
+}
+
+export function checkOptionsObject(op: string, options: unknown): void {
+  if (
+    options !== undefined && (options === null || typeof options !== "object")
+  ) {
+    throw new TypeError(
+      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+    );
+  }
+}
+
+export function checkKey(op: string, key: unknown): string {
+  if (typeof key !== "string") {
+    throw new TypeError(
+      `Cannot ${op}: 'key' must be a string, got ${formatTerm(key)}`,
+    );
+  }
+  return key;
+}
+
+export function checkId(op: string, id: unknown): void {
+  if (!isKey(id)) {
+    throw new TypeError(
+      `Cannot ${op}: 'id' must be a number, string, boolean, null, bigint, Pid, Ref or an array of those, got ${
+        formatTerm(id)
+      }`,
+    );
+  }
+}
+
+export function checkValue(op: string, key: string, value: unknown): void {
+  if (value === undefined) {
+    throw new TypeError(
+      `Cannot ${op}: the value of ${
+        JSON.stringify(key)
+      } must not be undefined (use delAttr to remove an attribute)`,
+    );
+  }
+}
+
+export function checkKeys(
+  op: string,
+  keys: unknown,
+): readonly string[] | undefined {
+  if (keys === undefined) return undefined;
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string")) {
+    throw new TypeError(
+      `Cannot ${op}: 'keys' must be an array of strings, got ${
+        formatTerm(keys)
+      }`,
+    );
+  }
+  return keys;
+}
