@@ -336,16 +336,26 @@ function str(value: unknown): string {
   }
 }
 
-/** An Error's stack, for crash reports (undefined if none or hostile). */
-function stackOf(reason: unknown): string | undefined {
+// Some engines (V8 in Deno) keep an error's stack behind a built-in
+// accessor: that one may be called, a user-defined getter is not.
+const nativeStackGetter = Object.getOwnPropertyDescriptor(new Error(), "stack")
+  ?.get;
+
+/** An Error's own stack, if safely readable (for crash reports). */
+function stackOf(error: unknown): string | undefined {
+  if (error === null || typeof error !== "object") return undefined;
   try {
-    if (reason instanceof Error && typeof reason.stack === "string") {
-      return reason.stack;
-    }
+    const d = Object.getOwnPropertyDescriptor(error, "stack");
+    if (d === undefined) return undefined;
+    const stack = "value" in d
+      ? d.value
+      : d.get !== undefined && d.get === nativeStackGetter
+      ? Reflect.apply(d.get, error, [])
+      : undefined;
+    return typeof stack === "string" ? stack.slice(0, 4000) : undefined;
   } catch {
-    // A hostile error: no stack.
+    return undefined;
   }
-  return undefined;
 }
 
 const SOURCE_LABEL: Record<string, string> = {
@@ -436,6 +446,8 @@ function text(r: Report): string {
       } outside any process: ${errorText(r.reason)}`;
     case "application":
       return `=APPLICATION REPORT= ${str(r.message)}`;
+    case "internal_error":
+      return `=ERROR REPORT= ${str(r.message)}: ${errorText(r.reason)}`;
     default:
       return `=REPORT= ${safeFormat(r)}`;
   }

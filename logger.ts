@@ -39,6 +39,7 @@
  * | `table_transferred` | info | ets | table, pid (the dead owner), heir |
  * | `table_lost` | debug | ets | table, pid (the dead owner) |
  * | `uncaught_error` | error | application | reason (the error), origin (`"exception"` or `"rejection"`): an error outside every process while an application runs |
+ * | `internal_error` | error | runtime | message (where), reason (the error): user code the runtime called where nobody can catch its error threw (an event listener, a table's resource hook, a timeout expiry) |
  * | `application` | error, notice | application | name, message: an application stopped (notice when its exit code is 0), did not start, was killed past its `shutdown`, got a second signal, or its `onStop` threw |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
@@ -171,7 +172,8 @@ export type ReportKind =
   | "table_transferred"
   | "table_lost"
   | "uncaught_error"
-  | "application";
+  | "application"
+  | "internal_error";
 
 /** The part of the library that made a report. */
 export type ReportSource =
@@ -181,7 +183,8 @@ export type ReportSource =
   | "gen_server"
   | "process"
   | "ets"
-  | "application";
+  | "application"
+  | "runtime";
 
 /**
  * One report: a plain object, ready for a structured logger. Fields other
@@ -226,7 +229,7 @@ export interface Report {
   readonly heir?: Pid;
   /** `uncaught_error`: an uncaught `"exception"` or unhandled `"rejection"`. */
   readonly origin?: "exception" | "rejection";
-  /** `application`: what happened to the application, in words. */
+  /** `application`: what happened, in words; `internal_error`: where. */
   readonly message?: string;
 }
 

@@ -6,6 +6,7 @@
 // would crash the program.
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
+import { captureReports, formatReport } from "../logger.ts";
 import {
   exit,
   isAlive,
@@ -67,12 +68,19 @@ async function guarded(
 ): Promise<unknown[][]> {
   const stop = watchUncaught();
   const restore = quietConsole();
+  // Errors nobody can catch are reports (kind internal_error): kept here as
+  // the text the console logger writes, beside what reached the console.
+  const captured = captureReports();
   let lines: unknown[][];
   try {
     await fn();
     await settle();
   } finally {
+    captured.restore();
     lines = restore();
+    for (const r of captured.reports) {
+      if (r.kind === "internal_error") lines.push([formatReport(r)]);
+    }
     const caught = stop();
     assert.equal(caught.length, 0, "no uncaught error or rejection");
   }
@@ -814,7 +822,7 @@ describe("TableManager with hostile values", () => {
 
 // -------------------------------------------------------------- reports --
 
-describe("errors nobody can catch are reported as text (reportInternalError)", () => {
+describe("errors nobody can catch are reported as text (internal_error reports)", () => {
   test("a timeout whose expiry throws a hostile value: reported, the next still fires", async () => {
     const lines = await guarded(() =>
       withClock(async (clock) => {

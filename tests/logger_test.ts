@@ -882,18 +882,24 @@ describe("Logger: hostile values, throwing loggers, the console writer", () => {
       console.error = (t: string) => void out.push(t);
       console.warn = (t: string) => void out.push(t);
       const restore = setLogger(consoleLogger);
+      const crashed: Pid[] = [];
       const crash = () =>
-        spawn(() => {
+        crashed.push(spawn(() => {
           throw "flood";
-        });
+        }));
+      // The scheduler yields to timers now and then (every ~20 ms of work):
+      // on a loaded machine 600 crashes may take more than one turn.
+      const allDead = async () => {
+        for (let i = 0; i < 1000 && crashed.some(isAlive); i++) await settle();
+      };
       try {
         await clock.advance(20_000); // a window of its own
         for (let i = 0; i < 600; i++) crash();
-        await settle();
+        await allDead();
         assert.equal(out.length, 500);
         await clock.advance(1000);
         for (let i = 0; i < 64; i++) crash(); // one in 64 reads the clock
-        await settle();
+        await allDead();
       } finally {
         restore();
         console.error = error;

@@ -8,6 +8,7 @@
 // supervisor's or child's exit arrives as an ["EXIT", pid, reason] message.
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
+import { captureReports } from "../logger.ts";
 import * as supervisor from "../supervisor.ts";
 import {
   type ChildSpec,
@@ -2802,9 +2803,8 @@ describe("events (beyond OTP)", () => {
   });
 
   test("a listener that throws is reported and disturbs neither the supervisor nor the other listeners", async () => {
-    const errors: unknown[] = [];
-    const original = console.error;
-    console.error = (...args: unknown[]) => errors.push(args);
+    // Reported through the logger (kind internal_error).
+    const captured = captureReports();
     const rec = record();
     const offThrowing = supervisor.subscribe(() => {
       throw new Error("listener bug");
@@ -2818,12 +2818,15 @@ describe("events (beyond OTP)", () => {
       assert.deepEqual(await counts(sup), [1, 1, 0, 1]);
       await shutdown(sup);
       assert.equal(rec.of(sup).length, 6);
+      const errors = captured.reports.filter((r) =>
+        r.kind === "internal_error"
+      );
       assert.equal(errors.length, 6);
-      assert.match(String((errors[0] as unknown[])[0]), /listener threw/);
+      assert.match(String(errors[0].message), /listener threw/);
     } finally {
       offThrowing();
       rec.off();
-      console.error = original;
+      captured.restore();
     }
     assert.throws(() => supervisor.subscribe(3 as never), {
       name: "TypeError",

@@ -4,6 +4,7 @@
 // every defect of §3.3/§3.5 and §4.8.
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
+import { captureReports } from "../logger.ts";
 import * as TableManager from "../table_manager.ts";
 import type { TableManagerEvent } from "../table_manager.ts";
 import * as GenServer from "../gen_server.ts";
@@ -845,9 +846,8 @@ describe("TableManager: lifecycle and arguments", () => {
 
   test("a throwing event listener disturbs neither the manager nor the hand-off", async () => {
     await withClock(async () => {
-      const errors: unknown[] = [];
-      const original = console.error;
-      console.error = (...args: unknown[]) => errors.push(args);
+      // Reported through the logger (kind internal_error).
+      const captured = captureReports();
       const unsubscribe = TableManager.subscribe(() => {
         throw new Error("listener bug");
       });
@@ -857,12 +857,15 @@ describe("TableManager: lifecycle and arguments", () => {
         const t = await TableManager.table(m);
         await handedTo(t, "tm_listener");
         assert.ok(isAlive(m));
+        const errors = captured.reports.filter((r) =>
+          r.kind === "internal_error"
+        );
         assert.ok(errors.length >= 2);
         await TableManager.stop(m);
         await kill(c);
       } finally {
         unsubscribe();
-        console.error = original;
+        captured.restore();
       }
     });
   });
