@@ -172,8 +172,9 @@ export interface ChildSpec {
   /** Names the child in the supervisor: any value but `undefined`. */
   readonly id: unknown;
   /**
-   * Starts the child, linked to the caller (it runs as the supervisor),
-   * called with `args`. See {@linkcode StartReturn} for what it may return.
+   * Starts the child, linked to the caller (it runs as the supervising
+   * process: the supervisor, or a tracker), called with `args`. See
+   * {@linkcode StartReturn} for what it may return.
    */
   // deno-lint-ignore no-explicit-any
   readonly start: (...args: any[]) => MaybePromise<StartReturn>;
@@ -308,9 +309,15 @@ export interface ChildInfo {
   readonly restartAt?: number;
 }
 
-/** What {@linkcode countChildren} returns (OTP's four counts). */
+/**
+ * What {@linkcode countChildren} returns (OTP's four counts); a tracker's
+ * countChildren returns it too.
+ */
 export interface ChildCounts {
-  /** Child specs (simple_one_for_one: 1; dynamic: the children). */
+  /**
+   * Child specs (simple_one_for_one: 1; dynamic: the children; a tracker:
+   * every child it knows, in any status).
+   */
   readonly specs: number;
   /** Children running. */
   readonly active: number;

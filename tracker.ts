@@ -140,7 +140,13 @@ import type { Shutdown, StartReturn } from "./_child.ts";
 import { ChildSpecError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
-import type { Backoff, ChildType, RestartType } from "./supervisor.ts";
+import type {
+  Backoff,
+  ChildCounts,
+  ChildSpec as SupervisorChildSpec,
+  ChildType,
+  RestartType,
+} from "./supervisor.ts";
 import {
   checkId,
   checkKey,
@@ -169,7 +175,15 @@ import { startTimeout } from "./_timers.ts";
 import { formatTerm } from "./_format.ts";
 
 export { ChildSpecError, Pid, TrackerError };
-export type { Backoff, ChildType, Dest, RestartType, Shutdown, StartReturn };
+export type {
+  Backoff,
+  ChildCounts,
+  ChildType,
+  Dest,
+  RestartType,
+  Shutdown,
+  StartReturn,
+};
 export type { TrackerErrorCode };
 export type { StopOptions } from "./gen_server.ts";
 import type { StopOptions } from "./gen_server.ts";
@@ -201,32 +215,20 @@ export type AfterTerminate = (
   reason: unknown,
 ) => unknown;
 
-/** How to start one child. Only `id` and `start` are required. */
-export interface ChildSpec {
+/**
+ * How to start one child. Only `id` and `start` are required; `start`,
+ * `args`, `shutdown`, `type` and `modules` mean what they mean in a
+ * supervisor's child spec.
+ */
+export interface ChildSpec
+  extends Omit<SupervisorChildSpec, "id" | "restart" | "significant"> {
   /**
    * The child's id: a table key (a number, bigint, string, boolean, null,
    * Pid, Ref, or an array of those, compared by value).
    */
   readonly id: unknown;
-  /**
-   * Starts the child, linked to the caller (it runs as the tracker), called
-   * with `args`. See {@linkcode StartReturn} for what it may return.
-   */
-  // deno-lint-ignore no-explicit-any
-  readonly start: (...args: any[]) => MaybePromise<StartReturn>;
-  /** Arguments of `start`. @default {[]} */
-  readonly args?: readonly unknown[];
   /** When it restarts (see the module docs). @default {"temporary"} */
   readonly restart?: RestartType;
-  /**
-   * `"brutal_kill"`, milliseconds, or `"infinity"`. @default {5000 for a
-   * worker, "infinity" for a supervisor}
-   */
-  readonly shutdown?: Shutdown;
-  /** Worker or supervisor. @default {"worker"} */
-  readonly type?: ChildType;
-  /** For release tools; kept and reported. @default {[]} */
-  readonly modules?: readonly string[] | "dynamic";
   /** Overrides the tracker's afterTerminate for this child. */
   readonly afterTerminate?: AfterTerminate;
 }
@@ -308,18 +310,6 @@ export interface ChildInfo {
   readonly extra?: unknown;
   /** For a delayed restart: when the next attempt is due (clock ms). */
   readonly restartAt?: number;
-}
-
-/** What {@linkcode countChildren} returns (OTP's four counts). */
-export interface ChildCounts {
-  /** Children the tracker knows, in any status. */
-  readonly specs: number;
-  /** Children running. */
-  readonly active: number;
-  /** Children of type "supervisor". */
-  readonly supervisors: number;
-  /** Children of type "worker". */
-  readonly workers: number;
 }
 
 /** One running child in {@linkcode list}. */
