@@ -971,6 +971,17 @@ function initDone(
  * await stop(pid);
  * ```
  */
+export function start<S, A, P extends Protocol>(
+  behaviour: DefinedServer<S, A, P>,
+  arg: A,
+  options?: StartOptions,
+): Promise<ServerPid<P>>;
+/** Starts an untyped server: see above. */
+export function start<S, A>(
+  behaviour: GenServer<S, A>,
+  arg: A,
+  options?: StartOptions,
+): Promise<Pid>;
 export function start<S, A>(
   behaviour: GenServer<S, A>,
   arg: A,
@@ -1001,6 +1012,17 @@ export function start<S, A>(
  * await stop(pid);
  * ```
  */
+export function startLink<S, A, P extends Protocol>(
+  behaviour: DefinedServer<S, A, P>,
+  arg: A,
+  options?: StartOptions,
+): Promise<ServerPid<P>>;
+/** Starts and links an untyped server: see above. */
+export function startLink<S, A>(
+  behaviour: GenServer<S, A>,
+  arg: A,
+  options?: StartOptions,
+): Promise<Pid>;
 export function startLink<S, A>(
   behaviour: GenServer<S, A>,
   arg: A,
@@ -1049,11 +1071,15 @@ function resolveServer(server: Dest, op: string): Proc | undefined {
  * console.assert(err instanceof CallError && err.reason === "bad_request");
  * ```
  */
-export function call<R = unknown>(
-  server: Dest,
-  request: unknown,
+export function call<
+  R = unknown,
+  D extends Dest = Dest,
+  const Q extends RequestFor<D> = RequestFor<D>,
+>(
+  server: D,
+  request: Q,
   options?: CallOptions,
-): Promise<R> {
+): Promise<ReplyFor<D, Q, R>> {
   const make: NewRequest = (caller, target, ms, ok, fail) =>
     new CallRequest(caller, target, server, ms, ok, fail, request);
   return sendRequest(
@@ -1065,7 +1091,7 @@ export function call<R = unknown>(
     [
       request,
     ],
-  ) as Promise<R>;
+  ) as Promise<ReplyFor<D, Q, R>>;
 }
 
 type NewRequest = (
@@ -1132,7 +1158,7 @@ function sendRequest(
  * cast("nobody_by_that_name", "hello"); // dropped, no error
  * ```
  */
-export function cast(server: Dest, message: unknown): void {
+export function cast<D extends Dest>(server: D, message: CastFor<D>): void {
   const target = resolveServer(server, "cast");
   if (target !== undefined && !currentProc().dead) {
     deliver(target, new Cast(message));
@@ -1213,4 +1239,333 @@ export function stop(
   return sendRequest("stop", server, options, Infinity, make, [
     reason,
   ]) as Promise<void>;
+}
+
+// ------------------------------------------------------- typed servers --
+
+/**
+ * The key under which the type of a {@linkcode ServerPid}, a
+ * {@linkcode ServerName} and a {@linkcode DefinedServer} carries the
+ * server's protocol. Type-only: no value ever has this property.
+ *
+ * @example
+ * ```ts
+ * import { protocol } from "@steward/steward/gen-server";
+ * console.assert(typeof protocol === "symbol");
+ * ```
+ */
+export const protocol: unique symbol = Symbol("steward.protocol");
+
+/** `true` if `T` is `any`. */
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/**
+ * A server's protocol, as {@linkcode defineServer} derives it: `calls` maps
+ * each request tag to `[argument, reply]`, `casts` each cast tag to its
+ * argument.
+ */
+export interface Protocol<
+  Calls extends Record<string, readonly [unknown, unknown]> = Record<
+    string,
+    readonly [unknown, unknown]
+  >,
+  Casts extends Record<string, unknown> = Record<string, unknown>,
+> {
+  /** Request tag → `[argument, reply]`. */
+  readonly calls: Calls;
+  /** Cast tag → argument. */
+  readonly casts: Casts;
+}
+
+/** The phantom property that makes a pid or name typed. */
+export interface Typed<P extends Protocol> {
+  /** Type-only: absent at run time. */
+  readonly [protocol]: P;
+}
+
+/**
+ * A server's pid that knows its protocol: {@linkcode start} of a
+ * {@linkcode defineServer} result returns one. It is a plain `Pid` at run
+ * time; {@linkcode call} and {@linkcode cast} check requests against `P`.
+ */
+export type ServerPid<P extends Protocol> = Pid & Typed<P>;
+
+/** A registered name that knows its server's protocol: see {@linkcode serverName}. */
+export type ServerName<P extends Protocol> = string & Typed<P>;
+
+/** A typed handle: a {@linkcode ServerPid} or a {@linkcode ServerName}. */
+export type ServerRef<P extends Protocol> = ServerPid<P> | ServerName<P>;
+
+/**
+ * The message for tag `K` whose argument is `X`: the bare tag if there is no
+ * argument (`void`/`undefined`), else `[tag, argument]`.
+ */
+type Message<K extends string, X> = IsAny<X> extends true ? K | readonly [K, X]
+  : [X] extends [void] ? K
+  : undefined extends X ? K | readonly [K, X]
+  : readonly [K, X];
+
+/** Every request a server with protocol `P` accepts. */
+export type RequestOf<P extends Protocol> = {
+  [K in keyof P["calls"] & string]: Message<K, P["calls"][K][0]>;
+}[keyof P["calls"] & string];
+
+/** Every cast a server with protocol `P` accepts. */
+export type CastOf<P extends Protocol> = {
+  [K in keyof P["casts"] & string]: Message<K, P["casts"][K]>;
+}[keyof P["casts"] & string];
+
+/** The reply of a server with protocol `P` to request `Q`. */
+export type ReplyOf<P extends Protocol, Q> = Q extends
+  readonly [infer K, ...unknown[]]
+  ? K extends keyof P["calls"] ? P["calls"][K][1] : never
+  : Q extends keyof P["calls"] ? P["calls"][Q][1]
+  : never;
+
+/** What {@linkcode call} accepts as request for `D` (anything if untyped). */
+export type RequestFor<D> = D extends Typed<infer P> ? RequestOf<P> : unknown;
+
+/** What {@linkcode cast} accepts as message for `D` (anything if untyped). */
+export type CastFor<D> = D extends Typed<infer P> ? CastOf<P> : unknown;
+
+/** What {@linkcode call} resolves to: `R` if `D` is untyped. */
+export type ReplyFor<D, Q, R> = D extends Typed<infer P> ? ReplyOf<P, Q> : R;
+
+/** One request handler of {@linkcode defineServer}. */
+// deno-lint-ignore no-explicit-any
+export type CallHandler<S> = (arg: any, state: S, from: From) => MaybePromise<
+  CallResult<S>
+>;
+
+/** One cast handler of {@linkcode defineServer}. */
+// deno-lint-ignore no-explicit-any
+export type CastHandler<S> = (arg: any, state: S) => MaybePromise<
+  NoReplyResult<S>
+>;
+
+/** The reply type in a handler's result (`unknown` if it never replies). */
+type ReplyIn<Res> = [ReplyIn1<Res>] extends [never] ? unknown : ReplyIn1<Res>;
+type ReplyIn1<Res> = Res extends readonly ["reply", infer R, ...unknown[]] ? R
+  : Res extends readonly ["stop", unknown, infer R, unknown] ? R
+  : never;
+
+/**
+ * The protocol {@linkcode defineServer} derives from its handlers (a map
+ * not given is inferred as its constraint, with a string index: no tags).
+ */
+export type ProtocolFrom<H, C> = Protocol<
+  string extends keyof H ? Record<never, never> : {
+    [K in keyof H & string]: H[K] extends
+      (arg: infer X, ...rest: never[]) => infer Res
+      ? readonly [X, ReplyIn<Awaited<Res>>]
+      : never;
+  },
+  string extends keyof C ? Record<never, never> : {
+    [K in keyof C & string]: C[K] extends
+      (arg: infer X, ...rest: never[]) => unknown ? X
+      : never;
+  }
+>;
+
+/** What {@linkcode defineServer} takes. */
+export interface ServerSpec<S, A, H, C> {
+  /** As {@linkcode GenServer.init}. */
+  init(arg: A): MaybePromise<InitResult<S>>;
+  /**
+   * One handler per request tag: `tag` (no argument) or `[tag, arg]` runs
+   * `handleCall[tag](arg, state, from)`, which returns what
+   * {@linkcode GenServer.handleCall} returns.
+   */
+  handleCall?: H;
+  /** One handler per cast tag: `handleCast[tag](arg, state)`. */
+  handleCast?: C;
+  /** As {@linkcode GenServer.handleInfo}. */
+  handleInfo?(message: unknown, state: S): MaybePromise<NoReplyResult<S>>;
+  /** As {@linkcode GenServer.handleContinue}. */
+  handleContinue?(arg: unknown, state: S): MaybePromise<NoReplyResult<S>>;
+  /** As {@linkcode GenServer.terminate}. */
+  terminate?(reason: unknown, state: S): unknown;
+}
+
+/**
+ * A behaviour made by {@linkcode defineServer}: an ordinary
+ * {@linkcode GenServer} (start it, supervise it) whose protocol `P` is known,
+ * so {@linkcode start} returns a {@linkcode ServerPid}.
+ */
+export type DefinedServer<S, A, P extends Protocol> =
+  & GenServer<S, A>
+  & Typed<P>;
+
+const SPEC_KEYS = [
+  "init",
+  "handleCall",
+  "handleCast",
+  "handleInfo",
+  "handleContinue",
+  "terminate",
+];
+
+/** A copy of a handler map, without prototype: `"toString"` is no tag. */
+function handlerMap(
+  key: "handleCall" | "handleCast",
+  map: unknown,
+): Record<string, (...args: unknown[]) => unknown> {
+  const out: Record<string, (...args: unknown[]) => unknown> = Object.create(
+    null,
+  );
+  if (map === undefined) return out;
+  if (map === null || typeof map !== "object") {
+    throw new TypeError(
+      `Cannot define server: '${key}' must be an object of handlers, got ${
+        formatTerm(map)
+      }`,
+    );
+  }
+  for (const tag of Object.keys(map)) {
+    const fn = (map as Record<string, unknown>)[tag];
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot define server: '${key}.${tag}' must be a function, got ${
+          formatTerm(fn)
+        }`,
+      );
+    }
+    out[tag] = fn as (...args: unknown[]) => unknown;
+  }
+  return out;
+}
+
+/** `[tag, arg]` of a request or cast, or undefined if it has no string tag. */
+function tagOf(message: unknown): [string, unknown] | undefined {
+  if (typeof message === "string") return [message, undefined];
+  if (Array.isArray(message) && typeof message[0] === "string") {
+    return [message[0], message[1]];
+  }
+  return undefined;
+}
+
+/**
+ * Defines a server whose protocol is typed end to end: requests are tags
+ * (`"get"`) or `[tag, argument]` pairs (`["add", 5]`), one handler per tag,
+ * and the reply type of each is what its handler replies. {@linkcode start}
+ * of the result returns a {@linkcode ServerPid}; {@linkcode call} on it
+ * accepts only the requests the handlers take (a wrong tag or argument is a
+ * compile error; plain literals need no `as const`) and resolves to that
+ * handler's reply type; {@linkcode cast} likewise. For a registered name use
+ * {@linkcode serverName}.
+ *
+ * A handler `(arg, state, from)` returns what `handleCall` returns
+ * (`["reply", reply, state]`...); annotate `arg` (`(_: void, s)` for a
+ * request without argument, `(n: number, s)`) so the request type is known.
+ * The result is an ordinary behaviour: untyped {@linkcode call}s reach it
+ * too. A request or cast that names no handler stops the server with reason
+ * `{ badRequest: message }`, as an Erlang server crashes on a request no
+ * clause matches.
+ *
+ * @param spec `init`, `handleCall` and `handleCast` handler maps, and the
+ *   other callbacks as in {@linkcode GenServer}.
+ * @returns the behaviour, for {@linkcode start}, {@linkcode startLink} or a
+ *   child spec.
+ * @throws {TypeError} for a malformed spec or an unknown key.
+ *
+ * @example
+ * ```ts
+ * import { call, cast, defineServer, start, stop } from "@steward/steward/gen-server";
+ * const Counter = defineServer({
+ *   init: (n: number) => ["ok", n],
+ *   handleCall: {
+ *     get: (_: void, n) => ["reply", n, n],
+ *     add: (k: number, n) => ["reply", `now ${n + k}`, n + k],
+ *   },
+ *   handleCast: { reset: (_: void, _n) => ["noreply", 0] },
+ * });
+ * const pid = await start(Counter, 40);
+ * const text: string = await call(pid, ["add", 2]);
+ * const n: number = await call(pid, "get");
+ * console.assert(text === "now 42" && n === 42);
+ * cast(pid, "reset");
+ * // @ts-expect-error: no such request
+ * await call(pid, "nope").catch(() => {});
+ * await stop(pid).catch(() => {});
+ * ```
+ */
+export function defineServer<
+  S,
+  H extends Record<string, CallHandler<S>>,
+  C extends Record<string, CastHandler<S>>,
+  A = undefined,
+>(spec: ServerSpec<S, A, H, C>): DefinedServer<S, A, ProtocolFrom<H, C>> {
+  if (spec === null || typeof spec !== "object") {
+    throw new TypeError(
+      `Cannot define server: 'spec' must be an object, got ${formatTerm(spec)}`,
+    );
+  }
+  for (const key of Object.keys(spec)) {
+    if (!SPEC_KEYS.includes(key)) {
+      throw new TypeError(
+        `Cannot define server: unknown key ${JSON.stringify(key)} (known: ${
+          SPEC_KEYS.join(", ")
+        })`,
+      );
+    }
+  }
+  const calls = handlerMap("handleCall", spec.handleCall);
+  const casts = handlerMap("handleCast", spec.handleCast);
+  const behaviour: GenServer<S, A> = {
+    init: spec.init,
+    handleCall(request, from, state) {
+      const tagged = tagOf(request);
+      const fn = tagged && calls[tagged[0]];
+      if (fn === undefined) return ["stop", { badRequest: request }, state];
+      return fn(tagged![1], state, from) as MaybePromise<CallResult<S>>;
+    },
+    handleCast(message, state) {
+      const tagged = tagOf(message);
+      const fn = tagged && casts[tagged[0]];
+      if (fn === undefined) return ["stop", { badRequest: message }, state];
+      return fn(tagged![1], state) as MaybePromise<NoReplyResult<S>>;
+    },
+  };
+  for (const key of ["handleInfo", "handleContinue", "terminate"] as const) {
+    if (spec[key] !== undefined) {
+      (behaviour as unknown as Record<string, unknown>)[key] = spec[key];
+    }
+  }
+  checkBehaviour("define server", behaviour);
+  return behaviour as DefinedServer<S, A, ProtocolFrom<H, C>>;
+}
+
+/**
+ * Types a registered name with a server's protocol, so {@linkcode call} and
+ * {@linkcode cast} by name are checked as by pid. Returns `name` itself.
+ *
+ * @param _server the {@linkcode defineServer} result (only its type is used).
+ * @param name the name the server is registered under.
+ * @returns `name`, typed.
+ * @throws {TypeError} if `name` is not a string.
+ *
+ * @example
+ * ```ts
+ * import { call, defineServer, serverName, start, stop } from "@steward/steward/gen-server";
+ * const Echo = defineServer({
+ *   init: () => ["ok", null],
+ *   handleCall: { echo: (s: string, st) => ["reply", s, st] },
+ * });
+ * const name = serverName(Echo, "echo");
+ * await start(Echo, undefined, { name });
+ * const back: string = await call(name, ["echo", "hi"]);
+ * console.assert(back === "hi");
+ * await stop(name);
+ * ```
+ */
+export function serverName<P extends Protocol>(
+  _server: Typed<P>,
+  name: string,
+): ServerName<P> {
+  if (typeof name !== "string") {
+    throw new TypeError(
+      `Cannot name server: 'name' must be a string, got ${formatTerm(name)}`,
+    );
+  }
+  return name as ServerName<P>;
 }
