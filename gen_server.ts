@@ -1323,13 +1323,19 @@ export type ReplyOf<P extends Protocol, Q> = Q extends
   : never;
 
 /** What {@linkcode call} accepts as request for `D` (anything if untyped). */
-export type RequestFor<D> = D extends Typed<infer P> ? RequestOf<P> : unknown;
+export type RequestFor<D> = [D] extends [never] ? unknown
+  : D extends Typed<infer P> ? RequestOf<P>
+  : unknown;
 
 /** What {@linkcode cast} accepts as message for `D` (anything if untyped). */
-export type CastFor<D> = D extends Typed<infer P> ? CastOf<P> : unknown;
+export type CastFor<D> = [D] extends [never] ? unknown
+  : D extends Typed<infer P> ? CastOf<P>
+  : unknown;
 
 /** What {@linkcode call} resolves to: `R` if `D` is untyped. */
-export type ReplyFor<D, Q, R> = D extends Typed<infer P> ? ReplyOf<P, Q> : R;
+export type ReplyFor<D, Q, R> = [D] extends [never] ? R
+  : D extends Typed<infer P> ? ReplyOf<P, Q>
+  : R;
 
 /** One request handler of {@linkcode defineServer}. */
 // deno-lint-ignore no-explicit-any

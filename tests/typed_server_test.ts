@@ -18,7 +18,8 @@ import {
   startLink,
   stop,
 } from "../gen_server.ts";
-import type { Pid } from "../process.ts";
+import { isAlive, monitor, type Pid, receive, send } from "../process.ts";
+import { CallError } from "../errors.ts";
 
 /** Compile-time equality: `Equal<A, B>` is `true` only if A and B match. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends
@@ -114,5 +115,80 @@ describe("defineServer types", () => {
     assert.equal(a, 0);
     assert.equal(c, 0);
     await stop(pid).catch(() => {});
+  });
+});
+
+describe("defineServer() at run time", () => {
+  it("dispatches tags and [tag, arg] pairs to their handlers", async () => {
+    const pid = await start(Counter, 10);
+    assert.equal(await call(pid, ["add", 5]), 15);
+    cast(pid, ["set", 3]);
+    assert.equal(await call(pid, "get"), 3);
+    cast(pid, "reset");
+    assert.equal(await call(pid, "label"), "n=0");
+    await stop(pid);
+  });
+
+  it("an untyped call with an unknown tag stops the server with { badRequest }", async () => {
+    const pid = await start(Counter, 0);
+    const untyped: Pid = pid;
+    await assert.rejects(call(untyped, "toString"), (e: unknown) => {
+      assert.ok(e instanceof CallError);
+      assert.deepEqual(e.reason, { badRequest: "toString" });
+      return true;
+    });
+    assert.equal(isAlive(pid), false);
+  });
+
+  it("an unknown cast stops the server with { badRequest }", async () => {
+    const pid = await start(Counter, 0);
+    const ref = monitor(pid);
+    cast(pid as Pid, ["explode", 1]);
+    const down = await receive((m) =>
+      Array.isArray(m) && m[0] === "DOWN" && m[1] === ref
+    ) as unknown[];
+    assert.deepEqual(down[4], { badRequest: ["explode", 1] });
+  });
+
+  it("refuses unknown keys and malformed handler maps with TypeError", () => {
+    assert.throws(
+      () => defineServer({ init: () => ["ok", 0], handleCal: {} } as never),
+      { name: "TypeError", message: /unknown key "handleCal"/ },
+    );
+    assert.throws(
+      () => defineServer({ init: () => ["ok", 0], handleCall: 3 } as never),
+      { name: "TypeError", message: /'handleCall' must be an object/ },
+    );
+    assert.throws(
+      () =>
+        defineServer({
+          init: () => ["ok", 0],
+          handleCast: { x: "nope" },
+        } as never),
+      { name: "TypeError", message: /'handleCast.x' must be a function/ },
+    );
+    assert.throws(() => defineServer(null as never), TypeError);
+    assert.throws(() => serverName(Counter, 5 as never), TypeError);
+  });
+
+  it("keeps handleInfo and terminate", async () => {
+    const seen: unknown[] = [];
+    const S = defineServer({
+      init: () => ["ok", 0],
+      handleCall: { n: (_: void, s) => ["reply", s, s] },
+      handleInfo: (m, s) => {
+        seen.push(m);
+        return ["noreply", s + 1];
+      },
+      terminate: (reason) => {
+        seen.push(reason);
+      },
+    });
+    const pid = await start(S, undefined);
+    send(pid, "hello");
+    const n: number = await call(pid, "n");
+    assert.equal(n, 1);
+    await stop(pid, "shutdown");
+    assert.deepEqual(seen, ["hello", "shutdown"]);
   });
 });
