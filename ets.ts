@@ -254,6 +254,54 @@ const KEY_KINDS =
   "a number, bigint, string, boolean, null, Pid, Ref or an array of those";
 
 /**
+ * The message a table's heir gets when the owner dies or the owner gives the
+ * table away: `["ETS-TRANSFER", table, fromPid, heirData]`.
+ */
+export type EtsTransferMessage = readonly [
+  "ETS-TRANSFER",
+  Table,
+  Pid,
+  unknown,
+];
+
+/**
+ * Whether `message` is an {@linkcode EtsTransferMessage} (for `table`, if
+ * given). A type guard: `receive(isEtsTransfer)` resolves to an
+ * `EtsTransferMessage`. Never throws.
+ *
+ * @param message any value.
+ * @param table only a transfer of this table.
+ * @returns whether it is one.
+ *
+ * @example
+ * ```ts
+ * import { create, isEtsTransfer } from "@steward/steward/ets";
+ * import { receive, self, spawn } from "@steward/steward/process";
+ * const main = self();
+ * spawn(() => {
+ *   create("inherited", { heir: { pid: main, data: "yours" } });
+ * }); // the owner ends at once: the table goes to its heir
+ * const [, table, , data] = await receive(isEtsTransfer);
+ * console.assert(table.name === "inherited" && data === "yours");
+ * table.destroy();
+ * ```
+ */
+export function isEtsTransfer(
+  message: unknown,
+  table?: Table,
+): message is EtsTransferMessage {
+  // A Proxy may throw from any trap: such a message is simply no match.
+  try {
+    return Array.isArray(message) && message.length === 4 &&
+      message[0] === "ETS-TRANSFER" && message[1] instanceof Table &&
+      message[2] instanceof Pid &&
+      (table === undefined || message[1] === table);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Creates a table owned by the calling process.
  *
  * @param name the table's name (unique among named tables).

@@ -492,6 +492,18 @@ const RECEIVE_OPTIONS = ["timeout", "signal"];
  * console.assert((await both).join() === "a,b");
  * ```
  */
+export function receive<T>(
+  predicate: (message: unknown) => message is T,
+  options?: ReceiveOptions,
+): Promise<T>;
+/**
+ * Takes the oldest message `predicate` accepts (any message without one):
+ * see above. With a type guard (`receive(isDown)`) the result is typed.
+ */
+export function receive<T = unknown>(
+  predicate?: (message: unknown) => boolean,
+  options?: ReceiveOptions,
+): Promise<T>;
 export function receive<T = unknown>(
   predicate?: (message: unknown) => boolean,
   options?: ReceiveOptions,
@@ -548,6 +560,84 @@ export function receive<T = unknown>(
     );
   }
   return receiveIn(currentProc(), predicate, timeout, signal) as Promise<T>;
+}
+
+/**
+ * The message a process that traps exits gets when a linked process exits
+ * (or when {@linkcode exit} targets it): `["EXIT", from, reason]`.
+ */
+export type ExitMessage = readonly ["EXIT", Pid, unknown];
+
+/**
+ * The message a monitor sends when its target exits:
+ * `["DOWN", ref, "process", item, reason]`, where `item` is the pid or name
+ * given to {@linkcode monitor}.
+ */
+export type DownMessage = readonly ["DOWN", Ref, "process", Dest, unknown];
+
+/** `message` as an array of `length` elements with tag `tag`, else undefined. */
+function tagged(
+  message: unknown,
+  tag: string,
+  length: number,
+): readonly unknown[] | undefined {
+  // A Proxy may throw from any trap: such a message is simply no match.
+  try {
+    if (
+      Array.isArray(message) && message.length === length &&
+      message[0] === tag
+    ) return message;
+  } catch {
+    // not ours
+  }
+  return undefined;
+}
+
+/**
+ * Whether `message` is an {@linkcode ExitMessage} (from `from`, if given).
+ * A type guard: `receive(isExit)` resolves to an `ExitMessage`. Never throws.
+ *
+ * @param message any value.
+ * @param from only an EXIT from this pid.
+ * @returns whether it is one.
+ *
+ * @example
+ * ```ts
+ * import { isExit, receive, spawnLink, trapExit } from "@steward/steward/process";
+ * const was = trapExit(true);
+ * const pid = spawnLink(() => { throw "boom"; });
+ * const [, from, reason] = await receive((m) => isExit(m, pid));
+ * console.assert(from === pid && reason === "boom");
+ * trapExit(was);
+ * ```
+ */
+export function isExit(message: unknown, from?: Pid): message is ExitMessage {
+  const m = tagged(message, "EXIT", 3);
+  return m !== undefined && m[1] instanceof Pid &&
+    (from === undefined || m[1] === from);
+}
+
+/**
+ * Whether `message` is a {@linkcode DownMessage} (of monitor `ref`, if
+ * given). A type guard: `receive(isDown)` resolves to a `DownMessage`.
+ * Never throws.
+ *
+ * @param message any value.
+ * @param ref only the DOWN of this monitor.
+ * @returns whether it is one.
+ *
+ * @example
+ * ```ts
+ * import { isDown, monitor, receive } from "@steward/steward/process";
+ * const ref = monitor("nobody");
+ * const [, , , item, reason] = await receive((m) => isDown(m, ref));
+ * console.assert(item === "nobody" && reason === "noproc");
+ * ```
+ */
+export function isDown(message: unknown, ref?: Ref): message is DownMessage {
+  const m = tagged(message, "DOWN", 5);
+  return m !== undefined && m[1] instanceof Ref && m[2] === "process" &&
+    (ref === undefined || m[1] === ref);
 }
 
 /**

@@ -437,6 +437,43 @@ export function sendAfter(
 }
 
 /**
+ * The message {@linkcode startTimer} delivers: `["timeout", ref, message]`.
+ */
+export type TimeoutMessage<M = unknown> = readonly ["timeout", TimerRef, M];
+
+/**
+ * Whether `message` is a {@linkcode TimeoutMessage} (of timer `ref`, if
+ * given). A type guard: `receive(isTimeout)` resolves to a
+ * `TimeoutMessage`. Never throws.
+ *
+ * @param message any value.
+ * @param ref only the message of this timer.
+ * @returns whether it is one.
+ *
+ * @example
+ * ```ts
+ * import { isTimeout, startTimer } from "@steward/steward/timer";
+ * import { receive, self } from "@steward/steward/process";
+ * const ref = startTimer(0, self(), "tick");
+ * const [, r, msg] = await receive((m) => isTimeout(m, ref));
+ * console.assert(r === ref && msg === "tick");
+ * ```
+ */
+export function isTimeout(
+  message: unknown,
+  ref?: TimerRef,
+): message is TimeoutMessage {
+  // A Proxy may throw from any trap: such a message is simply no match.
+  try {
+    return Array.isArray(message) && message.length === 3 &&
+      message[0] === "timeout" && message[1] instanceof Ref &&
+      (ref === undefined || message[1] === ref);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Like {@linkcode sendAfter}, but delivers `["timeout", ref, message]`,
  * where `ref` is the returned reference (`erlang:start_timer`): a process can
  * tell a stale timeout from the current one by its ref.
