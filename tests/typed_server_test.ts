@@ -5,7 +5,7 @@
  * if the line compiles), and reply types are asserted by assignment. Also
  * runs, so every line here is real code.
  */
-import { describe, it } from "node:test";
+import { describe, test as it } from "./_harness.ts";
 import assert from "node:assert/strict";
 import {
   call,
