@@ -12,6 +12,10 @@
  *    is preloaded: it silences the library's crash reports, which the
  *    examples that crash processes on purpose would print.
  * 2. `build:npm` (scripts/build_npm.ts): `deno pack` into dist/npm.
+ * 2b. Types (scripts/check_types.ts): a consumer of dist/npm type-checks
+ *    with tsc (nodenext and bundler resolution, @types/node, strict,
+ *    skipLibCheck false) and with deno check (the npm package, and the
+ *    sources as a JSR user gets them).
  * 3. Node (>= 20, which cannot run .ts): the test files are transpiled to
  *    JavaScript with `deno transpile` into dist/node-tests/tests/, and every
  *    relative import of a library module (`../process.ts`) is rewritten to
@@ -38,6 +42,7 @@
  * @module
  */
 import { buildNpm, NPM_DIR } from "./build_npm.ts";
+import { checkTypes } from "./check_types.ts";
 import {
   bunPath,
   exportFiles,
@@ -336,6 +341,14 @@ async function main(): Promise<number> {
 
   const built = await buildNpm();
   if (!built) record("build:npm", 1, { passed: 0, failed: 1, skipped: 0 });
+  if (built) {
+    const types = await checkTypes();
+    record("types (tsc, deno check)", types.failed, {
+      passed: types.passed,
+      failed: types.failed,
+      skipped: 0,
+    });
+  }
   const nodeTests = built ? await buildNodeTests(tests) : undefined;
   if (built && !nodeTests) {
     record("node tests build", 1, { passed: 0, failed: 1, skipped: 0 });
