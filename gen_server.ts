@@ -1256,9 +1256,6 @@ export function stop(
  */
 export const protocol: unique symbol = Symbol("steward.protocol");
 
-/** `true` if `T` is `any`. */
-type IsAny<T> = 0 extends 1 & T ? true : false;
-
 /**
  * A server's protocol, as {@linkcode defineServer} derives it: `calls` maps
  * each request tag to `[argument, reply]`, `casts` each cast tag to its
@@ -1298,21 +1295,23 @@ export type ServerRef<P extends Protocol> = ServerPid<P> | ServerName<P>;
 
 /**
  * The message for tag `K` whose argument is `X`: the bare tag if there is no
- * argument (`void`/`undefined`), else `[tag, argument]`.
+ * argument (`void`), `[tag, argument]` if there is one, either if it is
+ * optional or `any`.
  */
-type Message<K extends string, X> = IsAny<X> extends true ? K | readonly [K, X]
+export type TaggedMessage<K extends string, X> = 0 extends 1 & X
+  ? K | readonly [K, X]
   : [X] extends [void] ? K
   : undefined extends X ? K | readonly [K, X]
   : readonly [K, X];
 
 /** Every request a server with protocol `P` accepts. */
 export type RequestOf<P extends Protocol> = {
-  [K in keyof P["calls"] & string]: Message<K, P["calls"][K][0]>;
+  [K in keyof P["calls"] & string]: TaggedMessage<K, P["calls"][K][0]>;
 }[keyof P["calls"] & string];
 
 /** Every cast a server with protocol `P` accepts. */
 export type CastOf<P extends Protocol> = {
-  [K in keyof P["casts"] & string]: Message<K, P["casts"][K]>;
+  [K in keyof P["casts"] & string]: TaggedMessage<K, P["casts"][K]>;
 }[keyof P["casts"] & string];
 
 /** The reply of a server with protocol `P` to request `Q`. */
@@ -1349,11 +1348,15 @@ export type CastHandler<S> = (arg: any, state: S) => MaybePromise<
   NoReplyResult<S>
 >;
 
-/** The reply type in a handler's result (`unknown` if it never replies). */
-type ReplyIn<Res> = [ReplyIn1<Res>] extends [never] ? unknown : ReplyIn1<Res>;
-type ReplyIn1<Res> = Res extends readonly ["reply", infer R, ...unknown[]] ? R
-  : Res extends readonly ["stop", unknown, infer R, unknown] ? R
-  : never;
+/**
+ * The reply in a handler's result `Res` (`["reply", R, ...]` or
+ * `["stop", reason, R, state]`); `unknown` if it never replies itself.
+ */
+export type ReplyIn<Res> =
+  (Res extends readonly ["reply", infer R, ...unknown[]] ? R
+    : Res extends readonly ["stop", unknown, infer R, unknown] ? R
+    : never) extends infer R ? [R] extends [never] ? unknown : R
+    : never;
 
 /**
  * The protocol {@linkcode defineServer} derives from its handlers (a map
