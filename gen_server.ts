@@ -36,6 +36,14 @@
  * see logger.ts); a message it drops for want of `handleInfo` is a warning
  * (`unhandled_info`).
  *
+ * ## Typed servers
+ * {@linkcode defineServer} gives each request tag its handler; the pid
+ * {@linkcode start} returns for it (a {@linkcode ServerPid}) and a name typed
+ * with {@linkcode serverName} make {@linkcode call} accept only those
+ * requests and resolve to the reply type of the handler, and
+ * {@linkcode cast} accept only the casts. Untyped pids and names take any
+ * request, as before.
+ *
  * Differences from OTP, on purpose: JavaScript has one kind of exception, so
  * Erlang's `throw(Value)`-as-return is not reproduced; a thrown value is
  * always a crash. Names are local strings (no `global`/`via`).
