@@ -11,9 +11,10 @@
  *    `Deno.test` tests and on the doc examples. scripts/_quiet_reports.ts
  *    is preloaded: it silences the library's crash reports, which the
  *    examples that crash processes on purpose would print.
- * 2. The code blocks of README.md: fences read, then type-checked with
- *    `deno check --doc-only` (scripts/_markdown.ts); type-checked only, not
- *    run. Counted as one passed test per block.
+ * 2. The docs (scripts/_docs.ts): the code blocks of README.md (fences
+ *    read, then type-checked with `deno check --doc-only`; not run), and no
+ *    published file citing a file left out of the package. Counted as one
+ *    passed test per block and one per file scanned.
  * 3. `build:npm` (scripts/build_npm.ts): `deno pack` into dist/npm.
  * 4. Node (>= 20, which cannot run .ts): the test files are transpiled to
  *    JavaScript with `deno transpile` into dist/node-tests/tests/, and every
@@ -41,7 +42,7 @@
  * @module
  */
 import { buildNpm, NPM_DIR } from "./build_npm.ts";
-import { checkMarkdown } from "./_markdown.ts";
+import { checkDocs } from "./_docs.ts";
 import {
   bunPath,
   exportFiles,
@@ -338,10 +339,10 @@ async function main(): Promise<number> {
   ]);
   record(`deno ${Deno.version.deno}`, deno.code, withAsserts(deno.output));
 
-  const markdown = await checkMarkdown();
-  record("README code blocks", markdown.ok ? 0 : 1, {
-    passed: markdown.ok ? markdown.blocks : 0,
-    failed: markdown.ok ? 0 : 1,
+  const docs = await checkDocs();
+  record("docs", docs.ok ? 0 : 1, {
+    passed: docs.passed,
+    failed: docs.failed,
     skipped: 0,
   });
 
