@@ -260,8 +260,7 @@ function ordinaryInstanceOf(C: unknown, value: unknown): boolean {
  * try {
  *   await call("no_such_server", "ping");
  * } catch (e) {
- *   console.assert(e instanceof CallError && e.reason === "noproc");
- *   console.assert(e.code === "noproc");
+ *   console.assert(e instanceof CallError && e.code === "noproc");
  * }
  * ```
  */
@@ -423,7 +422,7 @@ function startCode(reason: unknown): StartErrorCode {
  *   await start({ init: () => ["stop", "no_config"] }, undefined);
  * } catch (e) {
  *   console.assert(e instanceof StartError && e.reason === "no_config");
- *   console.assert(e.code === "failed");
+ *   console.assert(e instanceof StartError && e.code === "failed");
  * }
  * ```
  */
