@@ -36,9 +36,23 @@
  * see logger.ts); a message it drops for want of `handleInfo` is a warning
  * (`unhandled_info`).
  *
+ * ## Timeouts, signals, options
+ * Every timeout rejects with a `TimeoutError` (errors.ts): a call's or a
+ * stop's is a `CallTimeoutError`, a start's a `StartTimeoutError`; both are
+ * also accepted by `instanceof CallError` / `instanceof StartError`, with
+ * reason `"timeout"`, as before. {@linkcode call}, {@linkcode stop},
+ * {@linkcode start} and {@linkcode startLink} take a `signal`: when it
+ * aborts, the wait rejects with the signal's `reason`. Unknown option keys
+ * and unknown behaviour keys (own enumerable ones: a typo like `handelCall`)
+ * are refused with a `TypeError` naming the key and the known ones.
+ *
  * Differences from OTP, on purpose: JavaScript has one kind of exception, so
  * Erlang's `throw(Value)`-as-return is not reproduced; a thrown value is
- * always a crash. Names are local strings (no `global`/`via`).
+ * always a crash. Names are local strings (no `global`/`via`). OTP has no
+ * way to abandon a start from outside; here a start whose `signal` aborts
+ * before init is done kills the half-started server, as the start timeout
+ * does (reason `"killed"`, its name freed, no EXIT left for a linked
+ * caller): a server whose starter gave up would otherwise run unowned.
  *
  * ```ts
  * import { call, cast, start, stop } from "@steward/steward/gen-server";
@@ -1090,13 +1104,17 @@ function initDone(
  *
  * @param behaviour the callbacks.
  * @param arg passed to `init`.
- * @param options `name` to register, init `timeout`.
+ * @param options `name` to register, init `timeout`, `signal`.
  * @returns the server's pid, once `init` returned `["ok", ...]`.
  * @throws {StartError} (rejects) with OTP's reason: `"ignore"`,
- *   `{ alreadyStarted: pid }`, `"timeout"`, the reason of
- *   `["stop", reason]` / `["error", reason]`, `{ badReturnValue: value }`,
- *   or what init threw.
- * @throws {TypeError} (rejects) for a malformed behaviour or options.
+ *   `{ alreadyStarted: pid }`, the reason of `["stop", reason]` /
+ *   `["error", reason]`, `{ badReturnValue: value }`, or what init threw.
+ * @throws {StartTimeoutError} (rejects) when init outlives `timeout` (also a
+ *   `TimeoutError`, and a `StartError` with reason `"timeout"`).
+ * @throws {unknown} (rejects) the signal's `reason` when `signal` aborts
+ *   first (the half-started server is killed).
+ * @throws {TypeError} (rejects) for a malformed behaviour, an unknown
+ *   behaviour key or option, or a malformed option.
  *
  * @example
  * ```ts
@@ -1125,9 +1143,10 @@ export function start<S, A>(
  *
  * @param behaviour the callbacks.
  * @param arg passed to `init`.
- * @param options `name` to register, init `timeout`.
+ * @param options `name` to register, init `timeout`, `signal`.
  * @returns the server's pid.
- * @throws {StartError} (rejects) as {@linkcode start}.
+ * @throws {StartError} (rejects) as {@linkcode start}, and the timeout and
+ *   signal as there.
  * @throws {TypeError} (rejects) for a malformed behaviour or options.
  *
  * @example
@@ -1167,11 +1186,16 @@ function resolveServer(server: Dest, op: string): Proc | undefined {
  *
  * @param server a pid or registered name.
  * @param request passed to `handleCall`.
- * @param options `timeout` (default 5000 ms).
+ * @param options `timeout` (default 5000 ms), `signal`.
  * @returns the reply.
  * @throws {CallError} (rejects) whose `reason` is `"noproc"` (no such
- *   server), `"timeout"`, `"calling_self"`, or the server's exit reason.
- * @throws {TypeError} (rejects) for a malformed server or timeout.
+ *   server), `"calling_self"`, or the server's exit reason.
+ * @throws {CallTimeoutError} (rejects) when no reply came within `timeout`
+ *   (also a `TimeoutError`, and a `CallError` with reason `"timeout"`).
+ * @throws {unknown} (rejects) the signal's `reason` when `signal` aborts
+ *   first; a reply that comes later is dropped.
+ * @throws {TypeError} (rejects) for a malformed server or option, or an
+ *   unknown option.
  *
  * @example
  * ```ts
@@ -1327,12 +1351,17 @@ export function reply(from: From, value: unknown): void {
  *
  * @param server a pid or registered name.
  * @param reason the exit reason.
- * @param options `timeout` (default Infinity).
+ * @param options `timeout` (default Infinity), `signal`.
  * @returns when the server has exited with `reason`.
  * @throws {CallError} (rejects) with reason `"noproc"` if there is no such
- *   server, `"timeout"`, `"calling_self"`, or the other reason the server
- *   exited with.
- * @throws {TypeError} (rejects) for a malformed server or timeout.
+ *   server, `"calling_self"`, or the other reason the server exited with.
+ * @throws {CallTimeoutError} (rejects) when the server did not exit within
+ *   `timeout` (also a `TimeoutError`); it still stops when it gets to the
+ *   request.
+ * @throws {unknown} (rejects) the signal's `reason` when `signal` aborts
+ *   first; the server still stops, as after a timeout.
+ * @throws {TypeError} (rejects) for a malformed server or option, or an
+ *   unknown option.
  *
  * @example
  * ```ts
