@@ -1286,6 +1286,8 @@ describe("gen_server waits take an AbortSignal", () => {
       await settle();
       assert.ok(isAlive(pid));
       await stop(pid);
+      assert.equal(await exitReason(pid), "normal");
+      await assertNoMessages();
     });
   });
 
