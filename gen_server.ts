@@ -270,6 +270,8 @@ abstract class Request extends Timed implements DownWatcher, Wait {
   done = false;
   /** The caller's AbortSignal, listened to until the request ends. */
   signal: AbortSignal | null = null;
+  /** Its listener. */
+  onAbort: (() => void) | null = null;
 
   constructor(
     readonly owner: Proc,
@@ -299,22 +301,24 @@ abstract class Request extends Timed implements DownWatcher, Wait {
     unwatch(this.target, this);
     removeWait(this.owner, this);
     if (this.signal !== null) {
-      this.signal.removeEventListener("abort", this.#onAbort);
+      this.signal.removeEventListener("abort", this.onAbort!);
       this.signal = null;
     }
     return true;
   }
 
-  /** Ends the request when `signal` aborts. */
+  /**
+   * Ends the request when `signal` aborts. (The listener is made here, not
+   * per request: most calls have no signal, and this is the hot path.)
+   */
   listen(signal: AbortSignal): void {
-    signal.addEventListener("abort", this.#onAbort, { once: true });
+    const onAbort = () => {
+      if (this.finish()) this.reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
     this.signal = signal;
+    this.onAbort = onAbort;
   }
-
-  #onAbort = (): void => {
-    const signal = this.signal;
-    if (signal !== null && this.finish()) this.reject(signal.reason);
-  };
 
   down(_target: Proc, reason: unknown): void {
     if (this.finish()) this.died(reason);
@@ -973,7 +977,6 @@ function startServer<S, A>(
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const starter = new Starter(caller, link, timeout, resolve, reject);
-      if (signal !== undefined) starter.listen(signal);
       const b = behaviour as GenServer<unknown, unknown>;
       const proc = spawnProc(
         (pid) =>
@@ -981,6 +984,7 @@ function startServer<S, A>(
         link ? caller : null,
       );
       starter.proc = proc;
+      if (signal !== undefined) starter.listen(signal);
       watch(proc, starter);
       addWait(caller, starter);
       if (timeout !== Infinity) startTimeout(starter, timeout);

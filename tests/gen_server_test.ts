@@ -1291,6 +1291,39 @@ describe("gen_server waits take an AbortSignal", () => {
     });
   });
 
+  test("start: an init that aborts its own start's signal is killed like any other", async () => {
+    await withClock(async () => {
+      for (const asyncInit of [false, true]) {
+        const controller = new AbortController();
+        let server: Pid | undefined;
+        const result = await startLink(
+          {
+            init: asyncInit
+              ? async () => {
+                server = self();
+                await Promise.resolve();
+                controller.abort("mine");
+                return ["ok", 1];
+              }
+              : () => {
+                server = self();
+                controller.abort("mine");
+                return ["ok", 1];
+              },
+          },
+          undefined,
+          { signal: controller.signal },
+        ).catch((e) => [
+          "rejected",
+          e,
+        ]);
+        assert.deepEqual(result, ["rejected", "mine"]);
+        assert.ok(!isAlive(server!));
+      }
+      await assertNoMessages();
+    });
+  });
+
   test("stop: an abort ends the wait with the signal's reason; the server still stops", async () => {
     await withClock(async () => {
       const pid = await start<null, undefined>({
