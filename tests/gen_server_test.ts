@@ -1111,6 +1111,38 @@ describe("gen_server options and behaviours are checked", () => {
     await stop(pid);
   });
 
+  test("hostile options and behaviours reject, never throw, and leave the server serving", async () => {
+    const boom = () => {
+      throw new Error("trap");
+    };
+    const hostile = new Proxy({}, {
+      ownKeys: boom,
+      get: boom,
+      has: boom,
+      getPrototypeOf: boom,
+    });
+    const pid = await start(server(), undefined);
+    const attempts = [
+      () => call(pid, "ping", hostile as never),
+      () => stop(pid, "normal", hostile as never),
+      () => start(hostile as never, undefined),
+      () => start(server(), undefined, hostile as never),
+      () =>
+        call(pid, "ping", {
+          signal: new Proxy(new AbortController().signal, {
+            getPrototypeOf: boom,
+          }) as never,
+        }),
+    ];
+    for (const attempt of attempts) {
+      let p: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => (p = attempt()));
+      await assert.rejects(p!, { message: "trap" });
+    }
+    assert.equal(await call(pid, "ping"), "pong");
+    await stop(pid);
+  });
+
   test("a wrong signal is a TypeError naming it", async () => {
     const pid = await start(server(), undefined);
     for (
