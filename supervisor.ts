@@ -327,43 +327,43 @@ export interface ChildCounts {
   readonly workers: number;
 }
 
+/**
+ * The child events every supervisor-like process emits (a supervisor, a
+ * director, a tracker), each with the child's `id`: started; exited on its
+ * own (`child_exited`); restarted (`pid` undefined when the start returned
+ * "ignore"); a restart delayed until `restartAt` (clock ms); a restart that
+ * failed; stopped by its supervisor (`child_terminated`).
+ */
+export type SupervisedChildEvent =
+  | { readonly type: "child_started"; readonly id: unknown; readonly pid: Pid }
+  | {
+    readonly type: "child_exited" | "child_terminated";
+    readonly id: unknown;
+    readonly pid: Pid;
+    readonly reason: unknown;
+  }
+  | {
+    readonly type: "child_restarted";
+    readonly id: unknown;
+    readonly pid: Pid | undefined;
+  }
+  | {
+    readonly type: "restart_delayed";
+    readonly id: unknown;
+    readonly delay: number;
+    readonly restartAt: number;
+  }
+  | {
+    readonly type: "restart_failed";
+    readonly id: unknown;
+    readonly reason: unknown;
+  };
+
 /** An event of a supervisor's life (DESIGN decision 7). */
 export type SupervisorEvent =
   & { readonly supervisor: Pid; readonly time: number }
   & (
-    | {
-      readonly type: "child_started";
-      readonly id: unknown;
-      readonly pid: Pid;
-    }
-    | {
-      readonly type: "child_exited";
-      readonly id: unknown;
-      readonly pid: Pid;
-      readonly reason: unknown;
-    }
-    | {
-      readonly type: "child_restarted";
-      readonly id: unknown;
-      readonly pid: Pid | undefined;
-    }
-    | {
-      readonly type: "restart_delayed";
-      readonly id: unknown;
-      readonly delay: number;
-      readonly restartAt: number;
-    }
-    | {
-      readonly type: "restart_failed";
-      readonly id: unknown;
-      readonly reason: unknown;
-    }
-    | {
-      readonly type: "child_terminated";
-      readonly id: unknown;
-      readonly pid: Pid;
-      readonly reason: unknown;
-    }
+    | SupervisedChildEvent
     | {
       readonly type: "gave_up";
       readonly id: unknown;
