@@ -1511,7 +1511,21 @@ function launch(
     return Promise.reject(error);
   }
   const startFn = linked ? genServer.startLink : genServer.start;
-  return startFn(behaviour, [spec, dynamic, log], options);
+  // gen_server refuses options it does not know (`logger` is ours): pass
+  // its own on; anything but an object goes through for it to refuse.
+  let genOptions: unknown = options;
+  if (options !== null && typeof options === "object") {
+    const { name, timeout } = options;
+    genOptions = {
+      ...(name !== undefined && { name }),
+      ...(timeout !== undefined && { timeout }),
+    };
+  }
+  return startFn(
+    behaviour,
+    [spec, dynamic, log],
+    genOptions as genServer.StartOptions,
+  );
 }
 
 /**
