@@ -1,7 +1,7 @@
 // BTree: the ordered map behind ETS `ordered_set` tables.
 //
 // Our own B+ tree, not npm `sorted-btree` 2.1.0: no runtime dependency, and
-// it measured faster on what ETS does. bench/btree_bench.mjs: 1M number
+// it measured faster on what ETS does. Our benchmark (not shipped): 1M number
 // keys inserted in the scattered order (i * 618033 mod 1e6) + 1, each with
 // a fresh [k, i] as value, comparator compareTerms (numbersInOrder), 64
 // keys a node; lookups in the same order; deletes in that order from a

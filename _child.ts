@@ -277,9 +277,13 @@ class Shutdowner extends Timed implements DownWatcher, Wait {
 }
 
 /**
- * Shuts `child` down as OTP's supervisor does (otp_semantics.md §3.9). Returns
- * the child's exit reason, at once if it is known at once (a brutal kill, a
- * child that does not trap exits), else a promise of it.
+ * Shuts `child` down as OTP's supervisor does: watch it, then
+ * `"brutal_kill"` sends `kill`; a number of ms sends `"shutdown"` and kills
+ * the child if it is still alive after that long; `"infinity"` sends
+ * `"shutdown"` and waits as long as it takes; last, unlink it and take its
+ * EXIT, whose reason (if there is one) is the reason. Returns the child's
+ * exit reason, at once if it is known at once (a brutal kill, a child that
+ * does not trap exits), else a promise of it.
  */
 export function shutdownChild(
   sup: Proc,
@@ -372,8 +376,11 @@ export function reportChild(
 
 // ------------------------------------------------- child spec checks --
 // The keys every supervisor-like module's child spec shares, checked the
-// same way everywhere (otp_semantics.md §3.2): each checker returns the
-// value (normalised where said) or throws a ChildSpecError naming the key.
+// same way everywhere, by OTP's supervisor rules (`id` and `start`
+// required; `restart` permanent/transient/temporary; `shutdown`
+// brutal_kill, ms or infinity; `type` worker/supervisor): each checker
+// returns the value (normalised where said) or throws a ChildSpecError
+// naming the key.
 
 /** When a child is restarted (supervisor.ts documents the table). */
 export type RestartType = "permanent" | "transient" | "temporary";

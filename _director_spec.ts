@@ -1,6 +1,6 @@
 // Director child specs: validation, defaults and the default-childspec merge
-// (director 17.9.16's check_childspec, combine_child and separate_child;
-// seeds.md §2.2, §2.4). Pure functions: no process, no state.
+// (director 17.9.16's check_childspec, combine_child and separate_child).
+// Pure functions: no process, no state.
 //
 // A child is kept in two forms: its own spec as given (validated, with its
 // own defaults filled in) and its effective spec. For a child with
@@ -31,7 +31,7 @@ import {
 import { formatTerm } from "./_format.ts";
 import { sameTerm } from "./_term.ts";
 
-/** Director 17.9.16's defaults (seeds.md §2.2). */
+/** Director 17.9.16's defaults, as its code has them. */
 export const DEFAULTS = {
   /** The whole plan may run 3 times. */
   count: 3,
@@ -242,9 +242,9 @@ function checkLogValidator(v: unknown, id: unknown): LogValidator {
 }
 
 /**
- * Checks a child spec and fills in its own defaults (seeds.md §2.2). `start`
- * may be missing only with `append: true` (the default childspec's is
- * used; {@linkcode effective} checks that there is one).
+ * Checks a child spec and fills in its own defaults ({@linkcode DEFAULTS}).
+ * `start` may be missing only with `append: true` (the default childspec's
+ * is used; {@linkcode effective} checks that there is one).
  */
 export function normaliseOwn(spec: unknown): OwnSpec {
   const s = checkSpecObject(spec);
@@ -294,7 +294,8 @@ export function normaliseOwn(spec: unknown): OwnSpec {
 
 /**
  * Checks a default childspec: the keys of a child spec but `id` and
- * `append` (seeds.md §2.2). Returns a frozen copy with only the keys given.
+ * `append`, which belong to a child (as in director). Returns a frozen copy
+ * with only the keys given.
  */
 export function normaliseDefault(spec: unknown): DefaultChildspec {
   const fail = (key: string, why: string) =>
@@ -340,8 +341,8 @@ export function normaliseDefault(spec: unknown): DefaultChildspec {
 
 /**
  * Director's sum of a child's count or terminate timeout with the default's,
- * asymmetric on purpose (seeds.md §2.4): the child's Infinity wins; the
- * default's Infinity leaves the child's finite value.
+ * asymmetric on purpose (director's combine_child): the child's Infinity
+ * wins; the default's Infinity leaves the child's finite value.
  */
 export function addToDefault(child: number, def: number | undefined): number {
   if (def === undefined || child === Infinity) return child;
@@ -360,11 +361,11 @@ function mergeModules(
 
 /**
  * A child's effective spec: its own spec, or for `append: true` its own
- * spec folded over `def` (seeds.md §2.4: start from the child else the
- * default, args and plan and modules concatenated default first, count and
- * terminateTimeout added, id/type/append the child's; logValidator the
- * child's else the default's). Throws a ChildSpecError if neither has a
- * `start`.
+ * spec folded over `def` (director's combine_child: start from the child
+ * else the default, args and plan and modules concatenated default first,
+ * count and terminateTimeout added, id/type/append the child's;
+ * logValidator the child's else the default's). Throws a ChildSpecError
+ * if neither has a `start`.
  */
 export function effective(own: OwnSpec, def: DefaultChildspec): FullChildSpec {
   if (!own.append) return fullOf(own, own.start!);

@@ -1,7 +1,8 @@
 // A director's state and its plan machine (director.ts is the server and
 // the API): the child table the lock-free reads use, what happens when a
-// child exits (seeds.md §2.3), delayed restarts and retries, stopping
-// children, events and reports. Only the director process writes it.
+// child exits (director 17.9.16's handle_exit), delayed restarts and
+// retries, stopping children, events and reports. Only the director
+// process writes it.
 
 import type { Pid, Proc } from "./_runtime.ts";
 import {
@@ -321,7 +322,9 @@ export class Dir {
     this.report("progress", child, pid, undefined);
   }
 
-  // -- a child exited: its plan (seeds.md §2.3) --
+  // -- a child exited: its plan. An empty plan, or a plan already run
+  // `count` times, stops the director; else the next element runs, and
+  // after the last one the plan starts over, one run more. --
 
   exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
     this.notRunning(child, pid);

@@ -1137,8 +1137,14 @@ export function removeResource(proc: Proc, hook: ResourceHook): void {
 }
 
 /**
- * An exit signal from `from` to `to`, following OTP's decision table
- * (otp_semantics.md §1.3). `isLink` is the link flag.
+ * An exit signal from `from` to `to`, following OTP's decision table, in
+ * order: a `kill` not sent through a link kills `to` with `"killed"`,
+ * trapping or not; a receiver that traps exits gets `["EXIT", from,
+ * reason]` (a link-propagated `kill` too); `"normal"` ends `to` only when
+ * it sent it to itself, and is dropped otherwise; any other reason ends
+ * `to` with that reason. `isLink` is the link flag. (The table's first
+ * rule, a link signal over a link that is gone is dropped, is the callers'
+ * part: they send link signals over live links only.)
  */
 export function exitSignal(
   from: Proc,

@@ -159,6 +159,7 @@ export { ChildSpecError, NoProcError, Pid };
 export type { Dest, StartReturn };
 export type { StopOptions } from "./gen_server.ts";
 import type { StopOptions } from "./gen_server.ts";
+import type { SupervisedChildEvent } from "./supervisor.ts";
 import { exitMessage, isInstance, partsOf } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
@@ -432,55 +433,24 @@ export interface ChildCounts {
   readonly workers: number;
 }
 
-/** An event of a director's life (DESIGN decision 7). */
+/**
+ * An event of a director's life (DESIGN decision 7). The child events mean,
+ * for a director: `child_started` by init, startChild, restartChild or
+ * becomeSupervisor; `child_exited` not stopped by the director (its plan runs
+ * next); `child_restarted` by its plan; `restart_failed`: the next plan
+ * element runs with the reason; `child_terminated` by the director
+ * (terminateChild, or the director stopping).
+ */
 export type DirectorEvent =
   & { readonly director: Pid; readonly time: number }
   & (
-    | {
-      /** Started by init, startChild, restartChild or becomeSupervisor. */
-      readonly type: "child_started";
-      readonly id: unknown;
-      readonly pid: Pid;
-    }
-    | {
-      /** Exited (not stopped by the director): its plan runs next. */
-      readonly type: "child_exited";
-      readonly id: unknown;
-      readonly pid: Pid;
-      readonly reason: unknown;
-    }
+    | SupervisedChildEvent
     | {
       /** The plan element run for an exit (a function's result). */
       readonly type: "plan_element";
       readonly id: unknown;
       readonly action: PlanAction;
       readonly restartCount: number;
-      readonly reason: unknown;
-    }
-    | {
-      /** A delayed restart is due at `restartAt`. */
-      readonly type: "restart_delayed";
-      readonly id: unknown;
-      readonly delay: number;
-      readonly restartAt: number;
-    }
-    | {
-      /** Restarted by its plan (pid undefined: its start returned "ignore"). */
-      readonly type: "child_restarted";
-      readonly id: unknown;
-      readonly pid: Pid | undefined;
-    }
-    | {
-      /** A restart failed: the next plan element runs with `reason`. */
-      readonly type: "restart_failed";
-      readonly id: unknown;
-      readonly reason: unknown;
-    }
-    | {
-      /** Stopped by the director (terminateChild, or the director stopping). */
-      readonly type: "child_terminated";
-      readonly id: unknown;
-      readonly pid: Pid;
       readonly reason: unknown;
     }
     | {

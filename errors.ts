@@ -172,7 +172,16 @@ export class AlreadyRegisteredError extends Error {
 }
 
 /**
- * A selective `receive` found no matching message within its timeout.
+ * A wait ran out of time: a selective `receive` found no matching message,
+ * a `GenServer.call` got no reply, a `GenServer.start` saw no end of `init`,
+ * a `GenServer.stop` saw no exit. `code` is `"timeout"` for all of them, so
+ * `catch (e) { if (e instanceof TimeoutError) ... }` handles every timeout.
+ *
+ * The gen_server ones are the subclasses {@linkcode CallTimeoutError} (call
+ * and stop) and {@linkcode StartTimeoutError} (start): they carry the fields
+ * of {@linkcode CallError} / {@linkcode StartError} (with reason
+ * `"timeout"`) and pass `instanceof CallError` / `instanceof StartError`
+ * too, so code written before they existed keeps working.
  *
  * @example
  * ```ts
@@ -181,13 +190,15 @@ export class AlreadyRegisteredError extends Error {
  * try {
  *   await receive((m) => m === "never sent", { timeout: 0 });
  * } catch (e) {
- *   console.assert(e instanceof TimeoutError);
+ *   console.assert(e instanceof TimeoutError && e.code === "timeout");
  * }
  * ```
  */
 export class TimeoutError extends Error {
   /** The timeout that expired, in milliseconds. */
   readonly timeout: number;
+  /** `"timeout"`. */
+  readonly code: "timeout" = "timeout";
 
   /**
    * Creates the error.
@@ -203,10 +214,44 @@ export class TimeoutError extends Error {
 }
 
 /**
+ * Why a `GenServer.call` or `GenServer.stop` failed, as a code (the OTP
+ * reason itself is the error's `reason`):
+ * - `"noproc"`: no such server;
+ * - `"timeout"`: no answer in time (the error is a
+ *   {@linkcode CallTimeoutError}, also a {@linkcode TimeoutError});
+ * - `"callingSelf"`: a server called itself (reason `"calling_self"`);
+ * - `"exited"`: the server exited (with `reason`) before it replied, or,
+ *   for a stop, exited with another reason than the one asked.
+ */
+export type CallErrorCode = "noproc" | "timeout" | "callingSelf" | "exited";
+
+/** The message of a failed call or stop, as OTP names the call. */
+function callMessage(
+  operation: "call" | "stop",
+  server: unknown,
+  args: readonly unknown[],
+  reason: unknown,
+): string {
+  return `GenServer.${operation}(${
+    [server, ...args].map(formatTerm).join(", ")
+  }) failed: ${formatTerm(reason)}`;
+}
+
+/** `instanceof` as if no `Symbol.hasInstance` were defined. */
+function ordinaryInstanceOf(C: unknown, value: unknown): boolean {
+  return Function.prototype[Symbol.hasInstance].call(C, value);
+}
+
+/**
  * A `GenServer.call` or `GenServer.stop` failed. `reason` says why, with
  * OTP's reasons: `"noproc"` (no such server), `"timeout"`, `"calling_self"`,
- * or the exit reason of a server that died before replying. The rest of the
- * error names the call, like OTP's `{Reason, {gen_server, call, Args}}`.
+ * or the exit reason of a server that died before replying; `code` says the
+ * same as a {@linkcode CallErrorCode}. The rest of the error names the call,
+ * like OTP's `{Reason, {gen_server, call, Args}}`.
+ *
+ * A timeout is a {@linkcode CallTimeoutError}: a {@linkcode TimeoutError}
+ * that `instanceof CallError` also accepts (JavaScript has one prototype
+ * chain; `CallError[Symbol.hasInstance]` adds the second parent).
  *
  * @example
  * ```ts
@@ -215,13 +260,15 @@ export class TimeoutError extends Error {
  * try {
  *   await call("no_such_server", "ping");
  * } catch (e) {
- *   console.assert(e instanceof CallError && e.reason === "noproc");
+ *   console.assert(e instanceof CallError && e.code === "noproc");
  * }
  * ```
  */
 export class CallError extends Error {
   /** Why the call failed. */
   readonly reason: unknown;
+  /** The same, as a code. */
+  readonly code: CallErrorCode;
   /** `"call"` or `"stop"`. */
   readonly operation: "call" | "stop";
   /** The server as the caller named it (pid or registered name). */
@@ -243,14 +290,88 @@ export class CallError extends Error {
     server: unknown,
     args: readonly unknown[],
   ) {
-    super(
-      `GenServer.${operation}(${
-        [server, ...args].map(formatTerm).join(", ")
-      }) failed: ${formatTerm(reason)}`,
-      causeOf(reason),
-    );
+    super(callMessage(operation, server, args, reason), causeOf(reason));
     this.name = "CallError";
     this.reason = reason;
+    this.code = reason === "noproc"
+      ? "noproc"
+      : reason === "timeout"
+      ? "timeout"
+      : reason === "calling_self"
+      ? "callingSelf"
+      : "exited";
+    this.operation = operation;
+    this.server = server;
+    this.args = args;
+  }
+
+  /**
+   * Whether `value` is a CallError: one made by this class (or a subclass),
+   * or a {@linkcode CallTimeoutError}.
+   *
+   * @param value any value.
+   * @returns whether `value instanceof CallError` holds.
+   *
+   * @example
+   * ```ts
+   * import { CallError, CallTimeoutError } from "@steward/steward/errors";
+   * const e = new CallTimeoutError("call", "db", ["get", 100], 100);
+   * console.assert(e instanceof CallError && e.reason === "timeout");
+   * ```
+   */
+  static override [Symbol.hasInstance](value: unknown): value is CallError {
+    return ordinaryInstanceOf(this, value) ||
+      (this === CallError && ordinaryInstanceOf(CallTimeoutError, value));
+  }
+}
+
+/**
+ * A `GenServer.call` that got no reply, or a `GenServer.stop` that saw no
+ * exit, within its timeout: a {@linkcode TimeoutError} with the fields of a
+ * {@linkcode CallError} (`reason` `"timeout"`, `operation`, `server`,
+ * `args`), and `instanceof CallError` holds for it. A reply that comes later
+ * is dropped.
+ *
+ * @example
+ * ```ts
+ * import { CallError, CallTimeoutError, TimeoutError } from "@steward/steward/errors";
+ * import { call, start, stop } from "@steward/steward/gen-server";
+ * const pid = await start({
+ *   init: () => ["ok", null],
+ *   handleCall: (_req, _from, s) => ["noreply", s],
+ * }, undefined);
+ * const err = await call(pid, "hold", { timeout: 1 }).catch((e) => e);
+ * console.assert(err instanceof TimeoutError && err instanceof CallError);
+ * console.assert(err instanceof CallTimeoutError && err.timeout === 1);
+ * await stop(pid);
+ * ```
+ */
+export class CallTimeoutError extends TimeoutError {
+  /** `"timeout"`, as a CallError's. */
+  readonly reason: "timeout" = "timeout";
+  /** `"call"` or `"stop"`. */
+  readonly operation: "call" | "stop";
+  /** The server as the caller named it (pid or registered name). */
+  readonly server: unknown;
+  /** The arguments of the operation after the server. */
+  readonly args: readonly unknown[];
+
+  /**
+   * Creates the error.
+   *
+   * @param operation `"call"` or `"stop"`.
+   * @param server the server as given by the caller.
+   * @param args the remaining arguments (request and timeout, or reason and timeout).
+   * @param timeout the timeout in milliseconds.
+   */
+  constructor(
+    operation: "call" | "stop",
+    server: unknown,
+    args: readonly unknown[],
+    timeout: number,
+  ) {
+    super(callMessage(operation, server, args, "timeout"), timeout);
+    this.name = "CallTimeoutError";
     this.operation = operation;
     this.server = server;
     this.args = args;
@@ -258,11 +379,40 @@ export class CallError extends Error {
 }
 
 /**
+ * Why a gen_server did not start, as a code (the OTP reason itself is the
+ * error's `reason`):
+ * - `"ignore"`: init returned `"ignore"`;
+ * - `"alreadyStarted"`: the name was taken (reason `{ alreadyStarted: pid }`);
+ * - `"timeout"`: init outlived its timeout (the error is a
+ *   {@linkcode StartTimeoutError}, also a {@linkcode TimeoutError});
+ * - `"failed"`: anything else: init returned `["stop", reason]` or
+ *   `["error", reason]` or a bad value, threw, or the server died.
+ */
+export type StartErrorCode = "ignore" | "alreadyStarted" | "timeout" | "failed";
+
+/** The code for a start failure's reason (guarded: reasons may be hostile). */
+function startCode(reason: unknown): StartErrorCode {
+  if (reason === "ignore") return "ignore";
+  if (reason === "timeout") return "timeout";
+  if (reason !== null && typeof reason === "object") {
+    try {
+      if ("alreadyStarted" in reason) return "alreadyStarted";
+    } catch {
+      // A Proxy whose `has` trap throws: just a failure.
+    }
+  }
+  return "failed";
+}
+
+/**
  * A gen_server did not start. `reason` is OTP's: `"ignore"` when init
  * returned `"ignore"`, `"timeout"` when init outlived its timeout,
  * `{ alreadyStarted: pid }` when the name was taken, the reason of
  * `["stop", reason]` or `["error", reason]`, `{ badReturnValue: value }`, or
- * what init threw.
+ * what init threw; `code` sorts these out (a {@linkcode StartErrorCode}).
+ *
+ * A timeout is a {@linkcode StartTimeoutError}: a {@linkcode TimeoutError}
+ * that `instanceof StartError` also accepts.
  *
  * @example
  * ```ts
@@ -272,12 +422,15 @@ export class CallError extends Error {
  *   await start({ init: () => ["stop", "no_config"] }, undefined);
  * } catch (e) {
  *   console.assert(e instanceof StartError && e.reason === "no_config");
+ *   console.assert(e instanceof StartError && e.code === "failed");
  * }
  * ```
  */
 export class StartError extends Error {
   /** Why the server did not start. */
   readonly reason: unknown;
+  /** The same, as a code. */
+  readonly code: StartErrorCode;
 
   /**
    * Creates the error.
@@ -291,6 +444,58 @@ export class StartError extends Error {
     );
     this.name = "StartError";
     this.reason = reason;
+    this.code = startCode(reason);
+  }
+
+  /**
+   * Whether `value` is a StartError: one made by this class (or a
+   * subclass), or a {@linkcode StartTimeoutError}.
+   *
+   * @param value any value.
+   * @returns whether `value instanceof StartError` holds.
+   *
+   * @example
+   * ```ts
+   * import { StartError, StartTimeoutError } from "@steward/steward/errors";
+   * const e = new StartTimeoutError(100);
+   * console.assert(e instanceof StartError && e.reason === "timeout");
+   * ```
+   */
+  static override [Symbol.hasInstance](value: unknown): value is StartError {
+    return ordinaryInstanceOf(this, value) ||
+      (this === StartError && ordinaryInstanceOf(StartTimeoutError, value));
+  }
+}
+
+/**
+ * A gen_server whose `init` outlived the start's `timeout`: the server was
+ * killed. A {@linkcode TimeoutError} with a {@linkcode StartError}'s
+ * `reason` (`"timeout"`), and `instanceof StartError` holds for it.
+ *
+ * @example
+ * ```ts
+ * import { StartError, StartTimeoutError, TimeoutError } from "@steward/steward/errors";
+ * import { start } from "@steward/steward/gen-server";
+ * import { receive } from "@steward/steward/process";
+ * const err = await start({
+ *   init: async () => { await receive((m) => m === "never"); return ["ok", 0]; },
+ * }, undefined, { timeout: 1 }).catch((e) => e);
+ * console.assert(err instanceof TimeoutError && err instanceof StartError);
+ * console.assert(err instanceof StartTimeoutError && err.reason === "timeout");
+ * ```
+ */
+export class StartTimeoutError extends TimeoutError {
+  /** `"timeout"`, as a StartError's. */
+  readonly reason: "timeout" = "timeout";
+
+  /**
+   * Creates the error.
+   *
+   * @param timeout the timeout in milliseconds.
+   */
+  constructor(timeout: number) {
+    super(`GenServer did not start: "timeout"`, timeout);
+    this.name = "StartTimeoutError";
   }
 }
 

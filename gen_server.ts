@@ -36,9 +36,23 @@
  * see logger.ts); a message it drops for want of `handleInfo` is a warning
  * (`unhandled_info`).
  *
+ * ## Timeouts, signals, options
+ * Every timeout rejects with a `TimeoutError` (errors.ts): a call's or a
+ * stop's is a `CallTimeoutError`, a start's a `StartTimeoutError`; both are
+ * also accepted by `instanceof CallError` / `instanceof StartError`, with
+ * reason `"timeout"`, as before. {@linkcode call}, {@linkcode stop},
+ * {@linkcode start} and {@linkcode startLink} take a `signal`: when it
+ * aborts, the wait rejects with the signal's `reason`. Unknown option keys
+ * and unknown behaviour keys (own enumerable ones: a typo like `handelCall`)
+ * are refused with a `TypeError` naming the key and the known ones.
+ *
  * Differences from OTP, on purpose: JavaScript has one kind of exception, so
  * Erlang's `throw(Value)`-as-return is not reproduced; a thrown value is
- * always a crash. Names are local strings (no `global`/`via`).
+ * always a crash. Names are local strings (no `global`/`via`). OTP has no
+ * way to abandon a start from outside; here a start whose `signal` aborts
+ * before init is done kills the half-started server, as the start timeout
+ * does (reason `"killed"`, its name freed, no EXIT left for a linked
+ * caller): a server whose starter gave up would otherwise run unowned.
  *
  * ```ts
  * import { call, cast, start, stop } from "@steward/steward/gen-server";
@@ -85,7 +99,13 @@ import {
 } from "./_runtime.ts";
 import { callAs } from "./_context.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
-import { CallError, ExitError, StartError } from "./errors.ts";
+import {
+  CallError,
+  CallTimeoutError,
+  ExitError,
+  StartError,
+  StartTimeoutError,
+} from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { isInstance, thenOf } from "./_safe.ts";
 import { enabled, isCleanExit, log } from "./_logger.ts";
@@ -160,29 +180,61 @@ export interface StartOptions {
   name?: string;
   /**
    * Milliseconds `init` may take; past it the server is killed and the start
-   * rejects with reason `"timeout"`.
+   * rejects with a {@linkcode StartTimeoutError} (a `TimeoutError` and a
+   * `StartError` with reason `"timeout"`).
    * @default {Infinity}
    */
   timeout?: number;
+  /**
+   * Abandons the start when it aborts before init is done: the half-started
+   * server is killed (reason `"killed"`, no EXIT left for a linked caller, as
+   * for the timeout) and the start rejects with the signal's `reason`.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of {@linkcode call}. */
 export interface CallOptions {
   /**
-   * Milliseconds to wait for the reply (`Infinity`: forever).
+   * Milliseconds to wait for the reply (`Infinity`: forever); past it the
+   * call rejects with a {@linkcode CallTimeoutError}.
    * @default {5000}
    */
   timeout?: number;
+  /**
+   * Ends the wait when it aborts: the call rejects with the signal's
+   * `reason`. As for a timeout, the server still serves a request already
+   * delivered, and its reply is dropped.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of {@linkcode stop}. */
 export interface StopOptions {
   /**
-   * Milliseconds to wait for the server to end (`Infinity`: forever).
+   * Milliseconds to wait for the server to end (`Infinity`: forever); past
+   * it the stop rejects with a {@linkcode CallTimeoutError}.
    * @default {Infinity}
    */
   timeout?: number;
+  /**
+   * Ends the wait when it aborts: the stop rejects with the signal's
+   * `reason`. The server still stops (the request is in its mailbox), as
+   * after a timeout.
+   */
+  signal?: AbortSignal;
 }
+
+const START_OPTIONS = ["name", "timeout", "signal"];
+const CALL_OPTIONS = ["timeout", "signal"];
+const BEHAVIOUR_KEYS = [
+  "init",
+  "handleCall",
+  "handleCast",
+  "handleInfo",
+  "handleContinue",
+  "terminate",
+];
 
 /** OTP's default call timeout. */
 const DEFAULT_CALL_TIMEOUT = 5000;
@@ -216,6 +268,10 @@ function isSystemMessage(msg: unknown): msg is Timed | Cast {
  */
 abstract class Request extends Timed implements DownWatcher, Wait {
   done = false;
+  /** The caller's AbortSignal, listened to until the request ends. */
+  signal: AbortSignal | null = null;
+  /** Its listener. */
+  onAbort: (() => void) | null = null;
 
   constructor(
     readonly owner: Proc,
@@ -231,6 +287,9 @@ abstract class Request extends Timed implements DownWatcher, Wait {
   /** The CallError for `reason`, naming this request. */
   abstract error(reason: unknown): CallError;
 
+  /** The operation and its arguments after the server, for errors. */
+  abstract named(): ["call" | "stop", unknown[]];
+
   /** The server died with `reason` before answering. */
   abstract died(reason: unknown): void;
 
@@ -241,7 +300,24 @@ abstract class Request extends Timed implements DownWatcher, Wait {
     cancelTimeout(this);
     unwatch(this.target, this);
     removeWait(this.owner, this);
+    if (this.signal !== null) {
+      this.signal.removeEventListener("abort", this.onAbort!);
+      this.signal = null;
+    }
     return true;
+  }
+
+  /**
+   * Ends the request when `signal` aborts. (The listener is made here, not
+   * per request: most calls have no signal, and this is the hot path.)
+   */
+  listen(signal: AbortSignal): void {
+    const onAbort = () => {
+      if (this.finish()) this.reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.signal = signal;
+    this.onAbort = onAbort;
   }
 
   down(_target: Proc, reason: unknown): void {
@@ -249,7 +325,9 @@ abstract class Request extends Timed implements DownWatcher, Wait {
   }
 
   expire(): void {
-    if (this.finish()) this.reject(this.error("timeout"));
+    if (!this.finish()) return;
+    const [op, args] = this.named();
+    this.reject(new CallTimeoutError(op, this.server, args, this.timeout));
   }
 
   abort(reason: unknown): void {
@@ -291,6 +369,10 @@ class CallRequest extends Request implements From {
     ]);
   }
 
+  named(): ["call" | "stop", unknown[]] {
+    return ["call", [this.request, this.timeout]];
+  }
+
   died(reason: unknown): void {
     this.reject(this.error(reason));
   }
@@ -315,6 +397,10 @@ class StopRequest extends Request {
       this.reason,
       this.timeout,
     ]);
+  }
+
+  named(): ["call" | "stop", unknown[]] {
+    return ["stop", [this.reason, this.timeout]];
   }
 
   died(reason: unknown): void {
@@ -691,10 +777,13 @@ class Starter extends Timed implements DownWatcher, Wait {
   proc: Proc | null = null;
   /** Set when init failed: the reason to report rather than the exit's. */
   failReason: { reason: unknown } | null = null;
+  /** The caller's AbortSignal, listened to until the start ends. */
+  signal: AbortSignal | null = null;
 
   constructor(
     readonly owner: Proc,
     readonly linked: boolean,
+    readonly timeout: number,
     readonly resolve: (pid: Pid) => void,
     readonly reject: (error: unknown) => void,
   ) {
@@ -707,8 +796,23 @@ class Starter extends Timed implements DownWatcher, Wait {
     cancelTimeout(this);
     removeWait(this.owner, this);
     if (this.proc !== null) unwatch(this.proc, this);
+    if (this.signal !== null) {
+      this.signal.removeEventListener("abort", this.#onAbort);
+      this.signal = null;
+    }
     return true;
   }
+
+  /** Abandons the start when `signal` aborts. */
+  listen(signal: AbortSignal): void {
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+    this.signal = signal;
+  }
+
+  #onAbort = (): void => {
+    const signal = this.signal;
+    if (signal !== null) this.#abandon(signal.reason);
+  };
 
   ok(pid: Pid): void {
     if (this.#end()) this.resolve(pid);
@@ -723,6 +827,11 @@ class Starter extends Timed implements DownWatcher, Wait {
   }
 
   expire(): void {
+    this.#abandon(new StartTimeoutError(this.timeout));
+  }
+
+  /** Kills the half-started server and rejects with `error`. */
+  #abandon(error: unknown): void {
     const proc = this.proc!;
     if (!this.#end()) return;
     // As proc_lib: kill the slow server and leave no EXIT behind.
@@ -734,7 +843,7 @@ class Starter extends Timed implements DownWatcher, Wait {
       );
     }
     kill(proc, "killed");
-    this.reject(new StartError("timeout"));
+    this.reject(error);
   }
 
   abort(reason: unknown): void {
@@ -751,6 +860,15 @@ function checkBehaviour(op: string, behaviour: unknown): void {
     );
   }
   const b = behaviour as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (!BEHAVIOUR_KEYS.includes(key)) {
+      throw new TypeError(
+        `Cannot ${op}: unknown behaviour key ${JSON.stringify(key)} (known: ${
+          BEHAVIOUR_KEYS.join(", ")
+        })`,
+      );
+    }
+  }
   if (typeof b.init !== "function") {
     throw new TypeError(
       `Cannot ${op}: 'behaviour.init' must be a function, got ${
@@ -794,6 +912,45 @@ function checkTimeout(op: string, timeout: unknown): number {
   return timeout;
 }
 
+/**
+ * Checks an options object: an object (or undefined) with only `known` keys;
+ * returns it, as a record to read from.
+ */
+function checkOptions(
+  op: string,
+  options: unknown,
+  known: readonly string[],
+): Record<string, unknown> | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+    );
+  }
+  for (const key in options) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Cannot ${op}: unknown option ${JSON.stringify(key)} (known: ${
+          known.join(", ")
+        })`,
+      );
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/** The `signal` option: undefined or an AbortSignal. */
+function checkSignal(op: string, signal: unknown): AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${op}: 'signal' must be an AbortSignal, got ${
+        formatTerm(signal)
+      }`,
+    );
+  }
+  return signal;
+}
+
 function startServer<S, A>(
   op: string,
   behaviour: GenServer<S, A>,
@@ -803,14 +960,8 @@ function startServer<S, A>(
 ): Promise<Pid> {
   try {
     checkBehaviour(op, behaviour);
-    if (
-      options !== undefined && (options === null || typeof options !== "object")
-    ) {
-      throw new TypeError(
-        `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
-      );
-    }
-    const name = options?.name;
+    const opts = checkOptions(op, options, START_OPTIONS);
+    const name = opts?.name;
     if (name !== undefined && (typeof name !== "string" || name === "")) {
       throw new TypeError(
         `Cannot ${op}: 'name' must be a non-empty string, got ${
@@ -818,17 +969,22 @@ function startServer<S, A>(
         }`,
       );
     }
-    const timeout = checkTimeout(op, options?.timeout ?? Infinity);
+    const timeout = checkTimeout(op, opts?.timeout ?? Infinity);
+    const signal = checkSignal(op, opts?.signal);
     const caller = currentProc();
     if (caller.dead) throw new ExitError(caller.reason);
+    // Aborted already: nothing is spawned.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const starter = new Starter(caller, link, resolve, reject);
+      const starter = new Starter(caller, link, timeout, resolve, reject);
       const b = behaviour as GenServer<unknown, unknown>;
       const proc = spawnProc(
-        (pid) => initServer(procOf(pid), b, arg, name, starter),
+        (pid) =>
+          initServer(procOf(pid), b, arg, name as string | undefined, starter),
         link ? caller : null,
       );
       starter.proc = proc;
+      if (signal !== undefined) starter.listen(signal);
       watch(proc, starter);
       addWait(caller, starter);
       if (timeout !== Infinity) startTimeout(starter, timeout);
@@ -952,13 +1108,17 @@ function initDone(
  *
  * @param behaviour the callbacks.
  * @param arg passed to `init`.
- * @param options `name` to register, init `timeout`.
+ * @param options `name` to register, init `timeout`, `signal`.
  * @returns the server's pid, once `init` returned `["ok", ...]`.
  * @throws {StartError} (rejects) with OTP's reason: `"ignore"`,
- *   `{ alreadyStarted: pid }`, `"timeout"`, the reason of
- *   `["stop", reason]` / `["error", reason]`, `{ badReturnValue: value }`,
- *   or what init threw.
- * @throws {TypeError} (rejects) for a malformed behaviour or options.
+ *   `{ alreadyStarted: pid }`, the reason of `["stop", reason]` /
+ *   `["error", reason]`, `{ badReturnValue: value }`, or what init threw.
+ * @throws {StartTimeoutError} (rejects) when init outlives `timeout` (also a
+ *   `TimeoutError`, and a `StartError` with reason `"timeout"`).
+ * @throws {unknown} (rejects) the signal's `reason` when `signal` aborts
+ *   first (the half-started server is killed).
+ * @throws {TypeError} (rejects) for a malformed behaviour, an unknown
+ *   behaviour key or option, or a malformed option.
  *
  * @example
  * ```ts
@@ -987,9 +1147,10 @@ export function start<S, A>(
  *
  * @param behaviour the callbacks.
  * @param arg passed to `init`.
- * @param options `name` to register, init `timeout`.
+ * @param options `name` to register, init `timeout`, `signal`.
  * @returns the server's pid.
- * @throws {StartError} (rejects) as {@linkcode start}.
+ * @throws {StartError} (rejects) as {@linkcode start}, and the timeout and
+ *   signal as there.
  * @throws {TypeError} (rejects) for a malformed behaviour or options.
  *
  * @example
@@ -1029,11 +1190,16 @@ function resolveServer(server: Dest, op: string): Proc | undefined {
  *
  * @param server a pid or registered name.
  * @param request passed to `handleCall`.
- * @param options `timeout` (default 5000 ms).
+ * @param options `timeout` (default 5000 ms), `signal`.
  * @returns the reply.
  * @throws {CallError} (rejects) whose `reason` is `"noproc"` (no such
- *   server), `"timeout"`, `"calling_self"`, or the server's exit reason.
- * @throws {TypeError} (rejects) for a malformed server or timeout.
+ *   server), `"calling_self"`, or the server's exit reason.
+ * @throws {CallTimeoutError} (rejects) when no reply came within `timeout`
+ *   (also a `TimeoutError`, and a `CallError` with reason `"timeout"`).
+ * @throws {unknown} (rejects) the signal's `reason` when `signal` aborts
+ *   first; a reply that comes later is dropped.
+ * @throws {TypeError} (rejects) for a malformed server or option, or an
+ *   unknown option.
  *
  * @example
  * ```ts
@@ -1083,18 +1249,23 @@ type NewRequest = (
 function sendRequest(
   op: "call" | "stop",
   server: Dest,
-  options: { timeout?: unknown } | undefined,
+  options: unknown,
   defaultTimeout: number,
   make: NewRequest,
   argsBeforeTimeout: unknown[],
 ): Promise<unknown> {
   let timeout = defaultTimeout;
   let target: Proc | undefined;
+  let signal: AbortSignal | undefined;
   try {
     // Read inside the try: a hostile options object rejects, never throws.
-    const timeoutOption = options?.timeout;
+    const opts = checkOptions(op, options, CALL_OPTIONS);
+    const timeoutOption = opts?.timeout;
     if (timeoutOption !== undefined) timeout = checkTimeout(op, timeoutOption);
+    signal = checkSignal(op, opts?.signal);
     target = resolveServer(server, op);
+    // Aborted already: nothing is sent.
+    if (signal?.aborted) return Promise.reject(signal.reason);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -1110,6 +1281,7 @@ function sendRequest(
   }
   return new Promise((resolve, reject) => {
     const req = make(caller, target!, timeout, resolve, reject);
+    if (signal !== undefined) req.listen(signal);
     watch(target!, req);
     addWait(caller, req);
     deliver(target!, req);
@@ -1183,12 +1355,17 @@ export function reply(from: From, value: unknown): void {
  *
  * @param server a pid or registered name.
  * @param reason the exit reason.
- * @param options `timeout` (default Infinity).
+ * @param options `timeout` (default Infinity), `signal`.
  * @returns when the server has exited with `reason`.
  * @throws {CallError} (rejects) with reason `"noproc"` if there is no such
- *   server, `"timeout"`, `"calling_self"`, or the other reason the server
- *   exited with.
- * @throws {TypeError} (rejects) for a malformed server or timeout.
+ *   server, `"calling_self"`, or the other reason the server exited with.
+ * @throws {CallTimeoutError} (rejects) when the server did not exit within
+ *   `timeout` (also a `TimeoutError`); it still stops when it gets to the
+ *   request.
+ * @throws {unknown} (rejects) the signal's `reason` when `signal` aborts
+ *   first; the server still stops, as after a timeout.
+ * @throws {TypeError} (rejects) for a malformed server or option, or an
+ *   unknown option.
  *
  * @example
  * ```ts

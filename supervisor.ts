@@ -1,6 +1,6 @@
 /**
  * Supervisors: processes that start children, watch them, and restart them
- * when they exit, as OTP's `supervisor` (otp_semantics.md §3) and Elixir's
+ * when they exit, as OTP's `supervisor` and Elixir's
  * DynamicSupervisor.
  *
  * A supervisor is a gen_server that traps exits. Its children are described
@@ -158,7 +158,7 @@ export type Strategy =
   | "simple_one_for_one";
 
 /**
- * Whether significant children's exits stop the supervisor (§3.10):
+ * Whether significant children's exits stop the supervisor (OTP 24):
  * `"never"`, `"any_significant"` (the first one), `"all_significant"` (once
  * none is left).
  */
@@ -327,43 +327,43 @@ export interface ChildCounts {
   readonly workers: number;
 }
 
+/**
+ * The child events every supervisor-like process emits (a supervisor, a
+ * director, a tracker), each with the child's `id`: started; exited on its
+ * own (`child_exited`); restarted (`pid` undefined when the start returned
+ * "ignore"); a restart delayed until `restartAt` (clock ms); a restart that
+ * failed; stopped by its supervisor (`child_terminated`).
+ */
+export type SupervisedChildEvent =
+  | { readonly type: "child_started"; readonly id: unknown; readonly pid: Pid }
+  | {
+    readonly type: "child_exited" | "child_terminated";
+    readonly id: unknown;
+    readonly pid: Pid;
+    readonly reason: unknown;
+  }
+  | {
+    readonly type: "child_restarted";
+    readonly id: unknown;
+    readonly pid: Pid | undefined;
+  }
+  | {
+    readonly type: "restart_delayed";
+    readonly id: unknown;
+    readonly delay: number;
+    readonly restartAt: number;
+  }
+  | {
+    readonly type: "restart_failed";
+    readonly id: unknown;
+    readonly reason: unknown;
+  };
+
 /** An event of a supervisor's life (DESIGN decision 7). */
 export type SupervisorEvent =
   & { readonly supervisor: Pid; readonly time: number }
   & (
-    | {
-      readonly type: "child_started";
-      readonly id: unknown;
-      readonly pid: Pid;
-    }
-    | {
-      readonly type: "child_exited";
-      readonly id: unknown;
-      readonly pid: Pid;
-      readonly reason: unknown;
-    }
-    | {
-      readonly type: "child_restarted";
-      readonly id: unknown;
-      readonly pid: Pid | undefined;
-    }
-    | {
-      readonly type: "restart_delayed";
-      readonly id: unknown;
-      readonly delay: number;
-      readonly restartAt: number;
-    }
-    | {
-      readonly type: "restart_failed";
-      readonly id: unknown;
-      readonly reason: unknown;
-    }
-    | {
-      readonly type: "child_terminated";
-      readonly id: unknown;
-      readonly pid: Pid;
-      readonly reason: unknown;
-    }
+    | SupervisedChildEvent
     | {
       readonly type: "gave_up";
       readonly id: unknown;
@@ -426,7 +426,8 @@ function flagError(key: string, reason: unknown, why: string): ChildSpecError {
 }
 
 /**
- * Checks one child spec (§3.2, in OTP's order) and fills in the defaults.
+ * Checks one child spec, key by key in OTP's order (id, start, restart,
+ * significant, type, shutdown, modules), and fills in the defaults.
  * `autoShutdown` undefined skips the significant/never check.
  */
 function normaliseSpec(
@@ -876,7 +877,8 @@ class Sup {
     return outcome;
   }
 
-  // -- restart intensity (§3.6) --
+  // -- restart intensity: more than `intensity` restarts within `period`
+  // seconds and the supervisor gives up --
 
   /** Records a restart; false if that exceeds the intensity. */
   addRestart(): boolean {
@@ -884,7 +886,7 @@ class Sup {
     return addRestart(this.restarts, getClock().now(), f.periodMs, f.intensity);
   }
 
-  // -- a child exited (§3.5) --
+  // -- a child exited (restart type x reason: the module docs' table) --
 
   exited(child: Child, pid: Pid, reason: unknown): Step | Promise<Step> {
     this.emit(
@@ -938,7 +940,10 @@ class Sup {
     });
   }
 
-  /** A restart attempt (§3.7, §3.8): intensity, then the strategy. */
+  /**
+   * A restart attempt: intensity, then the strategy; a start that fails
+   * leaves the child `restarting`, retried as a new attempt.
+   */
   restart(child: Child): Step | Promise<Step> {
     if (!this.addRestart()) {
       this.emit({
@@ -1044,7 +1049,8 @@ class Sup {
     return this.restart(child);
   }
 
-  // -- shutting children down (§3.9) --
+  // -- shutting children down (each by its `shutdown` rule: see
+  // shutdownChild) --
 
   /** Stops one child if it runs (`"terminating"` until it is gone). */
   terminate(child: Child): void | Promise<void> {
@@ -1513,7 +1519,21 @@ function launch(
     return Promise.reject(error);
   }
   const startFn = linked ? genServer.startLink : genServer.start;
-  return startFn(behaviour, [spec, dynamic, log], options);
+  // gen_server refuses options it does not know (`logger` is ours): pass
+  // its own on; anything but an object goes through for it to refuse.
+  let genOptions: unknown = options;
+  if (options !== null && typeof options === "object") {
+    const { name, timeout } = options;
+    genOptions = {
+      ...(name !== undefined && { name }),
+      ...(timeout !== undefined && { timeout }),
+    };
+  }
+  return startFn(
+    behaviour,
+    [spec, dynamic, log],
+    genOptions as genServer.StartOptions,
+  );
 }
 
 /**

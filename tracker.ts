@@ -146,6 +146,7 @@ import type {
   ChildSpec as SupervisorChildSpec,
   ChildType,
   RestartType,
+  SupervisedChildEvent,
 } from "./supervisor.ts";
 import {
   checkId,
@@ -353,56 +354,19 @@ export type TrackerEvent =
     readonly time: number;
   }
   & (
-    | {
-      readonly type: "child_started";
-      readonly id: unknown;
-      readonly pid: Pid;
-    }
+    | SupervisedChildEvent
     | {
       readonly type: "child_adopted";
       readonly id: unknown;
       readonly pid: Pid;
     }
     | {
-      readonly type: "start_failed";
+      readonly type: "start_failed" | "after_terminate_failed";
       readonly id: unknown;
-      readonly reason: unknown;
-    }
-    | {
-      readonly type: "child_exited";
-      readonly id: unknown;
-      readonly pid: Pid;
-      readonly reason: unknown;
-    }
-    | {
-      readonly type: "child_terminated";
-      readonly id: unknown;
-      readonly pid: Pid;
-      readonly reason: unknown;
-    }
-    | {
-      readonly type: "after_terminate_failed";
-      readonly id: unknown;
-      /** What it threw, or `"timeout"`. */
+      /** Why (afterTerminate: what it threw, or `"timeout"`). */
       readonly reason: unknown;
     }
     | { readonly type: "child_removed"; readonly id: unknown }
-    | {
-      readonly type: "child_restarted";
-      readonly id: unknown;
-      readonly pid: Pid;
-    }
-    | {
-      readonly type: "restart_delayed";
-      readonly id: unknown;
-      readonly delay: number;
-      readonly restartAt: number;
-    }
-    | {
-      readonly type: "restart_failed";
-      readonly id: unknown;
-      readonly reason: unknown;
-    }
     | {
       readonly type: "gave_up";
       readonly id: unknown;

@@ -18,6 +18,12 @@
  * - pack writes a .tgz; we unpack it ourselves (no `tar` needed), then
  *   check that the exports map matches deno.json and that this machine's
  *   Node can import every entry point.
+ * - pack's package.json has name, version, type, license, main, types and
+ *   exports only (Deno 2.9.6): {@linkcode NPM_METADATA} (description,
+ *   keywords, engines, sideEffects) is added to it after unpacking, and
+ *   checked. `sideEffects: false` holds: no module does anything on import
+ *   but define things (no bare `import "./x.ts"`, no top-level call that
+ *   registers anything elsewhere), so a bundler may drop unused modules.
  *
  * @module
  */
@@ -33,6 +39,28 @@ import {
 
 /** Where the package is built, relative to the root. */
 export const NPM_DIR = "dist/npm";
+
+/** What the npm package.json carries besides what `deno pack` writes. */
+export const NPM_METADATA = {
+  description:
+    "Erlang/OTP's fault-tolerance toolkit for TypeScript: processes, links, monitors, gen_server, supervisors, ETS tables, on Deno, Bun and Node",
+  keywords: [
+    "erlang",
+    "otp",
+    "actor",
+    "supervisor",
+    "gen_server",
+    "ets",
+    "fault-tolerance",
+    "let-it-crash",
+    "process",
+    "deno",
+    "bun",
+    "node",
+  ],
+  engines: { node: ">=20" },
+  sideEffects: false,
+} as const;
 
 /** Builds dist/npm; returns false (after saying why) on failure. */
 export async function buildNpm(): Promise<boolean> {
@@ -55,7 +83,19 @@ export async function buildNpm(): Promise<boolean> {
   const files = await untgz(new URL(tarball, ROOT_URL), "package/", NPM_DIR);
   remove(tarball);
   console.log(`build:npm: unpacked ${files} files into ${NPM_DIR}`);
+  addMetadata();
   return verify();
+}
+
+/**
+ * Adds {@linkcode NPM_METADATA} to dist/npm/package.json, after name and
+ * version (npm shows the fields in file order).
+ */
+function addMetadata(): void {
+  const url = new URL(`${NPM_DIR}/package.json`, ROOT_URL);
+  const { name, version, ...rest } = JSON.parse(Deno.readTextFileSync(url));
+  const pkg = { name, version, ...NPM_METADATA, ...rest, ...NPM_METADATA };
+  Deno.writeTextFileSync(url, JSON.stringify(pkg, null, 2) + "\n");
 }
 
 /** Checks dist/npm/package.json against deno.json and imports it on Node. */
@@ -65,6 +105,19 @@ async function verify(): Promise<boolean> {
   );
   const problems: string[] = [];
   if (pkg.type !== "module") problems.push(`"type" is not "module"`);
+  const license = JSON.parse(
+    Deno.readTextFileSync(new URL("deno.json", ROOT_URL)),
+  ).license;
+  if (typeof license !== "string" || pkg.license !== license) {
+    problems.push(
+      `"license" is ${pkg.license}, expected deno.json's ${license}`,
+    );
+  }
+  for (const [key, value] of Object.entries(NPM_METADATA)) {
+    if (JSON.stringify(pkg[key]) !== JSON.stringify(value)) {
+      problems.push(`"${key}" is ${JSON.stringify(pkg[key])}`);
+    }
+  }
   const wanted = denoExports();
   const entries: string[] = [];
   for (const [subpath, source] of Object.entries(wanted)) {

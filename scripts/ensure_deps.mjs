@@ -3,6 +3,11 @@
 // `npm install` when a pinned devDependency (deno, bun, @types/node) is
 // missing from node_modules or has another version. When everything is in
 // place it does nothing (no network).
+//
+// `--no-save`: install what package-lock.json locks without writing it back,
+// so the tree stays clean. Without it npm rewrites the lock file whenever its
+// version formats it differently: npm 10 (Node 20's) drops the `libc` fields
+// npm 11 wrote for the optional native packages of deno and bun.
 import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
@@ -32,7 +37,7 @@ if (stale.length > 0 || missingBinaries.length > 0) {
   const what = [...stale.map(([n, v]) => `${n}@${v}`), ...missingBinaries];
   console.error(`Installing the pinned tooling (${what.join(", ")})...`);
   const npm = process.env.npm_execpath;
-  const args = ["install", "--no-audit", "--no-fund"];
+  const args = ["install", "--no-save", "--no-audit", "--no-fund"];
   const result = npm && /\.(c|m)?js$/.test(npm)
     ? spawnSync(process.execPath, [npm, ...args], { stdio: "inherit" })
     : spawnSync("npm", args, {

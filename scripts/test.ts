@@ -11,8 +11,12 @@
  *    `Deno.test` tests and on the doc examples. scripts/_quiet_reports.ts
  *    is preloaded: it silences the library's crash reports, which the
  *    examples that crash processes on purpose would print.
- * 2. `build:npm` (scripts/build_npm.ts): `deno pack` into dist/npm.
- * 3. Node (>= 20, which cannot run .ts): the test files are transpiled to
+ * 2. The docs (scripts/_docs.ts): the code blocks of README.md (fences
+ *    read, then type-checked with `deno check --doc-only`; not run), and no
+ *    published file citing a file left out of the package. Counted as one
+ *    passed test per block and one per file scanned.
+ * 3. `build:npm` (scripts/build_npm.ts): `deno pack` into dist/npm.
+ * 4. Node (>= 20, which cannot run .ts): the test files are transpiled to
  *    JavaScript with `deno transpile` into dist/node-tests/tests/, and every
  *    relative import of a library module (`../process.ts`) is rewritten to
  *    the built file in dist/npm (`../../npm/process.js`); imports between
@@ -22,7 +26,7 @@
  *    (`deno transpile` is flagged experimental in Deno 2.9; the pinned
  *    version is what runs, and it only strips types here: no type check,
  *    no bundling, specifiers are left alone and rewritten below.)
- * 4. Bun: `bun test` on the same transpiled files, so Bun too tests the
+ * 5. Bun: `bun test` on the same transpiled files, so Bun too tests the
  *    built package. Bun 1.4's `bun test` runs node:test `test`/`describe`/
  *    `it` registrations (and `t.test` subtests) and fails on failure: checked
  *    when this was set up. Bun's default 5 s per-test timeout is raised.
@@ -30,7 +34,7 @@
  * `deno task test tests/x_test.ts ...` runs only the given test files (the
  * doc examples still run).
  *
- * Every stage runs even if an earlier one failed (stages 3 and 4 need 2).
+ * Every stage runs even if an earlier one failed (stages 4 and 5 need 3).
  * The exit code is non-zero if any stage failed or any runtime ran no test,
  * and the last line printed is the total over the runtimes:
  * `N passed, N failed` (CI reads it).
@@ -38,6 +42,7 @@
  * @module
  */
 import { buildNpm, NPM_DIR } from "./build_npm.ts";
+import { checkDocs } from "./_docs.ts";
 import {
   bunPath,
   exportFiles,
@@ -333,6 +338,13 @@ async function main(): Promise<number> {
     ...exportFiles(),
   ]);
   record(`deno ${Deno.version.deno}`, deno.code, withAsserts(deno.output));
+
+  const docs = await checkDocs();
+  record("docs", docs.ok ? 0 : 1, {
+    passed: docs.passed,
+    failed: docs.failed,
+    skipped: 0,
+  });
 
   const built = await buildNpm();
   if (!built) record("build:npm", 1, { passed: 0, failed: 1, skipped: 0 });

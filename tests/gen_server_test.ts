@@ -29,7 +29,14 @@ import {
   trapExit,
   whereis,
 } from "../process.ts";
-import { CallError, ExitError, StartError } from "../errors.ts";
+import {
+  CallError,
+  CallTimeoutError,
+  ExitError,
+  StartError,
+  StartTimeoutError,
+  TimeoutError,
+} from "../errors.ts";
 import { addResource, currentProc } from "../_runtime.ts";
 import {
   assertNoMessages,
@@ -352,6 +359,8 @@ describe("GenServer.call()", () => {
       await clock.advance(1000);
       const err = await held;
       assert.equal(err.reason, "timeout");
+      assert.ok(err instanceof TimeoutError && err instanceof CallTimeoutError);
+      assert.equal(err.code, "timeout");
       assert.equal(
         err.message,
         `GenServer.call(${pid}, "hold", 1000) failed: "timeout"`,
@@ -921,5 +930,449 @@ describe("error messages", () => {
     const thrown = await start(server(), "throw").catch((e) => e);
     assert.equal(thrown.message, "GenServer did not start: Error: bailout");
     assert.equal(thrown.cause, thrown.reason);
+  });
+});
+
+/** A server that never answers a call (tests of waits that end early). */
+const silent: GenServer<null, undefined> = {
+  init: () => ["ok", null],
+  handleCall: (_r, _f, s) => ["noreply", s],
+};
+
+describe("every gen_server timeout is a TimeoutError", () => {
+  test("a call timeout is a CallTimeoutError: TimeoutError and CallError at once", async () => {
+    await withClock(async (clock) => {
+      const pid = await start(silent, undefined, { name: "silent" });
+      const p = call("silent", "hold", { timeout: 250 }).catch((e) => e);
+      await clock.advance(250);
+      const err = await p;
+      assert.ok(err instanceof TimeoutError);
+      assert.ok(err instanceof CallError);
+      assert.ok(err instanceof CallTimeoutError);
+      assert.ok(!(err instanceof StartError));
+      assert.equal(err.name, "CallTimeoutError");
+      assert.equal(err.code, "timeout");
+      assert.equal(err.reason, "timeout");
+      assert.equal(err.timeout, 250);
+      assert.equal(err.operation, "call");
+      assert.equal(err.server, "silent");
+      assert.deepEqual(err.args, ["hold", 250]);
+      assert.equal(
+        err.message,
+        `GenServer.call("silent", "hold", 250) failed: "timeout"`,
+      );
+      await stop(pid);
+    });
+  });
+
+  test("a stop timeout is a CallTimeoutError naming the stop", async () => {
+    await withClock(async (clock) => {
+      const pid = await start<null, undefined>({
+        init: () => ["ok", null],
+        terminate: () => receive((m) => m === "go"),
+      }, undefined);
+      const p = stop(pid, "normal", { timeout: 50 }).catch((e) => e);
+      await clock.advance(50);
+      const err = await p;
+      assert.ok(err instanceof TimeoutError && err instanceof CallError);
+      assert.equal(err.operation, "stop");
+      assert.deepEqual(err.args, ["normal", 50]);
+      assert.equal(err.timeout, 50);
+      const ref = monitor(pid);
+      send(pid, "go");
+      assert.equal(await downReason(ref), "normal");
+    });
+  });
+
+  test("a start timeout is a StartTimeoutError: TimeoutError and StartError at once", async () => {
+    await withClock(async (clock) => {
+      let server: Pid | undefined;
+      const p = start(
+        {
+          init: async () => {
+            server = self();
+            await receive((m) => m === "never");
+            return ["ok", null];
+          },
+        },
+        undefined,
+        { timeout: 100 },
+      ).catch((e) => e);
+      await clock.advance(100);
+      const err = await p;
+      assert.ok(err instanceof TimeoutError);
+      assert.ok(err instanceof StartError);
+      assert.ok(err instanceof StartTimeoutError);
+      assert.ok(!(err instanceof CallError));
+      assert.equal(err.name, "StartTimeoutError");
+      assert.equal(err.code, "timeout");
+      assert.equal(err.reason, "timeout");
+      assert.equal(err.timeout, 100);
+      assert.equal(err.message, `GenServer did not start: "timeout"`);
+      assert.ok(!isAlive(server!));
+    });
+  });
+
+  test("CallError and StartError carry a code; other errors are not taken for timeouts", async () => {
+    const noproc = await callFails(call("nobody", "x"));
+    assert.equal(noproc.code, "noproc");
+    assert.ok(!(noproc instanceof TimeoutError));
+    const pid = await start(server(), undefined, { name: "coded" });
+    const exited = await callFails(call(pid, "crash"));
+    assert.equal(exited.code, "exited");
+    assert.equal(exited.reason, "crashed");
+    const selfCall = await start<null, undefined>({
+      init: () => ["ok", null],
+      handleCall: async (_r, _f, s) => {
+        const e = await callFails(call(self(), "again"));
+        return ["reply", [e.code, e.reason], s];
+      },
+    }, undefined);
+    assert.deepEqual(await call(selfCall, "go"), [
+      "callingSelf",
+      "calling_self",
+    ]);
+    await stop(selfCall);
+    const codes = [];
+    for (const arg of ["ignore", "stop", "bad"]) {
+      const e = await start(server(), arg).catch((e) => e);
+      assert.ok(e instanceof StartError && !(e instanceof TimeoutError));
+      codes.push(e.code);
+    }
+    assert.deepEqual(codes, ["ignore", "failed", "failed"]);
+    const other = await start(server(), undefined, { name: "taken" });
+    const taken = await start(server(), undefined, { name: "taken" }).catch((
+      e,
+    ) => e);
+    assert.equal(taken.code, "alreadyStarted");
+    await stop(other);
+    // instanceof stays exact otherwise
+    assert.ok(!(new TimeoutError("t", 1) instanceof CallError));
+    assert.ok(!(new TimeoutError("t", 1) instanceof StartError));
+    assert.ok(
+      !(new CallTimeoutError("call", "x", [], 1) instanceof StartError),
+    );
+    assert.ok(!(new StartTimeoutError(1) instanceof CallError));
+    assert.ok(!(new StartTimeoutError(1) instanceof CallTimeoutError));
+    class MyCallError extends CallError {}
+    assert.ok(new MyCallError("noproc", "call", "x", []) instanceof CallError);
+    assert.ok(
+      !(new CallTimeoutError("call", "x", [], 1) instanceof MyCallError),
+    );
+    assert.ok(
+      !(new CallError("noproc", "call", "x", []) instanceof MyCallError),
+    );
+    const nothing: unknown = null;
+    const three: unknown = 3;
+    assert.ok(
+      !(nothing instanceof CallError) && !(three instanceof StartError),
+    );
+  });
+});
+
+describe("gen_server options and behaviours are checked", () => {
+  test("unknown option keys are refused, naming the key and the known ones", async () => {
+    await assert.rejects(
+      start(server(), undefined, { tmeout: 5 } as never),
+      {
+        name: "TypeError",
+        message:
+          'Cannot start: unknown option "tmeout" (known: name, timeout, signal)',
+      },
+    );
+    await assert.rejects(
+      startLink(server(), undefined, { nmae: "x" } as never),
+      {
+        name: "TypeError",
+        message:
+          'Cannot startLink: unknown option "nmae" (known: name, timeout, signal)',
+      },
+    );
+    const pid = await start(server(), undefined);
+    await assert.rejects(call(pid, "ping", { timout: 5 } as never), {
+      name: "TypeError",
+      message: 'Cannot call: unknown option "timout" (known: timeout, signal)',
+    });
+    await assert.rejects(stop(pid, "normal", { timout: 5 } as never), {
+      name: "TypeError",
+      message: 'Cannot stop: unknown option "timout" (known: timeout, signal)',
+    });
+    await assert.rejects(call(pid, "ping", 5000 as never), {
+      name: "TypeError",
+      message: "Cannot call: 'options' must be an object, got 5000",
+    });
+    await assert.rejects(stop(pid, "normal", "soon" as never), {
+      name: "TypeError",
+      message: `Cannot stop: 'options' must be an object, got "soon"`,
+    });
+    // Refused before anything was sent: the server is alive, its log empty.
+    assert.ok(isAlive(pid));
+    assert.deepEqual(await call(pid, "log"), []);
+    await stop(pid);
+  });
+
+  test("hostile options and behaviours reject, never throw, and leave the server serving", async () => {
+    const boom = () => {
+      throw new Error("trap");
+    };
+    const hostile = new Proxy({}, {
+      ownKeys: boom,
+      get: boom,
+      has: boom,
+      getPrototypeOf: boom,
+    });
+    const pid = await start(server(), undefined);
+    const attempts = [
+      () => call(pid, "ping", hostile as never),
+      () => stop(pid, "normal", hostile as never),
+      () => start(hostile as never, undefined),
+      () => start(server(), undefined, hostile as never),
+      () =>
+        call(pid, "ping", {
+          signal: new Proxy(new AbortController().signal, {
+            getPrototypeOf: boom,
+          }) as never,
+        }),
+    ];
+    for (const attempt of attempts) {
+      let p: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => (p = attempt()));
+      await assert.rejects(p!, { message: "trap" });
+    }
+    assert.equal(await call(pid, "ping"), "pong");
+    await stop(pid);
+  });
+
+  test("a wrong signal is a TypeError naming it", async () => {
+    const pid = await start(server(), undefined);
+    for (
+      const [op, p] of [
+        ["call", call(pid, "ping", { signal: "stop" as never })],
+        ["stop", stop(pid, "normal", { signal: {} as never })],
+        ["start", start(server(), undefined, { signal: 1 as never })],
+      ] as const
+    ) {
+      await assert.rejects(p, {
+        name: "TypeError",
+        message: new RegExp(`^Cannot ${op}: 'signal' must be an AbortSignal`),
+      });
+    }
+    assert.ok(isAlive(pid));
+    await stop(pid);
+  });
+
+  test("a behaviour key that is not a callback (a typo) is refused, naming the known ones", async () => {
+    let ran = false;
+    await assert.rejects(
+      start({
+        init: () => {
+          ran = true;
+          return ["ok", 0];
+        },
+        handelCall: () => ["reply", 1, 0],
+      } as never, undefined),
+      {
+        name: "TypeError",
+        message:
+          'Cannot start: unknown behaviour key "handelCall" (known: init, handleCall, handleCast, handleInfo, handleContinue, terminate)',
+      },
+    );
+    await assert.rejects(
+      startLink({ init: () => ["ok", 0], terminte: () => {} } as never, 1),
+      { name: "TypeError", message: /unknown behaviour key "terminte"/ },
+    );
+    assert.equal(ran, false);
+    // Methods of a class instance live on its prototype: accepted.
+    class Counter {
+      init(n: number) {
+        return ["ok", n] as const;
+      }
+      handleCall(_r: unknown, _f: From, n: number) {
+        return ["reply", n, n] as const;
+      }
+    }
+    const pid = await start(new Counter(), 7);
+    assert.equal(await call(pid, "get"), 7);
+    await stop(pid);
+  });
+});
+
+describe("gen_server waits take an AbortSignal", () => {
+  test("call: an abort after delivery rejects with the signal's reason and drops the late reply", async () => {
+    await withClock(async () => {
+      let pending: From | undefined;
+      const pid = await start<null, undefined>({
+        init: () => ["ok", null],
+        handleCall: (req, from, s) => {
+          if (req === "hold") {
+            pending = from;
+            return ["noreply", s];
+          }
+          reply(pending!, "too late");
+          return ["reply", "released", s];
+        },
+      }, undefined);
+      const controller = new AbortController();
+      const held = call(pid, "hold", { signal: controller.signal }).catch((
+        e,
+      ) => ["rejected", e]);
+      await settle();
+      assert.ok(pending !== undefined, "the request was delivered");
+      const why = new Error("user gave up");
+      controller.abort(why);
+      assert.deepEqual(await held, ["rejected", why]);
+      // The server replies to the abandoned call: nothing arrives anywhere.
+      assert.equal(await call(pid, "release"), "released");
+      await assertNoMessages();
+      await stop(pid);
+    });
+  });
+
+  test("call: an already aborted signal rejects at once and sends nothing", async () => {
+    await withClock(async () => {
+      let served = 0;
+      const pid = await start<null, undefined>({
+        init: () => ["ok", null],
+        handleCall: (_r, _f, s) => {
+          served++;
+          return ["reply", "ok", s];
+        },
+      }, undefined);
+      const err = await call<Error>(pid, "x", { signal: AbortSignal.abort() })
+        .catch((e) => e);
+      assert.equal(err.name, "AbortError");
+      assert.equal(await call(pid, "y"), "ok");
+      assert.equal(served, 1);
+      await stop(pid);
+    });
+  });
+
+  test("call: a signal that aborts after the reply changes nothing; the timeout still applies", async () => {
+    await withClock(async (clock) => {
+      const pid = await start(server(), undefined);
+      const controller = new AbortController();
+      assert.equal(
+        await call(pid, "ping", { signal: controller.signal }),
+        "pong",
+      );
+      controller.abort("late");
+      // A signal that never aborts: the timeout ends the wait, as a timeout.
+      const quiet = await start(silent, undefined);
+      const p = call(quiet, "hold", {
+        timeout: 10,
+        signal: new AbortController().signal,
+      }).catch((e) => e);
+      await clock.advance(10);
+      assert.ok((await p) instanceof CallTimeoutError);
+      await stop(quiet);
+      await stop(pid);
+    });
+  });
+
+  test("start: an abort during init kills the half-started server, frees its name and leaves no EXIT", async () => {
+    await withClock(async () => {
+      for (const link of [false, true]) {
+        let server: Pid | undefined;
+        const controller = new AbortController();
+        const starting = (link ? startLink : start)(
+          {
+            init: async () => {
+              server = self();
+              await receive((m) => m === "never");
+              return ["ok", null];
+            },
+          },
+          undefined,
+          { name: "slow", signal: controller.signal },
+        )
+          .catch((e) => ["rejected", e]);
+        await settle();
+        assert.equal(whereis("slow"), server);
+        const ref = monitor(server!);
+        controller.abort("cancelled");
+        assert.deepEqual(await starting, ["rejected", "cancelled"]);
+        assert.equal(await downReason(ref), "killed");
+        assert.equal(whereis("slow"), undefined);
+        await assertNoMessages(); // main traps exits: no EXIT was left
+      }
+    });
+  });
+
+  test("start: an already aborted signal starts nothing; an abort after init changes nothing", async () => {
+    await withClock(async () => {
+      let inits = 0;
+      const b: GenServer<null, undefined> = {
+        init: () => {
+          inits++;
+          return ["ok", null];
+        },
+      };
+      const err = await start(b, undefined, {
+        signal: AbortSignal.abort("no"),
+      }).catch((e) => e);
+      assert.equal(err, "no");
+      assert.equal(inits, 0);
+      const controller = new AbortController();
+      const pid = await startLink(b, undefined, { signal: controller.signal });
+      controller.abort("too late");
+      await settle();
+      assert.ok(isAlive(pid));
+      await stop(pid);
+      assert.equal(await exitReason(pid), "normal");
+      await assertNoMessages();
+    });
+  });
+
+  test("start: an init that aborts its own start's signal is killed like any other", async () => {
+    await withClock(async () => {
+      for (const asyncInit of [false, true]) {
+        const controller = new AbortController();
+        let server: Pid | undefined;
+        const result = await startLink(
+          {
+            init: asyncInit
+              ? async () => {
+                server = self();
+                await Promise.resolve();
+                controller.abort("mine");
+                return ["ok", 1];
+              }
+              : () => {
+                server = self();
+                controller.abort("mine");
+                return ["ok", 1];
+              },
+          },
+          undefined,
+          { signal: controller.signal },
+        ).catch((e) => [
+          "rejected",
+          e,
+        ]);
+        assert.deepEqual(result, ["rejected", "mine"]);
+        assert.ok(!isAlive(server!));
+      }
+      await assertNoMessages();
+    });
+  });
+
+  test("stop: an abort ends the wait with the signal's reason; the server still stops", async () => {
+    await withClock(async () => {
+      const pid = await start<null, undefined>({
+        init: () => ["ok", null],
+        terminate: () => receive((m) => m === "go"),
+      }, undefined);
+      const ref = monitor(pid);
+      const controller = new AbortController();
+      const stopping = stop(pid, "normal", { signal: controller.signal })
+        .catch((e) => ["rejected", e]);
+      await settle();
+      controller.abort("impatient");
+      assert.deepEqual(await stopping, ["rejected", "impatient"]);
+      assert.ok(isAlive(pid));
+      send(pid, "go");
+      assert.equal(await downReason(ref), "normal");
+      await assertNoMessages();
+    });
   });
 });
