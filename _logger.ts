@@ -440,6 +440,12 @@ function text(r: Report): string {
       return `=INFO REPORT= table ${safeFormat(r.table)}: owner ${
         str(r.pid)
       } died without an heir, table deleted`;
+    case "table_manager_lost_table":
+      return `=ERROR REPORT= table manager ${str(r.pid)}: table ${
+        safeFormat(r.table)
+      } was lost (its previous manager exited: ${safeFormat(r.reason)}); ${
+        str(r.message)
+      }`;
     case "uncaught_error":
       return `=ERROR REPORT= ${
         r.origin === "rejection" ? "unhandled rejection" : "uncaught exception"

@@ -656,7 +656,12 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     }
     return then(serve(dir, request), (value) => {
       if (dir.trace !== null) {
-        const shown = value instanceof Failure ? value.error : value;
+        // OTP's director replies `ok` where the API resolves to undefined.
+        const shown = value instanceof Failure
+          ? value.error
+          : value === undefined
+          ? "ok"
+          : value;
         dir.debug(`sent ${formatTerm(shown)} to ${from.caller}`);
       }
       return ["reply", value, dir] as const;

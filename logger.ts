@@ -38,6 +38,7 @@
  * | `main_exits_dropped` | warning | process | pid (main), count (dropped so far; at the 1st, 10th, 100th...) |
  * | `table_transferred` | info | ets | table, pid (the dead owner), heir |
  * | `table_lost` | debug | ets | table, pid (the dead owner) |
+ * | `table_manager_lost_table` | error | table_manager | table, pid (the new manager), reason (the previous manager's exit), message (what it did: created the table anew, or refused to start): the previous manager crashed and its table is gone; once per loss |
  * | `uncaught_error` | error | application | reason (the error), origin (`"exception"` or `"rejection"`): an error outside every process while an application runs |
  * | `internal_error` | error | runtime | message (where), reason (the error): user code the runtime called where nobody can catch its error threw (an event listener, a table's resource hook, a timeout expiry) |
  * | `application` | error, notice | application | name, message: an application stopped (notice when its exit code is 0), did not start, was killed past its `shutdown`, got a second signal, or its `onStop` threw |
@@ -171,6 +172,7 @@ export type ReportKind =
   | "main_exits_dropped"
   | "table_transferred"
   | "table_lost"
+  | "table_manager_lost_table"
   | "uncaught_error"
   | "application"
   | "internal_error";
@@ -183,6 +185,7 @@ export type ReportSource =
   | "gen_server"
   | "process"
   | "ets"
+  | "table_manager"
   | "application"
   | "runtime";
 
@@ -229,7 +232,10 @@ export interface Report {
   readonly heir?: Pid;
   /** `uncaught_error`: an uncaught `"exception"` or unhandled `"rejection"`. */
   readonly origin?: "exception" | "rejection";
-  /** `application`: what happened, in words; `internal_error`: where. */
+  /**
+   * `application`: what happened, in words; `internal_error`: where;
+   * `table_manager_lost_table`: what the manager did.
+   */
   readonly message?: string;
 }
 

@@ -1009,7 +1009,9 @@ class Sup {
    * one_for_all / rest_for_one: stops `group` but `child` in reverse order
    * (temporary ones are removed), then starts `group` in order; a start that
    * fails leaves that child restarting (the retry restarts the group again,
-   * from it) and the ones after it stopped.
+   * from it) and the ones after it stopped, `child` too if it is one of
+   * them (OTP's restart_multiple_children marks only the failing child
+   * `{restarting, _}`: the one that died is `undefined` until the retry).
    */
   async restartGroup(child: Child, group: Child[]): Promise<Step> {
     for (let i = group.length - 1; i >= 0; i--) {
@@ -1022,6 +1024,12 @@ class Sup {
       if (!this.children.has(c)) continue;
       const outcome = await this.start(c);
       if (failed(outcome)) {
+        if (c !== child && child.restarting && this.children.has(child)) {
+          // Not started yet (it comes after c): stopped, not restarting,
+          // so restartChild/deleteChild work on it, and terminating c
+          // (which ends the retries) leaves no child restarting forever.
+          this.stopped(child);
+        }
         this.retryLater(c, outcome.error);
         return undefined;
       }

@@ -52,12 +52,16 @@
  *   dies with it; ETS has no one else to give it to.
  * - A manager started for a table whose previous manager *crashed* (any
  *   reason but `"normal"`, `"shutdown"` or `{ shutdown: detail }`) and
- *   whose table is gone emits `"lost"`, then by default fails to start with
- *   `StartError` reason `{ tableLost: tableName }` (`onLost: "fail"`), or
- *   creates an empty table (`onLost: "recreate"`). It never creates an empty
- *   table in silence. After a deliberate stop, a table that is gone is
- *   simply created anew. (`onTimeout: "stop"` counts as a crash: the table
- *   was lost.)
+ *   whose table is gone (the consumer and the manager died together, say)
+ *   emits `"lost"`, reports the loss through the library logger (kind
+ *   `table_manager_lost_table`, level error, once per loss), then by default
+ *   creates an empty table and carries on, as Immortal does
+ *   (`onLost: "recreate"`), or fails to start with `StartError` reason
+ *   `{ tableLost: tableName }` (`onLost: "fail"`: under a supervisor, every
+ *   restart then fails until the supervisor gives up). It never creates an
+ *   empty table in silence. After a deliberate stop, a table that is gone
+ *   is simply created anew. (`onTimeout: "stop"` counts as a crash: the
+ *   table was lost.)
  * - One live manager per table name: another start rejects with
  *   `{ alreadyManaged: pid }`.
  *
@@ -145,6 +149,7 @@ import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { partsOf } from "./_safe.ts";
+import { enabled, log } from "./_logger.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -160,9 +165,11 @@ export type OnTimeout = "wait" | "stop";
 
 /**
  * What a manager does at start when the previous manager of its table
- * crashed and the table is gone: `"fail"` (the start rejects with
- * `StartError` reason `{ tableLost: tableName }`) or `"recreate"` (an empty
- * table). Either way a `"lost"` event is emitted first.
+ * crashed and the table is gone: `"recreate"` (an empty table, the default,
+ * as Immortal) or `"fail"` (the start rejects with `StartError` reason
+ * `{ tableLost: tableName }`). Either way a `"lost"` event is emitted and a
+ * `table_manager_lost_table` error report logged first (the report once per
+ * loss, however many starts fail on it).
  */
 export type OnLost = "fail" | "recreate";
 
@@ -181,7 +188,7 @@ export interface TableManagerOptions {
   timeout?: number;
   /** See {@linkcode OnTimeout}. @default {"wait"} */
   onTimeout?: OnTimeout;
-  /** See {@linkcode OnLost}. @default {"fail"} */
+  /** See {@linkcode OnLost}. @default {"recreate"} */
   onLost?: OnLost;
   /** Sent to the consumer with each table: `["ETS-TRANSFER", table, manager, gift]`. */
   gift?: unknown;
@@ -272,7 +279,7 @@ export type TableManagerEvent =
 const DEFAULTS = {
   timeout: 5000,
   onTimeout: "wait",
-  onLost: "fail",
+  onLost: "recreate",
 } as const;
 
 /** The heir data the manager sets: what comes back with a reclaimed table. */
@@ -320,6 +327,10 @@ interface Managed {
   table: Table;
   manager: Proc;
   crashed: boolean;
+  /** The crashed manager's exit reason (for the loss report). */
+  reason?: unknown;
+  /** The loss was reported (once per loss, however many starts fail). */
+  reported?: boolean;
 }
 
 const managed = new Map<string, Managed>();
@@ -333,6 +344,31 @@ function deliberate(reason: unknown): boolean {
   } catch {
     return false; // a hostile reason (a Proxy's trap threw): not deliberate
   }
+}
+
+/**
+ * Logs a lost table (error level, through the library logger): the
+ * previous manager crashed with `reason` and its table is gone.
+ */
+function reportLost(
+  manager: Pid,
+  tableName: string,
+  reason: unknown,
+  onLost: OnLost,
+): void {
+  if (!enabled(undefined, "error")) return;
+  log({
+    level: "error",
+    kind: "table_manager_lost_table",
+    time: Date.now(),
+    source: "table_manager",
+    pid: manager,
+    table: tableName,
+    reason,
+    message: onLost === "recreate"
+      ? "created anew, empty"
+      : 'start refused (onLost: "fail")',
+  });
 }
 
 // ---------------------------------------------------------------- state --
@@ -426,6 +462,10 @@ const manager: GenServer<State, InitArg> = {
     } else {
       if (previous !== undefined && previous.crashed) {
         hub.emit({ type: "lost", manager: pid, tableName: arg.tableName });
+        if (previous.reported !== true) {
+          previous.reported = true;
+          reportLost(pid, arg.tableName, previous.reason, arg.onLost);
+        }
         if (arg.onLost === "fail") {
           return ["stop", { tableLost: arg.tableName }];
         }
@@ -457,7 +497,10 @@ const manager: GenServer<State, InitArg> = {
     addResource(proc, (dead) => {
       stopWaiting(s);
       const entry = managed.get(s.tableName);
-      if (entry?.manager === dead) entry.crashed = !deliberate(dead.reason);
+      if (entry?.manager === dead) {
+        entry.crashed = !deliberate(dead.reason);
+        entry.reason = dead.reason;
+      }
     });
     if (adopted) {
       const owner = table.info()!.owner;

@@ -637,8 +637,18 @@ describe("director README transcripts", () => {
       const me = String(self());
       assert.deepEqual(lines, [
         `*DBG* director "dname" got request ["changePlan", "bar_id", [{ restart: 5000 }]] from ${me}`,
-        `*DBG* director "dname" sent undefined to ${me}`,
+        `*DBG* director "dname" sent "ok" to ${me}`,
       ]);
+      lines.length = 0;
+      // A reply that is a value is shown as it is.
+      assert.deepEqual(await director.getPlan("dname", "bar_id"), [{
+        restart: 5000,
+      }]);
+      assert.deepEqual(lines, [
+        `*DBG* director "dname" got request ["getPlan", "bar_id"] from ${me}`,
+        `*DBG* director "dname" sent [{ restart: 5000 }] to ${me}`,
+      ]);
+      lines.length = 0;
       lines.length = 0;
       const pid = director.getPid("dname", "bar_id");
       await kill(pid);

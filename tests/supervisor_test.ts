@@ -1547,6 +1547,108 @@ describe("strategies", () => {
     await assertNoMessages();
   });
 
+  // Checked on OTP 25 (an escript: one_for_all a, b, c; c is killed while
+  // b's start fails): which_children shows c undefined, b restarting, a
+  // running; restart_child(c) is {ok, Pid}; after terminate_child(b) the
+  // retries stop, and c can be terminated and deleted.
+  test("one_for_all: when a sibling's restart fails, only it is restarting; the child that died, after it, is stopped (OTP 25)", async () => {
+    const captured = captureReports("error");
+    try {
+      const me = self();
+      const starting = startLink({
+        strategy: "one_for_all",
+        intensity: 10,
+        period: 3600,
+        children: [
+          { id: "a", start: startWorker },
+          { id: "b", start: startReporting, args: ["b", me] },
+          { id: "c", start: startWorker },
+        ],
+      });
+      send(await reported("b"), "ok");
+      const sup = await starting;
+      const states = async () =>
+        (await which(sup)).map((
+          [id, p],
+        ) => [id, typeof p === "object" ? "running" : p]);
+      exit(await pidOf(sup, "c"), "kill");
+      // The group restarts: a starts, b's start waits for its verdict. The
+      // requests below are queued before b fails (and so before its retry).
+      const b = await reported("b");
+      const before = states();
+      // (caught here: refused, it would reject before it is awaited)
+      const restarted = supervisor.restartChild(sup, "c").catch((e) => e);
+      const terminated = supervisor.terminateChild(sup, "b").catch((e) => e);
+      const after = states();
+      send(b, { stop: "no" });
+      assert.deepEqual(await before, [
+        ["c", undefined],
+        ["b", "restarting"],
+        ["a", "running"],
+      ]);
+      const r = await restarted;
+      assert.ok(!(r instanceof Error) && r.pid !== undefined, String(r));
+      assert.equal(await terminated, undefined);
+      // b's retry is cancelled; nothing stays restarting
+      assert.deepEqual(await after, [
+        ["c", "running"],
+        ["b", undefined],
+        ["a", "running"],
+      ]);
+      await supervisor.terminateChild(sup, "c");
+      await supervisor.deleteChild(sup, "c");
+      assert.deepEqual(await states(), [["b", undefined], ["a", "running"]]);
+      await shutdown(sup);
+    } finally {
+      captured.restore();
+    }
+    await assertNoMessages();
+  });
+
+  test("one_for_all with backoff: a sibling's failed restart leaves the child that died stopped, to restart or delete", async () => {
+    await withClock(async (clock) => {
+      const captured = captureReports("error");
+      const failing = new Set<string>();
+      const start = (id: string) =>
+        failing.has(id) ? genServer.startLink(worker, "error") : startWorker();
+      try {
+        const sup = await startLink({
+          strategy: "one_for_all",
+          intensity: 10,
+          period: 3600,
+          backoff: { initial: 100, max: 100 },
+          children: ["a", "b", "c"].map((id) => ({ id, start, args: [id] })),
+        });
+        const states = async () =>
+          (await which(sup)).map((
+            [id, p],
+          ) => [id, typeof p === "object" ? "running" : p]);
+        failing.add("b");
+        await terminate(await pidOf(sup, "c"), "abnormal");
+        await clock.advance(100);
+        assert.deepEqual(await states(), [
+          ["c", undefined],
+          ["b", "restarting"],
+          ["a", "running"],
+        ]);
+        const c = pidIn(await supervisor.restartChild(sup, "c"));
+        await supervisor.terminateChild(sup, "c");
+        assert.ok(!isAlive(c));
+        await supervisor.deleteChild(sup, "c");
+        failing.clear();
+        await clock.advance(100);
+        assert.deepEqual(await states(), [
+          ["b", "running"],
+          ["a", "running"],
+        ]);
+        await shutdown(sup);
+      } finally {
+        captured.restore();
+      }
+    });
+    await assertNoMessages();
+  });
+
   test("rest_for_one: when a later child fails to restart, the retry starts from it (rest_for_one_other_child_fails_restart)", async () => {
     const me = self();
     const children = ["child1", "child2"].map((name) => ({

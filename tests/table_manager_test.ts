@@ -4,7 +4,8 @@
 // every defect of §3.3/§3.5 and §4.8.
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
-import { captureReports } from "../logger.ts";
+import { captureReports, formatReport } from "../logger.ts";
+import * as supervisor from "../supervisor.ts";
 import * as TableManager from "../table_manager.ts";
 import type { TableManagerEvent } from "../table_manager.ts";
 import * as GenServer from "../gen_server.ts";
@@ -321,8 +322,20 @@ describe("TableManager.start(): waiting for the consumer", () => {
       assert.deepEqual(await downReason(ref), { consumerTimeout: "tm_giveup" });
       assert.equal(t.info(), undefined);
       // Lost, not silently recreated: the next start says so.
-      const reason = await startFails(TableManager.start("tm_giveup"));
-      assert.deepEqual(reason, { tableLost: "tm_giveup" });
+      const captured = captureReports();
+      try {
+        const reason = await startFails(
+          TableManager.start("tm_giveup", {}, { onLost: "fail" }),
+        );
+        assert.deepEqual(reason, { tableLost: "tm_giveup" });
+        assert.deepEqual(
+          captured.reports.filter((r) => r.kind === "table_manager_lost_table")
+            .map((r) => r.reason),
+          [{ consumerTimeout: "tm_giveup" }],
+        );
+      } finally {
+        captured.restore();
+      }
     });
   });
 
@@ -583,16 +596,18 @@ describe("TableManager: the manager's own restart", () => {
     });
   });
 
-  test("killed while holding the table: the table is lost and the next start fails with { tableLost } (onLost 'fail')", async () => {
+  test("killed while holding the table: the table is lost and the next start fails with { tableLost } (onLost 'fail'), reported once", async () => {
     await withClock(async () => {
       const rec = recorder();
+      const captured = captureReports();
       const m1 = await TableManager.start("tm_lost", {}, {
         timeout: Infinity,
       });
       const t = await TableManager.table(m1);
       await kill(m1);
       assert.equal(t.info(), undefined, "ETS had no one to give it to");
-      const err = await TableManager.start("tm_lost").catch((e) => e);
+      const err = await TableManager.start("tm_lost", {}, { onLost: "fail" })
+        .catch((e) => e);
       assert.ok(err instanceof StartError);
       assert.deepEqual(err.reason, { tableLost: "tm_lost" });
       const lost = rec.events.filter((e) => e.type === "lost");
@@ -604,10 +619,25 @@ describe("TableManager: the manager's own restart", () => {
       assertNoTable("tm_lost");
       // It keeps failing: the loss is not forgotten by a failed start.
       assert.deepEqual(
-        await startFails(TableManager.start("tm_lost")),
+        await startFails(TableManager.start("tm_lost", {}, { onLost: "fail" })),
         { tableLost: "tm_lost" },
       );
       rec.stop();
+      // Logged once, loudly, however many starts fail on it.
+      captured.restore();
+      const lostReports = captured.reports.filter((r) =>
+        r.kind === "table_manager_lost_table"
+      );
+      assert.equal(lostReports.length, 1);
+      const [r] = lostReports;
+      assert.equal(r.level, "error");
+      assert.equal(r.source, "table_manager");
+      assert.equal(r.table, "tm_lost");
+      assert.equal(r.reason, "killed");
+      assert.match(
+        formatReport(r),
+        /^=ERROR REPORT= table manager <[\d.]+>: table "tm_lost" was lost \(its previous manager exited: "killed"\); start refused \(onLost: "fail"\)$/,
+      );
     });
   });
 
@@ -630,6 +660,62 @@ describe("TableManager: the manager's own restart", () => {
       await TableManager.stop(m2);
       assertNoTable("tm_recreate");
     });
+  });
+
+  test("the consumer and the manager die together under a supervisor: the restarted manager reports the loss once and carries on with an empty table (default onLost 'recreate')", async () => {
+    await withClock(async () => {
+      const captured = captureReports();
+      try {
+        const rec = recorder();
+        // Default intensity 1: two failed restarts would stop the tree.
+        const sup = await supervisor.start({
+          children: [{
+            id: "manager",
+            start: () =>
+              TableManager.startLink("tm_together", { access: "public" }),
+          }],
+        });
+        const managerPid = async () =>
+          (await supervisor.whichChildren(sup))[0].pid;
+        const m1 = await managerPid() as Pid;
+        const c1 = await startConsumer("tm_together");
+        const t1 = await TableManager.table(m1);
+        await handedTo(t1, "tm_together");
+        t1.insert(["k", 1]);
+        // Together: the table goes back to the dying manager, or stays with
+        // the dying consumer: lost either way.
+        exit(c1, "kill");
+        exit(m1, "kill");
+        await until(() => t1.info() === undefined, "the table is gone");
+        let m2: unknown = m1;
+        for (let i = 0; i < 50 && (m2 === m1 || m2 === undefined); i++) {
+          await settle();
+          if (!isAlive(sup)) break;
+          m2 = await managerPid();
+        }
+        assert.ok(isAlive(sup), "the supervisor carries on");
+        assert.ok(typeof m2 === "object" && m2 !== m1 && isAlive(m2 as Pid));
+        const t2 = await TableManager.table(m2 as Pid);
+        assert.equal(t2.info()!.size, 0);
+        assert.deepEqual(rec.types(m2 as Pid), ["lost", "created", "waiting"]);
+        const lost = captured.reports.filter((r) =>
+          r.kind === "table_manager_lost_table"
+        );
+        assert.deepEqual(
+          lost.map((r) => [r.level, r.table, r.pid, r.reason, r.message]),
+          [["error", "tm_together", m2, "killed", "created anew, empty"]],
+        );
+        // A new consumer gets the new table.
+        const c2 = await startConsumer("tm_together");
+        await handedTo(t2, "tm_together");
+        rec.stop();
+        await supervisor.stop(sup);
+        await kill(c2);
+      } finally {
+        captured.restore();
+      }
+    });
+    await assertNoMessages();
   });
 
   test("stopped on purpose while holding the table: the table goes, the next start creates one without 'lost'", async () => {
@@ -660,10 +746,17 @@ describe("TableManager: the manager's own restart", () => {
       await kill(m1);
       await kill(c);
       assert.equal(t.info(), undefined);
-      assert.deepEqual(
-        await startFails(TableManager.start("tm_orphan")),
-        { tableLost: "tm_orphan" },
-      );
+      const captured = captureReports();
+      try {
+        assert.deepEqual(
+          await startFails(
+            TableManager.start("tm_orphan", {}, { onLost: "fail" }),
+          ),
+          { tableLost: "tm_orphan" },
+        );
+      } finally {
+        captured.restore();
+      }
     });
   });
 
