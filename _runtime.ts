@@ -782,11 +782,12 @@ let runHead = 0;
 let runLen = 0;
 let drainQueued = false;
 // Fairness: messages are delivered on microtasks, which starve timers and
-// I/O if processes keep messaging each other. Every SLICE_RUNS runs the drain
-// checks the time and, past SLICE_MS since it last yielded, yields a
-// macrotask turn. (After a quiet spell the first check yields at once: one
-// cheap hop, not worth a clock read per drain to avoid.)
-const SLICE_RUNS = 4096;
+// I/O if processes keep messaging each other. Every SLICE_RUNS turns or
+// messages (a turn may take up to BATCH messages) the drain checks the time
+// and, past SLICE_MS since it last yielded, yields a macrotask turn. (After a
+// quiet spell the first check yields at once: one cheap hop, not worth a
+// clock read per drain to avoid.)
+const SLICE_RUNS = 1024;
 const SLICE_MS = 20;
 let runs = 0;
 let sliceStart = 0;
@@ -802,53 +803,62 @@ export function schedule(proc: Proc): void {
 }
 
 function drain(): void {
-  drainQueued = false;
-  while (runHead < runLen) {
-    const proc = runQueue[runHead];
-    runQueue[runHead++] = undefined!;
-    // Empty now: restart at slot 0, or a long ping-pong inside one drain
-    // would grow the array forever.
-    if (runHead === runLen) runHead = runLen = 0;
-    proc.scheduled = false;
-    if (proc.dead) continue;
-    if (proc.waiter !== null) {
-      // Pending receives: the code after each await resumes in the context
-      // it captured, so only the predicates run here, with the synchronous
-      // slot (a predicate must not schedule work: see receive()).
-      const previous = swapCurrent(proc);
-      try {
-        serveWaiters(proc);
-      } finally {
-        swapCurrent(previous);
+  // drainQueued stays true while this drain runs: a process scheduled by
+  // the work below is taken by this loop, not by a second drain queued
+  // behind it (which would also run straight after a yield to timers, and
+  // defeat it).
+  drainQueued = true;
+  let handedOn = false;
+  try {
+    while (runHead < runLen) {
+      const proc = runQueue[runHead];
+      runQueue[runHead++] = undefined!;
+      // Empty now: restart at slot 0, or a long ping-pong inside one drain
+      // would grow the array forever.
+      if (runHead === runLen) runHead = runLen = 0;
+      proc.scheduled = false;
+      if (proc.dead) continue;
+      if (proc.waiter !== null) {
+        // Pending receives: the code after each await resumes in the context
+        // it captured, so only the predicates run here, with the synchronous
+        // slot (a predicate must not schedule work: see receive()).
+        const previous = swapCurrent(proc);
+        try {
+          serveWaiters(proc);
+        } finally {
+          swapCurrent(previous);
+        }
+      } else if (proc.wake !== null && !inContext(proc)) {
+        const wake = proc.wake;
+        // Deno: continue this drain from proc's armed reaction, which runs
+        // in proc's context, rather than pay for entering it (turn()).
+        proc.wake = null;
+        handedOn = true;
+        wake(proc);
+        return;
+      } else {
+        // The whole turn (body start, callbacks) runs in proc's context: what
+        // its code schedules carries proc (_context.ts).
+        callAs(proc, turn as never, undefined, proc);
       }
-    } else if (proc.wake !== null && !inContext(proc)) {
-      const wake = proc.wake;
-      // Deno: continue this drain from proc's armed reaction, which runs
-      // in proc's context, rather than pay for entering it (turn()).
-      proc.wake = null;
-      drainQueued = true;
-      wake(proc);
-      return;
-    } else {
-      // The whole turn (body start, callbacks) runs in proc's context: what
-      // its code schedules carries proc (_context.ts).
-      callAs(proc, turn as never, undefined, proc);
-    }
-    if (++runs >= SLICE_RUNS) {
-      runs = 0;
-      const now = performance.now();
-      if (now - sliceStart > SLICE_MS) {
-        sliceStart = now;
-        if (runHead < runLen) {
-          if (hasLaterTimeouts()) startLaterTimeouts();
-          drainQueued = true;
-          setTimeout(drain, 0);
-          return;
+      if (++runs >= SLICE_RUNS) {
+        runs = 0;
+        const now = performance.now();
+        if (now - sliceStart > SLICE_MS) {
+          sliceStart = now;
+          if (runHead < runLen) {
+            if (hasLaterTimeouts()) startLaterTimeouts();
+            handedOn = true;
+            setTimeout(drain, 0);
+            return;
+          }
         }
       }
     }
+    runHead = runLen = 0;
+  } finally {
+    if (!handedOn) drainQueued = false;
   }
-  runHead = runLen = 0;
   if (hasLaterTimeouts()) startLaterTimeouts();
 }
 
@@ -904,9 +914,12 @@ function run(proc: Proc): void {
   try {
     for (let n = 0; mailboxLength(proc) > 0; n++) {
       if (n === BATCH) {
-        schedule(proc);
+        // To the back of the queue (once: a message it sent itself may have
+        // queued it already).
+        if (!proc.scheduled) schedule(proc);
         return;
       }
+      runs++; // each message counts toward the time slice
       const result = kind.dispatch(proc, shift(proc));
       if (result != null && typeof result.then === "function") {
         proc.busy = true;

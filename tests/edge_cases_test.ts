@@ -29,6 +29,9 @@ import { CallError, ExitError, StartError } from "../errors.ts";
 import { useClock, VirtualClock } from "../clock.ts";
 import { linkProcs, procOf } from "../_runtime.ts";
 import { downReason, flush, forever, settle, withClock } from "./_helpers.ts";
+import * as supervisor from "../supervisor.ts";
+import { setLogger } from "../logger.ts";
+import type { Pid } from "../process.ts";
 
 const asyncStop = {
   init: async () => {
@@ -307,5 +310,70 @@ describe("call timeouts and clocks", () => {
     const r = await pending;
     assert.ok(r instanceof CallError && r.reason === "timeout");
     exit(pid, "kill");
+  });
+});
+
+describe("fairness: busy processes do not starve timers", () => {
+  test("a supervisor retrying a failed restart at once lets a timer fire (bounded: the start succeeds after 100,000 tries)", async () => {
+    let starts = 0;
+    let fail = false;
+    let startsWhenTimerFired = -1;
+    const sup = await supervisor.start({
+      strategy: "one_for_one",
+      intensity: 1_000_000_000,
+      children: [{
+        id: "a",
+        start: () => {
+          starts++;
+          if (fail && starts < 100_000) throw new Error("not yet");
+          return spawnLink(forever);
+        },
+      }],
+    });
+    const [a] = await supervisor.whichChildren(sup);
+    fail = true;
+    const restore = setLogger(null);
+    try {
+      const fired = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          startsWhenTimerFired = starts;
+          resolve();
+        }, 0)
+      );
+      exit(a.pid as Pid, "kill");
+      await fired;
+      assert.ok(
+        startsWhenTimerFired < 100_000,
+        `the timer fired only after ${startsWhenTimerFired} restarts`,
+      );
+    } finally {
+      restore();
+      await supervisor.stop(sup);
+    }
+  });
+
+  test("a server casting to itself forever lets a timer fire (bounded: it stops after 1,000,000 casts)", async () => {
+    let casts = 0;
+    let castsWhenTimerFired = -1;
+    const pid = await start({
+      init: () => ["ok", null],
+      handleCast: (_msg: unknown, s: null) => {
+        if (++casts < 1_000_000) cast(self(), "again");
+        return ["noreply", s];
+      },
+    }, undefined);
+    const fired = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        castsWhenTimerFired = casts;
+        resolve();
+      }, 0)
+    );
+    cast(pid, "go");
+    await fired;
+    exit(pid, "kill");
+    assert.ok(
+      castsWhenTimerFired < 1_000_000,
+      `the timer fired only after ${castsWhenTimerFired} casts`,
+    );
   });
 });
