@@ -47,6 +47,8 @@ import { causeOf } from "./_safe.ts";
  * ```
  */
 export class ExitError extends Error {
+  /** What callers test: always `"exit"`. */
+  readonly code: "exit" = "exit";
   /** The exit reason. */
   readonly reason: unknown;
 
@@ -75,6 +77,8 @@ export class ExitError extends Error {
  * ```
  */
 export class NoProcError extends Error {
+  /** What callers test: always `"noproc"` (OTP's reason). */
+  readonly code: "noproc" = "noproc";
   /** What was being done. */
   readonly operation: string;
   /** The pid or name that has no process. */
@@ -110,6 +114,8 @@ export class NoProcError extends Error {
  * ```
  */
 export class NotRegisteredError extends Error {
+  /** What callers test: always `"notRegistered"`. */
+  readonly code: "notRegistered" = "notRegistered";
   /** What was being done. */
   readonly operation: string;
   /** The name. */
@@ -151,6 +157,8 @@ export class NotRegisteredError extends Error {
  * ```
  */
 export class AlreadyRegisteredError extends Error {
+  /** What callers test: always `"alreadyRegistered"`. */
+  readonly code: "alreadyRegistered" = "alreadyRegistered";
   /** The name asked for. */
   readonly registeredName: string;
   /** The process holding that name (or the process that already had one). */
@@ -546,6 +554,12 @@ export type EtsErrorCause =
  * ```
  */
 export class EtsError extends Error {
+  /**
+   * Why it failed, as every error class's `code`: the same value as
+   * `cause` (which predates it and will take ES2022's meaning, an
+   * underlying error, in a later version: test `code`).
+   */
+  readonly code: EtsErrorCause;
   /** The operation, e.g. `"insert"`. */
   readonly operation: string;
   /** The table's name. */
@@ -572,6 +586,7 @@ export class EtsError extends Error {
     this.operation = operation;
     this.table = table;
     this.cause = cause;
+    this.code = cause;
   }
 }
 
@@ -723,6 +738,8 @@ export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
  * ```
  */
 export class ChildSpecError extends TypeError {
+  /** What callers test: always `"badChildSpec"`; `key` says which key. */
+  readonly code: "badChildSpec" = "badChildSpec";
   /** The OTP-style reason term. */
   readonly reason: unknown;
   /** The offending key (`"id"`, `"restart"`, `"strategy"`...). */

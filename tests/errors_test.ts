@@ -1,0 +1,117 @@
+// errors.ts: every class a caller catches has a string `code` (issue 12),
+// set on the errors the library really throws.
+import { describe, test } from "./_harness.ts";
+import assert from "node:assert/strict";
+import {
+  AlreadyRegisteredError,
+  ApplicationError,
+  ChildSpecError,
+  EtsError,
+  ExitError,
+  NoProcError,
+  NotRegisteredError,
+  SupervisorError,
+  TimeoutError,
+} from "../errors.ts";
+import { create } from "../ets.ts";
+import {
+  exit,
+  link,
+  receive,
+  register,
+  self,
+  send,
+  spawn,
+  unregister,
+} from "../process.ts";
+import { checkChildspecs } from "../supervisor.ts";
+import { flush, settle } from "./_helpers.ts";
+
+describe("errors: a string code on every class callers catch", () => {
+  test("thrown by the library, each error carries its code", async () => {
+    // NotRegisteredError
+    assert.throws(
+      () => send("errors_test_nobody", 1),
+      (e) => e instanceof NotRegisteredError && e.code === "notRegistered",
+    );
+    // AlreadyRegisteredError
+    register("errors_test_name", self());
+    try {
+      assert.throws(
+        () => register("errors_test_name", self()),
+        (e) =>
+          e instanceof AlreadyRegisteredError &&
+          e.code === "alreadyRegistered",
+      );
+    } finally {
+      unregister("errors_test_name");
+    }
+    // EtsError: code is the cause
+    const t = create("errors_test_table");
+    t.destroy();
+    assert.throws(
+      () => t.lookup(1),
+      (e) =>
+        e instanceof EtsError && e.code === "notFound" &&
+        e.cause === "notFound",
+    );
+    // TimeoutError
+    await assert.rejects(
+      receive(() => false, { timeout: 0 }),
+      (e) => e instanceof TimeoutError && e.code === "timeout",
+    );
+    // ChildSpecError
+    const err = checkChildspecs([{
+      id: "a",
+      start: () => "ignore",
+      restart: "forever" as never,
+    }]);
+    assert.ok(err instanceof ChildSpecError && err.code === "badChildSpec");
+    // NoProcError: linking to a dead process without trapping exits
+    const dead = spawn(() => {});
+    await settle();
+    const pid = spawn(async () => {
+      try {
+        link(dead);
+      } catch (e) {
+        send(main, ["caught", e]);
+      }
+      await null;
+    });
+    const main = self();
+    const [, caught] = await receive((m) =>
+      Array.isArray(m) && m[0] === "caught"
+    ) as [string, unknown];
+    assert.ok(caught instanceof NoProcError && caught.code === "noproc");
+    exit(pid, "kill");
+    await flush();
+  });
+
+  test("constructed directly, each class has its fixed or given code", () => {
+    assert.equal(new ExitError("x").code, "exit");
+    assert.equal(new NoProcError("link", "w").code, "noproc");
+    assert.equal(new NotRegisteredError("send", "w").code, "notRegistered");
+    assert.equal(
+      new AlreadyRegisteredError("taken", "w", undefined).code,
+      "alreadyRegistered",
+    );
+    assert.equal(
+      new SupervisorError("deleteChild", "db", "notFound").code,
+      "notFound",
+    );
+    assert.equal(
+      new ChildSpecError("id", "bad", "bad id").code,
+      "badChildSpec",
+    );
+    for (
+      const e of [
+        new ExitError("x"),
+        new NoProcError("link", "w"),
+        new SupervisorError("deleteChild", "db", "notFound"),
+        new ApplicationError("app", "alreadyRunning", undefined),
+      ]
+    ) {
+      assert.equal(typeof e.code, "string", e.name);
+    }
+  });
+});
