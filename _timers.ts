@@ -35,6 +35,43 @@ export abstract class Timed {
   abstract expire(): void;
 }
 
+/**
+ * A wait that ends once: by its timeout (`expire()`), by an AbortSignal, or
+ * by its owner. Subclasses call {@linkcode TimedWait.listen} in their
+ * constructor and {@linkcode TimedWait.end} before settling.
+ */
+export abstract class TimedWait extends Timed {
+  /** Ended (settled, timed out or aborted). */
+  done = false;
+  #signal: AbortSignal | undefined = undefined;
+  #onAbort: (() => void) | null = null;
+
+  /** Calls `onAbort(signal.reason)` when `signal` aborts (if given). */
+  protected listen(
+    signal: AbortSignal | undefined,
+    onAbort: (reason: unknown) => void,
+  ): void {
+    if (signal === undefined) return;
+    this.#signal = signal;
+    this.#onAbort = () => onAbort(signal.reason);
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /**
+   * Marks the wait ended, cancels its timeout and stops listening; false if
+   * it had ended already (then the caller does nothing).
+   */
+  protected end(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    cancelTimeout(this);
+    if (this.#onAbort !== null) {
+      this.#signal!.removeEventListener("abort", this.#onAbort);
+    }
+    return true;
+  }
+}
+
 const IDLE_HOPS = 2;
 
 class TimerList {

@@ -12,7 +12,7 @@ import {
   startTimeoutAfterBurst,
   watch,
 } from "./_runtime.ts";
-import { cancelTimeout, Timed } from "./_timers.ts";
+import { TimedWait } from "./_timers.ts";
 import { pendingOf, restartAt } from "./_restart.ts";
 import { Failure, request as call } from "./_request.ts";
 import { getClock } from "./clock.ts";
@@ -401,10 +401,7 @@ export function startTracker(
 }
 
 /** A findOrOpen that waits with a timeout or a signal. */
-class OpenWait extends Timed {
-  done = false;
-  #onAbort: (() => void) | null = null;
-
+class OpenWait extends TimedWait {
   constructor(
     readonly trk: Trk,
     readonly open: Open,
@@ -414,36 +411,23 @@ class OpenWait extends Timed {
     readonly reject: (error: unknown) => void,
   ) {
     super();
-    if (signal !== undefined) {
-      this.#onAbort = () => this.giveUp(signal.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
+    this.listen(signal, (reason) => this.giveUp(reason));
     // Lazily: an open answered in this burst never touches the clock.
     if (timeout !== Infinity) startTimeoutAfterBurst(this, timeout);
   }
 
-  #end(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    cancelTimeout(this);
-    if (this.#onAbort !== null) {
-      this.signal!.removeEventListener("abort", this.#onAbort);
-    }
-    return true;
-  }
-
   settle(r: unknown): void {
-    if (!this.#end()) return;
+    if (!this.end()) return;
     if (r instanceof Failure) this.reject(r.error);
     else this.resolve(r as Pid);
   }
 
   fail(error: unknown): void {
-    if (this.#end()) this.reject(error);
+    if (this.end()) this.reject(error);
   }
 
   giveUp(error: unknown): void {
-    if (!this.#end()) return;
+    if (!this.end()) return;
     // The tracker forgets the waiter and ends its call.
     genServer.cast(this.trk.pid, new Cancel(this.open));
     this.reject(error);

@@ -43,7 +43,13 @@ import {
   type StartOutcome,
   unlinkAndFlush,
 } from "./_child.ts";
-import { cancelTimeout, reportLater, startTimeout, Timed } from "./_timers.ts";
+import {
+  cancelTimeout,
+  reportLater,
+  startTimeout,
+  Timed,
+  TimedWait,
+} from "./_timers.ts";
 import { canMove, type ChildStateTag } from "./_child_table.ts";
 import {
   addRestart,
@@ -194,10 +200,7 @@ export const STOP = Symbol("stop");
 export type Step = typeof STOP | undefined;
 
 /** A getAttr waiting for an attribute to be set. */
-export class AttrWait extends Timed {
-  done = false;
-  #onAbort: (() => void) | null = null;
-
+export class AttrWait extends TimedWait {
   constructor(
     readonly trk: Trk,
     readonly id: unknown,
@@ -208,19 +211,11 @@ export class AttrWait extends Timed {
     readonly reject: (error: unknown) => void,
   ) {
     super();
-    if (signal !== undefined) {
-      this.#onAbort = () => this.fail(signal.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
+    this.listen(signal, (reason) => this.fail(reason));
   }
 
   #end(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    cancelTimeout(this);
-    if (this.#onAbort !== null) {
-      this.signal!.removeEventListener("abort", this.#onAbort);
-    }
+    if (!this.end()) return false;
     this.trk.dropAttrWait(this);
     return true;
   }
