@@ -426,7 +426,7 @@ export function checkSpecObject(
   if (s.id === undefined) {
     throw specError(
       "id",
-      "missingId",
+      "missing_id",
       undefined,
       `'id' is missing (${idRule})`,
     );

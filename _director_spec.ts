@@ -262,7 +262,7 @@ export function normaliseOwn(spec: unknown): OwnSpec {
     if (!append) {
       throw specError(
         "start",
-        "missingStart",
+        "missing_start",
         id,
         "'start' is missing (only a child with append: true may take the default childspec's)",
       );
@@ -373,7 +373,7 @@ export function effective(own: OwnSpec, def: DefaultChildspec): FullChildSpec {
   if (start === undefined) {
     throw specError(
       "start",
-      "missingStart",
+      "missing_start",
       own.id,
       "'start' is missing, and the default childspec has none",
     );

@@ -49,13 +49,13 @@ export interface Started {
 }
 
 /** The two ways a start fails, as the modules' error codes. */
-export type StartFailure = "alreadyStarted" | "startFailed";
+export type StartFailure = "already_started" | "start_failed";
 
 /**
  * What startChild (or restartChild) answers, from a start outcome:
  * `{ pid, extra }` (pid undefined for `"ignore"`), or `fail`'s Failure: an
- * `{ alreadyStarted: pid }` error is `"alreadyStarted"` with that pid, any
- * other is `"startFailed"` with the reason.
+ * `["already_started", pid]` error is `"already_started"` with that pid, any
+ * other is `"start_failed"` with the reason.
  */
 export function startedChild(
   outcome: StartOutcome,
@@ -68,18 +68,19 @@ export function startedChild(
   if (failed(outcome)) {
     const e = outcome.error;
     const pid = alreadyStarted(e);
-    if (pid !== undefined) return fail("alreadyStarted", { pid });
-    return fail("startFailed", { reason: e });
+    if (pid !== undefined) return fail("already_started", { pid });
+    return fail("start_failed", { reason: e });
   }
   return { pid: outcome.pid, extra: outcome.extra };
 }
 
-/** The pid of an `{ alreadyStarted: pid }` reason; never throws. */
+/** The pid of an `["already_started", pid]` reason; never throws. */
 function alreadyStarted(e: unknown): Pid | undefined {
-  if (e === null || typeof e !== "object") return undefined;
   try {
-    const pid = (e as { alreadyStarted?: unknown }).alreadyStarted;
-    return pid instanceof Pid ? pid : undefined;
+    return Array.isArray(e) && e.length === 2 && e[0] === "already_started" &&
+        e[1] instanceof Pid
+      ? e[1]
+      : undefined;
   } catch {
     return undefined;
   }

@@ -136,7 +136,7 @@ function cancelIn(trk: Trk, open: Open): void {
 }
 
 function notFound(op: string, trk: Trk, id: unknown): Failure {
-  return new Failure(new TrackerError(op, trk.name, id, "notFound"));
+  return new Failure(new TrackerError(op, trk.name, id, "not_found"));
 }
 
 function terminateChildIn(
@@ -174,7 +174,7 @@ function deleteChildIn(trk: Trk, id: unknown): CallReturn {
       trk,
     );
   }
-  trk.answer(e, trk.failure("findOrOpen", e, "notFound"));
+  trk.answer(e, trk.failure("findOrOpen", e, "not_found"));
   trk.remove(e);
   return reply(undefined, trk);
 }
@@ -216,8 +216,8 @@ function addExistingChildIn(
   if (e !== undefined) {
     return reply(
       e.status === "running"
-        ? trk.failure(op, e, "alreadyStarted", { pid: e.pid })
-        : trk.failure(op, e, "alreadyPresent", { status: e.status }),
+        ? trk.failure(op, e, "already_started", { pid: e.pid })
+        : trk.failure(op, e, "already_present", { status: e.status }),
       trk,
     );
   }
@@ -502,17 +502,17 @@ export function writable(t: Trk, op: string, id: unknown): Entry {
   const e = t.index.get(id);
   if (e === undefined) {
     checkId(op, id);
-    throw new TrackerError(op, t.name, id, "notFound");
+    throw new TrackerError(op, t.name, id, "not_found");
   }
   if (e.status === "launching") return e;
   if (e.status === "running") {
     if (!procOf(e.pid!).dead) return e;
-    throw new TrackerError(op, t.name, id, "notAlive", {
+    throw new TrackerError(op, t.name, id, "not_alive", {
       status: "terminating",
       why: "its process has exited (the child is ending)",
     });
   }
-  throw new TrackerError(op, t.name, id, "notAlive", {
+  throw new TrackerError(op, t.name, id, "not_alive", {
     status: e.status,
     why: e.status === "terminating"
       ? "the child is terminating (it has exited; its attributes are read-only until its afterTerminate is done)"

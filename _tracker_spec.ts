@@ -24,32 +24,32 @@ import type { AfterTerminate, ChildStatus } from "./tracker.ts";
 
 /**
  * Why a tracker request failed:
- * - `"notFound"`: no child has this id;
- * - `"notAlive"`: the child is terminating, restarting or stopped (or its
+ * - `"not_found"`: no child has this id;
+ * - `"not_alive"`: the child is terminating, restarting or stopped (or its
  *   process has just died), so its attributes cannot change;
- * - `"alreadyStarted"`: addExistingChild for an id that runs (`pid`);
- * - `"alreadyPresent"`: addExistingChild for an id in another status;
+ * - `"already_started"`: addExistingChild for an id that runs (`pid`);
+ * - `"already_present"`: addExistingChild for an id in another status;
  * - `"running"`: deleteChild or restartChild of a child that is launching,
  *   running or terminating;
- * - `"startFailed"`: the start function failed with `reason`;
+ * - `"start_failed"`: the start function failed with `reason`;
  * - `"ignored"`: the start function returned `"ignore"`;
- * - `"notACounter"`: increment of a missing attribute (with no default) or
+ * - `"not_a_counter"`: increment of a missing attribute (with no default) or
  *   of one that is not a number of the increment's type.
  */
 export type TrackerErrorCode =
-  | "notFound"
-  | "notAlive"
-  | "alreadyStarted"
-  | "alreadyPresent"
+  | "not_found"
+  | "not_alive"
+  | "already_started"
+  | "already_present"
   | "running"
-  | "startFailed"
+  | "start_failed"
   | "ignored"
-  | "notACounter";
+  | "not_a_counter";
 
 /**
  * A tracker request that failed: `code` says why, `reason` carries the
- * child's failure for `"startFailed"`, `pid` the running child for
- * `"alreadyStarted"`, `status` the child's status for `"notAlive"` and
+ * child's failure for `"start_failed"`, `pid` the running child for
+ * `"already_started"`, `status` the child's status for `"not_alive"` and
  * `"running"`.
  *
  * @example
@@ -59,7 +59,7 @@ export type TrackerErrorCode =
  * await tracker.start("errors_demo");
  * assert.throws(
  *   () => tracker.setAttr("errors_demo", "nobody", "k", 1),
- *   (e) => e instanceof tracker.TrackerError && e.code === "notFound",
+ *   (e) => e instanceof tracker.TrackerError && e.code === "not_found",
  * );
  * await tracker.stop("errors_demo");
  * ```
@@ -67,7 +67,7 @@ export type TrackerErrorCode =
 export class TrackerError extends ChildRequestError<TrackerErrorCode> {
   /** The tracker's name. */
   readonly tracker: string;
-  /** The child's status (`"notAlive"`, `"running"`), else undefined. */
+  /** The child's status (`"not_alive"`, `"running"`), else undefined. */
   readonly status: ChildStatus | undefined;
 
   /**
@@ -99,7 +99,7 @@ export class TrackerError extends ChildRequestError<TrackerErrorCode> {
       `Cannot ${operation} child ${formatTerm(child)} of tracker ${
         JSON.stringify(tracker)
       }: ${details?.why ?? WHY[code]}${
-        code === "startFailed" ? ` (${formatTerm(details?.reason)})` : ""
+        code === "start_failed" ? ` (${formatTerm(details?.reason)})` : ""
       }`,
     );
     this.name = "TrackerError";
@@ -109,14 +109,14 @@ export class TrackerError extends ChildRequestError<TrackerErrorCode> {
 }
 
 const WHY: Record<TrackerErrorCode, string> = {
-  notFound: "no child has this id",
-  notAlive: "the child is not launching or running",
-  alreadyStarted: "a child with this id is running",
-  alreadyPresent: "a child with this id exists",
+  not_found: "no child has this id",
+  not_alive: "the child is not launching or running",
+  already_started: "a child with this id is running",
+  already_present: "a child with this id exists",
   running: "the child is launching, running or terminating",
-  startFailed: "its start function failed",
+  start_failed: "its start function failed",
   ignored: 'its start function returned "ignore"',
-  notACounter: "the attribute is not a counter",
+  not_a_counter: "the attribute is not a counter",
 };
 
 // ----------------------------------------------------------- validation --
@@ -212,7 +212,7 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   if (s.start === undefined && !(existing && restart === "temporary")) {
     throw specError(
       "start",
-      "missingStart",
+      "missing_start",
       existing
         ? `child ${name()}: 'start' is needed to restart a ${restart} child`
         : `child ${name()}: 'start' is missing`,

@@ -628,7 +628,7 @@ export class Trk {
     });
     this.answer(
       e,
-      this.failure("findOrOpen", e, "startFailed", { reason }),
+      this.failure("findOrOpen", e, "start_failed", { reason }),
     );
     if (restart && e.stoppers === null) {
       // A restart that failed: try again (counted against the intensity).

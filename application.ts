@@ -93,7 +93,7 @@
  *   applications, no `start_phases` or environment: an application is a
  *   start function and options.
  * - One root per program: a second {@linkcode start} while one runs fails
- *   with {@linkcode ApplicationError} `"alreadyRunning"`. Compose trees under
+ *   with {@linkcode ApplicationError} `"already_running"`. Compose trees under
  *   one root supervisor instead.
  * - Restart types (permanent, transient, temporary) do not apply: when the
  *   tree is gone the application is over, and `exit` says whether the
@@ -527,7 +527,7 @@ export class RunningApplication implements AsyncDisposable {
     // Anything the start function left linked to the master goes with it.
     kill(this.#master, "shutdown");
     this.#cleanUp();
-    const error = new ApplicationError(this.name, "startFailed", reason);
+    const error = new ApplicationError(this.name, "start_failed", reason);
     if (this.#settings.exit) {
       report(
         this.name,
@@ -740,8 +740,8 @@ function isShutdown(reason: unknown): boolean {
  * @throws {TypeError} (rejects) if `start` is not a function, or an option
  *   is unknown or of the wrong type.
  * @throws {RangeError} (rejects) for a negative or fractional `shutdown`.
- * @throws {ApplicationError} (rejects) `"alreadyRunning"` if an application
- *   runs already, `"startFailed"` if `start` failed (with `exit: true` the
+ * @throws {ApplicationError} (rejects) `"already_running"` if an application
+ *   runs already, `"start_failed"` if `start` failed (with `exit: true` the
  *   program reports that and exits 1 instead).
  *
  * @example
@@ -778,7 +778,7 @@ export function start(
  * @returns the running application.
  * @throws {TypeError} (rejects) as {@linkcode start}.
  * @throws {RangeError} (rejects) as {@linkcode start}.
- * @throws {ApplicationError} (rejects) `"alreadyRunning"`; `"startFailed"`
+ * @throws {ApplicationError} (rejects) `"already_running"`; `"start_failed"`
  *   only with `exit: false`.
  *
  * @example
@@ -843,7 +843,7 @@ function launch(
   }
   if (running !== undefined) {
     return Promise.reject(
-      new ApplicationError(settings.name, "alreadyRunning"),
+      new ApplicationError(settings.name, "already_running"),
     );
   }
   return launchApp(create(settings), start as StartFunction);

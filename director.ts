@@ -463,30 +463,30 @@ export type DirectorEvent =
 
 /**
  * Why a director request failed:
- * - `"notFound"`: no child has that id (or pid);
+ * - `"not_found"`: no child has that id (or pid);
  * - `"running"`: the child must be stopped first (restartChild,
  *   deleteChild);
  * - `"restarting"`: getPid of a child between restart attempts;
- * - `"notRunning"`: getPid of a stopped child (director's `undefined`);
- * - `"alreadyStarted"`: a running child has that id (or is that pid);
- * - `"alreadyPresent"`: a stopped or restarting child has that id;
- * - `"startFailed"`: the start function failed with `reason`;
+ * - `"not_running"`: getPid of a stopped child (director's `undefined`);
+ * - `"already_started"`: a running child has that id (or is that pid);
+ * - `"already_present"`: a stopped or restarting child has that id;
+ * - `"start_failed"`: the start function failed with `reason`;
  * - `"noproc"`: becomeSupervisor of a dead process.
  */
 export type DirectorErrorCode =
-  | "notFound"
+  | "not_found"
   | "running"
   | "restarting"
-  | "notRunning"
-  | "alreadyStarted"
-  | "alreadyPresent"
-  | "startFailed"
+  | "not_running"
+  | "already_started"
+  | "already_present"
+  | "start_failed"
   | "noproc";
 
 /**
  * A director request that failed: `code` says why, `reason` carries the
- * child's failure for `"startFailed"`, `pid` the running child for
- * `"alreadyStarted"` and `"running"`.
+ * child's failure for `"start_failed"`, `pid` the running child for
+ * `"already_started"` and `"running"`.
  *
  * @example
  * ```ts
@@ -495,7 +495,7 @@ export type DirectorErrorCode =
  * const d = await director.start({});
  * assert.throws(
  *   () => director.getPid(d, "nobody"),
- *   (e) => e instanceof director.DirectorError && e.code === "notFound",
+ *   (e) => e instanceof director.DirectorError && e.code === "not_found",
  * );
  * await director.stop(d);
  * ```
@@ -774,8 +774,8 @@ function startChildIn(
   const existing = dir.find(own.id);
   if (existing !== undefined) {
     return existing.pid !== undefined
-      ? fail("startChild", own.id, "alreadyStarted", { pid: existing.pid })
-      : fail("startChild", own.id, "alreadyPresent");
+      ? fail("startChild", own.id, "already_started", { pid: existing.pid })
+      : fail("startChild", own.id, "already_present");
   }
   const child = new Child(own, spec);
   return then(dir.start(child), (o) => {
@@ -793,7 +793,7 @@ function restartChildIn(
   id: unknown,
 ): StartedChild | Failure | Promise<StartedChild | Failure> {
   const child = dir.find(id);
-  if (child === undefined) return fail("restartChild", id, "notFound");
+  if (child === undefined) return fail("restartChild", id, "not_found");
   if (child.pid !== undefined) {
     return fail("restartChild", id, "running", { pid: child.pid });
   }
@@ -818,7 +818,7 @@ function terminateChildIn(
   andDelete: boolean,
 ): undefined | Failure | Promise<undefined | Failure> {
   const child = childOf(dir, arg);
-  if (child === undefined) return fail(op, arg, "notFound");
+  if (child === undefined) return fail(op, arg, "not_found");
   return then(dir.terminate(child), () => {
     if (andDelete && dir.children.has(child)) dir.remove(child);
     return undefined;
@@ -827,7 +827,7 @@ function terminateChildIn(
 
 function deleteChildIn(dir: Dir, id: unknown): undefined | Failure {
   const child = dir.find(id);
-  if (child === undefined) return fail("deleteChild", id, "notFound");
+  if (child === undefined) return fail("deleteChild", id, "not_found");
   if (child.pid !== undefined) {
     return fail("deleteChild", id, "running", { pid: child.pid });
   }
@@ -842,7 +842,7 @@ function withChild(
   f: (c: Child) => unknown,
 ): unknown {
   const child = dir.find(id);
-  if (child === undefined) return fail(op, id, "notFound");
+  if (child === undefined) return fail(op, id, "not_found");
   return f(child);
 }
 
@@ -896,12 +896,12 @@ function becomeSupervisorIn(
     );
   }
   if (proc.dead) return fail(op, pid, "noproc");
-  if (dir.byPid.has(pid)) return fail(op, pid, "alreadyStarted", { pid });
+  if (dir.byPid.has(pid)) return fail(op, pid, "already_started", { pid });
   const existing = dir.find(own.id);
   if (existing !== undefined) {
     return existing.pid !== undefined
-      ? fail(op, own.id, "alreadyStarted", { pid: existing.pid })
-      : fail(op, own.id, "alreadyPresent");
+      ? fail(op, own.id, "already_started", { pid: existing.pid })
+      : fail(op, own.id, "already_present");
   }
   if (!linked(dir.proc, proc)) linkProcs(dir.proc, proc);
   const child = new Child(own, spec);
@@ -912,7 +912,7 @@ function becomeSupervisorIn(
 
 function deleteRunningChildIn(dir: Dir, pid: Pid): undefined | Failure {
   const child = dir.byPid.get(pid);
-  if (child === undefined) return fail("deleteRunningChild", pid, "notFound");
+  if (child === undefined) return fail("deleteRunningChild", pid, "not_found");
   // Unlinked, and an EXIT already queued is taken out: it is not ours now.
   unlinkAndFlush(dir.proc, pid, undefined);
   dir.remove(child);
@@ -1140,8 +1140,8 @@ export function stop(
  * @param spec the child spec.
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"`.
- * @throws {DirectorError} (rejects) `"alreadyStarted"` (with the running
- *   pid), `"alreadyPresent"`, or `"startFailed"` with the child's reason.
+ * @throws {DirectorError} (rejects) `"already_started"` (with the running
+ *   pid), `"already_present"`, or `"start_failed"` with the child's reason.
  * @throws {ChildSpecError} (rejects) for an invalid spec (an append child
  *   without `start` under a default without one, too).
  * @throws {CallError} (rejects) if there is no such director (`"noproc"`).
@@ -1178,8 +1178,8 @@ export function startChild(
  * @param director the director.
  * @param id the child's id.
  * @returns the new pid and extra (pid undefined if it returned "ignore").
- * @throws {DirectorError} (rejects) `"notFound"`, `"running"`, or
- *   `"startFailed"` (the child stays stopped).
+ * @throws {DirectorError} (rejects) `"not_found"`, `"running"`, or
+ *   `"start_failed"` (the child stays stopped).
  *
  * @example
  * ```ts
@@ -1209,7 +1209,7 @@ export function restartChild(
  *
  * @param director the director.
  * @param child the child's id, or its pid.
- * @throws {DirectorError} (rejects) `"notFound"`.
+ * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
  * ```ts
@@ -1234,7 +1234,7 @@ export function terminateChild(director: Dest, child: unknown): Promise<void> {
  *
  * @param director the director.
  * @param id the child's id.
- * @throws {DirectorError} (rejects) `"notFound"` or `"running"`.
+ * @throws {DirectorError} (rejects) `"not_found"` or `"running"`.
  *
  * @example
  * ```ts
@@ -1259,7 +1259,7 @@ export function deleteChild(director: Dest, id: unknown): Promise<void> {
  *
  * @param director the director.
  * @param child the child's id, or its pid.
- * @throws {DirectorError} (rejects) `"notFound"`.
+ * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
  * ```ts
@@ -1287,7 +1287,7 @@ export function terminateAndDeleteChild(
  * @param director the director.
  * @param id the child's id.
  * @returns the plan (for an append child, the default's and its own).
- * @throws {DirectorError} (rejects) `"notFound"`.
+ * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
  * ```ts
@@ -1323,7 +1323,7 @@ export function getPlan(
  * @param id the child's id.
  * @param plan the new plan.
  * @throws {ChildSpecError} (rejects) for an invalid plan (key `"plan"`).
- * @throws {DirectorError} (rejects) `"notFound"`.
+ * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
  * ```ts
@@ -1358,7 +1358,7 @@ export function changePlan(
  * @param director the director.
  * @param id the child's id.
  * @returns the count (a whole number or Infinity).
- * @throws {DirectorError} (rejects) `"notFound"`.
+ * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
  * ```ts
@@ -1386,7 +1386,7 @@ export function getCount(director: Dest, id: unknown): Promise<number> {
  * @param id the child's id.
  * @param count a whole number >= 0, or Infinity.
  * @throws {RangeError} (rejects) for an invalid count.
- * @throws {DirectorError} (rejects) `"notFound"`.
+ * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
  * ```ts
@@ -1486,8 +1486,8 @@ export function changeDefaultChildspec(
  * @param pid the process to adopt.
  * @param spec its child spec.
  * @throws {DirectorError} (rejects) `"noproc"` (the process is dead),
- *   `"alreadyStarted"` (it is a child already, or a running child has that
- *   id), `"alreadyPresent"` (a stopped child has that id).
+ *   `"already_started"` (it is a child already, or a running child has that
+ *   id), `"already_present"` (a stopped child has that id).
  * @throws {ChildSpecError} (rejects) for an invalid spec.
  *
  * @example
@@ -1527,7 +1527,7 @@ export function becomeSupervisor(
  *
  * @param director the director.
  * @param pid the child's pid.
- * @throws {DirectorError} (rejects) `"notFound"` (no running child has that
+ * @throws {DirectorError} (rejects) `"not_found"` (no running child has that
  *   pid).
  *
  * @example
@@ -1602,8 +1602,8 @@ export function checkChildspec(
  * @param director the director (pid or name).
  * @param id the child's id.
  * @returns the child's pid.
- * @throws {DirectorError} `"notFound"` (no such id), `"restarting"` (between
- *   restart attempts), `"notRunning"` (stopped, or waiting).
+ * @throws {DirectorError} `"not_found"` (no such id), `"restarting"` (between
+ *   restart attempts), `"not_running"` (stopped, or waiting).
  * @throws {NoProcError} if the director is not alive.
  *
  * @example
@@ -1627,7 +1627,7 @@ export function getPid(director: Dest, id: unknown): Pid {
   throw new DirectorError(
     "getPid",
     id,
-    c === undefined ? "notFound" : c.restarting ? "restarting" : "notRunning",
+    c === undefined ? "not_found" : c.restarting ? "restarting" : "not_running",
   );
 }
 
@@ -1729,7 +1729,7 @@ export function countChildren(director: Dest): ChildCounts {
  * @param director the director (pid or name).
  * @param child the child's id, or its pid.
  * @returns the spec.
- * @throws {DirectorError} `"notFound"`.
+ * @throws {DirectorError} `"not_found"`.
  * @throws {NoProcError} if the director is not alive.
  *
  * @example
@@ -1750,7 +1750,7 @@ export function getChildspec(director: Dest, child: unknown): FullChildSpec {
   const d = dirOf("getChildspec", director);
   const c = childOf(d, child);
   if (c === undefined) {
-    throw new DirectorError("getChildspec", child, "notFound");
+    throw new DirectorError("getChildspec", child, "not_found");
   }
   return c.spec;
 }
@@ -1762,7 +1762,7 @@ export function getChildspec(director: Dest, child: unknown): FullChildSpec {
  * @param director the director (pid or name).
  * @param id the child's id.
  * @returns the restart count (0 before its first exit).
- * @throws {DirectorError} `"notFound"`.
+ * @throws {DirectorError} `"not_found"`.
  * @throws {NoProcError} if the director is not alive.
  *
  * @example
@@ -1781,7 +1781,7 @@ export function getRestartCount(director: Dest, id: unknown): number {
   const d = dirOf("getRestartCount", director);
   const c = d.find(id);
   if (c === undefined) {
-    throw new DirectorError("getRestartCount", id, "notFound");
+    throw new DirectorError("getRestartCount", id, "not_found");
   }
   return c.restartCount;
 }

@@ -114,8 +114,8 @@ export class NoProcError extends Error {
  * ```
  */
 export class NotRegisteredError extends Error {
-  /** What callers test: always `"notRegistered"`. */
-  readonly code: "notRegistered" = "notRegistered";
+  /** What callers test: always `"not_registered"`. */
+  readonly code: "not_registered" = "not_registered";
   /** What was being done. */
   readonly operation: string;
   /** The name. */
@@ -157,8 +157,8 @@ export class NotRegisteredError extends Error {
  * ```
  */
 export class AlreadyRegisteredError extends Error {
-  /** What callers test: always `"alreadyRegistered"`. */
-  readonly code: "alreadyRegistered" = "alreadyRegistered";
+  /** What callers test: always `"already_registered"`. */
+  readonly code: "already_registered" = "already_registered";
   /** The name asked for. */
   readonly registeredName: string;
   /** The process holding that name (or the process that already had one). */
@@ -227,11 +227,11 @@ export class TimeoutError extends Error {
  * - `"noproc"`: no such server;
  * - `"timeout"`: no answer in time (the error is a
  *   {@linkcode CallTimeoutError}, also a {@linkcode TimeoutError});
- * - `"callingSelf"`: a server called itself (reason `"calling_self"`);
+ * - `"calling_self"`: a server called itself (reason `"calling_self"`);
  * - `"exited"`: the server exited (with `reason`) before it replied, or,
  *   for a stop, exited with another reason than the one asked.
  */
-export type CallErrorCode = "noproc" | "timeout" | "callingSelf" | "exited";
+export type CallErrorCode = "noproc" | "timeout" | "calling_self" | "exited";
 
 /** The message of a failed call or stop, as OTP names the call. */
 function callMessage(
@@ -306,7 +306,7 @@ export class CallError extends Error {
       : reason === "timeout"
       ? "timeout"
       : reason === "calling_self"
-      ? "callingSelf"
+      ? "calling_self"
       : "exited";
     this.operation = operation;
     this.server = server;
@@ -390,24 +390,29 @@ export class CallTimeoutError extends TimeoutError {
  * Why a gen_server did not start, as a code (the OTP reason itself is the
  * error's `reason`):
  * - `"ignore"`: init returned `"ignore"`;
- * - `"alreadyStarted"`: the name was taken (reason `{ alreadyStarted: pid }`);
+ * - `"already_started"`: the name was taken (reason `["already_started", pid]`);
  * - `"timeout"`: init outlived its timeout (the error is a
  *   {@linkcode StartTimeoutError}, also a {@linkcode TimeoutError});
  * - `"failed"`: anything else: init returned `["stop", reason]` or
  *   `["error", reason]` or a bad value, threw, or the server died.
  */
-export type StartErrorCode = "ignore" | "alreadyStarted" | "timeout" | "failed";
+export type StartErrorCode =
+  | "ignore"
+  | "already_started"
+  | "timeout"
+  | "failed";
 
 /** The code for a start failure's reason (guarded: reasons may be hostile). */
 function startCode(reason: unknown): StartErrorCode {
   if (reason === "ignore") return "ignore";
   if (reason === "timeout") return "timeout";
-  if (reason !== null && typeof reason === "object") {
-    try {
-      if ("alreadyStarted" in reason) return "alreadyStarted";
-    } catch {
-      // A Proxy whose `has` trap throws: just a failure.
-    }
+  try {
+    if (
+      Array.isArray(reason) && reason.length === 2 &&
+      reason[0] === "already_started"
+    ) return "already_started";
+  } catch {
+    // A Proxy whose trap throws: just a failure.
   }
   return "failed";
 }
@@ -415,7 +420,7 @@ function startCode(reason: unknown): StartErrorCode {
 /**
  * A gen_server did not start. `reason` is OTP's: `"ignore"` when init
  * returned `"ignore"`, `"timeout"` when init outlived its timeout,
- * `{ alreadyStarted: pid }` when the name was taken, the reason of
+ * `["already_started", pid]` when the name was taken, the reason of
  * `["stop", reason]` or `["error", reason]`, `{ badReturnValue: value }`, or
  * what init threw; `code` sorts these out (a {@linkcode StartErrorCode}).
  *
@@ -509,32 +514,32 @@ export class StartTimeoutError extends TimeoutError {
 
 /**
  * Why a table operation failed (OTP's `error_info` causes):
- * - `"notFound"`: the table does not exist (never did, or was destroyed);
+ * - `"not_found"`: the table does not exist (never did, or was destroyed);
  * - `"access"`: the calling process may not read (private) or write
  *   (protected, private) this table;
- * - `"alreadyExists"`: a named table with that name exists;
- * - `"notOwner"`: only the owner may give the table away or change its heir;
+ * - `"already_exists"`: a named table with that name exists;
+ * - `"not_owner"`: only the owner may give the table away or change its heir;
  * - `"owner"`: giving a table to its own owner;
- * - `"badKey"`: no record with that key (lookupElement, updateCounter);
- * - `"keyPos"`: an update aimed at the key itself;
+ * - `"bad_key"`: no record with that key (lookupElement, updateCounter);
+ * - `"key_pos"`: an update aimed at the key itself;
  * - `"position"`: a position outside the record;
- * - `"tableType"`: not for this table type (counters on a bag...);
+ * - `"table_type"`: not for this table type (counters on a bag...);
  * - `"default"`: a default record that cannot be used;
- * - `"badValue"`: a value of the wrong kind (a counter that is not an
+ * - `"bad_value"`: a value of the wrong kind (a counter that is not an
  *   integer...).
  */
 export type EtsErrorCause =
-  | "notFound"
+  | "not_found"
   | "access"
-  | "alreadyExists"
-  | "notOwner"
+  | "already_exists"
+  | "not_owner"
   | "owner"
-  | "badKey"
-  | "keyPos"
+  | "bad_key"
+  | "key_pos"
   | "position"
-  | "tableType"
+  | "table_type"
   | "default"
-  | "badValue";
+  | "bad_value";
 
 /**
  * A table operation failed; `cause` says why, and the message names the
@@ -549,7 +554,7 @@ export type EtsErrorCause =
  * try {
  *   t.lookup(1);
  * } catch (e) {
- *   console.assert(e instanceof EtsError && e.cause === "notFound");
+ *   console.assert(e instanceof EtsError && e.cause === "not_found");
  * }
  * ```
  */
@@ -594,25 +599,25 @@ export class EtsError extends Error {
  * The common base of the supervisor-like modules' request errors
  * ({@linkcode SupervisorError}, the director's `DirectorError`, the
  * tracker's `TrackerError`): a request about one child failed; `code` says
- * why, `reason` carries the child's failure for `"startFailed"`, `pid` the
- * running child for `"alreadyStarted"` (and the director's `"running"`).
+ * why, `reason` carries the child's failure for `"start_failed"`, `pid` the
+ * running child for `"already_started"` (and the director's `"running"`).
  * Catch the module's own class; this one is for code that handles all
  * three alike.
  *
  * @example
  * ```ts
  * import { ChildRequestError, SupervisorError } from "@steward/steward/errors";
- * const e = new SupervisorError("deleteChild", "db", "notFound");
- * console.assert(e instanceof ChildRequestError && e.code === "notFound");
+ * const e = new SupervisorError("deleteChild", "db", "not_found");
+ * console.assert(e instanceof ChildRequestError && e.code === "not_found");
  * console.assert(e.message === 'deleteChild "db" failed: notFound');
  * ```
  */
 export class ChildRequestError<C extends string = string> extends Error {
   /** Why the request failed. */
   readonly code: C;
-  /** The child's failure reason (`"startFailed"`), else undefined. */
+  /** The child's failure reason (`"start_failed"`), else undefined. */
   readonly reason: unknown;
-  /** The running child (`"alreadyStarted"`...), else undefined. */
+  /** The running child (`"already_started"`...), else undefined. */
   readonly pid: Pid | undefined;
   /** The request: `"startChild"`, `"terminateChild"`... */
   readonly operation: string;
@@ -652,7 +657,7 @@ export class ChildRequestError<C extends string = string> extends Error {
 
   /**
    * The usual message: `<operation> <child> failed: <code>`, with the
-   * reason in parentheses for `"startFailed"`.
+   * reason in parentheses for `"start_failed"`.
    *
    * @param operation the request.
    * @param child the child id or pid it named.
@@ -663,7 +668,7 @@ export class ChildRequestError<C extends string = string> extends Error {
    * @example
    * ```ts
    * import { ChildRequestError } from "@steward/steward/errors";
-   * const m = ChildRequestError.describe("startChild", "w", "startFailed", "boom");
+   * const m = ChildRequestError.describe("startChild", "w", "start_failed", "boom");
    * console.assert(m === 'startChild "w" failed: startFailed ("boom")');
    * ```
    */
@@ -674,39 +679,39 @@ export class ChildRequestError<C extends string = string> extends Error {
     reason?: unknown,
   ): string {
     return `${operation} ${formatTerm(child)} failed: ${code}${
-      code === "startFailed" ? ` (${formatTerm(reason)})` : ""
+      code === "start_failed" ? ` (${formatTerm(reason)})` : ""
     }`;
   }
 }
 
 /**
  * Why a supervisor request failed (OTP's `{error, ...}` results):
- * - `"alreadyStarted"`: a child with that id is running (its pid is in
- *   `pid`), or the start function reported `{ alreadyStarted: pid }`;
- * - `"alreadyPresent"`: a child with that id exists but is not running
+ * - `"already_started"`: a child with that id is running (its pid is in
+ *   `pid`), or the start function reported `["already_started", pid]`;
+ * - `"already_present"`: a child with that id exists but is not running
  *   (stopped, or restarting);
- * - `"notFound"`: no such child;
+ * - `"not_found"`: no such child;
  * - `"running"`: the child must be stopped first (restartChild, deleteChild);
  * - `"restarting"`: the child is between restart attempts;
- * - `"simpleOneForOne"`: not for a simple_one_for_one or dynamic supervisor
+ * - `"simple_one_for_one"`: not for a simple_one_for_one or dynamic supervisor
  *   (or, there, an id where a pid is needed);
- * - `"maxChildren"`: a dynamic supervisor has `maxChildren` children;
- * - `"startFailed"`: the child's start function failed with `reason`.
+ * - `"max_children"`: a dynamic supervisor has `max_children` children;
+ * - `"start_failed"`: the child's start function failed with `reason`.
  */
 export type SupervisorErrorCode =
-  | "alreadyStarted"
-  | "alreadyPresent"
-  | "notFound"
+  | "already_started"
+  | "already_present"
+  | "not_found"
   | "running"
   | "restarting"
-  | "simpleOneForOne"
-  | "maxChildren"
-  | "startFailed";
+  | "simple_one_for_one"
+  | "max_children"
+  | "start_failed";
 
 /**
  * A supervisor request that failed: `code` says why, `reason` carries the
- * child's failure for `"startFailed"`, `pid` the running child for
- * `"alreadyStarted"`.
+ * child's failure for `"start_failed"`, `pid` the running child for
+ * `"already_started"`.
  *
  * @example
  * ```ts
@@ -714,7 +719,7 @@ export type SupervisorErrorCode =
  * import * as supervisor from "@steward/steward/supervisor";
  * const sup = await supervisor.start({ strategy: "one_for_one" });
  * const err = await supervisor.deleteChild(sup, "nobody").catch((e) => e);
- * console.assert(err instanceof SupervisorError && err.code === "notFound");
+ * console.assert(err instanceof SupervisorError && err.code === "not_found");
  * await supervisor.stop(sup);
  * ```
  */
@@ -726,7 +731,7 @@ export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
 /**
  * A child spec or supervisor flag that is not valid (OTP's child spec and
  * `supervisor_data` errors). `key` names the offending key, `reason` is the
- * OTP-style term (`"missingId"`, `{ invalidRestartType: "forever" }`,
+ * OTP-style term (`"missing_id"`, `{ invalidRestartType: "forever" }`,
  * `{ duplicateChildName: id }`...), the message says what is wrong and why.
  *
  * @example
@@ -738,8 +743,8 @@ export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
  * ```
  */
 export class ChildSpecError extends TypeError {
-  /** What callers test: always `"badChildSpec"`; `key` says which key. */
-  readonly code: "badChildSpec" = "badChildSpec";
+  /** What callers test: always `"bad_child_spec"`; `key` says which key. */
+  readonly code: "bad_child_spec" = "bad_child_spec";
   /** The OTP-style reason term. */
   readonly reason: unknown;
   /** The offending key (`"id"`, `"restart"`, `"strategy"`...). */
@@ -762,12 +767,12 @@ export class ChildSpecError extends TypeError {
 
 /**
  * Why an application did not start:
- * - `"alreadyRunning"`: another application runs in this program (one root
+ * - `"already_running"`: another application runs in this program (one root
  *   per program);
- * - `"startFailed"`: its start function failed with `reason` (returned
+ * - `"start_failed"`: its start function failed with `reason` (returned
  *   `["error", reason]` or `"ignore"`, or threw).
  */
-export type ApplicationErrorCode = "alreadyRunning" | "startFailed";
+export type ApplicationErrorCode = "already_running" | "start_failed";
 
 /**
  * An application that did not start (application.ts): `code` says why,
@@ -779,14 +784,14 @@ export type ApplicationErrorCode = "alreadyRunning" | "startFailed";
  * import { start } from "@steward/steward/application";
  * const err = await start(() => ["error", "no_config"] as const, { exit: false })
  *   .catch((e) => e);
- * console.assert(err instanceof ApplicationError && err.code === "startFailed");
+ * console.assert(err instanceof ApplicationError && err.code === "start_failed");
  * console.assert(err.reason === "no_config");
  * ```
  */
 export class ApplicationError extends Error {
   /** Why it did not start. */
   readonly code: ApplicationErrorCode;
-  /** The start function's failure (`"startFailed"`), else undefined. */
+  /** The start function's failure (`"start_failed"`), else undefined. */
   readonly reason: unknown;
   /** The application's name. */
   readonly application: string;
@@ -796,7 +801,7 @@ export class ApplicationError extends Error {
    *
    * @param application the application's name.
    * @param code why it did not start.
-   * @param reason the start function's failure, for `"startFailed"`.
+   * @param reason the start function's failure, for `"start_failed"`.
    */
   constructor(
     application: string,
@@ -814,7 +819,7 @@ export class ApplicationError extends Error {
       isError = false;
     }
     super(
-      code === "alreadyRunning"
+      code === "already_running"
         ? `Cannot start application ${
           JSON.stringify(application)
         }: an application is already running (one root per program)`

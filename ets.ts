@@ -307,7 +307,7 @@ export function isEtsTransfer(
  * @param name the table's name (unique among named tables).
  * @param options `type`, `access`, `keyPos`, `named`, `heir`.
  * @returns the table.
- * @throws {EtsError} `alreadyExists` if `named` and the name is taken.
+ * @throws {EtsError} `already_exists` if `named` and the name is taken.
  * @throws {TypeError} for a malformed name or option (unknown ones too).
  * @throws {RangeError} for a negative or fractional `keyPos`.
  *
@@ -394,7 +394,7 @@ export function create(name: string, options: CreateOptions = {}): Table {
     throw new EtsError(
       "create",
       name,
-      "alreadyExists",
+      "already_exists",
       "a named table with this name exists",
     );
   }
@@ -486,7 +486,7 @@ export class Continuation<T> {
    * The next chunk, or `undefined` when there are no more results.
    *
    * @returns the chunk.
-   * @throws {EtsError} `notFound` if the table was destroyed, `access` if
+   * @throws {EtsError} `not_found` if the table was destroyed, `access` if
    *   the caller may not read it.
    *
    * @example
@@ -610,7 +610,7 @@ export class Table {
   }
 
   #gone(op: string): EtsError {
-    return this.#fail(op, "notFound", "the table no longer exists");
+    return this.#fail(op, "not_found", "the table no longer exists");
   }
 
   #denied(op: string, p: Proc, what: string): EtsError {
@@ -627,7 +627,7 @@ export class Table {
     if (p !== this.#owner) {
       throw this.#fail(
         op,
-        "notOwner",
+        "not_owner",
         `only the owner ${this.#owner.pid} may do this, not ${p.pid}`,
       );
     }
@@ -688,7 +688,7 @@ export class Table {
    * `duplicate_bag` adds it.
    *
    * @param record an array with a key at `keyPos`.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} if the record is not an array with a valid key.
    *
    * @example
@@ -721,7 +721,7 @@ export class Table {
    * inserts nothing). For duplicate keys in a set, the last one wins.
    *
    * @param records the records.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} if any record is malformed (nothing inserted).
    *
    * @example
@@ -745,7 +745,7 @@ export class Table {
    *
    * @param record the record.
    * @returns whether it was inserted.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for a malformed record.
    *
    * @example
@@ -771,7 +771,7 @@ export class Table {
    *
    * @param records the records.
    * @returns whether they were inserted.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for a malformed record.
    *
    * @example
@@ -796,7 +796,7 @@ export class Table {
    * Removes the records with `key` (nothing if absent).
    *
    * @param key the key.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -820,7 +820,7 @@ export class Table {
    * copy; in a set, only if the whole record matches).
    *
    * @param record the record to remove.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for a malformed record.
    *
    * @example
@@ -842,7 +842,7 @@ export class Table {
   /**
    * Removes every record, at once.
    *
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -864,7 +864,7 @@ export class Table {
    *
    * @param key the key.
    * @returns the removed records (empty if none).
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -883,10 +883,10 @@ export class Table {
 
   /**
    * Destroys the table (Erlang's `ets:delete/1`): its records are gone, its
-   * name is free, and every later operation on it fails with `notFound`.
+   * name is free, and every later operation on it fails with `not_found`.
    * Destroying twice fails too.
    *
-   * @throws {EtsError} `notFound`, `access` (a protected or private table
+   * @throws {EtsError} `not_found`, `access` (a protected or private table
    *   is the owner's to destroy).
    *
    * @example
@@ -922,7 +922,7 @@ export class Table {
    *
    * @param key the key.
    * @returns the records, or an empty array.
-   * @throws {EtsError} `notFound`, `access` (private table).
+   * @throws {EtsError} `not_found`, `access` (private table).
    *
    * @example
    * ```ts
@@ -954,7 +954,7 @@ export class Table {
    *
    * @param key the key.
    * @returns whether it exists.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -980,8 +980,8 @@ export class Table {
    * @param pos the position.
    * @param options `default`: returned when the key is absent.
    * @returns the element(s).
-   * @throws {EtsError} `badKey` if absent without a default, `position` if
-   *   a record has no element at `pos`, `notFound`, `access`.
+   * @throws {EtsError} `bad_key` if absent without a default, `position` if
+   *   a record has no element at `pos`, `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1004,7 +1004,7 @@ export class Table {
       if (options !== undefined && "default" in options) return options.default;
       throw this.#fail(
         "lookupElement",
-        "badKey",
+        "bad_key",
         `no record with key ${formatTerm(key)}`,
       );
     }
@@ -1025,7 +1025,7 @@ export class Table {
       );
     }
     if (update && pos === this.#keyPos) {
-      throw this.#fail(op, "keyPos", `position ${pos} is the key`);
+      throw this.#fail(op, "key_pos", `position ${pos} is the key`);
     }
     if (pos < 0 || pos >= rec.length) {
       throw this.#fail(
@@ -1054,9 +1054,9 @@ export class Table {
    * @param options `default`: a record inserted (with `key` put at keyPos)
    *   when the key is absent, then updated.
    * @returns the new value, or the new values for a list of ops.
-   * @throws {EtsError} `tableType` (bags), `badKey` (absent, no default),
-   *   `keyPos`, `position`, `badValue` (a field that is not an integer),
-   *   `default`, `notFound`, `access`. Nothing changes on failure.
+   * @throws {EtsError} `table_type` (bags), `bad_key` (absent, no default),
+   *   `keyPos`, `position`, `bad_value` (a field that is not an integer),
+   *   `default`, `not_found`, `access`. Nothing changes on failure.
    * @throws {TypeError} for a malformed op.
    * @throws {RangeError} if a number field would pass 2^53.
    *
@@ -1093,7 +1093,7 @@ export class Table {
     if (fast === null || currentProc().dead) {
       this.#write(o);
       if (this.#type === "bag" || this.#type === "duplicate_bag") {
-        throw this.#fail(o, "tableType", `not for a ${this.#type}`);
+        throw this.#fail(o, "table_type", `not for a ${this.#type}`);
       }
     }
     if (options === undefined) {
@@ -1157,7 +1157,7 @@ export class Table {
       } else {
         throw this.#fail(
           o,
-          "badValue",
+          "bad_value",
           `the field at position ${pos} is not an integer: ${
             formatTerm(field)
           }`,
@@ -1247,7 +1247,7 @@ export class Table {
     const recs = this.#store.get(key);
     if (recs !== undefined) return recs[0];
     if (fallback === undefined) {
-      throw this.#fail(op, "badKey", `no record with key ${formatTerm(key)}`);
+      throw this.#fail(op, "bad_key", `no record with key ${formatTerm(key)}`);
     }
     if (!isKey(key)) {
       throw typeError(
@@ -1269,8 +1269,8 @@ export class Table {
    * @param update `[pos, value]` or `[[pos, value], ...]`.
    * @param options `default`: a record inserted (with `key`) when absent.
    * @returns whether a record was updated (false: absent, no default).
-   * @throws {EtsError} `tableType` (bags), `keyPos`, `position`, `default`,
-   *   `notFound`, `access`. Nothing changes on failure.
+   * @throws {EtsError} `table_type` (bags), `keyPos`, `position`, `default`,
+   *   `not_found`, `access`. Nothing changes on failure.
    * @throws {TypeError} for a malformed update.
    *
    * @example
@@ -1292,7 +1292,7 @@ export class Table {
     const o = "updateElement";
     this.#write(o);
     if (this.#type === "bag" || this.#type === "duplicate_bag") {
-      throw this.#fail(o, "tableType", `not for a ${this.#type}`);
+      throw this.#fail(o, "table_type", `not for a ${this.#type}`);
     }
     const bad = () =>
       new TypeError(
@@ -1327,7 +1327,7 @@ export class Table {
    * `undefined` for an empty table.
    *
    * @returns the key.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1352,8 +1352,8 @@ export class Table {
    *
    * @param key the current key.
    * @returns the next key.
-   * @throws {EtsError} `badKey` (absent key in an unfixed hash table),
-   *   `notFound`, `access`.
+   * @throws {EtsError} `bad_key` (absent key in an unfixed hash table),
+   *   `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1373,7 +1373,7 @@ export class Table {
    * The last key (ordered_set: the largest; others: as `first`).
    *
    * @returns the key, or `undefined`.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1394,7 +1394,7 @@ export class Table {
    *
    * @param key the current key.
    * @returns the previous key, or `undefined`.
-   * @throws {EtsError} `badKey`, `notFound`, `access`.
+   * @throws {EtsError} `bad_key`, `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1414,7 +1414,7 @@ export class Table {
     if (result !== NOT_FOUND) return result;
     throw this.#fail(
       op,
-      "badKey",
+      "bad_key",
       this.#type === "ordered_set"
         ? `${formatTerm(key)} is not a key`
         : `no record with key ${
@@ -1431,7 +1431,7 @@ export class Table {
    * @param fn called with each record and the accumulator.
    * @param acc the initial accumulator.
    * @returns the final accumulator.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1454,7 +1454,7 @@ export class Table {
    * @param fn called with each record and the accumulator.
    * @param acc the initial accumulator.
    * @returns the final accumulator.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1495,7 +1495,7 @@ export class Table {
    * Every record (frozen), in table order.
    *
    * @returns the records.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    *
    * @example
    * ```ts
@@ -1525,7 +1525,7 @@ export class Table {
    * @param options `limit` for chunks (then a page, or `undefined` when
    *   there is nothing).
    * @returns the bindings.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for an invalid pattern.
    *
    * @example
@@ -1562,7 +1562,7 @@ export class Table {
    * @param pattern a match pattern.
    * @param options `limit` for chunks.
    * @returns the records.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for an invalid pattern.
    *
    * @example
@@ -1598,7 +1598,7 @@ export class Table {
    *
    * @param pattern a match pattern.
    * @returns how many records were removed.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for an invalid pattern.
    *
    * @example
@@ -1626,7 +1626,7 @@ export class Table {
    * @param spec the match spec.
    * @param options `limit` for chunks (then a page, or `undefined`).
    * @returns the results.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for an invalid spec, even on an empty table.
    *
    * @example
@@ -1662,7 +1662,7 @@ export class Table {
    * @param spec the match spec.
    * @param options `limit` for chunks.
    * @returns the results.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for an invalid spec.
    *
    * @example
@@ -1698,7 +1698,7 @@ export class Table {
    *
    * @param spec the match spec.
    * @returns the count.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for an invalid spec.
    *
    * @example
@@ -1725,7 +1725,7 @@ export class Table {
    *
    * @param spec the match spec.
    * @returns how many were removed.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} for an invalid spec.
    *
    * @example
@@ -1751,7 +1751,7 @@ export class Table {
    *
    * @param spec the match spec.
    * @returns how many records were replaced.
-   * @throws {EtsError} `tableType` (bags), `notFound`, `access`.
+   * @throws {EtsError} `table_type` (bags), `not_found`, `access`.
    * @throws {TypeError} for an invalid spec or one that may change keys.
    *
    * @example
@@ -1768,7 +1768,7 @@ export class Table {
     const o = "selectReplace";
     this.#write(o);
     if (this.#type === "bag" || this.#type === "duplicate_bag") {
-      throw this.#fail(o, "tableType", `not for a ${this.#type}`);
+      throw this.#fail(o, "table_type", `not for a ${this.#type}`);
     }
     const compiled = this.#compile(o, () => compileSpec(spec));
     if (!compiled.retainsKey(this.#keyPos)) {
@@ -1897,8 +1897,8 @@ export class Table {
    *
    * @param pid the new owner.
    * @param gift sent along.
-   * @throws {EtsError} `notOwner` (caller is not the owner), `owner` (to
-   *   the owner itself), `notFound`.
+   * @throws {EtsError} `not_owner` (caller is not the owner), `owner` (to
+   *   the owner itself), `not_found`.
    * @throws {NoProcError} if `pid` is dead.
    * @throws {TypeError} if `pid` is not a Pid.
    *
@@ -1950,7 +1950,7 @@ export class Table {
    *
    * @param heir a pid, or `"none"`.
    * @param data sent with the ETS-TRANSFER message.
-   * @throws {EtsError} `notOwner`, `notFound`.
+   * @throws {EtsError} `not_owner`, `not_found`.
    * @throws {TypeError} for something that is neither a Pid nor "none".
    *
    * @example
@@ -2012,7 +2012,7 @@ export class Table {
    * keep working.
    *
    * @param name the new name.
-   * @throws {EtsError} `alreadyExists`, `notFound`, `access`.
+   * @throws {EtsError} `already_exists`, `not_found`, `access`.
    * @throws {TypeError} for a malformed name.
    *
    * @example
@@ -2038,7 +2038,7 @@ export class Table {
       if (named.has(name)) {
         throw this.#fail(
           o,
-          "alreadyExists",
+          "already_exists",
           `a named table ${JSON.stringify(name)} exists`,
         );
       }
@@ -2056,7 +2056,7 @@ export class Table {
    * fix does nothing.
    *
    * @param fix fix or release.
-   * @throws {EtsError} `notFound`, `access`.
+   * @throws {EtsError} `not_found`, `access`.
    * @throws {TypeError} if `fix` is not a boolean.
    *
    * @example

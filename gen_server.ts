@@ -1017,7 +1017,7 @@ function initServer(
       return startFailed(
         proc,
         starter,
-        { alreadyStarted: holder.pid },
+        ["already_started", holder.pid],
         "normal",
       );
     }
@@ -1119,7 +1119,7 @@ function initDone(
  * @param options `name` to register, init `timeout`, `signal`.
  * @returns the server's pid, once `init` returned `["ok", ...]`.
  * @throws {StartError} (rejects) with OTP's reason: `"ignore"`,
- *   `{ alreadyStarted: pid }`, the reason of `["stop", reason]` /
+ *   `["already_started", pid]`, the reason of `["stop", reason]` /
  *   `["error", reason]`, `{ badReturnValue: value }`, or what init threw.
  * @throws {StartTimeoutError} (rejects) when init outlives `timeout` (also a
  *   `TimeoutError`, and a `StartError` with reason `"timeout"`).

@@ -439,7 +439,7 @@ function normaliseSpec(
   if (s.start === undefined) {
     throw specError(
       "start",
-      "missingStart",
+      "missing_start",
       `child ${name}: 'start' is missing`,
     );
   }
@@ -1353,7 +1353,7 @@ function startChildIn(sup: Sup, arg: unknown): Reply | Promise<Reply> {
   }
   if (sup.flags.strategy === "dynamic") {
     if (sup.children.size >= sup.flags.maxChildren) {
-      return reply(fail(op, spec.id, "maxChildren"), sup);
+      return reply(fail(op, spec.id, "max_children"), sup);
     }
     const child = new Child(spec, [...sup.flags.extraArguments, ...spec.args]);
     return sup.startThen(child, (o) => {
@@ -1365,8 +1365,8 @@ function startChildIn(sup: Sup, arg: unknown): Reply | Promise<Reply> {
   if (existing !== undefined) {
     return reply(
       existing.pid !== undefined
-        ? fail(op, spec.id, "alreadyStarted", { pid: existing.pid })
-        : fail(op, spec.id, "alreadyPresent"),
+        ? fail(op, spec.id, "already_started", { pid: existing.pid })
+        : fail(op, spec.id, "already_present"),
       sup,
     );
   }
@@ -1385,13 +1385,13 @@ function terminateChildIn(
 ): undefined | Failure | Promise<undefined | Failure> {
   const op = "terminateChild";
   if (sup.dynamic) {
-    if (!(arg instanceof Pid)) return fail(op, arg, "simpleOneForOne");
+    if (!(arg instanceof Pid)) return fail(op, arg, "simple_one_for_one");
     const child = sup.byPid.get(arg);
     if (child === undefined) {
       // A dead pid that is not (or no longer) a child: OTP says ok.
       return procOf(arg).dead && sup.flags.strategy === "simple_one_for_one"
         ? undefined
-        : fail(op, arg, "notFound");
+        : fail(op, arg, "not_found");
     }
     return then(sup.terminate(child), () => {
       sup.remove(child);
@@ -1399,7 +1399,7 @@ function terminateChildIn(
     });
   }
   const child = arg instanceof Pid ? undefined : sup.find(arg);
-  if (child === undefined) return fail(op, arg, "notFound");
+  if (child === undefined) return fail(op, arg, "not_found");
   return then(sup.terminate(child), () => {
     if (child.spec.restart === "temporary") sup.remove(child);
     return undefined;
@@ -1411,9 +1411,9 @@ function restartChildIn(
   id: unknown,
 ): StartedChild | Failure | Promise<StartedChild | Failure> {
   const op = "restartChild";
-  if (sup.dynamic) return fail(op, id, "simpleOneForOne");
+  if (sup.dynamic) return fail(op, id, "simple_one_for_one");
   const child = sup.find(id);
-  if (child === undefined) return fail(op, id, "notFound");
+  if (child === undefined) return fail(op, id, "not_found");
   if (child.pid !== undefined) return fail(op, id, "running");
   if (child.restarting) return fail(op, id, "restarting");
   return then(sup.start(child), (o) => startedChild(op, id, o));
@@ -1421,9 +1421,9 @@ function restartChildIn(
 
 function deleteChildIn(sup: Sup, id: unknown): undefined | Failure {
   const op = "deleteChild";
-  if (sup.dynamic) return fail(op, id, "simpleOneForOne");
+  if (sup.dynamic) return fail(op, id, "simple_one_for_one");
   const child = sup.find(id);
-  if (child === undefined) return fail(op, id, "notFound");
+  if (child === undefined) return fail(op, id, "not_found");
   if (child.pid !== undefined) return fail(op, id, "running");
   if (child.restarting) return fail(op, id, "restarting");
   sup.remove(child);
@@ -1477,7 +1477,7 @@ function getChildspecIn(sup: Sup, arg: unknown): FullChildSpec | Failure {
     (arg instanceof Pid && child.pid !== arg &&
       !(child.restarting && child.oldPid === arg))
   ) {
-    return fail("getChildspec", arg, "notFound");
+    return fail("getChildspec", arg, "not_found");
   }
   return child.spec;
 }
@@ -1616,7 +1616,7 @@ export function startLink(
 /**
  * Starts a dynamic supervisor (Elixir's DynamicSupervisor): no children at
  * first; each {@linkcode startChild} gives a full child spec whose `args`
- * follow `extraArguments`; at most `maxChildren` children; one for one
+ * follow `extraArguments`; at most `max_children` children; one for one
  * restarts; children stop all at once when it stops.
  *
  * @param spec intensity (default 3), period (default 5 s), maxChildren,
@@ -1635,7 +1635,7 @@ export function startLink(
  * const { pid } = await supervisor.startChild(sup, worker);
  * const err = await supervisor.startChild(sup, worker).catch((e) => e);
  * assert.ok(pid !== undefined);
- * assert.equal(err.code, "maxChildren");
+ * assert.equal(err.code, "max_children");
  * await supervisor.stop(sup);
  * ```
  */
@@ -1684,8 +1684,8 @@ export function startDynamicLink(
  * @param specOrArgs the child spec, or (simple_one_for_one) extra args.
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"` (the spec is kept, except for temporary and dynamic children).
- * @throws {SupervisorError} (rejects) `"alreadyStarted"`, `"alreadyPresent"`,
- *   `"maxChildren"`, or `"startFailed"` with the child's reason (nothing is
+ * @throws {SupervisorError} (rejects) `"already_started"`, `"already_present"`,
+ *   `"max_children"`, or `"start_failed"` with the child's reason (nothing is
  *   kept).
  * @throws {ChildSpecError} (rejects) for an invalid spec.
  * @throws {TypeError} (rejects) for simple_one_for_one extra arguments that
@@ -1725,7 +1725,7 @@ export function startChild(
  *
  * @param sup the supervisor.
  * @param child the child's id, or (dynamic) its pid.
- * @throws {SupervisorError} (rejects) `"notFound"`, or `"simpleOneForOne"`
+ * @throws {SupervisorError} (rejects) `"not_found"`, or `"simple_one_for_one"`
  *   for an id given to a dynamic supervisor.
  *
  * @example
@@ -1753,7 +1753,7 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  * @param id the child's id.
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
- *   `"notFound"`, `"simpleOneForOne"`, or `"startFailed"`.
+ *   `"not_found"`, `"simple_one_for_one"`, or `"start_failed"`.
  *
  * @example
  * ```ts
@@ -1779,7 +1779,7 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
  * @param sup the supervisor.
  * @param id the child's id.
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
- *   `"notFound"`, `"simpleOneForOne"`.
+ *   `"not_found"`, `"simple_one_for_one"`.
  *
  * @example
  * ```ts
@@ -1847,7 +1847,7 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
  * @param sup the supervisor.
  * @param child the child's id or pid.
  * @returns the spec.
- * @throws {SupervisorError} (rejects) `"notFound"`.
+ * @throws {SupervisorError} (rejects) `"not_found"`.
  *
  * @example
  * ```ts

@@ -261,7 +261,7 @@ export type TableManagerEvent =
   }
   | {
     /** A process the manager gave the table to exited. */
-    type: "consumerDown";
+    type: "consumer_down";
     manager: Pid;
     consumer: Pid;
     reason: unknown;
@@ -574,7 +574,7 @@ const manager: GenServer<State, InitArg> = {
       const consumer = s.monitors.get(m[1] as Ref)!;
       s.monitors.delete(m[1] as Ref);
       hub.emit({
-        type: "consumerDown",
+        type: "consumer_down",
         manager: s.proc.pid,
         consumer,
         reason: m[4],

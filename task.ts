@@ -85,7 +85,7 @@ export interface TaskOptions {
 /**
  * Starts a task supervisor (a dynamic supervisor, not linked to the caller).
  *
- * @param options `name`, `maxChildren`.
+ * @param options `name`, `max_children`.
  * @returns its pid.
  *
  * @example
@@ -176,7 +176,7 @@ async function startTask<T>(
  * @param options `shutdown`.
  * @returns the task.
  * @throws {TypeError} (rejects) if `fn` is not a function.
- * @throws {SupervisorError} (rejects) `"maxChildren"` if the supervisor is
+ * @throws {SupervisorError} (rejects) `"max_children"` if the supervisor is
  *   full.
  *
  * @example

@@ -51,7 +51,7 @@
  * Attributes are string keys with any values but `undefined`, scoped to one
  * incarnation of one child: {@linkcode setAttr} and {@linkcode increment}
  * work while the child is launching or running, and throw a
- * {@linkcode TrackerError} (`"notFound"`, `"notAlive"`) otherwise, so
+ * {@linkcode TrackerError} (`"not_found"`, `"not_alive"`) otherwise, so
  * nothing writes attributes nobody will clean up. They vanish when the child
  * ends (after its afterTerminate has seen them): a restarted child starts
  * with none. None of the attribute functions sends a message; each is one
@@ -416,7 +416,7 @@ export function subscribe(listener: (event: TrackerEvent) => void): () => void {
  * @throws {TypeError} (rejects) for a malformed name or option.
  * @throws {RangeError} (rejects) for an option out of range.
  * @throws {StartError} (rejects) if the name is taken (reason
- *   `{ alreadyStarted: pid }`) or a table name is (reason the EtsError).
+ *   `["already_started", pid]`) or a table name is (reason the EtsError).
  *
  * @example
  * ```ts
@@ -546,7 +546,7 @@ function missed(id: unknown): undefined {
  * @param spec the child spec (used only if the child must start).
  * @param options `timeout` (default Infinity) and `signal`.
  * @returns the child's pid.
- * @throws {TrackerError} (rejects) `"startFailed"` with the start's reason,
+ * @throws {TrackerError} (rejects) `"start_failed"` with the start's reason,
  *   `"ignored"` if it returned "ignore" (nothing is kept either way).
  * @throws {ChildSpecError} (rejects) for an invalid spec.
  * @throws {TimeoutError} (rejects) after `timeout`; the signal's reason
@@ -605,7 +605,7 @@ export function findOrOpen(
  * @param id the child's id.
  * @param key the attribute's name.
  * @param value its value (anything but undefined).
- * @throws {TrackerError} `"notFound"` (no such child), `"notAlive"` (it is
+ * @throws {TrackerError} `"not_found"` (no such child), `"not_alive"` (it is
  *   terminating, restarting or stopped: attributes set now would outlive
  *   it).
  * @throws {NoProcError} if there is no such tracker.
@@ -779,8 +779,8 @@ export function getAttr(
  * @param incr an integer (or a bigint, for a bigint counter). @default {1}
  * @param options `default`: the starting value of a missing attribute.
  * @returns the new value.
- * @throws {TrackerError} `"notFound"`, `"notAlive"` (as setAttr),
- *   `"notACounter"` (missing with no default, or not a number of incr's
+ * @throws {TrackerError} `"not_found"`, `"not_alive"` (as setAttr),
+ *   `"not_a_counter"` (missing with no default, or not a number of incr's
  *   type).
  * @throws {TypeError} for a malformed key, incr or default.
  * @throws {RangeError} if a number counter would leave the safe integers.
@@ -858,7 +858,7 @@ export function increment(
   let current = e.attrs === null ? undefined : e.attrs.get(key);
   if (current === undefined) {
     if (dflt === undefined) {
-      throw new TrackerError(op, t.name, id, "notACounter", {
+      throw new TrackerError(op, t.name, id, "not_a_counter", {
         why: `attribute ${JSON.stringify(key)} is not set (give a default)`,
       });
     }
@@ -867,7 +867,7 @@ export function increment(
     typeof current !== kind ||
     (kind === "number" && !Number.isInteger(current))
   ) {
-    throw new TrackerError(op, t.name, id, "notACounter", {
+    throw new TrackerError(op, t.name, id, "not_a_counter", {
       why: `attribute ${JSON.stringify(key)} is ${formatTerm(current)}, not ${
         kind === "bigint" ? "a bigint" : "an integer"
       }`,
@@ -1048,8 +1048,8 @@ export function list(tracker: Dest, keys?: readonly string[]): ListedChild[] {
  * @param tracker the tracker (name or pid).
  * @param spec the child spec, with the `pid` to adopt.
  * @returns the pid.
- * @throws {TrackerError} (rejects) `"alreadyStarted"` (with the running
- *   child's pid), `"alreadyPresent"`.
+ * @throws {TrackerError} (rejects) `"already_started"` (with the running
+ *   child's pid), `"already_present"`.
  * @throws {NoProcError} (rejects) if the process is dead, or there is no
  *   such tracker.
  * @throws {ChildSpecError} (rejects) for an invalid spec.
@@ -1144,7 +1144,7 @@ export function countChildren(tracker: Dest): Promise<ChildCounts> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
- * @throws {TrackerError} (rejects) `"notFound"`.
+ * @throws {TrackerError} (rejects) `"not_found"`.
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
  * @example
@@ -1178,7 +1178,7 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
- * @throws {TrackerError} (rejects) `"notFound"`, `"running"` (launching,
+ * @throws {TrackerError} (rejects) `"not_found"`, `"running"` (launching,
  *   running or terminating: terminateChild first).
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
@@ -1216,8 +1216,8 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
  * @returns the new pid.
- * @throws {TrackerError} (rejects) `"notFound"`, `"running"`,
- *   `"startFailed"`, `"ignored"`.
+ * @throws {TrackerError} (rejects) `"not_found"`, `"running"`,
+ *   `"start_failed"`, `"ignored"`.
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
  * @example

@@ -440,10 +440,10 @@ describe("Application start failures", () => {
     ["a value that is no pid", () => 42 as unknown as Pid, 42],
   ];
   for (const [what, start, reason] of failures) {
-    test(`start() rejects with ApplicationError "startFailed" for ${what}`, async () => {
+    test(`start() rejects with ApplicationError "start_failed" for ${what}`, async () => {
       const err = await application.start(start, NO_EXIT).catch((e) => e);
       assert.ok(err instanceof ApplicationError, String(err));
-      assert.equal(err.code, "startFailed");
+      assert.equal(err.code, "start_failed");
       assert.deepEqual(err.reason, reason);
       assert.equal(err.application, "application");
       assert.equal(application.current(), undefined);
@@ -473,7 +473,7 @@ describe("Application start failures", () => {
       name: "second",
     }).catch((e) => e);
     assert.ok(err instanceof ApplicationError);
-    assert.equal(err.code, "alreadyRunning");
+    assert.equal(err.code, "already_running");
     assert.equal(
       err.message,
       'Cannot start application "second": an application is already running (one root per program)',

@@ -299,15 +299,15 @@ describe("startedChild", () => {
       pid: undefined,
       extra: undefined,
     });
-    const already = startedChild({ error: { alreadyStarted: pid } }, fail);
+    const already = startedChild({ error: ["already_started", pid] }, fail);
     assert.ok(already instanceof Failure);
     const e1 = already.error as SupervisorError;
-    assert.equal(e1.code, "alreadyStarted");
+    assert.equal(e1.code, "already_started");
     assert.equal(e1.pid, pid);
     const failed = startedChild({ error: "boom" }, fail);
     assert.ok(failed instanceof Failure);
     const e2 = failed.error as SupervisorError;
-    assert.equal(e2.code, "startFailed");
+    assert.equal(e2.code, "start_failed");
     assert.equal(e2.reason, "boom");
   });
 
@@ -319,7 +319,7 @@ describe("startedChild", () => {
     });
     const r = startedChild({ error: hostile }, fail);
     assert.ok(r instanceof Failure);
-    assert.equal((r.error as SupervisorError).code, "startFailed");
+    assert.equal((r.error as SupervisorError).code, "start_failed");
   });
 
   test("then: at once for values, after settling for promises", async () => {
@@ -333,28 +333,30 @@ describe("startedChild", () => {
 describe("ChildRequestError", () => {
   test("the three modules' errors share it; names, codes and messages as before", () => {
     const pid = spawn(() => {});
-    const s = new SupervisorError("startChild", "w", "startFailed", {
+    const s = new SupervisorError("startChild", "w", "start_failed", {
       reason: "boom",
     });
-    const d = new DirectorError("getPid", "x", "notFound");
-    const t = new TrackerError("setAttr", "trk", "y", "notFound");
+    const d = new DirectorError("getPid", "x", "not_found");
+    const t = new TrackerError("setAttr", "trk", "y", "not_found");
     for (const e of [s, d, t]) {
       assert.ok(e instanceof ChildRequestError);
       assert.ok(e instanceof Error);
     }
     assert.equal(s.name, "SupervisorError");
-    assert.equal(s.message, 'startChild "w" failed: startFailed ("boom")');
+    assert.equal(s.message, 'startChild "w" failed: start_failed ("boom")');
     assert.equal(s.reason, "boom");
     assert.equal(d.name, "DirectorError");
-    assert.equal(d.message, 'getPid "x" failed: notFound');
+    assert.equal(d.message, 'getPid "x" failed: not_found');
     assert.equal(t.name, "TrackerError");
     assert.equal(t.tracker, "trk");
     assert.equal(t.child, "y");
     assert.match(t.message, /^Cannot setAttr child "y" of tracker "trk": /);
-    const a = new SupervisorError("startChild", "w", "alreadyStarted", { pid });
+    const a = new SupervisorError("startChild", "w", "already_started", {
+      pid,
+    });
     assert.equal(a.pid, pid);
     const cause = new Error("inner");
-    const c = new SupervisorError("startChild", "w", "startFailed", {
+    const c = new SupervisorError("startChild", "w", "start_failed", {
       reason: cause,
     });
     assert.equal(c.cause, cause);

@@ -183,7 +183,10 @@ describe("director_SUITE 17.9.16", () => {
       { id, pid: undefined, type: "worker", modules: MODS },
     ]);
     counts(DIRECTOR, 1, 0, 0, 1);
-    assert.equal(await code(() => director.getPid(DIRECTOR, id)), "notRunning");
+    assert.equal(
+      await code(() => director.getPid(DIRECTOR, id)),
+      "not_running",
+    );
     assert.deepEqual(director.getPids(DIRECTOR), []);
 
     const { pid: again } = await director.restartChild(DIRECTOR, id);
@@ -198,7 +201,7 @@ describe("director_SUITE 17.9.16", () => {
     await director.deleteChild(DIRECTOR, id);
     assert.deepEqual(director.whichChildren(DIRECTOR), []);
     counts(DIRECTOR);
-    assert.equal(await code(() => director.getPid(DIRECTOR, id)), "notFound");
+    assert.equal(await code(() => director.getPid(DIRECTOR, id)), "not_found");
     assert.deepEqual(director.getPids(DIRECTOR), []);
     await director.stop(DIRECTOR);
     await assertNoMessages();
@@ -271,7 +274,7 @@ describe("director_SUITE 17.9.16", () => {
       counts(DIRECTOR, 1, 0, 1, 0);
       assert.equal(
         await code(() => director.getPid(DIRECTOR, id)),
-        "notRunning",
+        "not_running",
       );
 
       // plan: delete
@@ -280,7 +283,10 @@ describe("director_SUITE 17.9.16", () => {
       await kill(child());
       assert.deepEqual(director.whichChildren(DIRECTOR), []);
       counts(DIRECTOR);
-      assert.equal(await code(() => director.getPid(DIRECTOR, id)), "notFound");
+      assert.equal(
+        await code(() => director.getPid(DIRECTOR, id)),
+        "not_found",
+      );
       await director.stop(DIRECTOR);
     });
     await assertNoMessages();
@@ -510,7 +516,10 @@ describe("director README transcripts", () => {
           restartAt: 5000,
         },
       ]);
-      assert.equal(await code(() => director.getPid(d, "bare_id")), "notFound");
+      assert.equal(
+        await code(() => director.getPid(d, "bare_id")),
+        "not_found",
+      );
       await clock.advance(5000);
       assert.deepEqual(director.getPids(d), [["bar_id", whereis("bar")]]);
       await director.stop(d);
@@ -836,7 +845,7 @@ describe("Director: what era C broke", () => {
       start: () => ["error", "nope"] as const,
     }).catch((e) => e);
     assert.ok(err instanceof DirectorError);
-    assert.equal(err.code, "startFailed");
+    assert.equal(err.code, "start_failed");
     assert.equal(err.reason, "nope");
     assert.deepEqual(director.whichChildren(d), []);
     const thrown = await director.startChild(d, {
@@ -855,12 +864,12 @@ describe("Director: what era C broke", () => {
     assert.equal(director.getPid(d, "x"), pid);
     assert.equal(
       await code(director.startChild(d, { id: "x", start: worker })),
-      "alreadyStarted",
+      "already_started",
     );
     await director.terminateChild(d, "x");
     assert.equal(
       await code(director.startChild(d, { id: "x", start: worker })),
-      "alreadyPresent",
+      "already_present",
     );
     await director.stop(d);
     await assertNoMessages();
@@ -872,10 +881,10 @@ describe("Director: what era C broke", () => {
     });
     await director.terminateChild(d, "w");
     await director.terminateChild(d, "w");
-    assert.equal(await code(director.terminateChild(d, "nope")), "notFound");
+    assert.equal(await code(director.terminateChild(d, "nope")), "not_found");
     assert.equal(
       await code(director.terminateChild(d, spawn(() => {}))),
-      "notFound",
+      "not_found",
     );
     await director.stop(d);
     await assertNoMessages();
@@ -1064,9 +1073,9 @@ describe("Director plans", () => {
         director.changePlan(d, "w", ["bogus" as never]),
         (e) => e instanceof ChildSpecError && e.key === "plan",
       );
-      assert.equal(await code(director.changePlan(d, "x", [])), "notFound");
-      assert.equal(await code(director.getPlan(d, "x")), "notFound");
-      assert.equal(await code(director.getCount(d, "x")), "notFound");
+      assert.equal(await code(director.changePlan(d, "x", [])), "not_found");
+      assert.equal(await code(director.getPlan(d, "x")), "not_found");
+      assert.equal(await code(director.getCount(d, "x")), "not_found");
       await director.stop(d);
     });
     await assertNoMessages();
@@ -1250,7 +1259,7 @@ describe("Director lock-free reads", () => {
     await director.terminateAndDeleteChild(d, ["stream", 1]);
     assert.equal(
       await code(() => director.getPid(d, ["stream", 1])),
-      "notFound",
+      "not_found",
     );
     await assert.rejects(
       director.startChild(d, { id: undefined, start: worker }),
@@ -1292,21 +1301,21 @@ describe("Director adoption", () => {
       await code(
         director.becomeSupervisor(d, successor, { id: "q", start: worker }),
       ),
-      "alreadyStarted",
+      "already_started",
     );
     const other = spawn(forever);
     assert.equal(
       await code(
         director.becomeSupervisor(d, other, { id: "o", start: worker }),
       ),
-      "alreadyStarted",
+      "already_started",
     );
     await director.terminateChild(d, "o");
     assert.equal(
       await code(
         director.becomeSupervisor(d, other, { id: "o", start: worker }),
       ),
-      "alreadyPresent",
+      "already_present",
     );
     await assert.rejects(
       director.becomeSupervisor(d, "x" as never, { id: "o", start: worker }),
@@ -1323,9 +1332,9 @@ describe("Director adoption", () => {
     });
     const pid = director.getPid(d, "w");
     await director.deleteRunningChild(d, pid);
-    assert.equal(await code(() => director.getPid(d, "w")), "notFound");
+    assert.equal(await code(() => director.getPid(d, "w")), "not_found");
     assert.deepEqual(processInfo(pid)!.links, []);
-    assert.equal(await code(director.deleteRunningChild(d, pid)), "notFound");
+    assert.equal(await code(director.deleteRunningChild(d, pid)), "not_found");
     await director.stop(d);
     assert.ok(isAlive(pid));
     // another director adopts it
@@ -1339,21 +1348,21 @@ describe("Director adoption", () => {
   test("an empty director: queries are empty, requests about unknown children are notFound", async () => {
     const d = await director.start({});
     assert.deepEqual(director.getPids(d), []);
-    assert.equal(await code(director.terminateChild(d, "x")), "notFound");
-    assert.equal(await code(director.restartChild(d, "x")), "notFound");
-    assert.equal(await code(director.deleteChild(d, "x")), "notFound");
+    assert.equal(await code(director.terminateChild(d, "x")), "not_found");
+    assert.equal(await code(director.restartChild(d, "x")), "not_found");
+    assert.equal(await code(director.deleteChild(d, "x")), "not_found");
     assert.equal(
       await code(director.terminateAndDeleteChild(d, "x")),
-      "notFound",
+      "not_found",
     );
     assert.equal(
       await code(director.deleteRunningChild(d, spawn(() => {}))),
-      "notFound",
+      "not_found",
     );
-    assert.equal(await code(() => director.getChildspec(d, "x")), "notFound");
+    assert.equal(await code(() => director.getChildspec(d, "x")), "not_found");
     assert.equal(
       await code(() => director.getRestartCount(d, "x")),
-      "notFound",
+      "not_found",
     );
     await director.stop(d);
     await assertNoMessages();
@@ -1437,7 +1446,7 @@ describe("Director.start() and child specs", () => {
       await startFails(
         director.start(() => ({ children: [{ id: 1 } as never] })),
       ),
-      { startSpec: "missingStart" },
+      { startSpec: "missing_start" },
     );
     await assertNoMessages();
   });

@@ -322,7 +322,7 @@ describe("DynamicSupervisor.startChild()", () => {
   test("invalid child specs are rejected with the key and reason (with invalid child spec)", async () => {
     const sup = await supervisor.startDynamic();
     const cases: [unknown, string, unknown][] = [
-      [{}, "id", "missingId"],
+      [{}, "id", "missing_id"],
       [{ id: 1, start: ["Task", "foo", "bar"] }, "start", {
         invalidMfa: ["Task", "foo", "bar"],
       }],
@@ -360,12 +360,12 @@ describe("DynamicSupervisor.startChild()", () => {
     );
     const found = await supError(
       supervisor.startChild(sup, moduleWorker(["error"])),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(found.reason, "found");
     const unknown = await supError(
       supervisor.startChild(sup, moduleWorker(["unknown"])),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(unknown.reason, "unknown");
     assert.deepEqual(await counts(sup), {
@@ -382,18 +382,18 @@ describe("DynamicSupervisor.startChild()", () => {
     const sup = await supervisor.startDynamic();
     const thrown = await supError(
       supervisor.startChild(sup, moduleWorker(["non_local", "throw"])),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(thrown.reason, "oops");
     const error = await supError(
       supervisor.startChild(sup, moduleWorker(["non_local", "error"])),
-      "startFailed",
+      "start_failed",
     );
     assert.ok(error.reason instanceof Error);
     assert.equal((error.reason as Error).message, "oops");
     const exited = await supError(
       supervisor.startChild(sup, moduleWorker(["non_local", "exit"])),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(exited.reason, "oops");
     await supervisor.stop(sup);
@@ -403,9 +403,9 @@ describe("DynamicSupervisor.startChild()", () => {
     const sup = await supervisor.startDynamic({ maxChildren: 0 });
     const e = await supError(
       supervisor.startChild(sup, moduleWorker(["ok2"])),
-      "maxChildren",
+      "max_children",
     );
-    assert.equal(e.message, `startChild "worker" failed: maxChildren`);
+    assert.equal(e.message, `startChild "worker" failed: max_children`);
     await supervisor.stop(sup);
   });
 
@@ -529,7 +529,7 @@ describe("DynamicSupervisor.startChild()", () => {
       assert.deepEqual([c1.workers, c1.active], [1, 0]);
       await supError(
         supervisor.startChild(sup1, moduleWorker(["restart", "ok2"])),
-        "maxChildren",
+        "max_children",
       );
       await supervisor.stop(sup1);
     });
@@ -548,7 +548,7 @@ describe("DynamicSupervisor.startChild()", () => {
     assert.deepEqual([c2.workers, c2.active], [1, 1]);
     await supError(
       supervisor.startChild(sup2, moduleWorker(["ok2"])),
-      "maxChildren",
+      "max_children",
     );
     await supervisor.stop(sup2);
   });
@@ -772,7 +772,7 @@ describe("DynamicSupervisor.terminateChild()", () => {
           await downReason(ref),
           shutdown === "brutal_kill" ? "killed" : "shutdown",
         );
-        await supError(supervisor.terminateChild(sup, pid), "notFound");
+        await supError(supervisor.terminateChild(sup, pid), "not_found");
         const c = await counts(sup);
         assert.deepEqual([c.workers, c.active], [0, 0]);
         await supervisor.stop(sup);
@@ -799,7 +799,7 @@ describe("DynamicSupervisor.terminateChild()", () => {
         "restarting",
       );
       await supervisor.terminateChild(sup, pid);
-      await supError(supervisor.terminateChild(sup, pid), "notFound");
+      await supError(supervisor.terminateChild(sup, pid), "not_found");
       const c = await counts(sup);
       assert.deepEqual([c.workers, c.active], [0, 0]);
       await supervisor.stop(sup);
@@ -809,13 +809,16 @@ describe("DynamicSupervisor.terminateChild()", () => {
   test("an id or a pid that is not a child: simpleOneForOne / notFound; restartChild and deleteChild do not apply", async () => {
     const sup = await supervisor.startDynamic();
     pidIn(await supervisor.startChild(sup, sleepyWorker()));
-    await supError(supervisor.terminateChild(sup, "task"), "simpleOneForOne");
-    await supError(supervisor.terminateChild(sup, self()), "notFound");
+    await supError(
+      supervisor.terminateChild(sup, "task"),
+      "simple_one_for_one",
+    );
+    await supError(supervisor.terminateChild(sup, self()), "not_found");
     const dead = spawnLink(() => {});
     await checkExit(dead, "normal");
-    await supError(supervisor.terminateChild(sup, dead), "notFound");
-    await supError(supervisor.restartChild(sup, "task"), "simpleOneForOne");
-    await supError(supervisor.deleteChild(sup, "task"), "simpleOneForOne");
+    await supError(supervisor.terminateChild(sup, dead), "not_found");
+    await supError(supervisor.restartChild(sup, "task"), "simple_one_for_one");
+    await supError(supervisor.deleteChild(sup, "task"), "simple_one_for_one");
     await supervisor.stop(sup);
   });
 });
@@ -833,7 +836,7 @@ describe("DynamicSupervisor beyond Elixir", () => {
       type: "worker",
       modules: [],
     });
-    await supError(supervisor.getChildspec(sup, "task"), "notFound");
+    await supError(supervisor.getChildspec(sup, "task"), "not_found");
     await supervisor.stop(sup);
   });
 

@@ -32,7 +32,7 @@ describe("errors: a string code on every class callers catch", () => {
     // NotRegisteredError
     assert.throws(
       () => send("errors_test_nobody", 1),
-      (e) => e instanceof NotRegisteredError && e.code === "notRegistered",
+      (e) => e instanceof NotRegisteredError && e.code === "not_registered",
     );
     // AlreadyRegisteredError
     register("errors_test_name", self());
@@ -41,7 +41,7 @@ describe("errors: a string code on every class callers catch", () => {
         () => register("errors_test_name", self()),
         (e) =>
           e instanceof AlreadyRegisteredError &&
-          e.code === "alreadyRegistered",
+          e.code === "already_registered",
       );
     } finally {
       unregister("errors_test_name");
@@ -52,8 +52,8 @@ describe("errors: a string code on every class callers catch", () => {
     assert.throws(
       () => t.lookup(1),
       (e) =>
-        e instanceof EtsError && e.code === "notFound" &&
-        e.cause === "notFound",
+        e instanceof EtsError && e.code === "not_found" &&
+        e.cause === "not_found",
     );
     // TimeoutError
     await assert.rejects(
@@ -66,7 +66,7 @@ describe("errors: a string code on every class callers catch", () => {
       start: () => "ignore",
       restart: "forever" as never,
     }]);
-    assert.ok(err instanceof ChildSpecError && err.code === "badChildSpec");
+    assert.ok(err instanceof ChildSpecError && err.code === "bad_child_spec");
     // NoProcError: linking to a dead process without trapping exits
     const dead = spawn(() => {});
     await settle();
@@ -90,25 +90,25 @@ describe("errors: a string code on every class callers catch", () => {
   test("constructed directly, each class has its fixed or given code", () => {
     assert.equal(new ExitError("x").code, "exit");
     assert.equal(new NoProcError("link", "w").code, "noproc");
-    assert.equal(new NotRegisteredError("send", "w").code, "notRegistered");
+    assert.equal(new NotRegisteredError("send", "w").code, "not_registered");
     assert.equal(
       new AlreadyRegisteredError("taken", "w", undefined).code,
-      "alreadyRegistered",
+      "already_registered",
     );
     assert.equal(
-      new SupervisorError("deleteChild", "db", "notFound").code,
-      "notFound",
+      new SupervisorError("deleteChild", "db", "not_found").code,
+      "not_found",
     );
     assert.equal(
       new ChildSpecError("id", "bad", "bad id").code,
-      "badChildSpec",
+      "bad_child_spec",
     );
     for (
       const e of [
         new ExitError("x"),
         new NoProcError("link", "w"),
-        new SupervisorError("deleteChild", "db", "notFound"),
-        new ApplicationError("app", "alreadyRunning", undefined),
+        new SupervisorError("deleteChild", "db", "not_found"),
+        new ApplicationError("app", "already_running", undefined),
       ]
     ) {
       assert.equal(typeof e.code, "string", e.name);

@@ -747,13 +747,13 @@ function updateCounterModel(
 ): Outcome {
   const where = `updateCounter on table "${NAME}"`;
   if (m.bag) {
-    return fail("EtsError", "tableType", `${where}: not for a ${m.type}`);
+    return fail("EtsError", "table_type", `${where}: not for a ${m.type}`);
   }
   const i = m.find(op.key);
   if (i < 0 && !op.withDefault) {
     return fail(
       "EtsError",
-      "badKey",
+      "bad_key",
       `${where}: no record with key ${formatTerm(op.key)}`,
     );
   }
@@ -761,7 +761,7 @@ function updateCounterModel(
   if (typeof value !== "number") {
     return fail(
       "EtsError",
-      "badValue",
+      "bad_value",
       `${where}: the field at position 1 is not an integer: ${
         formatTerm(value)
       }`,

@@ -420,7 +420,7 @@ describe("ets.create()", () => {
       assert.throws(
         () => create("taken", { named: true }),
         etsError(
-          "alreadyExists",
+          "already_exists",
           msg("create", "taken", "a named table with this name exists"),
         ),
       );
@@ -642,7 +642,7 @@ for (const type of TYPES) {
         assert.throws(
           () => t.insert([1, 1]),
           etsError(
-            "notFound",
+            "not_found",
             msg("insert", "badinsert", "the table no longer exists"),
           ),
         );
@@ -1057,7 +1057,7 @@ for (const type of TYPES) {
           assert.throws(
             () => t.updateCounter(NaN, 1),
             etsError(
-              "badKey",
+              "bad_key",
               msg("updateCounter", "nan", "no record with key NaN"),
             ),
           );
@@ -1121,7 +1121,7 @@ for (const type of TYPES) {
       assert.throws(
         () => t.destroy(),
         etsError(
-          "notFound",
+          "not_found",
           msg("destroy", "delete_all", "the table no longer exists"),
         ),
       );
@@ -1185,7 +1185,7 @@ for (const type of TYPES) {
           assert.throws(
             () => t.next(2),
             etsError(
-              "badKey",
+              "bad_key",
               msg(
                 "next",
                 "next_absent",
@@ -1196,7 +1196,7 @@ for (const type of TYPES) {
           assert.throws(
             () => t.prev(2),
             etsError(
-              "badKey",
+              "bad_key",
               msg(
                 "prev",
                 "next_absent",
@@ -1254,7 +1254,7 @@ for (const type of TYPES) {
           assert.throws(
             () => t.next(2),
             etsError(
-              "badKey",
+              "bad_key",
               msg(
                 "next",
                 "fixtable_next",
@@ -1368,7 +1368,7 @@ for (const type of TYPES) {
           assert.throws(
             () => t.next(3),
             etsError(
-              "badKey",
+              "bad_key",
               msg(
                 "next",
                 "fix_procs",
@@ -1400,7 +1400,7 @@ for (const type of TYPES) {
         assert.throws(
           () => t.lookupElement("b", 1),
           etsError(
-            "badKey",
+            "bad_key",
             msg("lookupElement", "lookup_element", `no record with key "b"`),
           ),
         );
@@ -1865,7 +1865,7 @@ for (const type of TYPES) {
         assert.throws(
           () => next.continuation!.next(),
           etsError(
-            "notFound",
+            "not_found",
             msg("select", `after_${type}`, "the table no longer exists"),
           ),
         );
@@ -1881,7 +1881,7 @@ for (const type of TYPES) {
       for (const [op, , run] of OPS) {
         assert.throws(
           () => run(t),
-          etsError("notFound", msg(op, "gone", "the table no longer exists")),
+          etsError("not_found", msg(op, "gone", "the table no longer exists")),
           op,
         );
       }
@@ -1928,7 +1928,7 @@ for (const type of TYPES) {
         assert.throws(
           () => page.continuation!.next(),
           etsError(
-            "notFound",
+            "not_found",
             msg("select", "reborn", "the table no longer exists"),
           ),
         );
@@ -1979,28 +1979,28 @@ for (const type of TYPES) {
           assert.throws(
             () => t.updateCounter("k", 1),
             etsError(
-              "tableType",
+              "table_type",
               msg("updateCounter", "bag_updates", `not for a ${type}`),
             ),
           );
           assert.throws(
             () => t.updateCounter("k", 1, { default: ["k", 0] }),
             etsError(
-              "tableType",
+              "table_type",
               msg("updateCounter", "bag_updates", `not for a ${type}`),
             ),
           );
           assert.throws(
             () => t.updateElement("k", [1, 2]),
             etsError(
-              "tableType",
+              "table_type",
               msg("updateElement", "bag_updates", `not for a ${type}`),
             ),
           );
           assert.throws(
             () => t.selectReplace([["$_", [], ["$_"]]]),
             etsError(
-              "tableType",
+              "table_type",
               msg("selectReplace", "bag_updates", `not for a ${type}`),
             ),
           );
@@ -2051,7 +2051,7 @@ for (const type of TYPES) {
             [
               [0, "b"],
               etsError(
-                "keyPos",
+                "key_pos",
                 msg(
                   "updateElement",
                   "update_element_neg",
@@ -2296,7 +2296,7 @@ for (const type of TYPES) {
               "absent",
               1,
               etsError(
-                "badKey",
+                "bad_key",
                 msg(
                   "updateCounter",
                   "counter_neg",
@@ -2308,7 +2308,7 @@ for (const type of TYPES) {
               "a",
               [0, 1],
               etsError(
-                "keyPos",
+                "key_pos",
                 msg("updateCounter", "counter_neg", "position 0 is the key"),
               ),
             ],
@@ -2340,7 +2340,7 @@ for (const type of TYPES) {
               "a",
               [2, 1],
               etsError(
-                "badValue",
+                "bad_value",
                 msg(
                   "updateCounter",
                   "counter_neg",
@@ -2352,7 +2352,7 @@ for (const type of TYPES) {
               "a",
               [3, 1],
               etsError(
-                "badValue",
+                "bad_value",
                 msg(
                   "updateCounter",
                   "counter_neg",
@@ -2365,7 +2365,7 @@ for (const type of TYPES) {
               "a",
               [[1, 1], [1, 1], [2, 1]],
               etsError(
-                "badValue",
+                "bad_value",
                 msg(
                   "updateCounter",
                   "counter_neg",
@@ -2377,7 +2377,7 @@ for (const type of TYPES) {
               "a",
               [[1, 5], [0, 1]],
               etsError(
-                "keyPos",
+                "key_pos",
                 msg("updateCounter", "counter_neg", "position 0 is the key"),
               ),
             ],
@@ -2456,7 +2456,7 @@ for (const type of TYPES) {
               "new",
               { default: ["new", "zero"] },
               etsError(
-                "badValue",
+                "bad_value",
                 msg(
                   "updateCounter",
                   "counter_default",
@@ -2486,7 +2486,7 @@ for (const type of TYPES) {
           assert.throws(
             () => t.updateCounter("new", [0, 1], { default: ["new", 0] }),
             etsError(
-              "keyPos",
+              "key_pos",
               msg("updateCounter", "counter_default", "position 0 is the key"),
             ),
           );
@@ -2837,7 +2837,7 @@ describe("set and ordered_set (interface_equality)", () => {
     const lastOrdered = ordered.pop() as unknown[];
     assert.deepEqual(ordered, set);
     assert.equal(lastSet[0], "error");
-    assert.equal(lastSet[2], "badKey");
+    assert.equal(lastSet[2], "bad_key");
     assert.deepEqual(lastOrdered, ["ok", "zz"]);
   });
 });
@@ -2853,7 +2853,7 @@ describe("access and missing tables (privacy, bad_table)", () => {
     assert.throws(
       () => page.continuation!.next(),
       etsError(
-        "notFound",
+        "not_found",
         msg("matchObject", "gone_cont", "the table no longer exists"),
       ),
     );
@@ -2878,7 +2878,7 @@ describe("access and missing tables (privacy, bad_table)", () => {
             assert.ok(r.ok, `${op} should work: ${r.value}`);
           } else if (kind === "owner") {
             etsError(
-              "notOwner",
+              "not_owner",
               msg(
                 op,
                 "privacy",
@@ -3050,14 +3050,14 @@ describe("heir and ETS-TRANSFER (heir)", () => {
     assert.throws(
       () => t.lookup(1),
       etsError(
-        "notFound",
+        "not_found",
         msg("lookup", "orphan", "the table no longer exists"),
       ),
     );
     assert.throws(
       () => t.insert([2]),
       etsError(
-        "notFound",
+        "not_found",
         msg("insert", "orphan", "the table no longer exists"),
       ),
     );
@@ -3098,7 +3098,7 @@ describe("heir and ETS-TRANSFER (heir)", () => {
     assert.throws(
       () => t.setHeir(self(), "x"),
       etsError(
-        "notOwner",
+        "not_owner",
         msg(
           "setHeir",
           "set_heir",
@@ -3170,7 +3170,7 @@ describe("giveAway() (give_away)", () => {
     assert.throws(
       () => t.giveAway(receiver, 1),
       etsError(
-        "notOwner",
+        "not_owner",
         msg(
           "giveAway",
           "gift",
@@ -3241,7 +3241,7 @@ describe("giveAway() (give_away)", () => {
       );
       const r = await runIn((me) => t.giveAway(me, 1));
       etsError(
-        "notOwner",
+        "not_owner",
         msg(
           "giveAway",
           "bad_gift",
@@ -3255,7 +3255,7 @@ describe("giveAway() (give_away)", () => {
     assert.throws(
       () => t.giveAway(self(), 1),
       etsError(
-        "notFound",
+        "not_found",
         msg("giveAway", "bad_gift", "the table no longer exists"),
       ),
     );
@@ -3281,7 +3281,7 @@ describe("whereis() and rename() (whereis_table, rename)", () => {
     assert.throws(
       () => t.lookup(1),
       etsError(
-        "notFound",
+        "not_found",
         msg("lookup", "where", "the table no longer exists"),
       ),
     );
@@ -3303,14 +3303,14 @@ describe("whereis() and rename() (whereis_table, rename)", () => {
       assert.throws(
         () => a.rename("rename_b"),
         etsError(
-          "alreadyExists",
+          "already_exists",
           msg("rename", "rename_c", `a named table "rename_b" exists`),
         ),
       );
       assert.throws(
         () => a.rename("rename_c"),
         etsError(
-          "alreadyExists",
+          "already_exists",
           msg("rename", "rename_c", `a named table "rename_c" exists`),
         ),
       );
@@ -3357,7 +3357,7 @@ describe("whereis() and rename() (whereis_table, rename)", () => {
       assert.throws(
         () => t.lookup(1),
         etsError(
-          "notFound",
+          "not_found",
           msg("lookup", "rename_taken", "the table no longer exists"),
         ),
       );

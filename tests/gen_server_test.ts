@@ -169,11 +169,11 @@ describe("GenServer.start() and startLink()", () => {
     const reason = await startFails(
       start(server(), undefined, { name: "my_test_name" }),
     );
-    assert.deepEqual(reason, { alreadyStarted: pid });
+    assert.deepEqual(reason, ["already_started", pid]);
     const reasonLinked = await startFails(
       startLink(server(), undefined, { name: "my_test_name" }),
     );
-    assert.deepEqual(reasonLinked, { alreadyStarted: pid });
+    assert.deepEqual(reasonLinked, ["already_started", pid]);
     // the loser exited normal without running init
     assert.match(String(await receive()), /^EXIT/);
     await stop("my_test_name");
@@ -1029,7 +1029,7 @@ describe("every gen_server timeout is a TimeoutError", () => {
       },
     }, undefined);
     assert.deepEqual(await call(selfCall, "go"), [
-      "callingSelf",
+      "calling_self",
       "calling_self",
     ]);
     await stop(selfCall);
@@ -1044,7 +1044,7 @@ describe("every gen_server timeout is a TimeoutError", () => {
     const taken = await start(server(), undefined, { name: "taken" }).catch((
       e,
     ) => e);
-    assert.equal(taken.code, "alreadyStarted");
+    assert.equal(taken.code, "already_started");
     await stop(other);
     // instanceof stays exact otherwise
     assert.ok(!(new TimeoutError("t", 1) instanceof CallError));

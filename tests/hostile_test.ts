@@ -183,12 +183,12 @@ describe("error classes with hostile values", () => {
         new CallError(v, "call", v, [v, 5000]),
         new CallError(v, "stop", self(), [v, Infinity]),
         new StartError(v),
-        new SupervisorError("startChild", v, "startFailed", { reason: v }),
+        new SupervisorError("startChild", v, "start_failed", { reason: v }),
         new ChildSpecError("id", v, "bad id"),
         new NotRegisteredError("send", "x"),
         new TimeoutError("t", 1),
-        new EtsError("insert", "t", "badKey", "no"),
-        new tracker.TrackerError("findOrOpen", "t", v, "startFailed", {
+        new EtsError("insert", "t", "bad_key", "no"),
+        new tracker.TrackerError("findOrOpen", "t", v, "start_failed", {
           reason: v,
         }),
       ];

@@ -390,7 +390,7 @@ describe("supervisor start (sup_start)", () => {
         sup,
         spec("child1", { args: [{ return: ["error", "reason"] }] }),
       ),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(e1.reason, "reason");
     assert.equal(e1.child, "child1");
@@ -399,7 +399,7 @@ describe("supervisor start (sup_start)", () => {
         sup,
         spec("child2", { args: [{ return: "error_reason" }] }),
       ),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(e2.reason, "error_reason");
     assert.deepEqual(await which(sup), []);
@@ -415,7 +415,7 @@ describe("supervisor start (sup_start)", () => {
     await supervisor.terminateChild(sup, "child1");
     const e = await supError(
       supervisor.restartChild(sup, "child1"),
-      "startFailed",
+      "start_failed",
     );
     assert.deepEqual(e.reason, { functionClause: "error" });
     assert.deepEqual(await which(sup), [["child1", undefined]]);
@@ -433,12 +433,12 @@ describe("supervisor start (sup_start)", () => {
     });
     const e1 = await supError(
       supervisor.startChild(sup, [{ return: ["error", "reason"] }]),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(e1.reason, "reason");
     const e2 = await supError(
       supervisor.startChild(sup, [{ return: "error_reason" }]),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(e2.reason, "error_reason");
     assert.deepEqual(await which(sup), []);
@@ -478,7 +478,7 @@ describe("supervisor start (sup_start)", () => {
       shutdown: "infinity",
       type: "supervisor",
     });
-    await supError(supervisor.getChildspec(sup, "child4"), "notFound");
+    await supError(supervisor.getChildspec(sup, "child4"), "not_found");
     await shutdown(sup);
   });
 
@@ -504,8 +504,8 @@ describe("supervisor start (sup_start)", () => {
       const pid = pidIn(await supervisor.startChild(sup, []));
       assert.deepEqual(await supervisor.getChildspec(sup, pid), full);
     }
-    await supError(supervisor.getChildspec(sup, self()), "notFound");
-    await supError(supervisor.getChildspec(sup, "template"), "notFound");
+    await supError(supervisor.getChildspec(sup, self()), "not_found");
+    await supError(supervisor.getChildspec(sup, "template"), "not_found");
     await shutdown(sup);
   });
 
@@ -513,12 +513,12 @@ describe("supervisor start (sup_start)", () => {
     const start = startChild1;
     assert.deepEqual(
       await startFails(startLink({ children: [{ start } as never] })),
-      { startSpec: "missingId" },
+      { startSpec: "missing_id" },
     );
-    assert.deepEqual((await lastExit()).reason, { startSpec: "missingId" });
+    assert.deepEqual((await lastExit()).reason, { startSpec: "missing_id" });
     assert.deepEqual(
       await startFails(startLink({ children: [{ id: "child2" } as never] })),
-      { startSpec: "missingStart" },
+      { startSpec: "missing_start" },
     );
     await lastExit();
     const sup = await startLink({
@@ -817,16 +817,16 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     // start of an already running child
     const started = await supError(
       supervisor.startChild("sup_test", child),
-      "alreadyStarted",
+      "already_started",
     );
     assert.equal(started.pid, cpid);
     assert.equal(
       started.message,
-      `startChild "child1" failed: alreadyStarted`,
+      `startChild "child1" failed: already_started`,
     );
 
     // termination
-    await supError(supervisor.terminateChild("sup_test", "hej"), "notFound");
+    await supError(supervisor.terminateChild("sup_test", "hej"), "not_found");
     const noproc = await supervisor.terminateChild("foo", "child1").catch((
       e,
     ) => e);
@@ -841,25 +841,25 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     await supervisor.terminateChild("sup_test", "child1");
 
     // start of an existing child that is not running
-    await supError(supervisor.startChild("sup_test", child), "alreadyPresent");
+    await supError(supervisor.startChild("sup_test", child), "already_present");
 
     // restart
     const cpid2 = pidIn(await supervisor.restartChild("sup_test", "child1"));
     assert.deepEqual(await which("sup_test"), [["child1", cpid2]]);
     assert.deepEqual(await counts("sup_test"), [1, 1, 0, 1]);
     await supError(supervisor.restartChild("sup_test", "child1"), "running");
-    await supError(supervisor.restartChild("sup_test", "child2"), "notFound");
+    await supError(supervisor.restartChild("sup_test", "child2"), "not_found");
 
     // deletion
     await supError(supervisor.deleteChild("sup_test", "child1"), "running");
-    await supError(supervisor.deleteChild("sup_test", "hej"), "notFound");
+    await supError(supervisor.deleteChild("sup_test", "hej"), "not_found");
     const noproc2 = await supervisor.deleteChild("foo", "child1").catch((e) =>
       e
     );
     assert.ok(noproc2 instanceof CallError && noproc2.reason === "noproc");
     await supervisor.terminateChild("sup_test", "child1");
     await supervisor.deleteChild("sup_test", "child1");
-    await supError(supervisor.restartChild("sup_test", "child1"), "notFound");
+    await supError(supervisor.restartChild("sup_test", "child1"), "not_found");
     assert.deepEqual(await which("sup_test"), []);
     assert.deepEqual(await counts("sup_test"), [0, 0, 0, 0]);
 
@@ -871,7 +871,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     assert.deepEqual(await counts("sup_test"), [1, 1, 0, 1]);
 
     // a pid is not an id outside simple_one_for_one
-    await supError(supervisor.terminateChild("sup_test", cpid3), "notFound");
+    await supError(supervisor.terminateChild("sup_test", cpid3), "not_found");
     assert.deepEqual(await which("sup_test"), [["child1", cpid3]]);
     assert.deepEqual(await counts("sup_test"), [1, 1, 0, 1]);
 
@@ -913,7 +913,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     // termination
     await supError(
       supervisor.terminateChild("sup_test", "child1"),
-      "simpleOneForOne",
+      "simple_one_for_one",
     );
     assert.deepEqual(await counts("sup_test"), [1, 2, 0, 2]);
     await supervisor.terminateChild("sup_test", cpid1);
@@ -928,18 +928,18 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     const stranger = spawn(forever);
     await supError(
       supervisor.terminateChild("sup_test", stranger),
-      "notFound",
+      "not_found",
     );
     assert.ok(isAlive(stranger));
     exit(stranger, "kill");
 
     await supError(
       supervisor.restartChild("sup_test", "child1"),
-      "simpleOneForOne",
+      "simple_one_for_one",
     );
     await supError(
       supervisor.deleteChild("sup_test", "child1"),
-      "simpleOneForOne",
+      "simple_one_for_one",
     );
     await shutdown(sup);
     await assertNoMessages();
@@ -954,9 +954,9 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     });
     const [[, cpid]] = await which(sup);
     link(cpid as Pid);
-    await supError(supervisor.terminateChild(sup, "hej"), "notFound");
-    await supError(supervisor.deleteChild(sup, "hej"), "notFound");
-    await supError(supervisor.restartChild(sup, "hej"), "notFound");
+    await supError(supervisor.terminateChild(sup, "hej"), "not_found");
+    await supError(supervisor.deleteChild(sup, "hej"), "not_found");
+    await supError(supervisor.restartChild(sup, "hej"), "not_found");
     await supError(supervisor.deleteChild(sup, "child1"), "running");
     await supError(supervisor.restartChild(sup, "child1"), "running");
     assert.deepEqual(await which(sup), [["child1", cpid]]);
@@ -975,7 +975,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     await supervisor.terminateChild(sup, "child1");
     await supervisor.terminateChild(sup, "child1");
     await supervisor.deleteChild(sup, "child1");
-    await supError(supervisor.restartChild(sup, "child1"), "notFound");
+    await supError(supervisor.restartChild(sup, "child1"), "not_found");
     assert.deepEqual(await which(sup), []);
     assert.deepEqual(await counts(sup), [0, 0, 0, 0]);
 
@@ -999,9 +999,9 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     const cs0 = { id: "child", start };
     const bad: [unknown, string, unknown][] = [
       ["hej", "spec", { invalidChildSpec: "hej" }],
-      [{}, "id", "missingId"],
-      [{ id: "child" }, "start", "missingStart"],
-      [{ start }, "id", "missingId"],
+      [{}, "id", "missing_id"],
+      [{ id: "child" }, "start", "missing_start"],
+      [{ start }, "id", "missing_id"],
       [{ ...cs0, start: "mfa" }, "start", { invalidMfa: "mfa" }],
       [{ ...cs0, args: "a" }, "args", { invalidMfa: "a" }],
       [{ ...cs0, restart: "prmanent" }, "restart", {
@@ -1340,13 +1340,13 @@ for (const strategy of STATIC) {
         if (how === "supervisor") {
           await supError(
             supervisor.startChild(sup, permanent),
-            "alreadyPresent",
+            "already_present",
           );
           pidIn(await supervisor.restartChild(sup, "child1"));
         } else {
           await supError(
             supervisor.startChild(sup, permanent),
-            "alreadyStarted",
+            "already_started",
           );
         }
         // transient: restarted after a kill or a crash only
@@ -1355,13 +1355,13 @@ for (const strategy of STATIC) {
         if (how === "supervisor" || how === "normal") {
           await supError(
             supervisor.startChild(sup, transient),
-            "alreadyPresent",
+            "already_present",
           );
           pidIn(await supervisor.restartChild(sup, "child2"));
         } else {
           await supError(
             supervisor.startChild(sup, transient),
-            "alreadyStarted",
+            "already_started",
           );
         }
         // temporary: never kept
@@ -2393,7 +2393,7 @@ describe("supervisor misc", () => {
 
       // queued behind the attempt, answered before the next one
       const answers = Promise.all([
-        supError(supervisor.startChild(sup, child1), "alreadyPresent"),
+        supError(supervisor.startChild(sup, child1), "already_present"),
         supError(supervisor.restartChild(sup, "child1"), "restarting"),
         supError(supervisor.deleteChild(sup, "child1"), "restarting"),
         supervisor.whichChildren(sup),
@@ -2452,7 +2452,7 @@ describe("supervisor misc", () => {
       send(cpid2, "restart");
       await clock.advance(2000);
       const answers = Promise.all([
-        supError(supervisor.startChild(sup, child2), "alreadyPresent"),
+        supError(supervisor.startChild(sup, child2), "already_present"),
         supError(supervisor.restartChild(sup, "child2"), "restarting"),
         supError(supervisor.deleteChild(sup, "child2"), "restarting"),
         which(sup),
@@ -2504,8 +2504,8 @@ describe("supervisor misc", () => {
       send(cpid1, "restart");
       await clock.advance(2000);
       const answers = Promise.all([
-        supError(supervisor.restartChild(sup, "child1"), "simpleOneForOne"),
-        supError(supervisor.deleteChild(sup, "child1"), "simpleOneForOne"),
+        supError(supervisor.restartChild(sup, "child1"), "simple_one_for_one"),
+        supError(supervisor.deleteChild(sup, "child1"), "simple_one_for_one"),
         which(sup),
         counts(sup),
         supervisor.getChildspec(sup, cpid1), // by its old pid, as OTP
@@ -2637,7 +2637,7 @@ describe("backoff (beyond OTP)", () => {
       await supError(supervisor.deleteChild(sup, "child1"), "restarting");
       await supError(
         supervisor.startChild(sup, spec("child1")),
-        "alreadyPresent",
+        "already_present",
       );
       await supervisor.terminateChild(sup, "child1");
       assert.deepEqual(await supervisor.whichChildren(sup), [
@@ -3017,7 +3017,7 @@ describe("supervisor edge cases", () => {
           throw boom;
         },
       }),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(e1.reason, boom);
     assert.equal(e1.cause, boom);
@@ -3026,7 +3026,7 @@ describe("supervisor edge cases", () => {
         id: "async",
         start: () => Promise.reject(new ExitError("nope")),
       }),
-      "startFailed",
+      "start_failed",
     );
     assert.equal(e2.reason, "nope");
     assert.deepEqual(await which(sup), []);
@@ -3135,7 +3135,7 @@ describe("supervisor edge cases", () => {
         id: "named",
         start: () => genServer.startLink(worker, "normal", { name: "taken" }),
       }),
-      "alreadyStarted",
+      "already_started",
     );
     assert.equal(e.pid, holder);
     await genServer.stop(holder);

@@ -220,12 +220,12 @@ describe("TableManager (Immortal's ets_table_manager_test)", () => {
       assert.deepEqual(rec.types(m), [
         "created",
         "given",
-        ...["reclaimed", "waiting", "consumerDown", "given"],
-        ...["reclaimed", "waiting", "consumerDown", "given"],
-        ...["reclaimed", "waiting", "consumerDown", "given"],
+        ...["reclaimed", "waiting", "consumer_down", "given"],
+        ...["reclaimed", "waiting", "consumer_down", "given"],
+        ...["reclaimed", "waiting", "consumer_down", "given"],
       ]);
-      const down = rec.events.find((e) => e.type === "consumerDown")!;
-      assert.equal(down.type === "consumerDown" && down.reason, "killed");
+      const down = rec.events.find((e) => e.type === "consumer_down")!;
+      assert.equal(down.type === "consumer_down" && down.reason, "killed");
       rec.stop();
       await TableManager.stop(m);
       await kill(c);
@@ -386,7 +386,7 @@ describe("TableManager: no race loses the table (Immortal #5)", () => {
         "given",
         "reclaimed",
         "waiting",
-        "consumerDown",
+        "consumer_down",
       ]);
       const c = await startConsumer("tm_race1");
       await handedTo(t, "tm_race1");
@@ -527,7 +527,7 @@ describe("TableManager: no race loses the table (Immortal #5)", () => {
       assert.deepEqual(rec.types(m), [
         "created",
         "given",
-        "consumerDown",
+        "consumer_down",
         "lost",
       ]);
       rec.stop();
@@ -766,7 +766,7 @@ describe("TableManager: the manager's own restart", () => {
       TableManager.start("tm_taken", { named: true }),
     );
     assert.ok(reason instanceof EtsError);
-    assert.equal(reason.cause, "alreadyExists");
+    assert.equal(reason.cause, "already_exists");
     other.destroy();
   });
 

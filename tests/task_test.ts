@@ -198,7 +198,7 @@ describe("task", () => {
     const sup = await task.startSupervisor({ maxChildren: 1 });
     const t = await task.asyncNolink(sup, never);
     const err = await task.async(sup, () => 1).catch((e) => e);
-    assert.ok(err instanceof SupervisorError && err.code === "maxChildren");
+    assert.ok(err instanceof SupervisorError && err.code === "max_children");
     await task.shutdown(t, "brutal_kill");
     const t2 = await task.asyncNolink(sup, () => 2);
     assert.equal(await task.join(t2), 2);

@@ -277,7 +277,7 @@ describe("gen_tracker_SUITE (group creation)", () => {
       await tracker.addExistingChild(t, { id: "child1", pid: first });
       const err = await rejectsWith(
         tracker.addExistingChild(t, { id: "child1", pid: second }),
-        "alreadyStarted",
+        "already_started",
       );
       assert.equal(err.pid, first);
       assert.equal(tracker.find(t, "child1"), first);
@@ -290,11 +290,11 @@ describe("gen_tracker_SUITE (group creation)", () => {
       await tracker.wait(t);
       throwsCode(
         () => tracker.setAttr(t, "unknown", "key", "value"),
-        "notFound",
+        "not_found",
       );
       throwsCode(
         () => tracker.setAttr(t, "unknown", { key: "value" }),
-        "notFound",
+        "not_found",
       );
       assert.equal(tracker.getAttr(t, "unknown", "key"), undefined);
       assert.deepEqual(tracker.attrs(t, "unknown"), {});
@@ -371,7 +371,7 @@ describe("gen_tracker_SUITE (group creation)", () => {
       assert.notEqual(helper, main);
 
       // While it runs: setAttr fails, getAttr still reads, find finds none.
-      throwsCode(() => tracker.setAttr(t, id, "testattr", 1), "notAlive");
+      throwsCode(() => tracker.setAttr(t, id, "testattr", 1), "not_alive");
       assert.equal(tracker.getAttr(t, id, "tracker"), "yes");
       assert.equal(tracker.find(t, id), undefined);
       assert.deepEqual(
@@ -390,7 +390,7 @@ describe("gen_tracker_SUITE (group creation)", () => {
       await tracker.wait(t);
       await settle();
       assert.equal(returned, 0);
-      throwsCode(() => tracker.setAttr(t, id, "testattr", 1), "notAlive");
+      throwsCode(() => tracker.setAttr(t, id, "testattr", 1), "not_alive");
       send(helper, "get_away");
       const pids = await Promise.all(opens);
       assert.equal(returned, 3);
@@ -514,7 +514,7 @@ describe("Tracker.start() and stop()", () => {
     await withTracker(async (t) => {
       const err = await tracker.start(t).catch((e) => e);
       assert.ok(err instanceof StartError);
-      assert.deepEqual(err.reason, { alreadyStarted: whereis(t) });
+      assert.deepEqual(err.reason, ["already_started", whereis(t)]);
       const table = ets.create("taken_attrs", { named: true });
       const err2 = await tracker.start("taken").catch((e) => e);
       assert.ok(err2 instanceof StartError);
@@ -778,7 +778,7 @@ describe("Tracker.findOrOpen()", () => {
           assert.equal(r.status, "rejected", how);
           const e = (r as PromiseRejectedResult).reason;
           assert.ok(e instanceof TrackerError, how);
-          assert.equal(e.code, "startFailed");
+          assert.equal(e.code, "start_failed");
           if (reason === "Error") assert.ok(e.reason instanceof Error);
           else assert.equal(e.reason, reason);
         }
@@ -1142,13 +1142,13 @@ describe("Tracker attributes", () => {
           return e;
         }
       })() as TrackerError;
-      assert.ok(err instanceof TrackerError && err.code === "notAlive");
+      assert.ok(err instanceof TrackerError && err.code === "not_alive");
       assert.equal(
         err.message,
         `Cannot setAttr child "late" of tracker "${t}": its process has exited (the child is ending)`,
       );
       await tracker.wait(t);
-      throwsCode(() => tracker.setAttr(t, "late", "k", 1), "notFound");
+      throwsCode(() => tracker.setAttr(t, "late", "k", 1), "not_found");
       // A permanent child terminated by terminateChild: stopped.
       await tracker.findOrOpen(t, spec("kept", { restart: "permanent" }));
       await tracker.terminateChild(t, "kept");
@@ -1159,7 +1159,7 @@ describe("Tracker attributes", () => {
           return e;
         }
       })() as TrackerError;
-      assert.equal(err2.code, "notAlive");
+      assert.equal(err2.code, "not_alive");
       assert.equal(err2.status, "stopped");
       assert.match(err2.message, /the child is stopped/);
       assert.equal(ets.whereis(`${t}_attrs`)!.info()!.size, 0);
@@ -1169,7 +1169,7 @@ describe("Tracker attributes", () => {
   test("increment() is atomic, needs a default for a missing counter, never creates orphans", async () => {
     await withTracker(async (t) => {
       await tracker.findOrOpen(t, spec("cam"));
-      throwsCode(() => tracker.increment(t, "cam", "viewers"), "notACounter");
+      throwsCode(() => tracker.increment(t, "cam", "viewers"), "not_a_counter");
       assert.equal(
         tracker.increment(t, "cam", "viewers", 1, { default: 10 }),
         11,
@@ -1177,9 +1177,9 @@ describe("Tracker attributes", () => {
       assert.equal(tracker.increment(t, "cam", "viewers"), 12);
       assert.equal(tracker.increment(t, "cam", "viewers", -12), 0);
       tracker.setAttr(t, "cam", "name", "x");
-      throwsCode(() => tracker.increment(t, "cam", "name"), "notACounter");
+      throwsCode(() => tracker.increment(t, "cam", "name"), "not_a_counter");
       assert.equal(tracker.increment(t, "cam", "big", 2n, { default: 0n }), 2n);
-      throwsCode(() => tracker.increment(t, "cam", "big", 1), "notACounter");
+      throwsCode(() => tracker.increment(t, "cam", "big", 1), "not_a_counter");
       assert.throws(
         () => tracker.increment(t, "cam", "viewers", 0.5),
         /'incr' must be an integer or a bigint, got 0.5/,
@@ -1194,7 +1194,7 @@ describe("Tracker attributes", () => {
       // gen_tracker's increment/5 made {{ghost, cnt}, 0} rows: not here.
       throwsCode(
         () => tracker.increment(t, "ghost", "cnt", 1, { default: 0 }),
-        "notFound",
+        "not_found",
       );
       const rows = ets.whereis(`${t}_attrs`)!.toList();
       assert.ok(rows.every((r) => (r[0] as unknown[])[0] === "cam"));
@@ -1501,7 +1501,7 @@ describe("Tracker afterTerminate", () => {
       });
       await tracker.wait(t);
       send(helper, "go");
-      await rejectsWith(opening, "startFailed");
+      await rejectsWith(opening, "start_failed");
       await tracker.wait(t);
       assert.deepEqual(ets.whereis(t)!.toList(), []);
       assert.deepEqual(await tracker.whichChildren(t), []);
@@ -1622,7 +1622,7 @@ describe("Tracker supervisor API", () => {
       assert.equal(isAlive(pid), false);
       assert.deepEqual(await tracker.whichChildren(t), []);
       assert.equal(ets.whereis(`${t}_attrs`)!.info()!.size, 0);
-      await rejectsWith(tracker.terminateChild(t, "p1"), "notFound");
+      await rejectsWith(tracker.terminateChild(t, "p1"), "not_found");
       // A later open starts a fresh one.
       assert.notEqual(await tracker.findOrOpen(t, spec("p1")), pid);
     });
@@ -1711,8 +1711,8 @@ describe("Tracker supervisor API", () => {
       await tracker.deleteChild(t, "p1");
       assert.deepEqual(await tracker.whichChildren(t), []);
       assert.equal(ets.whereis(t)!.info()!.size, 0);
-      await rejectsWith(tracker.deleteChild(t, "p1"), "notFound");
-      await rejectsWith(tracker.restartChild(t, "p1"), "notFound");
+      await rejectsWith(tracker.deleteChild(t, "p1"), "not_found");
+      await rejectsWith(tracker.restartChild(t, "p1"), "not_found");
       await assert.rejects(tracker.deleteChild(t, {} as never), TypeError);
     });
   });
@@ -1771,7 +1771,7 @@ describe("Tracker supervisor API", () => {
       await receive((m) => Array.isArray(m) && m[0] === "starting");
       const err = await rejectsWith(
         tracker.addExistingChild(t, { id: "l", pid: loner }),
-        "alreadyPresent",
+        "already_present",
       );
       assert.equal(err.status, "launching");
       for (const p of await genServerLinks(t)) send(p, "go");
