@@ -15,7 +15,6 @@ import {
 import {
   backoffDelay,
   cancelPending,
-  isNormalExit,
   type PendingRestart,
   type RestartTimer,
   type Retry,
@@ -25,6 +24,7 @@ import {
 import { type ChildState, move, STARTING, STOPPED } from "./_child_table.ts";
 import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
+import { isCleanExit } from "./_safe.ts";
 import { EventHub } from "./_events.ts";
 import { ChildTable } from "./_child_table.ts";
 import {
@@ -120,7 +120,7 @@ export class Stop {
 export type Step = Stop | undefined;
 
 function isOkShutdown(reason: unknown, brutal: boolean): boolean {
-  return isNormalExit(reason) || (brutal && reason === "killed");
+  return isCleanExit(reason) || (brutal && reason === "killed");
 }
 
 /** Directors by pid: the table the lock-free reads use. */

@@ -115,8 +115,8 @@ import {
   StartTimeoutError,
 } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { isInstance, thenOf } from "./_safe.ts";
-import { enabled, isCleanExit, log } from "./_logger.ts";
+import { isCleanExit, isInstance, thenOf } from "./_safe.ts";
+import { enabled, log } from "./_logger.ts";
 import type { Dest } from "./process.ts";
 
 /** What a callback may ask for next: see the module docs. */

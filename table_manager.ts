@@ -148,7 +148,7 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { partsOf } from "./_safe.ts";
+import { isCleanExit, partsOf } from "./_safe.ts";
 import { enabled, log } from "./_logger.ts";
 
 // ---------------------------------------------------------------- types --
@@ -335,17 +335,6 @@ interface Managed {
 
 const managed = new Map<string, Managed>();
 
-/** Exit reasons of a deliberate stop (as a supervisor counts them). */
-function deliberate(reason: unknown): boolean {
-  if (reason === "normal" || reason === "shutdown") return true;
-  try {
-    return reason !== null && typeof reason === "object" &&
-      Object.keys(reason).length === 1 && "shutdown" in reason;
-  } catch {
-    return false; // a hostile reason (a Proxy's trap threw): not deliberate
-  }
-}
-
 /**
  * Logs a lost table (error level, through the library logger): the
  * previous manager crashed with `reason` and its table is gone.
@@ -498,7 +487,7 @@ const manager: GenServer<State, InitArg> = {
       stopWaiting(s);
       const entry = managed.get(s.tableName);
       if (entry?.manager === dead) {
-        entry.crashed = !deliberate(dead.reason);
+        entry.crashed = !isCleanExit(dead.reason);
         entry.reason = dead.reason;
       }
     });
@@ -589,7 +578,7 @@ const manager: GenServer<State, InitArg> = {
     stopWaiting(s);
     // Stopped on purpose while holding the table: it goes with us, and the
     // next manager of this name starts afresh.
-    if (deliberate(reason) && s.phase === "waiting") {
+    if (isCleanExit(reason) && s.phase === "waiting") {
       if (managed.get(s.tableName)?.manager === s.proc) {
         managed.delete(s.tableName);
       }
