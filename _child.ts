@@ -415,7 +415,7 @@ export function checkSpecObject(
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
     throw specError(
       "spec",
-      { invalidChildSpec: spec },
+      ["invalid_child_spec", spec],
       undefined,
       `a child spec must be an object with 'id' and 'start', got ${
         formatTerm(spec)
@@ -464,7 +464,7 @@ export function checkRestart(restart: unknown, id: unknown): RestartType {
   if (!RESTARTS.includes(restart)) {
     throw specError(
       "restart",
-      { invalidRestartType: restart },
+      ["invalid_restart_type", restart],
       id,
       `'restart' must be "permanent", "transient" or "temporary", got ${
         formatTerm(restart)
@@ -479,7 +479,7 @@ export function checkStart(start: unknown, id: unknown): void {
   if (typeof start !== "function") {
     throw specError(
       "start",
-      { invalidMfa: start },
+      ["invalid_mfa", start],
       id,
       `'start' must be a function, got ${formatTerm(start)}`,
     );
@@ -491,7 +491,7 @@ export function checkArgs(args: unknown, id: unknown): readonly unknown[] {
   if (!Array.isArray(args)) {
     throw specError(
       "args",
-      { invalidMfa: args },
+      ["invalid_mfa", args],
       id,
       `'args' must be an array, got ${formatTerm(args)}`,
     );
@@ -504,7 +504,7 @@ export function checkType(type: unknown, id: unknown): ChildType {
   if (type !== "worker" && type !== "supervisor") {
     throw specError(
       "type",
-      { invalidChildType: type },
+      ["invalid_child_type", type],
       id,
       `'type' must be "worker" or "supervisor", got ${formatTerm(type)}`,
     );
@@ -521,7 +521,7 @@ export function checkShutdown(shutdown: unknown, id: unknown): Shutdown {
   }
   throw specError(
     "shutdown",
-    { invalidShutdown: shutdown },
+    ["invalid_shutdown", shutdown],
     id,
     `'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
       formatTerm(shutdown)
@@ -538,7 +538,7 @@ export function checkModules(
   if (!Array.isArray(modules)) {
     throw specError(
       "modules",
-      { invalidModules: modules },
+      ["invalid_modules", modules],
       id,
       `'modules' must be an array of strings or "dynamic", got ${
         formatTerm(modules)
@@ -549,7 +549,7 @@ export function checkModules(
     if (typeof m !== "string") {
       throw specError(
         "modules",
-        { invalidModule: m },
+        ["invalid_module", m],
         id,
         `every module must be a string, got ${formatTerm(m)}`,
       );

@@ -200,7 +200,7 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   if (!isKey(s.id)) {
     throw specError(
       "id",
-      { invalidId: s.id },
+      ["invalid_id", s.id],
       `'id' must be a number, string, boolean, null, bigint, Pid, Ref or an array of those, got ${
         formatTerm(s.id)
       }`,
@@ -225,7 +225,7 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   if (afterTerminate !== undefined && typeof afterTerminate !== "function") {
     throw specError(
       "afterTerminate",
-      { invalidAfterTerminate: afterTerminate },
+      ["invalid_after_terminate", afterTerminate],
       `child ${name()}: 'afterTerminate' must be a function, got ${
         formatTerm(afterTerminate)
       }`,

@@ -61,7 +61,7 @@
  *
  * ## Exit code
  * `0` when the root ended with a shutdown reason (`"normal"`, `"shutdown"`,
- * `["shutdown", detail]` or `{ shutdown: detail }`), `1` otherwise, and `1`
+ * or `["shutdown", detail]`), `1` otherwise, and `1`
  * also:
  * - when the root was a supervisor or a tracker that gave up after too many
  *   restarts: it exits `"shutdown"` (OTP's reason), yet the program failed,

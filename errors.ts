@@ -5,7 +5,7 @@
  * is taken, a call that failed, a receive that timed out.
  *
  * Exit reasons are data: `"normal"`, `"shutdown"`, `"kill"`, `"killed"`,
- * `"noproc"`, `{ shutdown: detail }`, or whatever a process body threw. An
+ * `"noproc"`, `["shutdown", detail]`, or whatever a process body threw. An
  * error that carries one exposes it as `reason`.
  *
  * ```ts
@@ -40,7 +40,7 @@ import { causeOf } from "./_safe.ts";
  * import { ExitError } from "@steward/steward/errors";
  * import { spawnMonitor, receive } from "@steward/steward/process";
  * const [, ref] = spawnMonitor(() => {
- *   throw new ExitError({ shutdown: "done" });
+ *   throw new ExitError(["shutdown", "done"]);
  * });
  * const down = await receive((m) => Array.isArray(m) && m[1] === ref);
  * console.assert((down as unknown[])[4] !== undefined);
@@ -421,7 +421,7 @@ function startCode(reason: unknown): StartErrorCode {
  * A gen_server did not start. `reason` is OTP's: `"ignore"` when init
  * returned `"ignore"`, `"timeout"` when init outlived its timeout,
  * `["already_started", pid]` when the name was taken, the reason of
- * `["stop", reason]` or `["error", reason]`, `{ badReturnValue: value }`, or
+ * `["stop", reason]` or `["error", reason]`, `["bad_return_value", value]`, or
  * what init threw; `code` sorts these out (a {@linkcode StartErrorCode}).
  *
  * A timeout is a {@linkcode StartTimeoutError}: a {@linkcode TimeoutError}
@@ -731,8 +731,8 @@ export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
 /**
  * A child spec or supervisor flag that is not valid (OTP's child spec and
  * `supervisor_data` errors). `key` names the offending key, `reason` is the
- * OTP-style term (`"missing_id"`, `{ invalidRestartType: "forever" }`,
- * `{ duplicateChildName: id }`...), the message says what is wrong and why.
+ * OTP-style term (`"missing_id"`, `["invalid_restart_type", "forever"]`,
+ * `["duplicate_child_name", id]`...), the message says what is wrong and why.
  *
  * @example
  * ```ts

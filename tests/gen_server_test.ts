@@ -76,7 +76,7 @@ function server(log: Log = []): GenServer<Log, unknown> {
         case "stop_noreply":
           return ["stop", "stopped", state];
         case "shutdown_reason":
-          return ["stop", { shutdown: "reason" }, state];
+          return ["stop", ["shutdown", "reason"], state];
         case "exit_shutdown":
           throw new ExitError("shutdown");
         case "crash":
@@ -241,9 +241,10 @@ describe("GenServer.start() and startLink()", () => {
         await startFails(start(owning("ignore"), "ignore")),
         "ignore",
       );
-      assert.deepEqual(await startFails(start(owning("bad"), "bad")), {
-        badReturnValue: 4711,
-      });
+      assert.deepEqual(await startFails(start(owning("bad"), "bad")), [
+        "bad_return_value",
+        4711,
+      ]);
       const thrown = await startFails(start(owning("throw"), "throw"));
       assert.ok(thrown instanceof Error && thrown.message === "bailout");
       assert.equal(await startFails(start(owning("exit"), "exit")), "bailout");
@@ -390,14 +391,14 @@ describe("GenServer.call()", () => {
     });
   });
 
-  test("a bad return from handleCall stops the server and fails the call with badReturnValue (call)", async () => {
+  test("a bad return from handleCall stops the server and fails the call with ['bad_return_value', v] (call)", async () => {
     const log: Log = [];
     const pid = await start(server(log), undefined);
     const ref = monitor(pid);
     const err = await callFails(call(pid, "badreturn"));
-    assert.deepEqual(err.reason, { badReturnValue: "badreturn" });
-    assert.deepEqual(await downReason(ref), { badReturnValue: "badreturn" });
-    assert.deepEqual(log, [["terminate", { badReturnValue: "badreturn" }]]);
+    assert.deepEqual(err.reason, ["bad_return_value", "badreturn"]);
+    assert.deepEqual(await downReason(ref), ["bad_return_value", "badreturn"]);
+    assert.deepEqual(log, [["terminate", ["bad_return_value", "badreturn"]]]);
   });
 
   test("call() to a dead pid or an unregistered name fails with noproc (start, Elixir call/3)", async () => {
@@ -438,7 +439,7 @@ describe("GenServer.call()", () => {
   test("a server crash fails the call with the crash reason; linked processes get the EXIT (crash)", async () => {
     for (
       const [request, reason] of [
-        ["shutdown_reason", { shutdown: "reason" }],
+        ["shutdown_reason", ["shutdown", "reason"]],
         ["exit_shutdown", "shutdown"],
         ["stop_noreply", "stopped"],
         ["crash", "crashed"],

@@ -309,7 +309,7 @@ describe("TableManager.start(): waiting for the consumer", () => {
     });
   });
 
-  test("onTimeout 'stop': the manager exits with { consumerTimeout } and its table goes with it", async () => {
+  test("onTimeout 'stop': the manager exits with ['consumer_timeout', name] and its table goes with it", async () => {
     await withClock(async (clock) => {
       const m = await TableManager.start("tm_giveup", {}, {
         timeout: 50,
@@ -319,7 +319,10 @@ describe("TableManager.start(): waiting for the consumer", () => {
       const t = await TableManager.table(m);
       const ref = monitor(m);
       await clock.advance(50);
-      assert.deepEqual(await downReason(ref), { consumerTimeout: "tm_giveup" });
+      assert.deepEqual(await downReason(ref), [
+        "consumer_timeout",
+        "tm_giveup",
+      ]);
       assert.equal(t.info(), undefined);
       // Lost, not silently recreated: the next start says so.
       const captured = captureReports();
@@ -327,11 +330,11 @@ describe("TableManager.start(): waiting for the consumer", () => {
         const reason = await startFails(
           TableManager.start("tm_giveup", {}, { onLost: "fail" }),
         );
-        assert.deepEqual(reason, { tableLost: "tm_giveup" });
+        assert.deepEqual(reason, ["table_lost", "tm_giveup"]);
         assert.deepEqual(
           captured.reports.filter((r) => r.kind === "table_manager_lost_table")
             .map((r) => r.reason),
-          [{ consumerTimeout: "tm_giveup" }],
+          [["consumer_timeout", "tm_giveup"]],
         );
       } finally {
         captured.restore();
@@ -523,7 +526,7 @@ describe("TableManager: no race loses the table (Immortal #5)", () => {
       register("tm_deleter", c);
       const m = await TableManager.start("tm_deleter");
       const ref = monitor(m);
-      assert.deepEqual(await downReason(ref), { tableLost: "tm_deleter" });
+      assert.deepEqual(await downReason(ref), ["table_lost", "tm_deleter"]);
       assert.deepEqual(rec.types(m), [
         "created",
         "given",
@@ -596,7 +599,7 @@ describe("TableManager: the manager's own restart", () => {
     });
   });
 
-  test("killed while holding the table: the table is lost and the next start fails with { tableLost } (onLost 'fail'), reported once", async () => {
+  test("killed while holding the table: the table is lost and the next start fails with ['table_lost', name] (onLost 'fail'), reported once", async () => {
     await withClock(async () => {
       const rec = recorder();
       const captured = captureReports();
@@ -609,7 +612,7 @@ describe("TableManager: the manager's own restart", () => {
       const err = await TableManager.start("tm_lost", {}, { onLost: "fail" })
         .catch((e) => e);
       assert.ok(err instanceof StartError);
-      assert.deepEqual(err.reason, { tableLost: "tm_lost" });
+      assert.deepEqual(err.reason, ["table_lost", "tm_lost"]);
       const lost = rec.events.filter((e) => e.type === "lost");
       assert.equal(lost.length, 1);
       assert.deepEqual(
@@ -620,7 +623,7 @@ describe("TableManager: the manager's own restart", () => {
       // It keeps failing: the loss is not forgotten by a failed start.
       assert.deepEqual(
         await startFails(TableManager.start("tm_lost", {}, { onLost: "fail" })),
-        { tableLost: "tm_lost" },
+        ["table_lost", "tm_lost"],
       );
       rec.stop();
       // Logged once, loudly, however many starts fail on it.
@@ -752,7 +755,7 @@ describe("TableManager: the manager's own restart", () => {
           await startFails(
             TableManager.start("tm_orphan", {}, { onLost: "fail" }),
           ),
-          { tableLost: "tm_orphan" },
+          ["table_lost", "tm_orphan"],
         );
       } finally {
         captured.restore();
@@ -770,7 +773,7 @@ describe("TableManager: the manager's own restart", () => {
     other.destroy();
   });
 
-  test("a second live manager for the same table is refused with { alreadyManaged }", async () => {
+  test("a second live manager for the same table is refused with ['already_managed', pid]", async () => {
     await withClock(async () => {
       const m = await TableManager.start("tm_twice", {}, {
         timeout: Infinity,
@@ -779,7 +782,7 @@ describe("TableManager: the manager's own restart", () => {
         await startFails(
           TableManager.start("other_consumer", {}, { tableName: "tm_twice" }),
         ),
-        { alreadyManaged: m },
+        ["already_managed", m],
       );
       await TableManager.stop(m);
     });

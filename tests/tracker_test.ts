@@ -188,7 +188,7 @@ describe("gen_tracker_SUITE (group creation)", () => {
       const err = await tracker.findOrOpen(t, bad).catch((e) => e);
       assert.ok(err instanceof ChildSpecError);
       assert.equal(err.key, "type");
-      assert.deepEqual(err.reason, { invalidChildType: 200 });
+      assert.deepEqual(err.reason, ["invalid_child_type", 200]);
       assert.deepEqual(await tracker.whichChildren(t), []);
     });
   });
@@ -1816,7 +1816,7 @@ describe("Tracker restarts", () => {
       await tracker.wait(t);
       assert.equal(tracker.find(t, "tr"), undefined);
       pid = await tracker.findOrOpen(t, s);
-      await kill(pid, { shutdown: "bye" });
+      await kill(pid, ["shutdown", "bye"]);
       await tracker.wait(t);
       assert.deepEqual(await tracker.whichChildren(t), []);
     }, { intensity: 10 });
