@@ -644,6 +644,45 @@ describe("TableManager: the manager's own restart", () => {
     });
   });
 
+  test("stopped with ['shutdown', x] while holding the table: a deliberate stop, the next start is fresh; { shutdown: x } counts as a crash", async () => {
+    await withClock(async () => {
+      const captured = captureReports();
+      try {
+        const rec = recorder();
+        const m1 = await TableManager.start("tm_deliberate", {}, {
+          timeout: Infinity,
+        });
+        await GenServer.stop(m1, ["shutdown", "maintenance"]);
+        const m2 = await TableManager.start("tm_deliberate", {}, {
+          timeout: Infinity,
+          onLost: "fail",
+        });
+        assert.deepEqual(rec.types(m2), ["created", "waiting"]);
+        await GenServer.stop(m2, { shutdown: "maintenance" });
+        assert.deepEqual(
+          await startFails(
+            TableManager.start("tm_deliberate", {}, { onLost: "fail" }),
+          ),
+          ["table_lost", "tm_deliberate"],
+        );
+        rec.stop();
+        assertNoTable("tm_deliberate");
+        assert.deepEqual(
+          captured.reports.filter((r) => r.level === "error").map((r) => [
+            r.kind,
+            r.reason,
+          ]),
+          [
+            ["server_terminated", { shutdown: "maintenance" }],
+            ["table_manager_lost_table", { shutdown: "maintenance" }],
+          ],
+        );
+      } finally {
+        captured.restore();
+      }
+    });
+  });
+
   test("killed while holding the table, onLost 'recreate': an empty table, after a 'lost' event", async () => {
     await withClock(async () => {
       const rec = recorder();
