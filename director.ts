@@ -562,7 +562,11 @@ function fail(
   code: DirectorErrorCode,
   details?: { reason?: unknown; pid?: Pid },
 ): Failure {
-  return new Failure(new DirectorError(op, child, code, details));
+  // Called in the director's own handlers: the current process is it.
+  const server = `director ${formatTerm(currentProc().pid)}`;
+  return new Failure(
+    new DirectorError(op, child, code, { ...details, server }),
+  );
 }
 
 type Request =
@@ -1629,6 +1633,7 @@ export function getPid(director: Dest, id: unknown): Pid {
     "getPid",
     id,
     c === undefined ? "not_found" : c.restarting ? "restarting" : "not_running",
+    { server: `director ${formatTerm(d.pid)}` },
   );
 }
 
@@ -1751,7 +1756,9 @@ export function getChildspec(director: Dest, child: unknown): FullChildSpec {
   const d = dirOf("getChildspec", director);
   const c = childOf(d, child);
   if (c === undefined) {
-    throw new DirectorError("getChildspec", child, "not_found");
+    throw new DirectorError("getChildspec", child, "not_found", {
+      server: `director ${formatTerm(d.pid)}`,
+    });
   }
   return c.spec;
 }
@@ -1782,7 +1789,9 @@ export function getRestartCount(director: Dest, id: unknown): number {
   const d = dirOf("getRestartCount", director);
   const c = d.find(id);
   if (c === undefined) {
-    throw new DirectorError("getRestartCount", id, "not_found");
+    throw new DirectorError("getRestartCount", id, "not_found", {
+      server: `director ${formatTerm(d.pid)}`,
+    });
   }
   return c.restartCount;
 }

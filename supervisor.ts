@@ -1127,7 +1127,11 @@ function fail(
   code: ConstructorParameters<typeof SupervisorError>[2],
   details?: { reason?: unknown; pid?: Pid },
 ): Failure {
-  return new Failure(new SupervisorError(op, child, code, details));
+  // Called in the supervisor's own handlers: the current process is it.
+  const server = `supervisor ${formatTerm(currentProc().pid)}`;
+  return new Failure(
+    new SupervisorError(op, child, code, { ...details, server }),
+  );
 }
 
 type Reply = readonly ["reply", unknown, Sup];

@@ -487,7 +487,10 @@ describe("Application start failures", () => {
     }, NO_EXIT).catch((e) => e);
     assert.ok(err instanceof ApplicationError);
     assert.equal(err.reason, "timeout");
-    assert.match(err.message, /^Application "application" did not start/);
+    assert.match(
+      err.message,
+      /^Cannot start application "application": its start failed \("timeout"\)$/,
+    );
   });
 
   test("a second application while one runs is refused", async () => {

@@ -352,10 +352,10 @@ describe("ChildRequestError", () => {
       assert.ok(e instanceof Error);
     }
     assert.equal(s.name, "SupervisorError");
-    assert.equal(s.message, 'startChild "w" failed: start_failed ("boom")');
+    assert.equal(s.message, 'Cannot startChild "w": its start failed ("boom")');
     assert.equal(s.reason, "boom");
     assert.equal(d.name, "DirectorError");
-    assert.equal(d.message, 'getPid "x" failed: not_found');
+    assert.equal(d.message, 'Cannot getPid "x": no such child');
     assert.equal(t.name, "TrackerError");
     assert.equal(t.tracker, "trk");
     assert.equal(t.child, "y");

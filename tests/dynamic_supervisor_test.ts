@@ -408,7 +408,10 @@ describe("DynamicSupervisor.startChild()", () => {
       supervisor.startChild(sup, moduleWorker(["ok2"])),
       "max_children",
     );
-    assert.equal(e.message, `startChild "worker" failed: max_children`);
+    assert.equal(
+      e.message,
+      `Cannot startChild "worker" of supervisor ${sup}: the supervisor has max_children children`,
+    );
     await supervisor.stop(sup);
   });
 

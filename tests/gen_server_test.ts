@@ -364,7 +364,7 @@ describe("GenServer.call()", () => {
       assert.equal(err.code, "timeout");
       assert.equal(
         err.message,
-        `GenServer.call(${pid}, "hold", 1000) failed: "timeout"`,
+        `Cannot call server ${pid} with "hold": no reply within 1000 ms ("timeout")`,
       );
       assert.deepEqual(err.args, ["hold", 1000]);
       assert.equal(err.server, pid);
@@ -408,7 +408,7 @@ describe("GenServer.call()", () => {
     assert.equal(dead.reason, "noproc");
     assert.equal(
       dead.message,
-      `GenServer.call(${pid}, "ping", 5000) failed: "noproc"`,
+      `Cannot call server ${pid} with "ping": no such process ("noproc")`,
     );
     const named = await callFails(
       call("no_such_server", "ping", { timeout: 10 }),
@@ -785,7 +785,7 @@ describe("GenServer.stop() and terminate", () => {
     assert.equal(err.operation, "stop");
     assert.equal(
       err.message,
-      `GenServer.stop(${pid}, "normal", Infinity) failed: "noproc"`,
+      `Cannot stop server ${pid} with "normal": no such process ("noproc")`,
     );
   });
 
@@ -925,11 +925,14 @@ describe("error messages", () => {
     const err = await start(server(), "stop").catch((e) => e);
     assert.ok(err instanceof StartError);
     assert.equal(err.name, "StartError");
-    assert.equal(err.message, `GenServer did not start: "stopped"`);
+    assert.equal(err.message, `Cannot start GenServer: it failed ("stopped")`);
     const exitError = new ExitError({ shutdown: "bye" });
     assert.equal(exitError.message, `process exit: { shutdown: "bye" }`);
     const thrown = await start(server(), "throw").catch((e) => e);
-    assert.equal(thrown.message, "GenServer did not start: Error: bailout");
+    assert.equal(
+      thrown.message,
+      "Cannot start GenServer: it failed (Error: bailout)",
+    );
     assert.equal(thrown.cause, thrown.reason);
   });
 });
@@ -960,7 +963,7 @@ describe("every gen_server timeout is a TimeoutError", () => {
       assert.deepEqual(err.args, ["hold", 250]);
       assert.equal(
         err.message,
-        `GenServer.call("silent", "hold", 250) failed: "timeout"`,
+        `Cannot call server "silent" with "hold": no reply within 250 ms ("timeout")`,
       );
       await stop(pid);
     });
@@ -1009,7 +1012,10 @@ describe("every gen_server timeout is a TimeoutError", () => {
       assert.equal(err.code, "timeout");
       assert.equal(err.reason, "timeout");
       assert.equal(err.timeout, 100);
-      assert.equal(err.message, `GenServer did not start: "timeout"`);
+      assert.equal(
+        err.message,
+        `Cannot start GenServer: its init did not return within 100 ms ("timeout")`,
+      );
       assert.ok(!isAlive(server!));
     });
   });

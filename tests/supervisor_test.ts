@@ -822,7 +822,9 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     assert.equal(started.pid, cpid);
     assert.equal(
       started.message,
-      `startChild "child1" failed: already_started`,
+      `Cannot startChild "child1" of supervisor ${
+        whereis("sup_test")
+      }: it is already running`,
     );
 
     // termination
