@@ -519,7 +519,7 @@ const manager: GenServer<State, InitArg> = {
       };
       return ["reply", status, s];
     }
-    return ["reply", { error: "unknownRequest" }, s];
+    return ["reply", ["error", "unknown_request"], s];
   },
 
   handleInfo(msg, s) {
@@ -1055,7 +1055,7 @@ const ghost: GenServer<GhostState, GhostArg> = {
       s.timer = null;
       return ["reply", pending, s];
     }
-    return ["reply", { error: "unknownRequest" }, s];
+    return ["reply", ["error", "unknown_request"], s];
   },
 
   handleInfo(msg, s) {

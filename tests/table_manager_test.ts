@@ -831,6 +831,19 @@ describe("TableManager: the manager's own restart", () => {
 // ------------------------------------------------- lifecycle, errors --
 
 describe("TableManager: lifecycle and arguments", () => {
+  test('a request the manager does not know is answered ["error", "unknown_request"], a tuple', async () => {
+    await withClock(async () => {
+      const m = await TableManager.start("tm_unknown", {}, {
+        timeout: Infinity,
+      });
+      assert.deepEqual(await GenServer.call(m, "bogus"), [
+        "error",
+        "unknown_request",
+      ]);
+      await TableManager.stop(m);
+    });
+  });
+
   test("startLink(): the manager stops when its parent exits; it is registered under `name`", async () => {
     await withClock(async () => {
       const main = self();
