@@ -391,7 +391,7 @@ export type ChildType = "worker" | "supervisor";
 const RESTARTS: readonly unknown[] = ["permanent", "transient", "temporary"];
 
 /**
- * A child spec error: `Invalid child spec: child <id>: <why>` (no child
+ * A child spec error: `Cannot use child spec <id>: <why>` (no child
  * part when `id` is undefined).
  */
 export function specError(
@@ -400,8 +400,8 @@ export function specError(
   id: unknown,
   why: string,
 ): ChildSpecError {
-  const who = id === undefined ? "" : `child ${formatTerm(id)}: `;
-  return new ChildSpecError(key, reason, `Invalid child spec: ${who}${why}`);
+  const who = id === undefined ? "" : ` ${formatTerm(id)}`;
+  return new ChildSpecError(key, reason, `Cannot use child spec${who}: ${why}`);
 }
 
 /**

@@ -302,7 +302,7 @@ export function normaliseDefault(spec: unknown): DefaultChildspec {
     new ChildSpecError(
       key,
       ["invalid_default_childspec", key],
-      `Invalid default childspec: ${why}`,
+      `Cannot use default childspec: ${why}`,
     );
   if (!isObject(spec)) {
     throw fail(

@@ -417,12 +417,17 @@ const AUTO_SHUTDOWNS: readonly string[] = [
   "all_significant",
 ];
 
-function specError(key: string, reason: unknown, why: string): ChildSpecError {
-  return childSpecError(key, reason, undefined, why);
+function specError(
+  key: string,
+  reason: unknown,
+  why: string,
+  id?: unknown,
+): ChildSpecError {
+  return childSpecError(key, reason, id, why);
 }
 
 function flagError(key: string, reason: unknown, why: string): ChildSpecError {
-  return new ChildSpecError(key, reason, `Invalid supervisor flags: ${why}`);
+  return new ChildSpecError(key, reason, `Cannot use supervisor flags: ${why}`);
 }
 
 /**
@@ -435,12 +440,12 @@ function normaliseSpec(
   autoShutdown: AutoShutdown | undefined,
 ): FullChildSpec {
   const s = checkSpecObject(spec);
-  const name = formatTerm(s.id);
   if (s.start === undefined) {
     throw specError(
       "start",
       "missing_start",
-      `child ${name}: 'start' is missing`,
+      `'start' is missing`,
+      s.id,
     );
   }
   checkStart(s.start, s.id);
@@ -451,9 +456,8 @@ function normaliseSpec(
     throw specError(
       "significant",
       ["invalid_significant", significant],
-      `child ${name}: 'significant' must be a boolean, got ${
-        formatTerm(significant)
-      }`,
+      `'significant' must be a boolean, got ${formatTerm(significant)}`,
+      s.id,
     );
   }
   if (significant) {
@@ -461,14 +465,16 @@ function normaliseSpec(
       throw specError(
         "significant",
         ["bad_combination", { autoShutdown: "never", significant: true }],
-        `child ${name}: a significant child needs a supervisor whose autoShutdown is not "never"`,
+        `a significant child needs a supervisor whose autoShutdown is not "never"`,
+        s.id,
       );
     }
     if (restart === "permanent") {
       throw specError(
         "significant",
         ["bad_combination", { restart: "permanent", significant: true }],
-        `child ${name}: a permanent child cannot be significant (it is always restarted)`,
+        `a permanent child cannot be significant (it is always restarted)`,
+        s.id,
       );
     }
   }
@@ -1348,9 +1354,8 @@ function startChildIn(sup: Sup, arg: unknown): Reply | Promise<Reply> {
       throw specError(
         "significant",
         ["invalid_significant", true],
-        `child ${
-          formatTerm(spec.id)
-        }: a dynamic supervisor's children cannot be significant`,
+        `a dynamic supervisor's children cannot be significant`,
+        spec.id,
       );
     }
   } catch (error) {

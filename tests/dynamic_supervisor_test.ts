@@ -266,7 +266,7 @@ describe("DynamicSupervisor start", () => {
     assert.equal(e.key, "strategy");
     assert.equal(
       e.message,
-      `Invalid supervisor flags: a dynamic supervisor's 'strategy' can only be "one_for_one", got "one_for_all"`,
+      `Cannot use supervisor flags: a dynamic supervisor's 'strategy' can only be "one_for_one", got "one_for_all"`,
     );
     const ok = await supervisor.startDynamic({
       strategy: "one_for_one",

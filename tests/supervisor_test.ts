@@ -1163,26 +1163,29 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     assert.ok(e1 instanceof TypeError);
     assert.equal(
       e1.message,
-      `Invalid child spec: child "db": 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got -1`,
+      `Cannot use child spec "db": 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got -1`,
     );
     const e2 = await specFails(supervisor.start({ strategy: "none" as never }));
     assert.equal(e2.key, "strategy");
     assert.equal(
       e2.message,
-      `Invalid supervisor flags: 'strategy' must be one of "one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one", got "none"`,
+      `Cannot use supervisor flags: 'strategy' must be one of "one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one", got "none"`,
     );
     const e3 = await specFails(
       supervisor.start({ children: [{ start } as never] }),
     );
     assert.equal(
       e3.message,
-      "Invalid child spec: 'id' is missing (any value but undefined)",
+      "Cannot use child spec: 'id' is missing (any value but undefined)",
     );
     const e4 = await specFails(
       supervisor.start({ children: [{ id: 1, start }, { id: 1, start }] }),
     );
     assert.equal(e4.key, "id");
-    assert.equal(e4.message, "Invalid child spec: two children have the id 1");
+    assert.equal(
+      e4.message,
+      "Cannot use child spec: two children have the id 1",
+    );
     const e5 = await specFails(
       supervisor.start({ backoff: { initial: 100, max: 10 } }),
     );
@@ -2814,7 +2817,7 @@ describe("backoff (beyond OTP)", () => {
     for (const [backoff, key] of cases) {
       const e = await specFails(supervisor.start({ backoff } as never));
       assert.equal(e.key, key, `backoff ${JSON.stringify(backoff)}`);
-      assert.match(e.message, /^Invalid supervisor flags: '/);
+      assert.match(e.message, /^Cannot use supervisor flags: '/);
     }
   });
 });

@@ -939,7 +939,7 @@ describe("Tracker.findOrOpen()", () => {
         (e) =>
           e instanceof ChildSpecError &&
           e.message ===
-            `Invalid child spec: child "x": 'restart' must be "permanent", "transient" or "temporary", got "bogus"`,
+            `Cannot use child spec "x": 'restart' must be "permanent", "transient" or "temporary", got "bogus"`,
       );
       await assert.rejects(
         tracker.findOrOpen(t, spec("x"), { timeout: -1 }),
