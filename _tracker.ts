@@ -436,9 +436,9 @@ class OpenWait extends TimedWait {
   expire(): void {
     this.giveUp(
       new TimeoutError(
-        `findOrOpen of child ${formatTerm(this.open.id)} in tracker ${
+        `Cannot findOrOpen child ${formatTerm(this.open.id)} of tracker ${
           JSON.stringify(this.trk.name)
-        } timed out after ${this.timeout} ms`,
+        }: it was not running within ${this.timeout} ms`,
         this.timeout,
       ),
     );

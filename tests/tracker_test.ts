@@ -884,7 +884,7 @@ describe("Tracker.findOrOpen()", () => {
       assert.equal(err.timeout, 50);
       assert.match(
         err.message,
-        /findOrOpen of child "slow" .* timed out after 50 ms/,
+        /^Cannot findOrOpen child "slow" of tracker .*: it was not running within 50 ms$/,
       );
       for (const p of (await genServerLinks(t))) send(p, "go");
       await tracker.wait(t);
@@ -1281,7 +1281,7 @@ describe("Tracker attributes", () => {
       assert.ok(err instanceof TimeoutError);
       assert.equal(
         err.message,
-        `getAttr "never" of child "cam" in tracker "${t}" timed out after 100 ms`,
+        `Cannot getAttr "never" of child "cam" of tracker "${t}": it was not set within 100 ms`,
       );
       await assert.rejects(
         tracker.getAttr(t, "cam", "never", { signal: ac.signal }),
