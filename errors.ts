@@ -696,7 +696,12 @@ export class ChildRequestError<C extends string = string> extends Error {
  * - `"simple_one_for_one"`: not for a simple_one_for_one or dynamic supervisor
  *   (or, there, an id where a pid is needed);
  * - `"max_children"`: a dynamic supervisor has `max_children` children;
- * - `"start_failed"`: the child's start function failed with `reason`.
+ * - `"start_failed"`: the child's start function failed with `reason`;
+ * - `"not_supported"`: the process does not answer this request (a
+ *   supervisor asked a director's or a tracker's own request, a tracker
+ *   asked `startChild` or `getChildspec`: see each module's docs);
+ * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
+ *   the server does not know (the server lives on).
  */
 export type SupervisorErrorCode =
   | "already_started"
@@ -706,7 +711,9 @@ export type SupervisorErrorCode =
   | "restarting"
   | "simple_one_for_one"
   | "max_children"
-  | "start_failed";
+  | "start_failed"
+  | "not_supported"
+  | "unknown_request";
 
 /**
  * A supervisor request that failed: `code` says why, `reason` carries the

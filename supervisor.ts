@@ -130,9 +130,12 @@ import {
 import {
   type DistributiveOmit,
   Failure,
+  notSupportedMessage,
   request,
+  requestOf,
   startedChild as startedFrom,
   then,
+  unknownRequestMessage,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
@@ -140,7 +143,7 @@ import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
-import { exitMessage, partsOf } from "./_safe.ts";
+import { exitMessage } from "./_safe.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -287,7 +290,12 @@ export interface StartOptions {
   readonly logger?: LoggerOption;
 }
 
-/** A started child: its pid (undefined if its start returned "ignore"). */
+/**
+ * What startChild and restartChild resolve to, on a supervisor, a director
+ * and a tracker alike (OTP's `{ok, Pid}` and `{ok, Pid, Extra}` in one
+ * shape): the child's pid (undefined if its start returned "ignore") and
+ * what its start returned beside the pid (undefined if nothing).
+ */
 export interface StartedChild {
   /** The child's pid; undefined if its start returned "ignore". */
   readonly pid: Pid | undefined;
@@ -295,23 +303,43 @@ export interface StartedChild {
   readonly extra: unknown;
 }
 
-/** One row of {@linkcode whichChildren}. */
+/**
+ * What a child shows in place of a pid when it has none running:
+ * `"restarting"` (between restart attempts), and for a tracker's children
+ * `"launching"` (its start function is running) and `"terminating"` (its
+ * afterTerminate is running).
+ */
+export type ChildPidStatus = "restarting" | "launching" | "terminating";
+
+/**
+ * One row of {@linkcode whichChildren}: the same shape from a supervisor, a
+ * director and a tracker (OTP's `{Id, Child, Type, Modules}`, plus the time
+ * of a delayed restart and the start's extra value).
+ */
 export interface ChildInfo {
   /** The child's id (undefined under simple_one_for_one and dynamic). */
   readonly id: unknown;
-  /** Its pid, `"restarting"`, or undefined (not running). */
-  readonly pid: Pid | "restarting" | undefined;
+  /**
+   * Its pid, a {@linkcode ChildPidStatus} (a supervisor's and a director's
+   * children: only `"restarting"`), or undefined (not running).
+   */
+  readonly pid: Pid | ChildPidStatus | undefined;
   /** Worker or supervisor. */
   readonly type: ChildType;
   /** From its spec. */
   readonly modules: readonly string[] | "dynamic";
   /** For a delayed restart: when the next attempt is due (clock ms). */
   readonly restartAt?: number;
+  /**
+   * For a running child whose start returned something beside its pid
+   * (`{ pid, extra }`, `["ok", pid, extra]`): that value; absent otherwise.
+   */
+  readonly extra?: unknown;
 }
 
 /**
- * What {@linkcode countChildren} returns (OTP's four counts); a tracker's
- * countChildren returns it too.
+ * What {@linkcode countChildren} returns (OTP's four counts); a director's
+ * and a tracker's countChildren return it too.
  */
 export interface ChildCounts {
   /**
@@ -712,6 +740,8 @@ class Child {
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
+  /** What its running process's start returned beside the pid. */
+  extra: unknown = undefined;
 
   constructor(
     readonly spec: FullChildSpec,
@@ -872,6 +902,7 @@ class Sup {
   started(child: Child, outcome: StartOutcome): StartOutcome {
     if (typeof outcome === "object" && "pid" in outcome) {
       this.running(child, outcome.pid);
+      child.extra = outcome.extra;
       this.emit({ type: "child_started", id: child.spec.id, pid: outcome.pid });
     }
     return outcome;
@@ -1126,8 +1157,9 @@ function fail(
   child: unknown,
   code: ConstructorParameters<typeof SupervisorError>[2],
   details?: { reason?: unknown; pid?: Pid },
+  message?: string,
 ): Failure {
-  return new Failure(new SupervisorError(op, child, code, details));
+  return new Failure(new SupervisorError(op, child, code, details, message));
 }
 
 type Reply = readonly ["reply", unknown, Sup];
@@ -1185,9 +1217,23 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
   },
 
   handleCall(request, _from, sup) {
-    // A request it cannot take apart (not an array, a hostile Proxy) is
-    // answered as unknown below, not a crash.
-    const [op, arg] = (partsOf(request, 2) ?? []) as unknown as Request;
+    // A bare call (not this library's envelope), or one it cannot take
+    // apart (a hostile Proxy), is answered with an error value, not a crash
+    // (OTP's supervisor has no clause for it and would crash).
+    const parts = requestOf(request, 2);
+    if (parts === undefined) {
+      return reply(
+        new SupervisorError(
+          "call",
+          request,
+          "unknown_request",
+          undefined,
+          unknownRequestMessage("a supervisor", request),
+        ),
+        sup,
+      );
+    }
+    const [op, arg] = parts as unknown as Request;
     switch (op) {
       case "startChild":
         return startChildIn(sup, arg);
@@ -1204,9 +1250,15 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
       case "getChildspec":
         return reply(getChildspecIn(sup, arg), sup);
     }
+    // A director's or a tracker's own request (director.getPlan of a
+    // supervisor...).
     return reply(
-      new Failure(
-        new TypeError(`Unknown supervisor request ${formatTerm(request)}`),
+      fail(
+        typeof op === "string" ? op : "call",
+        arg,
+        "not_supported",
+        undefined,
+        notSupportedMessage("a supervisor", op),
       ),
       sup,
     );
@@ -1437,6 +1489,9 @@ function infoOf(sup: Sup, c: Child): ChildInfo {
     type: c.spec.type,
     modules: c.spec.modules,
   };
+  if (c.pid !== undefined && c.extra !== undefined) {
+    return { ...info, extra: c.extra };
+  }
   const at = restartAt(c.pending);
   return at !== undefined ? { ...info, restartAt: at } : info;
 }

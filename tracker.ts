@@ -143,9 +143,12 @@ import type { Dest } from "./process.ts";
 import type {
   Backoff,
   ChildCounts,
+  ChildInfo,
+  ChildPidStatus,
   ChildSpec as SupervisorChildSpec,
   ChildType,
   RestartType,
+  StartedChild,
   SupervisedChildEvent,
 } from "./supervisor.ts";
 import {
@@ -171,7 +174,15 @@ import {
   resolve,
   type Trk,
 } from "./_tracker_state.ts";
-import { open, pick, request, startTracker, writable } from "./_tracker.ts";
+import {
+  countChildrenIn,
+  open,
+  pick,
+  request,
+  startTracker,
+  whichChildrenIn,
+  writable,
+} from "./_tracker.ts";
 import { startTimeout } from "./_timers.ts";
 import { formatTerm } from "./_format.ts";
 
@@ -179,10 +190,13 @@ export { ChildSpecError, Pid, TrackerError };
 export type {
   Backoff,
   ChildCounts,
+  ChildInfo,
+  ChildPidStatus,
   ChildType,
   Dest,
   RestartType,
   Shutdown,
+  StartedChild,
   StartReturn,
 };
 export type { TrackerErrorCode };
@@ -293,24 +307,6 @@ export interface GetAttrOptions {
 export interface IncrementOptions {
   /** The value a missing attribute starts from (then incremented). */
   readonly default?: number | bigint;
-}
-
-/** One row of {@linkcode whichChildren}. */
-export interface ChildInfo {
-  /** The child's id. */
-  readonly id: unknown;
-  /** Its pid, or its status when it has none (undefined: stopped). */
-  readonly pid: Pid | "launching" | "terminating" | "restarting" | undefined;
-  /** Worker or supervisor. */
-  readonly type: ChildType;
-  /** From its spec. */
-  readonly modules: readonly string[] | "dynamic";
-  /** Its restart type. */
-  readonly restart: RestartType;
-  /** What its start function returned beside the pid, if anything. */
-  readonly extra?: unknown;
-  /** For a delayed restart: when the next attempt is due (clock ms). */
-  readonly restartAt?: number;
 }
 
 /** One running child in {@linkcode list}. */
@@ -455,7 +451,7 @@ export function start(name: string, options?: TrackerOptions): Promise<Pid> {
  *     start: () => tracker.startLink("sup_streams"),
  *   }],
  * });
- * assert.deepEqual(await tracker.whichChildren("sup_streams"), []);
+ * assert.deepEqual(tracker.whichChildren("sup_streams"), []);
  * await supervisor.stop(sup);
  * ```
  */
@@ -1082,14 +1078,16 @@ export async function addExistingChild(
 }
 
 /**
- * Lists the children, newest first: id, pid (or `"launching"`,
- * `"terminating"`, `"restarting"`; undefined when stopped), type, modules,
- * restart type, the start's extra value if any, and for a delayed restart
- * its time.
+ * Lists the children, newest first, read without a message: id, pid (or
+ * `"launching"`, `"terminating"`, `"restarting"`; undefined when stopped),
+ * type, modules, the start's extra value if any, and for a delayed restart
+ * its time (supervisor's {@linkcode ChildInfo}; `supervisor.whichChildren`
+ * of a tracker answers the same rows, by a message).
  *
  * @param tracker the tracker (name or pid).
  * @returns one row per child.
- * @throws {NoProcError} (rejects) if there is no such tracker.
+ * @throws {NoProcError} if there is no such tracker.
+ * @throws {TypeError} for a live process that is not a tracker.
  *
  * @example
  * ```ts
@@ -1101,37 +1099,39 @@ export async function addExistingChild(
  *   id: "p1",
  *   start: () => spawnLink(async () => { await receive(); }),
  * });
- * const [row] = await tracker.whichChildren("which");
+ * const [row] = tracker.whichChildren("which");
  * assert.equal(row.id, "p1");
  * assert.equal(row.pid, pid);
  * await tracker.stop("which");
  * ```
  */
-export function whichChildren(tracker: Dest): Promise<ChildInfo[]> {
-  return request("whichChildren", tracker, ["whichChildren"]);
+export function whichChildren(tracker: Dest): ChildInfo[] {
+  return whichChildrenIn(resolve("whichChildren", tracker));
 }
 
 /**
- * Counts the children as OTP's `count_children`: specs (every child the
- * tracker knows), active (running), supervisors and workers (by type).
+ * Counts the children as OTP's `count_children`, read without a message:
+ * specs (every child the tracker knows), active (running), supervisors and
+ * workers (by type).
  *
  * @param tracker the tracker (name or pid).
  * @returns the counts.
- * @throws {NoProcError} (rejects) if there is no such tracker.
+ * @throws {NoProcError} if there is no such tracker.
+ * @throws {TypeError} for a live process that is not a tracker.
  *
  * @example
  * ```ts
  * import * as tracker from "@steward/steward/tracker";
  * import assert from "node:assert/strict";
  * await tracker.start("counts");
- * assert.deepEqual(await tracker.countChildren("counts"), {
+ * assert.deepEqual(tracker.countChildren("counts"), {
  *   specs: 0, active: 0, supervisors: 0, workers: 0,
  * });
  * await tracker.stop("counts");
  * ```
  */
-export function countChildren(tracker: Dest): Promise<ChildCounts> {
-  return request("countChildren", tracker, ["countChildren"]);
+export function countChildren(tracker: Dest): ChildCounts {
+  return countChildrenIn(resolve("countChildren", tracker));
 }
 
 /**
@@ -1159,7 +1159,7 @@ export function countChildren(tracker: Dest): Promise<ChildCounts> {
  * });
  * await tracker.terminateChild("terminating", "p1");
  * assert.equal(isAlive(pid), false);
- * assert.deepEqual(await tracker.whichChildren("terminating"), []);
+ * assert.deepEqual(tracker.whichChildren("terminating"), []);
  * await tracker.stop("terminating");
  * ```
  */
@@ -1194,9 +1194,9 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  *   start: () => spawnLink(async () => { await receive(); }),
  * });
  * await tracker.terminateChild("deleting_children", "p1");
- * assert.equal((await tracker.whichChildren("deleting_children")).length, 1);
+ * assert.equal(tracker.whichChildren("deleting_children").length, 1);
  * await tracker.deleteChild("deleting_children", "p1");
- * assert.equal((await tracker.whichChildren("deleting_children")).length, 0);
+ * assert.equal(tracker.whichChildren("deleting_children").length, 0);
  * await tracker.stop("deleting_children");
  * ```
  */
@@ -1215,7 +1215,8 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
- * @returns the new pid.
+ * @returns the new pid and the start's extra value (supervisor's
+ *   {@linkcode StartedChild}, as supervisor's and director's restartChild).
  * @throws {TrackerError} (rejects) `"not_found"`, `"running"`,
  *   `"start_failed"`, `"ignored"`.
  * @throws {NoProcError} (rejects) if there is no such tracker.
@@ -1232,12 +1233,15 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  *   start: () => spawnLink(async () => { await receive(); }),
  * });
  * await tracker.terminateChild("restarting", "p1");
- * const second = await tracker.restartChild("restarting", "p1");
+ * const { pid: second } = await tracker.restartChild("restarting", "p1");
  * assert.notEqual(first, second);
  * await tracker.stop("restarting");
  * ```
  */
-export function restartChild(tracker: Dest, id: unknown): Promise<Pid> {
+export function restartChild(
+  tracker: Dest,
+  id: unknown,
+): Promise<StartedChild> {
   try {
     checkId("restartChild", id);
   } catch (error) {
