@@ -494,7 +494,9 @@ export class Trk {
       // restartChild's answer has supervisor's shape (StartedChild).
       genServer.reply(
         w.from!,
-        w.started && value instanceof Pid ? { pid: value, extra: e.extra } : value,
+        w.started && value instanceof Pid
+          ? { pid: value, extra: e.extra }
+          : value,
       );
     }
   }

@@ -669,7 +669,9 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
 
   handleCall(request, from, dir) {
     if (dir.trace !== null) {
-      dir.debug(`got request ${formatTerm(shownRequest(request))} from ${from.caller}`);
+      dir.debug(
+        `got request ${formatTerm(shownRequest(request))} from ${from.caller}`,
+      );
     }
     return then(serve(dir, request), (value) => {
       if (dir.trace !== null) {
