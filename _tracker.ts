@@ -58,7 +58,7 @@ import {
   STOP,
   Trk,
 } from "./_tracker_state.ts";
-import { isInstance, partsOf } from "./_safe.ts";
+import { isInstance } from "./_safe.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -358,7 +358,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
             trk,
           );
       }
-      // Another module's own request (director.getPlan of a tracker...).
+      // Any other request in the envelope (none of the library sends one).
       return reply(notSupported(trk, r[0], r[1], ""), trk);
     }
     return reply(

@@ -48,17 +48,33 @@
  * own defaults first (`count` 3, `plan` `["restart"]`, `terminateTimeout`
  * 1000 for a worker, `Infinity` for a supervisor), as in director.
  *
- * ## Lock-free reads
+ * ## Lock-free reads, requests, and supervisor's calls
+ * The library's one rule: a read answered without a message is synchronous,
+ * anything that needs the director returns a promise.
  * {@linkcode getPid}, {@linkcode getPids}, {@linkcode whichChildren},
- * {@linkcode countChildren}, {@linkcode getChildspec} and
- * {@linkcode getRestartCount} are synchronous: they read the director's child
- * table, which only the director writes, without a message, so they answer
- * even while the director is busy (starting a child, waiting for one to
- * stop) and cost a map lookup. They show the director's view: a child that
+ * {@linkcode countChildren}, {@linkcode getChildspec},
+ * {@linkcode getRestartCount}, {@linkcode getPlan}, {@linkcode getCount} and
+ * {@linkcode getDefaultChildspec} are synchronous: they read the director's
+ * child table, which only the director writes, without a message, so they
+ * answer even while the director is busy (starting a child, waiting for one
+ * to stop) and cost a map lookup. They show the director's view: a child that
  * has just died, whose EXIT the director has not handled yet, still shows
  * its (dead) pid, as with director's ETS table. The table goes when the
  * director dies, however it dies: reads of a dead director throw
- * {@linkcode NoProcError}.
+ * {@linkcode NoProcError}. Every function here refuses a live process that
+ * is not a director (a supervisor, a tracker) with a TypeError naming the
+ * argument.
+ *
+ * A director also answers OTP's supervisor calls, as director does:
+ * `supervisor.whichChildren`, `countChildren`, `getChildspec`,
+ * `startChild` (with a director's child spec), `restartChild`,
+ * `terminateChild` and `deleteChild` work on it, with the same answers as
+ * the functions here. startChild and restartChild resolve to supervisor's
+ * `StartedChild` (`{ pid, extra }`), whichChildren gives supervisor's
+ * `ChildInfo` rows and countChildren its `ChildCounts` (the types are
+ * supervisor.ts's, re-exported here). A bare `GenServer.call` of a request
+ * the director does not know gets a {@linkcode DirectorError}
+ * `"unknown_request"` as its reply value, and the director lives on.
  *
  * ## Reports, events and debugging
  * Every transition is an event ({@linkcode subscribe}). Supervisor reports

@@ -26,6 +26,29 @@
  * and the supervisor gives up: it stops all its children and exits with
  * `"shutdown"`, so its own supervisor can act.
  *
+ * ## Calls, on any supervisor-like process
+ * The request functions here ({@linkcode startChild},
+ * {@linkcode restartChild}, {@linkcode terminateChild},
+ * {@linkcode deleteChild}, {@linkcode whichChildren},
+ * {@linkcode countChildren}, {@linkcode getChildspec}) are OTP's supervisor
+ * calls: each is a message to the process, answered once it has handled
+ * everything sent to it before, so they always return promises (the one
+ * rule of the library: a read answered without a message is synchronous, one
+ * that needs the server is a promise). A director answers all of them, as
+ * Pouriya's director answers OTP's `supervisor` calls (its child specs are
+ * a director's); a tracker answers whichChildren, countChildren,
+ * terminateChild, deleteChild and restartChild, and refuses startChild and
+ * getChildspec with a `TrackerError` `"not_supported"` (gen_tracker answers
+ * none of those two; a tracker's children are opened with `findOrOpen`).
+ * The answers have one shape whoever gives them: {@linkcode StartedChild}
+ * (`{ pid, extra }`) from startChild and restartChild, {@linkcode ChildInfo}
+ * rows, {@linkcode ChildCounts}, and `undefined` from terminateChild and
+ * deleteChild. A bare `GenServer.call` of a request a supervisor does not
+ * know (these functions' requests included: they travel in an envelope of
+ * the library's) is answered with a {@linkcode SupervisorError}
+ * `"unknown_request"` as the reply value, and the supervisor lives on
+ * (OTP's supervisor has no clause for it and crashes).
+ *
  * Differences from OTP, on purpose:
  * - restart timestamps are kept to the millisecond on the injected clock (OTP
  *   rounds them to whole seconds), and in a queue, so a burst of restarts
@@ -1746,6 +1769,8 @@ export function startDynamicLink(
  * @throws {TypeError} (rejects) for simple_one_for_one extra arguments that
  *   are not an array.
  * @throws {CallError} (rejects) if there is no such supervisor (`"noproc"`).
+ * @throws {TrackerError} (rejects) `"not_supported"` from a tracker (use
+ *   `tracker.findOrOpen`); a director's own errors from a director.
  *
  * @example
  * ```ts
@@ -1778,7 +1803,7 @@ export function startChild(
  * kept (temporary: deleted); a restarting child stops restarting. Dynamic:
  * by pid; the child is removed.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id, or (dynamic) its pid.
  * @throws {SupervisorError} (rejects) `"not_found"`, or `"simple_one_for_one"`
  *   for an id given to a dynamic supervisor.
@@ -1804,7 +1829,7 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
 /**
  * Starts a stopped child again (static strategies).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
@@ -1831,7 +1856,7 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
 /**
  * Removes a stopped child's spec (static strategies).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`.
@@ -1857,7 +1882,7 @@ export function deleteChild(sup: Dest, id: unknown): Promise<void> {
  * and dynamic), pid (or `"restarting"`, or undefined), type, modules, and
  * for a delayed restart its time.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @returns one row per child.
  *
  * @example
@@ -1877,7 +1902,7 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  * Counts the children as OTP's `count_children`: specs, active (running),
  * supervisors and workers (by type, running or not).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @returns the counts.
  *
  * @example
@@ -1897,12 +1922,15 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
 }
 
 /**
- * A child's full spec (every key filled in), by id or by pid.
+ * A child's full spec (every key filled in), by id or by pid. A director
+ * answers with its own full spec (director.ts's `FullChildSpec`: a plan and
+ * a count where a supervisor's has restart and shutdown).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id or pid.
  * @returns the spec.
  * @throws {SupervisorError} (rejects) `"not_found"`.
+ * @throws {TrackerError} (rejects) `"not_supported"` from a tracker.
  *
  * @example
  * ```ts
@@ -1928,7 +1956,7 @@ export function getChildspec(
  * Stops a supervisor: its children stop in reverse start order (dynamic:
  * all at once), then it exits with `reason`.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param reason its exit reason. @default {"normal"}
  * @param options `timeout` in ms (default Infinity).
  * @throws {CallError} (rejects) if there is no such supervisor.

@@ -73,6 +73,28 @@
  * start that is done by then (a gen_server whose init returns at once) goes
  * straight to its pid, one table write instead of two.
  *
+ * ## Reads, requests, and supervisor's calls
+ * The library's one rule: a read answered without a message is synchronous,
+ * anything that needs the tracker returns a promise. {@linkcode find},
+ * the attribute functions, {@linkcode list}, {@linkcode whichChildren} and
+ * {@linkcode countChildren} read the tracker's own index without a message;
+ * {@linkcode findOrOpen} (on a miss), {@linkcode terminateChild},
+ * {@linkcode deleteChild}, {@linkcode restartChild},
+ * {@linkcode addExistingChild} and {@linkcode wait} are requests. Every
+ * function here refuses a live process that is not a tracker (a supervisor,
+ * a director) with a TypeError naming the argument.
+ *
+ * A tracker answers OTP's supervisor calls that gen_tracker answers, and
+ * the two it lacked: `supervisor.whichChildren`, `countChildren`,
+ * `terminateChild`, `deleteChild` and `restartChild` work on it, with the
+ * same answers as the functions here (supervisor's shapes: `ChildInfo` rows,
+ * `ChildCounts`, `{ pid, extra }` from restartChild). `supervisor.startChild`
+ * and `supervisor.getChildspec` reject with a {@linkcode TrackerError}
+ * `"not_supported"`: children are opened with findOrOpen, and their specs are
+ * in the children table. A bare `GenServer.call` of a request the tracker
+ * does not know gets a TrackerError `"unknown_request"` as its reply value,
+ * and the tracker lives on (gen_tracker stopped with `{unknown_call, C}`).
+ *
  * ## afterTerminate
  * `afterTerminate(id, attrs, reason)`, from the child spec or the tracker's
  * options, runs exactly once after every death of a child that started:
@@ -96,7 +118,9 @@
  *   by events, not by polling every second.
  * - `findOrOpen` takes a timeout and an AbortSignal (gen_tracker's call
  *   waited a fixed 60 s); an unknown request gets an error and never kills the
- *   tracker; countChildren and restartChild exist.
+ *   tracker; countChildren and restartChild exist; whichChildren's rows have
+ *   supervisor's shape (gen_tracker's `{Name, Pid, Type, Mods}`, with the
+ *   start's extra value and the time of a delayed restart).
  * - terminateChild and deleteChild are OTP's: terminateChild stops a child
  *   (a temporary one is then gone, as after gen_tracker's delete_child);
  *   deleteChild removes a stopped or restarting one.
