@@ -80,7 +80,12 @@
  * {@linkcode countChildren} read the tracker's own index without a message;
  * {@linkcode findOrOpen} (on a miss), {@linkcode terminateChild},
  * {@linkcode deleteChild}, {@linkcode restartChild},
- * {@linkcode addExistingChild} and {@linkcode wait} are requests. Every
+ * {@linkcode addExistingChild} and {@linkcode wait} are requests. Two
+ * functions that may wait return promises even when they answer at once:
+ * findOrOpen (a hit resolves without a message; its type cannot depend on
+ * whether the child runs: {@linkcode find} is the synchronous read) and the
+ * waiting form of {@linkcode getAttr} (it waits for the attribute, not for
+ * the tracker). Every
  * function here refuses a live process that is not a tracker (a supervisor,
  * a director) with a TypeError naming the argument.
  *

@@ -657,3 +657,48 @@ describe("one return shape per operation on all three kinds", () => {
     });
   });
 });
+
+describe("hostile arguments to supervisor's calls, on every kind", () => {
+  test("an id or a spec that throws on every touch: a typed error or the thrown value, and the process lives on", async () => {
+    await withAll(async (all) => {
+      const boom = new Error("boo");
+      const hostile = new Proxy({}, {
+        get() {
+          throw boom;
+        },
+        ownKeys() {
+          throw boom;
+        },
+        getPrototypeOf() {
+          throw boom;
+        },
+      });
+      for (const kind of KINDS) {
+        const pid = all[kind].pid;
+        for (
+          const call of [
+            () => supervisor.terminateChild(pid, hostile),
+            () => supervisor.deleteChild(pid, hostile),
+            () => supervisor.restartChild(pid, hostile),
+            () => supervisor.getChildspec(pid, hostile),
+          ]
+        ) {
+          const got = await outcome(call);
+          assert.ok(!got.ok);
+          assert.ok(got.error instanceof ERROR_OF[kind], String(got.error));
+          assert.ok(isAlive(pid));
+        }
+        const got = await outcome(() =>
+          supervisor.startChild(pid, hostile as never)
+        );
+        assert.ok(!got.ok);
+        assert.ok(
+          got.error === boom || got.error instanceof TrackerError,
+          String(got.error),
+        );
+        assert.ok(isAlive(pid));
+        assert.equal((await supervisor.countChildren(pid)).active, 1);
+      }
+    });
+  });
+});
