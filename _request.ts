@@ -1,8 +1,11 @@
 // Request/reply plumbing shared by the supervisor-like servers (supervisor,
-// director, tracker): a request's failure travels back as a value (a
-// Failure) and is thrown by the caller, so a bad request never crashes the
-// server; a start outcome becomes startChild's answer the same way in all
-// three; and `then` keeps synchronous paths free of promise hops.
+// director, tracker): the library's requests travel in an envelope (Call)
+// with tags the three share (supervisor's calls work on any of them); a
+// request's failure travels back as a value (a Failure), only inside an
+// envelope, and is thrown by the caller, so a bad request never crashes the
+// server and a bare GenServer.call never sees a Failure; a start outcome
+// becomes startChild's answer the same way in all three; and `then` keeps
+// synchronous paths free of promise hops.
 
 import { Pid } from "./_runtime.ts";
 import { failed, type StartOutcome } from "./_child.ts";

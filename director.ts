@@ -183,16 +183,14 @@ import type {
   ChildCounts,
   ChildInfo,
   ChildPidStatus,
+  ChildType,
   StartedChild,
   SupervisedChildEvent,
 } from "./supervisor.ts";
-export type { ChildCounts, ChildInfo, ChildPidStatus, StartedChild };
+export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
-
-/** What a child is, for counts and the terminate timeout's default. */
-export type ChildType = "worker" | "supervisor";
 
 /**
  * Exponential backoff (a plan element `{ backoff }`): the n-th consecutive
