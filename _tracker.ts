@@ -14,7 +14,12 @@ import {
 } from "./_runtime.ts";
 import { TimedWait } from "./_timers.ts";
 import { pendingOf, restartAt } from "./_restart.ts";
-import { Failure, request as call } from "./_request.ts";
+import {
+  Failure,
+  request as call,
+  requestOf,
+  unknownRequestWhy,
+} from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { formatTerm } from "./_format.ts";
 import { NoProcError, TimeoutError } from "./errors.ts";
@@ -53,7 +58,7 @@ import {
   STOP,
   Trk,
 } from "./_tracker_state.ts";
-import { isInstance, partsOf } from "./_safe.ts";
+import { isInstance } from "./_safe.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -72,7 +77,9 @@ type Request =
   | readonly ["addExistingChild", unknown, FullSpec, Pid]
   | readonly ["whichChildren"]
   | readonly ["countChildren"]
-  | readonly ["wait"];
+  | readonly ["wait"]
+  | readonly ["startChild", unknown]
+  | readonly ["getChildspec", unknown];
 
 type CallReturn = genServer.CallResult<Trk>;
 
@@ -135,6 +142,28 @@ function cancelIn(trk: Trk, open: Open): void {
   genServer.reply(w.from!, CANCELLED);
 }
 
+/** The Failure of a request a tracker does not answer. */
+function notSupported(
+  trk: Trk,
+  op: unknown,
+  child: unknown,
+  hint: string,
+): Failure {
+  return new Failure(
+    new TrackerError(
+      typeof op === "string" ? op : "call",
+      trk.name,
+      child,
+      "not_supported",
+      {
+        why: `a tracker does not answer ${
+          typeof op === "string" ? op : formatTerm(op)
+        }${hint === "" ? "" : ` (${hint})`}`,
+      },
+    ),
+  );
+}
+
 function notFound(op: string, trk: Trk, id: unknown): Failure {
   return new Failure(new TrackerError(op, trk.name, id, "not_found"));
 }
@@ -188,13 +217,13 @@ function restartChildIn(
   if (e === undefined) return reply(notFound("restartChild", trk, id), trk);
   switch (e.status) {
     case "stopped":
-      addWaiter(e, from, new Open(e.id, e.spec));
+      addWaiter(e, from, new Open(e.id, e.spec, true));
       trk.launch(e, e.spec, "start");
       return ["noreply", trk];
     case "restarting":
       // Now, not when its timer says.
       trk.cancelTimer(e);
-      addWaiter(e, from, new Open(e.id, e.spec));
+      addWaiter(e, from, new Open(e.id, e.spec, true));
       trk.launch(e, e.spec, "restart");
       return ["noreply", trk];
     default:
@@ -251,7 +280,6 @@ function infoOf(e: Entry): ChildInfo {
     pid,
     type: e.spec.type,
     modules: e.spec.modules,
-    restart: e.spec.restart,
   };
   if (e.status === "running" && e.extra !== undefined) {
     return { ...info, extra: e.extra };
@@ -260,13 +288,15 @@ function infoOf(e: Entry): ChildInfo {
   return at !== undefined ? { ...info, restartAt: at } : info;
 }
 
-function whichChildrenIn(trk: Trk): ChildInfo[] {
+/** whichChildren's rows, newest first (read by the caller, no message). */
+export function whichChildrenIn(trk: Trk): ChildInfo[] {
   const out: ChildInfo[] = [];
   for (const e of trk.entries) out.push(infoOf(e));
   return out.reverse(); // newest first, as OTP
 }
 
-function countChildrenIn(trk: Trk): ChildCounts {
+/** countChildren's counts (read by the caller, no message). */
+export function countChildrenIn(trk: Trk): ChildCounts {
   let active = 0, supervisors = 0;
   for (const e of trk.entries) {
     if (e.status === "running") active++;
@@ -299,8 +329,10 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
 
   handleCall(request, from, trk) {
     if (isInstance(request, Open)) return openIn(trk, request, from);
-    // Taken apart safely: a hostile request is answered as unknown.
-    const parts = partsOf(request, 4);
+    // Taken apart safely: a bare call (not this library's envelope) or a
+    // hostile request is answered with an error value, and the tracker
+    // lives on (gen_tracker stopped with {unknown_call, C}).
+    const parts = requestOf(request, 4);
     if (parts !== undefined) {
       const r = parts as unknown as Request;
       switch (r[0]) {
@@ -318,16 +350,21 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
           return reply(countChildrenIn(trk), trk);
         case "wait":
           return reply(undefined, trk);
+        case "startChild":
+          return reply(notSupported(trk, r[0], r[1], "use findOrOpen"), trk);
+        case "getChildspec":
+          return reply(
+            notSupported(trk, r[0], r[1], "read the children table"),
+            trk,
+          );
       }
+      // Any other request in the envelope (none of the library sends one).
+      return reply(notSupported(trk, r[0], r[1], ""), trk);
     }
     return reply(
-      new Failure(
-        new TypeError(
-          `Unknown request to tracker ${JSON.stringify(trk.name)}: ${
-            formatTerm(request)
-          }`,
-        ),
-      ),
+      new TrackerError("call", trk.name, request, "unknown_request", {
+        why: unknownRequestWhy(request),
+      }),
       trk,
     );
   },

@@ -34,7 +34,13 @@ import type { AfterTerminate, ChildStatus } from "./tracker.ts";
  * - `"start_failed"`: the start function failed with `reason`;
  * - `"ignored"`: the start function returned `"ignore"`;
  * - `"not_a_counter"`: increment of a missing attribute (with no default) or
- *   of one that is not a number of the increment's type.
+ *   of one that is not a number of the increment's type;
+ * - `"not_supported"`: a request a tracker does not answer
+ *   (`supervisor.startChild` and `supervisor.getChildspec`: use findOrOpen
+ *   and the children table), or a tracker function given a live process
+ *   that is not a tracker;
+ * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
+ *   the tracker does not know (it lives on).
  */
 export type TrackerErrorCode =
   | "not_found"
@@ -44,7 +50,9 @@ export type TrackerErrorCode =
   | "running"
   | "start_failed"
   | "ignored"
-  | "not_a_counter";
+  | "not_a_counter"
+  | "not_supported"
+  | "unknown_request";
 
 /**
  * A tracker request that failed: `code` says why, `reason` carries the
@@ -117,6 +125,8 @@ const WHY: Record<TrackerErrorCode, string> = {
   start_failed: "its start function failed",
   ignored: 'its start function returned "ignore"',
   not_a_counter: "the attribute is not a counter",
+  not_supported: "a tracker does not answer this request",
+  unknown_request: "the tracker does not know this request",
 };
 
 // ----------------------------------------------------------- validation --

@@ -753,7 +753,12 @@ const CHILD_WHY: Readonly<Record<string, string>> = {
  * - `"simple_one_for_one"`: not for a simple_one_for_one or dynamic supervisor
  *   (or, there, an id where a pid is needed);
  * - `"max_children"`: a dynamic supervisor has `max_children` children;
- * - `"start_failed"`: the child's start function failed with `reason`.
+ * - `"start_failed"`: the child's start function failed with `reason`;
+ * - `"not_supported"`: the process does not answer this request (a
+ *   supervisor asked a director's or a tracker's own request, a tracker
+ *   asked `startChild` or `getChildspec`: see each module's docs);
+ * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
+ *   the server does not know (the server lives on).
  */
 export type SupervisorErrorCode =
   | "already_started"
@@ -763,7 +768,9 @@ export type SupervisorErrorCode =
   | "restarting"
   | "simple_one_for_one"
   | "max_children"
-  | "start_failed";
+  | "start_failed"
+  | "not_supported"
+  | "unknown_request";
 
 /**
  * A supervisor request that failed: `code` says why, `reason` carries the

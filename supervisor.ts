@@ -26,6 +26,29 @@
  * and the supervisor gives up: it stops all its children and exits with
  * `"shutdown"`, so its own supervisor can act.
  *
+ * ## Calls, on any supervisor-like process
+ * The request functions here ({@linkcode startChild},
+ * {@linkcode restartChild}, {@linkcode terminateChild},
+ * {@linkcode deleteChild}, {@linkcode whichChildren},
+ * {@linkcode countChildren}, {@linkcode getChildspec}) are OTP's supervisor
+ * calls: each is a message to the process, answered once it has handled
+ * everything sent to it before, so they always return promises (the one
+ * rule of the library: a read answered without a message is synchronous, one
+ * that needs the server is a promise). A director answers all of them, as
+ * Pouriya's director answers OTP's `supervisor` calls (its child specs are
+ * a director's); a tracker answers whichChildren, countChildren,
+ * terminateChild, deleteChild and restartChild, and refuses startChild and
+ * getChildspec with a `TrackerError` `"not_supported"` (gen_tracker answers
+ * none of those two; a tracker's children are opened with `findOrOpen`).
+ * The answers have one shape whoever gives them: {@linkcode StartedChild}
+ * (`{ pid, extra }`) from startChild and restartChild, {@linkcode ChildInfo}
+ * rows, {@linkcode ChildCounts}, and `undefined` from terminateChild and
+ * deleteChild. A bare `GenServer.call` of a request a supervisor does not
+ * know (these functions' requests included: they travel in an envelope of
+ * the library's) is answered with a {@linkcode SupervisorError}
+ * `"unknown_request"` as the reply value, and the supervisor lives on
+ * (OTP's supervisor has no clause for it and crashes).
+ *
  * Differences from OTP, on purpose:
  * - restart timestamps are kept to the millisecond on the injected clock (OTP
  *   rounds them to whole seconds), and in a queue, so a burst of restarts
@@ -130,9 +153,12 @@ import {
 import {
   type DistributiveOmit,
   Failure,
+  notSupportedMessage,
   request,
+  requestOf,
   startedChild as startedFrom,
   then,
+  unknownRequestMessage,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
@@ -140,7 +166,7 @@ import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
-import { exitMessage, partsOf } from "./_safe.ts";
+import { exitMessage } from "./_safe.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -287,7 +313,12 @@ export interface StartOptions {
   readonly logger?: LoggerOption;
 }
 
-/** A started child: its pid (undefined if its start returned "ignore"). */
+/**
+ * What startChild and restartChild resolve to, on a supervisor, a director
+ * and a tracker alike (OTP's `{ok, Pid}` and `{ok, Pid, Extra}` in one
+ * shape): the child's pid (undefined if its start returned "ignore") and
+ * what its start returned beside the pid (undefined if nothing).
+ */
 export interface StartedChild {
   /** The child's pid; undefined if its start returned "ignore". */
   readonly pid: Pid | undefined;
@@ -295,23 +326,43 @@ export interface StartedChild {
   readonly extra: unknown;
 }
 
-/** One row of {@linkcode whichChildren}. */
+/**
+ * What a child shows in place of a pid when it has none running:
+ * `"restarting"` (between restart attempts), and for a tracker's children
+ * `"launching"` (its start function is running) and `"terminating"` (its
+ * afterTerminate is running).
+ */
+export type ChildPidStatus = "restarting" | "launching" | "terminating";
+
+/**
+ * One row of {@linkcode whichChildren}: the same shape from a supervisor, a
+ * director and a tracker (OTP's `{Id, Child, Type, Modules}`, plus the time
+ * of a delayed restart and the start's extra value).
+ */
 export interface ChildInfo {
   /** The child's id (undefined under simple_one_for_one and dynamic). */
   readonly id: unknown;
-  /** Its pid, `"restarting"`, or undefined (not running). */
-  readonly pid: Pid | "restarting" | undefined;
+  /**
+   * Its pid, a {@linkcode ChildPidStatus} (a supervisor's and a director's
+   * children: only `"restarting"`), or undefined (not running).
+   */
+  readonly pid: Pid | ChildPidStatus | undefined;
   /** Worker or supervisor. */
   readonly type: ChildType;
   /** From its spec. */
   readonly modules: readonly string[] | "dynamic";
   /** For a delayed restart: when the next attempt is due (clock ms). */
   readonly restartAt?: number;
+  /**
+   * For a running child whose start returned something beside its pid
+   * (`{ pid, extra }`, `["ok", pid, extra]`): that value; absent otherwise.
+   */
+  readonly extra?: unknown;
 }
 
 /**
- * What {@linkcode countChildren} returns (OTP's four counts); a tracker's
- * countChildren returns it too.
+ * What {@linkcode countChildren} returns (OTP's four counts); a director's
+ * and a tracker's countChildren return it too.
  */
 export interface ChildCounts {
   /**
@@ -718,6 +769,8 @@ class Child {
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
+  /** What its running process's start returned beside the pid. */
+  extra: unknown = undefined;
 
   constructor(
     readonly spec: FullChildSpec,
@@ -878,6 +931,7 @@ class Sup {
   started(child: Child, outcome: StartOutcome): StartOutcome {
     if (typeof outcome === "object" && "pid" in outcome) {
       this.running(child, outcome.pid);
+      child.extra = outcome.extra;
       this.emit({ type: "child_started", id: child.spec.id, pid: outcome.pid });
     }
     return outcome;
@@ -1132,11 +1186,12 @@ function fail(
   child: unknown,
   code: ConstructorParameters<typeof SupervisorError>[2],
   details?: { reason?: unknown; pid?: Pid },
+  message?: string,
 ): Failure {
   // Called in the supervisor's own handlers: the current process is it.
   const server = `supervisor ${formatTerm(currentProc().pid)}`;
   return new Failure(
-    new SupervisorError(op, child, code, { ...details, server }),
+    new SupervisorError(op, child, code, { ...details, server }, message),
   );
 }
 
@@ -1195,9 +1250,23 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
   },
 
   handleCall(request, _from, sup) {
-    // A request it cannot take apart (not an array, a hostile Proxy) is
-    // answered as unknown below, not a crash.
-    const [op, arg] = (partsOf(request, 2) ?? []) as unknown as Request;
+    // A bare call (not this library's envelope), or one it cannot take
+    // apart (a hostile Proxy), is answered with an error value, not a crash
+    // (OTP's supervisor has no clause for it and would crash).
+    const parts = requestOf(request, 2);
+    if (parts === undefined) {
+      return reply(
+        new SupervisorError(
+          "call",
+          request,
+          "unknown_request",
+          undefined,
+          unknownRequestMessage(`supervisor ${formatTerm(sup.pid)}`, request),
+        ),
+        sup,
+      );
+    }
+    const [op, arg] = parts as unknown as Request;
     switch (op) {
       case "startChild":
         return startChildIn(sup, arg);
@@ -1214,9 +1283,15 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
       case "getChildspec":
         return reply(getChildspecIn(sup, arg), sup);
     }
+    // A director's or a tracker's own request (director.getPlan of a
+    // supervisor...).
     return reply(
-      new Failure(
-        new TypeError(`Unknown supervisor request ${formatTerm(request)}`),
+      fail(
+        typeof op === "string" ? op : "call",
+        arg,
+        "not_supported",
+        undefined,
+        notSupportedMessage("a supervisor", op),
       ),
       sup,
     );
@@ -1447,6 +1522,9 @@ function infoOf(sup: Sup, c: Child): ChildInfo {
     type: c.spec.type,
     modules: c.spec.modules,
   };
+  if (c.pid !== undefined && c.extra !== undefined) {
+    return { ...info, extra: c.extra };
+  }
   const at = restartAt(c.pending);
   return at !== undefined ? { ...info, restartAt: at } : info;
 }
@@ -1701,6 +1779,8 @@ export function startDynamicLink(
  * @throws {TypeError} (rejects) for simple_one_for_one extra arguments that
  *   are not an array.
  * @throws {CallError} (rejects) if there is no such supervisor (`"noproc"`).
+ * @throws {TrackerError} (rejects) `"not_supported"` from a tracker (use
+ *   `tracker.findOrOpen`); a director's own errors from a director.
  *
  * @example
  * ```ts
@@ -1733,7 +1813,7 @@ export function startChild(
  * kept (temporary: deleted); a restarting child stops restarting. Dynamic:
  * by pid; the child is removed.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id, or (dynamic) its pid.
  * @throws {SupervisorError} (rejects) `"not_found"`, or `"simple_one_for_one"`
  *   for an id given to a dynamic supervisor.
@@ -1759,7 +1839,7 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
 /**
  * Starts a stopped child again (static strategies).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
@@ -1786,7 +1866,7 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
 /**
  * Removes a stopped child's spec (static strategies).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`.
@@ -1812,7 +1892,7 @@ export function deleteChild(sup: Dest, id: unknown): Promise<void> {
  * and dynamic), pid (or `"restarting"`, or undefined), type, modules, and
  * for a delayed restart its time.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @returns one row per child.
  *
  * @example
@@ -1832,7 +1912,7 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  * Counts the children as OTP's `count_children`: specs, active (running),
  * supervisors and workers (by type, running or not).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @returns the counts.
  *
  * @example
@@ -1852,12 +1932,15 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
 }
 
 /**
- * A child's full spec (every key filled in), by id or by pid.
+ * A child's full spec (every key filled in), by id or by pid. A director
+ * answers with its own full spec (director.ts's `FullChildSpec`: a plan and
+ * a count where a supervisor's has restart and shutdown).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id or pid.
  * @returns the spec.
  * @throws {SupervisorError} (rejects) `"not_found"`.
+ * @throws {TrackerError} (rejects) `"not_supported"` from a tracker.
  *
  * @example
  * ```ts
@@ -1883,7 +1966,7 @@ export function getChildspec(
  * Stops a supervisor: its children stop in reverse start order (dynamic:
  * all at once), then it exits with `reason`.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param reason its exit reason. @default {"normal"}
  * @param options `timeout` in ms (default Infinity).
  * @throws {CallError} (rejects) if there is no such supervisor.

@@ -139,6 +139,11 @@ describe('errors: one message form, "Cannot OP X of Y: why"', () => {
         missing.message,
         `Cannot deleteChild "nobody" of supervisor ${sup}: no such child`,
       );
+      const unknown = await genServer.call(sup, "bogus") as Error;
+      assert.equal(
+        unknown.message,
+        `Cannot call supervisor ${sup}: unknown request "bogus" (call its module's functions, not GenServer.call)`,
+      );
     } finally {
       await supervisor.stop(sup);
     }
