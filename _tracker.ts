@@ -31,6 +31,7 @@ import type {
 import {
   checkId,
   checkOptionsObject,
+  WAIT_OPTION_KEYS,
   checkSignal,
   checkTimeout,
   type FullSpec,
@@ -394,7 +395,12 @@ export function startTracker(
     }
     const opts = normaliseOptions(op, options);
     const startFn = link ? genServer.startLink : genServer.start;
-    return startFn(behaviour, [name, opts] as const, { name });
+    const signal = (options as { signal?: AbortSignal } | undefined)?.signal;
+    return startFn(
+      behaviour,
+      [name, opts] as const,
+      signal === undefined ? { name } : { name, signal },
+    );
   } catch (error) {
     return Promise.reject(error);
   }
@@ -469,7 +475,7 @@ export function open(
       t = resolve(op, tracker);
       if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
     }
-    checkOptionsObject(op, options);
+    checkOptionsObject(op, options, WAIT_OPTION_KEYS);
     if (options?.timeout !== undefined) {
       timeout = checkTimeout(op, options.timeout);
     }

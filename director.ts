@@ -135,7 +135,9 @@ import { formatTerm } from "./_format.ts";
 import { ChildRequestError, ChildSpecError, NoProcError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
+import { refuseUnknown } from "./_options.ts";
 import {
+  checkDirectorSpecKeys,
   checkPlan,
   DEFAULT_DEFAULT_CHILDSPEC,
   effective,
@@ -384,6 +386,12 @@ export interface StartOptions {
   readonly name?: string;
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
+  /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started director is killed (as gen_server's
+   * start).
+   */
+  readonly signal?: AbortSignal;
   /**
    * Trace requests, replies and plan decisions (`sys:trace`): `true` prints
    * them with `console.log`, a function receives each line. @default {false}
@@ -718,6 +726,7 @@ function setUp(
   let owns: OwnSpec[];
   let fulls: FullChildSpec[];
   try {
+    checkDirectorSpecKeys(v, fromInit);
     owns = normaliseOwns(v.children ?? []);
     if (v.defaultChildspec !== undefined) {
       dir.default = normaliseDefault(v.defaultChildspec);
@@ -927,12 +936,23 @@ function optionsError(op: string, key: string, value: unknown, what: string) {
   );
 }
 
+/** The keys of {@linkcode StartOptions}. */
+const START_OPTION_KEYS: readonly string[] = [
+  "name",
+  "timeout",
+  "signal",
+  "debug",
+  "logger",
+  "logValidator",
+];
+
 function checkOptions(op: string, options: unknown): StartOptions {
   if (options === undefined) return {};
   if (options === null || typeof options !== "object") {
     throw optionsError(op, "options", options, "an object");
   }
   const o = options as Record<string, unknown>;
+  refuseUnknown(op, o, START_OPTION_KEYS);
   if (o.name !== undefined && typeof o.name !== "string") {
     throw optionsError(op, "name", o.name, "a string");
   }
@@ -970,6 +990,7 @@ function checkSpecArg(op: string, spec: unknown): void {
   }
   // Checked here too, so that garbage is reported at the edge.
   const s = spec as DirectorSpec;
+  checkDirectorSpecKeys(spec as Record<string, unknown>, false);
   const owns = normaliseOwns(s.children ?? []);
   const def = s.defaultChildspec === undefined
     ? DEFAULT_DEFAULT_CHILDSPEC
@@ -994,6 +1015,7 @@ function launch(
   const genOptions: genServer.StartOptions = {};
   if (opts.name !== undefined) genOptions.name = opts.name;
   if (opts.timeout !== undefined) genOptions.timeout = opts.timeout;
+  if (opts.signal !== undefined) genOptions.signal = opts.signal;
   return startFn(behaviour, [spec, opts], genOptions);
 }
 

@@ -93,6 +93,7 @@ import {
   checkArgs,
   checkKindKeys,
   checkRestart,
+  checkSpecKeys,
   checkSpecObject,
   checkStart,
   type ChildType,
@@ -141,6 +142,7 @@ import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
 import { exitMessage, partsOf } from "./_safe.ts";
+import { refuseUnknown, unknownKey, unknownKeyMessage } from "./_options.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -280,6 +282,12 @@ export interface StartOptions {
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
   /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started supervisor is killed (as gen_server's
+   * start; see gen_server.ts).
+   */
+  readonly signal?: AbortSignal;
+  /**
    * Where this supervisor's reports go: a logger (all of them), a level
    * (the global logger, at this level), or `false` (none). See logger.ts.
    * @default {the global logger and level}
@@ -417,6 +425,50 @@ const AUTO_SHUTDOWNS: readonly string[] = [
   "all_significant",
 ];
 
+/** The keys of a child spec ({@linkcode ChildSpec}). */
+const CHILD_SPEC_KEYS: readonly string[] = [
+  "id",
+  "start",
+  "args",
+  "restart",
+  "significant",
+  "shutdown",
+  "type",
+  "modules",
+];
+
+/** The keys of a {@linkcode SupervisorSpec}. */
+const FLAG_KEYS: readonly string[] = [
+  "strategy",
+  "intensity",
+  "period",
+  "autoShutdown",
+  "backoff",
+  "children",
+];
+
+/** The keys of a {@linkcode DynamicSupervisorSpec}. */
+const DYNAMIC_FLAG_KEYS: readonly string[] = [
+  "strategy",
+  "autoShutdown",
+  "intensity",
+  "period",
+  "maxChildren",
+  "extraArguments",
+  "backoff",
+];
+
+/** The keys of a {@linkcode Backoff}. */
+const BACKOFF_KEYS: readonly string[] = ["initial", "max", "factor", "jitter"];
+
+/** The keys of {@linkcode StartOptions}. */
+const START_OPTION_KEYS: readonly string[] = [
+  "name",
+  "timeout",
+  "signal",
+  "logger",
+];
+
 function specError(key: string, reason: unknown, why: string): ChildSpecError {
   return childSpecError(key, reason, undefined, why);
 }
@@ -435,6 +487,7 @@ function normaliseSpec(
   autoShutdown: AutoShutdown | undefined,
 ): FullChildSpec {
   const s = checkSpecObject(spec);
+  checkSpecKeys(s, CHILD_SPEC_KEYS);
   const name = formatTerm(s.id);
   if (s.start === undefined) {
     throw specError(
@@ -582,6 +635,14 @@ function normaliseBackoff(b: unknown): Required<Backoff> | null {
     );
   }
   const o = b as Record<string, unknown>;
+  const unknown = unknownKey(o, BACKOFF_KEYS);
+  if (unknown !== undefined) {
+    throw flagError(
+      "backoff",
+      { invalidBackoff: b },
+      `'backoff' has an ${unknownKeyMessage(unknown, BACKOFF_KEYS, "key")}`,
+    );
+  }
   const initial = checkNumber(
     "initial",
     o.initial,
@@ -618,6 +679,15 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
     );
   }
   const s = spec as Record<string, unknown>;
+  const known = dynamic ? DYNAMIC_FLAG_KEYS : FLAG_KEYS;
+  const unknown = unknownKey(s, known);
+  if (unknown !== undefined) {
+    throw flagError(
+      unknown,
+      { unknownFlag: unknown },
+      unknownKeyMessage(unknown, known, "key"),
+    );
+  }
   if (
     dynamic && s.strategy !== undefined && s.strategy !== "one_for_one"
   ) {
@@ -1513,20 +1583,24 @@ function launch(
 ): Promise<Pid> {
   let log: LogTarget;
   try {
+    if (options !== null && typeof options === "object") {
+      refuseUnknown(op, options, START_OPTION_KEYS);
+    }
     checkSpecArg(op, spec);
     log = logTarget(op, options?.logger);
   } catch (error) {
     return Promise.reject(error);
   }
   const startFn = linked ? genServer.startLink : genServer.start;
-  // gen_server refuses options it does not know (`logger` is ours): pass
-  // its own on; anything but an object goes through for it to refuse.
+  // gen_server checks its own options (`logger` is ours): pass them on;
+  // anything but an object goes through for it to refuse.
   let genOptions: unknown = options;
   if (options !== null && typeof options === "object") {
-    const { name, timeout } = options;
+    const { name, timeout, signal } = options;
     genOptions = {
       ...(name !== undefined && { name }),
       ...(timeout !== undefined && { timeout }),
+      ...(signal !== undefined && { signal }),
     };
   }
   return startFn(

@@ -153,6 +153,7 @@ import {
   checkKey,
   checkKeys,
   checkOptionsObject,
+  WAIT_OPTION_KEYS,
   checkSignal,
   checkTimeout,
   checkValue,
@@ -261,6 +262,11 @@ export interface TrackerOptions {
   readonly period?: number;
   /** Restart delays (see the supervisor's); none by default. */
   readonly backoff?: Backoff;
+  /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started tracker is killed (as gen_server's start).
+   */
+  readonly signal?: AbortSignal;
   /**
    * Where this tracker's reports go: a logger (all of them), a level (the
    * global logger, at this level), or `false` (none). See logger.ts.
@@ -743,7 +749,7 @@ export function getAttr(
     t = resolve(op, tracker);
     checkKey(op, key);
     checkId(op, id);
-    checkOptionsObject(op, options);
+    checkOptionsObject(op, options, WAIT_OPTION_KEYS);
     timeout = checkTimeout(op, options.timeout ?? Infinity);
     signal = checkSignal(op, options.signal);
   } catch (error) {
@@ -842,7 +848,7 @@ export function increment(
       }`,
     );
   }
-  checkOptionsObject(op, options);
+  checkOptionsObject(op, options, ["default"]);
   const dflt = options?.default;
   if (
     dflt !== undefined &&
