@@ -75,6 +75,11 @@
  * - results are values and errors are {@linkcode DirectorError}s with a
  *   `code` (child spec problems: `ChildSpecError`, naming the key), not
  *   `{error, ...}` tuples;
+ * - unknown keys of a child spec (`terminate_timeout`, `restart_type`),
+ *   the default childspec or the director spec are refused with a
+ *   `ChildSpecError` naming the key and the known ones, unknown start
+ *   options with a `TypeError` (director ignored them: a typo silently left
+ *   the default in place);
  * - children stop in reverse start order when the director stops (OTP's
  *   order, so a child stops before those it depends on); lists are in start
  *   order, as director's;

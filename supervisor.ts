@@ -36,6 +36,11 @@
  * - results are values and errors are {@linkcode SupervisorError}s with a
  *   `code`, instead of `{error, ...}` tuples; child spec problems are
  *   {@linkcode ChildSpecError}s naming the key;
+ * - unknown keys are refused (OTP ignores them in map specs and flags): a
+ *   child spec's (`restart_type`) and the flags' (`intesity`) fail with a
+ *   `ChildSpecError` naming the key and the known ones, unknown start
+ *   options with a `TypeError`; without a compiler to catch the typo, an
+ *   ignored key would silently leave the default in place;
  * - an optional restart delay with exponential backoff and jitter
  *   (`backoff`), off by default; a child waiting for its delayed restart
  *   shows as `"restarting"` with the time of the next attempt, and

@@ -101,6 +101,9 @@
  *   (a temporary one is then gone, as after gen_tracker's delete_child);
  *   deleteChild removes a stopped or restarting one.
  * - afterTerminate runs with a timeout, for adopted children too.
+ * - Unknown keys of a child spec (`after_terminate`) and of options are
+ *   refused with a `ChildSpecError` / `TypeError` naming the key and the
+ *   known ones (gen_tracker ignored them: the callback was never called).
  * - The tracker does not block while a child starts or stops: other ids are
  *   opened and served meanwhile.
  * - A child whose start has not finished when the tracker stops is not
