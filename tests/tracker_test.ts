@@ -1061,7 +1061,7 @@ describe("Tracker attributes", () => {
       assert.deepEqual(busy, [["stream", 7]]);
       assert.throws(
         () => table.insert([[["stream", 7], "bitrate"], 1]),
-        (e) => e instanceof EtsError && e.cause === "access",
+        (e) => e instanceof EtsError && e.code === "access",
       );
       const children = ets.whereis(t)!;
       const [row] = children.lookup(["stream", 7]);
