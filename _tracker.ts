@@ -109,7 +109,12 @@ function openIn(trk: Trk, req: Open, from: genServer.From): CallReturn {
   }
   switch (e.status) {
     case "running":
-      return reply(e.pid, trk);
+      if (!procOf(e.pid!).dead) return reply(e.pid, trk);
+      // Dead, its exit not taken yet: wait, as for a terminating child
+      // (never answer a dead pid; see liveHit).
+      e.next ??= spec;
+      addWaiter(e, from, req);
+      break;
     case "stopped":
       addWaiter(e, from, req);
       trk.launch(e, e.spec, "start");
@@ -451,6 +456,21 @@ class OpenWait extends TimedWait {
   }
 }
 
+/**
+ * findOrOpen's answer without a message: the promise of `e`'s pid, shared
+ * by every hit, if its child runs and is alive; else undefined (ask the
+ * tracker). A child killed a moment ago still has its pid here until the
+ * tracker takes its exit message: its pid is never the answer. The tracker
+ * (openIn) then makes the caller wait for the child's end and a new child,
+ * as it does for a terminating one. With or without options, findOrOpen
+ * goes through here: one answer.
+ */
+export function liveHit(e: Entry): Promise<Pid> | undefined {
+  const pid = e.pid;
+  if (pid === undefined || procOf(pid).dead) return undefined;
+  return e.found ??= Promise.resolve(pid);
+}
+
 function unwrapPid(r: unknown): Pid {
   if (r instanceof Failure) throw r.error;
   return r as Pid;
@@ -483,9 +503,8 @@ export function open(
   } catch (error) {
     return Promise.reject(error);
   }
-  if (e !== undefined && e.pid !== undefined) {
-    return e.found ??= Promise.resolve(e.pid);
-  }
+  const hit = e === undefined ? undefined : liveHit(e);
+  if (hit !== undefined) return hit;
   let full: FullSpec;
   try {
     full = normaliseSpec(spec, false);

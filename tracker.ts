@@ -175,7 +175,14 @@ import {
   resolve,
   type Trk,
 } from "./_tracker_state.ts";
-import { open, pick, request, startTracker, writable } from "./_tracker.ts";
+import {
+  liveHit,
+  open,
+  pick,
+  request,
+  startTracker,
+  writable,
+} from "./_tracker.ts";
 import { startTimeout } from "./_timers.ts";
 import { formatTerm } from "./_format.ts";
 
@@ -598,8 +605,9 @@ export function findOrOpen(
     } catch {
       // A hostile spec or id (a throwing getter, a Proxy): open() rejects.
     }
-    if (e !== undefined && e.pid !== undefined && options === undefined) {
-      return e.found ??= Promise.resolve(e.pid);
+    if (e !== undefined && options === undefined) {
+      const hit = liveHit(e);
+      if (hit !== undefined) return hit;
     }
   }
   return open(tracker, t, e, spec, options);

@@ -2019,3 +2019,40 @@ describe("Tracker.subscribe()", () => {
     }
   });
 });
+
+describe("Tracker.findOrOpen() right after a kill (issue 12)", () => {
+  for (
+    const [form, opts] of [
+      ["no options", undefined],
+      ["{}", {}],
+      ["{ timeout }", { timeout: 1000 }],
+    ] as const
+  ) {
+    for (const restart of ["temporary", "permanent"] as const) {
+      test(`with ${form}, a ${restart} child killed a moment ago: never its dead pid, a new child once the tracker has its exit`, async () => {
+        await withTracker(async (t) => {
+          let starts = 0;
+          const s = spec("k", {
+            restart,
+            start: () => (starts++, spawnLink(forever)),
+          });
+          const first = await tracker.findOrOpen(t, s, opts);
+          // Cached: the hit path has a promise for this pid.
+          assert.equal(await tracker.findOrOpen(t, s, opts), first);
+          exit(first, "kill");
+          // The same tick: the tracker has not taken the EXIT yet.
+          const [a, b] = await Promise.all([
+            tracker.findOrOpen(t, s, opts),
+            tracker.findOrOpen(t, s),
+          ]);
+          assert.notEqual(a, first);
+          assert.equal(a, b);
+          assert.ok(isAlive(a));
+          assert.equal(starts, 2);
+          assert.equal(await tracker.findOrOpen(t, s, {}), a);
+          assert.equal(await tracker.findOrOpen(t, s), a);
+        });
+      });
+    }
+  }
+});
