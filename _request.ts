@@ -8,6 +8,8 @@ import { Pid } from "./_runtime.ts";
 import { failed, type StartOutcome } from "./_child.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
+import { formatTerm } from "./_format.ts";
+import { refuseUnknown } from "./_options.ts";
 
 /** A request's failure, replied as a value and thrown by the caller. */
 export class Failure {
@@ -34,12 +36,48 @@ function unwrap(r: unknown): unknown {
   return r;
 }
 
+/** The options of a request: its `signal` (see supervisor.ts). */
+const REQUEST_OPTIONS: readonly string[] = ["signal"];
+
 /**
  * Calls the server `dest` with `req` (no timeout: the server always
  * answers) and resolves to its reply, or rejects with a Failure's error.
+ * `options.signal` ends the wait (gen_server's call: the reply, if it
+ * comes later, is dropped); `op` names the operation in the TypeError of
+ * bad options.
  */
-export function request<T>(dest: Dest, req: unknown): Promise<T> {
-  return genServer.call(dest, req, FOREVER).then(unwrap) as Promise<T>;
+export function request<T>(
+  dest: Dest,
+  req: unknown,
+  options?: { readonly signal?: AbortSignal },
+  op = "call",
+): Promise<T> {
+  if (options === undefined) {
+    return genServer.call(dest, req, FOREVER).then(unwrap) as Promise<T>;
+  }
+  let signal: AbortSignal | undefined;
+  try {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+      );
+    }
+    refuseUnknown(op, options, REQUEST_OPTIONS);
+    signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(
+        `Cannot ${op}: 'signal' must be an AbortSignal, got ${
+          formatTerm(signal)
+        }`,
+      );
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const callOptions = signal === undefined
+    ? FOREVER
+    : { timeout: Infinity, signal };
+  return genServer.call(dest, req, callOptions).then(unwrap) as Promise<T>;
 }
 
 /** What startChild resolves to. */

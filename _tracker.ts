@@ -31,7 +31,6 @@ import type {
 import {
   checkId,
   checkOptionsObject,
-  WAIT_OPTION_KEYS,
   checkSignal,
   checkTimeout,
   type FullSpec,
@@ -39,6 +38,7 @@ import {
   normaliseSpec,
   type Options,
   TrackerError,
+  WAIT_OPTION_KEYS,
 } from "./_tracker_spec.ts";
 import {
   byTrackerPid,
@@ -562,6 +562,7 @@ export async function request<T>(
   op: string,
   tracker: Dest,
   req: Request,
+  options?: { readonly signal?: AbortSignal },
 ): Promise<T> {
-  return await call<T>(resolve(op, tracker).pid, req);
+  return await call<T>(resolve(op, tracker).pid, req, options, op);
 }

@@ -169,7 +169,8 @@ export function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
       s.restart === lastSpec.restart && s.shutdown === lastSpec.shutdown &&
       s.type === lastSpec.type && s.modules === lastSpec.modules &&
       s.afterTerminate === lastSpec.afterTerminate && isKey(s.id) &&
-      unchangeable(s.args) && unchangeable(s.modules) && unknownKey(s, SPEC_KEYS) === undefined
+      unchangeable(s.args) && unchangeable(s.modules) &&
+      unknownKey(s, SPEC_KEYS) === undefined
     ) {
       return lastFull;
     }

@@ -165,8 +165,9 @@ import {
 export { ChildSpecError, NoProcError, Pid };
 export type { Dest, StartReturn };
 export type { StopOptions } from "./gen_server.ts";
+export type { RequestOptions } from "./supervisor.ts";
 import type { StopOptions } from "./gen_server.ts";
-import type { SupervisedChildEvent } from "./supervisor.ts";
+import type { RequestOptions, SupervisedChildEvent } from "./supervisor.ts";
 import { exitMessage, isInstance, partsOf } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
@@ -1165,6 +1166,7 @@ export function stop(
  *
  * @param director the director (pid or name).
  * @param spec the child spec.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"`.
  * @throws {DirectorError} (rejects) `"already_started"` (with the running
@@ -1191,10 +1193,11 @@ export function stop(
 export function startChild(
   director: Dest,
   spec: ChildSpec,
+  options?: RequestOptions,
 ): Promise<StartedChild> {
   const own = ownOf(spec);
   if (own instanceof Promise) return own;
-  return request(director, ["startChild", own]);
+  return request(director, ["startChild", own], options, "startChild");
 }
 
 /**
@@ -1204,6 +1207,7 @@ export function startChild(
  *
  * @param director the director.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {DirectorError} (rejects) `"not_found"`, `"running"`, or
  *   `"start_failed"` (the child stays stopped).
@@ -1225,8 +1229,9 @@ export function startChild(
 export function restartChild(
   director: Dest,
   id: unknown,
+  options?: RequestOptions,
 ): Promise<StartedChild> {
-  return request(director, ["restartChild", id]);
+  return request(director, ["restartChild", id], options, "restartChild");
 }
 
 /**
@@ -1236,6 +1241,7 @@ export function restartChild(
  *
  * @param director the director.
  * @param child the child's id, or its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
@@ -1251,8 +1257,17 @@ export function restartChild(
  * await director.stop(d);
  * ```
  */
-export function terminateChild(director: Dest, child: unknown): Promise<void> {
-  return request(director, ["terminateChild", child]);
+export function terminateChild(
+  director: Dest,
+  child: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(
+    director,
+    ["terminateChild", child],
+    options,
+    "terminateChild",
+  );
 }
 
 /**
@@ -1261,6 +1276,7 @@ export function terminateChild(director: Dest, child: unknown): Promise<void> {
  *
  * @param director the director.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"` or `"running"`.
  *
  * @example
@@ -1277,8 +1293,12 @@ export function terminateChild(director: Dest, child: unknown): Promise<void> {
  * await director.stop(d);
  * ```
  */
-export function deleteChild(director: Dest, id: unknown): Promise<void> {
-  return request(director, ["deleteChild", id]);
+export function deleteChild(
+  director: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(director, ["deleteChild", id], options, "deleteChild");
 }
 
 /**
@@ -1286,6 +1306,7 @@ export function deleteChild(director: Dest, id: unknown): Promise<void> {
  *
  * @param director the director.
  * @param child the child's id, or its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
@@ -1304,8 +1325,14 @@ export function deleteChild(director: Dest, id: unknown): Promise<void> {
 export function terminateAndDeleteChild(
   director: Dest,
   child: unknown,
+  options?: RequestOptions,
 ): Promise<void> {
-  return request(director, ["terminateAndDeleteChild", child]);
+  return request(
+    director,
+    ["terminateAndDeleteChild", child],
+    options,
+    "terminateAndDeleteChild",
+  );
 }
 
 /**
@@ -1349,6 +1376,7 @@ export function getPlan(
  * @param director the director.
  * @param id the child's id.
  * @param plan the new plan.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {ChildSpecError} (rejects) for an invalid plan (key `"plan"`).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
@@ -1369,6 +1397,7 @@ export function changePlan(
   director: Dest,
   id: unknown,
   plan: readonly PlanElement[],
+  options?: RequestOptions,
 ): Promise<void> {
   let checked: readonly PlanElement[];
   try {
@@ -1376,7 +1405,7 @@ export function changePlan(
   } catch (error) {
     return Promise.reject(error);
   }
-  return request(director, ["changePlan", id, checked]);
+  return request(director, ["changePlan", id, checked], options, "changePlan");
 }
 
 /**
@@ -1412,6 +1441,7 @@ export function getCount(director: Dest, id: unknown): Promise<number> {
  * @param director the director.
  * @param id the child's id.
  * @param count a whole number >= 0, or Infinity.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {RangeError} (rejects) for an invalid count.
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
@@ -1432,6 +1462,7 @@ export function changeCount(
   director: Dest,
   id: unknown,
   count: number,
+  options?: RequestOptions,
 ): Promise<void> {
   if (!isCount(count)) {
     return Promise.reject(
@@ -1442,7 +1473,7 @@ export function changeCount(
       ),
     );
   }
-  return request(director, ["changeCount", id, count]);
+  return request(director, ["changeCount", id, count], options, "changeCount");
 }
 
 /**
@@ -1474,6 +1505,7 @@ export function getDefaultChildspec(director: Dest): Promise<DefaultChildspec> {
  *
  * @param director the director.
  * @param defaultChildspec the new default.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {ChildSpecError} (rejects) for an invalid default (or one that
  *   leaves an append child without `start`).
  *
@@ -1494,6 +1526,7 @@ export function getDefaultChildspec(director: Dest): Promise<DefaultChildspec> {
 export function changeDefaultChildspec(
   director: Dest,
   defaultChildspec: DefaultChildspec,
+  options?: RequestOptions,
 ): Promise<void> {
   let def: DefaultChildspec;
   try {
@@ -1501,7 +1534,12 @@ export function changeDefaultChildspec(
   } catch (error) {
     return Promise.reject(error);
   }
-  return request(director, ["changeDefaultChildspec", def]);
+  return request(
+    director,
+    ["changeDefaultChildspec", def],
+    options,
+    "changeDefaultChildspec",
+  );
 }
 
 /**
@@ -1512,6 +1550,7 @@ export function changeDefaultChildspec(
  * @param director the director.
  * @param pid the process to adopt.
  * @param spec its child spec.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"noproc"` (the process is dead),
  *   `"already_started"` (it is a child already, or a running child has that
  *   id), `"already_present"` (a stopped child has that id).
@@ -1534,6 +1573,7 @@ export function becomeSupervisor(
   director: Dest,
   pid: Pid,
   spec: ChildSpec,
+  options?: RequestOptions,
 ): Promise<void> {
   if (!(pid instanceof Pid)) {
     return Promise.reject(
@@ -1544,7 +1584,12 @@ export function becomeSupervisor(
   }
   const own = ownOf(spec);
   if (own instanceof Promise) return own;
-  return request(director, ["becomeSupervisor", pid, own]);
+  return request(
+    director,
+    ["becomeSupervisor", pid, own],
+    options,
+    "becomeSupervisor",
+  );
 }
 
 /**
@@ -1554,6 +1599,7 @@ export function becomeSupervisor(
  *
  * @param director the director.
  * @param pid the child's pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"` (no running child has that
  *   pid).
  *
@@ -1572,7 +1618,11 @@ export function becomeSupervisor(
  * exit(pid, "kill");
  * ```
  */
-export function deleteRunningChild(director: Dest, pid: Pid): Promise<void> {
+export function deleteRunningChild(
+  director: Dest,
+  pid: Pid,
+  options?: RequestOptions,
+): Promise<void> {
   if (!(pid instanceof Pid)) {
     return Promise.reject(
       new TypeError(
@@ -1582,7 +1632,12 @@ export function deleteRunningChild(director: Dest, pid: Pid): Promise<void> {
       ),
     );
   }
-  return request(director, ["deleteRunningChild", pid]);
+  return request(
+    director,
+    ["deleteRunningChild", pid],
+    options,
+    "deleteRunningChild",
+  );
 }
 
 /**

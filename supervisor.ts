@@ -300,6 +300,21 @@ export interface StartOptions {
   readonly logger?: LoggerOption;
 }
 
+/**
+ * Options of the requests that wait for a supervisor (startChild,
+ * terminateChild, restartChild, deleteChild; the director's and the
+ * tracker's too).
+ */
+export interface RequestOptions {
+  /**
+   * Ends the wait when it aborts: the request rejects with the signal's
+   * `reason`, and a reply that comes later is dropped (gen_server's call).
+   * The supervisor still does what it was asked, as after an OTP call that
+   * timed out: abandon the wait, not the request. @default {none}
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** A started child: its pid (undefined if its start returned "ignore"). */
 export interface StartedChild {
   /** The child's pid; undefined if its start returned "ignore". */
@@ -1761,6 +1776,7 @@ export function startDynamicLink(
  *
  * @param sup the supervisor (pid or name).
  * @param specOrArgs the child spec, or (simple_one_for_one) extra args.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"` (the spec is kept, except for temporary and dynamic children).
  * @throws {SupervisorError} (rejects) `"already_started"`, `"already_present"`,
@@ -1793,8 +1809,9 @@ export function startDynamicLink(
 export function startChild(
   sup: Dest,
   specOrArgs: ChildSpec | readonly unknown[],
+  options?: RequestOptions,
 ): Promise<StartedChild> {
-  return request(sup, ["startChild", specOrArgs]);
+  return request(sup, ["startChild", specOrArgs], options, "startChild");
 }
 
 /**
@@ -1804,6 +1821,7 @@ export function startChild(
  *
  * @param sup the supervisor.
  * @param child the child's id, or (dynamic) its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {SupervisorError} (rejects) `"not_found"`, or `"simple_one_for_one"`
  *   for an id given to a dynamic supervisor.
  *
@@ -1821,8 +1839,12 @@ export function startChild(
  * await supervisor.stop(sup);
  * ```
  */
-export function terminateChild(sup: Dest, child: unknown): Promise<void> {
-  return request(sup, ["terminateChild", child]);
+export function terminateChild(
+  sup: Dest,
+  child: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(sup, ["terminateChild", child], options, "terminateChild");
 }
 
 /**
@@ -1830,6 +1852,7 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  *
  * @param sup the supervisor.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`, or `"start_failed"`.
@@ -1848,8 +1871,12 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  * await supervisor.stop(sup);
  * ```
  */
-export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
-  return request(sup, ["restartChild", id]);
+export function restartChild(
+  sup: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<StartedChild> {
+  return request(sup, ["restartChild", id], options, "restartChild");
 }
 
 /**
@@ -1857,6 +1884,7 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
  *
  * @param sup the supervisor.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`.
  *
@@ -1872,8 +1900,12 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
  * await supervisor.stop(sup);
  * ```
  */
-export function deleteChild(sup: Dest, id: unknown): Promise<void> {
-  return request(sup, ["deleteChild", id]);
+export function deleteChild(
+  sup: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(sup, ["deleteChild", id], options, "deleteChild");
 }
 
 /**

@@ -148,6 +148,7 @@ import type {
   ChildCounts,
   ChildSpec as SupervisorChildSpec,
   ChildType,
+  RequestOptions,
   RestartType,
   SupervisedChildEvent,
 } from "./supervisor.ts";
@@ -156,7 +157,6 @@ import {
   checkKey,
   checkKeys,
   checkOptionsObject,
-  WAIT_OPTION_KEYS,
   checkSignal,
   checkTimeout,
   checkValue,
@@ -164,6 +164,7 @@ import {
   normaliseSpec,
   TrackerError,
   type TrackerErrorCode,
+  WAIT_OPTION_KEYS,
 } from "./_tracker_spec.ts";
 import {
   attrsObject,
@@ -198,6 +199,7 @@ export type {
 };
 export type { TrackerErrorCode };
 export type { StopOptions } from "./gen_server.ts";
+export type { RequestOptions } from "./supervisor.ts";
 import type { StopOptions } from "./gen_server.ts";
 
 // ---------------------------------------------------------------- types --
@@ -1064,6 +1066,7 @@ export function list(tracker: Dest, keys?: readonly string[]): ListedChild[] {
  *
  * @param tracker the tracker (name or pid).
  * @param spec the child spec, with the `pid` to adopt.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @returns the pid.
  * @throws {TrackerError} (rejects) `"already_started"` (with the running
  *   child's pid), `"already_present"`.
@@ -1086,6 +1089,7 @@ export function list(tracker: Dest, keys?: readonly string[]): ListedChild[] {
 export async function addExistingChild(
   tracker: Dest,
   spec: ExistingChildSpec,
+  options?: RequestOptions,
 ): Promise<Pid> {
   const op = "addExistingChild";
   const full = normaliseSpec(spec, true);
@@ -1095,7 +1099,12 @@ export async function addExistingChild(
       `Cannot ${op}: 'pid' must be a Pid, got ${formatTerm(pid)}`,
     );
   }
-  return await request(op, tracker, ["addExistingChild", spec.id, full, pid]);
+  return await request(
+    op,
+    tracker,
+    ["addExistingChild", spec.id, full, pid],
+    options,
+  );
 }
 
 /**
@@ -1161,6 +1170,7 @@ export function countChildren(tracker: Dest): Promise<ChildCounts> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {TrackerError} (rejects) `"not_found"`.
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
@@ -1180,13 +1190,17 @@ export function countChildren(tracker: Dest): Promise<ChildCounts> {
  * await tracker.stop("terminating");
  * ```
  */
-export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
+export function terminateChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
   try {
     checkId("terminateChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("terminateChild", tracker, ["terminateChild", id]);
+  return request("terminateChild", tracker, ["terminateChild", id], options);
 }
 
 /**
@@ -1195,6 +1209,7 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {TrackerError} (rejects) `"not_found"`, `"running"` (launching,
  *   running or terminating: terminateChild first).
  * @throws {NoProcError} (rejects) if there is no such tracker.
@@ -1217,13 +1232,17 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  * await tracker.stop("deleting_children");
  * ```
  */
-export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
+export function deleteChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
   try {
     checkId("deleteChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("deleteChild", tracker, ["deleteChild", id]);
+  return request("deleteChild", tracker, ["deleteChild", id], options);
 }
 
 /**
@@ -1232,6 +1251,7 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @returns the new pid.
  * @throws {TrackerError} (rejects) `"not_found"`, `"running"`,
  *   `"start_failed"`, `"ignored"`.
@@ -1254,13 +1274,17 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  * await tracker.stop("restarting");
  * ```
  */
-export function restartChild(tracker: Dest, id: unknown): Promise<Pid> {
+export function restartChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<Pid> {
   try {
     checkId("restartChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("restartChild", tracker, ["restartChild", id]);
+  return request("restartChild", tracker, ["restartChild", id], options);
 }
 
 /**
@@ -1268,6 +1292,7 @@ export function restartChild(tracker: Dest, id: unknown): Promise<Pid> {
  * barrier, as gen_tracker's `wait`).
  *
  * @param tracker the tracker (name or pid).
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
  * @example
@@ -1278,6 +1303,9 @@ export function restartChild(tracker: Dest, id: unknown): Promise<Pid> {
  * await tracker.stop("waiting");
  * ```
  */
-export function wait(tracker: Dest): Promise<void> {
-  return request("wait", tracker, ["wait"]);
+export function wait(
+  tracker: Dest,
+  options?: RequestOptions,
+): Promise<void> {
+  return request("wait", tracker, ["wait"], options);
 }
