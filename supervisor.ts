@@ -302,8 +302,10 @@ export interface StartOptions {
 
 /**
  * Options of the requests that wait for a supervisor (startChild,
- * terminateChild, restartChild, deleteChild; the director's and the
- * tracker's too).
+ * terminateChild, restartChild, deleteChild, whichChildren, countChildren,
+ * getChildspec; the director's and the tracker's requests too). A
+ * supervisor answers nothing while it starts a child, so any request may
+ * wait as long as a start.
  */
 export interface RequestOptions {
   /**
@@ -1914,6 +1916,7 @@ export function deleteChild(
  * for a delayed restart its time.
  *
  * @param sup the supervisor.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns one row per child.
  *
  * @example
@@ -1925,8 +1928,11 @@ export function deleteChild(
  * await supervisor.stop(sup);
  * ```
  */
-export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
-  return request(sup, ["whichChildren"]);
+export function whichChildren(
+  sup: Dest,
+  options?: RequestOptions,
+): Promise<ChildInfo[]> {
+  return request(sup, ["whichChildren"], options, "whichChildren");
 }
 
 /**
@@ -1934,6 +1940,7 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  * supervisors and workers (by type, running or not).
  *
  * @param sup the supervisor.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the counts.
  *
  * @example
@@ -1948,8 +1955,11 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  * await supervisor.stop(sup);
  * ```
  */
-export function countChildren(sup: Dest): Promise<ChildCounts> {
-  return request(sup, ["countChildren"]);
+export function countChildren(
+  sup: Dest,
+  options?: RequestOptions,
+): Promise<ChildCounts> {
+  return request(sup, ["countChildren"], options, "countChildren");
 }
 
 /**
@@ -1957,6 +1967,7 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
  *
  * @param sup the supervisor.
  * @param child the child's id or pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the spec.
  * @throws {SupervisorError} (rejects) `"not_found"`.
  *
@@ -1976,8 +1987,9 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
 export function getChildspec(
   sup: Dest,
   child: unknown,
+  options?: RequestOptions,
 ): Promise<FullChildSpec> {
-  return request(sup, ["getChildspec", child]);
+  return request(sup, ["getChildspec", child], options, "getChildspec");
 }
 
 /**

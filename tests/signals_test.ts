@@ -159,6 +159,9 @@ describe("supervisor: signals", () => {
           supervisor.deleteChild(sup, "w", o)
         ),
     ],
+    ["whichChildren", (sup, o) => supervisor.whichChildren(sup, o)],
+    ["countChildren", (sup, o) => supervisor.countChildren(sup, o)],
+    ["getChildspec", (sup, o) => supervisor.getChildspec(sup, "w", o)],
   ];
   for (const [name, op] of ops) {
     test(`supervisor.${name}() with a signal: an abort after the request is sent rejects with the reason, no late reply; already aborted: rejects`, async () => {
