@@ -703,7 +703,7 @@ const OPTION_KEYS = [
   "signal",
 ];
 const TABLE_OPTION_KEYS = ["type", "access", "keyPos", "named"];
-const GHOST_OPTION_KEYS = ["init", "name"];
+const GHOST_OPTION_KEYS = ["init", "name", "signal"];
 const TYPES = new Set(["set", "ordered_set", "bag", "duplicate_bag"]);
 const ACCESSES = new Set(["public", "protected", "private"]);
 
@@ -1016,6 +1016,11 @@ export interface GhostOptions<T> {
   init?: () => T;
   /** Register the ghost under this name. */
   name?: string;
+  /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started ghost is killed (as gen_server's start).
+   */
+  signal?: AbortSignal;
 }
 
 const UPDATE = Symbol("update");
@@ -1100,7 +1105,8 @@ const ghost: GenServer<GhostState, GhostArg> = {
  * @param target the process the ghost outlives.
  * @param timeout milliseconds the ghost lives after `target` exits (on the
  *   current clock; `Infinity`: until it is stopped).
- * @param options `init`, computing the first value in the ghost; `name`.
+ * @param options `init`, computing the first value in the ghost; `name`;
+ *   `signal`, abandoning the start.
  * @returns the ghost's pid.
  * @throws {StartError} (rejects) if `init` throws (its reason), or the name
  *   is taken.
@@ -1142,10 +1148,14 @@ export function startGhost<T>(
     }
     const name = options?.name;
     if (name !== undefined) checkName(op, "name", name);
+    const signal = options?.signal;
     return startServer(
       ghost,
       { target, timeout, init },
-      name === undefined ? {} : { name },
+      {
+        ...(name !== undefined && { name }),
+        ...(signal !== undefined && { signal }),
+      },
     );
   } catch (error) {
     return Promise.reject(error);

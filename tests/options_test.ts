@@ -401,7 +401,7 @@ describe("table manager: unknown keys", () => {
       ),
       "startGhost",
       "nmae",
-      "init, name",
+      "init, name, signal",
     );
     const err = await rejection(
       tableManager.start("opts_consumer", {}, { signal: "stop" } as never),

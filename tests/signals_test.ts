@@ -387,6 +387,22 @@ describe("table manager and task: signals", () => {
     assert.equal(ets.whereis("sig_consumer"), undefined);
   });
 
+  test("tableManager.startGhost() with a signal that aborts before init is done: rejects with its reason; no ghost", async () => {
+    const target = spawn(forever);
+    const ac = new AbortController();
+    const reason = new Error("no ghost");
+    const p = tableManager.startGhost(target, 10, {
+      name: "sig_ghost",
+      init: () => "v",
+      signal: ac.signal,
+    });
+    ac.abort(reason);
+    await rejectsWith(p, reason);
+    assert.equal(whereis("sig_ghost"), undefined);
+    await alreadyAborted((o) => tableManager.startGhost(target, 10, o));
+    await cleanup(target);
+  });
+
   test("task.startSupervisor() with an aborted signal rejects with its reason; no supervisor", async () => {
     await alreadyAborted((o) =>
       task.startSupervisor({ name: "sig_tasks", ...o })
