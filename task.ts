@@ -203,7 +203,10 @@ async function startTask<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work; runs in the task process (`self()` is the task).
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  * @throws {SupervisorError} (rejects) `"max_children"` if the supervisor is
@@ -234,7 +237,10 @@ export function async<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work.
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  *
@@ -264,7 +270,10 @@ export function asyncNolink<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work.
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task's pid.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  *
@@ -568,6 +577,8 @@ async function awaitOutcome<T>(
  *
  * @param task from {@linkcode async} or {@linkcode asyncNolink}.
  * @param timeout ms to wait before the kill, or `"brutal_kill"`. @default {5000}
+ *   (No `signal`: the wait is bounded by this timeout, and abandoning it
+ *   would leave the task running.)
  * @returns `{ result }` if the task had finished, else undefined.
  * @throws {TypeError} (rejects) if the caller does not own `task`.
  *
