@@ -565,7 +565,7 @@ export type EtsErrorCause = EtsErrorCode;
  *   t.lookup(1);
  * } catch (e) {
  *   console.assert(e instanceof EtsError && e.code === "not_found");
- *   console.assert(e.cause === undefined);
+ *   console.assert(e instanceof EtsError && e.cause === undefined);
  * }
  * ```
  */
