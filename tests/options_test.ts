@@ -423,3 +423,57 @@ describe("table manager: unknown keys", () => {
     await flush();
   });
 });
+
+describe("unknown keys: hostile specs and options", () => {
+  const hostile = () =>
+    new Proxy({ id: "h", start: worker }, {
+      ownKeys() {
+        throw new Error("no keys for you");
+      },
+    });
+
+  test("supervisor.startChild() and director.startChild() reject a spec whose keys cannot be read; the server lives on", async () => {
+    const sup = await supervisor.start({});
+    await assert.rejects(
+      supervisor.startChild(sup, hostile() as never),
+      /no keys for you/,
+    );
+    assert.equal((await supervisor.countChildren(sup)).specs, 0);
+    await supervisor.stop(sup);
+    const d = await director.start({});
+    await assert.rejects(
+      director.startChild(d, hostile() as never),
+      /no keys for you/,
+    );
+    await director.stop(d);
+    await assertNoMessages();
+  });
+
+  test("tracker.findOrOpen() rejects a spec or options whose keys cannot be read; tracker.increment() refuses an unknown option", async () => {
+    await tracker.start("opts_hostile");
+    await assert.rejects(
+      tracker.findOrOpen("opts_hostile", hostile() as never),
+      /no keys for you/,
+    );
+    const spec = { id: 1, start: worker };
+    await assert.rejects(
+      tracker.findOrOpen("opts_hostile", spec, hostile() as never),
+      /no keys for you/,
+    );
+    await tracker.findOrOpen("opts_hostile", spec);
+    assert.throws(
+      () =>
+        tracker.increment("opts_hostile", 1, "n", 1, { defualt: 0 } as never),
+      {
+        name: "TypeError",
+        message: 'Cannot increment: unknown option "defualt" (known: default)',
+      },
+    );
+    assert.equal(
+      tracker.increment("opts_hostile", 1, "n", 1, { default: 0 }),
+      1,
+    );
+    await tracker.stop("opts_hostile");
+    await flush();
+  });
+});
