@@ -558,7 +558,11 @@ function missed(id: unknown): undefined {
  * however many callers race for the id, and they all get its pid; a start
  * that fails rejects them all. While the id's previous child is
  * terminating (its afterTerminate runs), callers wait, then a fresh child
- * starts. The spec is checked only when a child is to be started.
+ * starts. A dead pid is never the answer: a child killed a moment ago,
+ * whose exit the tracker has not taken yet, is waited for in the same way
+ * (then restarted or replaced), with or without `options`. The spec is
+ * checked only when a child is to be started (unknown keys too: the hot
+ * path is a lookup).
  *
  * @param tracker the tracker (name or pid).
  * @param spec the child spec (used only if the child must start).
