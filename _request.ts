@@ -13,6 +13,7 @@ import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
 import { isInstance, partsOf } from "./_safe.ts";
 import { formatTerm } from "./_format.ts";
+import { refuseUnknown } from "./_options.ts";
 
 /** A request's failure, replied as a value and thrown by the caller. */
 export class Failure {
@@ -64,15 +65,52 @@ function unwrap(r: unknown): unknown {
   return r;
 }
 
+/** The options of a request: its `signal` (see supervisor.ts). */
+const REQUEST_OPTIONS: readonly string[] = ["signal"];
+
 /**
  * Calls the server `dest` with `req` (no timeout: the server always
  * answers) and resolves to its reply, or rejects with a Failure's error.
+ * `options.signal` ends the wait (gen_server's call: the reply, if it
+ * comes later, is dropped); `op` names the operation in the TypeError of
+ * bad options.
  */
 export function request<T>(
   dest: Dest,
   req: readonly unknown[],
+  options?: { readonly signal?: AbortSignal },
+  op = "call",
 ): Promise<T> {
-  return genServer.call(dest, new Call(req), FOREVER).then(unwrap) as Promise<
+  if (options === undefined) {
+    return genServer.call(dest, new Call(req), FOREVER).then(unwrap) as Promise<
+      T
+    >;
+  }
+  let signal: AbortSignal | undefined;
+  try {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+      );
+    }
+    refuseUnknown(op, options, REQUEST_OPTIONS);
+    signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(
+        `Cannot ${op}: 'signal' must be an AbortSignal, got ${
+          formatTerm(signal)
+        }`,
+      );
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const callOptions = signal === undefined
+    ? FOREVER
+    : { timeout: Infinity, signal };
+  return genServer.call(dest, new Call(req), callOptions).then(
+    unwrap,
+  ) as Promise<
     T
   >;
 }

@@ -43,6 +43,7 @@ import {
   normaliseSpec,
   type Options,
   TrackerError,
+  WAIT_OPTION_KEYS,
 } from "./_tracker_spec.ts";
 import {
   byTrackerPid,
@@ -115,7 +116,12 @@ function openIn(trk: Trk, req: Open, from: genServer.From): CallReturn {
   }
   switch (e.status) {
     case "running":
-      return reply(e.pid, trk);
+      if (!procOf(e.pid!).dead) return reply(e.pid, trk);
+      // Dead, its exit not taken yet: wait, as for a terminating child
+      // (never answer a dead pid; see liveHit).
+      e.next ??= spec;
+      addWaiter(e, from, req);
+      break;
     case "stopped":
       addWaiter(e, from, req);
       trk.launch(e, e.spec, "start");
@@ -431,7 +437,12 @@ export function startTracker(
     }
     const opts = normaliseOptions(op, options);
     const startFn = link ? genServer.startLink : genServer.start;
-    return startFn(behaviour, [name, opts] as const, { name });
+    const signal = (options as { signal?: AbortSignal } | undefined)?.signal;
+    return startFn(
+      behaviour,
+      [name, opts] as const,
+      signal === undefined ? { name } : { name, signal },
+    );
   } catch (error) {
     return Promise.reject(error);
   }
@@ -482,6 +493,21 @@ class OpenWait extends TimedWait {
   }
 }
 
+/**
+ * findOrOpen's answer without a message: the promise of `e`'s pid, shared
+ * by every hit, if its child runs and is alive; else undefined (ask the
+ * tracker). A child killed a moment ago still has its pid here until the
+ * tracker takes its exit message: its pid is never the answer. The tracker
+ * (openIn) then makes the caller wait for the child's end and a new child,
+ * as it does for a terminating one. With or without options, findOrOpen
+ * goes through here: one answer.
+ */
+export function liveHit(e: Entry): Promise<Pid> | undefined {
+  const pid = e.pid;
+  if (pid === undefined || procOf(pid).dead) return undefined;
+  return e.found ??= Promise.resolve(pid);
+}
+
 function unwrapPid(r: unknown): Pid {
   if (r instanceof Failure) throw r.error;
   return r as Pid;
@@ -506,7 +532,7 @@ export function open(
       t = resolve(op, tracker);
       if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
     }
-    checkOptionsObject(op, options);
+    checkOptionsObject(op, options, WAIT_OPTION_KEYS);
     if (options?.timeout !== undefined) {
       timeout = checkTimeout(op, options.timeout);
     }
@@ -514,9 +540,8 @@ export function open(
   } catch (error) {
     return Promise.reject(error);
   }
-  if (e !== undefined && e.pid !== undefined) {
-    return e.found ??= Promise.resolve(e.pid);
-  }
+  const hit = e === undefined ? undefined : liveHit(e);
+  if (hit !== undefined) return hit;
   let full: FullSpec;
   try {
     full = normaliseSpec(spec, false);
@@ -574,6 +599,7 @@ export async function request<T>(
   op: string,
   tracker: Dest,
   req: Request,
+  options?: { readonly signal?: AbortSignal },
 ): Promise<T> {
-  return await call<T>(resolve(op, tracker).pid, req);
+  return await call<T>(resolve(op, tracker).pid, req, options, op);
 }

@@ -91,6 +91,11 @@
  * - results are values and errors are {@linkcode DirectorError}s with a
  *   `code` (child spec problems: `ChildSpecError`, naming the key), not
  *   `{error, ...}` tuples;
+ * - unknown keys of a child spec (`terminate_timeout`, `restart_type`),
+ *   the default childspec or the director spec are refused with a
+ *   `ChildSpecError` naming the key and the known ones, unknown start
+ *   options with a `TypeError` (director ignored them: a typo silently left
+ *   the default in place);
  * - children stop in reverse start order when the director stops (OTP's
  *   order, so a child stops before those it depends on); lists are in start
  *   order, as director's;
@@ -151,7 +156,9 @@ import { formatTerm } from "./_format.ts";
 import { ChildRequestError, ChildSpecError, NoProcError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
+import { refuseUnknown } from "./_options.ts";
 import {
+  checkDirectorSpecKeys,
   checkPlan,
   DEFAULT_DEFAULT_CHILDSPEC,
   effective,
@@ -178,17 +185,19 @@ import {
 export { ChildSpecError, NoProcError, Pid };
 export type { Dest, StartReturn };
 export type { StopOptions } from "./gen_server.ts";
+export type { RequestOptions } from "./supervisor.ts";
 import type { StopOptions } from "./gen_server.ts";
 import type {
   ChildCounts,
   ChildInfo,
   ChildPidStatus,
   ChildType,
+  RequestOptions,
   StartedChild,
   SupervisedChildEvent,
 } from "./supervisor.ts";
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
-import { exitMessage, isInstance } from "./_safe.ts";
+import { exitMessage, isInstance, partsOf } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -409,6 +418,12 @@ export interface StartOptions {
   readonly name?: string;
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
+  /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started director is killed (as gen_server's
+   * start).
+   */
+  readonly signal?: AbortSignal;
   /**
    * Trace requests, replies and plan decisions (`sys:trace`): `true` prints
    * them with `console.log`, a function receives each line. @default {false}
@@ -755,6 +770,7 @@ function setUp(
   let owns: OwnSpec[];
   let fulls: FullChildSpec[];
   try {
+    checkDirectorSpecKeys(v, fromInit);
     owns = normaliseOwns(v.children ?? []);
     if (v.defaultChildspec !== undefined) {
       dir.default = normaliseDefault(v.defaultChildspec);
@@ -965,12 +981,23 @@ function optionsError(op: string, key: string, value: unknown, what: string) {
   );
 }
 
+/** The keys of {@linkcode StartOptions}. */
+const START_OPTION_KEYS: readonly string[] = [
+  "name",
+  "timeout",
+  "signal",
+  "debug",
+  "logger",
+  "logValidator",
+];
+
 function checkOptions(op: string, options: unknown): StartOptions {
   if (options === undefined) return {};
   if (options === null || typeof options !== "object") {
     throw optionsError(op, "options", options, "an object");
   }
   const o = options as Record<string, unknown>;
+  refuseUnknown(op, o, START_OPTION_KEYS);
   if (o.name !== undefined && typeof o.name !== "string") {
     throw optionsError(op, "name", o.name, "a string");
   }
@@ -1008,6 +1035,7 @@ function checkSpecArg(op: string, spec: unknown): void {
   }
   // Checked here too, so that garbage is reported at the edge.
   const s = spec as DirectorSpec;
+  checkDirectorSpecKeys(spec as Record<string, unknown>, false);
   const owns = normaliseOwns(s.children ?? []);
   const def = s.defaultChildspec === undefined
     ? DEFAULT_DEFAULT_CHILDSPEC
@@ -1032,6 +1060,7 @@ function launch(
   const genOptions: genServer.StartOptions = {};
   if (opts.name !== undefined) genOptions.name = opts.name;
   if (opts.timeout !== undefined) genOptions.timeout = opts.timeout;
+  if (opts.signal !== undefined) genOptions.signal = opts.signal;
   return startFn(behaviour, [spec, opts], genOptions);
 }
 
@@ -1067,13 +1096,14 @@ function slowDirOf(op: string, director: unknown): Dir {
 function requestDir<T>(
   director: Dest,
   req: readonly [string, ...unknown[]],
+  options?: RequestOptions,
 ): Promise<T> {
   try {
     if (!directors.has(director as Pid)) lookupDir(req[0], director);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request(director, req);
+  return request(director, req, options, req[0]);
 }
 
 /** The director `director` names; undefined if it is dead or unknown. */
@@ -1203,6 +1233,7 @@ export function stop(
  *
  * @param director the director (pid or name).
  * @param spec the child spec.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"`.
  * @throws {DirectorError} (rejects) `"already_started"` (with the running
@@ -1229,10 +1260,11 @@ export function stop(
 export function startChild(
   director: Dest,
   spec: ChildSpec,
+  options?: RequestOptions,
 ): Promise<StartedChild> {
   const own = ownOf(spec);
   if (own instanceof Promise) return own;
-  return requestDir(director, ["startChild", own]);
+  return requestDir(director, ["startChild", own], options);
 }
 
 /**
@@ -1242,6 +1274,7 @@ export function startChild(
  *
  * @param director the director.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {DirectorError} (rejects) `"not_found"`, `"running"`, or
  *   `"start_failed"` (the child stays stopped).
@@ -1263,8 +1296,9 @@ export function startChild(
 export function restartChild(
   director: Dest,
   id: unknown,
+  options?: RequestOptions,
 ): Promise<StartedChild> {
-  return requestDir(director, ["restartChild", id]);
+  return requestDir(director, ["restartChild", id], options);
 }
 
 /**
@@ -1274,6 +1308,7 @@ export function restartChild(
  *
  * @param director the director.
  * @param child the child's id, or its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
@@ -1289,8 +1324,12 @@ export function restartChild(
  * await director.stop(d);
  * ```
  */
-export function terminateChild(director: Dest, child: unknown): Promise<void> {
-  return requestDir(director, ["terminateChild", child]);
+export function terminateChild(
+  director: Dest,
+  child: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return requestDir(director, ["terminateChild", child], options);
 }
 
 /**
@@ -1299,6 +1338,7 @@ export function terminateChild(director: Dest, child: unknown): Promise<void> {
  *
  * @param director the director.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"` or `"running"`.
  *
  * @example
@@ -1315,8 +1355,12 @@ export function terminateChild(director: Dest, child: unknown): Promise<void> {
  * await director.stop(d);
  * ```
  */
-export function deleteChild(director: Dest, id: unknown): Promise<void> {
-  return requestDir(director, ["deleteChild", id]);
+export function deleteChild(
+  director: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return requestDir(director, ["deleteChild", id], options);
 }
 
 /**
@@ -1324,6 +1368,7 @@ export function deleteChild(director: Dest, id: unknown): Promise<void> {
  *
  * @param director the director.
  * @param child the child's id, or its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
@@ -1342,8 +1387,9 @@ export function deleteChild(director: Dest, id: unknown): Promise<void> {
 export function terminateAndDeleteChild(
   director: Dest,
   child: unknown,
+  options?: RequestOptions,
 ): Promise<void> {
-  return requestDir(director, ["terminateAndDeleteChild", child]);
+  return requestDir(director, ["terminateAndDeleteChild", child], options);
 }
 
 /**
@@ -1390,6 +1436,7 @@ export function getPlan(
  * @param director the director.
  * @param id the child's id.
  * @param plan the new plan.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {ChildSpecError} (rejects) for an invalid plan (key `"plan"`).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
@@ -1410,6 +1457,7 @@ export function changePlan(
   director: Dest,
   id: unknown,
   plan: readonly PlanElement[],
+  options?: RequestOptions,
 ): Promise<void> {
   let checked: readonly PlanElement[];
   try {
@@ -1417,7 +1465,7 @@ export function changePlan(
   } catch (error) {
     return Promise.reject(error);
   }
-  return requestDir(director, ["changePlan", id, checked]);
+  return requestDir(director, ["changePlan", id, checked], options);
 }
 
 /**
@@ -1456,6 +1504,7 @@ export function getCount(director: Dest, id: unknown): number {
  * @param director the director.
  * @param id the child's id.
  * @param count a whole number >= 0, or Infinity.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {RangeError} (rejects) for an invalid count.
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
@@ -1476,6 +1525,7 @@ export function changeCount(
   director: Dest,
   id: unknown,
   count: number,
+  options?: RequestOptions,
 ): Promise<void> {
   if (!isCount(count)) {
     return Promise.reject(
@@ -1486,7 +1536,7 @@ export function changeCount(
       ),
     );
   }
-  return requestDir(director, ["changeCount", id, count]);
+  return requestDir(director, ["changeCount", id, count], options);
 }
 
 /**
@@ -1520,6 +1570,7 @@ export function getDefaultChildspec(director: Dest): DefaultChildspec {
  *
  * @param director the director.
  * @param defaultChildspec the new default.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {ChildSpecError} (rejects) for an invalid default (or one that
  *   leaves an append child without `start`).
  *
@@ -1540,6 +1591,7 @@ export function getDefaultChildspec(director: Dest): DefaultChildspec {
 export function changeDefaultChildspec(
   director: Dest,
   defaultChildspec: DefaultChildspec,
+  options?: RequestOptions,
 ): Promise<void> {
   let def: DefaultChildspec;
   try {
@@ -1547,7 +1599,7 @@ export function changeDefaultChildspec(
   } catch (error) {
     return Promise.reject(error);
   }
-  return requestDir(director, ["changeDefaultChildspec", def]);
+  return requestDir(director, ["changeDefaultChildspec", def], options);
 }
 
 /**
@@ -1558,6 +1610,7 @@ export function changeDefaultChildspec(
  * @param director the director.
  * @param pid the process to adopt.
  * @param spec its child spec.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"noproc"` (the process is dead),
  *   `"already_started"` (it is a child already, or a running child has that
  *   id), `"already_present"` (a stopped child has that id).
@@ -1580,6 +1633,7 @@ export function becomeSupervisor(
   director: Dest,
   pid: Pid,
   spec: ChildSpec,
+  options?: RequestOptions,
 ): Promise<void> {
   if (!(pid instanceof Pid)) {
     return Promise.reject(
@@ -1590,7 +1644,7 @@ export function becomeSupervisor(
   }
   const own = ownOf(spec);
   if (own instanceof Promise) return own;
-  return requestDir(director, ["becomeSupervisor", pid, own]);
+  return requestDir(director, ["becomeSupervisor", pid, own], options);
 }
 
 /**
@@ -1600,6 +1654,7 @@ export function becomeSupervisor(
  *
  * @param director the director.
  * @param pid the child's pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"` (no running child has that
  *   pid).
  *
@@ -1618,7 +1673,11 @@ export function becomeSupervisor(
  * exit(pid, "kill");
  * ```
  */
-export function deleteRunningChild(director: Dest, pid: Pid): Promise<void> {
+export function deleteRunningChild(
+  director: Dest,
+  pid: Pid,
+  options?: RequestOptions,
+): Promise<void> {
   if (!(pid instanceof Pid)) {
     return Promise.reject(
       new TypeError(
@@ -1628,7 +1687,7 @@ export function deleteRunningChild(director: Dest, pid: Pid): Promise<void> {
       ),
     );
   }
-  return requestDir(director, ["deleteRunningChild", pid]);
+  return requestDir(director, ["deleteRunningChild", pid], options);
 }
 
 /**

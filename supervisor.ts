@@ -59,6 +59,11 @@
  * - results are values and errors are {@linkcode SupervisorError}s with a
  *   `code`, instead of `{error, ...}` tuples; child spec problems are
  *   {@linkcode ChildSpecError}s naming the key;
+ * - unknown keys are refused (OTP ignores them in map specs and flags): a
+ *   child spec's (`restart_type`) and the flags' (`intesity`) fail with a
+ *   `ChildSpecError` naming the key and the known ones, unknown start
+ *   options with a `TypeError`; without a compiler to catch the typo, an
+ *   ignored key would silently leave the default in place;
  * - an optional restart delay with exponential backoff and jitter
  *   (`backoff`), off by default; a child waiting for its delayed restart
  *   shows as `"restarting"` with the time of the next attempt, and
@@ -116,6 +121,7 @@ import {
   checkArgs,
   checkKindKeys,
   checkRestart,
+  checkSpecKeys,
   checkSpecObject,
   checkStart,
   type ChildType,
@@ -166,7 +172,8 @@ import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
-import { exitMessage } from "./_safe.ts";
+import { exitMessage, partsOf } from "./_safe.ts";
+import { refuseUnknown, unknownKey, unknownKeyMessage } from "./_options.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -306,11 +313,34 @@ export interface StartOptions {
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
   /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started supervisor is killed (as gen_server's
+   * start; see gen_server.ts).
+   */
+  readonly signal?: AbortSignal;
+  /**
    * Where this supervisor's reports go: a logger (all of them), a level
    * (the global logger, at this level), or `false` (none). See logger.ts.
    * @default {the global logger and level}
    */
   readonly logger?: LoggerOption;
+}
+
+/**
+ * Options of the requests that wait for a supervisor (startChild,
+ * terminateChild, restartChild, deleteChild, whichChildren, countChildren,
+ * getChildspec; the director's and the tracker's requests too). A
+ * supervisor answers nothing while it starts a child, so any request may
+ * wait as long as a start.
+ */
+export interface RequestOptions {
+  /**
+   * Ends the wait when it aborts: the request rejects with the signal's
+   * `reason`, and a reply that comes later is dropped (gen_server's call).
+   * The supervisor still does what it was asked, as after an OTP call that
+   * timed out: abandon the wait, not the request. @default {none}
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -468,6 +498,50 @@ const AUTO_SHUTDOWNS: readonly string[] = [
   "all_significant",
 ];
 
+/** The keys of a child spec ({@linkcode ChildSpec}). */
+const CHILD_SPEC_KEYS: readonly string[] = [
+  "id",
+  "start",
+  "args",
+  "restart",
+  "significant",
+  "shutdown",
+  "type",
+  "modules",
+];
+
+/** The keys of a {@linkcode SupervisorSpec}. */
+const FLAG_KEYS: readonly string[] = [
+  "strategy",
+  "intensity",
+  "period",
+  "autoShutdown",
+  "backoff",
+  "children",
+];
+
+/** The keys of a {@linkcode DynamicSupervisorSpec}. */
+const DYNAMIC_FLAG_KEYS: readonly string[] = [
+  "strategy",
+  "autoShutdown",
+  "intensity",
+  "period",
+  "maxChildren",
+  "extraArguments",
+  "backoff",
+];
+
+/** The keys of a {@linkcode Backoff}. */
+const BACKOFF_KEYS: readonly string[] = ["initial", "max", "factor", "jitter"];
+
+/** The keys of {@linkcode StartOptions}. */
+const START_OPTION_KEYS: readonly string[] = [
+  "name",
+  "timeout",
+  "signal",
+  "logger",
+];
+
 function specError(
   key: string,
   reason: unknown,
@@ -491,6 +565,7 @@ function normaliseSpec(
   autoShutdown: AutoShutdown | undefined,
 ): FullChildSpec {
   const s = checkSpecObject(spec);
+  checkSpecKeys(s, CHILD_SPEC_KEYS);
   if (s.start === undefined) {
     throw specError(
       "start",
@@ -639,6 +714,14 @@ function normaliseBackoff(b: unknown): Required<Backoff> | null {
     );
   }
   const o = b as Record<string, unknown>;
+  const unknown = unknownKey(o, BACKOFF_KEYS);
+  if (unknown !== undefined) {
+    throw flagError(
+      "backoff",
+      ["invalid_backoff", b],
+      `'backoff' has an ${unknownKeyMessage(unknown, BACKOFF_KEYS, "key")}`,
+    );
+  }
   const initial = checkNumber(
     "initial",
     o.initial,
@@ -675,6 +758,15 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
     );
   }
   const s = spec as Record<string, unknown>;
+  const known = dynamic ? DYNAMIC_FLAG_KEYS : FLAG_KEYS;
+  const unknown = unknownKey(s, known);
+  if (unknown !== undefined) {
+    throw flagError(
+      unknown,
+      ["unknown_flag", unknown],
+      unknownKeyMessage(unknown, known, "key"),
+    );
+  }
   if (
     dynamic && s.strategy !== undefined && s.strategy !== "one_for_one"
   ) {
@@ -1601,20 +1693,24 @@ function launch(
 ): Promise<Pid> {
   let log: LogTarget;
   try {
+    if (options !== null && typeof options === "object") {
+      refuseUnknown(op, options, START_OPTION_KEYS);
+    }
     checkSpecArg(op, spec);
     log = logTarget(op, options?.logger);
   } catch (error) {
     return Promise.reject(error);
   }
   const startFn = linked ? genServer.startLink : genServer.start;
-  // gen_server refuses options it does not know (`logger` is ours): pass
-  // its own on; anything but an object goes through for it to refuse.
+  // gen_server checks its own options (`logger` is ours): pass them on;
+  // anything but an object goes through for it to refuse.
   let genOptions: unknown = options;
   if (options !== null && typeof options === "object") {
-    const { name, timeout } = options;
+    const { name, timeout, signal } = options;
     genOptions = {
       ...(name !== undefined && { name }),
       ...(timeout !== undefined && { timeout }),
+      ...(signal !== undefined && { signal }),
     };
   }
   return startFn(
@@ -1770,6 +1866,7 @@ export function startDynamicLink(
  *
  * @param sup the supervisor (pid or name).
  * @param specOrArgs the child spec, or (simple_one_for_one) extra args.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"` (the spec is kept, except for temporary and dynamic children).
  * @throws {SupervisorError} (rejects) `"already_started"`, `"already_present"`,
@@ -1804,8 +1901,9 @@ export function startDynamicLink(
 export function startChild(
   sup: Dest,
   specOrArgs: ChildSpec | readonly unknown[],
+  options?: RequestOptions,
 ): Promise<StartedChild> {
-  return request(sup, ["startChild", specOrArgs]);
+  return request(sup, ["startChild", specOrArgs], options, "startChild");
 }
 
 /**
@@ -1815,6 +1913,7 @@ export function startChild(
  *
  * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id, or (dynamic) its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {SupervisorError} (rejects) `"not_found"`, or `"simple_one_for_one"`
  *   for an id given to a dynamic supervisor.
  *
@@ -1832,8 +1931,12 @@ export function startChild(
  * await supervisor.stop(sup);
  * ```
  */
-export function terminateChild(sup: Dest, child: unknown): Promise<void> {
-  return request(sup, ["terminateChild", child]);
+export function terminateChild(
+  sup: Dest,
+  child: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(sup, ["terminateChild", child], options, "terminateChild");
 }
 
 /**
@@ -1841,6 +1944,7 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  *
  * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`, or `"start_failed"`.
@@ -1859,8 +1963,12 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  * await supervisor.stop(sup);
  * ```
  */
-export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
-  return request(sup, ["restartChild", id]);
+export function restartChild(
+  sup: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<StartedChild> {
+  return request(sup, ["restartChild", id], options, "restartChild");
 }
 
 /**
@@ -1868,6 +1976,7 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
  *
  * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`.
  *
@@ -1883,8 +1992,12 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
  * await supervisor.stop(sup);
  * ```
  */
-export function deleteChild(sup: Dest, id: unknown): Promise<void> {
-  return request(sup, ["deleteChild", id]);
+export function deleteChild(
+  sup: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(sup, ["deleteChild", id], options, "deleteChild");
 }
 
 /**
@@ -1893,6 +2006,7 @@ export function deleteChild(sup: Dest, id: unknown): Promise<void> {
  * for a delayed restart its time.
  *
  * @param sup the supervisor (or a director, or a tracker: see the module docs).
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns one row per child.
  *
  * @example
@@ -1904,8 +2018,11 @@ export function deleteChild(sup: Dest, id: unknown): Promise<void> {
  * await supervisor.stop(sup);
  * ```
  */
-export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
-  return request(sup, ["whichChildren"]);
+export function whichChildren(
+  sup: Dest,
+  options?: RequestOptions,
+): Promise<ChildInfo[]> {
+  return request(sup, ["whichChildren"], options, "whichChildren");
 }
 
 /**
@@ -1913,6 +2030,7 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  * supervisors and workers (by type, running or not).
  *
  * @param sup the supervisor (or a director, or a tracker: see the module docs).
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the counts.
  *
  * @example
@@ -1927,8 +2045,11 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  * await supervisor.stop(sup);
  * ```
  */
-export function countChildren(sup: Dest): Promise<ChildCounts> {
-  return request(sup, ["countChildren"]);
+export function countChildren(
+  sup: Dest,
+  options?: RequestOptions,
+): Promise<ChildCounts> {
+  return request(sup, ["countChildren"], options, "countChildren");
 }
 
 /**
@@ -1938,6 +2059,7 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
  *
  * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id or pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the spec.
  * @throws {SupervisorError} (rejects) `"not_found"`.
  * @throws {TrackerError} (rejects) `"not_supported"` from a tracker.
@@ -1958,8 +2080,9 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
 export function getChildspec(
   sup: Dest,
   child: unknown,
+  options?: RequestOptions,
 ): Promise<FullChildSpec> {
-  return request(sup, ["getChildspec", child]);
+  return request(sup, ["getChildspec", child], options, "getChildspec");
 }
 
 /**

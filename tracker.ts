@@ -130,6 +130,9 @@
  *   (a temporary one is then gone, as after gen_tracker's delete_child);
  *   deleteChild removes a stopped or restarting one.
  * - afterTerminate runs with a timeout, for adopted children too.
+ * - Unknown keys of a child spec (`after_terminate`) and of options are
+ *   refused with a `ChildSpecError` / `TypeError` naming the key and the
+ *   known ones (gen_tracker ignored them: the callback was never called).
  * - The tracker does not block while a child starts or stops: other ids are
  *   opened and served meanwhile.
  * - A child whose start has not finished when the tracker stops is not
@@ -176,6 +179,7 @@ import type {
   ChildPidStatus,
   ChildSpec as SupervisorChildSpec,
   ChildType,
+  RequestOptions,
   RestartType,
   StartedChild,
   SupervisedChildEvent,
@@ -192,6 +196,7 @@ import {
   normaliseSpec,
   TrackerError,
   type TrackerErrorCode,
+  WAIT_OPTION_KEYS,
 } from "./_tracker_spec.ts";
 import {
   attrsObject,
@@ -205,6 +210,7 @@ import {
 } from "./_tracker_state.ts";
 import {
   countChildrenIn,
+  liveHit,
   open,
   pick,
   request,
@@ -230,6 +236,7 @@ export type {
 };
 export type { TrackerErrorCode };
 export type { StopOptions } from "./gen_server.ts";
+export type { RequestOptions } from "./supervisor.ts";
 import type { StopOptions } from "./gen_server.ts";
 
 // ---------------------------------------------------------------- types --
@@ -304,6 +311,11 @@ export interface TrackerOptions {
   readonly period?: number;
   /** Restart delays (see the supervisor's); none by default. */
   readonly backoff?: Backoff;
+  /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started tracker is killed (as gen_server's start).
+   */
+  readonly signal?: AbortSignal;
   /**
    * Where this tracker's reports go: a logger (all of them), a level (the
    * global logger, at this level), or `false` (none). See logger.ts.
@@ -565,7 +577,11 @@ function missed(id: unknown): undefined {
  * however many callers race for the id, and they all get its pid; a start
  * that fails rejects them all. While the id's previous child is
  * terminating (its afterTerminate runs), callers wait, then a fresh child
- * starts. The spec is checked only when a child is to be started.
+ * starts. A dead pid is never the answer: a child killed a moment ago,
+ * whose exit the tracker has not taken yet, is waited for in the same way
+ * (then restarted or replaced), with or without `options`. The spec is
+ * checked only when a child is to be started (unknown keys too: the hot
+ * path is a lookup).
  *
  * @param tracker the tracker (name or pid).
  * @param spec the child spec (used only if the child must start).
@@ -614,8 +630,9 @@ export function findOrOpen(
     } catch {
       // A hostile spec or id (a throwing getter, a Proxy): open() rejects.
     }
-    if (e !== undefined && e.pid !== undefined && options === undefined) {
-      return e.found ??= Promise.resolve(e.pid);
+    if (e !== undefined && options === undefined) {
+      const hit = liveHit(e);
+      if (hit !== undefined) return hit;
     }
   }
   return open(tracker, t, e, spec, options);
@@ -768,7 +785,7 @@ export function getAttr(
     t = resolve(op, tracker);
     checkKey(op, key);
     checkId(op, id);
-    checkOptionsObject(op, options);
+    checkOptionsObject(op, options, WAIT_OPTION_KEYS);
     timeout = checkTimeout(op, options.timeout ?? Infinity);
     signal = checkSignal(op, options.signal);
   } catch (error) {
@@ -867,7 +884,7 @@ export function increment(
       }`,
     );
   }
-  checkOptionsObject(op, options);
+  checkOptionsObject(op, options, ["default"]);
   const dflt = options?.default;
   if (
     dflt !== undefined &&
@@ -1072,6 +1089,7 @@ export function list(tracker: Dest, keys?: readonly string[]): ListedChild[] {
  *
  * @param tracker the tracker (name or pid).
  * @param spec the child spec, with the `pid` to adopt.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @returns the pid.
  * @throws {TrackerError} (rejects) `"already_started"` (with the running
  *   child's pid), `"already_present"`.
@@ -1094,6 +1112,7 @@ export function list(tracker: Dest, keys?: readonly string[]): ListedChild[] {
 export async function addExistingChild(
   tracker: Dest,
   spec: ExistingChildSpec,
+  options?: RequestOptions,
 ): Promise<Pid> {
   const op = "addExistingChild";
   const full = normaliseSpec(spec, true);
@@ -1103,7 +1122,12 @@ export async function addExistingChild(
       `Cannot ${op}: 'pid' must be a Pid, got ${formatTerm(pid)}`,
     );
   }
-  return await request(op, tracker, ["addExistingChild", spec.id, full, pid]);
+  return await request(
+    op,
+    tracker,
+    ["addExistingChild", spec.id, full, pid],
+    options,
+  );
 }
 
 /**
@@ -1173,6 +1197,7 @@ export function countChildren(tracker: Dest): ChildCounts {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {TrackerError} (rejects) `"not_found"`.
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
@@ -1192,13 +1217,17 @@ export function countChildren(tracker: Dest): ChildCounts {
  * await tracker.stop("terminating");
  * ```
  */
-export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
+export function terminateChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
   try {
     checkId("terminateChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("terminateChild", tracker, ["terminateChild", id]);
+  return request("terminateChild", tracker, ["terminateChild", id], options);
 }
 
 /**
@@ -1207,6 +1236,7 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {TrackerError} (rejects) `"not_found"`, `"running"` (launching,
  *   running or terminating: terminateChild first).
  * @throws {NoProcError} (rejects) if there is no such tracker.
@@ -1229,13 +1259,17 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  * await tracker.stop("deleting_children");
  * ```
  */
-export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
+export function deleteChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
   try {
     checkId("deleteChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("deleteChild", tracker, ["deleteChild", id]);
+  return request("deleteChild", tracker, ["deleteChild", id], options);
 }
 
 /**
@@ -1244,6 +1278,7 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @returns the new pid and the start's extra value (supervisor's
  *   {@linkcode StartedChild}, as supervisor's and director's restartChild).
  * @throws {TrackerError} (rejects) `"not_found"`, `"running"`,
@@ -1270,13 +1305,14 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
 export function restartChild(
   tracker: Dest,
   id: unknown,
+  options?: RequestOptions,
 ): Promise<StartedChild> {
   try {
     checkId("restartChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("restartChild", tracker, ["restartChild", id]);
+  return request("restartChild", tracker, ["restartChild", id], options);
 }
 
 /**
@@ -1284,6 +1320,7 @@ export function restartChild(
  * barrier, as gen_tracker's `wait`).
  *
  * @param tracker the tracker (name or pid).
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
  * @example
@@ -1294,6 +1331,9 @@ export function restartChild(
  * await tracker.stop("waiting");
  * ```
  */
-export function wait(tracker: Dest): Promise<void> {
-  return request("wait", tracker, ["wait"]);
+export function wait(
+  tracker: Dest,
+  options?: RequestOptions,
+): Promise<void> {
+  return request("wait", tracker, ["wait"], options);
 }

@@ -509,7 +509,7 @@ describe("supervisor start (sup_start)", () => {
     await shutdown(sup);
   });
 
-  test("faulty child specs fail the start with ['start_spec', r]; unknown keys are ignored (sup_start_map_faulty_specs)", async () => {
+  test("faulty child specs fail the start with ['start_spec', r]; unknown keys are refused, unlike OTP (sup_start_map_faulty_specs)", async () => {
     const start = startChild1;
     assert.deepEqual(
       await startFails(startLink({ children: [{ start } as never] })),
@@ -521,10 +521,15 @@ describe("supervisor start (sup_start)", () => {
       ["start_spec", "missing_start"],
     );
     await lastExit();
-    const sup = await startLink({
-      children: [{ id: "child3", start, sillyFlag: true } as never],
-    });
-    await shutdown(sup);
+    // OTP ignores unknown keys of a map spec; a typo here would silently
+    // keep a default, so they are refused (see the module docs).
+    assert.deepEqual(
+      await startFails(startLink({
+        children: [{ id: "child3", start, sillyFlag: true } as never],
+      })),
+      ["start_spec", ["unknown_key", "sillyFlag"]],
+    );
+    await lastExit();
     assert.deepEqual(
       await startFails(startLink({ children: ["child4" as never] })),
       ["start_spec", ["invalid_child_spec", "child4"]],
@@ -1086,7 +1091,10 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
                   }
                   const err = supervisor.checkChildspecs([child], autoShutdown);
                   checked++;
-                  if (significant !== true) {
+                  if (dummy !== U) {
+                    // Unknown keys are refused before anything else.
+                    assert.deepEqual(err?.reason, ["unknown_key", "dummy"]);
+                  } else if (significant !== true) {
                     assert.equal(err, undefined);
                   } else if (autoShutdown === "never") {
                     assert.deepEqual(err?.reason, [
@@ -1197,7 +1205,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     });
   });
 
-  test("invalid flags fail the start with ['supervisor_data', r]; unknown flags are ignored (sup_flags)", async () => {
+  test("invalid flags fail the start with ['supervisor_data', r]; unknown flags are refused, unlike OTP (sup_flags)", async () => {
     const cases: [Record<string, unknown>, unknown][] = [
       [{ strategy: "none_for_one" }, ["invalid_strategy", "none_for_one"]],
       [{ intensity: Infinity }, ["invalid_intensity", Infinity]],
@@ -1206,6 +1214,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
       [{ period: 0 }, ["invalid_period", 0]],
       [{ period: Infinity }, ["invalid_period", Infinity]],
       [{ autoShutdown: "sometimes" }, ["invalid_auto_shutdown", "sometimes"]],
+      [{ sillyFlag: true }, ["unknown_flag", "sillyFlag"]],
     ];
     for (const [flags, reason] of cases) {
       assert.deepEqual(
@@ -1217,8 +1226,6 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
       assert.deepEqual(direct.reason, reason);
       assert.equal(direct.key, Object.keys(flags)[0]);
     }
-    const sup = await startLink({ sillyFlag: true } as never);
-    await shutdown(sup);
     await assertNoMessages();
   });
 });

@@ -1054,7 +1054,7 @@ describe("Tracker attributes", () => {
       assert.deepEqual(busy, [["stream", 7]]);
       assert.throws(
         () => table.insert([[["stream", 7], "bitrate"], 1]),
-        (e) => e instanceof EtsError && e.cause === "access",
+        (e) => e instanceof EtsError && e.code === "access",
       );
       const children = ets.whereis(t)!;
       const [row] = children.lookup(["stream", 7]);
@@ -2010,4 +2010,41 @@ describe("Tracker.subscribe()", () => {
       console.error = original;
     }
   });
+});
+
+describe("Tracker.findOrOpen() right after a kill (issue 12)", () => {
+  for (
+    const [form, opts] of [
+      ["no options", undefined],
+      ["{}", {}],
+      ["{ timeout }", { timeout: 1000 }],
+    ] as const
+  ) {
+    for (const restart of ["temporary", "permanent"] as const) {
+      test(`with ${form}, a ${restart} child killed a moment ago: never its dead pid, a new child once the tracker has its exit`, async () => {
+        await withTracker(async (t) => {
+          let starts = 0;
+          const s = spec("k", {
+            restart,
+            start: () => (starts++, spawnLink(forever)),
+          });
+          const first = await tracker.findOrOpen(t, s, opts);
+          // Cached: the hit path has a promise for this pid.
+          assert.equal(await tracker.findOrOpen(t, s, opts), first);
+          exit(first, "kill");
+          // The same tick: the tracker has not taken the EXIT yet.
+          const [a, b] = await Promise.all([
+            tracker.findOrOpen(t, s, opts),
+            tracker.findOrOpen(t, s),
+          ]);
+          assert.notEqual(a, first);
+          assert.equal(a, b);
+          assert.ok(isAlive(a));
+          assert.equal(starts, 2);
+          assert.equal(await tracker.findOrOpen(t, s, {}), a);
+          assert.equal(await tracker.findOrOpen(t, s), a);
+        });
+      });
+    }
+  }
 });
