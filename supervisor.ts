@@ -624,7 +624,7 @@ function normaliseSpecs(
   if (!Array.isArray(specs)) {
     throw specError(
       "children",
-      { badarg: specs },
+      ["badarg", specs],
       `'children' must be an array of child specs, got ${formatTerm(specs)}`,
     );
   }

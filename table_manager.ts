@@ -505,7 +505,7 @@ const manager: GenServer<State, InitArg> = {
       return ["ok", s];
     }
     hub.emit({ type: "created", manager: pid, table });
-    return ["ok", s, { continue: "handOff" }];
+    return ["ok", s, ["continue", "handOff"]];
   },
 
   handleContinue(_arg, s) {

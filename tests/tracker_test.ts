@@ -707,7 +707,7 @@ describe("Tracker.findOrOpen()", () => {
         id: "acked",
         start: () =>
           genServer.startLink({
-            init: () => ["ok", null, { continue: "ack" }],
+            init: () => ["ok", null, ["continue", "ack"]],
             async handleContinue(_arg, state) {
               // Right after init, before the tracker has published us:
               // this waits for it, and returns our own pid.
