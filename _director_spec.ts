@@ -193,7 +193,10 @@ function badBackoff(b: unknown): string | undefined {
 function freezeElement(e: PlanElement): PlanElement {
   if (!Array.isArray(e)) return e;
   if (e[0] === "backoff") {
-    return Object.freeze(["backoff", Object.freeze({ ...e[1] })]) as PlanElement;
+    return Object.freeze([
+      "backoff",
+      Object.freeze({ ...e[1] }),
+    ]) as PlanElement;
   }
   return Object.freeze([e[0], e[1]]) as PlanElement;
 }

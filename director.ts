@@ -73,8 +73,8 @@
  * `StartedChild` (`{ pid, extra }`), whichChildren gives supervisor's
  * `ChildInfo` rows and countChildren its `ChildCounts` (the types are
  * supervisor.ts's, re-exported here). A bare `GenServer.call` of a request
- * the director does not know gets a {@linkcode DirectorError}
- * `"unknown_request"` as its reply value, and the director lives on.
+ * the director does not know is refused: the call rejects with a
+ * {@linkcode DirectorError} `"unknown_request"`, and the director lives on.
  *
  * ## Reports, events and debugging
  * Every transition is an event ({@linkcode subscribe}). Supervisor reports
@@ -481,8 +481,8 @@ export type DirectorEvent =
  * - `"noproc"`: becomeSupervisor of a dead process;
  * - `"not_supported"`: a request a director does not answer (another
  *   module's own, such as the tracker's addExistingChild);
- * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
- *   the director does not know (it lives on).
+ * - `"unknown_request"`: a bare `GenServer.call` of a request the director
+ *   does not know rejects with it (the director lives on).
  */
 export type DirectorErrorCode =
   | "not_found"
@@ -601,16 +601,18 @@ type Reply = unknown;
 
 function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
   // Taken apart safely: a bare call (not this library's envelope) or a
-  // hostile request is answered with an error value, and the director lives
-  // on.
+  // hostile request is refused (the caller's call rejects with a
+  // DirectorError "unknown_request"), and the director lives on.
   const parts = requestOf(raw, 3);
   if (parts === undefined) {
-    return new DirectorError(
-      "call",
-      raw,
-      "unknown_request",
-      undefined,
-      unknownRequestMessage(`director ${formatTerm(dir.pid)}`, raw),
+    return new Failure(
+      new DirectorError(
+        "call",
+        raw,
+        "unknown_request",
+        undefined,
+        unknownRequestMessage(`director ${formatTerm(dir.pid)}`, raw),
+      ),
     );
   }
   const request = parts as unknown as Request;
@@ -774,11 +776,14 @@ function setUp(
   }
   const v = value as Record<string, unknown>;
   if (fromInit && Object.hasOwn(v, "stop")) {
-    return ["stop", new TypeError(
-      `Cannot start director: init returned ${
-        formatTerm(v)
-      }; write ["stop", reason] (OTP's {stop, Reason}), not { stop: reason }`,
-    )];
+    return [
+      "stop",
+      new TypeError(
+        `Cannot start director: init returned ${
+          formatTerm(v)
+        }; write ["stop", reason] (OTP's {stop, Reason}), not { stop: reason }`,
+      ),
+    ];
   }
   let owns: OwnSpec[];
   let fulls: FullChildSpec[];

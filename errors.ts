@@ -766,8 +766,8 @@ const CHILD_WHY: Readonly<Record<string, string>> = {
  * - `"not_supported"`: the process does not answer this request (a
  *   supervisor asked a director's or a tracker's own request, a tracker
  *   asked `startChild` or `getChildspec`: see each module's docs);
- * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
- *   the server does not know (the server lives on).
+ * - `"unknown_request"`: a bare `GenServer.call` of a request the server
+ *   does not know rejects with it (the server lives on).
  */
 export type SupervisorErrorCode =
   | "already_started"

@@ -108,6 +108,7 @@ import {
   whereisName,
 } from "./_runtime.ts";
 import { callAs } from "./_context.ts";
+import { Failure } from "./_failure.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import {
   CallError,
@@ -370,7 +371,9 @@ class CallRequest extends Request implements From {
     if (this.done) return;
     // Resolve before finish(): the caller resumes before the timer list's
     // idle check runs, so a caller calling in a loop keeps its clock timer.
-    this.resolve(reply);
+    // A Failure (the library's servers only: _failure.ts) rejects instead.
+    if (Failure.is(reply)) this.reject(reply.error);
+    else this.resolve(reply);
     this.finish();
   }
 

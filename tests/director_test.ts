@@ -118,7 +118,7 @@ function recordEvents(): [DirectorEvent[], () => void] {
 describe("director_SUITE 17.9.16", () => {
   test("1: start() rejects with init's stop reason, ignore, a bad return or what init threw; a named director stops and unregisters", async () => {
     assert.equal(
-      await startFails(director.start(() => (["stop", "foo"]))),
+      await startFails(director.start(() => ["stop", "foo"])),
       "foo",
     );
     assert.equal(await startFails(director.start(() => "ignore")), "ignore");

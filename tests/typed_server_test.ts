@@ -136,7 +136,9 @@ describe("defineServer() at run time", () => {
       handleCall: {
         bump: (_: void, n) => ["reply", n, n + 1, ["continue", "bump"]],
       },
-      handleCast: { poke: (_: void, n) => ["noreply", n, ["continue", "poke"]] },
+      handleCast: {
+        poke: (_: void, n) => ["noreply", n, ["continue", "poke"]],
+      },
       handleContinue: (arg, n) => {
         seen.push(arg);
         return ["noreply", n];
