@@ -146,7 +146,9 @@ describe('errors: one message form, "Cannot OP X of Y: why"', () => {
         missing.message,
         `Cannot deleteChild "nobody" of supervisor ${sup}: no such child`,
       );
-      const unknown = await genServer.call(sup, "bogus") as Error;
+      const unknown = await genServer.call(sup, "bogus").catch((e) =>
+        e
+      ) as Error;
       assert.equal(
         unknown.message,
         `Cannot call supervisor ${sup}: unknown request "bogus" (call its module's functions, not GenServer.call)`,
@@ -220,5 +222,41 @@ describe('errors: one message form, "Cannot OP X of Y: why"', () => {
       ChildRequestError.describe("op", "c", "toString"),
       'Cannot op "c": toString',
     );
+  });
+});
+
+describe("errors: wrong values name the argument and its value", () => {
+  test("an out-of-range value in a spec or flags is a ChildSpecError (a TypeError, not a RangeError); outside a spec a RangeError", async () => {
+    const flags = await supervisor.start({ intensity: -1 }).catch((e) => e);
+    assert.ok(flags instanceof ChildSpecError && flags instanceof TypeError);
+    assert.ok(!(flags instanceof RangeError));
+    assert.equal(flags.key, "intensity");
+    assert.deepEqual(flags.reason, ["invalid_intensity", -1]);
+    assert.equal(
+      flags.message,
+      "Cannot use supervisor flags: 'intensity' must be a whole number >= 0, got -1",
+    );
+    const start = () => "ignore" as const;
+    const shutdown = checkChildspecs([{ id: "a", start, shutdown: -5 }]);
+    assert.ok(shutdown instanceof ChildSpecError);
+    assert.equal(shutdown.key, "shutdown");
+    assert.match(shutdown.message, /'shutdown'.*got -5$/);
+    const count = director.checkChildspec({ id: "a", start, count: -1 });
+    assert.ok(count instanceof ChildSpecError);
+    assert.equal(count.key, "count");
+    assert.match(count.message, /got -1$/);
+    // The same value given alone, at the API edge: a RangeError naming it.
+    const d = await director.start({});
+    await assert.rejects(director.changeCount(d, "a", -1), (e: unknown) => {
+      assert.ok(e instanceof RangeError);
+      assert.match(e.message, /^Cannot changeCount: 'count' .* got -1$/);
+      return true;
+    });
+    await assert.rejects(
+      genServer.call(d, "x", { timeout: -1 }),
+      (e: unknown) =>
+        e instanceof RangeError && /'timeout'.*-1/.test(e.message),
+    );
+    await director.stop(d);
   });
 });
