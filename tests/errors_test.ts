@@ -29,7 +29,10 @@ import { checkChildspecs } from "../supervisor.ts";
 import * as supervisor from "../supervisor.ts";
 import * as director from "../director.ts";
 import * as genServer from "../gen_server.ts";
-import { flush, settle } from "./_helpers.ts";
+import * as task from "../task.ts";
+import { spawnLink, trapExit } from "../process.ts";
+import { CallTimeoutError, StartTimeoutError } from "../errors.ts";
+import { assertNoMessages, flush, settle, withClock } from "./_helpers.ts";
 
 describe("errors: a string code on every class callers catch", () => {
   test("thrown by the library, each error carries its code", async () => {
@@ -259,4 +262,62 @@ describe("errors: wrong values name the argument and its value", () => {
     );
     await director.stop(d);
   });
+});
+
+describe("errors: every timeout is catchable as TimeoutError", () => {
+  test("supervisor and director start and stop timeouts, task joinMany: TimeoutErrors (the tracker's, receive's, call's and join's are in their modules' tests)", () =>
+    withClock(async (clock) => {
+      const never = () => new Promise<never>(() => {});
+      const sup = supervisor.start({ children: [{ id: "a", start: never }] }, {
+        timeout: 100,
+      }).catch((e) => e);
+      const dir = director.start({ children: [{ id: "a", start: never }] }, {
+        timeout: 100,
+      }).catch((e) => e);
+      await settle();
+      await clock.advance(100);
+      for (const err of [await sup, await dir]) {
+        assert.ok(err instanceof TimeoutError, String(err));
+        assert.ok(err instanceof StartTimeoutError);
+        assert.equal(err.code, "timeout");
+      }
+      // A stop that outlasts its timeout: a child that ignores its shutdown.
+      let child!: ReturnType<typeof spawn>;
+      const s = await supervisor.start({
+        children: [{
+          id: "stubborn",
+          shutdown: Infinity,
+          start: () =>
+            child = spawnLink(async () => {
+              trapExit(true);
+              await receive((m) => m === "never");
+            }),
+        }],
+      });
+      const stopping = supervisor.stop(s, "normal", { timeout: 50 })
+        .catch((e) => e);
+      await settle();
+      await clock.advance(50);
+      const stopErr = await stopping;
+      assert.ok(stopErr instanceof TimeoutError);
+      assert.ok(stopErr instanceof CallTimeoutError);
+      exit(child, "kill");
+      await settle();
+      // joinMany: the first missing result names the task.
+      const tsup = await task.startSupervisor();
+      const t = await task.asyncNolink(tsup, never);
+      const joining = task.joinMany([t], { timeout: 30 }).catch((e) => e);
+      await settle();
+      await clock.advance(30);
+      const joinErr = await joining;
+      assert.ok(joinErr instanceof TimeoutError, String(joinErr));
+      assert.match(
+        joinErr.message,
+        /^Cannot joinMany tasks: no result within 30 ms/,
+      );
+      await task.shutdown(t, "brutal_kill");
+      await supervisor.stop(tsup);
+      await flush();
+      await assertNoMessages();
+    }));
 });
