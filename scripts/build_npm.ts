@@ -113,6 +113,18 @@ async function verify(): Promise<boolean> {
       `"license" is ${pkg.license}, expected deno.json's ${license}`,
     );
   }
+  // What a user of npm sees (issue 12): checked by value, not only against
+  // NPM_METADATA, so dropping a field from it fails the build too.
+  if (typeof pkg.description !== "string" || pkg.description.length < 20) {
+    problems.push(`"description" is missing`);
+  }
+  if (!Array.isArray(pkg.keywords) || !pkg.keywords.includes("erlang")) {
+    problems.push(`"keywords" is missing (or lacks "erlang")`);
+  }
+  if (pkg.engines?.node !== ">=20") {
+    problems.push(`"engines.node" is ${pkg.engines?.node}, expected ">=20"`);
+  }
+  if (pkg.sideEffects !== false) problems.push(`"sideEffects" is not false`);
   for (const [key, value] of Object.entries(NPM_METADATA)) {
     if (JSON.stringify(pkg[key]) !== JSON.stringify(value)) {
       problems.push(`"${key}" is ${JSON.stringify(pkg[key])}`);
