@@ -1021,8 +1021,8 @@ export type TableManagerErrorCode = "unknown_request";
  * import * as TableManager from "@steward/steward/table-manager";
  * import { call } from "@steward/steward/gen-server";
  * const m = await TableManager.start("nobody_yet", {}, { timeout: Infinity });
- * const err = await call(m, "bogus").catch((e) => e);
- * console.assert(err instanceof TableManager.TableManagerError);
+ * const err: unknown = await call(m, "bogus").catch((e) => e);
+ * if (!(err instanceof TableManager.TableManagerError)) throw err;
  * console.assert(err.code === "unknown_request" && err.request === "bogus");
  * await TableManager.stop(m);
  * ```
