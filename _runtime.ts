@@ -165,12 +165,15 @@ export class Proc {
   //    message --
   /** What it is, for processes() (a behaviour sets it in its init). */
   role: ProcessKind = "process";
-  /** A free label (setLabel, the `label` options). */
-  label: string | undefined = undefined;
-  /** The process that spawned it (cleared on its own death, so dead
-   *  ancestors are not kept alive in a chain). */
+  /**
+   * The process that spawned it (cleared on its own death, so dead
+   * ancestors are not kept alive in a chain).
+   */
   parent: Proc | null = null;
-  /** When it was spawned, on the clock of the time (ms). */
+  /**
+   * When it was spawned, on the clock of the time, in whole ms (an integer
+   * is stored inline; a fraction would be a heap number per process).
+   */
   startedAt: number;
   /** Messages put in its mailbox. */
   received = 0;
@@ -179,8 +182,8 @@ export class Proc {
   /** Neighbours in the list of live processes, oldest first. */
   prevLive: Proc | null = null;
   nextLive: Proc | null = null;
-  /** A supervisor-like process's children, for supervisionTrees(). */
-  tree: TreeHook | null = null;
+  /** Its label and tree hook, when it has either (few processes do). */
+  meta: ProcMeta | null = null;
 
   constructor(data: unknown) {
     this.id = nextId++;
@@ -194,6 +197,26 @@ export class Proc {
     else last.nextLive = this;
     lastLive = this;
   }
+}
+
+/** What few processes have: a label, a tree hook. */
+export interface ProcMeta {
+  /** A free label (system.ts's setLabel). */
+  label: string | undefined;
+  /** A supervisor-like process's children, for supervisionTrees(). */
+  tree: TreeHook | null;
+}
+
+/** Sets `proc`'s label (undefined clears it). */
+export function setProcLabel(proc: Proc, label: string | undefined): void {
+  if (proc.meta !== null) proc.meta.label = label;
+  else if (label !== undefined) proc.meta = { label, tree: null };
+}
+
+/** Installs `proc`'s tree hook (a supervisor-like process's init does). */
+export function setTreeHook(proc: Proc, tree: TreeHook): void {
+  if (proc.meta !== null) proc.meta.tree = tree;
+  else proc.meta = { label: undefined, tree };
 }
 
 /** What a process is, as processes() reports it. */
@@ -270,7 +293,7 @@ function unlinkLive(proc: Proc): void {
 /** The clock's time; a clock whose `now` throws does not stop a spawn. */
 function clockNow(): number {
   try {
-    return getClock().now();
+    return Math.floor(getClock().now());
   } catch {
     return NaN;
   }
@@ -1369,7 +1392,7 @@ function finishDeath(proc: Proc): void {
   const reason = proc.reason;
   unlinkLive(proc);
   proc.parent = null;
-  proc.tree = null;
+  if (proc.meta !== null) proc.meta.tree = null;
   if (observer !== null) observer.exited(proc, reason);
   // 1. The name is free before anyone hears of the death.
   if (proc.name !== undefined) unregisterName(proc.name);

@@ -7,7 +7,12 @@
 //
 // The shapes are structural so this file imports no module's private class.
 
-import type { Proc, TreeChild, TreeInfo } from "./_runtime.ts";
+import {
+  type Proc,
+  setTreeHook,
+  type TreeChild,
+  type TreeInfo,
+} from "./_runtime.ts";
 import { type ChildState, treeChild } from "./_child_table.ts";
 import {
   type PendingRestart,
@@ -45,7 +50,7 @@ interface SupLike {
 export function observeSupervisor(proc: Proc, sup: SupLike): void {
   const s = sup.flags.strategy;
   proc.role = s === "dynamic" ? "dynamic_supervisor" : "supervisor";
-  proc.tree = (): TreeInfo => {
+  setTreeHook(proc, (): TreeInfo => {
     const children: TreeChild[] = [];
     for (const c of sup.children) {
       children.push(treeChild(c.spec.id, c.state, c.spec.type, c.failures));
@@ -55,7 +60,7 @@ export function observeSupervisor(proc: Proc, sup: SupLike): void {
       restarts: restartsInWindow(sup.restarts, now(), sup.flags.periodMs),
       children,
     };
-  };
+  });
 }
 
 /** A director's state, as far as the hook reads. */
@@ -74,7 +79,7 @@ interface DirLike {
  */
 export function observeDirector(proc: Proc, dir: DirLike): void {
   proc.role = "director";
-  proc.tree = (): TreeInfo => {
+  setTreeHook(proc, (): TreeInfo => {
     const children: TreeChild[] = [];
     let restarts = 0;
     for (const c of dir.children) {
@@ -84,7 +89,7 @@ export function observeDirector(proc: Proc, dir: DirLike): void {
       );
     }
     return { strategy: undefined, restarts, children };
-  };
+  });
 }
 
 /** A tracker's state, as far as the hook reads. */
@@ -104,7 +109,7 @@ interface TrkLike {
 /** Marks `proc` as a tracker and installs its tree hook. */
 export function observeTracker(proc: Proc, trk: TrkLike): void {
   proc.role = "tracker";
-  proc.tree = (): TreeInfo => {
+  setTreeHook(proc, (): TreeInfo => {
     const children: TreeChild[] = [];
     for (const e of trk.entries) {
       const running = e.status === "running" || e.status === "terminating";
@@ -122,7 +127,7 @@ export function observeTracker(proc: Proc, trk: TrkLike): void {
       restarts: restartsInWindow(trk.restarts, now(), trk.options.periodMs),
       children,
     };
-  };
+  });
 }
 
 /**
@@ -142,7 +147,7 @@ export function observeTableManager(
   },
 ): void {
   proc.role = "table_manager";
-  proc.tree = (): TreeInfo => {
+  setTreeHook(proc, (): TreeInfo => {
     const given = s.phase === "given";
     return {
       strategy: undefined,
@@ -156,5 +161,5 @@ export function observeTableManager(
         restarts: Math.max(0, s.handOffs - 1),
       }],
     };
-  };
+  });
 }

@@ -76,6 +76,7 @@ import {
   type ProcessKind,
   procOf,
   setObserver,
+  setProcLabel,
   type SystemObserver,
   type TreeInfo,
 } from "./_runtime.ts";
@@ -124,7 +125,7 @@ export interface ProcessSnapshot {
   trapExit: boolean;
   /** The process that spawned it (undefined for main). */
   parent: Pid | undefined;
-  /** When it was spawned, in clock ms (`getClock().now()` then). */
+  /** When it was spawned, in whole clock ms (`getClock().now()` then). */
   startedAt: number;
   /** Its size in bytes, estimated (see the module docs). */
   memory: number;
@@ -268,7 +269,7 @@ function monitoredPid(m: Monitor): Pid[] {
 function snapshotOf(p: Proc): ProcessSnapshot {
   const { held, on } = monitorsOf(p);
   const links = listOf(p.links).map((l) => l.pid);
-  const label = p.label;
+  const label = p.meta?.label;
   return {
     pid: p.pid,
     name: p.name,
@@ -365,15 +366,15 @@ export function setLabel(label: string): void {
       `Cannot setLabel: 'label' must be a string, got ${formatTerm(label)}`,
     );
   }
-  currentProc().label = label === "" ? undefined : label;
+  setProcLabel(currentProc(), label === "" ? undefined : label);
 }
 
 // ---------------------------------------------------------------- trees --
 
 /** A process's tree info, or undefined (a hook that throws counts as none). */
 function treeInfoOf(p: Proc): TreeInfo | undefined {
-  const hook = p.tree;
-  if (hook === null || p.dead) return undefined;
+  const hook = p.meta?.tree;
+  if (hook == null || p.dead) return undefined;
   try {
     return hook();
   } catch {
@@ -412,7 +413,7 @@ function buildTree(
     pid: p.pid,
     name: p.name,
     kind: p.role,
-    label: p.label,
+    label: p.meta?.label,
     strategy: info.strategy,
     restarts: info.restarts,
     children,
