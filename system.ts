@@ -350,14 +350,16 @@ export function processSnapshot(pid: Pid): ProcessSnapshot | undefined {
  * @example
  * ```ts
  * import { processSnapshot, setLabel } from "@steward/steward/system";
- * import { spawn } from "@steward/steward/process";
- * const pid = spawn(() => {
+ * import { exit, receive, self, send, spawn } from "@steward/steward/process";
+ * const main = self();
+ * const pid = spawn(async () => {
  *   setLabel("worker 1");
- *   return new Promise(() => {});
+ *   send(main, "labelled");
+ *   await receive();
  * });
- * await Promise.resolve();
- * await Promise.resolve();
+ * await receive((m) => m === "labelled");
  * console.assert(processSnapshot(pid)?.label === "worker 1");
+ * exit(pid, "kill");
  * ```
  */
 export function setLabel(label: string): void {
