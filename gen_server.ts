@@ -1003,6 +1003,7 @@ function startServer<S, A>(
           initServer(procOf(pid), b, arg, name as string | undefined, starter),
         link ? caller : null,
         "gen_server",
+        caller,
       );
       starter.proc = proc;
       if (label !== undefined && label !== "") setProcLabel(proc, label);
