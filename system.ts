@@ -152,8 +152,10 @@ export interface ChildSnapshot {
   /** Its spec's type. */
   type: "worker" | "supervisor";
   /**
-   * Its restarts: consecutive ones (supervisor, tracker), plan elements run
-   * (director), hand-offs after the first (table manager).
+   * Its restarts: the restart attempts its exits caused (supervisor,
+   * tracker; a group restart counts for the child that exited), the plan
+   * elements it ran (director), the hand-offs after the first (table
+   * manager).
    */
   restarts: number;
   /** Its own tree, when the child is supervisor-like. */
@@ -754,7 +756,8 @@ function unsubscribe(s: Subscription): void {
  * Buffered up to `bufferSize` events: when the subscriber falls behind, the
  * oldest are dropped and a `"dropped"` event, where they were, says how
  * many. Ends when `signal` aborts or on `return()` (a `for await` loop's
- * `break`). With no subscriber, emitting costs one check.
+ * `break`); until then it buffers what nobody reads, so end a stream you
+ * stop reading. With no subscriber, emitting costs one check.
  *
  * @param options `bufferSize` (default 1000), `signal`.
  * @returns an async iterator of {@linkcode SystemEvent}s.

@@ -388,6 +388,7 @@ describe("supervisionTrees()", () => {
       await settle();
       let t = findTree(sup);
       assert.equal(t.restarts, 1);
+      assert.equal(t.children[0].restarts, 1);
       assert.equal(t.children[0].state, "running");
       assert.notEqual(t.children[0].pid, first);
       await clock.advance(10_001);
