@@ -399,6 +399,29 @@ describe("supervisionTrees()", () => {
     await assertNoMessages();
   });
 
+  test("supervisionTrees() shows a tracker's restarted child with its count, and its intensity window", async () => {
+    const trk = await tracker.start("sys_trk_restarts");
+    const first = await tracker.findOrOpen("sys_trk_restarts", {
+      id: ["stream", 1],
+      restart: "permanent",
+      start: () => spawnLink(forever),
+    });
+    await kill(first);
+    for (
+      let i = 0;
+      i < 10 && findTree(trk).children[0]?.state !== "running";
+      i++
+    ) await settle();
+    const t = findTree(trk);
+    assert.equal(t.kind, "tracker");
+    assert.equal(t.restarts, 1);
+    assert.equal(t.children[0].id, '["stream", 1]');
+    assert.equal(t.children[0].restarts, 1);
+    assert.notEqual(t.children[0].pid, first);
+    await tracker.stop("sys_trk_restarts");
+    await flush();
+  });
+
   test("supervisionTrees() shows a director's delayed restart as restarting with restartAt", async () => {
     await withClock(async (clock) => {
       const dir = await director.start({
