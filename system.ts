@@ -77,6 +77,7 @@ import {
   procOf,
   setObserver,
   setProcLabel,
+  startedAtOf,
   type SystemObserver,
   type TreeInfo,
 } from "./_runtime.ts";
@@ -286,7 +287,7 @@ function snapshotOf(p: Proc): ProcessSnapshot {
     monitoredBy: on.map((m) => m.owner.pid),
     trapExit: p.trapExit,
     parent: p.parent?.pid,
-    startedAt: p.startedAt,
+    startedAt: startedAtOf(p),
     memory: PROC_BYTES + SLOT_BYTES * (p.mq?.length ?? 0) +
       RELATION_BYTES * (links.length + held.length + on.length) +
       2 * (label?.length ?? 0),

@@ -194,6 +194,28 @@ describe("processes()", () => {
     await flush();
   });
 
+  test("processes() gives each process the clock time it was spawned at, and keeps it", async () => {
+    await withClock(async (clock) => {
+      await clock.advance(1000);
+      const early = spawn(forever);
+      const seenBeforeFirstTurn = snap(early).startedAt;
+      assert.equal(seenBeforeFirstTurn, 1000);
+      const quiet = spawn(forever); // first seen after its first turn
+      await settle();
+      await clock.advance(250);
+      const late = spawn(forever);
+      await settle();
+      await clock.advance(5);
+      assert.equal(snap(early).startedAt, 1000);
+      assert.equal(snap(quiet).startedAt, 1000);
+      assert.equal(snap(late).startedAt, 1250);
+      const server = await genServer.start(idleServer, undefined);
+      assert.equal(snap(server).startedAt, 1255);
+      await genServer.stop(server);
+      for (const p of [early, quiet, late]) await kill(p);
+    });
+  });
+
   test("a dead process disappears from processes() and processSnapshot()", async () => {
     const pid = spawn(forever);
     assert.ok(listed(pid));
