@@ -189,12 +189,6 @@ export class Proc {
     this.id = nextId++;
     this.data = data;
     this.pid = makePid(this);
-    // Appended to the live list (removed in finishDeath).
-    const last = lastLive;
-    this.prevLive = last;
-    if (last === null) firstLive = this;
-    else last.nextLive = this;
-    lastLive = this;
   }
 }
 
@@ -260,19 +254,43 @@ export interface TreeInfo {
  */
 export type TreeHook = () => TreeInfo;
 
-// The live processes, a doubly linked list through the records (no
-// allocation per spawn): firstLive is the oldest.
+// The live processes, for system.ts: a doubly linked list through the
+// records, which a process joins when its first turn is over (addLive, from
+// turn()) and leaves when it dies. So a process that ends in its first turn
+// (a task, a short job) never touches it: a spawn writes nothing but its own
+// record. The ones still to run their first turn are on the run queue, and
+// the one running it is the current process: liveProcs() adds them.
 let firstLive: Proc | null = null;
 let lastLive: Proc | null = null;
+
+/** Puts `proc` on the live list (once, while alive). */
+function addLive(proc: Proc): void {
+  const last = lastLive;
+  proc.prevLive = last;
+  if (last === null) firstLive = proc;
+  else last.nextLive = proc;
+  lastLive = proc;
+}
 
 /** The live processes, oldest first (a fresh array). */
 export function liveProcs(): Proc[] {
   const all: Proc[] = [];
   for (let p = firstLive; p !== null; p = p.nextLive) all.push(p);
-  return all;
+  for (let i = runHead; i < runLen; i++) {
+    const p = runQueue[i];
+    if (p.starting && !p.dead) all.push(p);
+  }
+  const current = currentProc();
+  if (!current.dead && !isListed(current) && !current.starting) {
+    all.push(current); // in its first turn
+  }
+  return all.sort((a, b) => a.id - b.id);
 }
 
-/** Whether `proc` is in the live list (alive, or its death not finished). */
+/**
+ * Whether `proc` is on the live list (alive past its first turn, or dead
+ * with its death not finished).
+ */
 export function isListed(proc: Proc): boolean {
   return proc.prevLive !== null || firstLive === proc;
 }
@@ -585,6 +603,7 @@ function createMain(): Proc {
   const p = new Proc(undefined);
   p.role = "main";
   p.startedAt = clockNow();
+  addLive(p);
   // Like the Erlang shell: top-level code can link and start_link without
   // being taken down by its children.
   p.trapExit = true;
@@ -1075,8 +1094,12 @@ const BATCH = 64;
 function turn(proc: Proc): void {
   const first = proc.starting;
   run(proc);
-  // Stamped when this drain ends (see stampAll).
-  if (first && !proc.dead) unstamped[unstampedLen++] = proc;
+  // Past its first turn: listed, and stamped when this drain ends (see
+  // addLive and stampAll).
+  if (first && !proc.dead) {
+    addLive(proc);
+    unstamped[unstampedLen++] = proc;
+  }
   if (!CHEAP_SWITCH && !first && proc.wake === null && !proc.dead) {
     proc.wake = armHere(handoff as (proc: unknown) => void);
   }
@@ -1258,7 +1281,9 @@ export function spawnProc(
     proc.starting = true;
     schedule(proc);
   } else {
-    proc.startedAt = clockNow(); // no first turn to wait for (rare)
+    // No first turn to wait for (rare: the caller sets up its kind).
+    proc.startedAt = clockNow();
+    addLive(proc);
   }
   // Last: a subscriber is handed the event on a microtask queued after the
   // new process's first turn, so it sees the kind its init set.
@@ -1430,7 +1455,7 @@ function endWaits(proc: Proc, reason: unknown): void {
 
 function finishDeath(proc: Proc): void {
   const reason = proc.reason;
-  unlinkLive(proc);
+  unlinkLive(proc); // a no-op for one that dies in its first turn
   proc.parent = null;
   if (proc.meta !== null) proc.meta.tree = null;
   if (observer !== null) observer.exited(proc, reason);

@@ -340,7 +340,7 @@ export function processSnapshot(pid: Pid): ProcessSnapshot | undefined {
     );
   }
   const p = procOf(pid);
-  return isListed(p) ? snapshotOf(p) : undefined;
+  return !p.dead || isListed(p) ? snapshotOf(p) : undefined;
 }
 
 /**

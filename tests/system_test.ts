@@ -216,6 +216,23 @@ describe("processes()", () => {
     });
   });
 
+  test("processes() lists a process in its first turn and ones not run yet, oldest first", async () => {
+    const main = self();
+    const a = spawn(() => {
+      const all = processes().map((p) => p.pid);
+      send(main, ["seen", all.includes(self()), all.includes(b)]);
+    });
+    const b = spawn(forever);
+    const ids = processes().map((p) => p.pid);
+    assert.ok(ids.indexOf(a) >= 0 && ids.indexOf(a) < ids.indexOf(b));
+    assert.deepEqual(await receive((m) => Array.isArray(m)), [
+      "seen",
+      true,
+      true,
+    ]);
+    await kill(b);
+  });
+
   test("a dead process disappears from processes() and processSnapshot()", async () => {
     const pid = spawn(forever);
     assert.ok(listed(pid));
