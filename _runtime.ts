@@ -175,9 +175,12 @@ export class Proc {
    * until stamped (see stampAll): a spawn reads no clock.
    */
   startedAt: number = UNSTAMPED;
-  /** Messages put in its mailbox. */
+  /**
+   * Messages put in its mailbox, modulo COUNTER_WRAP (the carries are in
+   * `meta`: the field stays a small integer, stored inline).
+   */
   received = 0;
-  /** Messages it sent (send, call, cast). */
+  /** Messages it sent (send, call, cast), likewise. */
   sent = 0;
   /** Neighbours in the list of live processes, oldest first. */
   prevLive: Proc | null = null;
@@ -192,24 +195,60 @@ export class Proc {
   }
 }
 
-/** What few processes have: a label, a tree hook. */
+/**
+ * What few processes have: a label, a tree hook, the carries of counters
+ * that passed COUNTER_WRAP.
+ */
 export interface ProcMeta {
   /** A free label (system.ts's setLabel). */
   label: string | undefined;
   /** A supervisor-like process's children, for supervisionTrees(). */
   tree: TreeHook | null;
+  /** COUNTER_WRAP times the wraps of `received`, and of `sent`. */
+  receivedCarry: number;
+  sentCarry: number;
+}
+
+function metaOf(proc: Proc): ProcMeta {
+  return proc.meta ??= {
+    label: undefined,
+    tree: null,
+    receivedCarry: 0,
+    sentCarry: 0,
+  };
 }
 
 /** Sets `proc`'s label (undefined clears it). */
 export function setProcLabel(proc: Proc, label: string | undefined): void {
-  if (proc.meta !== null) proc.meta.label = label;
-  else if (label !== undefined) proc.meta = { label, tree: null };
+  if (proc.meta !== null || label !== undefined) metaOf(proc).label = label;
 }
 
 /** Installs `proc`'s tree hook (a supervisor-like process's init does). */
 export function setTreeHook(proc: Proc, tree: TreeHook): void {
-  if (proc.meta !== null) proc.meta.tree = tree;
-  else proc.meta = { label: undefined, tree };
+  metaOf(proc).tree = tree;
+}
+
+/**
+ * Where the message counters wrap into `meta`: below V8's smallest Smi
+ * limit (2^30 with pointer compression), so a counter never turns the
+ * field into a boxed double (which would cost every process a heap number).
+ */
+const COUNTER_WRAP = 0x3fffffff;
+
+/** Counts a message `proc` sent. */
+export function countSent(proc: Proc): void {
+  if (++proc.sent === COUNTER_WRAP) {
+    proc.sent = 0;
+    metaOf(proc).sentCarry += COUNTER_WRAP;
+  }
+}
+
+/** Messages put in `proc`'s mailbox, and sent by it, since it started. */
+export function messageCounts(proc: Proc): [received: number, sent: number] {
+  const m = proc.meta;
+  return m === null
+    ? [proc.received, proc.sent]
+    : [m.receivedCarry + proc.received, m.sentCarry + proc.sent];
 }
 
 /** What a process is, as processes() reports it. */
@@ -678,7 +717,10 @@ export function registeredNames(): string[] {
 /** Appends `message` to `proc`'s mailbox and makes it runnable. */
 export function deliver(proc: Proc, message: unknown): void {
   if (proc.dead) return;
-  proc.received++;
+  if (++proc.received === COUNTER_WRAP) {
+    proc.received = 0;
+    metaOf(proc).receivedCarry += COUNTER_WRAP;
+  }
   let mq = proc.mq;
   if (mq === null) mq = proc.mq = new Array(4);
   else if (proc.mqLen === mq.length) mq = grow(proc, mq);

@@ -69,6 +69,7 @@ import {
   listOf,
   liveProcs,
   mailboxLength,
+  messageCounts,
   type Monitor,
   monitorsOf,
   Pid,
@@ -273,6 +274,7 @@ function snapshotOf(p: Proc): ProcessSnapshot {
   const { held, on } = monitorsOf(p);
   const links = listOf(p.links).map((l) => l.pid);
   const label = p.meta?.label;
+  const [received, sent] = messageCounts(p);
   return {
     pid: p.pid,
     name: p.name,
@@ -280,8 +282,8 @@ function snapshotOf(p: Proc): ProcessSnapshot {
     label,
     status: statusOf(p),
     messageQueueLength: mailboxLength(p),
-    messagesReceived: p.received,
-    messagesSent: p.sent,
+    messagesReceived: received,
+    messagesSent: sent,
     links,
     monitors: held.flatMap(monitoredPid),
     monitoredBy: on.map((m) => m.owner.pid),

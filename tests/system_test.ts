@@ -171,6 +171,26 @@ describe("processes()", () => {
     await assertNoMessages();
   });
 
+  test("message counters go on past 2^30 - 1 (kept small on the record, carried over)", async () => {
+    const sink = spawn(forever);
+    const wrap = 0x3fffffff;
+    procOf(sink).received = wrap - 2;
+    for (let i = 0; i < 5; i++) send(sink, i);
+    assert.equal(snap(sink).messagesReceived, wrap + 3);
+    assert.ok(procOf(sink).received < wrap);
+    const sender = spawn(async () => {
+      await receive();
+      for (let i = 0; i < 4; i++) send(sink, i);
+      await forever();
+    });
+    procOf(sender).sent = wrap - 1;
+    send(sender, "go");
+    await settle();
+    assert.equal(snap(sender).messagesSent, wrap + 3);
+    await kill(sink);
+    await kill(sender);
+  });
+
   test("processes() shows links, monitors, monitoredBy and trapExit", async () => {
     const a = spawnLink(forever);
     const b = spawn(forever);
