@@ -357,7 +357,7 @@ function unlinkLive(proc: Proc): void {
 /** `startedAt` of a process not stamped yet (a Smi, not a real time). */
 const UNSTAMPED = -0x40000000;
 /** Processes to stamp when the current drain ends: unstamped[0..len). */
-const unstamped: Proc[] = [];
+let unstamped: Proc[] = [];
 let unstampedLen = 0;
 
 function stampAll(): void {
@@ -367,6 +367,8 @@ function stampAll(): void {
     if (p.startedAt === UNSTAMPED) p.startedAt = t;
     unstamped[i] = undefined!;
   }
+  // A burst of spawns grew it: let the memory go.
+  if (unstampedLen > 1024) unstamped = [];
   unstampedLen = 0;
 }
 
