@@ -17,11 +17,16 @@
  * getter nor a `toString` of a plain object).
  *
  * ## What it costs
- * Nothing measurable when nobody looks: a process record carries its kind,
- * label, parent, start time and two message counters (plain integer
- * increments, no allocation per message), and the live processes form a
- * list through their records. The event stream costs one `null` check per
- * spawn, exit and table hand-over while nobody subscribes.
+ * Nothing measurable when nobody looks. A process record carries its kind,
+ * parent, start time and two message counters (plain integer increments: no
+ * allocation per message); a spawn reads no clock (a process that outlives
+ * its first turn is stamped together with the others of that scheduler
+ * pass, by one clock read); the live processes are found through a list
+ * their records join once their first turn is over, so a process that ends
+ * in its first turn never touches it. A record is about 64 bytes larger for
+ * all this (BENCHMARKS.md, "Introspection"). While nobody subscribes to
+ * {@linkcode events}, a spawn, an exit or a table hand-over costs one
+ * check. A snapshot costs time in proportion to what it lists.
  *
  * ## Counters and estimates
  * - `messagesReceived` counts every message put in the process's mailbox,
@@ -127,7 +132,10 @@ export interface ProcessSnapshot {
   trapExit: boolean;
   /** The process that spawned it (undefined for main). */
   parent: Pid | undefined;
-  /** When it was spawned, in whole clock ms (`getClock().now()` then). */
+  /**
+   * When it was spawned, in whole clock ms (`getClock().now()`, read within
+   * the scheduler pass that ran its first turn).
+   */
   startedAt: number;
   /** Its size in bytes, estimated (see the module docs). */
   memory: number;
