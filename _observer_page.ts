@@ -112,7 +112,8 @@ svg { width: 100%; height: 80px; background: var(--bg); border-radius: 4px; }
 svg polyline { fill: none; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 svg .restarts { stroke: var(--bad); } svg .mailbox { stroke: var(--info); }
 svg text { font-size: 9px; fill: var(--muted); }
-.summary { flex: 1 1 200px; display: grid; grid-template-columns: auto auto; gap: 2px 12px; align-content: start; }
+.summary { flex: 1 1 200px; }
+.summary dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
 .summary dt { color: var(--muted); } .summary dd { margin: 0; font-variant-numeric: tabular-nums; }
 .muted { color: var(--muted); font-weight: normal; }
 .status.live { color: var(--ok); } .status.down { color: var(--bad); }
@@ -255,8 +256,9 @@ const SCRIPT = String.raw`
       render();
     });
     tog.className = "toggle";
-    row.append(tog, el("span", "name", t.name !== undefined && t.name !== null ? t.name : t.pid), pidLink(t.pid),
-      el("span", "kind", t.kind + (t.strategy ? " \u00B7 " + t.strategy : "")));
+    row.append(tog);
+    if (typeof t.name === "string") row.append(el("span", "name", t.name));
+    row.append(pidLink(t.pid), el("span", "kind", t.kind + (t.strategy ? " \u00B7 " + t.strategy : "")));
     if (t.label) row.append(el("span", "label", t.label));
     row.append(el("span", "badge" + (t.restarts > 0 ? " hot" : ""), "restarts " + t.restarts));
     li.append(row);
@@ -276,7 +278,7 @@ const SCRIPT = String.raw`
       li.append(renderTree(c.tree, now));
       const row = li.firstChild.firstChild;
       row.prepend(el("span", "dot"));
-      row.insertBefore(el("span", "cid", c.id), row.children[2]);
+      row.insertBefore(el("span", "cid", c.id), tog(row).nextSibling);
       addChildInfo(row, t, c, now);
       return li;
     }
@@ -288,6 +290,7 @@ const SCRIPT = String.raw`
     li.append(row);
     return li;
   }
+  function tog(row) { return row.querySelector(".toggle"); }
   function addChildInfo(row, t, c, now) {
     let text = c.state;
     if (c.state === "restarting" && typeof c.restartAt === "number") {
@@ -383,7 +386,7 @@ const SCRIPT = String.raw`
     add("mailbox", p.messageQueueLength);
     add("received / sent", p.messagesReceived + " / " + p.messagesSent);
     add("memory", bytes(p.memory));
-    add("started", secs(p.startedAt));
+    if (st.snap) add("started", ((st.snap.at - p.startedAt) / 1000).toFixed(1) + " s ago");
     add("links", p.links);
     add("monitors", p.monitors);
     add("monitored by", p.monitoredBy);

@@ -722,6 +722,9 @@ class ObserverServer implements Observer {
       switch (path.pathname) {
         case "/":
           return this.#page(res);
+        case "/favicon.ico":
+          res.writeHead(204, SECURITY_HEADERS);
+          return void res.end();
         case "/events":
           return this.#openStream(req, res);
         case "/metrics":
@@ -802,6 +805,7 @@ class ObserverServer implements Observer {
 
 const ROUTES: Record<string, "GET" | "POST"> = {
   "/": "GET",
+  "/favicon.ico": "GET",
   "/events": "GET",
   "/metrics": "GET",
   "/api/snapshot": "GET",
