@@ -35,6 +35,7 @@ import { microtask } from "./_microtask.ts";
 import { reportInternalError } from "./_report.ts";
 import { thenOf } from "./_safe.ts";
 import { enabled, log } from "./_logger.ts";
+import { getClock } from "./clock.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
 export interface Kind {
@@ -160,11 +161,165 @@ export class Proc {
   resources: ResourceHook[] | null = null;
   controller: AbortController | null = null;
 
+  // -- introspection (system.ts): set once or counted, never allocated per
+  //    message --
+  /** What it is, for processes() (a behaviour sets it in its init). */
+  role: ProcessKind = "process";
+  /**
+   * The process that spawned it (cleared on its own death, so dead
+   * ancestors are not kept alive in a chain).
+   */
+  parent: Proc | null = null;
+  /**
+   * When it was spawned, on the clock of the time, in whole ms (an integer
+   * is stored inline; a fraction would be a heap number per process).
+   */
+  startedAt: number;
+  /** Messages put in its mailbox. */
+  received = 0;
+  /** Messages it sent (send, call, cast). */
+  sent = 0;
+  /** Neighbours in the list of live processes, oldest first. */
+  prevLive: Proc | null = null;
+  nextLive: Proc | null = null;
+  /** Its label and tree hook, when it has either (few processes do). */
+  meta: ProcMeta | null = null;
+
   constructor(data: unknown) {
     this.id = nextId++;
     this.data = data;
     this.pid = makePid(this);
+    this.startedAt = clockNow();
+    // Appended to the live list (removed in finishDeath).
+    const last = lastLive;
+    this.prevLive = last;
+    if (last === null) firstLive = this;
+    else last.nextLive = this;
+    lastLive = this;
   }
+}
+
+/** What few processes have: a label, a tree hook. */
+export interface ProcMeta {
+  /** A free label (system.ts's setLabel). */
+  label: string | undefined;
+  /** A supervisor-like process's children, for supervisionTrees(). */
+  tree: TreeHook | null;
+}
+
+/** Sets `proc`'s label (undefined clears it). */
+export function setProcLabel(proc: Proc, label: string | undefined): void {
+  if (proc.meta !== null) proc.meta.label = label;
+  else if (label !== undefined) proc.meta = { label, tree: null };
+}
+
+/** Installs `proc`'s tree hook (a supervisor-like process's init does). */
+export function setTreeHook(proc: Proc, tree: TreeHook): void {
+  if (proc.meta !== null) proc.meta.tree = tree;
+  else proc.meta = { label: undefined, tree };
+}
+
+/** What a process is, as processes() reports it. */
+export type ProcessKind =
+  | "process"
+  | "gen_server"
+  | "supervisor"
+  | "dynamic_supervisor"
+  | "task_supervisor"
+  | "director"
+  | "tracker"
+  | "table_manager"
+  | "task"
+  | "application"
+  | "main";
+
+/** A supervisor-like process's child, as its tree hook reports it. */
+export interface TreeChild {
+  /** The child's id (any term; system.ts formats it). */
+  id: unknown;
+  pid: Pid | undefined;
+  state: "running" | "restarting" | "launching" | "terminating" | "stopped";
+  /** When a delayed restart is due (clock ms), if one is. */
+  restartAt: number | undefined;
+  type: "worker" | "supervisor";
+  /** Restarts of this child (its own count where the module keeps one). */
+  restarts: number;
+}
+
+/** A supervisor-like process's view of itself, for supervisionTrees(). */
+export interface TreeInfo {
+  strategy: string | undefined;
+  /** Restarts within its intensity window. */
+  restarts: number;
+  children: TreeChild[];
+}
+
+/**
+ * Returns the tree of a supervisor-like process (called on its record, from
+ * outside its turn: must only read its state, and may throw: system.ts
+ * catches).
+ */
+export type TreeHook = () => TreeInfo;
+
+// The live processes, a doubly linked list through the records (no
+// allocation per spawn): firstLive is the oldest.
+let firstLive: Proc | null = null;
+let lastLive: Proc | null = null;
+
+/** The live processes, oldest first (a fresh array). */
+export function liveProcs(): Proc[] {
+  const all: Proc[] = [];
+  for (let p = firstLive; p !== null; p = p.nextLive) all.push(p);
+  return all;
+}
+
+/** Whether `proc` is in the live list (alive, or its death not finished). */
+export function isListed(proc: Proc): boolean {
+  return proc.prevLive !== null || firstLive === proc;
+}
+
+function unlinkLive(proc: Proc): void {
+  const prev = proc.prevLive;
+  const next = proc.nextLive;
+  if (prev === null) {
+    if (firstLive === proc) firstLive = next;
+  } else prev.nextLive = next;
+  if (next === null) {
+    if (lastLive === proc) lastLive = prev;
+  } else next.prevLive = prev;
+  proc.prevLive = proc.nextLive = null;
+}
+
+/** The clock's time; a clock whose `now` throws does not stop a spawn. */
+function clockNow(): number {
+  try {
+    return Math.floor(getClock().now());
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * What system.ts listens with: one function for spawns and deaths, set
+ * only while someone subscribes to events() (else one boolean check).
+ */
+export interface SystemObserver {
+  spawned(proc: Proc): void;
+  exited(proc: Proc, reason: unknown): void;
+  transferred(table: string, from: Proc, to: Proc): void;
+}
+
+/** The observer, while events() has subscribers (see setObserver). */
+let observer: SystemObserver | null = null;
+
+/** Installs (or, with null, removes) the spawn/exit observer. */
+export function setObserver(o: SystemObserver | null): void {
+  observer = o;
+}
+
+/** A table changed owner (ets.ts tells; one check when nobody observes). */
+export function tableTransferred(table: string, from: Proc, to: Proc): void {
+  if (observer !== null) observer.transferred(table, from, to);
 }
 
 let makePid: (proc: Proc) => Pid;
@@ -399,6 +554,7 @@ let mainProc = createMain();
 
 function createMain(): Proc {
   const p = new Proc(undefined);
+  p.role = "main";
   // Like the Erlang shell: top-level code can link and start_link without
   // being taken down by its children.
   p.trapExit = true;
@@ -473,6 +629,7 @@ export function registeredNames(): string[] {
 /** Appends `message` to `proc`'s mailbox and makes it runnable. */
 export function deliver(proc: Proc, message: unknown): void {
   if (proc.dead) return;
+  proc.received++;
   let mq = proc.mq;
   if (mq === null) mq = proc.mq = new Array(4);
   else if (proc.mqLen === mq.length) mq = grow(proc, mq);
@@ -1051,8 +1208,13 @@ function bodyDone(proc: Proc, reason: unknown): void {
 export function spawnProc(
   body: ((pid: Pid) => unknown) | null,
   link: Proc | null,
+  role: ProcessKind = "process",
 ): Proc {
   const proc = new Proc(body);
+  proc.role = role;
+  const parent = current() as Proc | undefined;
+  proc.parent = parent === undefined ? mainProc : parent;
+  if (observer !== null) observer.spawned(proc);
   if (link !== null && !link.dead) {
     proc.links = link;
     link.links = addTo(link.links, proc);
@@ -1228,6 +1390,10 @@ function endWaits(proc: Proc, reason: unknown): void {
 
 function finishDeath(proc: Proc): void {
   const reason = proc.reason;
+  unlinkLive(proc);
+  proc.parent = null;
+  if (proc.meta !== null) proc.meta.tree = null;
+  if (observer !== null) observer.exited(proc, reason);
   // 1. The name is free before anyone hears of the death.
   if (proc.name !== undefined) unregisterName(proc.name);
   // 2. Owned resources (tables: deleted, or handed to the heir with

@@ -161,6 +161,7 @@ export type { StopOptions } from "./gen_server.ts";
 import type { StopOptions } from "./gen_server.ts";
 import type { SupervisedChildEvent } from "./supervisor.ts";
 import { exitMessage, isInstance, partsOf } from "./_safe.ts";
+import { observeDirector } from "./_system_hooks.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -639,6 +640,7 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     const proc = currentProc();
     proc.trapExit = true;
     const dir = new Dir(proc, options);
+    observeDirector(proc, dir);
     directors.set(proc.pid, dir);
     addResource(proc, dir.release);
     if (typeof spec === "function") {

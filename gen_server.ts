@@ -990,6 +990,7 @@ function startServer<S, A>(
         (pid) =>
           initServer(procOf(pid), b, arg, name as string | undefined, starter),
         link ? caller : null,
+        "gen_server",
       );
       starter.proc = proc;
       if (signal !== undefined) starter.listen(signal);
@@ -1318,6 +1319,7 @@ function sendRequest(
     if (signal !== undefined) req.listen(signal);
     watch(target!, req);
     addWait(caller, req);
+    caller.sent++;
     deliver(target!, req);
     // Lazily: a request answered in this burst never touches the clock.
     if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
@@ -1340,7 +1342,10 @@ function sendRequest(
  */
 export function cast<D extends Dest>(server: D, message: CastFor<D>): void {
   const target = resolveServer(server, "cast");
-  if (target !== undefined && !currentProc().dead) {
+  if (target === undefined) return;
+  const sender = currentProc();
+  if (!sender.dead) {
+    sender.sent++;
     deliver(target, new Cast(message));
   }
 }

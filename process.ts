@@ -434,7 +434,11 @@ export function send<T>(dest: Dest, message: T): T {
       }`,
     );
   }
-  if (!currentProc().dead) deliver(target, message);
+  const sender = currentProc();
+  if (!sender.dead) {
+    sender.sent++;
+    deliver(target, message);
+  }
   return message;
 }
 

@@ -135,6 +135,7 @@ import {
   then,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
+import { observeSupervisor } from "./_system_hooks.ts";
 import { EventHub } from "./_events.ts";
 import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
@@ -1270,6 +1271,7 @@ function setUp(
     return ["stop", badSpec("startSpec", error)];
   }
   const sup = new Sup(proc, flags, log);
+  observeSupervisor(proc, sup);
   // Killed (no terminate runs): its delayed restarts must not outlive it.
   addResource(proc, () => {
     for (const c of sup.children) sup.cancelTimer(c);

@@ -50,6 +50,7 @@ import {
   unlink,
 } from "./process.ts";
 import * as supervisor from "./supervisor.ts";
+import { currentProc, procOf } from "./_runtime.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 
@@ -104,7 +105,10 @@ export function startSupervisor(
       ? {}
       : { maxChildren: options.maxChildren },
     options?.name === undefined ? undefined : { name: options.name },
-  );
+  ).then((pid) => {
+    procOf(pid).role = "task_supervisor";
+    return pid;
+  });
 }
 
 function checkFn(op: string, fn: unknown): void {
@@ -129,6 +133,7 @@ function spawnTask(
   fn: () => unknown,
 ): Pid {
   return spawnLink(async () => {
+    currentProc().role = "task";
     if (owner === null) {
       await fn();
       return;
