@@ -54,6 +54,7 @@ import {
   Trk,
 } from "./_tracker_state.ts";
 import { isInstance, partsOf } from "./_safe.ts";
+import { setServerKind } from "./_sys.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -375,6 +376,8 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
     });
   },
 };
+
+setServerKind(behaviour, () => "tracker");
 
 // -------------------------------------------------------- caller side --
 

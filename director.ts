@@ -161,6 +161,7 @@ export type { StopOptions } from "./gen_server.ts";
 import type { StopOptions } from "./gen_server.ts";
 import type { SupervisedChildEvent } from "./supervisor.ts";
 import { exitMessage, isInstance, partsOf } from "./_safe.ts";
+import { setServerKind } from "./_sys.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -702,6 +703,8 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     });
   },
 };
+
+setServerKind(behaviour, () => "director");
 
 /** init: check what init gave, then start the children in order. */
 function setUp(

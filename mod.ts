@@ -18,6 +18,8 @@
  *   stopped in order on SIGTERM/SIGINT, errors outside processes reported.
  * - {@link ./logger.ts}: crash and supervisor reports (on by default), and
  *   where they go.
+ * - {@link ./sys.ts}: a running server's state and status, suspend and
+ *   resume, statistics (OTP's `sys`).
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -47,6 +49,7 @@ export * as Tracker from "./tracker.ts";
 export * as Timer from "./timer.ts";
 export * as Application from "./application.ts";
 export * as Logger from "./logger.ts";
+export * as Sys from "./sys.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

@@ -149,6 +149,7 @@ import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { partsOf } from "./_safe.ts";
+import { setServerKind } from "./_sys.ts";
 import { enabled, log } from "./_logger.ts";
 
 // ---------------------------------------------------------------- types --
@@ -596,6 +597,8 @@ const manager: GenServer<State, InitArg> = {
     }
   },
 };
+
+setServerKind(manager, () => "table_manager");
 
 /**
  * After a holder's DOWN: the table should be back with us (its ETS-TRANSFER
