@@ -385,7 +385,7 @@ describe("Sys.suspend() and Sys.resume()", () => {
     await assertNoMessages();
   });
 
-  test("supervisors, directors, trackers and table managers can be suspended", async () => {
+  test("a suspended supervisor's requests wait until it is resumed", async () => {
     const sup = await supervisor.start({ children: [] });
     await suspend(sup);
     const children = supervisor.whichChildren(sup);
@@ -471,8 +471,17 @@ describe("sys on gen_server-based processes", () => {
     const d = await director.start({ children: [] });
     assert.equal((await getStatus(d)).kind, "director");
     await suspend(d);
+    let answered = false;
+    const plan = director.getPlan(d, "nobody").then(
+      () => answered = true,
+      () => answered = true,
+    );
+    await settle();
+    assert.equal(answered, false);
+    assert.equal((await getStatus(d)).status, "suspended");
     await resume(d);
-    assert.deepEqual(director.getPids(d), []);
+    await plan;
+    assert.equal(answered, true);
     await director.stop(d);
   });
 
@@ -482,6 +491,14 @@ describe("sys on gen_server-based processes", () => {
     assert.equal(status.kind, "tracker");
     await statistics(t, "enable");
     assert.equal((await statistics(t, "get"))!.messagesIn, 0);
+    await tracker.countChildren(t);
+    assert.equal((await statistics(t, "get"))!.messagesIn, 1);
+    await suspend(t);
+    const counts = tracker.countChildren(t);
+    await settle();
+    assert.equal((await getStatus(t)).messageQueueLength, 1);
+    await resume(t);
+    assert.equal((await counts).specs, 0);
     await tracker.stop(t);
   });
 
@@ -490,6 +507,12 @@ describe("sys on gen_server-based processes", () => {
     const status = await getStatus(m);
     assert.equal(status.kind, "table_manager");
     assert.equal(status.status, "running");
+    await suspend(m);
+    const phase = tableManager.status(m);
+    await settle();
+    assert.equal((await getStatus(m)).messageQueueLength, 1);
+    await resume(m);
+    assert.equal((await phase).phase, "waiting");
     await tableManager.stop(m);
     await flush();
   });
