@@ -55,6 +55,7 @@ import {
 } from "./_tracker_state.ts";
 import { isInstance, partsOf } from "./_safe.ts";
 import { observeTracker } from "./_system_hooks.ts";
+import { setServerKind } from "./_sys.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -377,6 +378,8 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
     });
   },
 };
+
+setServerKind(behaviour, () => "tracker");
 
 // -------------------------------------------------------- caller side --
 

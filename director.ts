@@ -162,6 +162,7 @@ import type { StopOptions } from "./gen_server.ts";
 import type { SupervisedChildEvent } from "./supervisor.ts";
 import { exitMessage, isInstance, partsOf } from "./_safe.ts";
 import { observeDirector } from "./_system_hooks.ts";
+import { setServerKind } from "./_sys.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -704,6 +705,8 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     });
   },
 };
+
+setServerKind(behaviour, () => "director");
 
 /** init: check what init gave, then start the children in order. */
 function setUp(
