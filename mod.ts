@@ -22,6 +22,9 @@
  *   and table, and a stream of what happens.
  * - {@link ./sys.ts}: a running server's state and status, suspend and
  *   resume, statistics (OTP's `sys`).
+ * - `@steward/steward/observer` (observer.ts): a live page of the running
+ *   system and a Prometheus `/metrics` endpoint. Imported from its own path
+ *   only, not re-exported here: it loads `node:http`.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *

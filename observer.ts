@@ -79,6 +79,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import * as system from "./system.ts";
+import * as sys from "./sys.ts";
 import { exit, type Pid } from "./process.ts";
 import * as supervisor from "./supervisor.ts";
 import * as director from "./director.ts";
@@ -1007,12 +1008,25 @@ const SERVER_KINDS = new Set<string>([
 ]);
 
 /**
- * `{ status: { status, state } }` for a server (its state formatted as
- * text), `{ statusError }` if it could not be had, undefined for other
- * processes.
+ * `{ status: { status, state, statistics } }` for a server, its state as
+ * `sys.getStatus` gives it (after the server's formatStatus hook) formatted
+ * as text; `{ statusError: code }` if it could not be had (it died, it
+ * timed out); undefined for other processes.
  */
-function serverStatus(p: system.ProcessSnapshot): Promise<Json | undefined> {
-  if (!SERVER_KINDS.has(p.kind)) return Promise.resolve(undefined);
-  void STATUS_TIMEOUT_MS;
-  return Promise.resolve(undefined);
+async function serverStatus(
+  p: system.ProcessSnapshot,
+): Promise<Json | undefined> {
+  if (!SERVER_KINDS.has(p.kind)) return undefined;
+  try {
+    const s = await sys.getStatus(p.pid, { timeout: STATUS_TIMEOUT_MS });
+    return {
+      status: {
+        status: s.status,
+        state: formatTerm(s.state),
+        statistics: s.statistics,
+      },
+    };
+  } catch (error) {
+    return { statusError: errorCode(error) };
+  }
 }

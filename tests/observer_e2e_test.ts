@@ -28,6 +28,7 @@ import {
   spawnLink,
 } from "../process.ts";
 import { setLabel } from "../system.ts";
+import * as genServer from "../gen_server.ts";
 import { forever } from "./_helpers.ts";
 
 /**
@@ -53,6 +54,12 @@ const HOSTILE_NAME = "<img src=x onerror=alert(1)>";
 const HOSTILE_LABEL = '<script>alert("label")</script>';
 const HOSTILE_ID = "<b id=injected onmouseover=alert(2)>bold</b>";
 const HOSTILE_REASON = "<img src=y onerror=alert(3)>";
+const HOSTILE_STATE = "<i id=state-injected>italic</i>";
+
+interface Vault {
+  secret: string;
+  note: string;
+}
 
 /** Debian's chromium, or a test failure that says how to get it. */
 function chromiumPath(): string {
@@ -91,6 +98,22 @@ async function startDemo(): Promise<Pid> {
           register(HOSTILE_NAME, pid);
           return pid;
         },
+      },
+      {
+        id: "vault",
+        start: () =>
+          genServer.startLink<Vault, unknown>(
+            {
+              init: () => ["ok", { secret: "s3cret", note: HOSTILE_STATE }],
+              // The page shows the state as formatStatus leaves it.
+              formatStatus: (status) => ({
+                ...status,
+                state: { ...status.state, secret: "<hidden>" },
+              }),
+            },
+            undefined,
+            { name: "vault" },
+          ),
       },
       {
         id: "pool",
@@ -268,6 +291,15 @@ describe("observer page (Chromium)", () => {
     await row.click();
     await page.locator("#detail h3", { hasText: HOSTILE_NAME }).waitFor();
     assert.equal(await page.locator("#detail h3").textContent(), HOSTILE_NAME);
+    // A server's state, through sys.getStatus and its formatStatus.
+    await page.locator(`#procs tr[data-pid="${await childPid(top, "vault")}"]`)
+      .click();
+    const state = page.locator("#detail pre.state");
+    await state.waitFor();
+    assert.equal(
+      await state.textContent(),
+      `{ secret: "<hidden>", note: ${JSON.stringify(HOSTILE_STATE)} }`,
+    );
     // Sorting by another column, and back.
     await page.locator('#procs th[data-key="memory"]').click();
     await page.locator('#procs th[data-key="memory"].sorted-desc').waitFor();
@@ -279,7 +311,9 @@ describe("observer page (Chromium)", () => {
     const injected = await page.evaluate(() => ({
       img: document.querySelectorAll("img").length,
       b: document.querySelectorAll("b").length,
-      byId: document.getElementById("injected") !== null,
+      byId: document.getElementById("injected") !== null ||
+        document.getElementById("state-injected") !== null,
+      i: document.querySelectorAll("i").length,
       scripts: document.querySelectorAll("script").length,
       svg: document.querySelectorAll("svg").length,
     }));
@@ -287,6 +321,7 @@ describe("observer page (Chromium)", () => {
       img: 0,
       b: 0,
       byId: false,
+      i: 0,
       scripts: 1,
       svg: 2,
     });

@@ -18,6 +18,9 @@ import {
   spawnLink,
 } from "../process.ts";
 import { setLabel } from "../system.ts";
+import * as sys from "../sys.ts";
+import * as genServer from "../gen_server.ts";
+import { throwingProxy } from "./_hostile.ts";
 import { cleanup, forever, withClock } from "./_helpers.ts";
 
 const GUARD_MS = 10_000;
@@ -451,6 +454,51 @@ describe("observer /events and snapshots", () => {
     } finally {
       await obs.close();
       await cleanup(pid);
+    }
+  });
+});
+
+describe("observer /api/process", () => {
+  test("GET /api/process shows a server's state through sys.getStatus, after formatStatus", async () => {
+    const obs = await serve();
+    const open = await genServer.start({
+      init: () => ["ok", { count: 3, html: "<img src=x onerror=alert(1)>" }],
+    }, undefined);
+    const vault = await genServer.start({
+      init: () => ["ok", { secret: "s3cret" }],
+      formatStatus: (status) => ({ ...status, state: "<hidden>" }),
+    }, undefined);
+    const hostile = await genServer.start({
+      init: () => ["ok", throwingProxy()],
+    }, undefined);
+    const plain = spawnLink(forever);
+    try {
+      const detail = async (pid: Pid) => {
+        const r = await req(obs, `/api/process?pid=${pid}`);
+        assert.equal(r.status, 200);
+        return JSON.parse(r.body);
+      };
+      const a = await detail(open);
+      assert.equal(a.process.kind, "gen_server");
+      assert.equal(a.status.status, "running");
+      assert.equal(
+        a.status.state,
+        '{ count: 3, html: "<img src=x onerror=alert(1)>" }',
+      );
+      const b = await detail(vault);
+      assert.equal(b.status.state, '"<hidden>"');
+      assert.ok(!JSON.stringify(b).includes("s3cret"));
+      const c = await detail(hostile);
+      assert.equal(typeof c.status.state, "string");
+      const d = await detail(plain);
+      assert.equal(d.status, undefined, "a plain process has no server state");
+      await sys.suspend(open);
+      assert.equal((await detail(open)).status.status, "suspended");
+      await sys.resume(open);
+    } finally {
+      await obs.close();
+      for (const pid of [open, vault, hostile]) await genServer.stop(pid);
+      await cleanup(plain);
     }
   });
 });
