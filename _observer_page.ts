@@ -278,7 +278,7 @@ const SCRIPT = String.raw`
       li.append(renderTree(c.tree, now));
       const row = li.firstChild.firstChild;
       row.prepend(el("span", "dot"));
-      row.insertBefore(el("span", "cid", c.id), tog(row).nextSibling);
+      row.insertBefore(el("span", "cid", c.id), toggleOf(row).nextSibling);
       addChildInfo(row, t, c, now);
       return li;
     }
@@ -290,7 +290,7 @@ const SCRIPT = String.raw`
     li.append(row);
     return li;
   }
-  function tog(row) { return row.querySelector(".toggle"); }
+  function toggleOf(row) { return row.querySelector(".toggle"); }
   function addChildInfo(row, t, c, now) {
     let text = c.state;
     if (c.state === "restarting" && typeof c.restartAt === "number") {

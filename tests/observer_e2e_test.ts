@@ -29,6 +29,7 @@ import {
 } from "../process.ts";
 import { setLabel } from "../system.ts";
 import * as genServer from "../gen_server.ts";
+import * as ets from "../ets.ts";
 import { forever } from "./_helpers.ts";
 
 /**
@@ -104,7 +105,12 @@ async function startDemo(): Promise<Pid> {
         start: () =>
           genServer.startLink<Vault, unknown>(
             {
-              init: () => ["ok", { secret: "s3cret", note: HOSTILE_STATE }],
+              init: () => {
+                // A table the vault owns, for the tables view.
+                const rows = ets.create("vault_rows", { named: true });
+                for (let i = 0; i < 12; i++) rows.insert([`row-${i}`, i]);
+                return ["ok", { secret: "s3cret", note: HOSTILE_STATE }];
+              },
               // The page shows the state as formatStatus leaves it.
               formatStatus: (status) => ({
                 ...status,
@@ -216,10 +222,30 @@ describe("observer page (Chromium)", () => {
       /^demo_top$/,
     );
     assert.equal(await page.locator("#status").textContent(), "live");
+    // A tree collapses and expands.
+    const toggle = page.locator(
+      `#trees li.tree[data-pid="${pool}"] > .node > button.toggle`,
+    );
+    await toggle.click();
+    await page.locator(child("w1")).waitFor({ state: "detached" });
+    await page.locator(`#trees li.tree[data-pid="${pool}"]`).waitFor();
+    await toggle.click();
+    await page.locator(child("w1")).waitFor();
     // The process table lists the top supervisor.
     const row = page.locator(`#procs tr[data-pid="${top}"]`);
     await row.waitFor();
     assert.equal(await row.locator("td").nth(2).textContent(), "supervisor");
+    // The tables view: the vault's table, its owner and size.
+    const table = page.locator("#tables tbody tr", { hasText: "vault_rows" });
+    await table.waitFor();
+    const vault = await childPid(top, "vault");
+    assert.deepEqual(
+      await table.locator("td").allTextContents(),
+      ["vault_rows", "set", String(vault), "", "protected", "12"].concat(
+        [await table.locator("td").nth(6).textContent() ?? ""],
+      ),
+    );
+    assert.match(await table.locator("td").nth(6).textContent() ?? "", /B$/);
   });
 
   test("kill on a child: it shows restarting, then runs again; the timeline gets the event", async () => {
