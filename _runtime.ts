@@ -1203,18 +1203,20 @@ function bodyDone(proc: Proc, reason: unknown): void {
 
 /**
  * A new process. A function body starts on a later microtask; pass `null`
- * for a process whose kind and data the caller sets up.
+ * for a process whose kind and data the caller sets up. `role` is its kind
+ * for system.ts, `parent` its spawner (`link`, else the current process).
  */
 export function spawnProc(
   body: ((pid: Pid) => unknown) | null,
   link: Proc | null,
   role: ProcessKind = "process",
+  parent: Proc | null = link,
 ): Proc {
   const proc = new Proc(body);
   proc.role = role;
-  const parent = current() as Proc | undefined;
-  proc.parent = parent === undefined ? mainProc : parent;
-  if (observer !== null) observer.spawned(proc);
+  // The spawner: given by callers that know it (the process linked to is),
+  // else looked up.
+  proc.parent = parent !== null ? parent : currentProc();
   if (link !== null && !link.dead) {
     proc.links = link;
     link.links = addTo(link.links, proc);
@@ -1223,6 +1225,9 @@ export function spawnProc(
     proc.starting = true;
     schedule(proc);
   }
+  // Last: a subscriber is handed the event on a microtask queued after the
+  // new process's first turn, so it sees the kind its init set.
+  if (observer !== null) observer.spawned(proc);
   return proc;
 }
 

@@ -39,7 +39,7 @@ interface SupLike {
   readonly children: Iterable<{
     readonly spec: { readonly id: unknown; readonly type: ChildType };
     readonly state: ChildState;
-    readonly failures: number;
+    readonly restarts: number;
   }>;
 }
 
@@ -53,7 +53,7 @@ export function observeSupervisor(proc: Proc, sup: SupLike): void {
   setTreeHook(proc, (): TreeInfo => {
     const children: TreeChild[] = [];
     for (const c of sup.children) {
-      children.push(treeChild(c.spec.id, c.state, c.spec.type, c.failures));
+      children.push(treeChild(c.spec.id, c.state, c.spec.type, c.restarts));
     }
     return {
       strategy: s === "dynamic" ? "one_for_one" : s,
@@ -101,7 +101,7 @@ interface TrkLike {
     readonly status: TreeChild["state"];
     readonly pid: unknown;
     readonly pending: PendingRestart | null;
-    readonly failures: number;
+    readonly restarts: number;
     readonly spec: { readonly type: ChildType };
   }>;
 }
@@ -119,7 +119,7 @@ export function observeTracker(proc: Proc, trk: TrkLike): void {
         state: e.status,
         restartAt: e.status === "restarting" ? restartAt(e.pending) : undefined,
         type: e.spec.type,
-        restarts: e.failures,
+        restarts: e.restarts,
       });
     }
     return {

@@ -97,6 +97,7 @@ import {
   registerName,
   removeFirst,
   removeWait,
+  setProcLabel,
   spawnProc,
   startTimeoutAfterBurst,
   thrownReason,
@@ -230,6 +231,11 @@ export interface StartOptions {
    * for the timeout) and the start rejects with the signal's `reason`.
    */
   signal?: AbortSignal;
+  /**
+   * A label for the server, shown by the introspection of system.ts
+   * (`processes()`, `supervisionTrees()`); as `setLabel` called in init.
+   */
+  label?: string;
 }
 
 /** Options of {@linkcode call}. */
@@ -264,7 +270,7 @@ export interface StopOptions {
   signal?: AbortSignal;
 }
 
-const START_OPTIONS = ["name", "timeout", "signal"];
+const START_OPTIONS = ["name", "timeout", "signal", "label"];
 const CALL_OPTIONS = ["timeout", "signal"];
 const BEHAVIOUR_KEYS = [
   "init",
@@ -1313,6 +1319,12 @@ function startServer<S, A>(
     }
     const timeout = checkTimeout(op, opts?.timeout ?? Infinity);
     const signal = checkSignal(op, opts?.signal);
+    const label = opts?.label;
+    if (label !== undefined && typeof label !== "string") {
+      throw new TypeError(
+        `Cannot ${op}: 'label' must be a string, got ${formatTerm(label)}`,
+      );
+    }
     const caller = currentProc();
     if (caller.dead) throw new ExitError(caller.reason);
     // Aborted already: nothing is spawned.
@@ -1325,9 +1337,11 @@ function startServer<S, A>(
           initServer(procOf(pid), b, arg, name as string | undefined, starter),
         link ? caller : null,
         "gen_server",
+        caller,
       );
       starter.proc = proc;
       initializing.add(proc);
+      if (label !== undefined && label !== "") setProcLabel(proc, label);
       if (signal !== undefined) starter.listen(signal);
       watch(proc, starter);
       addWait(caller, starter);

@@ -315,8 +315,7 @@ class InProcess implements DownWatcher, Wait {
  */
 export function spawn(body: ProcessBody): Pid {
   checkBody("spawn", body);
-  liveCaller();
-  return spawnProc(body, null).pid;
+  return spawnProc(body, null, "process", liveCaller()).pid;
 }
 
 /**
@@ -364,7 +363,7 @@ export function spawnLink(body: ProcessBody): Pid {
 export function spawnMonitor(body: ProcessBody): [Pid, Ref] {
   checkBody("spawnMonitor", body);
   const caller = liveCaller();
-  const proc = spawnProc(body, null);
+  const proc = spawnProc(body, null, "process", caller);
   return [proc.pid, monitorProc(caller, proc, proc.pid)];
 }
 

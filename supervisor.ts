@@ -714,6 +714,8 @@ class Child {
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
+  /** Restart attempts its exits caused (for system.ts's trees). */
+  restarts = 0;
 
   constructor(
     readonly spec: FullChildSpec,
@@ -958,6 +960,7 @@ class Sup {
       } else this.stopped(child);
       return STOP;
     }
+    child.restarts++;
     switch (this.flags.strategy) {
       case "one_for_all":
         return this.restartGroup(child, [...this.children]);

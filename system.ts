@@ -152,8 +152,10 @@ export interface ChildSnapshot {
   /** Its spec's type. */
   type: "worker" | "supervisor";
   /**
-   * Its restarts: consecutive ones (supervisor, tracker), plan elements run
-   * (director), hand-offs after the first (table manager).
+   * Its restarts: the restart attempts its exits caused (supervisor,
+   * tracker; a group restart counts for the child that exited), the plan
+   * elements it ran (director), the hand-offs after the first (table
+   * manager).
    */
   restarts: number;
   /** Its own tree, when the child is supervisor-like. */
@@ -350,14 +352,16 @@ export function processSnapshot(pid: Pid): ProcessSnapshot | undefined {
  * @example
  * ```ts
  * import { processSnapshot, setLabel } from "@steward/steward/system";
- * import { spawn } from "@steward/steward/process";
- * const pid = spawn(() => {
+ * import { exit, receive, self, send, spawn } from "@steward/steward/process";
+ * const main = self();
+ * const pid = spawn(async () => {
  *   setLabel("worker 1");
- *   return new Promise(() => {});
+ *   send(main, "labelled");
+ *   await receive();
  * });
- * await Promise.resolve();
- * await Promise.resolve();
+ * await receive((m) => m === "labelled");
  * console.assert(processSnapshot(pid)?.label === "worker 1");
+ * exit(pid, "kill");
  * ```
  */
 export function setLabel(label: string): void {
@@ -752,7 +756,8 @@ function unsubscribe(s: Subscription): void {
  * Buffered up to `bufferSize` events: when the subscriber falls behind, the
  * oldest are dropped and a `"dropped"` event, where they were, says how
  * many. Ends when `signal` aborts or on `return()` (a `for await` loop's
- * `break`). With no subscriber, emitting costs one check.
+ * `break`); until then it buffers what nobody reads, so end a stream you
+ * stop reading. With no subscriber, emitting costs one check.
  *
  * @param options `bufferSize` (default 1000), `signal`.
  * @returns an async iterator of {@linkcode SystemEvent}s.

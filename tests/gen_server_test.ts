@@ -1077,7 +1077,7 @@ describe("gen_server options and behaviours are checked", () => {
       {
         name: "TypeError",
         message:
-          'Cannot start: unknown option "tmeout" (known: name, timeout, signal)',
+          'Cannot start: unknown option "tmeout" (known: name, timeout, signal, label)',
       },
     );
     await assert.rejects(
@@ -1085,7 +1085,7 @@ describe("gen_server options and behaviours are checked", () => {
       {
         name: "TypeError",
         message:
-          'Cannot startLink: unknown option "nmae" (known: name, timeout, signal)',
+          'Cannot startLink: unknown option "nmae" (known: name, timeout, signal, label)',
       },
     );
     const pid = await start(server(), undefined);

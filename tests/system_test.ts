@@ -44,6 +44,12 @@ import {
   withClock,
 } from "./_helpers.ts";
 import { HostileError, throwingProxy } from "./_hostile.ts";
+import { procOf, setTreeHook, watch } from "../_runtime.ts";
+
+// What lived before these tests: the hygiene test at the end checks that
+// nothing else is left.
+const before = new Set(processes().map((p) => p.pid));
+const tablesBefore = new Set(tables().map((t) => t.name));
 
 /** The events of one type. */
 type Ev<T extends SystemEvent["type"]> = SystemEvent & { type: T };
@@ -200,6 +206,27 @@ describe("processes()", () => {
     assert.equal(listed(quick), false);
   });
 
+  test("a process whose death is under way shows as exiting, then disappears", async () => {
+    const a = spawn(forever);
+    const b = spawn(async () => {
+      link(a);
+      await forever();
+    });
+    await settle();
+    let seen: string | undefined;
+    // Heard while a dies: b, linked, is dead already, its death queued.
+    watch(procOf(a), {
+      owner: null,
+      down() {
+        seen = processSnapshot(b)?.status;
+      },
+    });
+    exit(a, "boom");
+    assert.equal(seen, "exiting");
+    assert.equal(processSnapshot(b), undefined);
+    assert.equal(processSnapshot(a), undefined);
+  });
+
   test("processSnapshot() refuses a non-pid with a TypeError naming it", () => {
     assert.throws(
       () => processSnapshot("nope" as unknown as Pid),
@@ -236,6 +263,24 @@ describe("setLabel()", () => {
     await settle();
     assert.equal(snap(pid).label, undefined);
     await kill(pid);
+  });
+
+  test("gen_server.start() takes a label option; a non-string is a TypeError", async () => {
+    const server = await genServer.start(idleServer, undefined, {
+      label: "cache",
+    });
+    assert.equal(snap(server).label, "cache");
+    assert.equal(snap(server).kind, "gen_server");
+    await assert.rejects(
+      genServer.start(idleServer, undefined, {
+        label: 7 as unknown as string,
+      }),
+      {
+        name: "TypeError",
+        message: "Cannot start: 'label' must be a string, got 7",
+      },
+    );
+    await genServer.stop(server);
   });
 
   test("setLabel() refuses a non-string with a TypeError", () => {
@@ -343,6 +388,7 @@ describe("supervisionTrees()", () => {
       await settle();
       let t = findTree(sup);
       assert.equal(t.restarts, 1);
+      assert.equal(t.children[0].restarts, 1);
       assert.equal(t.children[0].state, "running");
       assert.notEqual(t.children[0].pid, first);
       await clock.advance(10_001);
@@ -416,6 +462,18 @@ describe("supervisionTrees()", () => {
     await kill(consumer);
     await TableManager.stop(manager);
     await flush();
+  });
+
+  test("supervisionTrees() shows a tree whose hook throws as childless, and goes on", async () => {
+    const pid = spawn(forever);
+    setTreeHook(procOf(pid), () => {
+      throw new HostileError("tree hook");
+    });
+    const t = findTree(pid);
+    assert.deepEqual(t.children, []);
+    assert.equal(t.kind, "process");
+    await kill(pid);
+    assert.ok(!supervisionTrees().some((x) => x.pid === pid));
   });
 
   test("supervisionTrees() survives hostile child ids and names", async () => {
@@ -660,6 +718,16 @@ describe("events()", () => {
       )
     );
     await kill(holder);
-    void HostileError;
+  });
+});
+
+describe("hygiene", () => {
+  test("no process and no table is left behind by the tests above", async () => {
+    await settle();
+    const left = processes().filter((p) => !before.has(p.pid));
+    assert.deepEqual(left.map((p) => [String(p.pid), p.kind, p.name]), []);
+    const leftTables = tables().filter((t) => !tablesBefore.has(t.name));
+    assert.deepEqual(leftTables.map((t) => t.name), []);
+    await assertNoMessages();
   });
 });
