@@ -37,7 +37,6 @@ import * as director from "../director.ts";
 import * as tracker from "../tracker.ts";
 import * as tableManager from "../table_manager.ts";
 import { setLogger } from "../logger.ts";
-import type { Report } from "../logger.ts";
 import {
   assertNoMessages,
   downReason,
@@ -226,7 +225,7 @@ describe("Sys.getStatus()", () => {
       const pid = await start({
         init: () => ["ok", "hunter2"],
         handleCast: (msg, s) => ["stop", ["crashed_with", msg], s],
-        formatStatus: ({ state, message, reason }) => ({
+        formatStatus: ({ message, reason }) => ({
           state: "***",
           message: JSON.stringify(message).replaceAll("hunter2", "***"),
           reason: JSON.stringify(reason).replaceAll("hunter2", "***"),
