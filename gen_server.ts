@@ -14,6 +14,7 @@
  * | `handleCall(request, from, state)` | `["reply", reply, state]`, `["reply", reply, state, action]`, `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, reply, state]`, `["stop", reason, state]` |
  * | `handleCast(message, state)`, `handleInfo(message, state)`, `handleContinue(arg, state)` | `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, state]` |
  * | `terminate(reason, state)` | anything (ignored) |
+ * | `formatStatus(status)` | `status` with what must not be seen replaced (sync) |
  *
  * An `action` is a timeout in ms (no message within it: `handleInfo("timeout")`;
  * `0` fires only if the mailbox is empty; `Infinity` or `"infinity"`: none),
@@ -34,7 +35,15 @@
  * `["shutdown", x]` / `{ shutdown: x }` is reported, with its last message
  * and the reason (`server_terminated`, OTP's "Generic server terminating";
  * see logger.ts); a message it drops for want of `handleInfo` is a warning
- * (`unhandled_info`).
+ * (`unhandled_info`). A behaviour's `formatStatus` (OTP's `format_status/1`)
+ * filters that report's message and reason, and the state `getStatus`
+ * shows.
+ *
+ * ## System requests
+ * A server also answers sys.ts's requests (`getState`, `getStatus`,
+ * `suspend`, `resume`, `statistics`) between two callbacks, in mailbox
+ * order. While suspended it takes only those, {@linkcode stop}, and its
+ * parent's EXIT; the other messages wait, in order.
  *
  * ## Timeouts, signals, options
  * Every timeout rejects with a `TimeoutError` (errors.ts): a call's or a
@@ -192,10 +201,10 @@ export interface GenServer<S = unknown, A = unknown> {
    * `getStatus` (sys.ts) it is given `{ state }`, in the termination report
    * `{ state, message, reason }`; it returns the same object with what must
    * not be seen replaced (a password, a token). Keys it leaves out keep
-   * their value. Synchronous; if it throws or returns something else than
-   * an object, what it was given is replaced by
-   * `["EXIT", "format_status_crashed"]` / `"format_status_bad_return"`, so
-   * nothing leaks.
+   * their value. Synchronous; if it throws, or returns anything but an
+   * object, the state and message are shown as
+   * `["EXIT", "format_status_crashed"]` (or `"format_status_bad_return"`),
+   * so nothing leaks; the reason is kept.
    */
   formatStatus?(status: FormatStatus<S>): FormatStatus<unknown>;
 }
