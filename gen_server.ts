@@ -537,10 +537,11 @@ class Server {
    * message in"); held until the next one, as OTP's server holds it.
    */
   last: unknown = undefined;
-  /** Suspended by sys.ts: only system requests, stops and the parent's EXIT are taken. */
-  suspended = false;
-  /** sys.ts statistics, while enabled (null: off, the common case). */
-  stats: Stats | null = null;
+  /**
+   * What sys.ts set (suspended, statistics); null until it is used, the
+   * common case, so an idle server pays one field for it.
+   */
+  sys: SysState | null = null;
 
   constructor(
     readonly behaviour: GenServer<unknown, unknown>,
@@ -549,6 +550,14 @@ class Server {
     /** Who called startLink; its EXIT stops a trapping server. */
     readonly parent: Proc | null,
   ) {}
+}
+
+/** What sys.ts set on a server. */
+class SysState {
+  /** Suspended: only system requests, stops and the parent's EXIT are taken. */
+  suspended = false;
+  /** Statistics counters, while enabled. */
+  stats: Stats | null = null;
 }
 
 /** Counters of sys.ts `statistics`. */
@@ -601,7 +610,7 @@ function step(
   b?: unknown,
   c?: unknown,
 ): void | Promise<void> {
-  if (s.stats !== null) s.stats.callbacks++;
+  if (s.sys !== null && s.sys.stats !== null) s.sys.stats.callbacks++;
   let result: unknown;
   try {
     result = invoke(proc, s, fn, a, b, c);
@@ -669,7 +678,7 @@ function handleMessage(
   msg: unknown,
 ): void | Promise<void> {
   s.last = msg;
-  if (s.stats !== null) countIn(s.stats, msg);
+  if (s.sys !== null) countIn(s.sys, msg);
   if (s.timer !== null) {
     const timer = s.timer;
     // A system request leaves the noreply timeout running (OTP restarts it).
@@ -760,7 +769,7 @@ function afterCall(
     const n = r.length;
     if (r[0] === "reply" && (n === 3 || (n === 4 && isAction(r[3])))) {
       s.state = r[2];
-      if (s.stats !== null) s.stats.out++;
+      if (s.sys !== null && s.sys.stats !== null) s.sys.stats.out++;
       from.settle(r[1]);
       return applyAction(proc, s, r[3]);
     }
@@ -912,8 +921,25 @@ function reportTermination(proc: Proc, s: Server, reason: unknown): void {
 // cost one null check per message while off.
 
 /** Counts a message taken, for statistics (system requests excluded). */
-function countIn(stats: Stats, msg: unknown): void {
-  if (!isInstance(msg, SysRequest)) stats.in++;
+function countIn(sys: SysState, msg: unknown): void {
+  if (sys.stats !== null && !isInstance(msg, SysRequest)) sys.stats.in++;
+}
+
+/** Whether sys.ts suspended the server. */
+function isSuspended(s: Server): boolean {
+  return s.sys !== null && s.sys.suspended;
+}
+
+/** The server's sys state, made on first use. */
+function sysOf(s: Server): SysState {
+  return s.sys ??= new SysState();
+}
+
+/** Drops the sys state once it holds nothing (resumed, statistics off). */
+function tidySys(s: Server): void {
+  if (s.sys !== null && !s.sys.suspended && s.sys.stats === null) {
+    s.sys = null;
+  }
 }
 
 /** Serves a system request; after a suspend, waits in the suspend loop. */
@@ -923,7 +949,7 @@ function sysRequest(
   req: SysRequest,
 ): void | Promise<void> {
   req.settle(sysAnswer(proc, s, req.body));
-  if (s.suspended) return suspendLoop(proc, s);
+  if (isSuspended(s)) return suspendLoop(proc, s);
 }
 
 /** The answer to a system request (applying suspend/resume/statistics). */
@@ -934,17 +960,23 @@ function sysAnswer(proc: Proc, s: Server, body: SysBody): unknown {
     case "getStatus":
       return statusOf(proc, s);
     case "suspend":
-      s.suspended = true;
+      sysOf(s).suspended = true;
       return undefined;
     case "resume":
-      s.suspended = false;
+      if (s.sys !== null) s.sys.suspended = false;
+      tidySys(s);
       return undefined;
-    case "statistics":
+    case "statistics": {
+      const stats = s.sys === null ? null : s.sys.stats;
+      if (body[1] === "get") {
+        return stats === null ? undefined : statisticsOf(stats);
+      }
       // OTP: enabling twice keeps the counters running since the first.
-      if (body[1] === "enable") s.stats ??= new Stats();
-      else if (body[1] === "disable") s.stats = null;
-      else return s.stats === null ? undefined : statisticsOf(s.stats);
+      if (body[1] === "enable") sysOf(s).stats ??= new Stats();
+      else if (s.sys !== null) s.sys.stats = null;
+      tidySys(s);
       return undefined;
+    }
   }
 }
 
@@ -965,11 +997,13 @@ function statusOf(proc: Proc, s: Server): ServerStatus {
     pid: proc.pid,
     name: proc.name,
     kind: serverKind(s.behaviour, s.state),
-    status: s.suspended ? "suspended" : "running",
+    status: isSuspended(s) ? "suspended" : "running",
     parent: s.parent === null ? undefined : s.parent.pid,
     trapExit: proc.trapExit,
     messageQueueLength: mailboxLength(proc),
-    statistics: s.stats === null ? undefined : statisticsOf(s.stats),
+    statistics: s.sys === null || s.sys.stats === null
+      ? undefined
+      : statisticsOf(s.sys.stats),
     state: formatted(proc, s, { state: s.state }).state,
   };
 }
@@ -1030,7 +1064,7 @@ function failedFormat(status: FormatStatus, why: string): FormatStatus {
  */
 async function suspendLoop(proc: Proc, s: Server): Promise<void> {
   const accepts = (m: unknown) => acceptedSuspended(proc, s, m);
-  while (s.suspended) {
+  while (isSuspended(s)) {
     let msg: unknown;
     try {
       msg = await receiveIn(proc, accepts, Infinity);
@@ -1042,7 +1076,7 @@ async function suspendLoop(proc: Proc, s: Server): Promise<void> {
       msg.settle(sysAnswer(proc, s, msg.body));
       continue;
     }
-    s.suspended = false;
+    s.sys!.suspended = false;
     s.last = msg;
     return terminateServer(
       proc,

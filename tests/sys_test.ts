@@ -639,6 +639,22 @@ describe("sys errors", () => {
       resume(pid, { signal: "no" as never }),
       (e) => e instanceof TypeError && /'signal'/.test(e.message),
     );
+    // Hostile servers and options reject, never throw.
+    for (const hostile of [throwingProxy(), throwingPrimitive()]) {
+      await assert.rejects(
+        getStatus(hostile as never),
+        (e) => e instanceof TypeError && /'server'/.test(e.message),
+      );
+      // As call(): the options are read inside the promise, so whatever
+      // they throw is a rejection (an unknown key is a TypeError).
+      const p = getState(pid, hostile as never);
+      await assert.rejects(p);
+    }
+    await assert.rejects(
+      getState(pid, throwingPrimitive() as never),
+      (e) =>
+        e instanceof TypeError && /unknown option "toString"/.test(e.message),
+    );
     await stop(pid);
   });
 });
