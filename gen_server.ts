@@ -14,6 +14,7 @@
  * | `handleCall(request, from, state)` | `["reply", reply, state]`, `["reply", reply, state, action]`, `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, reply, state]`, `["stop", reason, state]` |
  * | `handleCast(message, state)`, `handleInfo(message, state)`, `handleContinue(arg, state)` | `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, state]` |
  * | `terminate(reason, state)` | anything (ignored) |
+ * | `formatStatus(status)` | `status` with what must not be seen replaced (sync) |
  *
  * An `action` is a timeout in ms (no message within it: `handleInfo("timeout")`;
  * `0` fires only if the mailbox is empty; `Infinity` or `"infinity"`: none),
@@ -34,7 +35,15 @@
  * `["shutdown", x]` / `{ shutdown: x }` is reported, with its last message
  * and the reason (`server_terminated`, OTP's "Generic server terminating";
  * see logger.ts); a message it drops for want of `handleInfo` is a warning
- * (`unhandled_info`).
+ * (`unhandled_info`). A behaviour's `formatStatus` (OTP's `format_status/1`)
+ * filters that report's message and reason, and the state `getStatus`
+ * shows.
+ *
+ * ## System requests
+ * A server also answers sys.ts's requests (`getState`, `getStatus`,
+ * `suspend`, `resume`, `statistics`) between two callbacks, in mailbox
+ * order. While suspended it takes only those, {@linkcode stop}, and its
+ * parent's EXIT; the other messages wait, in order.
  *
  * ## Timeouts, signals, options
  * Every timeout rejects with a `TimeoutError` (errors.ts): a call's or a
@@ -193,10 +202,10 @@ export interface GenServer<S = unknown, A = unknown> {
    * `getStatus` (sys.ts) it is given `{ state }`, in the termination report
    * `{ state, message, reason }`; it returns the same object with what must
    * not be seen replaced (a password, a token). Keys it leaves out keep
-   * their value. Synchronous; if it throws or returns something else than
-   * an object, what it was given is replaced by
-   * `["EXIT", "format_status_crashed"]` / `"format_status_bad_return"`, so
-   * nothing leaks.
+   * their value. Synchronous; if it throws, or returns anything but an
+   * object, the state and message are shown as
+   * `["EXIT", "format_status_crashed"]` (or `"format_status_bad_return"`),
+   * so nothing leaks; the reason is kept.
    */
   formatStatus?(status: FormatStatus<S>): FormatStatus<unknown>;
 }
@@ -534,10 +543,11 @@ class Server {
    * message in"); held until the next one, as OTP's server holds it.
    */
   last: unknown = undefined;
-  /** Suspended by sys.ts: only system requests, stops and the parent's EXIT are taken. */
-  suspended = false;
-  /** sys.ts statistics, while enabled (null: off, the common case). */
-  stats: Stats | null = null;
+  /**
+   * What sys.ts set (suspended, statistics); null until it is used, the
+   * common case, so an idle server pays one field for it.
+   */
+  sys: SysState | null = null;
 
   constructor(
     readonly behaviour: GenServer<unknown, unknown>,
@@ -546,6 +556,14 @@ class Server {
     /** Who called startLink; its EXIT stops a trapping server. */
     readonly parent: Proc | null,
   ) {}
+}
+
+/** What sys.ts set on a server. */
+class SysState {
+  /** Suspended: only system requests, stops and the parent's EXIT are taken. */
+  suspended = false;
+  /** Statistics counters, while enabled. */
+  stats: Stats | null = null;
 }
 
 /** Counters of sys.ts `statistics`. */
@@ -598,7 +616,7 @@ function step(
   b?: unknown,
   c?: unknown,
 ): void | Promise<void> {
-  if (s.stats !== null) s.stats.callbacks++;
+  if (s.sys !== null && s.sys.stats !== null) s.sys.stats.callbacks++;
   let result: unknown;
   try {
     result = invoke(proc, s, fn, a, b, c);
@@ -666,7 +684,7 @@ function handleMessage(
   msg: unknown,
 ): void | Promise<void> {
   s.last = msg;
-  if (s.stats !== null) countIn(s.stats, msg);
+  if (s.sys !== null) countIn(s.sys, msg);
   if (s.timer !== null) {
     const timer = s.timer;
     // A system request leaves the noreply timeout running (OTP restarts it).
@@ -757,7 +775,7 @@ function afterCall(
     const n = r.length;
     if (r[0] === "reply" && (n === 3 || (n === 4 && isAction(r[3])))) {
       s.state = r[2];
-      if (s.stats !== null) s.stats.out++;
+      if (s.sys !== null && s.sys.stats !== null) s.sys.stats.out++;
       from.settle(r[1]);
       return applyAction(proc, s, r[3]);
     }
@@ -909,8 +927,25 @@ function reportTermination(proc: Proc, s: Server, reason: unknown): void {
 // cost one null check per message while off.
 
 /** Counts a message taken, for statistics (system requests excluded). */
-function countIn(stats: Stats, msg: unknown): void {
-  if (!isInstance(msg, SysRequest)) stats.in++;
+function countIn(sys: SysState, msg: unknown): void {
+  if (sys.stats !== null && !isInstance(msg, SysRequest)) sys.stats.in++;
+}
+
+/** Whether sys.ts suspended the server. */
+function isSuspended(s: Server): boolean {
+  return s.sys !== null && s.sys.suspended;
+}
+
+/** The server's sys state, made on first use. */
+function sysOf(s: Server): SysState {
+  return s.sys ??= new SysState();
+}
+
+/** Drops the sys state once it holds nothing (resumed, statistics off). */
+function tidySys(s: Server): void {
+  if (s.sys !== null && !s.sys.suspended && s.sys.stats === null) {
+    s.sys = null;
+  }
 }
 
 /** Serves a system request; after a suspend, waits in the suspend loop. */
@@ -920,7 +955,7 @@ function sysRequest(
   req: SysRequest,
 ): void | Promise<void> {
   req.settle(sysAnswer(proc, s, req.body));
-  if (s.suspended) return suspendLoop(proc, s);
+  if (isSuspended(s)) return suspendLoop(proc, s);
 }
 
 /** The answer to a system request (applying suspend/resume/statistics). */
@@ -931,17 +966,23 @@ function sysAnswer(proc: Proc, s: Server, body: SysBody): unknown {
     case "getStatus":
       return statusOf(proc, s);
     case "suspend":
-      s.suspended = true;
+      sysOf(s).suspended = true;
       return undefined;
     case "resume":
-      s.suspended = false;
+      if (s.sys !== null) s.sys.suspended = false;
+      tidySys(s);
       return undefined;
-    case "statistics":
+    case "statistics": {
+      const stats = s.sys === null ? null : s.sys.stats;
+      if (body[1] === "get") {
+        return stats === null ? undefined : statisticsOf(stats);
+      }
       // OTP: enabling twice keeps the counters running since the first.
-      if (body[1] === "enable") s.stats ??= new Stats();
-      else if (body[1] === "disable") s.stats = null;
-      else return s.stats === null ? undefined : statisticsOf(s.stats);
+      if (body[1] === "enable") sysOf(s).stats ??= new Stats();
+      else if (s.sys !== null) s.sys.stats = null;
+      tidySys(s);
       return undefined;
+    }
   }
 }
 
@@ -962,11 +1003,13 @@ function statusOf(proc: Proc, s: Server): ServerStatus {
     pid: proc.pid,
     name: proc.name,
     kind: serverKind(s.behaviour, s.state),
-    status: s.suspended ? "suspended" : "running",
+    status: isSuspended(s) ? "suspended" : "running",
     parent: s.parent === null ? undefined : s.parent.pid,
     trapExit: proc.trapExit,
     messageQueueLength: mailboxLength(proc),
-    statistics: s.stats === null ? undefined : statisticsOf(s.stats),
+    statistics: s.sys === null || s.sys.stats === null
+      ? undefined
+      : statisticsOf(s.sys.stats),
     state: formatted(proc, s, { state: s.state }).state,
   };
 }
@@ -1027,7 +1070,7 @@ function failedFormat(status: FormatStatus, why: string): FormatStatus {
  */
 async function suspendLoop(proc: Proc, s: Server): Promise<void> {
   const accepts = (m: unknown) => acceptedSuspended(proc, s, m);
-  while (s.suspended) {
+  while (isSuspended(s)) {
     let msg: unknown;
     try {
       msg = await receiveIn(proc, accepts, Infinity);
@@ -1039,7 +1082,7 @@ async function suspendLoop(proc: Proc, s: Server): Promise<void> {
       msg.settle(sysAnswer(proc, s, msg.body));
       continue;
     }
-    s.suspended = false;
+    s.sys!.suspended = false;
     s.last = msg;
     return terminateServer(
       proc,

@@ -37,7 +37,6 @@ import * as director from "../director.ts";
 import * as tracker from "../tracker.ts";
 import * as tableManager from "../table_manager.ts";
 import { setLogger } from "../logger.ts";
-import type { Report } from "../logger.ts";
 import {
   assertNoMessages,
   downReason,
@@ -226,7 +225,7 @@ describe("Sys.getStatus()", () => {
       const pid = await start({
         init: () => ["ok", "hunter2"],
         handleCast: (msg, s) => ["stop", ["crashed_with", msg], s],
-        formatStatus: ({ state, message, reason }) => ({
+        formatStatus: ({ message, reason }) => ({
           state: "***",
           message: JSON.stringify(message).replaceAll("hunter2", "***"),
           reason: JSON.stringify(reason).replaceAll("hunter2", "***"),
@@ -639,6 +638,22 @@ describe("sys errors", () => {
     await assert.rejects(
       resume(pid, { signal: "no" as never }),
       (e) => e instanceof TypeError && /'signal'/.test(e.message),
+    );
+    // Hostile servers and options reject, never throw.
+    for (const hostile of [throwingProxy(), throwingPrimitive()]) {
+      await assert.rejects(
+        getStatus(hostile as never),
+        (e) => e instanceof TypeError && /'server'/.test(e.message),
+      );
+      // As call(): the options are read inside the promise, so whatever
+      // they throw is a rejection (an unknown key is a TypeError).
+      const p = getState(pid, hostile as never);
+      await assert.rejects(p);
+    }
+    await assert.rejects(
+      getState(pid, throwingPrimitive() as never),
+      (e) =>
+        e instanceof TypeError && /unknown option "toString"/.test(e.message),
     );
     await stop(pid);
   });
