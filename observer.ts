@@ -17,9 +17,10 @@
  *   stopped) with restart counts;
  * - every process (pid, name, kind, label, status, mailbox length,
  *   messages received and sent, memory estimate), sortable by column;
- * - a process's detail: parent, links, monitors, and for a server its state
- *   through `sys.getStatus` (after its `formatStatus` hook, so secrets stay
- *   hidden) when the `sys` module is present;
+ * - a process's detail: parent, links, monitors, and for a server
+ *   (gen_server, supervisor, director, tracker, table manager) its state
+ *   through `sys.getStatus`, after its `formatStatus` hook, so secrets it
+ *   hides stay hidden;
  * - the tables (type, owner, heir, access, size, memory);
  * - a timeline of restarts and exits, pushed as they happen;
  * - two charts: restarts per interval, and messages waiting in all

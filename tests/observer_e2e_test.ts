@@ -85,8 +85,9 @@ async function startDemo(): Promise<Pid> {
     strategy: "one_for_one",
     intensity: 50,
     period: 5,
-    // A visible "restarting" state: each restart waits 1.5 s.
-    backoff: { initial: 1500, max: 1500 },
+    // A visible "restarting" state: each restart waits 2.5 s (a dozen
+    // snapshots at the test's interval, however loaded the machine).
+    backoff: { initial: 2500, max: 2500 },
     children: [
       { id: "worker", start: () => spawnLink(forever) },
       {
