@@ -299,7 +299,8 @@ const SCRIPT = String.raw`
     row.append(el("span", "state-label", text));
     if (c.restarts > 0) row.append(el("span", "badge hot", "restarts " + c.restarts));
     if (c.pid) row.append(button("kill", "kill", "exit(" + c.pid + ", \"kill\")", () => kill(c.pid)));
-    if (c.state === "running") row.append(button("stop", "stop", "terminate child " + c.id, () => stopChild(t.pid, c.id)));
+    // A table manager's child is its consumer, not a child it can stop.
+    if (c.state === "running" && t.kind !== "table_manager") row.append(button("stop", "stop", "terminate child " + c.id, () => stopChild(t.pid, c.id)));
   }
 
   // ---- processes -------------------------------------------------------------
