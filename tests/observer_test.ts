@@ -16,10 +16,13 @@ import {
   register,
   send,
   spawnLink,
+  whereis,
 } from "../process.ts";
 import { setLabel } from "../system.ts";
 import * as sys from "../sys.ts";
 import * as genServer from "../gen_server.ts";
+import * as director from "../director.ts";
+import * as tracker from "../tracker.ts";
 import { throwingProxy } from "./_hostile.ts";
 import { cleanup, forever, withClock } from "./_helpers.ts";
 
@@ -623,6 +626,59 @@ describe("observer actions", () => {
     } finally {
       await obs.close();
       await supervisor.stop(sup);
+    }
+  });
+
+  test("POST /api/stop-child stops a director's, a tracker's and a dynamic supervisor's child", async () => {
+    const obs = await serve();
+    const d = await director.start(() => ({
+      children: [{ id: ["db", 1], start: () => spawnLink(forever) }],
+    }));
+    await tracker.start("obs_tracker");
+    const t = whereis("obs_tracker")!;
+    await tracker.findOrOpen("obs_tracker", {
+      id: "s1",
+      start: () => spawnLink(forever),
+    });
+    const dyn = await supervisor.startDynamic();
+    const { pid: dynChild } = await supervisor.startChild(dyn, {
+      id: "ignored",
+      start: () => spawnLink(forever),
+    });
+    try {
+      const r1 = await post(obs, "/api/stop-child", {
+        supervisor: String(d),
+        id: '["db", 1]',
+      });
+      assert.equal(r1.status, 200, r1.body);
+      assert.equal(
+        director.getPids(d).length,
+        0,
+        "the director's child stopped",
+      );
+      const r2 = await post(obs, "/api/stop-child", {
+        supervisor: String(t),
+        id: '"s1"',
+      });
+      assert.equal(r2.status, 200, r2.body);
+      assert.equal(tracker.find("obs_tracker", "s1"), undefined);
+      const snap = JSON.parse((await req(obs, "/api/snapshot")).body);
+      const tree = snap.trees.find((x: { pid: string }) =>
+        x.pid === String(dyn)
+      );
+      const shown = tree.children[0];
+      assert.equal(shown.pid, String(dynChild));
+      const r3 = await post(obs, "/api/stop-child", {
+        supervisor: String(dyn),
+        id: shown.id,
+      });
+      assert.equal(r3.status, 200, r3.body);
+      assert.ok(!isAlive(dynChild as Pid));
+    } finally {
+      await obs.close();
+      await director.stop(d);
+      await tracker.stop("obs_tracker");
+      await supervisor.stop(dyn);
     }
   });
 });
