@@ -92,6 +92,7 @@
 
 import {
   addWait,
+  countSent,
   currentProc,
   deliver,
   type DownWatcher,
@@ -1713,7 +1714,7 @@ function sendRequest(
     if (signal !== undefined) req.listen(signal);
     watch(target!, req);
     addWait(caller, req);
-    caller.sent++;
+    countSent(caller);
     deliver(target!, req);
     // Lazily: a request answered in this burst never touches the clock.
     if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
@@ -1739,7 +1740,7 @@ export function cast<D extends Dest>(server: D, message: CastFor<D>): void {
   if (target === undefined) return;
   const sender = currentProc();
   if (!sender.dead) {
-    sender.sent++;
+    countSent(sender);
     deliver(target, new Cast(message));
   }
 }

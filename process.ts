@@ -122,6 +122,7 @@
 
 import {
   addWait,
+  countSent,
   currentProc,
   deliver,
   demonitorRef,
@@ -435,7 +436,7 @@ export function send<T>(dest: Dest, message: T): T {
   }
   const sender = currentProc();
   if (!sender.dead) {
-    sender.sent++;
+    countSent(sender);
     deliver(target, message);
   }
   return message;

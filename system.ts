@@ -17,11 +17,16 @@
  * getter nor a `toString` of a plain object).
  *
  * ## What it costs
- * Nothing measurable when nobody looks: a process record carries its kind,
- * label, parent, start time and two message counters (plain integer
- * increments, no allocation per message), and the live processes form a
- * list through their records. The event stream costs one `null` check per
- * spawn, exit and table hand-over while nobody subscribes.
+ * Nothing measurable when nobody looks. A process record carries its kind,
+ * parent, start time and two message counters (plain integer increments: no
+ * allocation per message); a spawn reads no clock (a process that outlives
+ * its first turn is stamped together with the others of that scheduler
+ * pass, by one clock read); the live processes are found through a list
+ * their records join once their first turn is over, so a process that ends
+ * in its first turn never touches it. A record is about 64 bytes larger for
+ * all this (BENCHMARKS.md, "Introspection"). While nobody subscribes to
+ * {@linkcode events}, a spawn, an exit or a table hand-over costs one
+ * check. A snapshot costs time in proportion to what it lists.
  *
  * ## Counters and estimates
  * - `messagesReceived` counts every message put in the process's mailbox,
@@ -69,6 +74,7 @@ import {
   listOf,
   liveProcs,
   mailboxLength,
+  messageCounts,
   type Monitor,
   monitorsOf,
   Pid,
@@ -77,6 +83,7 @@ import {
   procOf,
   setObserver,
   setProcLabel,
+  startedAtOf,
   type SystemObserver,
   type TreeInfo,
 } from "./_runtime.ts";
@@ -125,7 +132,10 @@ export interface ProcessSnapshot {
   trapExit: boolean;
   /** The process that spawned it (undefined for main). */
   parent: Pid | undefined;
-  /** When it was spawned, in whole clock ms (`getClock().now()` then). */
+  /**
+   * When it was spawned, in whole clock ms (`getClock().now()`, read within
+   * the scheduler pass that ran its first turn).
+   */
   startedAt: number;
   /** Its size in bytes, estimated (see the module docs). */
   memory: number;
@@ -272,6 +282,7 @@ function snapshotOf(p: Proc): ProcessSnapshot {
   const { held, on } = monitorsOf(p);
   const links = listOf(p.links).map((l) => l.pid);
   const label = p.meta?.label;
+  const [received, sent] = messageCounts(p);
   return {
     pid: p.pid,
     name: p.name,
@@ -279,14 +290,14 @@ function snapshotOf(p: Proc): ProcessSnapshot {
     label,
     status: statusOf(p),
     messageQueueLength: mailboxLength(p),
-    messagesReceived: p.received,
-    messagesSent: p.sent,
+    messagesReceived: received,
+    messagesSent: sent,
     links,
     monitors: held.flatMap(monitoredPid),
     monitoredBy: on.map((m) => m.owner.pid),
     trapExit: p.trapExit,
     parent: p.parent?.pid,
-    startedAt: p.startedAt,
+    startedAt: startedAtOf(p),
     memory: PROC_BYTES + SLOT_BYTES * (p.mq?.length ?? 0) +
       RELATION_BYTES * (links.length + held.length + on.length) +
       2 * (label?.length ?? 0),
@@ -339,7 +350,7 @@ export function processSnapshot(pid: Pid): ProcessSnapshot | undefined {
     );
   }
   const p = procOf(pid);
-  return isListed(p) ? snapshotOf(p) : undefined;
+  return !p.dead || isListed(p) ? snapshotOf(p) : undefined;
 }
 
 /**

@@ -171,6 +171,26 @@ describe("processes()", () => {
     await assertNoMessages();
   });
 
+  test("message counters go on past 2^30 - 1 (kept small on the record, carried over)", async () => {
+    const sink = spawn(forever);
+    const wrap = 0x3fffffff;
+    procOf(sink).received = wrap - 2;
+    for (let i = 0; i < 5; i++) send(sink, i);
+    assert.equal(snap(sink).messagesReceived, wrap + 3);
+    assert.ok(procOf(sink).received < wrap);
+    const sender = spawn(async () => {
+      await receive();
+      for (let i = 0; i < 4; i++) send(sink, i);
+      await forever();
+    });
+    procOf(sender).sent = wrap - 1;
+    send(sender, "go");
+    await settle();
+    assert.equal(snap(sender).messagesSent, wrap + 3);
+    await kill(sink);
+    await kill(sender);
+  });
+
   test("processes() shows links, monitors, monitoredBy and trapExit", async () => {
     const a = spawnLink(forever);
     const b = spawn(forever);
@@ -192,6 +212,45 @@ describe("processes()", () => {
     void ref;
     exit(a, "kill");
     await flush();
+  });
+
+  test("processes() gives each process the clock time it was spawned at, and keeps it", async () => {
+    await withClock(async (clock) => {
+      await clock.advance(1000);
+      const early = spawn(forever);
+      const seenBeforeFirstTurn = snap(early).startedAt;
+      assert.equal(seenBeforeFirstTurn, 1000);
+      const quiet = spawn(forever); // first seen after its first turn
+      await settle();
+      await clock.advance(250);
+      const late = spawn(forever);
+      await settle();
+      await clock.advance(5);
+      assert.equal(snap(early).startedAt, 1000);
+      assert.equal(snap(quiet).startedAt, 1000);
+      assert.equal(snap(late).startedAt, 1250);
+      const server = await genServer.start(idleServer, undefined);
+      assert.equal(snap(server).startedAt, 1255);
+      await genServer.stop(server);
+      for (const p of [early, quiet, late]) await kill(p);
+    });
+  });
+
+  test("processes() lists a process in its first turn and ones not run yet, oldest first", async () => {
+    const main = self();
+    const a = spawn(() => {
+      const all = processes().map((p) => p.pid);
+      send(main, ["seen", all.includes(self()), all.includes(b)]);
+    });
+    const b = spawn(forever);
+    const ids = processes().map((p) => p.pid);
+    assert.ok(ids.indexOf(a) >= 0 && ids.indexOf(a) < ids.indexOf(b));
+    assert.deepEqual(await receive((m) => Array.isArray(m)), [
+      "seen",
+      true,
+      true,
+    ]);
+    await kill(b);
   });
 
   test("a dead process disappears from processes() and processSnapshot()", async () => {
@@ -397,6 +456,29 @@ describe("supervisionTrees()", () => {
       await supervisor.stop(sup);
     });
     await assertNoMessages();
+  });
+
+  test("supervisionTrees() shows a tracker's restarted child with its count, and its intensity window", async () => {
+    const trk = await tracker.start("sys_trk_restarts");
+    const first = await tracker.findOrOpen("sys_trk_restarts", {
+      id: ["stream", 1],
+      restart: "permanent",
+      start: () => spawnLink(forever),
+    });
+    await kill(first);
+    for (
+      let i = 0;
+      i < 10 && findTree(trk).children[0]?.state !== "running";
+      i++
+    ) await settle();
+    const t = findTree(trk);
+    assert.equal(t.kind, "tracker");
+    assert.equal(t.restarts, 1);
+    assert.equal(t.children[0].id, '["stream", 1]');
+    assert.equal(t.children[0].restarts, 1);
+    assert.notEqual(t.children[0].pid, first);
+    await tracker.stop("sys_trk_restarts");
+    await flush();
   });
 
   test("supervisionTrees() shows a director's delayed restart as restarting with restartAt", async () => {
