@@ -609,7 +609,7 @@ export class EtsError extends Error {
  * import { ChildRequestError, SupervisorError } from "@steward/steward/errors";
  * const e = new SupervisorError("deleteChild", "db", "not_found");
  * console.assert(e instanceof ChildRequestError && e.code === "not_found");
- * console.assert(e.message === 'deleteChild "db" failed: notFound');
+ * console.assert(e.message === 'deleteChild "db" failed: not_found');
  * ```
  */
 export class ChildRequestError<C extends string = string> extends Error {
@@ -669,7 +669,7 @@ export class ChildRequestError<C extends string = string> extends Error {
    * ```ts
    * import { ChildRequestError } from "@steward/steward/errors";
    * const m = ChildRequestError.describe("startChild", "w", "start_failed", "boom");
-   * console.assert(m === 'startChild "w" failed: startFailed ("boom")');
+   * console.assert(m === 'startChild "w" failed: start_failed ("boom")');
    * ```
    */
   static describe(

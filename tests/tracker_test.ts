@@ -859,7 +859,9 @@ describe("Tracker.findOrOpen()", () => {
         id: "brief",
         start: async () => {
           const p = spawnLink(() => {});
-          await new Promise((r) => setTimeout(r, 0));
+          // Dead before the start returns (a loaded scheduler may take
+          // more than one timer turn to run it).
+          while (isAlive(p)) await new Promise((r) => setTimeout(r, 0));
           return p;
         },
       });
