@@ -684,6 +684,10 @@ class ObserverServer implements Observer {
       "cache-control": "no-store",
       "connection": "keep-alive",
     });
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
     this.#clients.add(res);
     const gone = () => {
       this.#clients.delete(res);

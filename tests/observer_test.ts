@@ -281,6 +281,9 @@ describe("observer.serve()", () => {
       const postPage = await req(obs, "/metrics", { method: "POST" });
       assert.equal(postPage.status, 405);
       assert.equal(postPage.headers["allow"], "GET, HEAD");
+      const head = await req(obs, "/events", { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(head.body, "");
       assert.ok(isAlive(pid));
     } finally {
       await obs.close();
