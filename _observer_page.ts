@@ -163,6 +163,10 @@ const SCRIPT = String.raw`
 (() => {
   const SERIES = 120;
   const TIMELINE = 300;
+  // Rows drawn at most (a program may run 100,000 processes; the browser
+  // would redraw them all every interval).
+  const MAX_ROWS = 500;
+  const MAX_CHILDREN = 200;
   const $ = (id) => document.getElementById(id);
   const st = {
     snap: null, startedAt: 0, sortKey: "messageQueueLength", sortDir: -1,
@@ -264,7 +268,10 @@ const SCRIPT = String.raw`
     li.append(row);
     if (open) {
       const ul = el("ul", "children");
-      for (const c of t.children) ul.append(renderChild(t, c, now));
+      for (const c of t.children.slice(0, MAX_CHILDREN)) ul.append(renderChild(t, c, now));
+      if (t.children.length > MAX_CHILDREN) {
+        ul.append(el("li", "muted more", "\u2026 and " + (t.children.length - MAX_CHILDREN) + " more children"));
+      }
       li.append(ul);
     }
     return li;
@@ -314,7 +321,7 @@ const SCRIPT = String.raw`
     return r * st.sortDir || Number(a.pid.split(".")[1]) - Number(b.pid.split(".")[1]);
   }
   function renderProcesses(s) {
-    const rows = s.processes.slice().sort(compare).map((p) => {
+    const rows = s.processes.slice().sort(compare).slice(0, MAX_ROWS).map((p) => {
       const tr = el("tr");
       tr.dataset.pid = p.pid;
       if (p.pid === st.selected) tr.className = "selected";
@@ -329,7 +336,9 @@ const SCRIPT = String.raw`
       return tr;
     });
     $("procs").tBodies[0].replaceChildren(...rows);
-    $("process-count").textContent = "(" + s.processes.length + ")";
+    $("process-count").textContent = s.processes.length > MAX_ROWS
+      ? "(" + s.processes.length + ", the first " + MAX_ROWS + " shown)"
+      : "(" + s.processes.length + ")";
     for (const th of $("procs").tHead.rows[0].cells) {
       th.classList.toggle("sorted-asc", th.dataset.key === st.sortKey && st.sortDir > 0);
       th.classList.toggle("sorted-desc", th.dataset.key === st.sortKey && st.sortDir < 0);
@@ -403,7 +412,7 @@ const SCRIPT = String.raw`
 
   // ---- tables ------------------------------------------------------------------
   function renderTables(s) {
-    const rows = s.tables.map((t) => {
+    const rows = s.tables.slice(0, MAX_ROWS).map((t) => {
       const tr = el("tr");
       const owner = el("td"); owner.append(pidLink(t.owner));
       const heir = el("td"); if (t.heir) heir.append(pidLink(t.heir));
