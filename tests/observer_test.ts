@@ -258,6 +258,14 @@ describe("observer.serve()", () => {
       ) {
         assert.ok(!page.body.includes(sink), `the page uses no ${sink}`);
       }
+      // The script compiles (it is not run here: the browser test runs it).
+      const script = page.body.slice(
+        page.body.indexOf(`<script nonce="${nonce}">`) +
+          `<script nonce="${nonce}">`.length,
+        page.body.indexOf("</script>"),
+      );
+      assert.ok(script.length > 1000);
+      assert.doesNotThrow(() => new Function(script));
       // A fresh nonce per page.
       const again = await req(obs, "/");
       assert.notEqual(
