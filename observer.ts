@@ -213,11 +213,10 @@ function checkOptions(options: ServeOptions | undefined): Checked {
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) {
-      fail(
-        `unknown option ${JSON.stringify(key)} (known: ${
-          OPTION_KEYS.join(", ")
-        })`,
-        key,
+      throw new TypeError(
+        `Cannot serve the observer: unknown option ${
+          JSON.stringify(key)
+        } (known: ${OPTION_KEYS.join(", ")})`,
       );
     }
   }

@@ -175,7 +175,11 @@ function sample(body: string, line: string): string | undefined {
 describe("observer.serve()", () => {
   test("serve() refuses unknown keys and bad values, naming them", async () => {
     const cases: [unknown, ErrorConstructor, RegExp][] = [
-      [{ prot: 1 }, TypeError, /unknown option "prot"/],
+      [
+        { prot: 1 },
+        TypeError,
+        /^Cannot serve the observer: unknown option "prot" \(known: port, hostname, token, signal, interval\)$/,
+      ],
       [
         { port: -1 },
         RangeError,
