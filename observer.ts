@@ -88,6 +88,7 @@ import * as tracker from "./tracker.ts";
 import { type Clock, getClock, type TimerHandle } from "./clock.ts";
 import { formatTerm } from "./_format.ts";
 import { reportInternalError } from "./_report.ts";
+import { refuseUnknown } from "./_options.ts";
 import { observerPage } from "./_observer_page.ts";
 import {
   type ExitClass,
@@ -211,15 +212,7 @@ function checkOptions(options: ServeOptions | undefined): Checked {
   if (options === null || typeof options !== "object") {
     fail("'options' must be an object", options);
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(
-        `Cannot serve the observer: unknown option ${
-          JSON.stringify(key)
-        } (known: ${OPTION_KEYS.join(", ")})`,
-      );
-    }
-  }
+  refuseUnknown("serve the observer", options, OPTION_KEYS);
   const port = options.port ?? DEFAULTS.port;
   if (typeof port !== "number") fail("'port' must be a number", port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
