@@ -547,9 +547,9 @@ class Subscription implements AsyncIterableIterator<SystemEvent> {
   #head = 0;
   /** Events dropped since the subscriber last read (oldest ones). */
   #dropped = 0;
-  /** The pending next(), if any. */
-  #resolve: ((r: IteratorResult<SystemEvent>) => void) | null = null;
-  /** A hand-over to the pending next() is queued. */
+  /** The pending next() calls, oldest first. */
+  #waiters: ((r: IteratorResult<SystemEvent>) => void)[] = [];
+  /** A hand-over to the pending next() calls is queued. */
   #queued = false;
   #done = false;
   readonly #signal: AbortSignal | undefined;
@@ -563,7 +563,7 @@ class Subscription implements AsyncIterableIterator<SystemEvent> {
 
   push(event: SystemEvent): void {
     if (this.#buffer.length - this.#head >= this.#size) {
-      this.#head++;
+      this.#buffer[this.#head++] = undefined!;
       this.#dropped++;
     }
     this.#buffer.push(event);
@@ -573,30 +573,21 @@ class Subscription implements AsyncIterableIterator<SystemEvent> {
     }
     // Handed over on a later microtask: a process spawned now has run its
     // first turn by then, and set its kind.
-    if (this.#resolve !== null && !this.#queued) {
+    if (this.#waiters.length > 0 && !this.#queued) {
       this.#queued = true;
       microtask(this.#handOver);
     }
   }
 
+  /** Answers the waiting next() calls, oldest first, while events remain. */
   readonly #handOver = () => {
     this.#queued = false;
-    const resolve = this.#resolve;
-    if (resolve === null) return;
-    const e = this.#take();
-    if (e === undefined) return;
-    this.#resolve = null;
-    resolve({ value: e, done: false });
-    // A later next() waiting too (the wrapper put it back), and more to give.
-    if (this.#resolve !== null && this.#pending() && !this.#queued) {
-      this.#queued = true;
-      microtask(this.#handOver);
+    while (this.#waiters.length > 0) {
+      const e = this.#take();
+      if (e === undefined) return;
+      this.#waiters.shift()!({ value: e, done: false });
     }
   };
-
-  #pending(): boolean {
-    return this.#dropped > 0 || this.#head < this.#buffer.length;
-  }
 
   #take(): SystemEvent | undefined {
     if (this.#dropped > 0) {
@@ -617,19 +608,10 @@ class Subscription implements AsyncIterableIterator<SystemEvent> {
 
   next(): Promise<IteratorResult<SystemEvent>> {
     if (this.#done) return Promise.resolve({ value: undefined, done: true });
-    const e = this.#take();
+    // Earlier next() calls still waiting are answered first.
+    const e = this.#waiters.length === 0 ? this.#take() : undefined;
     if (e !== undefined) return Promise.resolve({ value: e, done: false });
-    if (this.#resolve !== null) {
-      // Concurrent next() calls: the earlier one is answered first.
-      const earlier = this.#resolve;
-      return new Promise((resolve) => {
-        this.#resolve = (r) => {
-          earlier(r);
-          this.#resolve = resolve;
-        };
-      });
-    }
-    return new Promise((resolve) => this.#resolve = resolve);
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   return(): Promise<IteratorResult<SystemEvent>> {
@@ -648,12 +630,10 @@ class Subscription implements AsyncIterableIterator<SystemEvent> {
     this.#buffer = [];
     this.#head = this.#dropped = 0;
     unsubscribe(this);
-    // Every pending next() ends (each wrapper puts the next one back).
-    while (this.#resolve !== null) {
-      const resolve = this.#resolve;
-      this.#resolve = null;
-      resolve({ value: undefined, done: true });
-    }
+    // Every pending next() ends.
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve({ value: undefined, done: true });
   }
 }
 

@@ -736,6 +736,21 @@ describe("events()", () => {
     for (const p of pids) await kill(p);
   });
 
+  test("events() answers concurrent next() calls in order", async () => {
+    const stream = events();
+    const waits = [stream.next(), stream.next(), stream.next()];
+    const pids = [spawn(forever), spawn(forever), spawn(forever)];
+    const got = await Promise.all(waits);
+    assert.deepEqual(
+      got.map((r) => [r.done, r.value?.type, (r.value as { pid: Pid }).pid]),
+      pids.map((p) => [false, "spawn", p]),
+    );
+    const late = stream.next();
+    await stream.return!();
+    assert.deepEqual(await late, { value: undefined, done: true });
+    for (const p of pids) await kill(p);
+  });
+
   test("events() ends on abort, also while a next() waits, and on for-await break", async () => {
     const controller = new AbortController();
     const stream = events({ signal: controller.signal });
