@@ -44,7 +44,7 @@
  * | `application` | error, notice | application | name, message: an application stopped (notice when its exit code is 0), did not start, was killed past its `shutdown`, got a second signal, or its `onStop` threw |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
- * (`"normal"`, `"shutdown"`, `["shutdown", x]`, `{ shutdown: x }`) of a
+ * (`"normal"`, `"shutdown"`, `["shutdown", x]`) of a
  * transient or temporary child; a shutdown unless the child stopped as asked;
  * a gen_server's termination unless its reason is clean; a process's death
  * only when its body threw (not `exit(reason)`, not an exit signal).
