@@ -934,16 +934,34 @@ export type SysErrorCode =
   | "exited"
   | "timeout";
 
-/** The message of a failed sys request, as OTP names it. */
+/** The message of a failed sys request. */
 function sysMessage(
   operation: SysOperation,
   server: unknown,
   args: readonly unknown[],
   reason: unknown,
 ): string {
-  return `Sys.${operation}(${
-    [server, ...args].map(formatTerm).join(", ")
-  }) failed: ${formatTerm(reason)}`;
+  const what = operation === "getState"
+    ? "get the state of"
+    : operation === "getStatus"
+    ? "get the status of"
+    : operation === "statistics"
+    ? `${
+      args.length > 1 ? formatTerm(args[0]).slice(1, -1) : "get"
+    } statistics of`
+    : operation;
+  let why: string;
+  if (reason === "noproc") why = 'no such process ("noproc")';
+  else if (reason === "not_a_server") {
+    why = 'it is not a gen_server ("not_a_server")';
+  } else if (reason === "calling_self") {
+    why = 'a server cannot ask about itself ("calling_self")';
+  } else if (reason === "timeout") {
+    why = `no answer within ${
+      formatTerm(args[args.length - 1])
+    } ms ("timeout")`;
+  } else why = `it exited with ${formatTerm(reason)}`;
+  return `Cannot ${what} server ${formatTerm(server)}: ${why}`;
 }
 
 /**

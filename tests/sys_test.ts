@@ -536,7 +536,21 @@ describe("sys errors", () => {
     assert.deepEqual(err.args, ["get", 5000]);
     assert.match(
       err.message,
-      /^Sys\.statistics\(<0\.\d+\.0>, "get", 5000\) failed: "noproc"$/,
+      /^Cannot get statistics of server <0\.\d+\.0>: no such process \("noproc"\)$/,
+    );
+    const timedOut = new SysTimeoutError("suspend", "db", [100], 100);
+    assert.equal(
+      timedOut.message,
+      'Cannot suspend server "db": no answer within 100 ms ("timeout")',
+    );
+    assert.equal(
+      new SysError("boom", "getState", "db", [5000]).message,
+      'Cannot get the state of server "db": it exited with "boom"',
+    );
+    assert.equal(
+      new SysError("not_a_server", "statistics", "db", ["enable", 5000])
+        .message,
+      'Cannot enable statistics of server "db": it is not a gen_server ("not_a_server")',
     );
   });
 
