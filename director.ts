@@ -199,6 +199,7 @@ import type {
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
 import { observeDirector } from "./_system_hooks.ts";
+import { setServerKind } from "./_sys.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -756,6 +757,8 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     });
   },
 };
+
+setServerKind(behaviour, () => "director");
 
 /** init: check what init gave, then start the children in order. */
 function setUp(

@@ -1181,7 +1181,7 @@ describe("gen_server options and behaviours are checked", () => {
       {
         name: "TypeError",
         message:
-          'Cannot start: unknown behaviour key "handelCall" (known: init, handleCall, handleCast, handleInfo, handleContinue, terminate)',
+          'Cannot start: unknown behaviour key "handelCall" (known: init, handleCall, handleCast, handleInfo, handleContinue, terminate, formatStatus)',
       },
     );
     await assert.rejects(
