@@ -60,6 +60,8 @@ import {
   Trk,
 } from "./_tracker_state.ts";
 import { isInstance } from "./_safe.ts";
+import { observeTracker } from "./_system_hooks.ts";
+import { setServerKind } from "./_sys.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -328,6 +330,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
       return ["stop", error];
     }
     const trk = made.trk = new Trk(name, proc, options, children, attrs);
+    observeTracker(proc, trk);
     registry.set(name, trk);
     byTrackerPid.set(proc.pid, trk);
     return ["ok", trk];
@@ -420,6 +423,8 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
     });
   },
 };
+
+setServerKind(behaviour, () => "tracker");
 
 // -------------------------------------------------------- caller side --
 

@@ -198,6 +198,8 @@ import type {
 } from "./supervisor.ts";
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
+import { observeDirector } from "./_system_hooks.ts";
+import { setServerKind } from "./_sys.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -692,6 +694,7 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     const proc = currentProc();
     proc.trapExit = true;
     const dir = new Dir(proc, options);
+    observeDirector(proc, dir);
     directors.set(proc.pid, dir);
     addResource(proc, dir.release);
     if (typeof spec === "function") {
@@ -757,6 +760,8 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     });
   },
 };
+
+setServerKind(behaviour, () => "director");
 
 /** init: check what init gave, then start the children in order. */
 function setUp(

@@ -152,7 +152,9 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { observeTableManager } from "./_system_hooks.ts";
 import { isCleanExit, partsOf } from "./_safe.ts";
+import { setServerKind } from "./_sys.ts";
 import { refuseUnknown } from "./_options.ts";
 import { Failure } from "./_failure.ts";
 import { unknownRequestMessage } from "./_request.ts";
@@ -493,6 +495,7 @@ const manager: GenServer<State, InitArg> = {
       monitors: new Map(),
       handOffs: 0,
     };
+    observeTableManager(proc, s);
     // Killed, terminate does not run: release the wait and the timer here,
     // and remember a crash for the next manager of this table.
     addResource(proc, (dead) => {
@@ -597,6 +600,8 @@ const manager: GenServer<State, InitArg> = {
     }
   },
 };
+
+setServerKind(manager, () => "table_manager");
 
 /**
  * After a holder's DOWN: the table should be back with us (its ETS-TRANSFER

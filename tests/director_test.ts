@@ -208,7 +208,7 @@ describe("director_SUITE 17.9.16", () => {
     await assertNoMessages();
   });
 
-  test("3: plan [restart, {restart: 100}, wait, delete] on a supervisor child: restarted, restarting then running, waiting, deleted", async () => {
+  test("3: plan [restart, {restart, 100}, wait, delete] on a supervisor child: restarted, restarting then running, waiting, deleted", async () => {
     await withClock(async (clock) => {
       const id = "foo";
       const plan: PlanElement[] = [
@@ -244,7 +244,7 @@ describe("director_SUITE 17.9.16", () => {
       counts(DIRECTOR, 1, 1, 1, 0);
       assert.deepEqual(director.getPids(DIRECTOR), [[id, child()]]);
 
-      // plan: {restart: 100}
+      // plan: {restart, 100}
       await kill(child());
       assert.deepEqual(director.whichChildren(DIRECTOR), [
         {
@@ -324,7 +324,7 @@ describe("director_SUITE 17.9.16", () => {
     await assertNoMessages();
   });
 
-  test("6: one plan function with count 4 drives restart, {restart: 100}, wait and delete", async () => {
+  test("6: one plan function with count 4 drives restart, {restart, 100}, wait and delete", async () => {
     await withClock(async (clock) => {
       const id = "foo";
       const calls: unknown[] = [];
@@ -358,7 +358,7 @@ describe("director_SUITE 17.9.16", () => {
 
       await kill(child()); // 1: restart
       counts(DIRECTOR, 1, 1, 1, 0);
-      await kill(child()); // 2: {restart: 100}
+      await kill(child()); // 2: {restart, 100}
       assert.equal(director.whichChildren(DIRECTOR)[0].pid, "restarting");
       assert.equal(
         await code(() => director.getPid(DIRECTOR, id)),
@@ -488,7 +488,7 @@ describe("director_SUITE 17.9.16", () => {
 // --------------------------------------------------- README transcripts --
 
 describe("director README transcripts", () => {
-  test("plan [restart, {restart: 5000}, delete]: restarted, then restarting for 5000 ms, then running", async () => {
+  test("plan [restart, {restart, 5000}, delete]: restarted, then restarting for 5000 ms, then running", async () => {
     await withClock(async (clock) => {
       const d = await director.start({});
       assert.deepEqual(director.whichChildren(d), []);
