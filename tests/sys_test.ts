@@ -236,7 +236,7 @@ describe("Sys.getStatus()", () => {
       assert.deepEqual(await downReason(ref), ["crashed_with", "hunter2"]);
       const report = reports.find((r) => r.kind === "server_terminated")!;
       assert.ok(report !== undefined);
-      assert.equal(report.lastMessage, '{"cast":"***"}');
+      assert.equal(report.lastMessage, '["cast","***"]');
       assert.equal(report.reason, '["crashed_with","***"]');
     } finally {
       restore();
