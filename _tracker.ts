@@ -60,7 +60,7 @@ import {
   Trk,
 } from "./_tracker_state.ts";
 import { isInstance } from "./_safe.ts";
-import { setServerKind } from "./_sys.ts";
+import { observeTracker } from "./_system_hooks.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -329,6 +329,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
       return ["stop", error];
     }
     const trk = made.trk = new Trk(name, proc, options, children, attrs);
+    observeTracker(proc, trk);
     registry.set(name, trk);
     byTrackerPid.set(proc.pid, trk);
     return ["ok", trk];
@@ -419,8 +420,6 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
     });
   },
 };
-
-setServerKind(behaviour, () => "tracker");
 
 // -------------------------------------------------------- caller side --
 

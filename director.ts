@@ -198,7 +198,7 @@ import type {
 } from "./supervisor.ts";
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
-import { setServerKind } from "./_sys.ts";
+import { observeDirector } from "./_system_hooks.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -690,6 +690,7 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     const proc = currentProc();
     proc.trapExit = true;
     const dir = new Dir(proc, options);
+    observeDirector(proc, dir);
     directors.set(proc.pid, dir);
     addResource(proc, dir.release);
     if (typeof spec === "function") {
@@ -755,8 +756,6 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     });
   },
 };
-
-setServerKind(behaviour, () => "director");
 
 /** init: check what init gave, then start the children in order. */
 function setUp(

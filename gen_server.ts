@@ -92,6 +92,7 @@
 
 import {
   addWait,
+  countSent,
   currentProc,
   deliver,
   type DownWatcher,
@@ -106,6 +107,7 @@ import {
   registerName,
   removeFirst,
   removeWait,
+  setProcLabel,
   spawnProc,
   startTimeoutAfterBurst,
   thrownReason,
@@ -127,7 +129,7 @@ import {
   type SysOperation,
   SysTimeoutError,
 } from "./errors.ts";
-import { serverKind, type SysBody, sysHooks } from "./_sys.ts";
+import { type SysBody, sysHooks } from "./_sys.ts";
 import type { ServerStatus, Statistics } from "./sys.ts";
 import { getClock } from "./clock.ts";
 import { formatTerm } from "./_format.ts";
@@ -239,6 +241,11 @@ export interface StartOptions {
    * for the timeout) and the start rejects with the signal's `reason`.
    */
   signal?: AbortSignal;
+  /**
+   * A label for the server, shown by the introspection of system.ts
+   * (`processes()`, `supervisionTrees()`); as `setLabel` called in init.
+   */
+  label?: string;
 }
 
 /** Options of {@linkcode call}. */
@@ -273,7 +280,7 @@ export interface StopOptions {
   signal?: AbortSignal;
 }
 
-const START_OPTIONS = ["name", "timeout", "signal"];
+const START_OPTIONS = ["name", "timeout", "signal", "label"];
 const CALL_OPTIONS = ["timeout", "signal"];
 const BEHAVIOUR_KEYS = [
   "init",
@@ -996,7 +1003,7 @@ function statusOf(proc: Proc, s: Server): ServerStatus {
   return {
     pid: proc.pid,
     name: proc.name,
-    kind: serverKind(s.behaviour, s.state),
+    kind: proc.role,
     status: isSuspended(s) ? "suspended" : "running",
     parent: s.parent === null ? undefined : s.parent.pid,
     trapExit: proc.trapExit,
@@ -1356,6 +1363,12 @@ function startServer<S, A>(
     }
     const timeout = checkTimeout(op, opts?.timeout ?? Infinity);
     const signal = checkSignal(op, opts?.signal);
+    const label = opts?.label;
+    if (label !== undefined && typeof label !== "string") {
+      throw new TypeError(
+        `Cannot ${op}: 'label' must be a string, got ${formatTerm(label)}`,
+      );
+    }
     const caller = currentProc();
     if (caller.dead) throw new ExitError(caller.reason);
     // Aborted already: nothing is spawned.
@@ -1367,9 +1380,12 @@ function startServer<S, A>(
         (pid) =>
           initServer(procOf(pid), b, arg, name as string | undefined, starter),
         link ? caller : null,
+        "gen_server",
+        caller,
       );
       starter.proc = proc;
       initializing.add(proc);
+      if (label !== undefined && label !== "") setProcLabel(proc, label);
       if (signal !== undefined) starter.listen(signal);
       watch(proc, starter);
       addWait(caller, starter);
@@ -1698,6 +1714,7 @@ function sendRequest(
     if (signal !== undefined) req.listen(signal);
     watch(target!, req);
     addWait(caller, req);
+    countSent(caller);
     deliver(target!, req);
     // Lazily: a request answered in this burst never touches the clock.
     if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
@@ -1720,7 +1737,10 @@ function sendRequest(
  */
 export function cast<D extends Dest>(server: D, message: CastFor<D>): void {
   const target = resolveServer(server, "cast");
-  if (target !== undefined && !currentProc().dead) {
+  if (target === undefined) return;
+  const sender = currentProc();
+  if (!sender.dead) {
+    countSent(sender);
     deliver(target, new Cast(message));
   }
 }

@@ -20,6 +20,8 @@
  *   where they go.
  * - {@link ./sys.ts}: a running server's state and status, suspend and
  *   resume, statistics (OTP's `sys`).
+ * - {@link ./system.ts}: introspection: every process, supervision tree
+ *   and table, and a stream of what happens.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -88,6 +90,7 @@ export * as Timer from "./timer.ts";
 export * as Application from "./application.ts";
 export * as Logger from "./logger.ts";
 export * as Sys from "./sys.ts";
+export * as System from "./system.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

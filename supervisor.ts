@@ -167,6 +167,7 @@ import {
   unknownRequestMessage,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
+import { observeSupervisor } from "./_system_hooks.ts";
 import { EventHub } from "./_events.ts";
 import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
@@ -176,7 +177,6 @@ import { exitMessage } from "./_safe.ts";
 import { refuseUnknown, unknownKey, unknownKeyMessage } from "./_options.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
-import { setServerKind } from "./_sys.ts";
 import type { Dest } from "./process.ts";
 
 export { ChildSpecError, Pid, SupervisorError };
@@ -864,6 +864,8 @@ class Child {
   startedAt = 0;
   /** What its running process's start returned beside the pid. */
   extra: unknown = undefined;
+  /** Restart attempts its exits caused (for system.ts's trees). */
+  restarts = 0;
 
   constructor(
     readonly spec: FullChildSpec,
@@ -1109,6 +1111,7 @@ class Sup {
       } else this.stopped(child);
       return STOP;
     }
+    child.restarts++;
     switch (this.flags.strategy) {
       case "one_for_all":
         return this.restartGroup(child, [...this.children]);
@@ -1420,12 +1423,6 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
   },
 };
 
-setServerKind(
-  behaviour,
-  (s: Sup) =>
-    s.flags.strategy === "dynamic" ? "dynamic_supervisor" : "supervisor",
-);
-
 /** OTP's `{supervisor_data, E}` / `{start_spec, E}`, from a spec error. */
 function badSpec(key: string, error: unknown): unknown {
   return error instanceof ChildSpecError ? [key, error.reason] : error;
@@ -1454,6 +1451,7 @@ function setUp(
     return ["stop", badSpec("start_spec", error)];
   }
   const sup = new Sup(proc, flags, log);
+  observeSupervisor(proc, sup);
   // Killed (no terminate runs): its delayed restarts must not outlive it.
   addResource(proc, () => {
     for (const c of sup.children) sup.cancelTimer(c);

@@ -149,8 +149,8 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { observeTableManager } from "./_system_hooks.ts";
 import { isCleanExit, partsOf } from "./_safe.ts";
-import { setServerKind } from "./_sys.ts";
 import { refuseUnknown } from "./_options.ts";
 import { enabled, log } from "./_logger.ts";
 
@@ -489,6 +489,7 @@ const manager: GenServer<State, InitArg> = {
       monitors: new Map(),
       handOffs: 0,
     };
+    observeTableManager(proc, s);
     // Killed, terminate does not run: release the wait and the timer here,
     // and remember a crash for the next manager of this table.
     addResource(proc, (dead) => {
@@ -593,8 +594,6 @@ const manager: GenServer<State, InitArg> = {
     }
   },
 };
-
-setServerKind(manager, () => "table_manager");
 
 /**
  * After a holder's DOWN: the table should be back with us (its ETS-TRANSFER
