@@ -61,7 +61,6 @@ import {
 } from "./_tracker_state.ts";
 import { isInstance } from "./_safe.ts";
 import { observeTracker } from "./_system_hooks.ts";
-import { setServerKind } from "./_sys.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -423,8 +422,6 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
     });
   },
 };
-
-setServerKind(behaviour, () => "tracker");
 
 // -------------------------------------------------------- caller side --
 

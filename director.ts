@@ -199,7 +199,6 @@ import type {
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
 import { observeDirector } from "./_system_hooks.ts";
-import { setServerKind } from "./_sys.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -760,8 +759,6 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     });
   },
 };
-
-setServerKind(behaviour, () => "director");
 
 /** init: check what init gave, then start the children in order. */
 function setUp(

@@ -132,7 +132,7 @@ import {
   type SysOperation,
   SysTimeoutError,
 } from "./errors.ts";
-import { serverKind, type SysBody, sysHooks } from "./_sys.ts";
+import { type SysBody, sysHooks } from "./_sys.ts";
 import type { ServerStatus, Statistics } from "./sys.ts";
 import { getClock } from "./clock.ts";
 import { formatTerm } from "./_format.ts";
@@ -1033,7 +1033,7 @@ function statusOf(proc: Proc, s: Server): ServerStatus {
   return {
     pid: proc.pid,
     name: proc.name,
-    kind: serverKind(s.behaviour, s.state),
+    kind: proc.role,
     status: isSuspended(s) ? "suspended" : "running",
     parent: s.parent === null ? undefined : s.parent.pid,
     trapExit: proc.trapExit,

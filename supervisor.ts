@@ -178,7 +178,6 @@ import { exitMessage } from "./_safe.ts";
 import { refuseUnknown, unknownKey, unknownKeyMessage } from "./_options.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
-import { setServerKind } from "./_sys.ts";
 import type { Dest } from "./process.ts";
 
 export { ChildSpecError, Pid, SupervisorError };
@@ -1427,12 +1426,6 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
     });
   },
 };
-
-setServerKind(
-  behaviour,
-  (s: Sup) =>
-    s.flags.strategy === "dynamic" ? "dynamic_supervisor" : "supervisor",
-);
 
 /** OTP's `{supervisor_data, E}` / `{start_spec, E}`, from a spec error. */
 function badSpec(key: string, error: unknown): unknown {

@@ -61,18 +61,10 @@
 
 import "./gen_server.ts"; // it fills sysHooks
 import type { Dest, Pid } from "./process.ts";
+import type { ProcessKind } from "./system.ts";
 import type { SysOperation } from "./errors.ts";
 import { type SysBody, sysHooks } from "./_sys.ts";
 import { formatTerm } from "./_format.ts";
-
-/** Which kind of gen_server-based process a server is. */
-export type ServerKind =
-  | "gen_server"
-  | "supervisor"
-  | "dynamic_supervisor"
-  | "director"
-  | "tracker"
-  | "table_manager";
 
 /** Options of every function here. */
 export interface SysOptions {
@@ -110,8 +102,12 @@ export interface ServerStatus {
   pid: Pid;
   /** Its registered name, if any. */
   name: string | undefined;
-  /** What it is. */
-  kind: ServerKind;
+  /**
+   * What it is (as `processes()` of system.ts says): `"gen_server"`,
+   * `"supervisor"`, `"dynamic_supervisor"`, `"task_supervisor"`,
+   * `"director"`, `"tracker"` or `"table_manager"`.
+   */
+  kind: ProcessKind;
   /** `"suspended"` between {@linkcode suspend} and {@linkcode resume}. */
   status: "running" | "suspended";
   /** The process that started it linked (`startLink`), if any. */

@@ -154,7 +154,6 @@ import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { observeTableManager } from "./_system_hooks.ts";
 import { isCleanExit, partsOf } from "./_safe.ts";
-import { setServerKind } from "./_sys.ts";
 import { refuseUnknown } from "./_options.ts";
 import { Failure } from "./_failure.ts";
 import { unknownRequestMessage } from "./_request.ts";
@@ -600,8 +599,6 @@ const manager: GenServer<State, InitArg> = {
     }
   },
 };
-
-setServerKind(manager, () => "table_manager");
 
 /**
  * After a holder's DOWN: the table should be back with us (its ETS-TRANSFER

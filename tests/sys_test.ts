@@ -33,6 +33,7 @@ import {
 } from "../errors.ts";
 import { getState, getStatus, resume, statistics, suspend } from "../sys.ts";
 import * as supervisor from "../supervisor.ts";
+import * as task from "../task.ts";
 import * as director from "../director.ts";
 import * as tracker from "../tracker.ts";
 import * as tableManager from "../table_manager.ts";
@@ -454,7 +455,7 @@ describe("Sys.statistics()", () => {
 });
 
 describe("sys on gen_server-based processes", () => {
-  test("a supervisor and a dynamic supervisor", async () => {
+  test("a supervisor, a dynamic supervisor and a task supervisor", async () => {
     const sup = await supervisor.start({ children: [] }, { name: "sys_sup" });
     const status = await getStatus("sys_sup");
     assert.equal(status.kind, "supervisor");
@@ -462,8 +463,11 @@ describe("sys on gen_server-based processes", () => {
     assert.equal(typeof await getState(sup), "object");
     const dyn = await supervisor.startDynamic();
     assert.equal((await getStatus(dyn)).kind, "dynamic_supervisor");
+    const tasks = await task.startSupervisor();
+    assert.equal((await getStatus(tasks)).kind, "task_supervisor");
     await supervisor.stop(sup);
     await supervisor.stop(dyn);
+    await supervisor.stop(tasks);
   });
 
   test("a director", async () => {
