@@ -2,7 +2,7 @@
 // `npm test` and `npm run demo` work on a fresh clone by running
 // `npm install` when a pinned devDependency (deno, bun, @types/node) is
 // missing from node_modules or has another version. When everything is in
-// place it does nothing (no network).
+// place it does nothing (no network). It also installs nats-server (below).
 //
 // `--no-save`: install what package-lock.json locks without writing it back,
 // so the tree stays clean. Without it npm rewrites the lock file whenever its
@@ -47,5 +47,30 @@ if (stale.length > 0 || missingBinaries.length > 0) {
   if (result.status !== 0) {
     console.error("npm install failed");
     process.exit(result.status ?? 1);
+  }
+}
+
+// The cluster's tests run real NATS servers (Debian's `nats-server`, with
+// JetStream). Installed when missing and the machine allows it (root with
+// apt-get); otherwise those tests fail saying how to install it.
+ensureNatsServer();
+
+function ensureNatsServer() {
+  const has = (cmd) =>
+    spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" })
+      .status === 0;
+  if (process.platform !== "linux" || has("nats-server")) return;
+  if (process.getuid?.() !== 0 || !has("apt-get")) {
+    console.error(
+      "nats-server is missing (the cluster tests need it): install Debian's nats-server package",
+    );
+    return;
+  }
+  console.error("Installing nats-server (apt-get)...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const apt = (args) => spawnSync("apt-get", args, { stdio: "inherit", env });
+  if (apt(["install", "-y", "-q", "nats-server"]).status !== 0) {
+    apt(["update", "-q"]);
+    apt(["install", "-y", "-q", "nats-server"]);
   }
 }
