@@ -832,3 +832,49 @@ export class ApplicationError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * What was wrong with a frame that came from another node: `"too_large"`,
+ * `"bad_utf8"`, `"bad_json"`, `"bad_shape"` (a tag with the wrong
+ * arguments, a value that is neither a JSON scalar nor a tagged array, a
+ * malformed pid), `"too_deep"`, `"unknown_tag"`, or `"bad_frame"` (a value
+ * that decodes, but not to a frame the cluster knows).
+ */
+export type WireProblem =
+  | "too_large"
+  | "bad_utf8"
+  | "bad_json"
+  | "bad_shape"
+  | "too_deep"
+  | "unknown_tag"
+  | "bad_frame";
+
+/**
+ * A frame from another node could not be decoded (cluster.ts): the node
+ * reports it and drops the frame; no process sees it. `problem` says why.
+ *
+ * @example
+ * ```ts
+ * import { WireDecodeError } from "@steward/steward/errors";
+ * const e = new WireDecodeError("unknown_tag", 'unknown tag "x"');
+ * console.assert(e.code === "bad_frame" && e.problem === "unknown_tag");
+ * ```
+ */
+export class WireDecodeError extends Error {
+  /** What callers test: always `"bad_frame"`. */
+  readonly code: "bad_frame" = "bad_frame";
+  /** Why the frame was refused. */
+  readonly problem: WireProblem;
+
+  /**
+   * Creates the error.
+   *
+   * @param problem why the frame was refused.
+   * @param detail a short description, for the report.
+   */
+  constructor(problem: WireProblem, detail: string) {
+    super(`Dropped a frame from the wire (${problem}): ${detail}`);
+    this.name = "WireDecodeError";
+    this.problem = problem;
+  }
+}
