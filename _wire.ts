@@ -68,9 +68,32 @@ export function encode(value: unknown, peer: WirePeer): Uint8Array {
   return encoder.encode(JSON.stringify(toWire(value, peer)));
 }
 
-/** `value` as the JSON-ready tagged form (see the file's comment). */
-export function toWire(value: unknown, peer: WirePeer): unknown {
-  return new Encoder(peer).put(value, 0);
+/**
+ * `value` as the JSON-ready tagged form (see the file's comment); errors
+ * name paths from `root` (`message.user.onClick`).
+ */
+export function toWire(
+  value: unknown,
+  peer: WirePeer,
+  root = "value",
+): unknown {
+  return new Encoder(peer, root).put(value, 0);
+}
+
+/**
+ * A frame's bytes: the `head` values (tags, ids, pids) then `payload`, whose
+ * errors name paths from `root`.
+ */
+export function encodeFrame(
+  head: unknown[],
+  payload: unknown,
+  root: string,
+  peer: WirePeer,
+): Uint8Array {
+  const wire: unknown[] = ["a"];
+  for (const x of head) wire.push(toWire(x, peer));
+  wire.push(toWire(payload, peer, root));
+  return encoder.encode(JSON.stringify(wire));
 }
 
 class Encoder {
@@ -79,11 +102,11 @@ class Encoder {
   /** Path segments to the value being encoded, for error messages. */
   readonly path: string[] = [];
 
-  constructor(readonly peer: WirePeer) {}
+  constructor(readonly peer: WirePeer, readonly root: string) {}
 
   fail(what: string): never {
     throw new TypeError(
-      `Cannot send ${`value${this.path.join("")}`}: ${what}`,
+      `Cannot send ${this.root}${this.path.join("")}: ${what}`,
     );
   }
 

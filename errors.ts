@@ -878,3 +878,50 @@ export class WireDecodeError extends Error {
     this.problem = problem;
   }
 }
+
+/**
+ * Why a cluster operation failed: `"already_connected"` (this runtime is a
+ * node already: one node per runtime), `"closed"` (the node was closed), or
+ * `"noconnection"` (the other node is not reachable: gone, or in another
+ * cluster).
+ */
+export type ClusterErrorCode = "already_connected" | "closed" | "noconnection";
+
+/**
+ * A cluster operation failed (`@steward/steward/cluster`); `code` says why.
+ * (A call to a process on a node that is gone is a `CallError` with reason
+ * `"noconnection"`, as in OTP.)
+ *
+ * @example
+ * ```ts
+ * import { ClusterError } from "@steward/steward/errors";
+ * const e = new ClusterError("noconnection", "whereis", 'node "b" is not reachable');
+ * console.assert(e.code === "noconnection" && e.operation === "whereis");
+ * ```
+ */
+export class ClusterError extends Error {
+  /** Why it failed. */
+  readonly code: ClusterErrorCode;
+  /** What was being done. */
+  readonly operation: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param code why it failed.
+   * @param operation what was being done.
+   * @param detail the rest of the message.
+   * @param options the underlying error as `cause`.
+   */
+  constructor(
+    code: ClusterErrorCode,
+    operation: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot ${operation}: ${detail}`, options);
+    this.name = "ClusterError";
+    this.code = code;
+    this.operation = operation;
+  }
+}
