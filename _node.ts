@@ -41,8 +41,12 @@ import {
 import {
   deadProc,
   deliver,
+  type DownWatcher,
   exitSignal,
   isRemote,
+  linked,
+  linkProcs,
+  listOf,
   newRef,
   type Pid,
   type Proc,
@@ -52,6 +56,9 @@ import {
   type RemoteKind,
   remoteProc,
   remoteRefNames,
+  unlinkProcs,
+  unwatch,
+  watch,
   whereisName,
 } from "./_runtime.ts";
 import {
@@ -97,6 +104,8 @@ interface Peer {
 interface StandIn {
   readonly peer: Peer;
   readonly id: number;
+  /** Its node asked the other node to watch it (for monitors). */
+  watched: boolean;
 }
 
 /** A call or stop sent to another node, waiting for its answer. */
@@ -151,6 +160,16 @@ export class Node implements RemoteKind, WirePeer {
   readonly #remoteRefs = new WeakMap<Ref, Address>();
   /** Peers by `name + "\0" + incarnation`. */
   readonly #peers = new Map<string, Peer>();
+  /**
+   * Local processes other nodes watch (for their monitors), by proc id:
+   * which peers to tell of the death, and the watcher that tells them.
+   */
+  readonly #watchedHere = new Map<
+    number,
+    { peers: Set<Peer>; watcher: DownWatcher; proc: Proc }
+  >();
+  /** Node monitors (monitorNode): node name -> processes to tell. */
+  readonly #nodeMonitors = new Map<string, Proc[]>();
   /** Calls and stops sent, by tag. */
   readonly #pending = new Map<number, Pending>();
   #nextTag = 0;
@@ -307,6 +326,26 @@ export class Node implements RemoteKind, WirePeer {
       this.#pending.delete(tag);
       genServerRemote.current!.fail(p.request, p.standIn, "noconnection");
     }
+    // Its processes are out of reach: DOWN and EXIT "noconnection" to who
+    // monitors or is linked to one; its watches here end.
+    for (const ref of [...peer.pids.values()]) {
+      const pid = ref.deref();
+      if (pid === undefined) continue;
+      const standIn = procOf(pid);
+      this.#standInDown(standIn, "noconnection");
+      for (const local of listOf(standIn.links)) {
+        unlinkProcs(standIn, local);
+        exitSignal(standIn, local, "noconnection", true);
+      }
+    }
+    for (const [id, w] of this.#watchedHere) {
+      w.peers.delete(peer);
+      if (w.peers.size === 0) {
+        unwatch(w.proc, w.watcher);
+        this.#watchedHere.delete(id);
+      }
+    }
+    if (wasUp) this.#nodeDown(peer.name);
     if (wasUp && reason !== null && enabled(undefined, "notice")) {
       log({
         level: "notice",
@@ -318,6 +357,50 @@ export class Node implements RemoteKind, WirePeer {
         reason,
       });
     }
+  }
+
+  /** DOWN `reason` to every watcher of a stand-in (monitors, calls). */
+  #standInDown(standIn: Proc, reason: unknown): void {
+    (standIn.data as StandIn).watched = false;
+    const watchers = listOf(standIn.watchers);
+    standIn.watchers = null;
+    for (const w of watchers) {
+      try {
+        w.down(standIn, reason);
+      } catch {
+        // Watchers must not throw (as in _runtime.ts's deaths).
+      }
+    }
+  }
+
+  /** `["nodedown", name]` to the processes that monitor that node. */
+  #nodeDown(name: string): void {
+    // Another incarnation of that name may still be up.
+    for (const p of this.#peers.values()) if (p.name === name && p.up) return;
+    const procs = this.#nodeMonitors.get(name);
+    if (procs === undefined) return;
+    this.#nodeMonitors.delete(name);
+    for (const proc of procs) deliver(proc, ["nodedown", name]);
+  }
+
+  /**
+   * `proc` gets `["nodedown", name]` once when that node goes down (at once
+   * if it is not up); `enable` false removes one such monitor.
+   */
+  monitorNode(proc: Proc, name: string, enable: boolean): void {
+    const procs = this.#nodeMonitors.get(name) ?? [];
+    if (!enable) {
+      const i = procs.indexOf(proc);
+      if (i >= 0) procs.splice(i, 1);
+      if (procs.length === 0) this.#nodeMonitors.delete(name);
+      return;
+    }
+    if (!this.nodes().includes(name)) {
+      deliver(proc, ["nodedown", name]);
+      return;
+    }
+    procs.push(proc);
+    this.#nodeMonitors.set(name, procs);
   }
 
   /** Names of the other nodes heard of within the lease. */
@@ -428,9 +511,95 @@ export class Node implements RemoteKind, WirePeer {
         return;
       }
       case "exit": {
+        // ["exit", id, fromPid, isLink, reason]
         const to = this.#target(f[1]);
-        const from = procOf(pidArg(f[2]));
-        if (to !== undefined) exitSignal(from, to, f[3], false);
+        const from = callerArg(f[2]);
+        if (to === undefined) return;
+        if (f[3] === true) {
+          // A link signal over a link that is gone is dropped (OTP).
+          if (!linked(from, to)) return;
+          unlinkProcs(from, to);
+          exitSignal(from, to, f[4], true);
+        } else exitSignal(from, to, f[4], false);
+        return;
+      }
+      case "watch": {
+        // ["watch", id, node, incarnation]: tell that node when id dies.
+        const peer = this.#sender(f[2], f[3]);
+        const id = tagArg(f[1]);
+        const to = this.#target(id);
+        if (to === undefined) {
+          return this.#sendTo(
+            peer,
+            ["died", id, this.name, this.incarnation],
+            "noproc",
+          );
+        }
+        let w = this.#watchedHere.get(to.id);
+        if (w === undefined) {
+          const entry = {
+            peers: new Set<Peer>(),
+            proc: to,
+            watcher: {
+              owner: null,
+              down: (_: Proc, reason: unknown) => {
+                this.#watchedHere.delete(to.id);
+                for (const p of entry.peers) {
+                  this.#sendTo(
+                    p,
+                    ["died", id, this.name, this.incarnation],
+                    reason,
+                  );
+                }
+              },
+            },
+          };
+          w = entry;
+          this.#watchedHere.set(to.id, w);
+          watch(to, w.watcher);
+        }
+        w.peers.add(peer);
+        return;
+      }
+      case "died": {
+        // ["died", id, node, incarnation, reason]
+        const peer = this.#sender(f[2], f[3]);
+        const pid = peer.pids.get(tagArg(f[1]))?.deref();
+        if (pid !== undefined) this.#standInDown(procOf(pid), f[4]);
+        return;
+      }
+      case "link": {
+        // ["link", id, fromPid]: link id here to the caller's stand-in.
+        const from = callerArg(f[2]);
+        const id = tagArg(f[1]);
+        const to = this.#target(id);
+        if (to === undefined) {
+          const { peer, id: fromId } = from.data as StandIn;
+          return this.#sendTo(
+            peer,
+            ["linkfail", fromId, id, this.name, this.incarnation],
+            "noproc",
+          );
+        }
+        linkProcs(to, from);
+        return;
+      }
+      case "linkfail": {
+        // ["linkfail", localId, remoteId, node, incarnation, reason]
+        const peer = this.#sender(f[3], f[4]);
+        const pid = peer.pids.get(tagArg(f[2]))?.deref();
+        const local = this.#target(f[1]);
+        if (pid === undefined || local === undefined) return;
+        const standIn = procOf(pid);
+        if (!linked(standIn, local)) return;
+        unlinkProcs(standIn, local);
+        exitSignal(standIn, local, f[5], true);
+        return;
+      }
+      case "unlink": {
+        const from = callerArg(f[2]);
+        const to = this.#target(f[1]);
+        if (to !== undefined) unlinkProcs(to, from);
         return;
       }
       case "reply":
@@ -558,10 +727,80 @@ export class Node implements RemoteKind, WirePeer {
   }
 
   exit(from: Proc, to: Proc, reason: unknown, isLink: boolean): void {
-    if (isLink) return; // links across nodes: not built yet (cluster.ts)
     const { peer, id } = to.data as StandIn;
-    const bytes = encodeFrame(["exit", id, from.pid], reason, "reason", this);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame(
+        ["exit", id, from.pid, isLink],
+        reason,
+        "reason",
+        this,
+      );
+    } catch (error) {
+      // exit(pid, reason) throws it to the caller; a dying process's link
+      // signal carries a reason that says what could not cross.
+      if (!isLink) throw error;
+      bytes = encodeFrame(
+        ["exit", id, from.pid, isLink],
+        ["unsendable_reason", (error as Error).message],
+        "reason",
+        this,
+      );
+    }
     if (this.#live(peer)) this.#send(this.#prefix + "n." + peer.name, bytes);
+  }
+
+  watched(standIn: Proc): void {
+    const data = standIn.data as StandIn;
+    if (!this.#live(data.peer)) {
+      return this.#standInDown(standIn, "noconnection");
+    }
+    if (data.watched) return;
+    data.watched = true;
+    this.#sendTo(data.peer, ["watch", data.id, this.name], this.incarnation);
+  }
+
+  link(from: Proc, to: Proc): void {
+    const { peer, id } = to.data as StandIn;
+    if (!this.#live(peer)) {
+      unlinkProcs(from, to);
+      exitSignal(to, from, "noconnection", true);
+      return;
+    }
+    this.#sendTo(peer, ["link", id], from.pid);
+  }
+
+  unlink(from: Proc, to: Proc): void {
+    const { peer, id } = to.data as StandIn;
+    if (this.#live(peer)) this.#sendTo(peer, ["unlink", id], from.pid);
+  }
+
+  /** A frame (`head` then `last`) to `peer`'s node, if it is up. */
+  #sendTo(peer: Peer, head: unknown[], last: unknown): void {
+    if (!this.#live(peer)) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame(head, last, "reason", this);
+    } catch (error) {
+      bytes = encodeFrame(
+        head,
+        ["unsendable_reason", (error as Error).message],
+        "reason",
+        this,
+      );
+    }
+    this.#send(this.#prefix + "n." + peer.name, bytes);
+  }
+
+  /** The peer a frame names as its sender. */
+  #sender(node: unknown, incarnation: unknown): Peer {
+    if (
+      typeof node !== "string" || typeof incarnation !== "string" ||
+      node === this.name
+    ) {
+      throw new WireDecodeError("bad_frame", "a malformed sender");
+    }
+    return this.#peer(node, incarnation);
   }
 
   describe(proc: Proc): string {
@@ -605,7 +844,8 @@ export class Node implements RemoteKind, WirePeer {
     const peer = this.#peer(node, incarnation);
     let pid = peer.pids.get(id)?.deref();
     if (pid === undefined) {
-      pid = remoteProc(this, { peer, id } satisfies StandIn).pid;
+      pid = remoteProc(this, { peer, id, watched: false } satisfies StandIn)
+        .pid;
       remember(peer.pids, id, pid);
     }
     return pid;

@@ -70,6 +70,12 @@ export interface RemoteKind extends Kind {
   exit(from: Proc, to: Proc, reason: unknown, isLink: boolean): void;
   /** How the remote pid prints: `<node.N.0>`. */
   describe(proc: Proc): string;
+  /** A watcher (a monitor) was added to the stand-in `proc`. */
+  watched(proc: Proc): void;
+  /** `from` linked itself to the stand-in `to` (the link is made here). */
+  link(from: Proc, to: Proc): void;
+  /** `from` removed its link to the stand-in `to`. */
+  unlink(from: Proc, to: Proc): void;
 }
 
 /** Whether a dead record is a remote pid's stand-in (call only when dead). */
@@ -1160,7 +1166,7 @@ export function monitorProc(
   target: Proc | undefined,
   item: Pid | string,
 ): Ref {
-  if (target === undefined || target.dead) {
+  if (target === undefined || (target.dead && !isRemote(target))) {
     const ref = makeRef(null);
     deliver(owner, ["DOWN", ref, "process", item, "noproc"]);
     return ref;
@@ -1168,6 +1174,8 @@ export function monitorProc(
   const m = new Monitor(owner, target, item);
   target.watchers = addTo(target.watchers, m);
   owner.watching = addTo(owner.watching, m);
+  // A remote pid's stand-in: its node asks the other node to watch.
+  if (target.dead) target.kind!.remote!.watched(target);
   return m.ref;
 }
 

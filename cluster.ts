@@ -5,8 +5,8 @@
  * `connect({ servers, node })` makes this runtime (one thread of one OS
  * process) a node of a cluster. Processes keep their pids; a pid sent in a
  * message to another node arrives there as a pid that works: `send`,
- * `GenServer.call`, `cast`, `reply`, `stop` and `exit` work on it with the
- * same semantics and errors as on a local one. A remote pid prints with its
+ * `GenServer.call`, `cast`, `reply`, `stop`, `exit`, `link` and `monitor`
+ * work on it with the same semantics and errors as on a local one. A remote pid prints with its
  * node: `<b.42.0>` (a local pid stays `<0.42.0>`).
  *
  * ```ts ignore
@@ -59,15 +59,24 @@
  * - A reply that cannot cross fails the call with reason
  *   `["bad_reply", message]`.
  *
+ * ## Links and monitors
+ * `monitor(remotePid)` gives `["DOWN", ref, "process", pid, reason]` with the
+ * remote exit reason (`"noproc"` if it was dead already), and
+ * `"noconnection"` when its node goes down; `link(remotePid)` likewise gives
+ * the exit signal both ways (a remote process linked to a local one that
+ * dies gets its reason). {@linkcode ClusterNode.monitorNode} tells a process
+ * when a node goes down.
+ *
  * ## Differs from Erlang, on purpose or for now
  * - `isAlive` and `processInfo` answer for local processes: a remote pid is
  *   not alive *here* (`false`, `undefined`). Erlang raises badarg.
- * - Not built yet: links and monitors across nodes (`link` to a remote pid
- *   fails as to a dead one; `monitor` gives DOWN `"noproc"` at once) and
- *   `monitorNode`; global names (`registerGlobal`); the cluster-wide
- *   tracker; node names are not checked for uniqueness (two live nodes with
- *   one name confuse their peers: give each node its own name). These come
- *   next (issue 15).
+ * - A node that went down (missed its lease) and comes back with the same
+ *   incarnation is up again, but what was monitored or linked on it had its
+ *   `"noconnection"`: monitor or link again, as after a netsplit in Erlang.
+ * - Not built yet: global names (`registerGlobal`), the cluster-wide
+ *   tracker, the failover demo. Node names are not checked for uniqueness
+ *   (two live nodes with one name confuse their peers: give each node its
+ *   own name). These come next (issue 15).
  * - One node per runtime: a second `connect` while one is open fails with
  *   `ClusterError` code `"already_connected"`.
  *
@@ -75,7 +84,7 @@
  */
 import type { Authenticator, TlsOptions } from "@nats-io/transport-node";
 import { connectedNode, Node, type NodeConfig } from "./_node.ts";
-import { Pid } from "./_runtime.ts";
+import { currentProc, Pid } from "./_runtime.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 
@@ -262,6 +271,35 @@ export class ClusterNode {
       );
     }
     return this.#node.nodeOf(pid);
+  }
+
+  /**
+   * Monitors node `node` for the calling process (Erlang's
+   * `monitor_node(Node, true)`): it gets `["nodedown", node]` once when that
+   * node goes down, at once if it is not up now. Each call adds a monitor;
+   * `enable` false removes one.
+   *
+   * @param node the node's name.
+   * @param enable false to remove a monitor set before.
+   * @throws {TypeError} for a malformed node name.
+   *
+   * @example
+   * ```ts ignore
+   * import { receive } from "@steward/steward/process";
+   * const node = await connect({ servers: url, node: "a" });
+   * node.monitorNode("b");
+   * await receive((m) => Array.isArray(m) && m[0] === "nodedown");
+   * ```
+   */
+  monitorNode(node: string, enable: boolean = true): void {
+    if (typeof node !== "string" || !NAME.test(node)) {
+      throw new TypeError(
+        `Cannot monitorNode: 'node' must be a node name, got ${
+          formatTerm(node)
+        }`,
+      );
+    }
+    this.#node.monitorNode(currentProc(), node, enable !== false);
   }
 
   /**

@@ -14,7 +14,17 @@ import { fileURLToPath } from "node:url";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { type ClusterNode, connect } from "../cluster.ts";
 import * as genServer from "../gen_server.ts";
-import { type Pid, receive, self, send } from "../process.ts";
+import {
+  exit,
+  link,
+  monitor,
+  type Pid,
+  receive,
+  self,
+  send,
+  spawn,
+  unlink,
+} from "../process.ts";
 import { newRef } from "../_runtime.ts";
 import { CallError, ClusterError } from "../errors.ts";
 import { captureReports } from "../logger.ts";
@@ -147,6 +157,16 @@ async function withWorld(
 }
 
 const isForwarded = (m: unknown) => Array.isArray(m) && m[0] === "forwarded";
+const downOf = (ref: unknown) => (m: unknown) =>
+  Array.isArray(m) && m[0] === "DOWN" && m[1] === ref;
+const exitOf = (pid: Pid) => (m: unknown) =>
+  Array.isArray(m) && m[0] === "EXIT" && m[1] === pid;
+
+/** The reason of the DOWN for `ref`. */
+async function down(ref: unknown): Promise<unknown> {
+  const m = await receive(downOf(ref), { timeout: WAIT_MS }) as unknown[];
+  return m[4];
+}
 
 async function callError(p: Promise<unknown>): Promise<CallError> {
   const e = await p.then(
@@ -300,8 +320,71 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
     });
   });
 
+  test("monitor() and link() across nodes: DOWN and EXIT carry the remote reason, both ways; noproc for a dead one; unlink() stops it", async () => {
+    await withWorld(async ({ echo }) => {
+      const spawnThere = async () =>
+        await genServer.call(echo, ["spawn", self()]) as Pid;
+      // A monitor sees the remote exit reason (exit() crosses too).
+      const f1 = await spawnThere();
+      const ref = monitor(f1);
+      exit(f1, "bye");
+      assert.equal(await down(ref), "bye");
+      // A monitor on a dead remote process: noproc.
+      assert.equal(await down(monitor(f1)), "noproc");
+      // A link: the test process traps exits, so EXIT is a message.
+      const f2 = await spawnThere();
+      link(f2);
+      exit(f2, "kill");
+      const m = await receive(exitOf(f2), { timeout: WAIT_MS }) as unknown[];
+      assert.equal(m[2], "killed");
+      // A link to a dead remote process: EXIT noproc.
+      link(f2);
+      const m2 = await receive(exitOf(f2), { timeout: WAIT_MS }) as unknown[];
+      assert.equal(m2[2], "noproc");
+      // A local process that does not trap exits dies with the remote's
+      // reason.
+      const f3 = await spawnThere();
+      const local = spawn(async () => {
+        link(f3);
+        send(f3, "linked");
+        await receive((x) => x === "never");
+      });
+      const localRef = monitor(local);
+      await receive(isForwarded, { timeout: WAIT_MS }); // f3 got "linked"
+      exit(f3, "remote_failure");
+      assert.equal(await down(localRef), "remote_failure");
+      // The other way: a remote process linked to a local one that dies
+      // gets its reason.
+      const f4 = await spawnThere();
+      const f4Ref = monitor(f4);
+      const dying = spawn(async () => {
+        link(f4);
+        send(f4, "linked");
+        await receive((x) => x === "go");
+        throw "local_failure";
+      });
+      await receive(isForwarded, { timeout: WAIT_MS });
+      send(dying, "go");
+      assert.equal(await down(f4Ref), "local_failure");
+      // unlink(): its death no longer reaches us.
+      const f5 = await spawnThere();
+      link(f5);
+      unlink(f5);
+      const f5Ref = monitor(f5);
+      exit(f5, "quiet");
+      assert.equal(await down(f5Ref), "quiet");
+      await assert.rejects(
+        receive(exitOf(f5), { timeout: 200 }),
+        /timeout|Timeout/,
+      );
+    });
+  });
+
   test("a node that is SIGKILLed is down within the lease: pending and later calls fail with noconnection", async () => {
     await withWorld(async ({ node, a, echo }) => {
+      const ref = monitor(echo);
+      link(echo);
+      node.monitorNode("a");
       const pending = genServer.call(echo, "hang", { timeout: WAIT_MS });
       await new Promise((r) => setTimeout(r, 50)); // let it reach a
       const killed = Date.now();
@@ -315,6 +398,24 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
       );
       const later = await callError(genServer.call(echo, "ping"));
       assert.equal(later.reason, "noconnection");
+      assert.equal(await down(ref), "noconnection");
+      const m = await receive(exitOf(echo), { timeout: WAIT_MS }) as unknown[];
+      assert.equal(m[2], "noconnection");
+      assert.deepEqual(
+        await receive((x) => Array.isArray(x) && x[0] === "nodedown", {
+          timeout: WAIT_MS,
+        }),
+        ["nodedown", "a"],
+      );
+      // Monitors and links made now: at once.
+      assert.equal(await down(monitor(echo)), "noconnection");
+      node.monitorNode("a");
+      assert.deepEqual(
+        await receive((x) => Array.isArray(x) && x[0] === "nodedown", {
+          timeout: WAIT_MS,
+        }),
+        ["nodedown", "a"],
+      );
       assert.ok(!node.nodes().includes("a"));
       send(echo, "dropped"); // no error
     });
