@@ -162,6 +162,15 @@ const downOf = (ref: unknown) => (m: unknown) =>
 const exitOf = (pid: Pid) => (m: unknown) =>
   Array.isArray(m) && m[0] === "EXIT" && m[1] === pid;
 
+/** Polls `check` until it holds (bounded by WAIT_MS). */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!await check()) {
+    assert.ok(Date.now() < deadline, "the condition never held");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** The reason of the DOWN for `ref`. */
 async function down(ref: unknown): Promise<unknown> {
   const m = await receive(downOf(ref), { timeout: WAIT_MS }) as unknown[];
@@ -496,6 +505,61 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
       } finally {
         await other.close();
       }
+    });
+  });
+
+  test("registerGlobal(): one holder at a time across nodes, whereisGlobal() from any node, released on the holder's death and by unregisterGlobal()", async () => {
+    await withWorld(async ({ node, echo }) => {
+      const p = spawn(() => receive((m) => m === "stop"));
+      assert.equal(await node.registerGlobal("svc", p), true);
+      assert.equal(
+        await genServer.call(echo, ["register_global", "svc"]),
+        false,
+      );
+      assert.equal(await genServer.call(echo, ["whereis_global", "svc"]), p);
+      assert.equal(await node.registerGlobal("svc", self()), false);
+      assert.equal(await node.whereisGlobal("svc"), p);
+      // The holder dies: the name is free.
+      exit(p, "kill");
+      await until(async () => await node.whereisGlobal("svc") === undefined);
+      assert.equal(
+        await genServer.call(echo, ["register_global", "svc"]),
+        true,
+      );
+      assert.equal(await node.whereisGlobal("svc"), echo);
+      assert.equal(await node.registerGlobal("svc", self()), false);
+      // unregisterGlobal() on another node than the holder's does nothing.
+      await node.unregisterGlobal("svc");
+      assert.equal(await node.whereisGlobal("svc"), echo);
+      assert.equal(
+        await genServer.call(echo, ["unregister_global", "svc"]),
+        "ok",
+      );
+      assert.equal(await node.whereisGlobal("svc"), undefined);
+      // Names are any strings (keys are encoded).
+      assert.equal(await node.registerGlobal("ünï côdé/*>.", self()), true);
+      assert.equal(await node.whereisGlobal("ünï côdé/*>."), self());
+      await node.unregisterGlobal("ünï côdé/*>.");
+      await assert.rejects(node.registerGlobal("x", echo), TypeError);
+      await assert.rejects(node.registerGlobal("", self()), TypeError);
+      await assert.rejects(node.whereisGlobal(1 as never), TypeError);
+    });
+  });
+
+  test("the names of a SIGKILLed node lapse with its lease; then another node can take them", async () => {
+    await withWorld(async ({ node, a, echo }) => {
+      assert.equal(
+        await genServer.call(echo, ["register_global", "lease"]),
+        true,
+      );
+      assert.equal(await node.whereisGlobal("lease"), echo);
+      const killed = Date.now();
+      await a.kill("SIGKILL");
+      await until(async () => await node.whereisGlobal("lease") === undefined);
+      const took = Date.now() - killed;
+      assert.ok(took >= LEASE_MS - 2 * HEARTBEAT_MS, `lapsed after ${took} ms`);
+      assert.equal(await node.registerGlobal("lease", self()), true);
+      assert.equal(await node.whereisGlobal("lease"), self());
     });
   });
 
