@@ -268,9 +268,13 @@ export class Node implements RemoteKind, WirePeer {
     if (this.#closed) return;
     const now = getClock().now();
     this.#publish(this.#prefix + "hb", ["hb", this.name, this.incarnation]);
-    for (const peer of this.#peers.values()) {
+    for (const [key, peer] of this.#peers) {
       if (peer.up && now - peer.lastSeen > this.config.leaseMs) {
         this.#down(peer, "noconnection");
+      } else if (!peer.up && forgotten(peer)) {
+        // Nothing here names it any more (a peer made up by a frame that
+        // named a node that never spoke is dropped this way too).
+        this.#peers.delete(key);
       }
     }
     for (const [tag, p] of this.#pending) {
@@ -893,6 +897,13 @@ export class Node implements RemoteKind, WirePeer {
     }
     return ref;
   }
+}
+
+/** No stand-in or ref of `peer` is held any more. */
+function forgotten(peer: Peer): boolean {
+  for (const r of peer.pids.values()) if (r.deref() !== undefined) return false;
+  for (const r of peer.refs.values()) if (r.deref() !== undefined) return false;
+  return true;
 }
 
 function pidArg(x: unknown): Pid {

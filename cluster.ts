@@ -82,7 +82,9 @@
  *
  * ## Differs from Erlang, on purpose or for now
  * - `isAlive` and `processInfo` answer for local processes: a remote pid is
- *   not alive *here* (`false`, `undefined`). Erlang raises badarg.
+ *   not alive *here* (`false`, `undefined`), and its `signal` is aborted.
+ *   Erlang raises badarg. `register` refuses a remote pid (`NoProcError`),
+ *   as Erlang refuses to register one.
  * - A node that went down (missed its lease) and comes back with the same
  *   incarnation is up again, but what was monitored or linked on it had its
  *   `"noconnection"`: monitor or link again, as after a netsplit in Erlang.
@@ -477,9 +479,11 @@ export class ClusterNode {
   }
 
   /**
-   * Leaves the cluster: says goodbye (the other nodes see this one down at
-   * once), fails the calls pending on other nodes with reason
-   * `"noconnection"`, and closes the NATS connection. Remote pids held here
+   * Leaves the cluster: releases the global names this node holds, says
+   * goodbye (the other nodes see this one down at once), fails the calls
+   * pending on other nodes, and gives DOWN and EXIT `"noconnection"` to the
+   * local processes that monitor or are linked to remote ones (as Erlang
+   * when distribution stops), then closes the NATS connection. Remote pids held here
    * stay pids, and what is sent to them is dropped. Idempotent.
    *
    * @example
