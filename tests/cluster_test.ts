@@ -249,11 +249,8 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         tuple: ["ok", -0, NaN],
         me: self(),
         ref,
+        constructor: { prototype: { polluted: true } },
       };
-      Object.defineProperty(value, "__proto__", {
-        value: { polluted: true },
-        enumerable: true,
-      });
       const back = await genServer.call(echo, ["echo", value]) as typeof value;
       assert.deepEqual(back, value);
       assert.equal(back.me, self(), "our own pid comes back as itself");
