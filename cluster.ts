@@ -97,7 +97,6 @@
  *
  * @module
  */
-import type { Authenticator, TlsOptions } from "@nats-io/transport-node";
 import { connectedNode, Node, type NodeConfig } from "./_node.ts";
 import { currentProc, Pid } from "./_runtime.ts";
 import { isAlive } from "./process.ts";
@@ -142,10 +141,13 @@ export interface ConnectOptions {
   user?: string;
   /** NATS password. */
   pass?: string;
-  /** NATS authenticator (nkeys, JWT credentials). */
-  authenticator?: Authenticator | Authenticator[];
-  /** TLS options for the NATS connection. */
-  tls?: TlsOptions | null;
+  /**
+   * A NATS client authenticator (`nkeyAuthenticator`,
+   * `credsAuthenticator`... of `@nats-io/transport-node`), or several.
+   */
+  authenticator?: NatsAuthenticator | NatsAuthenticator[];
+  /** TLS for the NATS connection (passed to the NATS client as it is). */
+  tls?: ClusterTlsOptions;
   /**
    * How many times the NATS client retries a lost connection (`-1`: for
    * ever).
@@ -157,6 +159,30 @@ export interface ConnectOptions {
    * @default {250}
    */
   reconnectTimeWait?: number;
+}
+
+/**
+ * A NATS client authenticator: given the server's nonce, the credentials
+ * (the NATS client's `Authenticator`).
+ */
+export type NatsAuthenticator = (nonce?: string) => unknown;
+
+/** TLS options of the NATS client (its `TlsOptions`). */
+export interface ClusterTlsOptions {
+  /** Client certificate file (PEM). */
+  certFile?: string;
+  /** Client certificate (PEM). */
+  cert?: string;
+  /** Client key file (PEM). */
+  keyFile?: string;
+  /** Client key (PEM). */
+  key?: string;
+  /** CA file to verify the server (PEM). */
+  caFile?: string;
+  /** CA to verify the server (PEM). */
+  ca?: string;
+  /** TLS before the NATS handshake (server `handshake_first`). */
+  handshakeFirst?: boolean;
 }
 
 /** Options of {@linkcode ClusterNode.whereis}. */
