@@ -102,6 +102,7 @@ import { currentProc, Pid } from "./_runtime.ts";
 import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { refuseUnknown } from "./_options.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -554,7 +555,7 @@ export class ClusterNode {
  * console.assert(e instanceof TypeError && /'node'/.test(e.message));
  * const f = await connect({ servers: "nats://127.0.0.1:4222", node: "a", port: 1 } as never)
  *   .catch((e) => e);
- * console.assert(f instanceof TypeError && /unknown option 'port'/.test(f.message));
+ * console.assert(f instanceof TypeError && /unknown option "port"/.test(f.message));
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<ClusterNode> {
@@ -668,12 +669,6 @@ function checkOptions<T extends object>(
       `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Cannot ${op}: unknown option '${key}' (known: ${known.join(", ")})`,
-      );
-    }
-  }
+  refuseUnknown(op, options, known);
   return options;
 }

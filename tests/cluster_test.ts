@@ -193,7 +193,7 @@ describe("cluster.connect()", () => {
     const cases: [unknown, RegExp, ErrorConstructor][] = [
       [
         { servers: url, node: "a", port: 1 },
-        /unknown option 'port'/,
+        /unknown option "port"/,
         TypeError,
       ],
       [{ servers: url, node: "a.b" }, /'node' must be/, TypeError],
