@@ -197,7 +197,7 @@ import type {
   SupervisedChildEvent,
 } from "./supervisor.ts";
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
-import { exitMessage, isInstance, partsOf } from "./_safe.ts";
+import { exitMessage, isInstance } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
 

@@ -172,7 +172,7 @@ import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
-import { exitMessage, partsOf } from "./_safe.ts";
+import { exitMessage } from "./_safe.ts";
 import { refuseUnknown, unknownKey, unknownKeyMessage } from "./_options.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
