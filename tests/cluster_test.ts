@@ -324,6 +324,21 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         genServer.call(echo, "ping", { timeout: 50 }),
       );
       assert.equal(timeout.reason, "noproc");
+      const stopped = await callError(genServer.stop(echo));
+      assert.equal(stopped.reason, "noproc");
+    });
+  });
+
+  test("GenServer.stop() of a remote server waits until it has exited with the reason", async () => {
+    await withWorld(async ({ node, echo }) => {
+      const ref = monitor(echo);
+      await genServer.stop(echo, "shutdown");
+      assert.equal(await down(ref), "shutdown");
+      assert.equal(await node.whereis("a", "echo"), undefined);
+      assert.equal(
+        (await callError(genServer.call(echo, "ping"))).reason,
+        "noproc",
+      );
     });
   });
 
