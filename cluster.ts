@@ -97,7 +97,7 @@
  *
  * @module
  */
-import { connectedNode, Node, type NodeConfig } from "./_node.ts";
+import { Node, type NodeConfig } from "./_node.ts";
 import { currentProc, Pid } from "./_runtime.ts";
 import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
@@ -250,7 +250,11 @@ export class ClusterNode {
       const node = new Node(config);
       await node.start();
       const handle = new ClusterNode(node, signal);
-      if (signal?.aborted) await handle.close();
+      if (signal?.aborted) {
+        // Aborted while connecting: the connect fails with its reason.
+        await handle.close();
+        throw signal.reason;
+      }
       return handle;
     };
   }
@@ -608,15 +612,6 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     );
   }
   if (signal?.aborted) throw signal.reason;
-  if (connectedNode() !== null) {
-    throw new ClusterError(
-      "already_connected",
-      "connect",
-      `this runtime is node ${
-        JSON.stringify(connectedNode()!.name)
-      } already (one node per runtime)`,
-    );
-  }
   const nats: Record<string, unknown> = {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -620,7 +620,7 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
     }
   });
 
-  test("a second connect() in one runtime fails with already_connected; close() is idempotent", async () => {
+  test("a second connect() in one runtime fails with already_connected; close() is idempotent; signal closes the node", async () => {
     const server = await NatsServer.start();
     try {
       const node = await connect({ servers: server.url, node: "t" });
@@ -638,6 +638,41 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         node.whereis("a", "echo"),
         (e: unknown) => e instanceof ClusterError && e.code === "closed",
       );
+      await assert.rejects(
+        node.registerGlobal("x", self()),
+        (e: unknown) => e instanceof ClusterError && e.code === "closed",
+      );
+      // Two connects at once: one wins.
+      const both = await Promise.allSettled([
+        connect({ servers: server.url, node: "t1" }),
+        connect({ servers: server.url, node: "t2" }),
+      ]);
+      assert.equal(both[0].status, "fulfilled");
+      assert.ok(
+        both[1].status === "rejected" &&
+          (both[1].reason as ClusterError).code === "already_connected",
+      );
+      await (both[0] as PromiseFulfilledResult<ClusterNode>).value.close();
+      // A signal: aborted before, the connect fails with its reason; aborted
+      // later, the node closes.
+      const early = new AbortController();
+      early.abort("not now");
+      await assert.rejects(
+        connect({ servers: server.url, node: "t", signal: early.signal }),
+        (e: unknown) => e === "not now",
+      );
+      const later = new AbortController();
+      const third = await connect({
+        servers: server.url,
+        node: "t",
+        signal: later.signal,
+      });
+      later.abort();
+      await assert.rejects(
+        third.whereis("a", "echo"),
+        (e: unknown) => e instanceof ClusterError && e.code === "closed",
+      );
+      await third.close();
     } finally {
       await server.stop();
     }
