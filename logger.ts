@@ -46,7 +46,7 @@
  * | `node_down` | notice | cluster | node (this node), name (the node that went down), reason (`"noconnection"`, or `"closed"` when it said goodbye) |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
- * (`"normal"`, `"shutdown"`, `["shutdown", x]`, `{ shutdown: x }`) of a
+ * (`"normal"`, `"shutdown"`, `["shutdown", x]`) of a
  * transient or temporary child; a shutdown unless the child stopped as asked;
  * a gen_server's termination unless its reason is clean; a process's death
  * only when its body threw (not `exit(reason)`, not an exit signal).
