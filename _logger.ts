@@ -449,6 +449,14 @@ function text(r: Report): string {
       return `=APPLICATION REPORT= ${str(r.message)}`;
     case "internal_error":
       return `=ERROR REPORT= ${str(r.message)}: ${errorText(r.reason)}`;
+    case "bad_frame":
+      return `=WARNING REPORT= node ${str(r.node)} dropped a frame on ${
+        str(r.message)
+      }: ${errorText(r.reason)}`;
+    case "node_down":
+      return `=NOTICE REPORT= node ${str(r.node)}: node ${
+        str(r.name)
+      } is down (${safeFormat(r.reason)})`;
     default:
       return `=REPORT= ${safeFormat(r)}`;
   }

@@ -49,6 +49,59 @@ export interface Kind {
   released?(proc: Proc): void;
   /** Stops the process cleanly, resolving once it is dead (for disposal). */
   stop?(proc: Proc, reason: unknown): Promise<void>;
+  /**
+   * Set on the kind of a remote pid's stand-in (cluster.ts). Such a record
+   * is created dead, so every local path already leaves it alone at its
+   * `dead` check; the few that serve remote pids look for this flag inside
+   * that branch only (see {@linkcode isRemote}), so a local process pays
+   * nothing for the cluster.
+   */
+  readonly remote?: RemoteKind;
+}
+
+/**
+ * The kind of a remote pid's stand-in: where a message, a request or an
+ * exit signal to a remote pid goes (cluster.ts, through the node's
+ * transport). `dispatch` runs on the sender's stack and may throw a
+ * TypeError for a message that cannot cross.
+ */
+export interface RemoteKind extends Kind {
+  readonly remote: RemoteKind;
+  /** An exit signal from a local process to the remote one. */
+  exit(from: Proc, to: Proc, reason: unknown, isLink: boolean): void;
+  /** How the remote pid prints: `<node.N.0>`. */
+  describe(proc: Proc): string;
+  /** A watcher (a monitor) was added to the stand-in `proc`. */
+  watched(proc: Proc): void;
+  /** `from` linked itself to the stand-in `to` (the link is made here). */
+  link(from: Proc, to: Proc): void;
+  /** `from` removed its link to the stand-in `to`. */
+  unlink(from: Proc, to: Proc): void;
+}
+
+/** Whether a dead record is a remote pid's stand-in (call only when dead). */
+export function isRemote(proc: Proc): boolean {
+  return proc.kind !== null && proc.kind.remote !== undefined;
+}
+
+/**
+ * A stand-in for a remote pid: a record born dead, so local paths leave it
+ * alone, whose kind carries what goes to it to the other node.
+ */
+export function remoteProc(kind: RemoteKind, data: unknown): Proc {
+  const proc = new Proc(data);
+  proc.dead = true;
+  proc.reason = "noconnection";
+  proc.kind = kind;
+  return proc;
+}
+
+/** A dead local pid (a pid of ours that came back after it was gone). */
+export function deadProc(reason: unknown): Proc {
+  const proc = new Proc(undefined);
+  proc.dead = true;
+  proc.reason = reason;
+  return proc;
 }
 
 /** Someone waiting on a process's death (a monitor, a pending call). */
@@ -482,9 +535,16 @@ export class Pid {
     kill(p, "killed");
   }
 
-  /** `<0.N.0>`, as Erlang prints pids. */
+  /**
+   * `<0.N.0>`, as Erlang prints pids; a remote pid shows its node:
+   * `<node.N.0>`.
+   */
   toString(): string {
-    return `<0.${this.#proc.id}.0>`;
+    const p = this.#proc;
+    if (p.dead && p.kind !== null && p.kind.remote !== undefined) {
+      return p.kind.remote.describe(p);
+    }
+    return `<0.${p.id}.0>`;
   }
 
   /** Node's and Deno's inspectors print `<0.N.0>` too. */
@@ -541,6 +601,8 @@ export function procOfAny(value: unknown): Proc | undefined {
 }
 
 let nextRef = 0;
+/** How refs made for other nodes' refs print (cluster.ts fills it). */
+export const remoteRefNames: WeakMap<Ref, string> = new WeakMap();
 let monitorOfRef: (ref: Ref) => Monitor | null;
 let refNumberOf: (ref: Ref) => number;
 let makeRef: (monitor: Monitor | null) => Ref;
@@ -566,9 +628,9 @@ export class Ref {
     this.#monitor = monitor;
   }
 
-  /** `#Ref<0.N>`. */
+  /** `#Ref<0.N>`; a remote ref shows its node: `#Ref<node.N>`. */
   toString(): string {
-    return `#Ref<0.${this.#id}>`;
+    return remoteRefNames.get(this) ?? `#Ref<0.${this.#id}>`;
   }
 
   /**
@@ -718,7 +780,13 @@ export function registeredNames(): string[] {
 
 /** Appends `message` to `proc`'s mailbox and makes it runnable. */
 export function deliver(proc: Proc, message: unknown): void {
-  if (proc.dead) return;
+  if (proc.dead) {
+    // A remote pid's stand-in is dead here: its kind sends the message on.
+    if (proc.kind !== null && proc.kind.remote !== undefined) {
+      proc.kind.dispatch(proc, message);
+    }
+    return;
+  }
   if (++proc.received === COUNTER_WRAP) {
     proc.received = 0;
     metaOf(proc).receivedCarry += COUNTER_WRAP;
@@ -1369,7 +1437,7 @@ export function monitorProc(
   target: Proc | undefined,
   item: Pid | string,
 ): Ref {
-  if (target === undefined || target.dead) {
+  if (target === undefined || (target.dead && !isRemote(target))) {
     const ref = makeRef(null);
     deliver(owner, ["DOWN", ref, "process", item, "noproc"]);
     return ref;
@@ -1377,6 +1445,8 @@ export function monitorProc(
   const m = new Monitor(owner, target, item);
   target.watchers = addTo(target.watchers, m);
   owner.watching = addTo(owner.watching, m);
+  // A remote pid's stand-in: its node asks the other node to watch.
+  if (target.dead) target.kind!.remote!.watched(target);
   return m.ref;
 }
 
@@ -1436,7 +1506,12 @@ export function exitSignal(
   reason: unknown,
   isLink: boolean,
 ): void {
-  if (to.dead) return;
+  if (to.dead) {
+    if (to.kind !== null && to.kind.remote !== undefined) {
+      to.kind.remote.exit(from, to, reason, isLink);
+    }
+    return;
+  }
   if (!isLink && reason === "kill") return kill(to, "killed");
   if (to.trapExit) {
     if (to === mainProc) return exitToMain(to, from, reason);

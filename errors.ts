@@ -1100,3 +1100,96 @@ export class SysTimeoutError extends TimeoutError {
     this.args = args;
   }
 }
+
+/**
+ * What was wrong with a frame that came from another node: `"too_large"`,
+ * `"bad_utf8"`, `"bad_json"`, `"bad_shape"` (a tag with the wrong
+ * arguments, a value that is neither a JSON scalar nor a tagged array, a
+ * malformed pid), `"too_deep"`, `"unknown_tag"`, or `"bad_frame"` (a value
+ * that decodes, but not to a frame the cluster knows).
+ */
+export type WireProblem =
+  | "too_large"
+  | "bad_utf8"
+  | "bad_json"
+  | "bad_shape"
+  | "too_deep"
+  | "unknown_tag"
+  | "bad_frame";
+
+/**
+ * A frame from another node could not be decoded (cluster.ts): the node
+ * reports it and drops the frame; no process sees it. `problem` says why.
+ *
+ * @example
+ * ```ts
+ * import { WireDecodeError } from "@steward/steward/errors";
+ * const e = new WireDecodeError("unknown_tag", 'unknown tag "x"');
+ * console.assert(e.code === "bad_frame" && e.problem === "unknown_tag");
+ * ```
+ */
+export class WireDecodeError extends Error {
+  /** What callers test: always `"bad_frame"`. */
+  readonly code: "bad_frame" = "bad_frame";
+  /** Why the frame was refused. */
+  readonly problem: WireProblem;
+
+  /**
+   * Creates the error.
+   *
+   * @param problem why the frame was refused.
+   * @param detail a short description, for the report.
+   */
+  constructor(problem: WireProblem, detail: string) {
+    super(`Dropped a frame from the wire (${problem}): ${detail}`);
+    this.name = "WireDecodeError";
+    this.problem = problem;
+  }
+}
+
+/**
+ * Why a cluster operation failed: `"already_connected"` (this runtime is a
+ * node already: one node per runtime), `"closed"` (the node was closed), or
+ * `"noconnection"` (the other node is not reachable: gone, or in another
+ * cluster).
+ */
+export type ClusterErrorCode = "already_connected" | "closed" | "noconnection";
+
+/**
+ * A cluster operation failed (`@steward/steward/cluster`); `code` says why.
+ * (A call to a process on a node that is gone is a `CallError` with reason
+ * `"noconnection"`, as in OTP.)
+ *
+ * @example
+ * ```ts
+ * import { ClusterError } from "@steward/steward/errors";
+ * const e = new ClusterError("noconnection", "whereis", 'node "b" is not reachable');
+ * console.assert(e.code === "noconnection" && e.operation === "whereis");
+ * ```
+ */
+export class ClusterError extends Error {
+  /** Why it failed. */
+  readonly code: ClusterErrorCode;
+  /** What was being done. */
+  readonly operation: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param code why it failed.
+   * @param operation what was being done.
+   * @param detail the rest of the message.
+   * @param options the underlying error as `cause`.
+   */
+  constructor(
+    code: ClusterErrorCode,
+    operation: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot ${operation}: ${detail}`, options);
+    this.name = "ClusterError";
+    this.code = code;
+    this.operation = operation;
+  }
+}

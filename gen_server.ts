@@ -98,6 +98,7 @@ import {
   currentProc,
   deliver,
   type DownWatcher,
+  isRemote,
   kill,
   type Kind,
   mailboxLength,
@@ -139,6 +140,7 @@ import { formatTerm } from "./_format.ts";
 import { isCleanExit, isInstance, thenOf } from "./_safe.ts";
 import { enabled, log } from "./_logger.ts";
 import type { Dest } from "./process.ts";
+import { genServerRemote } from "./_gen_server_remote.ts";
 
 /** What a callback may ask for next: see the module docs. */
 export type Action =
@@ -1732,8 +1734,9 @@ function sendRequest(
   const caller = currentProc();
   let failure: unknown;
   if (target === caller) failure = "calling_self";
-  else if (target === undefined || target.dead) failure = "noproc";
-  else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
+  else if (target === undefined || (target.dead && !isRemote(target))) {
+    failure = "noproc";
+  } else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
   if (failure !== undefined) {
     return Promise.reject(
       new CallError(failure, op, server, [...argsBeforeTimeout, timeout]),
@@ -1741,6 +1744,10 @@ function sendRequest(
   }
   return new Promise((resolve, reject) => {
     const req = make(caller, target!, timeout, resolve, reject);
+    // A remote server (its stand-in is dead here): the same request, sent on
+    // by the stand-in's kind, which may refuse it (a TypeError for what
+    // cannot cross).
+    if (target!.dead) return remoteRequest(req, signal, caller, target!);
     if (signal !== undefined) req.listen(signal);
     watch(target!, req);
     addWait(caller, req);
@@ -1750,6 +1757,83 @@ function sendRequest(
     if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
   });
 }
+
+/** sendRequest's path for a remote server. */
+function remoteRequest(
+  req: Request,
+  signal: AbortSignal | undefined,
+  caller: Proc,
+  target: Proc,
+): void {
+  watch(target, req);
+  addWait(caller, req);
+  try {
+    deliver(target, req);
+  } catch (error) {
+    if (req.finish()) req.reject(error);
+    return;
+  }
+  if (req.done) return; // failed at once (its node is gone)
+  if (signal !== undefined) req.listen(signal);
+  if (req.timeout !== Infinity) startTimeoutAfterBurst(req, req.timeout);
+}
+
+genServerRemote.current = {
+  outgoing(message) {
+    if (message instanceof CallRequest) {
+      return {
+        type: "call",
+        caller: message.owner.pid,
+        request: message.request,
+      };
+    }
+    if (message instanceof StopRequest) {
+      return {
+        type: "stop",
+        caller: message.owner.pid,
+        reason: message.reason,
+      };
+    }
+    if (message instanceof Cast) {
+      return { type: "cast", message: message.message };
+    }
+    return undefined;
+  },
+  settle(request, value) {
+    (request as CallRequest).settle(value);
+  },
+  fail(request, target, reason) {
+    (request as Request).down(target, reason);
+  },
+  done(request) {
+    return (request as Request).done;
+  },
+  serve(server, caller, request, onReply, onDown) {
+    const req = new CallRequest(
+      caller,
+      server,
+      server.pid,
+      Infinity,
+      onReply,
+      (error) => {
+        // A CallError: the server died first. (An ExitError would be the
+        // caller's death, which a stand-in never has: nothing to send.)
+        if (error instanceof CallError) onDown(error.reason);
+        // A Failure's error (a supervisor-like server refused the request,
+        // _failure.ts): the remote call fails with it as the reason (an
+        // Error crosses as its name and message), the server lives on.
+        else if (error instanceof Error) onDown(error);
+      },
+      request,
+    );
+    if (server.dead) return req.died("noproc");
+    watch(server, req);
+    deliver(server, req);
+  },
+  cast(server, message) {
+    deliver(server, new Cast(message));
+  },
+};
 
 /**
  * Sends `message` to a server's `handleCast` without waiting. Never fails:

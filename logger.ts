@@ -42,6 +42,8 @@
  * | `uncaught_error` | error | application | reason (the error), origin (`"exception"` or `"rejection"`): an error outside every process while an application runs |
  * | `internal_error` | error | runtime | message (where), reason (the error): user code the runtime called where nobody can catch its error threw (an event listener, a table's resource hook, a timeout expiry) |
  * | `application` | error, notice | application | name, message: an application stopped (notice when its exit code is 0), did not start, was killed past its `shutdown`, got a second signal, or its `onStop` threw |
+ * | `bad_frame` | warning | cluster | node (this node), message (the subject), reason (a `WireDecodeError`): a frame from the wire was malformed or hostile and was dropped |
+ * | `node_down` | notice | cluster | node (this node), name (the node that went down), reason (`"noconnection"`, or `"closed"` when it said goodbye) |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
  * (`"normal"`, `"shutdown"`, `["shutdown", x]`) of a
@@ -175,7 +177,9 @@ export type ReportKind =
   | "table_manager_lost_table"
   | "uncaught_error"
   | "application"
-  | "internal_error";
+  | "internal_error"
+  | "bad_frame"
+  | "node_down";
 
 /** The part of the library that made a report. */
 export type ReportSource =
@@ -187,7 +191,8 @@ export type ReportSource =
   | "ets"
   | "table_manager"
   | "application"
-  | "runtime";
+  | "runtime"
+  | "cluster";
 
 /**
  * One report: a plain object, ready for a structured logger. Fields other
@@ -237,6 +242,8 @@ export interface Report {
    * `table_manager_lost_table`: what the manager did.
    */
   readonly message?: string;
+  /** `bad_frame`, `node_down`: the cluster node that reports. */
+  readonly node?: string;
 }
 
 /** Receives reports. It should not throw (if it does, it is caught). */

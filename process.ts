@@ -128,6 +128,8 @@ import {
   demonitorRef,
   type DownWatcher,
   exitSignal,
+  isRemote,
+  linked,
   linkProcs,
   listOf,
   mailboxLength,
@@ -670,6 +672,15 @@ export function link(pid: Pid): void {
   const target = procOf(pid);
   if (caller.dead || target === caller) return;
   if (target.dead) {
+    if (isRemote(target)) {
+      // A remote pid: linked here, and its node links it there (an exit
+      // signal comes back if it cannot: noproc, noconnection).
+      if (linked(caller, target)) return;
+      linkProcs(caller, target);
+      target.kind!.remote!.link(caller, target);
+      if (caller.dead) throw new ExitError(caller.reason);
+      return;
+    }
     if (caller.trapExit) deliver(caller, ["EXIT", pid, "noproc"]);
     else throw new NoProcError("link", pid);
     return;
@@ -708,7 +719,11 @@ export interface UnlinkOptions {
 export function unlink(pid: Pid, options?: UnlinkOptions): void {
   checkPid("unlink", pid);
   const caller = currentProc();
-  unlinkProcs(caller, procOf(pid));
+  const target = procOf(pid);
+  if (target.dead && isRemote(target) && linked(caller, target)) {
+    unlinkProcs(caller, target);
+    target.kind!.remote!.unlink(caller, target);
+  } else unlinkProcs(caller, target);
   if (options?.flush) {
     removeFirst(
       caller,

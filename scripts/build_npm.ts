@@ -21,7 +21,10 @@
  * - pack's package.json has name, version, type, license, main, types and
  *   exports only (Deno 2.9.6): {@linkcode NPM_METADATA} (description,
  *   keywords, engines, sideEffects) is added to it after unpacking, and
- *   checked. `sideEffects: false` holds: no module does anything on import
+ *   checked. The npm packages the cluster entry point imports (deno.json's
+ *   `imports`, `npm:` specifiers with exact versions) become the package's
+ *   `dependencies` ({@linkcode npmDependencies}): the core modules import
+ *   none of them. `sideEffects: false` holds: no module does anything on import
  *   but define things (no bare `import "./x.ts"`, no top-level call that
  *   registers anything elsewhere), so a bundler may drop unused modules.
  *
@@ -62,6 +65,22 @@ export const NPM_METADATA = {
   sideEffects: false,
 } as const;
 
+/**
+ * The `dependencies` of the npm package: deno.json's `imports` that are
+ * `npm:` specifiers (`"npm:@nats-io/kv@3.4.0"` -> `"@nats-io/kv": "3.4.0"`).
+ */
+export function npmDependencies(): Record<string, string> {
+  const config = JSON.parse(
+    Deno.readTextFileSync(new URL("deno.json", ROOT_URL)),
+  );
+  const deps: Record<string, string> = {};
+  for (const spec of Object.values(config.imports ?? {})) {
+    const m = String(spec).match(/^npm:(@?[^@]+)@(.+)$/);
+    if (m) deps[m[1]] = m[2];
+  }
+  return deps;
+}
+
 /** Builds dist/npm; returns false (after saying why) on failure. */
 export async function buildNpm(): Promise<boolean> {
   header(`build:npm: deno pack -> ${NPM_DIR}`);
@@ -94,7 +113,14 @@ export async function buildNpm(): Promise<boolean> {
 function addMetadata(): void {
   const url = new URL(`${NPM_DIR}/package.json`, ROOT_URL);
   const { name, version, ...rest } = JSON.parse(Deno.readTextFileSync(url));
-  const pkg = { name, version, ...NPM_METADATA, ...rest, ...NPM_METADATA };
+  const pkg = {
+    name,
+    version,
+    ...NPM_METADATA,
+    ...rest,
+    ...NPM_METADATA,
+    dependencies: npmDependencies(),
+  };
   Deno.writeTextFileSync(url, JSON.stringify(pkg, null, 2) + "\n");
 }
 
@@ -125,7 +151,8 @@ async function verify(): Promise<boolean> {
     problems.push(`"engines.node" is ${pkg.engines?.node}, expected ">=20"`);
   }
   if (pkg.sideEffects !== false) problems.push(`"sideEffects" is not false`);
-  for (const [key, value] of Object.entries(NPM_METADATA)) {
+  const expected = { ...NPM_METADATA, dependencies: npmDependencies() };
+  for (const [key, value] of Object.entries(expected)) {
     if (JSON.stringify(pkg[key]) !== JSON.stringify(value)) {
       problems.push(`"${key}" is ${JSON.stringify(pkg[key])}`);
     }

@@ -2,7 +2,8 @@
 // `npm test` and `npm run demo` work on a fresh clone by running
 // `npm install` when a pinned devDependency (deno, bun, @types/node) is
 // missing from node_modules or has another version. When everything is in
-// place it does nothing (no network).
+// place it does nothing (no network). Before `npm test` it also installs the
+// system programs some tests need (chromium, nats-server: below).
 //
 // `--no-save`: install what package-lock.json locks without writing it back,
 // so the tree stays clean. Without it npm rewrites the lock file whenever its
@@ -88,4 +89,5 @@ function ensureDebianPackage(command, pkg, neededBy) {
 
 if (process.env.npm_lifecycle_event === "pretest") {
   ensureDebianPackage("chromium", "chromium", "tests/observer_e2e_test.ts");
+  ensureDebianPackage("nats-server", "nats-server", "tests/cluster_test.ts");
 }
