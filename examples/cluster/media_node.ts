@@ -112,7 +112,7 @@ async function command(line: string): Promise<void> {
   const [verb, id] = line.split(" ");
   try {
     if (verb === "open") {
-      const pid = await tracker.findOrOpen(id);
+      const pid = await tracker.findOrOpen(id, { timeout: 3 * leaseMs });
       console.log(`opened ${id} ${node.nodeOf(pid)}`);
     } else if (verb === "get") {
       console.log(
