@@ -145,6 +145,45 @@ describe("history checker (examples/cluster/_history.ts)", () => {
     assert.equal(noCrash.overlaps.length, 1);
   });
 
+  test("stale writes: a write acknowledged after another node claimed the id is caught, by revision", () => {
+    const events: HistoryEvent[] = [
+      start("s", "a", 0, 1),
+      {
+        type: "attr",
+        id: "s",
+        node: "a",
+        time: 1,
+        revision: 2,
+        key: "n",
+        value: 1,
+      },
+      start("s", "b", 5, 3),
+      {
+        type: "attr",
+        id: "s",
+        node: "b",
+        time: 6,
+        revision: 4,
+        key: "n",
+        value: 2,
+      },
+    ];
+    assert.deepEqual(checkHistory(events, new Map()).staleWrites, []);
+    const planted: HistoryEvent = {
+      type: "attr",
+      id: "s",
+      node: "a",
+      time: 2,
+      revision: 5,
+      key: "n",
+      value: 9,
+    };
+    assert.deepEqual(
+      checkHistory([...events, planted], new Map()).staleWrites,
+      [planted],
+    );
+  });
+
   test("lost writes: the store must end with the last acknowledged value, or with a write left unanswered by a dead node", () => {
     const events: HistoryEvent[] = [
       start("s", "a", 0),
@@ -589,6 +628,7 @@ function assertClean(
 ) {
   const report = checkHistory(events, final);
   assert.deepEqual(report.overlaps, [], "no two live children of one id");
+  assert.deepEqual(report.staleWrites, [], "no write after another claim");
   assert.deepEqual(report.lostWrites, [], "no acknowledged write lost");
   return report;
 }
@@ -663,6 +703,7 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
       for (const id of onB) {
         const stop = stops.find((e) => e.id === id);
         assert.equal(stop?.fenced, true, `${id} was fenced on b`);
+        assert.equal(stop?.reason, "killed", `${id} was killed on b`);
       }
       const final = await finalAttrs(a, [a, b, c]);
       const report = assertClean(

@@ -11,6 +11,11 @@
  *   of one history run on one machine, so their clocks agree. Each
  *   overlap also tells whether the KV revisions agree (the later claim's
  *   revision is above the earlier child's), for diagnosis.
+ * - **stale writes**: acknowledged attribute writes made by a child after
+ *   another node had claimed its id, by KV revision: a write at revision
+ *   `r` belongs to the claim with the highest revision below `r`; if that
+ *   claim is another node's, a fenced child still wrote (the compare-and-
+ *   set the tracker does on every write must make this impossible).
  * - **lost writes**: acknowledged attribute writes that the store does not
  *   end with. For each id and key, the store's final value must be the
  *   value of the last acknowledged write (highest revision), or of a write
@@ -42,6 +47,8 @@ export interface HistoryEvent {
   readonly value?: unknown;
   /** For `stop`: whether fencing stopped it. */
   readonly fenced?: boolean;
+  /** For `stop`: the exit reason (as text). */
+  readonly reason?: string;
 }
 
 /** A live interval of one child. */
@@ -85,6 +92,8 @@ export interface HistoryReport {
   /** Every child's live interval, by start time. */
   readonly intervals: Interval[];
   readonly overlaps: Overlap[];
+  /** Writes acknowledged after another node claimed the id. */
+  readonly staleWrites: HistoryEvent[];
   readonly lostWrites: LostWrite[];
 }
 
@@ -115,6 +124,7 @@ export function checkHistory(
     ids: ids.size,
     intervals,
     overlaps: overlapsOf(intervals),
+    staleWrites: staleWritesOf(sorted),
     lostWrites: lostWritesOf(sorted, final),
   };
 }
@@ -202,6 +212,29 @@ function overlapsOf(intervals: readonly Interval[]): Overlap[] {
         }
       }
     }
+  }
+  return out;
+}
+
+function staleWritesOf(sorted: readonly HistoryEvent[]): HistoryEvent[] {
+  const claims = new Map<string, HistoryEvent[]>();
+  for (const e of sorted) {
+    if (e.type !== "start" || e.id === undefined) continue;
+    const list = claims.get(e.id) ?? [];
+    list.push(e);
+    claims.set(e.id, list);
+  }
+  const out: HistoryEvent[] = [];
+  for (const e of sorted) {
+    if (e.type !== "attr" || e.id === undefined) continue;
+    let owner: HistoryEvent | undefined;
+    for (const c of claims.get(e.id) ?? []) {
+      if (
+        (c.revision ?? 0) < (e.revision ?? 0) &&
+        (owner === undefined || (c.revision ?? 0) > (owner.revision ?? 0))
+      ) owner = c;
+    }
+    if (owner !== undefined && owner.node !== e.node) out.push(e);
   }
   return out;
 }
