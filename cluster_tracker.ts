@@ -119,13 +119,19 @@ import {
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { ClusterNode } from "./cluster.ts";
 import { connectedNode, type Node } from "./_node.ts";
-import { isRemote, type Pid, procOf, unwatch, watch } from "./_runtime.ts";
+import {
+  isRemote,
+  kill,
+  type Pid,
+  procOf,
+  unwatch,
+  watch,
+} from "./_runtime.ts";
 import type { DownWatcher, Proc } from "./_runtime.ts";
 import { type Address, decode, encode, fromWire, toWire } from "./_wire.ts";
 import { getClock, type TimerHandle } from "./clock.ts";
 import { ClusterTrackerError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { exit } from "./process.ts";
 import { HeldLease, LeaseSightings } from "./_cluster_lease.ts";
 import { enabled, log } from "./_logger.ts";
 
@@ -547,13 +553,11 @@ export class ClusterTracker {
         message: why,
       });
     }
+    // kill(), not exit(): exit() sends from the process whose async
+    // context this runs in, which may be any (a dead one sends nothing).
     for (const [, o] of children) {
       o.fenced = true;
-      try {
-        exit(o.pid, "kill");
-      } catch {
-        // the caller process cannot die of it: "kill" goes to the child
-      }
+      kill(o.proc, "killed");
     }
     // A lease once lost is never renewed: a new token, a new key.
     this.#lease = new HeldLease(
@@ -898,7 +902,7 @@ export class ClusterTracker {
     if (this.#lease !== lease || !lease.valid(getClock().now())) {
       // Fenced while starting.
       owned.fenced = true;
-      exit(pid, "kill");
+      kill(proc, "killed");
       throw new ClusterTrackerError(
         "fenced",
         "findOrOpen",
@@ -1043,6 +1047,7 @@ export class ClusterTracker {
     id: string,
     owned: Owned,
     change: (e: Entry) => Entry,
+    retry = true,
   ): Promise<number> {
     const lease = this.#lease;
     if (
@@ -1075,6 +1080,23 @@ export class ClusterTracker {
       owned.attrs = next.attrs;
       return revision;
     } catch (error) {
+      // No answer (the outcome is unknown), or the revision moved: if the
+      // entry is still ours, a write of ours whose answer was lost landed.
+      const now = await this.#kv.get(keyOf(id)).catch(() => null);
+      const entry = now?.operation === "PUT"
+        ? parseEntry(now.value)
+        : undefined;
+      if (
+        now != null && entry !== undefined && entry.token === owned.token &&
+        this.#lease.token === owned.token && !owned.fenced
+      ) {
+        owned.revision = now.revision;
+        owned.attrs = entry.attrs;
+        if (isWrongRevision(error) && retry) {
+          return await this.#write(id, owned, change, false);
+        }
+        throw error;
+      }
       if (isWrongRevision(error)) {
         if (this.#lease.token === owned.token) {
           this.#fence("another node took an id");
@@ -1127,8 +1149,8 @@ export class ClusterTracker {
   // ----------------------------------------------------------- lifecycle --
 
   /**
-   * Stops this node's children (exit `"shutdown"`; their `afterTerminate`
-   * runs), releases their ids, gives up the lease, and leaves. Close it
+   * Stops this node's children (exit reason `"shutdown"`, which they
+   * cannot trap; their `afterTerminate` runs), releases their ids, gives up the lease, and leaves. Close it
    * before the node. Idempotent.
    *
    * @example
@@ -1147,7 +1169,7 @@ export class ClusterTracker {
       const ended: Promise<void>[] = [];
       for (const owned of [...this.#owned.values()]) {
         ended.push(owned.done);
-        if (!owned.proc.dead) exit(owned.pid, "shutdown");
+        kill(owned.proc, "shutdown");
       }
       await Promise.all(ended);
       this.#closed = true;

@@ -703,7 +703,16 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
       for (const id of onB) {
         const stop = stops.find((e) => e.id === id);
         assert.equal(stop?.fenced, true, `${id} was fenced on b`);
-        assert.equal(stop?.reason, "killed", `${id} was killed on b`);
+        assert.equal(
+          stop?.reason,
+          "killed",
+          `${id} was killed on b: ${
+            JSON.stringify(b.events().filter((e) => e.id === id).slice(-4)) +
+            b.stdout.split("\n").filter((l) =>
+              l.startsWith("DEBUG") && (l.includes("fence") || l.includes(id))
+            ).slice(-6).join("\n")
+          }`,
+        );
       }
       const final = await finalAttrs(a, [a, b, c]);
       const report = assertClean(

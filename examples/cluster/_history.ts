@@ -116,6 +116,13 @@ export function checkHistory(
   events: readonly HistoryEvent[],
   final: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
 ): HistoryReport {
+  for (const e of events) {
+    if (typeof e.time !== "number" || !Number.isFinite(e.time)) {
+      throw new TypeError(
+        `Cannot check a history: an event has no time: ${JSON.stringify(e)}`,
+      );
+    }
+  }
   const sorted = [...events].sort((a, b) => a.time - b.time);
   const intervals = liveIntervals(sorted);
   const ids = new Set(intervals.map((i) => i.id));

@@ -59,7 +59,14 @@ function stream(id: string, base: number) {
       await new Promise((r) => setTimeout(r, CHUNK_MS));
       if (quiet) continue;
       const value = bytes + CHUNK;
-      emit({ type: "attempt", id, node: name, key: "bytes", value });
+      emit({
+        type: "attempt",
+        id,
+        node: name,
+        time: Date.now(),
+        key: "bytes",
+        value,
+      });
       try {
         await tracker.setAttr(id, "bytes", value);
       } catch (error) {
@@ -67,6 +74,7 @@ function stream(id: string, base: number) {
           type: "refused",
           id,
           node: name,
+          time: Date.now(),
           key: "bytes",
           value,
           code: (error as { code?: string }).code,
