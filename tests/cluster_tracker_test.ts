@@ -12,8 +12,6 @@
 // sleep standing for an event.
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
-import { spawn as spawnOs } from "node:child_process";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type ClusterNode, connect } from "../cluster.ts";
 import { ClusterTracker, type TrackerEvent } from "../cluster_tracker.ts";
@@ -24,9 +22,11 @@ import {
   checkHistory,
   type HistoryEvent,
 } from "../examples/cluster/_history.ts";
+import { NodeProgram } from "../examples/cluster/_node_program.ts";
+import { spawn as spawnOs } from "node:child_process";
+import process from "node:process";
 import { NatsServer } from "./_nats.ts";
 
-const IS_DENO = (globalThis as { Deno?: unknown }).Deno !== undefined;
 const NODE_PROGRAM = fileURLToPath(
   new URL(
     `../examples/cluster/media_node.${
@@ -434,113 +434,6 @@ describe("ClusterTracker", () => {
 
 // ------------------------------------------------------------ faults --
 
-/** A node of the media demo as a child OS process of this runtime. */
-class NodeProgram {
-  stdout = "";
-  readonly #child;
-  readonly #exited: Promise<void>;
-  #waiters = new Set<() => void>();
-
-  constructor(servers: string, readonly name: string, cluster: string) {
-    const args = IS_DENO
-      ? ["run", "-A", NODE_PROGRAM, servers, name, cluster, String(LEASE_MS)]
-      : [NODE_PROGRAM, servers, name, cluster, String(LEASE_MS)];
-    this.#child = spawnOs(process.execPath, args, {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
-    });
-    this.#child.stdout!.setEncoding("utf8");
-    this.#child.stderr!.setEncoding("utf8");
-    this.#child.stdout!.on("data", (s: string) => {
-      this.stdout += s;
-      for (const w of this.#waiters) w();
-    });
-    this.#child.stderr!.on("data", () => {});
-    this.#exited = new Promise((resolve) =>
-      this.#child.once("exit", () => {
-        resolve();
-        for (const w of this.#waiters) w();
-      })
-    );
-  }
-
-  get running(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null;
-  }
-
-  get pid(): number {
-    return this.#child.pid!;
-  }
-
-  /** Sends a command line. */
-  say(line: string): void {
-    this.#child.stdin!.write(line + "\n");
-  }
-
-  /** Waits until the output has a line matching `pattern`; returns it. */
-  async waitFor(pattern: RegExp, from = 0): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const m = this.stdout.slice(from).match(pattern);
-      if (m !== null) return m;
-      if (!this.running) {
-        throw new Error(
-          `node ${this.name} exited:\n${this.stdout.slice(-2000)}`,
-        );
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `node ${this.name} did not print ${pattern}:\n${
-            this.stdout.slice(-2000)
-          }`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, 200);
-        const waiters = this.#waiters;
-        function done() {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        this.#waiters.add(done);
-      });
-    }
-  }
-
-  /** Its history events. */
-  events(): HistoryEvent[] {
-    return this.stdout.split("\n").filter((l) => l.startsWith("EV "))
-      .map((l) => JSON.parse(l.slice(3)));
-  }
-
-  signal(signal: "SIGSTOP" | "SIGCONT"): void {
-    process.kill(this.#child.pid!, signal);
-  }
-
-  /** Kills it (SIGKILL) and waits for it to exit. Idempotent. */
-  async kill(): Promise<void> {
-    if (this.running) {
-      process.kill(this.#child.pid!, "SIGCONT");
-      this.#child.kill("SIGKILL");
-    }
-    await this.#exited;
-    this.#child.stdin!.destroy();
-    this.#child.stdout!.destroy();
-    this.#child.stderr!.destroy();
-  }
-
-  /** Asks it to close (tracker, node) and waits for it to exit. */
-  async close(): Promise<void> {
-    if (this.running) {
-      const from = this.stdout.length;
-      this.say("close");
-      await this.waitFor(/^closed$/m, from).catch(() => {});
-    }
-    await this.kill();
-  }
-}
-
 /** The server and three node programs a, b, c; all stopped after `fn`. */
 async function withNodes(
   fn: (server: NatsServer, nodes: NodeProgram[]) => Promise<void>,
@@ -550,7 +443,9 @@ async function withNodes(
   const nodes: NodeProgram[] = [];
   try {
     for (const name of ["a", "b", "c"]) {
-      nodes.push(new NodeProgram(server.url, name, cluster));
+      nodes.push(
+        new NodeProgram(NODE_PROGRAM, server.url, name, cluster, LEASE_MS),
+      );
     }
     for (const n of nodes) {
       await n.waitFor(new RegExp(`^ready ${n.name}$`, "m"));
@@ -733,5 +628,50 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
       await b.close();
       await c.close();
     });
+  });
+});
+
+describe("npm run demo:cluster (examples/cluster/media.ts)", () => {
+  test("the demo kills one node, pauses another past its lease, and ends with 0 overlaps and every byte accounted for", async () => {
+    const demo = fileURLToPath(
+      new URL(
+        `../examples/cluster/media.${
+          import.meta.url.endsWith(".ts") ? "ts" : "js"
+        }`,
+        import.meta.url,
+      ),
+    );
+    const isDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+    const child = spawnOs(
+      process.execPath,
+      isDeno ? ["run", "-A", demo] : [demo],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+      },
+    );
+    let out = "";
+    child.stdout!.setEncoding("utf8");
+    child.stderr!.setEncoding("utf8");
+    child.stdout!.on("data", (s: string) => out += s);
+    child.stderr!.on("data", (s: string) => out += s);
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    const last = out.trim().split("\n").at(-1);
+    assert.equal(
+      last,
+      "cluster: 24 ids, 0 overlaps, every byte accounted for: yes",
+      out,
+    );
+    assert.equal(code, 0, out);
+    assert.match(out, /SIGKILL b/);
+    assert.match(out, /c fenced [1-9]\d* streams/);
   });
 });
