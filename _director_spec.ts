@@ -24,12 +24,14 @@ import type {
 import { ChildSpecError } from "./errors.ts";
 import {
   checkModules,
+  checkSpecKeys,
   checkSpecObject,
   checkType,
   specError,
 } from "./_child.ts";
 import { formatTerm } from "./_format.ts";
 import { sameTerm } from "./_term.ts";
+import { unknownKey, unknownKeyMessage } from "./_options.ts";
 
 /** Director 17.9.16's defaults, as its code has them. */
 export const DEFAULTS = {
@@ -49,6 +51,52 @@ export const DEFAULT_DEFAULT_CHILDSPEC: DefaultChildspec = Object.freeze({
   terminateTimeout: 0,
   modules: Object.freeze([]) as readonly string[],
 });
+
+/** The keys of a director child spec (director.ts's `ChildSpec`). */
+const CHILD_SPEC_KEYS: readonly string[] = [
+  "id",
+  "start",
+  "args",
+  "plan",
+  "count",
+  "terminateTimeout",
+  "type",
+  "modules",
+  "append",
+  "logValidator",
+];
+
+/** The keys of a default childspec: a child spec's but `id` and `append`. */
+const DEFAULT_CHILDSPEC_KEYS: readonly string[] = CHILD_SPEC_KEYS.filter((k) =>
+  k !== "id" && k !== "append"
+);
+
+/** The keys of a director spec (director.ts's `DirectorSpec`). */
+export const DIRECTOR_SPEC_KEYS: readonly string[] = [
+  "children",
+  "defaultChildspec",
+];
+
+/**
+ * Refuses a director spec key not in {@linkcode DIRECTOR_SPEC_KEYS} (`stop`
+ * is also allowed in what an init function returns: `stopAllowed`).
+ */
+export function checkDirectorSpecKeys(
+  s: Record<string, unknown>,
+  stopAllowed: boolean,
+): void {
+  const known = stopAllowed
+    ? [...DIRECTOR_SPEC_KEYS, "stop"]
+    : DIRECTOR_SPEC_KEYS;
+  const key = unknownKey(s, known);
+  if (key !== undefined) {
+    throw new ChildSpecError(
+      key,
+      ["unknown_key", key],
+      `Cannot use director spec: ${unknownKeyMessage(key, known, "key")}`,
+    );
+  }
+}
 
 /** A child's own spec: validated, own defaults filled in, not merged. */
 export interface OwnSpec {
@@ -145,7 +193,7 @@ export function checkPlan(plan: unknown, id: unknown): readonly PlanElement[] {
   if (!Array.isArray(plan)) {
     throw specError(
       "plan",
-      { invalidPlan: plan },
+      ["invalid_plan", plan],
       id,
       `'plan' must be an array of plan elements, got ${formatTerm(plan)}`,
     );
@@ -157,7 +205,7 @@ export function checkPlan(plan: unknown, id: unknown): readonly PlanElement[] {
       if (why !== undefined) {
         throw specError(
           "plan",
-          { invalidPlanElement: e },
+          ["invalid_plan_element", e],
           id,
           `every plan element must be a function or ${why}, got ${
             formatTerm(e)
@@ -174,7 +222,7 @@ function checkStart(start: unknown, id: unknown): void {
   if (typeof start !== "function") {
     throw specError(
       "start",
-      { invalidStart: start },
+      ["invalid_start", start],
       id,
       `'start' must be a function, got ${formatTerm(start)}`,
     );
@@ -185,7 +233,7 @@ function checkArgs(args: unknown, id: unknown): readonly unknown[] {
   if (!Array.isArray(args)) {
     throw specError(
       "args",
-      { invalidArgs: args },
+      ["invalid_args", args],
       id,
       `'args' must be an array, got ${formatTerm(args)}`,
     );
@@ -197,7 +245,7 @@ function checkCount(count: unknown, id: unknown): number {
   if (!isCount(count)) {
     throw specError(
       "count",
-      { invalidCount: count },
+      ["invalid_count", count],
       id,
       `'count' must be a whole number >= 0 or Infinity, got ${
         formatTerm(count)
@@ -211,7 +259,7 @@ function checkTerminateTimeout(tt: unknown, id: unknown): number {
   if (!isCount(tt)) {
     throw specError(
       "terminateTimeout",
-      { invalidTerminateTimeout: tt },
+      ["invalid_terminate_timeout", tt],
       id,
       `'terminateTimeout' must be a whole number of ms >= 0 (0: brutal kill) or Infinity, got ${
         formatTerm(tt)
@@ -231,7 +279,7 @@ function checkLogValidator(v: unknown, id: unknown): LogValidator {
   if (typeof v !== "function") {
     throw specError(
       "logValidator",
-      { invalidLogValidator: v },
+      ["invalid_log_validator", v],
       id,
       `'logValidator' must be a function (level, report) => "short" | "long" | "none", got ${
         formatTerm(v)
@@ -248,12 +296,13 @@ function checkLogValidator(v: unknown, id: unknown): LogValidator {
  */
 export function normaliseOwn(spec: unknown): OwnSpec {
   const s = checkSpecObject(spec);
+  checkSpecKeys(s, CHILD_SPEC_KEYS);
   const id = s.id;
   const append = s.append ?? false;
   if (typeof append !== "boolean") {
     throw specError(
       "append",
-      { invalidAppend: append },
+      ["invalid_append", append],
       id,
       `'append' must be a boolean, got ${formatTerm(append)}`,
     );
@@ -301,8 +350,8 @@ export function normaliseDefault(spec: unknown): DefaultChildspec {
   const fail = (key: string, why: string) =>
     new ChildSpecError(
       key,
-      { invalidDefaultChildspec: key },
-      `Invalid default childspec: ${why}`,
+      ["invalid_default_childspec", key],
+      `Cannot use default childspec: ${why}`,
     );
   if (!isObject(spec)) {
     throw fail(
@@ -315,6 +364,13 @@ export function normaliseDefault(spec: unknown): DefaultChildspec {
     if (s[key] !== undefined) {
       throw fail(key, `'${key}' belongs to a child spec, not to the default`);
     }
+  }
+  const unknown = unknownKey(s, DEFAULT_CHILDSPEC_KEYS);
+  if (unknown !== undefined) {
+    throw fail(
+      unknown,
+      unknownKeyMessage(unknown, DEFAULT_CHILDSPEC_KEYS, "key"),
+    );
   }
   const out: Record<string, unknown> = {};
   if (s.start !== undefined) {
@@ -440,7 +496,7 @@ export function normaliseOwns(specs: unknown): OwnSpec[] {
     if (out.some((o) => sameTerm(o.id, own.id))) {
       throw specError(
         "id",
-        { duplicateChildName: own.id },
+        ["duplicate_child_name", own.id],
         undefined,
         `two children have the id ${formatTerm(own.id)}`,
       );

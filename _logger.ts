@@ -6,6 +6,7 @@
 // none of them may throw, whatever the values in a report: formatting is
 // guarded field by field, and a logger that throws is caught.
 import { formatTerm } from "./_format.ts";
+import { isCleanExit } from "./_safe.ts";
 import { getClock } from "./clock.ts";
 import type { Pid } from "./_runtime.ts";
 import type {
@@ -50,6 +51,7 @@ export const DEFAULT_LEVEL: Level = "notice";
 const BURST_MAX = 500;
 const BURST_WINDOW_MS = 1000;
 let windowStart = -Infinity;
+let windowClock: unknown = undefined;
 let written = 0;
 let dropped = 0;
 
@@ -65,6 +67,7 @@ let sampled = 0;
  */
 function skipSaturated(): boolean {
   if (written < BURST_MAX || (++sampled & 63) === 0) return false;
+  if (getClock() !== windowClock) return false; // a new clock, a new window
   dropped++;
   return true;
 }
@@ -81,10 +84,16 @@ function write(level: Level, text: string): void {
 
 /** The default logger: compact text on the console, with a burst limit. */
 export function writeToConsole(report: Report): void {
-  const now = getClock().now();
-  // (A clock swapped for one behind it starts a new window too.)
-  if (now - windowStart >= BURST_WINDOW_MS || now < windowStart) {
+  const clock = getClock();
+  const now = clock.now();
+  // A swapped clock starts a new window: its times do not compare with the
+  // old one's (a test's virtual clock, the real one after it).
+  if (
+    now - windowStart >= BURST_WINDOW_MS || now < windowStart ||
+    clock !== windowClock
+  ) {
     windowStart = now;
+    windowClock = clock;
     written = 0;
     if (dropped > 0) {
       const n = dropped;
@@ -218,20 +227,6 @@ export interface ChildEvent {
   readonly reason?: unknown;
   readonly delay?: number;
   readonly restartAt?: number;
-}
-
-/** What OTP counts as a clean exit: no report for it. */
-export function isCleanExit(reason: unknown): boolean {
-  if (reason === "normal" || reason === "shutdown") return true;
-  if (reason === null || typeof reason !== "object") return false;
-  try {
-    if (Array.isArray(reason)) {
-      return reason.length === 2 && reason[0] === "shutdown";
-    }
-    return Object.prototype.hasOwnProperty.call(reason, "shutdown");
-  } catch {
-    return false; // a Proxy that throws: not clean
-  }
 }
 
 /**

@@ -4,8 +4,13 @@
  * are the conditions a program reacts to: a process that is gone, a name that
  * is taken, a call that failed, a receive that timed out.
  *
+ * Messages have one form, "Cannot OP X of Y: why" (`Cannot startChild "w"
+ * of supervisor <0.12.0>: its start failed ("boom")`, `Cannot lookup on
+ * table "scores": it does not exist`); the OTP reason, where there is one,
+ * is quoted in it and kept as data in the error's fields.
+ *
  * Exit reasons are data: `"normal"`, `"shutdown"`, `"kill"`, `"killed"`,
- * `"noproc"`, `{ shutdown: detail }`, or whatever a process body threw. An
+ * `"noproc"`, `["shutdown", detail]`, or whatever a process body threw. An
  * error that carries one exposes it as `reason`.
  *
  * ```ts
@@ -40,7 +45,7 @@ import { causeOf } from "./_safe.ts";
  * import { ExitError } from "@steward/steward/errors";
  * import { spawnMonitor, receive } from "@steward/steward/process";
  * const [, ref] = spawnMonitor(() => {
- *   throw new ExitError({ shutdown: "done" });
+ *   throw new ExitError(["shutdown", "done"]);
  * });
  * const down = await receive((m) => Array.isArray(m) && m[1] === ref);
  * console.assert((down as unknown[])[4] !== undefined);
@@ -233,16 +238,29 @@ export class TimeoutError extends Error {
  */
 export type CallErrorCode = "noproc" | "timeout" | "calling_self" | "exited";
 
-/** The message of a failed call or stop, as OTP names the call. */
+/**
+ * The message of a failed call or stop: `Cannot call server <0.5.0> with
+ * "ping": no reply within 5000 ms ("timeout")`. `args` are the request (or
+ * the stop reason) and the timeout.
+ */
 function callMessage(
   operation: "call" | "stop",
   server: unknown,
   args: readonly unknown[],
   reason: unknown,
 ): string {
-  return `GenServer.${operation}(${
-    [server, ...args].map(formatTerm).join(", ")
-  }) failed: ${formatTerm(reason)}`;
+  let why: string;
+  if (reason === "noproc") why = 'no such process ("noproc")';
+  else if (reason === "calling_self") {
+    why = 'a server cannot call itself ("calling_self")';
+  } else if (reason === "timeout") {
+    why = `${operation === "call" ? "no reply" : "it did not exit"} within ${
+      formatTerm(args[1])
+    } ms ("timeout")`;
+  } else why = `it exited with ${formatTerm(reason)}`;
+  return `Cannot ${operation} server ${formatTerm(server)} with ${
+    formatTerm(args[0])
+  }: ${why}`;
 }
 
 /** `instanceof` as if no `Symbol.hasInstance` were defined. */
@@ -421,7 +439,7 @@ function startCode(reason: unknown): StartErrorCode {
  * A gen_server did not start. `reason` is OTP's: `"ignore"` when init
  * returned `"ignore"`, `"timeout"` when init outlived its timeout,
  * `["already_started", pid]` when the name was taken, the reason of
- * `["stop", reason]` or `["error", reason]`, `{ badReturnValue: value }`, or
+ * `["stop", reason]` or `["error", reason]`, `["bad_return_value", value]`, or
  * what init threw; `code` sorts these out (a {@linkcode StartErrorCode}).
  *
  * A timeout is a {@linkcode StartTimeoutError}: a {@linkcode TimeoutError}
@@ -451,13 +469,20 @@ export class StartError extends Error {
    * @param reason why the start failed.
    */
   constructor(reason: unknown) {
+    const code = startCode(reason);
     super(
-      `GenServer did not start: ${formatTerm(reason)}`,
+      `Cannot start GenServer: ${
+        code === "ignore"
+          ? 'its init returned "ignore"'
+          : code === "already_started"
+          ? `its name is taken (${formatTerm(reason)})`
+          : `it failed (${formatTerm(reason)})`
+      }`,
       causeOf(reason),
     );
     this.name = "StartError";
     this.reason = reason;
-    this.code = startCode(reason);
+    this.code = code;
   }
 
   /**
@@ -507,7 +532,10 @@ export class StartTimeoutError extends TimeoutError {
    * @param timeout the timeout in milliseconds.
    */
   constructor(timeout: number) {
-    super(`GenServer did not start: "timeout"`, timeout);
+    super(
+      `Cannot start GenServer: its init did not return within ${timeout} ms ("timeout")`,
+      timeout,
+    );
     this.name = "StartTimeoutError";
   }
 }
@@ -528,7 +556,7 @@ export class StartTimeoutError extends TimeoutError {
  * - `"bad_value"`: a value of the wrong kind (a counter that is not an
  *   integer...).
  */
-export type EtsErrorCause =
+export type EtsErrorCode =
   | "not_found"
   | "access"
   | "already_exists"
@@ -542,8 +570,18 @@ export type EtsErrorCause =
   | "bad_value";
 
 /**
- * A table operation failed; `cause` says why, and the message names the
- * operation and the table. A failed write changes nothing.
+ * The former name of {@linkcode EtsErrorCode}.
+ *
+ * @deprecated use {@linkcode EtsErrorCode}; `EtsError.cause` is no longer
+ * the code (it is ES2022's underlying error).
+ */
+export type EtsErrorCause = EtsErrorCode;
+
+/**
+ * A table operation failed; `code` says why, and the message names the
+ * operation and the table. A failed write changes nothing. `cause` has its
+ * ES2022 meaning: the underlying error, if any (undefined for the table's
+ * own failures, which are all of them today).
  *
  * @example
  * ```ts
@@ -554,44 +592,43 @@ export type EtsErrorCause =
  * try {
  *   t.lookup(1);
  * } catch (e) {
- *   console.assert(e instanceof EtsError && e.cause === "not_found");
+ *   console.assert(e instanceof EtsError && e.code === "not_found");
+ *   console.assert(e instanceof EtsError && e.cause === undefined);
  * }
  * ```
  */
 export class EtsError extends Error {
-  /**
-   * Why it failed, as every error class's `code`: the same value as
-   * `cause` (which predates it and will take ES2022's meaning, an
-   * underlying error, in a later version: test `code`).
-   */
-  readonly code: EtsErrorCause;
+  /** Why it failed (see {@linkcode EtsErrorCode}). */
+  readonly code: EtsErrorCode;
   /** The operation, e.g. `"insert"`. */
   readonly operation: string;
   /** The table's name. */
   readonly table: string;
-  /** Why it failed. */
-  override readonly cause: EtsErrorCause;
 
   /**
    * Creates the error.
    *
    * @param operation the operation that failed.
    * @param table the table's name.
-   * @param cause why.
+   * @param code why.
    * @param detail the rest of the message.
+   * @param options standard error options (`cause`: an underlying error).
    */
   constructor(
     operation: string,
     table: string,
-    cause: EtsErrorCause,
+    code: EtsErrorCode,
     detail: string,
+    options?: ErrorOptions,
   ) {
-    super(`Cannot ${operation} on table ${JSON.stringify(table)}: ${detail}`);
+    super(
+      `Cannot ${operation} on table ${JSON.stringify(table)}: ${detail}`,
+      options,
+    );
     this.name = "EtsError";
     this.operation = operation;
     this.table = table;
-    this.cause = cause;
-    this.code = cause;
+    this.code = code;
   }
 }
 
@@ -609,7 +646,7 @@ export class EtsError extends Error {
  * import { ChildRequestError, SupervisorError } from "@steward/steward/errors";
  * const e = new SupervisorError("deleteChild", "db", "not_found");
  * console.assert(e instanceof ChildRequestError && e.code === "not_found");
- * console.assert(e.message === 'deleteChild "db" failed: notFound');
+ * console.assert(e.message === 'Cannot deleteChild "db": no such child');
  * ```
  */
 export class ChildRequestError<C extends string = string> extends Error {
@@ -630,19 +667,22 @@ export class ChildRequestError<C extends string = string> extends Error {
    * @param operation the request.
    * @param child the child id or pid it named.
    * @param code why it failed.
-   * @param details `reason` and `pid`, as above.
-   * @param message the full message. @default {ChildRequestError.describe(operation, child, code, details?.reason)}
+   * @param details `reason` and `pid`, as above, and `server`: the
+   *   supervisor-like process as the message names it (`"supervisor
+   *   <0.12.0>"`).
+   * @param message the full message. @default {ChildRequestError.describe(operation, child, code, details?.reason, details?.server)}
    */
   constructor(
     operation: string,
     child: unknown,
     code: C,
-    details?: { reason?: unknown; pid?: Pid },
+    details?: { reason?: unknown; pid?: Pid; server?: string },
     message: string = ChildRequestError.describe(
       operation,
       child,
       code,
       details?.reason,
+      details?.server,
     ),
   ) {
     const reason = details?.reason;
@@ -656,20 +696,27 @@ export class ChildRequestError<C extends string = string> extends Error {
   }
 
   /**
-   * The usual message: `<operation> <child> failed: <code>`, with the
-   * reason in parentheses for `"start_failed"`.
+   * The usual message, "Cannot OP X of Y: why": `Cannot startChild "w" of
+   * supervisor <0.12.0>: its start failed ("boom")`. The code is said in
+   * words (an unknown code as it is), with the reason in parentheses for
+   * `"start_failed"`; without `server`, the "of Y" part is left out.
    *
    * @param operation the request.
    * @param child the child id or pid it named.
    * @param code why it failed.
    * @param reason the child's failure reason.
+   * @param server the supervisor-like process, as the message names it.
    * @returns the message.
    *
    * @example
    * ```ts
    * import { ChildRequestError } from "@steward/steward/errors";
-   * const m = ChildRequestError.describe("startChild", "w", "start_failed", "boom");
-   * console.assert(m === 'startChild "w" failed: startFailed ("boom")');
+   * const m = ChildRequestError.describe(
+   *   "startChild", "w", "start_failed", "boom", "supervisor <0.12.0>",
+   * );
+   * console.assert(
+   *   m === 'Cannot startChild "w" of supervisor <0.12.0>: its start failed ("boom")',
+   * );
    * ```
    */
   static describe(
@@ -677,12 +724,31 @@ export class ChildRequestError<C extends string = string> extends Error {
     child: unknown,
     code: string,
     reason?: unknown,
+    server?: string,
   ): string {
-    return `${operation} ${formatTerm(child)} failed: ${code}${
-      code === "start_failed" ? ` (${formatTerm(reason)})` : ""
-    }`;
+    const why = code === "start_failed"
+      ? `its start failed (${formatTerm(reason)})`
+      : Object.hasOwn(CHILD_WHY, code)
+      ? CHILD_WHY[code]
+      : code;
+    return `Cannot ${operation} ${formatTerm(child)}${
+      server === undefined ? "" : ` of ${server}`
+    }: ${why}`;
   }
 }
+
+/** The codes of the supervisor-like modules, in words (for messages). */
+const CHILD_WHY: Readonly<Record<string, string>> = {
+  not_found: "no such child",
+  already_started: "it is already running",
+  already_present: "it exists but is not running",
+  running: "it is running (terminate it first)",
+  restarting: "it is restarting",
+  not_running: "it is not running",
+  simple_one_for_one: "not for a simple_one_for_one supervisor",
+  max_children: "the supervisor has max_children children",
+  noproc: "no such process",
+};
 
 /**
  * Why a supervisor request failed (OTP's `{error, ...}` results):
@@ -696,7 +762,12 @@ export class ChildRequestError<C extends string = string> extends Error {
  * - `"simple_one_for_one"`: not for a simple_one_for_one or dynamic supervisor
  *   (or, there, an id where a pid is needed);
  * - `"max_children"`: a dynamic supervisor has `max_children` children;
- * - `"start_failed"`: the child's start function failed with `reason`.
+ * - `"start_failed"`: the child's start function failed with `reason`;
+ * - `"not_supported"`: the process does not answer this request (a
+ *   supervisor asked a director's or a tracker's own request, a tracker
+ *   asked `startChild` or `getChildspec`: see each module's docs);
+ * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
+ *   the server does not know (the server lives on).
  */
 export type SupervisorErrorCode =
   | "already_started"
@@ -706,7 +777,9 @@ export type SupervisorErrorCode =
   | "restarting"
   | "simple_one_for_one"
   | "max_children"
-  | "start_failed";
+  | "start_failed"
+  | "not_supported"
+  | "unknown_request";
 
 /**
  * A supervisor request that failed: `code` says why, `reason` carries the
@@ -731,8 +804,8 @@ export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
 /**
  * A child spec or supervisor flag that is not valid (OTP's child spec and
  * `supervisor_data` errors). `key` names the offending key, `reason` is the
- * OTP-style term (`"missing_id"`, `{ invalidRestartType: "forever" }`,
- * `{ duplicateChildName: id }`...), the message says what is wrong and why.
+ * OTP-style term (`"missing_id"`, `["invalid_restart_type", "forever"]`,
+ * `["duplicate_child_name", id]`...), the message says what is wrong and why.
  *
  * @example
  * ```ts
@@ -823,7 +896,9 @@ export class ApplicationError extends Error {
         ? `Cannot start application ${
           JSON.stringify(application)
         }: an application is already running (one root per program)`
-        : `Application ${JSON.stringify(application)} did not start: ${what}`,
+        : `Cannot start application ${
+          JSON.stringify(application)
+        }: its start failed (${what})`,
       isError ? { cause: reason } : undefined,
     );
     this.name = "ApplicationError";

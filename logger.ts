@@ -47,7 +47,7 @@
  * | `fenced` | warning | cluster | node (this node), name (the cluster tracker), count (children killed), message (why): this node's tracker lease lapsed or was revoked, so it killed its children for it (cluster_tracker.ts) |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
- * (`"normal"`, `"shutdown"`, `["shutdown", x]`, `{ shutdown: x }`) of a
+ * (`"normal"`, `"shutdown"`, `["shutdown", x]`) of a
  * transient or temporary child; a shutdown unless the child stopped as asked;
  * a gen_server's termination unless its reason is clean; a process's death
  * only when its body threw (not `exit(reason)`, not an exit signal).

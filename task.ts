@@ -52,6 +52,7 @@ import {
 import * as supervisor from "./supervisor.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { refuseUnknown } from "./_options.ts";
 
 /** A running task, as {@linkcode async} and {@linkcode asyncNolink} return. */
 export interface Task<T = unknown> {
@@ -71,6 +72,8 @@ export interface TaskSupervisorOptions {
   readonly name?: string;
   /** Most tasks at once. @default {Infinity} */
   readonly maxChildren?: number;
+  /** Abandons the start when it aborts (see supervisor.ts's start). */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@linkcode async}, {@linkcode asyncNolink}, {@linkcode startChild}. */
@@ -84,7 +87,7 @@ export interface TaskOptions {
 
 /**
  * Starts a task supervisor (a dynamic supervisor, not linked to the caller).
- *
+ * @param options `name`, `maxChildren`, `signal` (abandons the start).
  * @param options `name`, `max_children`.
  * @returns its pid.
  *
@@ -99,12 +102,38 @@ export interface TaskOptions {
 export function startSupervisor(
   options?: TaskSupervisorOptions,
 ): Promise<Pid> {
+  const op = "startSupervisor";
+  try {
+    checkOptionsObject(op, options, SUPERVISOR_OPTIONS);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { name, maxChildren, signal } = options ?? {};
   return supervisor.startDynamic(
-    options?.maxChildren === undefined
-      ? {}
-      : { maxChildren: options.maxChildren },
-    options?.name === undefined ? undefined : { name: options.name },
+    maxChildren === undefined ? {} : { maxChildren },
+    {
+      ...(name !== undefined && { name }),
+      ...(signal !== undefined && { signal }),
+    },
   );
+}
+
+const SUPERVISOR_OPTIONS = ["name", "maxChildren", "signal"];
+const TASK_OPTIONS = ["shutdown"];
+
+/** `options`: undefined or an object with only `known` keys. */
+function checkOptionsObject(
+  op: string,
+  options: unknown,
+  known: readonly string[],
+): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+    );
+  }
+  refuseUnknown(op, options, known);
 }
 
 function checkFn(op: string, fn: unknown): void {
@@ -154,6 +183,7 @@ async function startTask<T>(
   linkOwner: boolean,
 ): Promise<Task<T>> {
   checkFn(op, fn);
+  checkOptionsObject(op, options, TASK_OPTIONS);
   const owner = self();
   const { pid } = await supervisor.startChild(sup, {
     id: "task",
@@ -173,7 +203,10 @@ async function startTask<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work; runs in the task process (`self()` is the task).
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  * @throws {SupervisorError} (rejects) `"max_children"` if the supervisor is
@@ -204,7 +237,10 @@ export function async<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work.
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  *
@@ -234,7 +270,10 @@ export function asyncNolink<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work.
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task's pid.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  *
@@ -257,6 +296,7 @@ export async function startChild(
   options?: TaskOptions,
 ): Promise<Pid> {
   checkFn("startChild", fn);
+  checkOptionsObject("startChild", options, TASK_OPTIONS);
   const { pid } = await supervisor.startChild(sup, {
     id: "task",
     restart: "temporary",
@@ -302,8 +342,15 @@ export interface JoinOptions {
 /** The result type of a task (what its function returns, awaited). */
 export type TaskResult<K> = K extends Task<infer T> ? T : never;
 
-/** One task's outcome in {@linkcode yieldMany}: a result, an exit, or none yet. */
-export type YieldResult<T> = { ok: T } | { exit: unknown } | undefined;
+/**
+ * One task's outcome in {@linkcode yieldMany}: a result `["ok", result]`,
+ * an exit `["exit", reason]` (Elixir's `{:ok, result}` and `{:exit,
+ * reason}`: a tuple is an array), or `undefined`, none yet.
+ */
+export type YieldResult<T> =
+  | readonly ["ok", T]
+  | readonly ["exit", unknown]
+  | undefined;
 
 /**
  * Waits for a task's result (Elixir's `Task.await`). Only the process that
@@ -342,12 +389,12 @@ export async function join<T>(
   if (outcome === undefined) {
     const timeout = options?.timeout ?? DEFAULT_JOIN_TIMEOUT;
     throw new TimeoutError(
-      `task ${task.pid} gave no result within ${timeout} ms`,
+      `Cannot join task ${task.pid}: no result within ${timeout} ms`,
       timeout,
     );
   }
-  if ("exit" in outcome) throw new ExitError(outcome.exit);
-  return outcome.ok;
+  if (outcome[0] === "exit") throw new ExitError(outcome[1]);
+  return outcome[1];
 }
 
 /**
@@ -391,12 +438,12 @@ export async function joinMany<const Ts extends readonly Task<unknown>[]>(
       });
       if (outcome === undefined) {
         throw new TimeoutError(
-          `tasks gave no result within ${timeout} ms (first missing: ${task.pid})`,
+          `Cannot joinMany tasks: no result within ${timeout} ms (first missing: ${task.pid})`,
           timeout,
         );
       }
-      if ("exit" in outcome) throw new ExitError(outcome.exit);
-      return outcome.ok;
+      if (outcome[0] === "exit") throw new ExitError(outcome[1]);
+      return outcome[1];
     })) as { -readonly [K in keyof Ts]: TaskResult<Ts[K]> };
   } finally {
     // The waits still pending end here, so none is left to take a later
@@ -408,7 +455,7 @@ export async function joinMany<const Ts extends readonly Task<unknown>[]>(
 
 /**
  * Waits up to `timeout` for several tasks (Elixir's `Task.yield_many`) and
- * tells how each one stands: `{ ok: result }`, `{ exit: reason }`, or
+ * tells how each one stands: `["ok", result]`, `["exit", reason]`, or
  * `undefined` if it has not finished (it keeps running: {@linkcode join} it
  * later or {@linkcode shutdown} it). Never rejects for a task's failure.
  *
@@ -428,7 +475,7 @@ export async function joinMany<const Ts extends readonly Task<unknown>[]>(
  * const bad = await task.asyncNolink(sup, () => { throw "boom"; });
  * const slow = await task.asyncNolink(sup, () => new Promise(() => {}));
  * const [a, b, c] = await task.yieldMany([quick, bad, slow], { timeout: 50 });
- * assert.deepEqual([a, b, c], [{ ok: "done" }, { exit: "boom" }, undefined]);
+ * assert.deepEqual([a, b, c], [["ok", "done"], ["exit", "boom"], undefined]);
  * await task.shutdown(slow, "brutal_kill");
  * await supervisor.stop(sup);
  * ```
@@ -454,20 +501,7 @@ function checkJoinOptions(
   if (options === undefined) {
     return { timeout: DEFAULT_JOIN_TIMEOUT, signal: undefined };
   }
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
-    );
-  }
-  for (const key in options) {
-    if (!JOIN_OPTIONS.includes(key)) {
-      throw new TypeError(
-        `Cannot ${op}: unknown option ${JSON.stringify(key)} (known: ${
-          JOIN_OPTIONS.join(", ")
-        })`,
-      );
-    }
-  }
+  checkOptionsObject(op, options, JOIN_OPTIONS);
   const timeout = options.timeout ?? DEFAULT_JOIN_TIMEOUT;
   if (typeof timeout !== "number" || !(timeout >= 0)) {
     throw new RangeError(
@@ -538,9 +572,9 @@ async function awaitOutcome<T>(
   const msg = m as unknown[];
   if (msg[0] === task.ref) {
     demonitor(task.ref, { flush: true });
-    return { ok: msg[1] as T };
+    return ["ok", msg[1] as T];
   }
-  return { exit: msg[4] };
+  return ["exit", msg[4]];
 }
 
 /**
@@ -550,6 +584,8 @@ async function awaitOutcome<T>(
  *
  * @param task from {@linkcode async} or {@linkcode asyncNolink}.
  * @param timeout ms to wait before the kill, or `"brutal_kill"`. @default {5000}
+ *   (No `signal`: the wait is bounded by this timeout, and abandoning it
+ *   would leave the task running.)
  * @returns `{ result }` if the task had finished, else undefined.
  * @throws {TypeError} (rejects) if the caller does not own `task`.
  *
