@@ -23,7 +23,9 @@
  *
  * ## What is stored
  * The tracker keeps a JetStream key-value bucket per cluster and tracker
- * name. Two kinds of keys:
+ * name, `steward_<cluster>_tracker_<name>` (a cluster name with `@` is
+ * spelled in hex there), and answers opens placed on its node on the
+ * subject `steward.<cluster>.tr.<name>.<node>`. Two kinds of keys:
  * - one per node **lease**, `l.<token>`: written by its node every
  *   `renewMs` (by default the node's heartbeat) with a compare-and-set on
  *   its last revision; the token is random, and a new one is drawn after
@@ -377,8 +379,11 @@ export class ClusterTracker {
         name: `steward ${node.config.cluster}/${node.name} tracker ${name}`,
       });
       try {
+        const cluster = node.config.cluster;
         const kv = await new Kvm(nc).create(
-          `steward_${name}_${hex(node.config.cluster)}`,
+          `steward_${
+            /^[A-Za-z0-9_-]+$/.test(cluster) ? cluster : hex(cluster)
+          }_tracker_${name}`,
           { history: 1 },
         );
         const lease = await newLease(kv, node.name, leaseMs, safetyMs);
