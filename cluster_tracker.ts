@@ -132,7 +132,7 @@ import {
 import type { DownWatcher, Proc } from "./_runtime.ts";
 import { type Address, decode, encode, fromWire, toWire } from "./_wire.ts";
 import { getClock, type TimerHandle } from "./clock.ts";
-import { ClusterTrackerError } from "./errors.ts";
+import { ClusterTrackerError, WireDecodeError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { HeldLease, LeaseSightings } from "./_cluster_lease.ts";
 import { enabled, log } from "./_logger.ts";
@@ -735,6 +735,20 @@ export class ClusterTracker {
       const t = typeof timeout === "number" && timeout > 0 ? timeout : 5000;
       answer = ["ok", await this.#openHere(id, args, t)];
     } catch (error) {
+      if (error instanceof WireDecodeError) {
+        if (enabled(undefined, "warning")) {
+          log({
+            level: "warning",
+            kind: "bad_frame",
+            time: Date.now(),
+            source: "cluster",
+            node: this.#node.name,
+            message: msg.subject,
+            reason: error,
+          });
+        }
+        return; // dropped: the asker times out
+      }
       answer = error instanceof ClusterTrackerError
         ? ["error", error.code, error.message]
         : ["error", "start_failed", String((error as Error)?.message)];

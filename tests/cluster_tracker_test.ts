@@ -528,6 +528,65 @@ function assertClean(
   return report;
 }
 
+describe("ClusterTracker across nodes", () => {
+  test("find(), findOrOpen() and getAttr() of an id whose child runs on another node; place() puts new ids there", async () => {
+    await withLocal(async ({ server, node, tracker }) => {
+      const a = new NodeProgram(NODE_PROGRAM, server.url, "a", "ct", LEASE_MS);
+      try {
+        await a.waitFor(/^ready a$/m);
+        // a places by the id's hash over [a, t]: find an id it puts on a.
+        const from = a.stdout.length;
+        a.say("open remote-1");
+        const m = await a.waitFor(/^opened remote-1 (\S+)$/m, from);
+        const owner = m[1];
+        const pid = await tracker.findOrOpen("remote-1");
+        assert.equal(node.nodeOf(pid), owner);
+        if (owner === "a") {
+          // The watch brings a's entry into this node's cache.
+          for (
+            let i = 0;
+            i < 100 && tracker.find("remote-1") === undefined;
+            i++
+          ) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          assert.equal(tracker.find("remote-1"), pid);
+          await a.waitFor(/"type":"attr","id":"remote-1"/);
+          assert.ok((await tracker.getAttr("remote-1", "bytes") as number) > 0);
+          await rejects(tracker.setAttr("remote-1", "bytes", 0), "not_owner");
+        }
+      } finally {
+        await a.close();
+      }
+    });
+  });
+
+  test("findOrOpen() placed on a node with no such tracker rejects with no_tracker; place() must name a live node", async () => {
+    await withLocal(async ({ server, node }) => {
+      const a = new NodeProgram(NODE_PROGRAM, server.url, "a", "ct", LEASE_MS);
+      try {
+        await a.waitFor(/^ready a$/m);
+        for (let i = 0; i < 100 && !node.nodes().includes("a"); i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await using other = await ClusterTracker.open(node, {
+          name: "other",
+          start: () => self(),
+          place: (id) => id === "x" ? "a" : "nowhere",
+        });
+        const e = await rejects(other.findOrOpen("x"), "no_tracker");
+        assert.match(e.message, /node "a" has no tracker "other"/);
+        await assert.rejects(
+          other.findOrOpen("y"),
+          /'place' returned "nowhere", not one of the live nodes \["a","t"\]/,
+        );
+      } finally {
+        await a.close();
+      }
+    });
+  });
+});
+
 describe("ClusterTracker faults (nodes as OS processes)", () => {
   test("SIGKILL of a node: its ids reopen on the others once its lease lapsed, with every acknowledged byte; no overlap", async () => {
     await withNodes(async (_server, [a, b, c]) => {
@@ -567,6 +626,17 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
       for (const id of onB) {
         assert.ok((final.get(id)!.bytes as number) > 0, `${id} kept its bytes`);
       }
+      // Nobody ran afterTerminate for b's children; their next opener was
+      // told that b lost them.
+      const lost = [...a.stdout.split("\n"), ...c.stdout.split("\n")]
+        .filter((l) => l.startsWith("LOST ")).map((l) =>
+          JSON.parse(l.slice(5))
+        );
+      assert.deepEqual(
+        lost.map((l) => [l.id, l.lost]).sort(),
+        onB.map((id) => [id, "b"]).sort(),
+      );
+      assert.ok(!b.stdout.includes("AFTER "));
       await a.close();
       await c.close();
     });
@@ -608,6 +678,20 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
             ).slice(-6).join("\n")
           }`,
         );
+      }
+      // afterTerminate ran on b, as it resumed, with fenced: true.
+      for (const id of onB) {
+        await b.waitFor(new RegExp(`^AFTER \\{"id":"${id}"`, "m"));
+      }
+      const ran = b.stdout.split("\n").filter((l) => l.startsWith("AFTER "))
+        .map((l) => JSON.parse(l.slice(6)));
+      for (const id of onB) {
+        assert.deepEqual(ran.find((x) => x.id === id), {
+          id,
+          node: "b",
+          reason: "killed",
+          fenced: true,
+        });
       }
       const final = await finalAttrs(a, [a, b, c]);
       const report = assertClean(

@@ -15,7 +15,9 @@
  * (examples/cluster/_history.ts): `EV {json}` for the tracker's start,
  * stop and attr events and for the stream's write attempts and refusals,
  * plus `ready <node>`, `opened <id> <node>`, `attr <id> <json>` and
- * `failed <id> <message>` in answer to its commands. It reads commands on
+ * `failed <id> <message>` in answer to its commands, `LOST {json}` when a
+ * stream opens that a lost node held, and `AFTER {json}` when
+ * `afterTerminate` runs. It reads commands on
  * stdin, one per line: `open <id>` (findOrOpen, placed by the hash of the
  * id over the live nodes), `get <id>` (the `bytes` attribute), `quiet`
  * (streams stop writing), `close` (closes the tracker and the node, then
@@ -88,8 +90,18 @@ function stream(id: string, base: number) {
 
 const tracker = await ClusterTracker.open(node, {
   name: "media",
-  start: (id, { attrs }) =>
-    stream(id, typeof attrs.bytes === "number" ? attrs.bytes : 0),
+  start: (id, { attrs, lost }) => {
+    if (lost !== null) {
+      console.log("LOST " + JSON.stringify({ id, node: name, lost }));
+    }
+    return stream(id, typeof attrs.bytes === "number" ? attrs.bytes : 0);
+  },
+  afterTerminate: (id, reason, { fenced }) => {
+    console.log(
+      "AFTER " +
+        JSON.stringify({ id, node: name, reason: String(reason), fenced }),
+    );
+  },
   place: (id, nodes) => nodes[hash(id) % nodes.length],
   onEvent: (e) => emit({ ...e, reason: String(e.reason ?? "") }),
 });
