@@ -569,17 +569,21 @@ describe("ClusterTracker across nodes", () => {
         for (let i = 0; i < 100 && !node.nodes().includes("a"); i++) {
           await new Promise((r) => setTimeout(r, 20));
         }
-        await using other = await ClusterTracker.open(node, {
+        const other = await ClusterTracker.open(node, {
           name: "other",
           start: () => self(),
           place: (id) => id === "x" ? "a" : "nowhere",
         });
-        const e = await rejects(other.findOrOpen("x"), "no_tracker");
-        assert.match(e.message, /node "a" has no tracker "other"/);
-        await assert.rejects(
-          other.findOrOpen("y"),
-          /'place' returned "nowhere", not one of the live nodes \["a","t"\]/,
-        );
+        try {
+          const e = await rejects(other.findOrOpen("x"), "no_tracker");
+          assert.match(e.message, /node "a" has no tracker "other"/);
+          await assert.rejects(
+            other.findOrOpen("y"),
+            /'place' returned "nowhere", not one of the live nodes \["a","t"\]/,
+          );
+        } finally {
+          await other.close();
+        }
       } finally {
         await a.close();
       }
