@@ -525,6 +525,7 @@ export class ClusterTracker {
   }
 
   #armFence(): void {
+    if (this.#closed) return;
     const clock = getClock();
     if (this.#fenceTimer !== undefined) clock.clearTimeout(this.#fenceTimer);
     const lease = this.#lease;
@@ -1182,17 +1183,19 @@ export class ClusterTracker {
     if (this.#closing !== null) return this.#closing;
     this.#closing = (async () => {
       const clock = getClock();
-      if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
-      this.#renewTimer = undefined;
-      await Promise.all(this.#opening.values()).catch(() => {});
+      await Promise.allSettled(this.#opening.values());
       const ended: Promise<void>[] = [];
       for (const owned of [...this.#owned.values()]) {
         ended.push(owned.done);
         kill(owned.proc, "shutdown");
       }
       await Promise.all(ended);
+      // Renewals went on while the children stopped (their releases need
+      // the lease); from here none is scheduled (#scheduleRenew checks).
       this.#closed = true;
       for (const wake of this.#sleeps) wake();
+      if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
+      this.#renewTimer = undefined;
       if (this.#fenceTimer !== undefined) clock.clearTimeout(this.#fenceTimer);
       this.#fenceTimer = undefined;
       await this.#renewing;
