@@ -105,7 +105,10 @@
  *   `start` context, with the attributes, and can clean up there.
  *
  * ## Differs from the local tracker
- * Ids are strings (1 to 256 characters). Attribute values must be able to
+ * The child's `start` is given once, to `open`, not with each
+ * `findOrOpen` (a function cannot cross to the node that opens the id);
+ * `findOrOpen` passes `args` to it instead. Ids are strings (1 to 256
+ * characters). Attribute values must be able to
  * cross the wire (what `send` to another node accepts). `find` may return
  * the pid of a child on a node that has just died: a call to it fails with
  * `"noconnection"`, as with any remote pid.

@@ -292,6 +292,10 @@ async function withLocal(fn: (w: Local) => Promise<void>): Promise<void> {
   }
 }
 
+/** Matches the context a child of `id` sends back (see withLocal). */
+const contextOf = (id: string) => (m: unknown) =>
+  typeof m === "object" && m !== null && (m as { id?: unknown }).id === id;
+
 async function rejects(
   p: Promise<unknown>,
   code: string,
@@ -333,7 +337,7 @@ describe("ClusterTracker", () => {
       assert.equal(tracker.find("s1"), a);
       assert.equal(tracker.find("nope"), undefined);
       send(a, ["context", self()]);
-      assert.deepEqual(await receive(undefined, { timeout: WAIT_MS }), {
+      assert.deepEqual(await receive(contextOf("s1"), { timeout: WAIT_MS }), {
         id: "s1",
         args: 7,
         lost: null,
@@ -386,7 +390,9 @@ describe("ClusterTracker", () => {
       exit(pid, "kill");
       const next = await tracker.findOrOpen("s2");
       send(next, ["context", self()]);
-      const context = await receive(undefined, { timeout: WAIT_MS }) as {
+      const context = await receive(contextOf("s2"), {
+        timeout: WAIT_MS,
+      }) as {
         attrs: unknown;
       };
       assert.deepEqual(context.attrs, {
