@@ -907,7 +907,9 @@ export class ClusterTracker {
       watcher: {
         owner: null,
         down: (_target, reason) => {
-          queueMicrotask(() => this.#ended(id, owned, reason));
+          // Dated at the death, not after the release's round trip.
+          const at = Date.now();
+          queueMicrotask(() => this.#ended(id, owned, reason, at));
         },
       },
       chain: Promise.resolve(),
@@ -917,7 +919,8 @@ export class ClusterTracker {
     };
     this.#emit({ type: "start", id, time, revision: claimRevision });
     if (proc.dead) {
-      queueMicrotask(() => this.#ended(id, owned, proc.reason));
+      const at = Date.now();
+      queueMicrotask(() => this.#ended(id, owned, proc.reason, at));
       return pid;
     }
     this.#owned.set(id, owned);
@@ -942,7 +945,12 @@ export class ClusterTracker {
   }
 
   /** A child here ended: release its id, then afterTerminate. */
-  async #ended(id: string, owned: Owned, reason: unknown): Promise<void> {
+  async #ended(
+    id: string,
+    owned: Owned,
+    reason: unknown,
+    diedAt: number,
+  ): Promise<void> {
     if (this.#owned.get(id) === owned) this.#owned.delete(id);
     unwatch(owned.proc, owned.watcher);
     const fenceTime = this.#fencedAt(owned);
@@ -967,7 +975,7 @@ export class ClusterTracker {
     this.#emit({
       type: "stop",
       id,
-      time: fenceTime ?? Date.now(),
+      time: fenceTime ?? diedAt,
       revision,
       reason,
       fenced: owned.fenced,
