@@ -457,6 +457,10 @@ function text(r: Report): string {
       return `=NOTICE REPORT= node ${str(r.node)}: node ${
         str(r.name)
       } is down (${safeFormat(r.reason)})`;
+    case "fenced":
+      return `=WARNING REPORT= node ${str(r.node)}: cluster tracker ${
+        str(r.name)
+      } killed ${str(r.count)} children: ${str(r.message)}`;
     default:
       return `=REPORT= ${safeFormat(r)}`;
   }

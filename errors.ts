@@ -1193,3 +1193,64 @@ export class ClusterError extends Error {
     this.operation = operation;
   }
 }
+
+/**
+ * Why a cluster tracker operation failed: `"not_owner"` (this node does not
+ * hold the id, so it cannot write its attributes), `"fenced"` (this node's
+ * lease lapsed: its children for the id were stopped), `"timeout"` (the id
+ * could not be opened in time: its owner's lease has not lapsed, or no node
+ * answered), `"no_tracker"` (the node chosen by `place` has no such tracker),
+ * `"start_failed"` (the child's `start` threw), or `"closed"` (the tracker is
+ * closed).
+ */
+export type ClusterTrackerErrorCode =
+  | "not_owner"
+  | "fenced"
+  | "timeout"
+  | "no_tracker"
+  | "start_failed"
+  | "closed";
+
+/**
+ * A cluster tracker operation failed (`@steward/steward/cluster-tracker`);
+ * `code` says why and `id` names the id.
+ *
+ * @example
+ * ```ts
+ * import { ClusterTrackerError } from "@steward/steward/errors";
+ * const e = new ClusterTrackerError("not_owner", "setAttr", "s1", "another node holds it");
+ * console.assert(e.code === "not_owner" && e.id === "s1");
+ * console.assert(e.message === 'Cannot setAttr "s1": another node holds it');
+ * ```
+ */
+export class ClusterTrackerError extends Error {
+  /** Why it failed. */
+  readonly code: ClusterTrackerErrorCode;
+  /** What was being done. */
+  readonly operation: string;
+  /** The id it was done for. */
+  readonly id: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param code why it failed.
+   * @param operation what was being done.
+   * @param id the id.
+   * @param detail the rest of the message.
+   * @param options the underlying error as `cause`.
+   */
+  constructor(
+    code: ClusterTrackerErrorCode,
+    operation: string,
+    id: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot ${operation} ${JSON.stringify(id)}: ${detail}`, options);
+    this.name = "ClusterTrackerError";
+    this.code = code;
+    this.operation = operation;
+    this.id = id;
+  }
+}
