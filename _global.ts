@@ -10,10 +10,19 @@
 // (SIGKILL, SIGSTOP, cut off) stops refreshing: the entry expires with the
 // lease and another node can take the name; a paused node that comes back
 // finds its refresh refused and drops the name.
+//
+// A renewal that fails for another reason (a timeout, NATS reconnecting)
+// proves nothing: the name is kept and renewed again at the next heartbeat,
+// until `leaseMs` has passed since the last write the store acknowledged
+// (counted from when that write was sent): the entry has expired by then,
+// another node may hold it. A name dropped while its holder lives is
+// reported to the holder as `["global_name_lost", name]`.
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
+import { JetStreamApiCodes } from "@nats-io/jetstream";
 import {
+  deliver,
   type DownWatcher,
   type Pid,
   type Proc,
@@ -22,6 +31,8 @@ import {
   watch,
 } from "./_runtime.ts";
 import { decode, encode, type WirePeer } from "./_wire.ts";
+import { formatTerm } from "./_format.ts";
+import { getClock } from "./clock.ts";
 
 /** A name this node holds. */
 interface Held {
@@ -30,6 +41,15 @@ interface Held {
   revision: number;
   readonly value: Uint8Array;
   readonly watcher: DownWatcher;
+  /** When the last acknowledged write was sent (clock ms). */
+  wrote: number;
+  /** A renewal is in flight. */
+  renewing: boolean;
+  /**
+   * When the first renewal that failed without an answer was sent, since
+   * the last acknowledged one (it may have been written all the same).
+   */
+  unanswered: number | null;
 }
 
 /** The global names of one cluster, as one node sees them. */
@@ -38,6 +58,7 @@ export class GlobalNames {
   readonly #bucket: string;
   readonly #leaseMs: number;
   readonly #peer: WirePeer;
+  readonly #replicas: number;
   #kv: Promise<KV> | null = null;
   /** Names held by this node's processes. */
   readonly #held = new Map<string, Held>();
@@ -48,8 +69,10 @@ export class GlobalNames {
     cluster: string,
     leaseMs: number,
     peer: WirePeer,
+    replicas = 1,
   ) {
     this.#nc = nc;
+    this.#replicas = replicas;
     this.#bucket = `steward_${cluster}_names`;
     this.#leaseMs = leaseMs;
     this.#peer = peer;
@@ -59,7 +82,11 @@ export class GlobalNames {
   #store(): Promise<KV> {
     if (this.#kv === null) {
       const kvm = new Kvm(this.#nc);
-      this.#kv = kvm.create(this.#bucket, { history: 1, ttl: this.#leaseMs })
+      this.#kv = kvm.create(this.#bucket, {
+        history: 1,
+        ttl: this.#leaseMs,
+        replicas: this.#replicas,
+      })
         .catch(() => kvm.open(this.#bucket));
       this.#kv.catch(() => {
         this.#kv = null; // try again next time
@@ -75,6 +102,7 @@ export class GlobalNames {
     const proc = procOf(pid);
     const value = encode(["g", pid], this.#peer);
     let revision: number;
+    const sent = getClock().now();
     try {
       revision = await kv.create(key, value);
     } catch {
@@ -90,7 +118,15 @@ export class GlobalNames {
       down: () => this.#release(name),
     };
     watch(proc, watcher);
-    this.#held.set(name, { proc, revision, value, watcher });
+    this.#held.set(name, {
+      proc,
+      revision,
+      value,
+      watcher,
+      wrote: sent,
+      renewing: false,
+      unanswered: null,
+    });
     return true;
   }
 
@@ -125,24 +161,68 @@ export class GlobalNames {
   }
 
   /**
-   * Renews every name this node holds (each heartbeat); a renewal the store
-   * refuses means the name lapsed and another node may hold it: dropped.
+   * Renews every name this node holds (each heartbeat). A renewal the store
+   * refuses (wrong revision: the name lapsed, another node may hold it)
+   * drops the name; one that fails otherwise (timeout, reconnecting) is
+   * tried again at the next heartbeat, until `leaseMs` has passed since the
+   * last acknowledged write. A dropped name is reported to its holder.
    */
   refresh(): void {
     if (this.#held.size === 0 || this.#kv === null) return;
+    const clock = getClock();
     for (const [name, held] of this.#held) {
+      if (held.renewing) continue;
+      if (clock.now() - held.wrote >= this.#leaseMs) {
+        this.#lost(name, held);
+        continue;
+      }
+      held.renewing = true;
+      const sent = clock.now();
       this.#kv.then((kv) => kv.update(keyOf(name), held.value, held.revision))
         .then(
           (revision) => {
-            if (this.#held.get(name) === held) held.revision = revision;
-          },
-          () => {
+            held.renewing = false;
             if (this.#held.get(name) !== held) return;
-            this.#held.delete(name);
-            unwatch(held.proc, held.watcher);
+            held.revision = revision;
+            held.wrote = sent;
+            held.unanswered = null;
+          },
+          async (error) => {
+            if (this.#held.get(name) !== held) return;
+            if (!wrongRevision(error)) {
+              // Proves nothing: the next heartbeat tries again.
+              held.unanswered ??= sent;
+              held.renewing = false;
+              return;
+            }
+            // Refused. If a renewal that failed unanswered was written all
+            // the same, the entry is still ours (our bytes): adopt it.
+            const entry = held.unanswered === null
+              ? null
+              : await this.#kv?.then((kv) => kv.get(keyOf(name)))
+                .catch(() => null);
+            held.renewing = false;
+            if (this.#held.get(name) !== held) return;
+            if (
+              entry != null && entry.operation === "PUT" &&
+              sameBytes(entry.value, held.value)
+            ) {
+              held.revision = entry.revision;
+              held.wrote = held.unanswered!;
+              held.unanswered = null;
+            } else {
+              this.#lost(name, held);
+            }
           },
         );
     }
+  }
+
+  /** Drops a name this node no longer holds, and tells its holder. */
+  #lost(name: string, held: Held): void {
+    this.#held.delete(name);
+    unwatch(held.proc, held.watcher);
+    if (!held.proc.dead) deliver(held.proc, ["global_name_lost", name]);
   }
 
   /** Releases every name this node holds (closing). */
@@ -157,6 +237,25 @@ export class GlobalNames {
   }
 }
 
+/** The store refused a compare-and-set: the entry is not ours any more. */
+function wrongRevision(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  let code: unknown;
+  try {
+    code = (error as { code?: unknown }).code;
+  } catch {
+    return false;
+  }
+  return code === JetStreamApiCodes.StreamWrongLastSequence ||
+    code === JetStreamApiCodes.StreamWrongLastSequenceUnknown;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The KV key of a global name: `n_` + its UTF-8 in base64url. */
 function keyOf(name: string): string {
   const bytes = new TextEncoder().encode(name);
@@ -164,4 +263,23 @@ function keyOf(name: string): string {
   for (const b of bytes) s += String.fromCharCode(b);
   return "n_" +
     btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * A KV bucket's `replicas` option: an integer 1 to 5 (JetStream's range),
+ * 1 when not given.
+ */
+export function checkReplicas(op: string, value: unknown): number {
+  if (value === undefined) return 1;
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 ||
+    value > 5
+  ) {
+    throw new RangeError(
+      `Cannot ${op}: 'replicas' must be an integer from 1 to 5, got ${
+        formatTerm(value)
+      }`,
+    );
+  }
+  return value;
 }

@@ -83,6 +83,8 @@ export interface NodeConfig {
   leaseMs: number;
   heartbeatMs: number;
   maxFrameBytes: number;
+  /** JetStream replicas of the global names bucket. */
+  replicas: number;
   /** Passed to the NATS client as they are (auth, TLS, reconnects). */
   nats: Record<string, unknown>;
 }
@@ -208,6 +210,7 @@ export class Node implements RemoteKind, WirePeer {
         this.config.cluster,
         this.config.leaseMs,
         this,
+        this.config.replicas,
       );
       this.#subs.push(
         nc.subscribe(this.#prefix + "n." + this.name, {

@@ -67,10 +67,16 @@
  * holder in the store at a time. The holder's node renews it every
  * heartbeat; it is released when the process dies, when the node closes,
  * and when the node stops renewing for `leaseMs` (killed, paused, cut off).
- * What this does not promise: a node paused past its lease does not know
- * at once that it lost the name (it finds out at its next renewal, and
- * drops it); meanwhile the store, and so every other node, names the new
- * holder.
+ * A renewal that fails without an answer (a timeout, NATS reconnecting)
+ * is tried again every heartbeat while the entry can still be there (for
+ * `leaseMs` after the last acknowledged write); a renewal the store refuses
+ * (the entry lapsed, another process may hold the name) drops the name, and
+ * so does a lease run out. The holder then gets
+ * `["global_name_lost", name]`. What this does not promise: a node paused
+ * past its lease does not know at once that it lost the name (it finds out
+ * at its next renewal); meanwhile the store, and so every other node, names
+ * the new holder. The names bucket keeps `replicas` copies (an option of
+ * {@linkcode connect}; use 3 on a three-server NATS cluster).
  *
  * ## Links and monitors
  * `monitor(remotePid)` gives `["DOWN", ref, "process", pid, reason]` with the
@@ -103,6 +109,7 @@ import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { refuseUnknown } from "./_options.ts";
+import { checkReplicas } from "./_global.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -124,6 +131,17 @@ export interface ConnectOptions {
    * @default {5000}
    */
   leaseMs?: number;
+  /**
+   * How many copies JetStream keeps of the global names bucket
+   * (`steward_<cluster>_names`), 1 to 5: the bucket survives losing fewer
+   * than half of them. With 1 (the default, fit for a single NATS server)
+   * the bucket lives on one server, and losing that server loses every
+   * global name. **On a NATS cluster of three servers, use 3.** It only
+   * counts when the bucket is made (by the first node); a bucket made
+   * already keeps its replicas.
+   * @default {1}
+   */
+  replicas?: number;
   /**
    * How often this node says it is alive (ms); less than `leaseMs`.
    * @default {1000}
@@ -200,6 +218,7 @@ const CONNECT_OPTIONS = [
   "node",
   "cluster",
   "leaseMs",
+  "replicas",
   "heartbeatMs",
   "maxFrameBytes",
   "signal",
@@ -426,7 +445,9 @@ export class ClusterNode {
    * {@linkcode ClusterNode.unregisterGlobal} is called, when this node
    * closes, and when this node's lease lapses (it stopped renewing the name
    * within `leaseMs`: killed, paused, cut off); a node whose renewal is
-   * refused (the name lapsed, maybe to another holder) drops it.
+   * refused (the name lapsed, maybe to another holder), or which could not
+   * renew it for `leaseMs`, drops it and sends the holder
+   * `["global_name_lost", name]` (renewals that time out are retried).
    *
    * @param name the global name (any non-empty string up to 256 chars).
    * @param pid a live local process.
@@ -602,6 +623,7 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
       `Cannot connect: 'leaseMs' (${leaseMs}) must be more than 'heartbeatMs' (${heartbeatMs})`,
     );
   }
+  const replicas = checkReplicas("connect", opts.replicas);
   const maxFrameBytes = positive("maxFrameBytes", opts.maxFrameBytes, 1 << 20);
   const signal = opts.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -627,6 +649,7 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     leaseMs,
     heartbeatMs,
     maxFrameBytes,
+    replicas,
     nats,
   }, signal);
 }

@@ -23,8 +23,9 @@
  *
  * ## What is stored
  * The tracker keeps a JetStream key-value bucket per cluster and tracker
- * name, `steward_<cluster>_tracker_<name>` (a cluster name with `@` is
- * spelled in hex there), and answers opens placed on its node on the
+ * name, `steward_<cluster>_tracker_<name>` (kept in `replicas` copies:
+ * use 3 on a three-server NATS cluster, so that losing one server loses
+ * no tracker), and answers opens placed on its node on the
  * subject `steward.<cluster>.tr.<name>.<node>`. Two kinds of keys:
  * - one per node **lease**, `l.<token>`: written by its node every
  *   `renewMs` (by default the node's heartbeat) with a compare-and-set on
@@ -147,6 +148,7 @@ import { ClusterTrackerError, WireDecodeError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { HeldLease, LeaseSightings } from "./_cluster_lease.ts";
 import { enabled, log } from "./_logger.ts";
+import { checkReplicas } from "./_global.ts";
 
 /** What `start` gets besides the id. */
 export interface OpenContext {
@@ -231,6 +233,16 @@ export interface ClusterTrackerOptions {
    * @default {the node's heartbeatMs}
    */
   renewMs?: number;
+  /**
+   * How many copies JetStream keeps of the tracker's bucket, 1 to 5: the
+   * bucket survives losing fewer than half of them. With 1 (fit for a
+   * single NATS server) the bucket lives on one server, and losing that
+   * server fences every node's children. **On a NATS cluster of three
+   * servers, use 3.** It counts when the bucket is made (by the first node
+   * to open the tracker); a bucket made already keeps its replicas.
+   * @default {1}
+   */
+  replicas?: number;
   /** Gets every start, stop and acknowledged attribute write here. */
   onEvent?: (event: TrackerEvent) => void;
 }
@@ -282,6 +294,7 @@ const OPTIONS = [
   "leaseMs",
   "safetyMs",
   "renewMs",
+  "replicas",
   "onEvent",
 ];
 const TRACKER_NAME = /^[A-Za-z0-9-]{1,32}$/;
@@ -392,10 +405,8 @@ export class ClusterTracker {
       try {
         const cluster = node.config.cluster;
         const kv = await new Kvm(nc).create(
-          `steward_${
-            /^[A-Za-z0-9_-]+$/.test(cluster) ? cluster : hex(cluster)
-          }_tracker_${name}`,
-          { history: 1 },
+          `steward_${cluster}_tracker_${name}`,
+          { history: 1, replicas: opts.replicas ?? 1 },
         );
         const lease = await newLease(kv, node.name, leaseMs, safetyMs);
         const tracker = new ClusterTracker(
@@ -870,6 +881,41 @@ export class ClusterTracker {
     }
   }
 
+  /**
+   * Gives back an id claimed for a start that failed. A failure that proves
+   * nothing (a timeout, NATS reconnecting) is retried every `renewMs`:
+   * otherwise the id would stay claimed by a live lease with no child, and
+   * every other node would wait for it in vain. It stops when the store
+   * refuses (the entry changed: not ours any more), or once the lease is
+   * gone or the tracker closes (the lease then lapses, which frees the id).
+   */
+  async #release(
+    key: string,
+    wireAttrs: Record<string, unknown>,
+    lease: HeldLease,
+    claimRevision: number,
+  ): Promise<void> {
+    const free = encodeEntry({
+      node: null,
+      token: null,
+      pid: null,
+      attrs: wireAttrs,
+    });
+    for (;;) {
+      try {
+        await this.#kv.update(key, free, claimRevision);
+        return;
+      } catch (error) {
+        if (isWrongRevision(error)) return;
+      }
+      if (
+        this.#closed || this.#closing !== null || this.#lease !== lease ||
+        !lease.valid(getClock().now())
+      ) return;
+      await this.#sleep(this.#renewMs);
+    }
+  }
+
   async #startChild(
     id: string,
     args: unknown,
@@ -890,11 +936,7 @@ export class ClusterTracker {
       const proc = procOf(pid);
       if (isRemote(proc)) throw new TypeError("start returned a remote pid");
     } catch (error) {
-      await this.#kv.update(
-        key,
-        encodeEntry({ node: null, token: null, pid: null, attrs: wireAttrs }),
-        claimRevision,
-      ).catch(() => {});
+      await this.#release(key, wireAttrs, lease, claimRevision);
       throw new ClusterTrackerError(
         "start_failed",
         "findOrOpen",
@@ -1286,6 +1328,14 @@ function checkOpenOptions(options: ClusterTrackerOptions) {
       }`,
     );
   }
+  if (o.name === "names") {
+    // steward_<c>_tracker_names would be the names bucket of the cluster
+    // `<c>_tracker`.
+    throw new TypeError(
+      `Cannot open a cluster tracker: 'name' must not be "names" (its bucket would be another cluster's global names)`,
+    );
+  }
+  checkReplicas("open a cluster tracker", o.replicas);
   if (typeof o.start !== "function") {
     throw new TypeError(
       `Cannot open a cluster tracker: 'start' must be a function, got ${
@@ -1368,11 +1418,6 @@ function idOfKey(key: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function hex(s: string): string {
-  return [...textEncoder.encode(s)].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
 }
 
 function randomToken(): string {
