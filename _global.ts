@@ -20,7 +20,7 @@
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
-import { JetStreamApiCodes } from "@nats-io/jetstream";
+import { jetstream, JetStreamApiCodes } from "@nats-io/jetstream";
 import {
   deliver,
   type DownWatcher,
@@ -60,6 +60,12 @@ export class GlobalNames {
   readonly #peer: WirePeer;
   readonly #replicas: number;
   #kv: Promise<KV> | null = null;
+  /**
+   * The bucket again, for renewals: with a request timeout of a quarter of
+   * the lease (at least 250 ms), so that a renewal lost in a reconnect is
+   * retried within the lease instead of waiting out JetStream's default 5 s.
+   */
+  #renewer: Promise<KV> | null = null;
   /** Names held by this node's processes. */
   readonly #held = new Map<string, Held>();
   #closed = false;
@@ -93,6 +99,21 @@ export class GlobalNames {
       });
     }
     return this.#kv;
+  }
+
+  /** The bucket for renewals (see #renewer), opened once the bucket is. */
+  #renewStore(): Promise<KV> | null {
+    if (this.#renewer === null && this.#kv !== null) {
+      const timeout = Math.max(250, this.#leaseMs / 4);
+      const renewer = this.#kv.then(() =>
+        new Kvm(jetstream(this.#nc, { timeout })).open(this.#bucket)
+      );
+      this.#renewer = renewer;
+      renewer.catch(() => {
+        if (this.#renewer === renewer) this.#renewer = null; // next time
+      });
+    }
+    return this.#renewer;
   }
 
   /** Registers `pid` (a live local process) as `name`; false if taken. */
@@ -168,7 +189,9 @@ export class GlobalNames {
    * last acknowledged write. A dropped name is reported to its holder.
    */
   refresh(): void {
-    if (this.#held.size === 0 || this.#kv === null) return;
+    if (this.#held.size === 0) return;
+    const renewer = this.#renewStore();
+    if (renewer === null) return;
     const clock = getClock();
     for (const [name, held] of this.#held) {
       if (held.renewing) continue;
@@ -178,7 +201,7 @@ export class GlobalNames {
       }
       held.renewing = true;
       const sent = clock.now();
-      this.#kv.then((kv) => kv.update(keyOf(name), held.value, held.revision))
+      renewer.then((kv) => kv.update(keyOf(name), held.value, held.revision))
         .then(
           (revision) => {
             held.renewing = false;
@@ -199,7 +222,7 @@ export class GlobalNames {
             // the same, the entry is still ours (our bytes): adopt it.
             const entry = held.unanswered === null
               ? null
-              : await this.#kv?.then((kv) => kv.get(keyOf(name)))
+              : await renewer.then((kv) => kv.get(keyOf(name)))
                 .catch(() => null);
             held.renewing = false;
             if (this.#held.get(name) !== held) return;

@@ -131,6 +131,7 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import { jetstream } from "@nats-io/jetstream";
 import type { ClusterNode } from "./cluster.ts";
 import { connectedNode, type Node } from "./_node.ts";
 import {
@@ -336,6 +337,14 @@ export class ClusterTracker {
   #renewTimer: TimerHandle | undefined;
   #fenceTimer: TimerHandle | undefined;
   #renewing: Promise<void> | null = null;
+  /** The bucket, for lease renewals (a shorter request timeout). */
+  #renewKv: KV | null = null;
+  /**
+   * Renewals of the current lease that failed unanswered since the last
+   * acknowledged one (wall time sent -> clock time sent): one may have been
+   * written all the same.
+   */
+  readonly #unanswered = new Map<number, number>();
   #sub: Subscription | null = null;
   #watch: { stop(): void } | null = null;
   #closed = false;
@@ -404,10 +413,11 @@ export class ClusterTracker {
       });
       try {
         const cluster = node.config.cluster;
-        const kv = await new Kvm(nc).create(
-          `steward_${cluster}_tracker_${name}`,
-          { history: 1, replicas: opts.replicas ?? 1 },
-        );
+        const bucket = `steward_${cluster}_tracker_${name}`;
+        const kv = await new Kvm(nc).create(bucket, {
+          history: 1,
+          replicas: opts.replicas ?? 1,
+        });
         const lease = await newLease(kv, node.name, leaseMs, safetyMs);
         const tracker = new ClusterTracker(
           node,
@@ -417,6 +427,12 @@ export class ClusterTracker {
           { ...opts, renewMs },
           lease,
         );
+        // Renewals time out after renewMs: one lost in a reconnect or a
+        // leader election is sent again within the lease, instead of
+        // waiting out JetStream's default 5 s past the fence deadline.
+        tracker.#renewKv = await new Kvm(
+          jetstream(nc, { timeout: Math.max(renewMs, 250) }),
+        ).open(bucket);
         await tracker.#begin();
         return tracker;
       } catch (error) {
@@ -506,6 +522,7 @@ export class ClusterTracker {
     const sentAtWall = Date.now();
     if (lease.revision === 0) {
       // A new lease after a fence, whose key is not written yet.
+      this.#unanswered.clear();
       try {
         const revision = await this.#kv.create(
           "l." + lease.token,
@@ -524,13 +541,15 @@ export class ClusterTracker {
       this.#fence("the fence deadline passed");
       return;
     }
+    const kv = this.#renewKv ?? this.#kv;
     try {
-      const revision = await this.#kv.update(
+      const revision = await kv.update(
         "l." + lease.token,
         leaseValue(this.#node.name, sentAtWall),
         lease.revision,
       );
       if (this.#lease !== lease) return;
+      this.#unanswered.clear();
       lease.renewed(revision, sentAt, sentAtWall);
       if (!lease.valid(clock.now())) {
         this.#fence("the renewal came back after the fence deadline");
@@ -539,10 +558,30 @@ export class ClusterTracker {
       }
     } catch (error) {
       if (this.#closed || this.#lease !== lease) return;
-      if (isWrongRevision(error)) {
-        this.#fence("another node revoked the lease");
+      if (!isWrongRevision(error)) {
+        // No answer: the fence timer decides; the next renewal may find
+        // that this one was written.
+        this.#unanswered.set(sentAtWall, sentAt);
+        return;
       }
-      // Otherwise (no answer): the fence timer decides.
+      if (this.#unanswered.size > 0) {
+        // Refused: maybe because an unanswered renewal was written.
+        const entry = await kv.get("l." + lease.token).catch(() => null);
+        if (this.#closed || this.#lease !== lease) return;
+        const at = entry?.operation === "PUT"
+          ? leaseWall(entry.value, this.#node.name)
+          : undefined;
+        const sent = at === undefined ? undefined : this.#unanswered.get(at);
+        if (entry != null && sent !== undefined) {
+          this.#unanswered.clear();
+          lease.renewed(entry.revision, sent, at!);
+          if (lease.valid(clock.now()) && lease.revision === entry.revision) {
+            this.#armFence();
+            return;
+          }
+        }
+      }
+      this.#fence("another node revoked the lease");
     }
   }
 
@@ -1426,6 +1465,19 @@ function randomToken(): string {
 
 function leaseValue(node: string, wall: number): Uint8Array {
   return textEncoder.encode(JSON.stringify({ node, at: wall }));
+}
+
+/** The `at` of a lease value written by `node`, or undefined. */
+function leaseWall(value: Uint8Array, node: string): number | undefined {
+  try {
+    const v = JSON.parse(textDecoder.decode(value));
+    return v !== null && typeof v === "object" && v.node === node &&
+        typeof v.at === "number"
+      ? v.at
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function encodeEntry(entry: Entry): Uint8Array {
