@@ -24,7 +24,6 @@ import { Kvm } from "@nats-io/kv";
 import { type ClusterNode, connect } from "../cluster.ts";
 import { ClusterTracker } from "../cluster_tracker.ts";
 import { exit, isAlive, type Pid, receive, self, spawn } from "../process.ts";
-import { ClusterTrackerError } from "../errors.ts";
 import { NatsServer, startNatsCluster } from "./_nats.ts";
 import { flush } from "./_helpers.ts";
 
