@@ -126,8 +126,13 @@ export class GlobalNames {
     const sent = getClock().now();
     try {
       revision = await kv.create(key, value);
-    } catch {
-      return false; // the store refused: the name has a holder
+    } catch (error) {
+      // The store refused: the name has a holder. Anything else (a timeout)
+      // does not say so: the caller gets the error.
+      if (wrongRevision(error) || /key exists/i.test(messageOf(error))) {
+        return false;
+      }
+      throw error;
     }
     if (proc.dead || this.#closed) {
       // Died (or we closed) while the store answered: release at once.
@@ -271,6 +276,14 @@ function wrongRevision(error: unknown): boolean {
   }
   return code === JetStreamApiCodes.StreamWrongLastSequence ||
     code === JetStreamApiCodes.StreamWrongLastSequenceUnknown;
+}
+
+function messageOf(error: unknown): string {
+  try {
+    return String((error as Error)?.message ?? error);
+  } catch {
+    return "";
+  }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
