@@ -73,6 +73,7 @@ import { getClock, type TimerHandle } from "./clock.ts";
 import { CallError, WireDecodeError } from "./errors.ts";
 import { enabled, log } from "./_logger.ts";
 import { stop as stopServer } from "./gen_server.ts";
+import { GlobalNames } from "./_global.ts";
 
 /** What a node needs to start (checked by cluster.ts). */
 export interface NodeConfig {
@@ -148,6 +149,7 @@ export class Node implements RemoteKind, WirePeer {
   readonly config: NodeConfig;
   readonly #prefix: string;
   #nc: NatsConnection | null = null;
+  #names: GlobalNames | null = null;
   #subs: Subscription[] = [];
   #timer: TimerHandle | undefined = undefined;
   #closed = false;
@@ -195,6 +197,12 @@ export class Node implements RemoteKind, WirePeer {
         name: `steward ${this.config.cluster}/${this.name}`,
       });
       this.#nc = nc;
+      this.#names = new GlobalNames(
+        nc,
+        this.config.cluster,
+        this.config.leaseMs,
+        this,
+      );
       this.#subs.push(
         nc.subscribe(this.#prefix + "n." + this.name, {
           callback: (err, msg) => {
@@ -236,8 +244,10 @@ export class Node implements RemoteKind, WirePeer {
     this.#pids.clear();
     this.#refs.clear();
     const nc = this.#nc;
+    const names = this.#names;
     this.#closing = (async () => {
       if (nc === null) return;
+      await names?.close().catch(() => {});
       try {
         nc.publish(
           this.#prefix + "hb",
@@ -258,14 +268,19 @@ export class Node implements RemoteKind, WirePeer {
     if (this.#closed) return;
     const now = getClock().now();
     this.#publish(this.#prefix + "hb", ["hb", this.name, this.incarnation]);
-    for (const peer of this.#peers.values()) {
+    for (const [key, peer] of this.#peers) {
       if (peer.up && now - peer.lastSeen > this.config.leaseMs) {
         this.#down(peer, "noconnection");
+      } else if (!peer.up && forgotten(peer)) {
+        // Nothing here names it any more (a peer made up by a frame that
+        // named a node that never spoke is dropped this way too).
+        this.#peers.delete(key);
       }
     }
     for (const [tag, p] of this.#pending) {
       if (genServerRemote.current!.done(p.request)) this.#pending.delete(tag);
     }
+    this.#names?.refresh();
     this.#timer = getClock().setTimeout(
       () => this.#beat(),
       this.config.heartbeatMs,
@@ -683,6 +698,11 @@ export class Node implements RemoteKind, WirePeer {
     return f[1] === undefined ? undefined : pidArg(f[1]);
   }
 
+  /** The global names (after start). */
+  get names(): GlobalNames {
+    return this.#names!;
+  }
+
   /** The name of the node `pid` lives on. */
   nodeOf(pid: Pid): string {
     const proc = procOf(pid);
@@ -877,6 +897,13 @@ export class Node implements RemoteKind, WirePeer {
     }
     return ref;
   }
+}
+
+/** No stand-in or ref of `peer` is held any more. */
+function forgotten(peer: Peer): boolean {
+  for (const r of peer.pids.values()) if (r.deref() !== undefined) return false;
+  for (const r of peer.refs.values()) if (r.deref() !== undefined) return false;
+  return true;
 }
 
 function pidArg(x: unknown): Pid {

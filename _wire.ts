@@ -26,9 +26,10 @@
 //
 // Decoding trusts nothing: a size limit first, then fatal UTF-8, JSON.parse,
 // and a walk that checks every tag and shape, bounds the depth, and builds
-// objects with defineProperty, so a key "__proto__" (or "constructor",
-// "prototype") is a plain own data property and no decoded value can reach
-// Object.prototype. Any problem is a WireDecodeError (errors.ts); nothing
+// objects with defineProperty, so a key "constructor" or "prototype" is a
+// plain own data property and no decoded value can reach Object.prototype;
+// a "__proto__" key is refused both ways (a receiver's `Object.assign({},
+// value)` or spread would set its copy's prototype from it). Any problem is a WireDecodeError (errors.ts); nothing
 // else escapes.
 
 import { Pid, Ref } from "./_runtime.ts";
@@ -212,6 +213,11 @@ class Encoder {
     }
     const out: unknown[] = ["o"];
     for (const k of Object.keys(x)) {
+      if (k === "__proto__") {
+        // Refused both ways: a receiver's Object.assign or spread would set
+        // its copy's prototype from it.
+        return this.fail('an own "__proto__" key cannot cross');
+      }
       out.push(k);
       this.path.push(
         /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`,
@@ -327,7 +333,10 @@ function get(x: unknown, peer: WirePeer, depth: number): unknown {
         if (typeof k !== "string") {
           bad("bad_shape", "an object key is not a string");
         }
-        // defineProperty, not assignment: "__proto__" stays own data.
+        // "__proto__" is refused (a receiver's Object.assign or spread of
+        // the result would set its copy's prototype); defineProperty, not
+        // assignment, for the rest ("constructor", "prototype": own data).
+        if (k === "__proto__") bad("bad_shape", 'a "__proto__" key');
         Object.defineProperty(out, k, {
           value: get(x[i + 1], peer, d),
           enumerable: true,

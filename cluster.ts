@@ -59,6 +59,19 @@
  * - A reply that cannot cross fails the call with reason
  *   `["bad_reply", message]`.
  *
+ * ## Global names
+ * {@linkcode ClusterNode.registerGlobal}, `whereisGlobal` and
+ * `unregisterGlobal` keep names in the cluster's JetStream KV store
+ * (`steward_<cluster>_names`): registering is a KV `create`, which the
+ * store refuses for a name that has a holder, so a name has at most one
+ * holder in the store at a time. The holder's node renews it every
+ * heartbeat; it is released when the process dies, when the node closes,
+ * and when the node stops renewing for `leaseMs` (killed, paused, cut off).
+ * What this does not promise: a node paused past its lease does not know
+ * at once that it lost the name (it finds out at its next renewal, and
+ * drops it); meanwhile the store, and so every other node, names the new
+ * holder.
+ *
  * ## Links and monitors
  * `monitor(remotePid)` gives `["DOWN", ref, "process", pid, reason]` with the
  * remote exit reason (`"noproc"` if it was dead already), and
@@ -69,7 +82,9 @@
  *
  * ## Differs from Erlang, on purpose or for now
  * - `isAlive` and `processInfo` answer for local processes: a remote pid is
- *   not alive *here* (`false`, `undefined`). Erlang raises badarg.
+ *   not alive *here* (`false`, `undefined`), and its `signal` is aborted.
+ *   Erlang raises badarg. `register` refuses a remote pid (`NoProcError`),
+ *   as Erlang refuses to register one.
  * - A node that went down (missed its lease) and comes back with the same
  *   incarnation is up again, but what was monitored or linked on it had its
  *   `"noconnection"`: monitor or link again, as after a netsplit in Erlang.
@@ -85,6 +100,7 @@
 import type { Authenticator, TlsOptions } from "@nats-io/transport-node";
 import { connectedNode, Node, type NodeConfig } from "./_node.ts";
 import { currentProc, Pid } from "./_runtime.ts";
+import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 
@@ -98,7 +114,7 @@ export interface ConnectOptions {
    */
   node: string;
   /**
-   * The cluster's name (same charset): nodes of other clusters on the same
+   * The cluster's name (letters, digits, `_`, `-`): nodes of other clusters on the same
    * NATS servers cannot reach this one.
    * @default {"steward"}
    */
@@ -178,6 +194,8 @@ const NATS_OPTIONS = [
   "reconnectTimeWait",
 ];
 const NAME = /^[A-Za-z0-9_@-]{1,64}$/;
+/** Cluster names also name a KV bucket: no `@`. */
+const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 let openNode: (
   config: NodeConfig,
@@ -369,9 +387,103 @@ export class ClusterNode {
   }
 
   /**
-   * Leaves the cluster: says goodbye (the other nodes see this one down at
-   * once), fails the calls pending on other nodes with reason
-   * `"noconnection"`, and closes the NATS connection. Remote pids held here
+   * Registers `pid` (a live process of this node) under the global `name`
+   * (Erlang's `global:register_name/2`), held in the cluster's JetStream KV
+   * store: `true` if it got the name, `false` if another process holds it.
+   * The store's compare-and-set decides, so at most one process holds a
+   * name at a time. The name is released when the process dies, when
+   * {@linkcode ClusterNode.unregisterGlobal} is called, when this node
+   * closes, and when this node's lease lapses (it stopped renewing the name
+   * within `leaseMs`: killed, paused, cut off); a node whose renewal is
+   * refused (the name lapsed, maybe to another holder) drops it.
+   *
+   * @param name the global name (any non-empty string up to 256 chars).
+   * @param pid a live local process.
+   * @returns whether `pid` now holds the name.
+   * @throws {TypeError} (rejects) for a malformed name, or a pid that is
+   *   not local.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   * @throws {Error} (rejects) the NATS client's error if JetStream cannot
+   *   be reached.
+   *
+   * @example
+   * ```ts ignore
+   * import { self } from "@steward/steward/process";
+   * const node = await connect({ servers: url, node: "a" });
+   * console.assert(await node.registerGlobal("leader", self()));
+   * ```
+   */
+  async registerGlobal(name: string, pid: Pid): Promise<boolean> {
+    checkGlobalName("registerGlobal", name);
+    if (!(pid instanceof Pid) || this.#node.nodeOf(pid) !== this.#node.name) {
+      throw new TypeError(
+        `Cannot registerGlobal: 'pid' must be a pid of this node, got ${
+          formatTerm(pid)
+        }`,
+      );
+    }
+    this.#checkOpen("registerGlobal");
+    if (!isAlive(pid)) return false;
+    return await this.#node.names.register(name, pid);
+  }
+
+  /**
+   * The process holding the global `name`, wherever it runs, or
+   * `undefined` (Erlang's `global:whereis_name/1`). The answer is the
+   * store's: a holder whose node just died may be returned until its lease
+   * lapses (a call to it then fails with `"noconnection"`).
+   *
+   * @param name the global name.
+   * @returns its holder's pid, or undefined.
+   * @throws {TypeError} (rejects) for a malformed name.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   *
+   * @example
+   * ```ts ignore
+   * import * as GenServer from "@steward/steward/gen-server";
+   * const node = await connect({ servers: url, node: "b" });
+   * const leader = await node.whereisGlobal("leader");
+   * if (leader !== undefined) await GenServer.call(leader, "status");
+   * ```
+   */
+  async whereisGlobal(name: string): Promise<Pid | undefined> {
+    checkGlobalName("whereisGlobal", name);
+    this.#checkOpen("whereisGlobal");
+    return await this.#node.names.whereis(name);
+  }
+
+  /**
+   * Releases the global `name` if a process of this node holds it (else
+   * does nothing), as Erlang's `global:unregister_name/1`.
+   *
+   * @param name the global name.
+   * @throws {TypeError} (rejects) for a malformed name.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   *
+   * @example
+   * ```ts ignore
+   * const node = await connect({ servers: url, node: "a" });
+   * await node.unregisterGlobal("leader");
+   * ```
+   */
+  async unregisterGlobal(name: string): Promise<void> {
+    checkGlobalName("unregisterGlobal", name);
+    this.#checkOpen("unregisterGlobal");
+    await this.#node.names.unregister(name);
+  }
+
+  #checkOpen(op: string): void {
+    if (this.#node.closed) {
+      throw new ClusterError("closed", op, "this node is closed");
+    }
+  }
+
+  /**
+   * Leaves the cluster: releases the global names this node holds, says
+   * goodbye (the other nodes see this one down at once), fails the calls
+   * pending on other nodes, and gives DOWN and EXIT `"noconnection"` to the
+   * local processes that monitor or are linked to remote ones (as Erlang
+   * when distribution stops), then closes the NATS connection. Remote pids held here
    * stay pids, and what is sent to them is dropped. Idempotent.
    *
    * @example
@@ -437,15 +549,20 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
       }`,
     );
   }
-  for (const key of ["node", "cluster"] as const) {
-    const v = key === "cluster" ? opts.cluster ?? "steward" : opts.node;
-    if (typeof v !== "string" || !NAME.test(v)) {
-      throw new TypeError(
-        `Cannot connect: '${key}' must be 1 to 64 letters, digits, '_', '-' or '@', got ${
-          formatTerm(v)
-        }`,
-      );
-    }
+  if (typeof opts.node !== "string" || !NAME.test(opts.node)) {
+    throw new TypeError(
+      `Cannot connect: 'node' must be 1 to 64 letters, digits, '_', '-' or '@', got ${
+        formatTerm(opts.node)
+      }`,
+    );
+  }
+  const cluster = opts.cluster ?? "steward";
+  if (typeof cluster !== "string" || !CLUSTER_NAME.test(cluster)) {
+    throw new TypeError(
+      `Cannot connect: 'cluster' must be 1 to 64 letters, digits, '_' or '-', got ${
+        formatTerm(cluster)
+      }`,
+    );
   }
   const heartbeatMs = positive("heartbeatMs", opts.heartbeatMs, 1000);
   const leaseMs = positive("leaseMs", opts.leaseMs, 5000);
@@ -484,12 +601,22 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
   return await openNode({
     servers,
     node: opts.node,
-    cluster: opts.cluster ?? "steward",
+    cluster,
     leaseMs,
     heartbeatMs,
     maxFrameBytes,
     nats,
   }, signal);
+}
+
+function checkGlobalName(op: string, name: unknown): void {
+  if (typeof name !== "string" || name === "" || name.length > 256) {
+    throw new TypeError(
+      `Cannot ${op}: 'name' must be a non-empty string of at most 256 chars, got ${
+        formatTerm(name)
+      }`,
+    );
+  }
 }
 
 function positive(name: string, value: unknown, fallback: number): number {

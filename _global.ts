@@ -1,0 +1,167 @@
+// Global names of a cluster (cluster.ts): one JetStream KV bucket per
+// cluster, `steward_<cluster>_names`, whose entries live `leaseMs` after
+// their last write (the bucket's TTL). A name is a key (`n_` + the name in
+// base64url); its value is the holder's pid on the wire. Registering is a KV
+// `create`, which the store refuses if the key holds a value: at most one
+// holder at a time, decided by JetStream, not by the nodes. The node that
+// registered a name refreshes it every heartbeat with a compare-and-set on
+// the revision it wrote, and deletes it (again only if it is still its
+// revision) when the holder dies or the node closes. A node that stops
+// (SIGKILL, SIGSTOP, cut off) stops refreshing: the entry expires with the
+// lease and another node can take the name; a paused node that comes back
+// finds its refresh refused and drops the name.
+
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type KV, Kvm } from "@nats-io/kv";
+import {
+  type DownWatcher,
+  type Pid,
+  type Proc,
+  procOf,
+  unwatch,
+  watch,
+} from "./_runtime.ts";
+import { decode, encode, type WirePeer } from "./_wire.ts";
+
+/** A name this node holds. */
+interface Held {
+  readonly proc: Proc;
+  /** The revision this node wrote last. */
+  revision: number;
+  readonly value: Uint8Array;
+  readonly watcher: DownWatcher;
+}
+
+/** The global names of one cluster, as one node sees them. */
+export class GlobalNames {
+  readonly #nc: NatsConnection;
+  readonly #bucket: string;
+  readonly #leaseMs: number;
+  readonly #peer: WirePeer;
+  #kv: Promise<KV> | null = null;
+  /** Names held by this node's processes. */
+  readonly #held = new Map<string, Held>();
+  #closed = false;
+
+  constructor(
+    nc: NatsConnection,
+    cluster: string,
+    leaseMs: number,
+    peer: WirePeer,
+  ) {
+    this.#nc = nc;
+    this.#bucket = `steward_${cluster}_names`;
+    this.#leaseMs = leaseMs;
+    this.#peer = peer;
+  }
+
+  /** The bucket, made on first use (the first node makes it). */
+  #store(): Promise<KV> {
+    if (this.#kv === null) {
+      const kvm = new Kvm(this.#nc);
+      this.#kv = kvm.create(this.#bucket, { history: 1, ttl: this.#leaseMs })
+        .catch(() => kvm.open(this.#bucket));
+      this.#kv.catch(() => {
+        this.#kv = null; // try again next time
+      });
+    }
+    return this.#kv;
+  }
+
+  /** Registers `pid` (a live local process) as `name`; false if taken. */
+  async register(name: string, pid: Pid): Promise<boolean> {
+    const kv = await this.#store();
+    const key = keyOf(name);
+    const proc = procOf(pid);
+    const value = encode(["g", pid], this.#peer);
+    let revision: number;
+    try {
+      revision = await kv.create(key, value);
+    } catch {
+      return false; // the store refused: the name has a holder
+    }
+    if (proc.dead || this.#closed) {
+      // Died (or we closed) while the store answered: release at once.
+      await kv.delete(key, { previousSeq: revision }).catch(() => {});
+      return !this.#closed;
+    }
+    const watcher: DownWatcher = {
+      owner: null,
+      down: () => this.#release(name),
+    };
+    watch(proc, watcher);
+    this.#held.set(name, { proc, revision, value, watcher });
+    return true;
+  }
+
+  /** The holder of `name`, if any. */
+  async whereis(name: string): Promise<Pid | undefined> {
+    const kv = await this.#store();
+    const entry = await kv.get(keyOf(name));
+    if (entry === null || entry.operation !== "PUT") return undefined;
+    const frame = decode(entry.value, this.#peer);
+    if (!Array.isArray(frame) || frame[0] !== "g" || frame.length !== 2) {
+      return undefined;
+    }
+    return frame[1] as Pid;
+  }
+
+  /** Removes `name` if this node's process holds it. */
+  async unregister(name: string): Promise<void> {
+    const held = this.#held.get(name);
+    if (held === undefined) return;
+    unwatch(held.proc, held.watcher);
+    await this.#release(name);
+  }
+
+  /** Deletes the entry if it is still the one this node wrote. */
+  async #release(name: string): Promise<void> {
+    const held = this.#held.get(name);
+    if (held === undefined) return;
+    this.#held.delete(name);
+    const kv = await this.#store().catch(() => null);
+    await kv?.delete(keyOf(name), { previousSeq: held.revision })
+      .catch(() => {});
+  }
+
+  /**
+   * Renews every name this node holds (each heartbeat); a renewal the store
+   * refuses means the name lapsed and another node may hold it: dropped.
+   */
+  refresh(): void {
+    if (this.#held.size === 0 || this.#kv === null) return;
+    for (const [name, held] of this.#held) {
+      this.#kv.then((kv) => kv.update(keyOf(name), held.value, held.revision))
+        .then(
+          (revision) => {
+            if (this.#held.get(name) === held) held.revision = revision;
+          },
+          () => {
+            if (this.#held.get(name) !== held) return;
+            this.#held.delete(name);
+            unwatch(held.proc, held.watcher);
+          },
+        );
+    }
+  }
+
+  /** Releases every name this node holds (closing). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const names = [...this.#held.keys()];
+    for (const name of names) {
+      const held = this.#held.get(name)!;
+      unwatch(held.proc, held.watcher);
+    }
+    await Promise.all(names.map((n) => this.#release(n)));
+  }
+}
+
+/** The KV key of a global name: `n_` + its UTF-8 in base64url. */
+function keyOf(name: string): string {
+  const bytes = new TextEncoder().encode(name);
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return "n_" +
+    btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
