@@ -9,10 +9,16 @@
 // revision) when the holder dies or the node closes. A node that stops
 // (SIGKILL, SIGSTOP, cut off) stops refreshing: the entry expires with the
 // lease and another node can take the name; a paused node that comes back
-// finds its refresh refused and drops the name.
+// drops the names it could not renew within the lease, and a renewal the
+// store refuses drops its name. A renewal that gets no answer (a NATS server
+// restarting) is not a refusal: the name is kept, and renewed once the
+// store answers again within the lease (one renewal in flight per name, so
+// a slow answer never races the next heartbeat's renewal).
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
+import { JetStreamApiError } from "@nats-io/jetstream";
+import { getClock } from "./clock.ts";
 import {
   type DownWatcher,
   type Pid,
@@ -30,6 +36,10 @@ interface Held {
   revision: number;
   readonly value: Uint8Array;
   readonly watcher: DownWatcher;
+  /** When the renewal that succeeded last was sent (clock ms). */
+  renewedAt: number;
+  /** A renewal is on its way. */
+  renewing: boolean;
 }
 
 /** The global names of one cluster, as one node sees them. */
@@ -75,6 +85,7 @@ export class GlobalNames {
     const proc = procOf(pid);
     const value = encode(["g", pid], this.#peer);
     let revision: number;
+    const sent = getClock().now();
     try {
       revision = await kv.create(key, value);
     } catch {
@@ -90,7 +101,14 @@ export class GlobalNames {
       down: () => this.#release(name),
     };
     watch(proc, watcher);
-    this.#held.set(name, { proc, revision, value, watcher });
+    this.#held.set(name, {
+      proc,
+      revision,
+      value,
+      watcher,
+      renewedAt: sent,
+      renewing: false,
+    });
     return true;
   }
 
@@ -125,23 +143,42 @@ export class GlobalNames {
   }
 
   /**
-   * Renews every name this node holds (each heartbeat); a renewal the store
-   * refuses means the name lapsed and another node may hold it: dropped.
+   * Renews every name this node holds (each heartbeat), one renewal at a
+   * time per name. A renewal the store refuses (its revision is not ours:
+   * the name lapsed, another node may hold it) drops the name. One that
+   * gets no answer (the NATS server restarting, a slow store) keeps it and
+   * tries again next heartbeat, until `leaseMs` have passed since the last
+   * renewal that succeeded: by then the store has let the entry expire, so
+   * the name is dropped too.
    */
   refresh(): void {
     if (this.#held.size === 0 || this.#kv === null) return;
+    const now = getClock().now();
     for (const [name, held] of this.#held) {
-      this.#kv.then((kv) => kv.update(keyOf(name), held.value, held.revision))
-        .then(
-          (revision) => {
-            if (this.#held.get(name) === held) held.revision = revision;
-          },
-          () => {
-            if (this.#held.get(name) !== held) return;
-            this.#held.delete(name);
-            unwatch(held.proc, held.watcher);
-          },
-        );
+      if (now - held.renewedAt > this.#leaseMs) {
+        this.#held.delete(name);
+        unwatch(held.proc, held.watcher);
+        continue;
+      }
+      if (held.renewing) continue;
+      held.renewing = true;
+      const sent = now;
+      this.#kv.then((kv) =>
+        kv.update(keyOf(name), held.value, held.revision, this.#leaseMs)
+      ).then(
+        (revision) => {
+          held.renewing = false;
+          if (this.#held.get(name) !== held) return;
+          held.revision = revision;
+          held.renewedAt = sent;
+        },
+        (error) => {
+          held.renewing = false;
+          if (this.#held.get(name) !== held || !refused(error)) return;
+          this.#held.delete(name);
+          unwatch(held.proc, held.watcher);
+        },
+      );
     }
   }
 
@@ -155,6 +192,14 @@ export class GlobalNames {
     }
     await Promise.all(names.map((n) => this.#release(n)));
   }
+}
+
+/**
+ * Whether the store refused a write (a JetStream API error: wrong revision,
+ * no such bucket), as opposed to giving no answer (timeout, disconnected).
+ */
+function refused(error: unknown): boolean {
+  return error instanceof JetStreamApiError;
 }
 
 /** The KV key of a global name: `n_` + its UTF-8 in base64url. */
