@@ -47,6 +47,7 @@ export class GlobalNames {
   readonly #nc: NatsConnection;
   readonly #bucket: string;
   readonly #leaseMs: number;
+  readonly #replicas: number;
   readonly #peer: WirePeer;
   #kv: Promise<KV> | null = null;
   /** Names held by this node's processes. */
@@ -58,7 +59,9 @@ export class GlobalNames {
     cluster: string,
     leaseMs: number,
     peer: WirePeer,
+    replicas: number = 1,
   ) {
+    this.#replicas = replicas;
     this.#nc = nc;
     this.#bucket = `steward_${cluster}_names`;
     this.#leaseMs = leaseMs;
@@ -69,7 +72,11 @@ export class GlobalNames {
   #store(): Promise<KV> {
     if (this.#kv === null) {
       const kvm = new Kvm(this.#nc);
-      this.#kv = kvm.create(this.#bucket, { history: 1, ttl: this.#leaseMs })
+      this.#kv = kvm.create(this.#bucket, {
+        history: 1,
+        ttl: this.#leaseMs,
+        replicas: this.#replicas,
+      })
         .catch(() => kvm.open(this.#bucket));
       this.#kv.catch(() => {
         this.#kv = null; // try again next time
@@ -88,8 +95,11 @@ export class GlobalNames {
     const sent = getClock().now();
     try {
       revision = await kv.create(key, value);
-    } catch {
-      return false; // the store refused: the name has a holder
+    } catch (error) {
+      // The store refused: the name has a holder. (No answer is not a
+      // refusal: cluster.ts reports it as "noconnection".)
+      if (refused(error)) return false;
+      throw error;
     }
     if (proc.dead || this.#closed) {
       // Died (or we closed) while the store answered: release at once.
@@ -149,7 +159,9 @@ export class GlobalNames {
    * gets no answer (the NATS server restarting, a slow store) keeps it and
    * tries again next heartbeat, until `leaseMs` have passed since the last
    * renewal that succeeded: by then the store has let the entry expire, so
-   * the name is dropped too.
+   * the name is dropped too. A renewal waits `leaseMs / 4` for its answer,
+   * so that several fit in a lease (one sent while the server was down may
+   * never be answered).
    */
   refresh(): void {
     if (this.#held.size === 0 || this.#kv === null) return;
@@ -164,7 +176,7 @@ export class GlobalNames {
       held.renewing = true;
       const sent = now;
       this.#kv.then((kv) =>
-        kv.update(keyOf(name), held.value, held.revision, this.#leaseMs)
+        kv.update(keyOf(name), held.value, held.revision, this.#leaseMs / 4)
       ).then(
         (revision) => {
           held.renewing = false;

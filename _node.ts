@@ -83,6 +83,8 @@ export interface NodeConfig {
   leaseMs: number;
   heartbeatMs: number;
   maxFrameBytes: number;
+  /** Replicas of the global names' KV bucket. */
+  replicas: number;
   /** Passed to the NATS client as they are (auth, TLS, reconnects). */
   nats: Record<string, unknown>;
 }
@@ -153,6 +155,8 @@ export class Node implements RemoteKind, WirePeer {
   #subs: Subscription[] = [];
   #timer: TimerHandle | undefined = undefined;
   #closed = false;
+  /** The NATS connection is up (not between a disconnect and a reconnect). */
+  #connected = true;
   #closing: Promise<void> | null = null;
   /** Local pids sent to other nodes, by proc id. */
   readonly #pids = new Map<number, WeakRef<Pid>>();
@@ -202,6 +206,7 @@ export class Node implements RemoteKind, WirePeer {
         this.config.cluster,
         this.config.leaseMs,
         this,
+        this.config.replicas,
       );
       this.#subs.push(
         nc.subscribe(this.#prefix + "n." + this.name, {
@@ -216,6 +221,7 @@ export class Node implements RemoteKind, WirePeer {
         }),
       );
       await nc.flush();
+      this.#watchConnection(nc);
       this.#beat();
     } catch (error) {
       connected = null;
@@ -223,6 +229,35 @@ export class Node implements RemoteKind, WirePeer {
       this.#nc = null;
       throw error;
     }
+  }
+
+  /**
+   * When this node's NATS connection breaks (its server gone, restarting),
+   * the frames written to it last may be lost with it, and so may the
+   * replies on their way here; and until the client has reconnected, what
+   * is published is dropped (the NATS client discards its buffer when it
+   * dials again). So the calls and stops pending at that moment fail with
+   * reason "noconnection", as Erlang's do when the connection to a node
+   * breaks (the request may or may not have been served), and while the
+   * connection is down every peer is out of reach (#live): calls fail at
+   * once with "noconnection", sends are dropped, a new monitor or link gets
+   * its DOWN or EXIT "noconnection". Nodes are not taken for down: the
+   * client reconnects on its own, and only the lease says a node is gone.
+   */
+  #watchConnection(nc: NatsConnection): void {
+    (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === "reconnect") this.#connected = true;
+        if (status.type !== "disconnect" || this.#closed) continue;
+        this.#connected = false;
+        for (const [tag, p] of this.#pending) {
+          this.#pending.delete(tag);
+          genServerRemote.current!.fail(p.request, p.standIn, "noconnection");
+        }
+      }
+    })().catch(() => {
+      // The iterator ends when the connection closes.
+    });
   }
 
   /** Whether close() was called (or the connection is gone for good). */
@@ -829,7 +864,7 @@ export class Node implements RemoteKind, WirePeer {
   }
 
   #live(peer: Peer): boolean {
-    return peer.up && !this.#closed;
+    return peer.up && this.#connected && !this.#closed;
   }
 
   #send(subject: string, bytes: Uint8Array): void {

@@ -134,6 +134,14 @@ export interface ConnectOptions {
    * @default {1048576}
    */
   maxFrameBytes?: number;
+  /**
+   * How many NATS servers keep the global names (the replicas of the
+   * cluster's KV bucket, fixed by the first node that makes it): 3 on a
+   * three-server NATS cluster keeps them through the loss of one server; 1
+   * keeps them on one server only.
+   * @default {1}
+   */
+  replicas?: number;
   /** Aborting it closes the node (and a pending connect rejects). */
   signal?: AbortSignal;
   /** NATS token authentication. */
@@ -175,6 +183,7 @@ const CONNECT_OPTIONS = [
   "leaseMs",
   "heartbeatMs",
   "maxFrameBytes",
+  "replicas",
   "signal",
   "token",
   "user",
@@ -402,9 +411,11 @@ export class ClusterNode {
    * @returns whether `pid` now holds the name.
    * @throws {TypeError} (rejects) for a malformed name, or a pid that is
    *   not local.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
-   * @throws {Error} (rejects) the NATS client's error if JetStream cannot
-   *   be reached.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer (JetStream
+   *   unreachable, a NATS server restarting; the NATS client's error is its
+   *   `cause`). A store that answers and refuses (the name has a holder)
+   *   resolves false.
    *
    * @example
    * ```ts ignore
@@ -424,7 +435,11 @@ export class ClusterNode {
     }
     this.#checkOpen("registerGlobal");
     if (!isAlive(pid)) return false;
-    return await this.#node.names.register(name, pid);
+    try {
+      return await this.#node.names.register(name, pid);
+    } catch (error) {
+      throw this.#storeError("registerGlobal", error);
+    }
   }
 
   /**
@@ -436,7 +451,8 @@ export class ClusterNode {
    * @param name the global name.
    * @returns its holder's pid, or undefined.
    * @throws {TypeError} (rejects) for a malformed name.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer.
    *
    * @example
    * ```ts ignore
@@ -449,7 +465,11 @@ export class ClusterNode {
   async whereisGlobal(name: string): Promise<Pid | undefined> {
     checkGlobalName("whereisGlobal", name);
     this.#checkOpen("whereisGlobal");
-    return await this.#node.names.whereis(name);
+    try {
+      return await this.#node.names.whereis(name);
+    } catch (error) {
+      throw this.#storeError("whereisGlobal", error);
+    }
   }
 
   /**
@@ -458,7 +478,8 @@ export class ClusterNode {
    *
    * @param name the global name.
    * @throws {TypeError} (rejects) for a malformed name.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer.
    *
    * @example
    * ```ts ignore
@@ -469,13 +490,35 @@ export class ClusterNode {
   async unregisterGlobal(name: string): Promise<void> {
     checkGlobalName("unregisterGlobal", name);
     this.#checkOpen("unregisterGlobal");
-    await this.#node.names.unregister(name);
+    try {
+      await this.#node.names.unregister(name);
+    } catch (error) {
+      throw this.#storeError("unregisterGlobal", error);
+    }
   }
 
   #checkOpen(op: string): void {
     if (this.#node.closed) {
       throw new ClusterError("closed", op, "this node is closed");
     }
+  }
+
+  /** What a failed request to the global names' store becomes. */
+  #storeError(op: string, error: unknown): unknown {
+    if (error instanceof TypeError || error instanceof ClusterError) {
+      return error;
+    }
+    if (this.#node.closed) {
+      return new ClusterError("closed", op, "this node is closed", {
+        cause: error,
+      });
+    }
+    return new ClusterError(
+      "noconnection",
+      op,
+      "the global names' store (JetStream KV) did not answer",
+      { cause: error },
+    );
   }
 
   /**
@@ -572,6 +615,14 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     );
   }
   const maxFrameBytes = positive("maxFrameBytes", opts.maxFrameBytes, 1 << 20);
+  const replicas = opts.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+    throw new RangeError(
+      `Cannot connect: 'replicas' must be an integer from 1 to 5, got ${
+        formatTerm(opts.replicas)
+      }`,
+    );
+  }
   const signal = opts.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
@@ -605,6 +656,7 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     leaseMs,
     heartbeatMs,
     maxFrameBytes,
+    replicas,
     nats,
   }, signal);
 }
