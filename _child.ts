@@ -35,6 +35,7 @@ import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import { ChildSpecError, StartError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { isInstance, thenOf } from "./_safe.ts";
+import { unknownKey, unknownKeyMessage } from "./_options.ts";
 import {
   type ChildEvent,
   type LogTarget,
@@ -432,6 +433,27 @@ export function checkSpecObject(
     );
   }
   return s;
+}
+
+/**
+ * Refuses a key of spec `s` not in `known`: `Invalid child spec: child
+ * <id>: unknown key "x" (known: ...)`, a ChildSpecError whose `key` is the
+ * unknown key. (OTP's map specs ignore extra keys; a typo such as
+ * `restart_type` would then silently leave the default in place.)
+ */
+export function checkSpecKeys(
+  s: Record<string, unknown>,
+  known: readonly string[],
+): void {
+  const key = unknownKey(s, known);
+  if (key !== undefined) {
+    throw specError(
+      key,
+      { unknownKey: key },
+      s.id,
+      unknownKeyMessage(key, known, "key"),
+    );
+  }
 }
 
 /**

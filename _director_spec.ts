@@ -24,12 +24,14 @@ import type {
 import { ChildSpecError } from "./errors.ts";
 import {
   checkModules,
+  checkSpecKeys,
   checkSpecObject,
   checkType,
   specError,
 } from "./_child.ts";
 import { formatTerm } from "./_format.ts";
 import { sameTerm } from "./_term.ts";
+import { unknownKey, unknownKeyMessage } from "./_options.ts";
 
 /** Director 17.9.16's defaults, as its code has them. */
 export const DEFAULTS = {
@@ -49,6 +51,52 @@ export const DEFAULT_DEFAULT_CHILDSPEC: DefaultChildspec = Object.freeze({
   terminateTimeout: 0,
   modules: Object.freeze([]) as readonly string[],
 });
+
+/** The keys of a director child spec (director.ts's `ChildSpec`). */
+const CHILD_SPEC_KEYS: readonly string[] = [
+  "id",
+  "start",
+  "args",
+  "plan",
+  "count",
+  "terminateTimeout",
+  "type",
+  "modules",
+  "append",
+  "logValidator",
+];
+
+/** The keys of a default childspec: a child spec's but `id` and `append`. */
+const DEFAULT_CHILDSPEC_KEYS: readonly string[] = CHILD_SPEC_KEYS.filter((k) =>
+  k !== "id" && k !== "append"
+);
+
+/** The keys of a director spec (director.ts's `DirectorSpec`). */
+export const DIRECTOR_SPEC_KEYS: readonly string[] = [
+  "children",
+  "defaultChildspec",
+];
+
+/**
+ * Refuses a director spec key not in {@linkcode DIRECTOR_SPEC_KEYS} (`stop`
+ * is also allowed in what an init function returns: `stopAllowed`).
+ */
+export function checkDirectorSpecKeys(
+  s: Record<string, unknown>,
+  stopAllowed: boolean,
+): void {
+  const known = stopAllowed
+    ? [...DIRECTOR_SPEC_KEYS, "stop"]
+    : DIRECTOR_SPEC_KEYS;
+  const key = unknownKey(s, known);
+  if (key !== undefined) {
+    throw new ChildSpecError(
+      key,
+      { unknownKey: key },
+      `Invalid director spec: ${unknownKeyMessage(key, known, "key")}`,
+    );
+  }
+}
 
 /** A child's own spec: validated, own defaults filled in, not merged. */
 export interface OwnSpec {
@@ -248,6 +296,7 @@ function checkLogValidator(v: unknown, id: unknown): LogValidator {
  */
 export function normaliseOwn(spec: unknown): OwnSpec {
   const s = checkSpecObject(spec);
+  checkSpecKeys(s, CHILD_SPEC_KEYS);
   const id = s.id;
   const append = s.append ?? false;
   if (typeof append !== "boolean") {
@@ -315,6 +364,13 @@ export function normaliseDefault(spec: unknown): DefaultChildspec {
     if (s[key] !== undefined) {
       throw fail(key, `'${key}' belongs to a child spec, not to the default`);
     }
+  }
+  const unknown = unknownKey(s, DEFAULT_CHILDSPEC_KEYS);
+  if (unknown !== undefined) {
+    throw fail(
+      unknown,
+      unknownKeyMessage(unknown, DEFAULT_CHILDSPEC_KEYS, "key"),
+    );
   }
   const out: Record<string, unknown> = {};
   if (s.start !== undefined) {

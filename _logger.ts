@@ -50,6 +50,7 @@ export const DEFAULT_LEVEL: Level = "notice";
 const BURST_MAX = 500;
 const BURST_WINDOW_MS = 1000;
 let windowStart = -Infinity;
+let windowClock: unknown = undefined;
 let written = 0;
 let dropped = 0;
 
@@ -65,6 +66,7 @@ let sampled = 0;
  */
 function skipSaturated(): boolean {
   if (written < BURST_MAX || (++sampled & 63) === 0) return false;
+  if (getClock() !== windowClock) return false; // a new clock, a new window
   dropped++;
   return true;
 }
@@ -81,10 +83,16 @@ function write(level: Level, text: string): void {
 
 /** The default logger: compact text on the console, with a burst limit. */
 export function writeToConsole(report: Report): void {
-  const now = getClock().now();
-  // (A clock swapped for one behind it starts a new window too.)
-  if (now - windowStart >= BURST_WINDOW_MS || now < windowStart) {
+  const clock = getClock();
+  const now = clock.now();
+  // A swapped clock starts a new window: its times do not compare with the
+  // old one's (a test's virtual clock, the real one after it).
+  if (
+    now - windowStart >= BURST_WINDOW_MS || now < windowStart ||
+    clock !== windowClock
+  ) {
     windowStart = now;
+    windowClock = clock;
     written = 0;
     if (dropped > 0) {
       const n = dropped;

@@ -316,6 +316,12 @@ export class Node implements RemoteKind, WirePeer {
       if (genServerRemote.current!.done(p.request)) this.#pending.delete(tag);
     }
     this.#names?.refresh();
+    // Node monitors of processes that died since.
+    for (const [name, procs] of this.#nodeMonitors) {
+      const live = procs.filter((p) => !p.dead);
+      if (live.length === 0) this.#nodeMonitors.delete(name);
+      else if (live.length !== procs.length) this.#nodeMonitors.set(name, live);
+    }
     this.#timer = getClock().setTimeout(
       () => this.#beat(),
       this.config.heartbeatMs,

@@ -1,17 +1,48 @@
 // Request/reply plumbing shared by the supervisor-like servers (supervisor,
-// director, tracker): a request's failure travels back as a value (a
-// Failure) and is thrown by the caller, so a bad request never crashes the
-// server; a start outcome becomes startChild's answer the same way in all
-// three; and `then` keeps synchronous paths free of promise hops.
+// director, tracker): the library's requests travel in an envelope (Call)
+// with tags the three share (supervisor's calls work on any of them); a
+// request's failure travels back as a value (a Failure), only inside an
+// envelope, and is thrown by the caller, so a bad request never crashes the
+// server and a bare GenServer.call never sees a Failure; a start outcome
+// becomes startChild's answer the same way in all three; and `then` keeps
+// synchronous paths free of promise hops.
 
 import { Pid } from "./_runtime.ts";
 import { failed, type StartOutcome } from "./_child.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
+import { isInstance, partsOf } from "./_safe.ts";
+import { formatTerm } from "./_format.ts";
+import { refuseUnknown } from "./_options.ts";
 
 /** A request's failure, replied as a value and thrown by the caller. */
 export class Failure {
   constructor(readonly error: Error) {}
+}
+
+/**
+ * The envelope of a request sent by this library's functions (supervisor,
+ * director and tracker share the tags: `["whichChildren"]`...). A server
+ * answers a Failure only inside an envelope, since only {@linkcode request}
+ * unwraps it: a bare `GenServer.call` (anything not in an envelope) is an
+ * unknown request, answered with a public error value, never a Failure.
+ */
+export class Call {
+  constructor(readonly request: readonly unknown[]) {}
+}
+
+/**
+ * The request tuple inside an envelope, taken apart into `n` parts without
+ * running user code; undefined for anything else (a bare call).
+ */
+export function requestOf(msg: unknown, n: number): unknown[] | undefined {
+  if (!isInstance(msg, Call)) return undefined;
+  return partsOf(msg.request, n);
+}
+
+/** What a trace shows of a request: the tuple inside an envelope. */
+export function shownRequest(msg: unknown): unknown {
+  return isInstance(msg, Call) ? msg.request : msg;
 }
 
 /** `f(x)` at once, or once `x` settles if it is a promise. */
@@ -34,12 +65,54 @@ function unwrap(r: unknown): unknown {
   return r;
 }
 
+/** The options of a request: its `signal` (see supervisor.ts). */
+const REQUEST_OPTIONS: readonly string[] = ["signal"];
+
 /**
  * Calls the server `dest` with `req` (no timeout: the server always
  * answers) and resolves to its reply, or rejects with a Failure's error.
+ * `options.signal` ends the wait (gen_server's call: the reply, if it
+ * comes later, is dropped); `op` names the operation in the TypeError of
+ * bad options.
  */
-export function request<T>(dest: Dest, req: unknown): Promise<T> {
-  return genServer.call(dest, req, FOREVER).then(unwrap) as Promise<T>;
+export function request<T>(
+  dest: Dest,
+  req: readonly unknown[],
+  options?: { readonly signal?: AbortSignal },
+  op = "call",
+): Promise<T> {
+  if (options === undefined) {
+    return genServer.call(dest, new Call(req), FOREVER).then(unwrap) as Promise<
+      T
+    >;
+  }
+  let signal: AbortSignal | undefined;
+  try {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+      );
+    }
+    refuseUnknown(op, options, REQUEST_OPTIONS);
+    signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(
+        `Cannot ${op}: 'signal' must be an AbortSignal, got ${
+          formatTerm(signal)
+        }`,
+      );
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const callOptions = signal === undefined
+    ? FOREVER
+    : { timeout: Infinity, signal };
+  return genServer.call(dest, new Call(req), callOptions).then(
+    unwrap,
+  ) as Promise<
+    T
+  >;
 }
 
 /** What startChild resolves to. */
@@ -84,4 +157,25 @@ function alreadyStarted(e: unknown): Pid | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The message of a `"not_supported"` error: `kind` (`"a tracker"`...) does
+ * not answer `op`; `hint` says what to use instead.
+ */
+export function notSupportedMessage(
+  kind: string,
+  op: unknown,
+  hint = "",
+): string {
+  return `Cannot ${
+    typeof op === "string" ? op : formatTerm(op)
+  }: ${kind} does not answer this request${hint === "" ? "" : ` (${hint})`}`;
+}
+
+/** The message of an `"unknown_request"` reply to a bare call. */
+export function unknownRequestMessage(kind: string, req: unknown): string {
+  return `${kind} got an unknown request ${
+    formatTerm(req)
+  } (call its module's functions, not GenServer.call)`;
 }

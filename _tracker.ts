@@ -14,7 +14,12 @@ import {
 } from "./_runtime.ts";
 import { TimedWait } from "./_timers.ts";
 import { pendingOf, restartAt } from "./_restart.ts";
-import { Failure, request as call } from "./_request.ts";
+import {
+  Failure,
+  request as call,
+  requestOf,
+  unknownRequestMessage,
+} from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { formatTerm } from "./_format.ts";
 import { NoProcError, TimeoutError } from "./errors.ts";
@@ -38,6 +43,7 @@ import {
   normaliseSpec,
   type Options,
   TrackerError,
+  WAIT_OPTION_KEYS,
 } from "./_tracker_spec.ts";
 import {
   byTrackerPid,
@@ -53,7 +59,7 @@ import {
   STOP,
   Trk,
 } from "./_tracker_state.ts";
-import { isInstance, partsOf } from "./_safe.ts";
+import { isInstance } from "./_safe.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -72,7 +78,9 @@ type Request =
   | readonly ["addExistingChild", unknown, FullSpec, Pid]
   | readonly ["whichChildren"]
   | readonly ["countChildren"]
-  | readonly ["wait"];
+  | readonly ["wait"]
+  | readonly ["startChild", unknown]
+  | readonly ["getChildspec", unknown];
 
 type CallReturn = genServer.CallResult<Trk>;
 
@@ -108,7 +116,12 @@ function openIn(trk: Trk, req: Open, from: genServer.From): CallReturn {
   }
   switch (e.status) {
     case "running":
-      return reply(e.pid, trk);
+      if (!procOf(e.pid!).dead) return reply(e.pid, trk);
+      // Dead, its exit not taken yet: wait, as for a terminating child
+      // (never answer a dead pid; see liveHit).
+      e.next ??= spec;
+      addWaiter(e, from, req);
+      break;
     case "stopped":
       addWaiter(e, from, req);
       trk.launch(e, e.spec, "start");
@@ -133,6 +146,28 @@ function cancelIn(trk: Trk, open: Open): void {
   const [w] = waiters.splice(i, 1);
   if (waiters.length === 0) e!.waiters = null;
   genServer.reply(w.from!, CANCELLED);
+}
+
+/** The Failure of a request a tracker does not answer. */
+function notSupported(
+  trk: Trk,
+  op: unknown,
+  child: unknown,
+  hint: string,
+): Failure {
+  return new Failure(
+    new TrackerError(
+      typeof op === "string" ? op : "call",
+      trk.name,
+      child,
+      "not_supported",
+      {
+        why: `a tracker does not answer ${
+          typeof op === "string" ? op : formatTerm(op)
+        }${hint === "" ? "" : ` (${hint})`}`,
+      },
+    ),
+  );
 }
 
 function notFound(op: string, trk: Trk, id: unknown): Failure {
@@ -188,13 +223,13 @@ function restartChildIn(
   if (e === undefined) return reply(notFound("restartChild", trk, id), trk);
   switch (e.status) {
     case "stopped":
-      addWaiter(e, from, new Open(e.id, e.spec));
+      addWaiter(e, from, new Open(e.id, e.spec, true));
       trk.launch(e, e.spec, "start");
       return ["noreply", trk];
     case "restarting":
       // Now, not when its timer says.
       trk.cancelTimer(e);
-      addWaiter(e, from, new Open(e.id, e.spec));
+      addWaiter(e, from, new Open(e.id, e.spec, true));
       trk.launch(e, e.spec, "restart");
       return ["noreply", trk];
     default:
@@ -251,7 +286,6 @@ function infoOf(e: Entry): ChildInfo {
     pid,
     type: e.spec.type,
     modules: e.spec.modules,
-    restart: e.spec.restart,
   };
   if (e.status === "running" && e.extra !== undefined) {
     return { ...info, extra: e.extra };
@@ -260,13 +294,15 @@ function infoOf(e: Entry): ChildInfo {
   return at !== undefined ? { ...info, restartAt: at } : info;
 }
 
-function whichChildrenIn(trk: Trk): ChildInfo[] {
+/** whichChildren's rows, newest first (read by the caller, no message). */
+export function whichChildrenIn(trk: Trk): ChildInfo[] {
   const out: ChildInfo[] = [];
   for (const e of trk.entries) out.push(infoOf(e));
   return out.reverse(); // newest first, as OTP
 }
 
-function countChildrenIn(trk: Trk): ChildCounts {
+/** countChildren's counts (read by the caller, no message). */
+export function countChildrenIn(trk: Trk): ChildCounts {
   let active = 0, supervisors = 0;
   for (const e of trk.entries) {
     if (e.status === "running") active++;
@@ -299,8 +335,10 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
 
   handleCall(request, from, trk) {
     if (isInstance(request, Open)) return openIn(trk, request, from);
-    // Taken apart safely: a hostile request is answered as unknown.
-    const parts = partsOf(request, 4);
+    // Taken apart safely: a bare call (not this library's envelope) or a
+    // hostile request is answered with an error value, and the tracker
+    // lives on (gen_tracker stopped with {unknown_call, C}).
+    const parts = requestOf(request, 4);
     if (parts !== undefined) {
       const r = parts as unknown as Request;
       switch (r[0]) {
@@ -318,16 +356,21 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
           return reply(countChildrenIn(trk), trk);
         case "wait":
           return reply(undefined, trk);
+        case "startChild":
+          return reply(notSupported(trk, r[0], r[1], "use findOrOpen"), trk);
+        case "getChildspec":
+          return reply(
+            notSupported(trk, r[0], r[1], "read the children table"),
+            trk,
+          );
       }
+      // Any other request in the envelope (none of the library sends one).
+      return reply(notSupported(trk, r[0], r[1], ""), trk);
     }
     return reply(
-      new Failure(
-        new TypeError(
-          `Unknown request to tracker ${JSON.stringify(trk.name)}: ${
-            formatTerm(request)
-          }`,
-        ),
-      ),
+      new TrackerError("call", trk.name, request, "unknown_request", {
+        why: unknownRequestMessage("it", request),
+      }),
       trk,
     );
   },
@@ -394,7 +437,12 @@ export function startTracker(
     }
     const opts = normaliseOptions(op, options);
     const startFn = link ? genServer.startLink : genServer.start;
-    return startFn(behaviour, [name, opts] as const, { name });
+    const signal = (options as { signal?: AbortSignal } | undefined)?.signal;
+    return startFn(
+      behaviour,
+      [name, opts] as const,
+      signal === undefined ? { name } : { name, signal },
+    );
   } catch (error) {
     return Promise.reject(error);
   }
@@ -445,6 +493,21 @@ class OpenWait extends TimedWait {
   }
 }
 
+/**
+ * findOrOpen's answer without a message: the promise of `e`'s pid, shared
+ * by every hit, if its child runs and is alive; else undefined (ask the
+ * tracker). A child killed a moment ago still has its pid here until the
+ * tracker takes its exit message: its pid is never the answer. The tracker
+ * (openIn) then makes the caller wait for the child's end and a new child,
+ * as it does for a terminating one. With or without options, findOrOpen
+ * goes through here: one answer.
+ */
+export function liveHit(e: Entry): Promise<Pid> | undefined {
+  const pid = e.pid;
+  if (pid === undefined || procOf(pid).dead) return undefined;
+  return e.found ??= Promise.resolve(pid);
+}
+
 function unwrapPid(r: unknown): Pid {
   if (r instanceof Failure) throw r.error;
   return r as Pid;
@@ -469,7 +532,7 @@ export function open(
       t = resolve(op, tracker);
       if (spec !== null && typeof spec === "object") e = t.index.get(spec.id);
     }
-    checkOptionsObject(op, options);
+    checkOptionsObject(op, options, WAIT_OPTION_KEYS);
     if (options?.timeout !== undefined) {
       timeout = checkTimeout(op, options.timeout);
     }
@@ -477,9 +540,8 @@ export function open(
   } catch (error) {
     return Promise.reject(error);
   }
-  if (e !== undefined && e.pid !== undefined) {
-    return e.found ??= Promise.resolve(e.pid);
-  }
+  const hit = e === undefined ? undefined : liveHit(e);
+  if (hit !== undefined) return hit;
   let full: FullSpec;
   try {
     full = normaliseSpec(spec, false);
@@ -537,6 +599,7 @@ export async function request<T>(
   op: string,
   tracker: Dest,
   req: Request,
+  options?: { readonly signal?: AbortSignal },
 ): Promise<T> {
-  return await call<T>(resolve(op, tracker).pid, req);
+  return await call<T>(resolve(op, tracker).pid, req, options, op);
 }

@@ -9,6 +9,7 @@ import {
   checkArgs,
   checkKindKeys,
   checkRestart,
+  checkSpecKeys,
   checkSpecObject,
   checkStart,
   type Shutdown,
@@ -16,6 +17,7 @@ import {
 import { type LogTarget, logTarget } from "./_logger.ts";
 import { isKey } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
+import { refuseUnknown, unknownKey } from "./_options.ts";
 import { ChildRequestError, ChildSpecError } from "./errors.ts";
 import type { Backoff, ChildType, RestartType } from "./supervisor.ts";
 import type { AfterTerminate, ChildStatus } from "./tracker.ts";
@@ -34,7 +36,13 @@ import type { AfterTerminate, ChildStatus } from "./tracker.ts";
  * - `"start_failed"`: the start function failed with `reason`;
  * - `"ignored"`: the start function returned `"ignore"`;
  * - `"not_a_counter"`: increment of a missing attribute (with no default) or
- *   of one that is not a number of the increment's type.
+ *   of one that is not a number of the increment's type;
+ * - `"not_supported"`: a request a tracker does not answer
+ *   (`supervisor.startChild` and `supervisor.getChildspec`: use findOrOpen
+ *   and the children table), or a tracker function given a live process
+ *   that is not a tracker;
+ * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
+ *   the tracker does not know (it lives on).
  */
 export type TrackerErrorCode =
   | "not_found"
@@ -44,7 +52,9 @@ export type TrackerErrorCode =
   | "running"
   | "start_failed"
   | "ignored"
-  | "not_a_counter";
+  | "not_a_counter"
+  | "not_supported"
+  | "unknown_request";
 
 /**
  * A tracker request that failed: `code` says why, `reason` carries the
@@ -117,6 +127,8 @@ const WHY: Record<TrackerErrorCode, string> = {
   start_failed: "its start function failed",
   ignored: 'its start function returned "ignore"',
   not_a_counter: "the attribute is not a counter",
+  not_supported: "a tracker does not answer this request",
+  unknown_request: "the tracker does not know this request",
 };
 
 // ----------------------------------------------------------- validation --
@@ -167,7 +179,8 @@ export function normaliseSpec(spec: unknown, existing: boolean): FullSpec {
       s.restart === lastSpec.restart && s.shutdown === lastSpec.shutdown &&
       s.type === lastSpec.type && s.modules === lastSpec.modules &&
       s.afterTerminate === lastSpec.afterTerminate && isKey(s.id) &&
-      unchangeable(s.args) && unchangeable(s.modules)
+      unchangeable(s.args) && unchangeable(s.modules) &&
+      unknownKey(s, SPEC_KEYS) === undefined
     ) {
       return lastFull;
     }
@@ -192,11 +205,27 @@ function unchangeable(x: unknown): boolean {
   return x === undefined || typeof x === "string" || Object.isFrozen(x);
 }
 
+/** The keys of a tracker child spec (tracker.ts's `ChildSpec`). */
+const SPEC_KEYS: readonly string[] = [
+  "id",
+  "start",
+  "args",
+  "restart",
+  "shutdown",
+  "type",
+  "modules",
+  "afterTerminate",
+];
+
+/** The keys of an addExistingChild spec: a child spec's and `pid`. */
+const EXISTING_SPEC_KEYS: readonly string[] = [...SPEC_KEYS, "pid"];
+
 function checkSpec(spec: unknown, existing: boolean): FullSpec {
   const s = checkSpecObject(
     spec,
     "a number, string, boolean, null, bigint, Pid, Ref or an array of those",
   );
+  checkSpecKeys(s, existing ? EXISTING_SPEC_KEYS : SPEC_KEYS);
   if (!isKey(s.id)) {
     throw specError(
       "id",
@@ -256,14 +285,17 @@ export interface Options {
   readonly log: LogTarget;
 }
 
-const OPTION_KEYS = new Set([
+const OPTION_KEYS: readonly string[] = [
   "afterTerminate",
   "afterTerminateTimeout",
   "intensity",
   "period",
   "backoff",
   "logger",
-]);
+  "signal",
+];
+
+const BACKOFF_KEYS: readonly string[] = ["initial", "max", "factor", "jitter"];
 
 function optionError(op: string, key: string, what: string, got: unknown) {
   return new TypeError(
@@ -300,16 +332,11 @@ export function normaliseOptions(op: string, options: unknown): Options {
       }`,
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
-      throw new TypeError(
-        `Cannot ${op} tracker: unknown option ${JSON.stringify(key)} (known: ${
-          [...OPTION_KEYS].join(", ")
-        })`,
-      );
-    }
-  }
+  refuseUnknown(`${op} tracker`, options, OPTION_KEYS);
   const o = options as Record<string, unknown>;
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw optionError(op, "signal", "an AbortSignal", o.signal);
+  }
   if (
     o.afterTerminate !== undefined && typeof o.afterTerminate !== "function"
   ) {
@@ -347,6 +374,7 @@ export function normaliseOptions(op: string, options: unknown): Options {
         b,
       );
     }
+    refuseUnknown(`${op} tracker: 'backoff'`, b, BACKOFF_KEYS);
     const initial = number(
       op,
       "backoff.initial",
@@ -417,15 +445,23 @@ export function checkSignal(
   return signal;
 }
 
-export function checkOptionsObject(op: string, options: unknown): void {
-  if (
-    options !== undefined && (options === null || typeof options !== "object")
-  ) {
+/** Checks an options object: undefined, or an object of `known` keys. */
+export function checkOptionsObject(
+  op: string,
+  options: unknown,
+  known: readonly string[],
+): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") {
     throw new TypeError(
       `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
     );
   }
+  refuseUnknown(op, options, known);
 }
+
+/** The keys of a wait's options (findOrOpen, getAttr). */
+export const WAIT_OPTION_KEYS: readonly string[] = ["timeout", "signal"];
 
 export function checkKey(op: string, key: unknown): string {
   if (typeof key !== "string") {

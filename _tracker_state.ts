@@ -31,6 +31,7 @@ import {
   spawnProc,
   unwatch,
   watch,
+  whereisName,
 } from "./_runtime.ts";
 import { applyAs, swapCurrent } from "./_context.ts";
 import {
@@ -489,7 +490,15 @@ export class Trk {
     const waiters = e.waiters;
     if (waiters === null) return;
     e.waiters = null;
-    for (const w of waiters) genServer.reply(w.from!, value);
+    for (const w of waiters) {
+      // restartChild's answer has supervisor's shape (StartedChild).
+      genServer.reply(
+        w.from!,
+        w.started && value instanceof Pid
+          ? { pid: value, extra: e.extra }
+          : value,
+      );
+    }
   }
 
   /** Answers the terminateChild callers. */
@@ -940,17 +949,30 @@ export function registryLookup(tracker: unknown): Trk | undefined {
 
 export function resolve(op: string, tracker: unknown): Trk {
   let t: Trk | undefined;
-  if (typeof tracker === "string") t = registry.get(tracker);
-  else if (tracker instanceof Pid) t = byTrackerPid.get(tracker);
-  else {
+  let proc: Proc | undefined;
+  if (typeof tracker === "string") {
+    t = registry.get(tracker);
+    if (t === undefined) proc = whereisName(tracker);
+  } else if (tracker instanceof Pid) {
+    t = byTrackerPid.get(tracker);
+    if (t === undefined) proc = procOf(tracker);
+  } else {
     throw new TypeError(
       `Cannot ${op}: 'tracker' must be a tracker's name or Pid, got ${
         formatTerm(tracker)
       }`,
     );
   }
-  if (t === undefined) throw new NoProcError(op, tracker);
-  return t;
+  if (t !== undefined) return t;
+  if (proc !== undefined && !proc.dead) {
+    // A supervisor, a director, any live process: not a tracker.
+    throw new TypeError(
+      `Cannot ${op}: 'tracker' must be a tracker, got ${
+        formatTerm(tracker)
+      } (a live process that is not a tracker)`,
+    );
+  }
+  throw new NoProcError(op, tracker);
 }
 
 /**
@@ -960,5 +982,10 @@ export function resolve(op: string, tracker: unknown): Trk {
  */
 export class Open {
   from: genServer.From | null = null;
-  constructor(readonly id: unknown, readonly spec: FullSpec) {}
+  constructor(
+    readonly id: unknown,
+    readonly spec: FullSpec,
+    /** Answered `{ pid, extra }` (restartChild), not the bare pid. */
+    readonly started = false,
+  ) {}
 }

@@ -97,12 +97,12 @@
  *
  * @module
  */
-import type { Authenticator, TlsOptions } from "@nats-io/transport-node";
 import { connectedNode, Node, type NodeConfig } from "./_node.ts";
 import { currentProc, Pid } from "./_runtime.ts";
 import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { refuseUnknown } from "./_options.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -150,10 +150,13 @@ export interface ConnectOptions {
   user?: string;
   /** NATS password. */
   pass?: string;
-  /** NATS authenticator (nkeys, JWT credentials). */
-  authenticator?: Authenticator | Authenticator[];
-  /** TLS options for the NATS connection. */
-  tls?: TlsOptions | null;
+  /**
+   * A NATS client authenticator (`nkeyAuthenticator`,
+   * `credsAuthenticator`... of `@nats-io/transport-node`), or several.
+   */
+  authenticator?: NatsAuthenticator | NatsAuthenticator[];
+  /** TLS for the NATS connection (passed to the NATS client as it is). */
+  tls?: ClusterTlsOptions;
   /**
    * How many times the NATS client retries a lost connection (`-1`: for
    * ever).
@@ -165,6 +168,30 @@ export interface ConnectOptions {
    * @default {250}
    */
   reconnectTimeWait?: number;
+}
+
+/**
+ * A NATS client authenticator: given the server's nonce, the credentials
+ * (the NATS client's `Authenticator`).
+ */
+export type NatsAuthenticator = (nonce?: string) => unknown;
+
+/** TLS options of the NATS client (its `TlsOptions`). */
+export interface ClusterTlsOptions {
+  /** Client certificate file (PEM). */
+  certFile?: string;
+  /** Client certificate (PEM). */
+  cert?: string;
+  /** Client key file (PEM). */
+  keyFile?: string;
+  /** Client key (PEM). */
+  key?: string;
+  /** CA file to verify the server (PEM). */
+  caFile?: string;
+  /** CA to verify the server (PEM). */
+  ca?: string;
+  /** TLS before the NATS handshake (server `handshake_first`). */
+  handshakeFirst?: boolean;
 }
 
 /** Options of {@linkcode ClusterNode.whereis}. */
@@ -571,7 +598,7 @@ export class ClusterNode {
  * console.assert(e instanceof TypeError && /'node'/.test(e.message));
  * const f = await connect({ servers: "nats://127.0.0.1:4222", node: "a", port: 1 } as never)
  *   .catch((e) => e);
- * console.assert(f instanceof TypeError && /unknown option 'port'/.test(f.message));
+ * console.assert(f instanceof TypeError && /unknown option "port"/.test(f.message));
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<ClusterNode> {
@@ -694,12 +721,6 @@ function checkOptions<T extends object>(
       `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Cannot ${op}: unknown option '${key}' (known: ${known.join(", ")})`,
-      );
-    }
-  }
+  refuseUnknown(op, options, known);
   return options;
 }

@@ -48,17 +48,33 @@
  * own defaults first (`count` 3, `plan` `["restart"]`, `terminateTimeout`
  * 1000 for a worker, `Infinity` for a supervisor), as in director.
  *
- * ## Lock-free reads
+ * ## Lock-free reads, requests, and supervisor's calls
+ * The library's one rule: a read answered without a message is synchronous,
+ * anything that needs the director returns a promise.
  * {@linkcode getPid}, {@linkcode getPids}, {@linkcode whichChildren},
- * {@linkcode countChildren}, {@linkcode getChildspec} and
- * {@linkcode getRestartCount} are synchronous: they read the director's child
- * table, which only the director writes, without a message, so they answer
- * even while the director is busy (starting a child, waiting for one to
- * stop) and cost a map lookup. They show the director's view: a child that
+ * {@linkcode countChildren}, {@linkcode getChildspec},
+ * {@linkcode getRestartCount}, {@linkcode getPlan}, {@linkcode getCount} and
+ * {@linkcode getDefaultChildspec} are synchronous: they read the director's
+ * child table, which only the director writes, without a message, so they
+ * answer even while the director is busy (starting a child, waiting for one
+ * to stop) and cost a map lookup. They show the director's view: a child that
  * has just died, whose EXIT the director has not handled yet, still shows
  * its (dead) pid, as with director's ETS table. The table goes when the
  * director dies, however it dies: reads of a dead director throw
- * {@linkcode NoProcError}.
+ * {@linkcode NoProcError}. Every function here refuses a live process that
+ * is not a director (a supervisor, a tracker) with a TypeError naming the
+ * argument.
+ *
+ * A director also answers OTP's supervisor calls, as director does:
+ * `supervisor.whichChildren`, `countChildren`, `getChildspec`,
+ * `startChild` (with a director's child spec), `restartChild`,
+ * `terminateChild` and `deleteChild` work on it, with the same answers as
+ * the functions here. startChild and restartChild resolve to supervisor's
+ * `StartedChild` (`{ pid, extra }`), whichChildren gives supervisor's
+ * `ChildInfo` rows and countChildren its `ChildCounts` (the types are
+ * supervisor.ts's, re-exported here). A bare `GenServer.call` of a request
+ * the director does not know gets a {@linkcode DirectorError}
+ * `"unknown_request"` as its reply value, and the director lives on.
  *
  * ## Reports, events and debugging
  * Every transition is an event ({@linkcode subscribe}). Supervisor reports
@@ -75,6 +91,11 @@
  * - results are values and errors are {@linkcode DirectorError}s with a
  *   `code` (child spec problems: `ChildSpecError`, naming the key), not
  *   `{error, ...}` tuples;
+ * - unknown keys of a child spec (`terminate_timeout`, `restart_type`),
+ *   the default childspec or the director spec are refused with a
+ *   `ChildSpecError` naming the key and the known ones, unknown start
+ *   options with a `TypeError` (director ignored them: a typo silently left
+ *   the default in place);
  * - children stop in reverse start order when the director stops (OTP's
  *   order, so a child stops before those it depends on); lists are in start
  *   order, as director's;
@@ -135,7 +156,9 @@ import { formatTerm } from "./_format.ts";
 import { ChildRequestError, ChildSpecError, NoProcError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
+import { refuseUnknown } from "./_options.ts";
 import {
+  checkDirectorSpecKeys,
   checkPlan,
   DEFAULT_DEFAULT_CHILDSPEC,
   effective,
@@ -150,22 +173,33 @@ import { Child, Dir, directors, events, type Step } from "./_director_state.ts";
 import { Due, restartAt, type RestartTimer, Retry } from "./_restart.ts";
 import {
   Failure,
+  notSupportedMessage,
   request,
+  requestOf,
+  shownRequest,
   startedChild as startedFrom,
   then,
+  unknownRequestMessage,
 } from "./_request.ts";
 
 export { ChildSpecError, NoProcError, Pid };
 export type { Dest, StartReturn };
 export type { StopOptions } from "./gen_server.ts";
+export type { RequestOptions } from "./supervisor.ts";
 import type { StopOptions } from "./gen_server.ts";
-import type { SupervisedChildEvent } from "./supervisor.ts";
-import { exitMessage, isInstance, partsOf } from "./_safe.ts";
+import type {
+  ChildCounts,
+  ChildInfo,
+  ChildPidStatus,
+  ChildType,
+  RequestOptions,
+  StartedChild,
+  SupervisedChildEvent,
+} from "./supervisor.ts";
+export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
+import { exitMessage, isInstance } from "./_safe.ts";
 
 // ---------------------------------------------------------------- types --
-
-/** What a child is, for counts and the terminate timeout's default. */
-export type ChildType = "worker" | "supervisor";
 
 /**
  * Exponential backoff (a plan element `{ backoff }`): the n-th consecutive
@@ -385,6 +419,12 @@ export interface StartOptions {
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
   /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started director is killed (as gen_server's
+   * start).
+   */
+  readonly signal?: AbortSignal;
+  /**
    * Trace requests, replies and plan decisions (`sys:trace`): `true` prints
    * them with `console.log`, a function receives each line. @default {false}
    */
@@ -397,40 +437,6 @@ export interface StartOptions {
   readonly logger?: Logger | Level | false;
   /** The log validator of children without their own. @default {() => "short"} */
   readonly logValidator?: LogValidator;
-}
-
-/** A started child: its pid (undefined if its start returned "ignore"). */
-export interface StartedChild {
-  /** The child's pid; undefined if its start returned "ignore". */
-  readonly pid: Pid | undefined;
-  /** What the start function returned beside the pid. */
-  readonly extra: unknown;
-}
-
-/** One row of {@linkcode whichChildren}. */
-export interface ChildInfo {
-  /** The child's id. */
-  readonly id: unknown;
-  /** Its pid, `"restarting"`, or undefined (stopped, waiting). */
-  readonly pid: Pid | "restarting" | undefined;
-  /** Worker or supervisor. */
-  readonly type: ChildType;
-  /** From its spec. */
-  readonly modules: readonly string[] | "dynamic";
-  /** For a delayed restart: when it is due, on the clock (ms). */
-  readonly restartAt?: number;
-}
-
-/** What {@linkcode countChildren} returns (OTP's four counts). */
-export interface ChildCounts {
-  /** Child specs. */
-  readonly specs: number;
-  /** Children running. */
-  readonly active: number;
-  /** Children of type "supervisor", running or not. */
-  readonly supervisors: number;
-  /** Children of type "worker", running or not. */
-  readonly workers: number;
 }
 
 /**
@@ -471,7 +477,11 @@ export type DirectorEvent =
  * - `"already_started"`: a running child has that id (or is that pid);
  * - `"already_present"`: a stopped or restarting child has that id;
  * - `"start_failed"`: the start function failed with `reason`;
- * - `"noproc"`: becomeSupervisor of a dead process.
+ * - `"noproc"`: becomeSupervisor of a dead process;
+ * - `"not_supported"`: a request a director does not answer (another
+ *   module's own, such as the tracker's addExistingChild);
+ * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
+ *   the director does not know (it lives on).
  */
 export type DirectorErrorCode =
   | "not_found"
@@ -481,7 +491,9 @@ export type DirectorErrorCode =
   | "already_started"
   | "already_present"
   | "start_failed"
-  | "noproc";
+  | "noproc"
+  | "not_supported"
+  | "unknown_request";
 
 /**
  * A director request that failed: `code` says why, `reason` carries the
@@ -566,16 +578,16 @@ function fail(
 }
 
 type Request =
-  | readonly ["startChild", OwnSpec]
+  | readonly ["startChild", unknown]
+  | readonly ["whichChildren"]
+  | readonly ["countChildren"]
+  | readonly ["getChildspec", unknown]
   | readonly ["restartChild", unknown]
   | readonly ["terminateChild", unknown]
   | readonly ["deleteChild", unknown]
   | readonly ["terminateAndDeleteChild", unknown]
-  | readonly ["getPlan", unknown]
   | readonly ["changePlan", unknown, readonly PlanElement[]]
-  | readonly ["getCount", unknown]
   | readonly ["changeCount", unknown, number]
-  | readonly ["getDefaultChildspec"]
   | readonly ["changeDefaultChildspec", DefaultChildspec]
   | readonly ["becomeSupervisor", Pid, OwnSpec]
   | readonly ["deleteRunningChild", Pid];
@@ -583,11 +595,43 @@ type Request =
 type Reply = unknown;
 
 function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
-  // Taken apart safely: a hostile request is answered as unknown.
-  const request = (partsOf(raw, 3) ?? []) as unknown as Request;
+  // Taken apart safely: a bare call (not this library's envelope) or a
+  // hostile request is answered with an error value, and the director lives
+  // on.
+  const parts = requestOf(raw, 3);
+  if (parts === undefined) {
+    return new DirectorError(
+      "call",
+      raw,
+      "unknown_request",
+      undefined,
+      unknownRequestMessage("a director", raw),
+    );
+  }
+  const request = parts as unknown as Request;
   switch (request[0]) {
-    case "startChild":
-      return startChildIn(dir, request[1]);
+    case "startChild": {
+      // Checked again here: supervisor.startChild sends the spec as given.
+      let own: OwnSpec;
+      try {
+        own = normaliseOwn(request[1]);
+      } catch (error) {
+        return new Failure(error as Error);
+      }
+      return startChildIn(dir, own);
+    }
+    // OTP's supervisor calls that director answers (supervisor.ts's
+    // functions send them); director.ts reads the same without a message.
+    case "whichChildren":
+      return whichChildrenOf(dir);
+    case "countChildren":
+      return countChildrenOf(dir);
+    case "getChildspec": {
+      const c = childOf(dir, request[1]);
+      return c === undefined
+        ? fail("getChildspec", request[1], "not_found")
+        : c.spec;
+    }
     case "restartChild":
       return restartChildIn(dir, request[1]);
     case "terminateChild":
@@ -596,8 +640,6 @@ function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
       return deleteChildIn(dir, request[1]);
     case "terminateAndDeleteChild":
       return terminateChildIn(dir, "terminateAndDeleteChild", request[1], true);
-    case "getPlan":
-      return withChild(dir, "getPlan", request[1], (c) => c.spec.plan);
     case "changePlan": {
       const plan = request[2];
       return withChild(dir, "changePlan", request[1], (c) => {
@@ -605,16 +647,12 @@ function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
         c.index = 0;
       });
     }
-    case "getCount":
-      return withChild(dir, "getCount", request[1], (c) => c.spec.count);
     case "changeCount": {
       const count = request[2];
       return withChild(dir, "changeCount", request[1], (c) => {
         respec(dir, c, { ...c.own, count });
       });
     }
-    case "getDefaultChildspec":
-      return dir.default;
     case "changeDefaultChildspec":
       return changeDefaultIn(dir, request[1]);
     case "becomeSupervisor":
@@ -622,8 +660,16 @@ function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
     case "deleteRunningChild":
       return deleteRunningChildIn(dir, request[1]);
   }
+  // Another module's own request (tracker's addExistingChild...).
+  const op = parts[0];
   return new Failure(
-    new TypeError(`Unknown director request ${formatTerm(raw)}`),
+    new DirectorError(
+      typeof op === "string" ? op as string : "call",
+      request[1],
+      "not_supported",
+      undefined,
+      notSupportedMessage("a director", op),
+    ),
   );
 }
 
@@ -652,7 +698,9 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
 
   handleCall(request, from, dir) {
     if (dir.trace !== null) {
-      dir.debug(`got request ${formatTerm(request)} from ${from.caller}`);
+      dir.debug(
+        `got request ${formatTerm(shownRequest(request))} from ${from.caller}`,
+      );
     }
     return then(serve(dir, request), (value) => {
       if (dir.trace !== null) {
@@ -718,6 +766,7 @@ function setUp(
   let owns: OwnSpec[];
   let fulls: FullChildSpec[];
   try {
+    checkDirectorSpecKeys(v, fromInit);
     owns = normaliseOwns(v.children ?? []);
     if (v.defaultChildspec !== undefined) {
       dir.default = normaliseDefault(v.defaultChildspec);
@@ -927,12 +976,23 @@ function optionsError(op: string, key: string, value: unknown, what: string) {
   );
 }
 
+/** The keys of {@linkcode StartOptions}. */
+const START_OPTION_KEYS: readonly string[] = [
+  "name",
+  "timeout",
+  "signal",
+  "debug",
+  "logger",
+  "logValidator",
+];
+
 function checkOptions(op: string, options: unknown): StartOptions {
   if (options === undefined) return {};
   if (options === null || typeof options !== "object") {
     throw optionsError(op, "options", options, "an object");
   }
   const o = options as Record<string, unknown>;
+  refuseUnknown(op, o, START_OPTION_KEYS);
   if (o.name !== undefined && typeof o.name !== "string") {
     throw optionsError(op, "name", o.name, "a string");
   }
@@ -970,6 +1030,7 @@ function checkSpecArg(op: string, spec: unknown): void {
   }
   // Checked here too, so that garbage is reported at the edge.
   const s = spec as DirectorSpec;
+  checkDirectorSpecKeys(spec as Record<string, unknown>, false);
   const owns = normaliseOwns(s.children ?? []);
   const def = s.defaultChildspec === undefined
     ? DEFAULT_DEFAULT_CHILDSPEC
@@ -994,6 +1055,7 @@ function launch(
   const genOptions: genServer.StartOptions = {};
   if (opts.name !== undefined) genOptions.name = opts.name;
   if (opts.timeout !== undefined) genOptions.timeout = opts.timeout;
+  if (opts.signal !== undefined) genOptions.signal = opts.signal;
   return startFn(behaviour, [spec, opts], genOptions);
 }
 
@@ -1015,6 +1077,32 @@ function dirOf(op: string, director: unknown): Dir {
 }
 
 function slowDirOf(op: string, director: unknown): Dir {
+  const d = lookupDir(op, director);
+  if (d !== undefined) return d;
+  throw new NoProcError(op, director);
+}
+
+/**
+ * A request to a director: refused at once (TypeError) for a live process
+ * that is not one (a supervisor, a tracker: their servers answer
+ * supervisor's calls, not a director's); a dead one fails as the call does
+ * (CallError `"noproc"`).
+ */
+function requestDir<T>(
+  director: Dest,
+  req: readonly [string, ...unknown[]],
+  options?: RequestOptions,
+): Promise<T> {
+  try {
+    if (!directors.has(director as Pid)) lookupDir(req[0], director);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return request(director, req, options, req[0]);
+}
+
+/** The director `director` names; undefined if it is dead or unknown. */
+function lookupDir(op: string, director: unknown): Dir | undefined {
   let pid: Pid | undefined;
   if (typeof director === "string") pid = whereisName(director)?.pid;
   else if (director instanceof Pid) pid = director;
@@ -1029,10 +1117,12 @@ function slowDirOf(op: string, director: unknown): Dir {
   if (d !== undefined) return d;
   if (pid !== undefined && !procOf(pid).dead) {
     throw new TypeError(
-      `Cannot ${op}: ${formatTerm(director)} is a process but not a director`,
+      `Cannot ${op}: 'director' must be a director, got ${
+        formatTerm(director)
+      } (a live process that is not a director)`,
     );
   }
-  throw new NoProcError(op, director);
+  return undefined;
 }
 
 // ------------------------------------------------------------ public API --
@@ -1138,6 +1228,7 @@ export function stop(
  *
  * @param director the director (pid or name).
  * @param spec the child spec.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"`.
  * @throws {DirectorError} (rejects) `"already_started"` (with the running
@@ -1164,10 +1255,11 @@ export function stop(
 export function startChild(
   director: Dest,
   spec: ChildSpec,
+  options?: RequestOptions,
 ): Promise<StartedChild> {
   const own = ownOf(spec);
   if (own instanceof Promise) return own;
-  return request(director, ["startChild", own]);
+  return requestDir(director, ["startChild", own], options);
 }
 
 /**
@@ -1177,6 +1269,7 @@ export function startChild(
  *
  * @param director the director.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {DirectorError} (rejects) `"not_found"`, `"running"`, or
  *   `"start_failed"` (the child stays stopped).
@@ -1198,8 +1291,9 @@ export function startChild(
 export function restartChild(
   director: Dest,
   id: unknown,
+  options?: RequestOptions,
 ): Promise<StartedChild> {
-  return request(director, ["restartChild", id]);
+  return requestDir(director, ["restartChild", id], options);
 }
 
 /**
@@ -1209,6 +1303,7 @@ export function restartChild(
  *
  * @param director the director.
  * @param child the child's id, or its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
@@ -1224,8 +1319,12 @@ export function restartChild(
  * await director.stop(d);
  * ```
  */
-export function terminateChild(director: Dest, child: unknown): Promise<void> {
-  return request(director, ["terminateChild", child]);
+export function terminateChild(
+  director: Dest,
+  child: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return requestDir(director, ["terminateChild", child], options);
 }
 
 /**
@@ -1234,6 +1333,7 @@ export function terminateChild(director: Dest, child: unknown): Promise<void> {
  *
  * @param director the director.
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"` or `"running"`.
  *
  * @example
@@ -1250,8 +1350,12 @@ export function terminateChild(director: Dest, child: unknown): Promise<void> {
  * await director.stop(d);
  * ```
  */
-export function deleteChild(director: Dest, id: unknown): Promise<void> {
-  return request(director, ["deleteChild", id]);
+export function deleteChild(
+  director: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return requestDir(director, ["deleteChild", id], options);
 }
 
 /**
@@ -1259,6 +1363,7 @@ export function deleteChild(director: Dest, id: unknown): Promise<void> {
  *
  * @param director the director.
  * @param child the child's id, or its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
  * @example
@@ -1277,17 +1382,19 @@ export function deleteChild(director: Dest, id: unknown): Promise<void> {
 export function terminateAndDeleteChild(
   director: Dest,
   child: unknown,
+  options?: RequestOptions,
 ): Promise<void> {
-  return request(director, ["terminateAndDeleteChild", child]);
+  return requestDir(director, ["terminateAndDeleteChild", child], options);
 }
 
 /**
- * A child's plan.
+ * A child's plan, read without a message.
  *
- * @param director the director.
+ * @param director the director (pid or name).
  * @param id the child's id.
  * @returns the plan (for an append child, the default's and its own).
- * @throws {DirectorError} (rejects) `"not_found"`.
+ * @throws {DirectorError} `"not_found"`.
+ * @throws {NoProcError} if the director is not alive.
  *
  * @example
  * ```ts
@@ -1301,15 +1408,17 @@ export function terminateAndDeleteChild(
  *     plan: ["restart", { restart: 100 }],
  *   }],
  * });
- * assert.deepEqual(await director.getPlan(d, "w"), ["restart", { restart: 100 }]);
+ * assert.deepEqual(director.getPlan(d, "w"), ["restart", { restart: 100 }]);
  * await director.stop(d);
  * ```
  */
 export function getPlan(
   director: Dest,
   id: unknown,
-): Promise<readonly PlanElement[]> {
-  return request(director, ["getPlan", id]);
+): readonly PlanElement[] {
+  const c = dirOf("getPlan", director).find(id);
+  if (c === undefined) throw new DirectorError("getPlan", id, "not_found");
+  return c.spec.plan;
 }
 
 /**
@@ -1322,6 +1431,7 @@ export function getPlan(
  * @param director the director.
  * @param id the child's id.
  * @param plan the new plan.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {ChildSpecError} (rejects) for an invalid plan (key `"plan"`).
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
@@ -1342,6 +1452,7 @@ export function changePlan(
   director: Dest,
   id: unknown,
   plan: readonly PlanElement[],
+  options?: RequestOptions,
 ): Promise<void> {
   let checked: readonly PlanElement[];
   try {
@@ -1349,16 +1460,17 @@ export function changePlan(
   } catch (error) {
     return Promise.reject(error);
   }
-  return request(director, ["changePlan", id, checked]);
+  return requestDir(director, ["changePlan", id, checked], options);
 }
 
 /**
- * How many times a child's plan may run.
+ * How many times a child's plan may run, read without a message.
  *
- * @param director the director.
+ * @param director the director (pid or name).
  * @param id the child's id.
  * @returns the count (a whole number or Infinity).
- * @throws {DirectorError} (rejects) `"not_found"`.
+ * @throws {DirectorError} `"not_found"`.
+ * @throws {NoProcError} if the director is not alive.
  *
  * @example
  * ```ts
@@ -1368,12 +1480,14 @@ export function changePlan(
  * const d = await director.start({
  *   children: [{ id: "w", start: () => spawnLink(() => new Promise(() => {})) }],
  * });
- * assert.equal(await director.getCount(d, "w"), 3);
+ * assert.equal(director.getCount(d, "w"), 3);
  * await director.stop(d);
  * ```
  */
-export function getCount(director: Dest, id: unknown): Promise<number> {
-  return request(director, ["getCount", id]);
+export function getCount(director: Dest, id: unknown): number {
+  const c = dirOf("getCount", director).find(id);
+  if (c === undefined) throw new DirectorError("getCount", id, "not_found");
+  return c.spec.count;
 }
 
 /**
@@ -1385,6 +1499,7 @@ export function getCount(director: Dest, id: unknown): Promise<number> {
  * @param director the director.
  * @param id the child's id.
  * @param count a whole number >= 0, or Infinity.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {RangeError} (rejects) for an invalid count.
  * @throws {DirectorError} (rejects) `"not_found"`.
  *
@@ -1405,6 +1520,7 @@ export function changeCount(
   director: Dest,
   id: unknown,
   count: number,
+  options?: RequestOptions,
 ): Promise<void> {
   if (!isCount(count)) {
     return Promise.reject(
@@ -1415,29 +1531,31 @@ export function changeCount(
       ),
     );
   }
-  return request(director, ["changeCount", id, count]);
+  return requestDir(director, ["changeCount", id, count], options);
 }
 
 /**
  * The director's default childspec: as given to it (checked), or
- * `{ plan: [], count: 0, terminateTimeout: 0, modules: [] }`.
+ * `{ plan: [], count: 0, terminateTimeout: 0, modules: [] }`; read without a
+ * message.
  *
- * @param director the director.
+ * @param director the director (pid or name).
  * @returns the default childspec.
+ * @throws {NoProcError} if the director is not alive.
  *
  * @example
  * ```ts
  * import * as director from "@steward/steward/director";
  * import assert from "node:assert/strict";
  * const d = await director.start({});
- * assert.deepEqual(await director.getDefaultChildspec(d), {
+ * assert.deepEqual(director.getDefaultChildspec(d), {
  *   plan: [], count: 0, terminateTimeout: 0, modules: [],
  * });
  * await director.stop(d);
  * ```
  */
-export function getDefaultChildspec(director: Dest): Promise<DefaultChildspec> {
-  return request(director, ["getDefaultChildspec"]);
+export function getDefaultChildspec(director: Dest): DefaultChildspec {
+  return dirOf("getDefaultChildspec", director).default;
 }
 
 /**
@@ -1447,6 +1565,7 @@ export function getDefaultChildspec(director: Dest): Promise<DefaultChildspec> {
  *
  * @param director the director.
  * @param defaultChildspec the new default.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {ChildSpecError} (rejects) for an invalid default (or one that
  *   leaves an append child without `start`).
  *
@@ -1467,6 +1586,7 @@ export function getDefaultChildspec(director: Dest): Promise<DefaultChildspec> {
 export function changeDefaultChildspec(
   director: Dest,
   defaultChildspec: DefaultChildspec,
+  options?: RequestOptions,
 ): Promise<void> {
   let def: DefaultChildspec;
   try {
@@ -1474,7 +1594,7 @@ export function changeDefaultChildspec(
   } catch (error) {
     return Promise.reject(error);
   }
-  return request(director, ["changeDefaultChildspec", def]);
+  return requestDir(director, ["changeDefaultChildspec", def], options);
 }
 
 /**
@@ -1485,6 +1605,7 @@ export function changeDefaultChildspec(
  * @param director the director.
  * @param pid the process to adopt.
  * @param spec its child spec.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"noproc"` (the process is dead),
  *   `"already_started"` (it is a child already, or a running child has that
  *   id), `"already_present"` (a stopped child has that id).
@@ -1507,6 +1628,7 @@ export function becomeSupervisor(
   director: Dest,
   pid: Pid,
   spec: ChildSpec,
+  options?: RequestOptions,
 ): Promise<void> {
   if (!(pid instanceof Pid)) {
     return Promise.reject(
@@ -1517,7 +1639,7 @@ export function becomeSupervisor(
   }
   const own = ownOf(spec);
   if (own instanceof Promise) return own;
-  return request(director, ["becomeSupervisor", pid, own]);
+  return requestDir(director, ["becomeSupervisor", pid, own], options);
 }
 
 /**
@@ -1527,6 +1649,7 @@ export function becomeSupervisor(
  *
  * @param director the director.
  * @param pid the child's pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {DirectorError} (rejects) `"not_found"` (no running child has that
  *   pid).
  *
@@ -1545,7 +1668,11 @@ export function becomeSupervisor(
  * exit(pid, "kill");
  * ```
  */
-export function deleteRunningChild(director: Dest, pid: Pid): Promise<void> {
+export function deleteRunningChild(
+  director: Dest,
+  pid: Pid,
+  options?: RequestOptions,
+): Promise<void> {
   if (!(pid instanceof Pid)) {
     return Promise.reject(
       new TypeError(
@@ -1555,7 +1682,7 @@ export function deleteRunningChild(director: Dest, pid: Pid): Promise<void> {
       ),
     );
   }
-  return request(director, ["deleteRunningChild", pid]);
+  return requestDir(director, ["deleteRunningChild", pid], options);
 }
 
 /**
@@ -1676,7 +1803,10 @@ export function getPids(director: Dest): [unknown, Pid][] {
  * ```
  */
 export function whichChildren(director: Dest): ChildInfo[] {
-  const d = dirOf("whichChildren", director);
+  return whichChildrenOf(dirOf("whichChildren", director));
+}
+
+function whichChildrenOf(d: Dir): ChildInfo[] {
   const out: ChildInfo[] = [];
   for (const c of d.children) {
     const info: ChildInfo = {
@@ -1686,7 +1816,13 @@ export function whichChildren(director: Dest): ChildInfo[] {
       modules: c.spec.modules,
     };
     const at = restartAt(c.pending);
-    out.push(at !== undefined ? { ...info, restartAt: at } : info);
+    out.push(
+      c.pid !== undefined && c.extra !== undefined
+        ? { ...info, extra: c.extra }
+        : at !== undefined
+        ? { ...info, restartAt: at }
+        : info,
+    );
   }
   return out;
 }
@@ -1712,7 +1848,10 @@ export function whichChildren(director: Dest): ChildInfo[] {
  * ```
  */
 export function countChildren(director: Dest): ChildCounts {
-  const d = dirOf("countChildren", director);
+  return countChildrenOf(dirOf("countChildren", director));
+}
+
+function countChildrenOf(d: Dir): ChildCounts {
   let active = 0, supervisors = 0;
   for (const c of d.children) {
     if (c.pid !== undefined) active++;

@@ -528,7 +528,7 @@ export class StartTimeoutError extends TimeoutError {
  * - `"bad_value"`: a value of the wrong kind (a counter that is not an
  *   integer...).
  */
-export type EtsErrorCause =
+export type EtsErrorCode =
   | "not_found"
   | "access"
   | "already_exists"
@@ -542,8 +542,18 @@ export type EtsErrorCause =
   | "bad_value";
 
 /**
- * A table operation failed; `cause` says why, and the message names the
- * operation and the table. A failed write changes nothing.
+ * The former name of {@linkcode EtsErrorCode}.
+ *
+ * @deprecated use {@linkcode EtsErrorCode}; `EtsError.cause` is no longer
+ * the code (it is ES2022's underlying error).
+ */
+export type EtsErrorCause = EtsErrorCode;
+
+/**
+ * A table operation failed; `code` says why, and the message names the
+ * operation and the table. A failed write changes nothing. `cause` has its
+ * ES2022 meaning: the underlying error, if any (undefined for the table's
+ * own failures, which are all of them today).
  *
  * @example
  * ```ts
@@ -554,44 +564,43 @@ export type EtsErrorCause =
  * try {
  *   t.lookup(1);
  * } catch (e) {
- *   console.assert(e instanceof EtsError && e.cause === "not_found");
+ *   console.assert(e instanceof EtsError && e.code === "not_found");
+ *   console.assert(e instanceof EtsError && e.cause === undefined);
  * }
  * ```
  */
 export class EtsError extends Error {
-  /**
-   * Why it failed, as every error class's `code`: the same value as
-   * `cause` (which predates it and will take ES2022's meaning, an
-   * underlying error, in a later version: test `code`).
-   */
-  readonly code: EtsErrorCause;
+  /** Why it failed (see {@linkcode EtsErrorCode}). */
+  readonly code: EtsErrorCode;
   /** The operation, e.g. `"insert"`. */
   readonly operation: string;
   /** The table's name. */
   readonly table: string;
-  /** Why it failed. */
-  override readonly cause: EtsErrorCause;
 
   /**
    * Creates the error.
    *
    * @param operation the operation that failed.
    * @param table the table's name.
-   * @param cause why.
+   * @param code why.
    * @param detail the rest of the message.
+   * @param options standard error options (`cause`: an underlying error).
    */
   constructor(
     operation: string,
     table: string,
-    cause: EtsErrorCause,
+    code: EtsErrorCode,
     detail: string,
+    options?: ErrorOptions,
   ) {
-    super(`Cannot ${operation} on table ${JSON.stringify(table)}: ${detail}`);
+    super(
+      `Cannot ${operation} on table ${JSON.stringify(table)}: ${detail}`,
+      options,
+    );
     this.name = "EtsError";
     this.operation = operation;
     this.table = table;
-    this.cause = cause;
-    this.code = cause;
+    this.code = code;
   }
 }
 
@@ -609,7 +618,7 @@ export class EtsError extends Error {
  * import { ChildRequestError, SupervisorError } from "@steward/steward/errors";
  * const e = new SupervisorError("deleteChild", "db", "not_found");
  * console.assert(e instanceof ChildRequestError && e.code === "not_found");
- * console.assert(e.message === 'deleteChild "db" failed: notFound');
+ * console.assert(e.message === 'deleteChild "db" failed: not_found');
  * ```
  */
 export class ChildRequestError<C extends string = string> extends Error {
@@ -669,7 +678,7 @@ export class ChildRequestError<C extends string = string> extends Error {
    * ```ts
    * import { ChildRequestError } from "@steward/steward/errors";
    * const m = ChildRequestError.describe("startChild", "w", "start_failed", "boom");
-   * console.assert(m === 'startChild "w" failed: startFailed ("boom")');
+   * console.assert(m === 'startChild "w" failed: start_failed ("boom")');
    * ```
    */
   static describe(
@@ -696,7 +705,12 @@ export class ChildRequestError<C extends string = string> extends Error {
  * - `"simple_one_for_one"`: not for a simple_one_for_one or dynamic supervisor
  *   (or, there, an id where a pid is needed);
  * - `"max_children"`: a dynamic supervisor has `max_children` children;
- * - `"start_failed"`: the child's start function failed with `reason`.
+ * - `"start_failed"`: the child's start function failed with `reason`;
+ * - `"not_supported"`: the process does not answer this request (a
+ *   supervisor asked a director's or a tracker's own request, a tracker
+ *   asked `startChild` or `getChildspec`: see each module's docs);
+ * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
+ *   the server does not know (the server lives on).
  */
 export type SupervisorErrorCode =
   | "already_started"
@@ -706,7 +720,9 @@ export type SupervisorErrorCode =
   | "restarting"
   | "simple_one_for_one"
   | "max_children"
-  | "start_failed";
+  | "start_failed"
+  | "not_supported"
+  | "unknown_request";
 
 /**
  * A supervisor request that failed: `code` says why, `reason` carries the

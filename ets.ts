@@ -90,7 +90,7 @@
  *   the `element` guard) are 0-based, like JS arrays.
  * - The end of a walk is `undefined` (keys cannot be `undefined`), not
  *   `'$end_of_table'`.
- * - Failures are typed: `EtsError` with a `cause` (OTP's error_info), and
+ * - Failures are typed: `EtsError` with a `code` (OTP's error_info), and
  *   `TypeError`/`RangeError` for malformed arguments, instead of `badarg`.
  * - Counters are integers (`number`, exact up to 2^53) or `bigint`s.
  *
@@ -121,7 +121,7 @@ import {
 } from "./_runtime.ts";
 import {
   EtsError,
-  type EtsErrorCause,
+  type EtsErrorCode,
   ExitError,
   NoProcError,
 } from "./errors.ts";
@@ -589,8 +589,8 @@ export class Table {
 
   // ---------------------------------------------------------- checks --
 
-  #fail(op: string, cause: EtsErrorCause, detail: string): EtsError {
-    return new EtsError(op, this.#name, cause, detail);
+  #fail(op: string, code: EtsErrorCode, detail: string): EtsError {
+    return new EtsError(op, this.#name, code, detail);
   }
 
   #read(op: string): void {

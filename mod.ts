@@ -21,6 +21,26 @@
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
+ * ## Supervisors, directors, trackers: one protocol, one rule
+ * - **Sync or async.** A read answered without a message is synchronous (a
+ *   director's and a tracker's reads of their own tables: `getPid`,
+ *   `whichChildren`, `getPlan`, `find`, `attrs`...); anything that needs the
+ *   server (starting, stopping, changing; and every function of
+ *   supervisor.ts, which are OTP's calls) returns a promise.
+ * - **Supervisor's calls work on every supervisor-like process.**
+ *   `Supervisor.whichChildren`, `countChildren`, `startChild`,
+ *   `restartChild`, `terminateChild`, `deleteChild` and `getChildspec` are
+ *   answered by a supervisor, a director and a tracker (a tracker refuses
+ *   `startChild` and `getChildspec` with a `"not_supported"` TrackerError:
+ *   use `findOrOpen`). A director's or a tracker's own functions refuse
+ *   another kind of process with a TypeError naming the argument.
+ * - **One shape per operation**: startChild and restartChild resolve to
+ *   `{ pid, extra }` (`StartedChild`), whichChildren gives `ChildInfo` rows,
+ *   countChildren `ChildCounts`, terminateChild and deleteChild `undefined`;
+ *   the types are supervisor.ts's, re-exported by the other two.
+ * - A bare `GenServer.call` of a request they do not know gets an error
+ *   value (`code` `"unknown_request"`) as its reply, and the server lives on.
+ *
  * ```ts
  * import { GenServer, Process } from "@steward/steward";
  *

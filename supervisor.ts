@@ -26,6 +26,29 @@
  * and the supervisor gives up: it stops all its children and exits with
  * `"shutdown"`, so its own supervisor can act.
  *
+ * ## Calls, on any supervisor-like process
+ * The request functions here ({@linkcode startChild},
+ * {@linkcode restartChild}, {@linkcode terminateChild},
+ * {@linkcode deleteChild}, {@linkcode whichChildren},
+ * {@linkcode countChildren}, {@linkcode getChildspec}) are OTP's supervisor
+ * calls: each is a message to the process, answered once it has handled
+ * everything sent to it before, so they always return promises (the one
+ * rule of the library: a read answered without a message is synchronous, one
+ * that needs the server is a promise). A director answers all of them, as
+ * Pouriya's director answers OTP's `supervisor` calls (its child specs are
+ * a director's); a tracker answers whichChildren, countChildren,
+ * terminateChild, deleteChild and restartChild, and refuses startChild and
+ * getChildspec with a `TrackerError` `"not_supported"` (gen_tracker answers
+ * none of those two; a tracker's children are opened with `findOrOpen`).
+ * The answers have one shape whoever gives them: {@linkcode StartedChild}
+ * (`{ pid, extra }`) from startChild and restartChild, {@linkcode ChildInfo}
+ * rows, {@linkcode ChildCounts}, and `undefined` from terminateChild and
+ * deleteChild. A bare `GenServer.call` of a request a supervisor does not
+ * know (these functions' requests included: they travel in an envelope of
+ * the library's) is answered with a {@linkcode SupervisorError}
+ * `"unknown_request"` as the reply value, and the supervisor lives on
+ * (OTP's supervisor has no clause for it and crashes).
+ *
  * Differences from OTP, on purpose:
  * - restart timestamps are kept to the millisecond on the injected clock (OTP
  *   rounds them to whole seconds), and in a queue, so a burst of restarts
@@ -36,6 +59,11 @@
  * - results are values and errors are {@linkcode SupervisorError}s with a
  *   `code`, instead of `{error, ...}` tuples; child spec problems are
  *   {@linkcode ChildSpecError}s naming the key;
+ * - unknown keys are refused (OTP ignores them in map specs and flags): a
+ *   child spec's (`restart_type`) and the flags' (`intesity`) fail with a
+ *   `ChildSpecError` naming the key and the known ones, unknown start
+ *   options with a `TypeError`; without a compiler to catch the typo, an
+ *   ignored key would silently leave the default in place;
  * - an optional restart delay with exponential backoff and jitter
  *   (`backoff`), off by default; a child waiting for its delayed restart
  *   shows as `"restarting"` with the time of the next attempt, and
@@ -93,6 +121,7 @@ import {
   checkArgs,
   checkKindKeys,
   checkRestart,
+  checkSpecKeys,
   checkSpecObject,
   checkStart,
   type ChildType,
@@ -130,9 +159,12 @@ import {
 import {
   type DistributiveOmit,
   Failure,
+  notSupportedMessage,
   request,
+  requestOf,
   startedChild as startedFrom,
   then,
+  unknownRequestMessage,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
@@ -140,7 +172,8 @@ import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
 import { sameTerm } from "./_term.ts";
 import { formatTerm } from "./_format.ts";
-import { exitMessage, partsOf } from "./_safe.ts";
+import { exitMessage } from "./_safe.ts";
+import { refuseUnknown, unknownKey, unknownKeyMessage } from "./_options.ts";
 import { ChildSpecError, SupervisorError } from "./errors.ts";
 import * as genServer from "./gen_server.ts";
 import type { Dest } from "./process.ts";
@@ -280,6 +313,12 @@ export interface StartOptions {
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
   /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started supervisor is killed (as gen_server's
+   * start; see gen_server.ts).
+   */
+  readonly signal?: AbortSignal;
+  /**
    * Where this supervisor's reports go: a logger (all of them), a level
    * (the global logger, at this level), or `false` (none). See logger.ts.
    * @default {the global logger and level}
@@ -287,7 +326,29 @@ export interface StartOptions {
   readonly logger?: LoggerOption;
 }
 
-/** A started child: its pid (undefined if its start returned "ignore"). */
+/**
+ * Options of the requests that wait for a supervisor (startChild,
+ * terminateChild, restartChild, deleteChild, whichChildren, countChildren,
+ * getChildspec; the director's and the tracker's requests too). A
+ * supervisor answers nothing while it starts a child, so any request may
+ * wait as long as a start.
+ */
+export interface RequestOptions {
+  /**
+   * Ends the wait when it aborts: the request rejects with the signal's
+   * `reason`, and a reply that comes later is dropped (gen_server's call).
+   * The supervisor still does what it was asked, as after an OTP call that
+   * timed out: abandon the wait, not the request. @default {none}
+   */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What startChild and restartChild resolve to, on a supervisor, a director
+ * and a tracker alike (OTP's `{ok, Pid}` and `{ok, Pid, Extra}` in one
+ * shape): the child's pid (undefined if its start returned "ignore") and
+ * what its start returned beside the pid (undefined if nothing).
+ */
 export interface StartedChild {
   /** The child's pid; undefined if its start returned "ignore". */
   readonly pid: Pid | undefined;
@@ -295,23 +356,43 @@ export interface StartedChild {
   readonly extra: unknown;
 }
 
-/** One row of {@linkcode whichChildren}. */
+/**
+ * What a child shows in place of a pid when it has none running:
+ * `"restarting"` (between restart attempts), and for a tracker's children
+ * `"launching"` (its start function is running) and `"terminating"` (its
+ * afterTerminate is running).
+ */
+export type ChildPidStatus = "restarting" | "launching" | "terminating";
+
+/**
+ * One row of {@linkcode whichChildren}: the same shape from a supervisor, a
+ * director and a tracker (OTP's `{Id, Child, Type, Modules}`, plus the time
+ * of a delayed restart and the start's extra value).
+ */
 export interface ChildInfo {
   /** The child's id (undefined under simple_one_for_one and dynamic). */
   readonly id: unknown;
-  /** Its pid, `"restarting"`, or undefined (not running). */
-  readonly pid: Pid | "restarting" | undefined;
+  /**
+   * Its pid, a {@linkcode ChildPidStatus} (a supervisor's and a director's
+   * children: only `"restarting"`), or undefined (not running).
+   */
+  readonly pid: Pid | ChildPidStatus | undefined;
   /** Worker or supervisor. */
   readonly type: ChildType;
   /** From its spec. */
   readonly modules: readonly string[] | "dynamic";
   /** For a delayed restart: when the next attempt is due (clock ms). */
   readonly restartAt?: number;
+  /**
+   * For a running child whose start returned something beside its pid
+   * (`{ pid, extra }`, `["ok", pid, extra]`): that value; absent otherwise.
+   */
+  readonly extra?: unknown;
 }
 
 /**
- * What {@linkcode countChildren} returns (OTP's four counts); a tracker's
- * countChildren returns it too.
+ * What {@linkcode countChildren} returns (OTP's four counts); a director's
+ * and a tracker's countChildren return it too.
  */
 export interface ChildCounts {
   /**
@@ -417,6 +498,50 @@ const AUTO_SHUTDOWNS: readonly string[] = [
   "all_significant",
 ];
 
+/** The keys of a child spec ({@linkcode ChildSpec}). */
+const CHILD_SPEC_KEYS: readonly string[] = [
+  "id",
+  "start",
+  "args",
+  "restart",
+  "significant",
+  "shutdown",
+  "type",
+  "modules",
+];
+
+/** The keys of a {@linkcode SupervisorSpec}. */
+const FLAG_KEYS: readonly string[] = [
+  "strategy",
+  "intensity",
+  "period",
+  "autoShutdown",
+  "backoff",
+  "children",
+];
+
+/** The keys of a {@linkcode DynamicSupervisorSpec}. */
+const DYNAMIC_FLAG_KEYS: readonly string[] = [
+  "strategy",
+  "autoShutdown",
+  "intensity",
+  "period",
+  "maxChildren",
+  "extraArguments",
+  "backoff",
+];
+
+/** The keys of a {@linkcode Backoff}. */
+const BACKOFF_KEYS: readonly string[] = ["initial", "max", "factor", "jitter"];
+
+/** The keys of {@linkcode StartOptions}. */
+const START_OPTION_KEYS: readonly string[] = [
+  "name",
+  "timeout",
+  "signal",
+  "logger",
+];
+
 function specError(key: string, reason: unknown, why: string): ChildSpecError {
   return childSpecError(key, reason, undefined, why);
 }
@@ -435,6 +560,7 @@ function normaliseSpec(
   autoShutdown: AutoShutdown | undefined,
 ): FullChildSpec {
   const s = checkSpecObject(spec);
+  checkSpecKeys(s, CHILD_SPEC_KEYS);
   const name = formatTerm(s.id);
   if (s.start === undefined) {
     throw specError(
@@ -582,6 +708,14 @@ function normaliseBackoff(b: unknown): Required<Backoff> | null {
     );
   }
   const o = b as Record<string, unknown>;
+  const unknown = unknownKey(o, BACKOFF_KEYS);
+  if (unknown !== undefined) {
+    throw flagError(
+      "backoff",
+      { invalidBackoff: b },
+      `'backoff' has an ${unknownKeyMessage(unknown, BACKOFF_KEYS, "key")}`,
+    );
+  }
   const initial = checkNumber(
     "initial",
     o.initial,
@@ -618,6 +752,15 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
     );
   }
   const s = spec as Record<string, unknown>;
+  const known = dynamic ? DYNAMIC_FLAG_KEYS : FLAG_KEYS;
+  const unknown = unknownKey(s, known);
+  if (unknown !== undefined) {
+    throw flagError(
+      unknown,
+      { unknownFlag: unknown },
+      unknownKeyMessage(unknown, known, "key"),
+    );
+  }
   if (
     dynamic && s.strategy !== undefined && s.strategy !== "one_for_one"
   ) {
@@ -712,6 +855,8 @@ class Child {
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
+  /** What its running process's start returned beside the pid. */
+  extra: unknown = undefined;
 
   constructor(
     readonly spec: FullChildSpec,
@@ -872,6 +1017,7 @@ class Sup {
   started(child: Child, outcome: StartOutcome): StartOutcome {
     if (typeof outcome === "object" && "pid" in outcome) {
       this.running(child, outcome.pid);
+      child.extra = outcome.extra;
       this.emit({ type: "child_started", id: child.spec.id, pid: outcome.pid });
     }
     return outcome;
@@ -1126,8 +1272,9 @@ function fail(
   child: unknown,
   code: ConstructorParameters<typeof SupervisorError>[2],
   details?: { reason?: unknown; pid?: Pid },
+  message?: string,
 ): Failure {
-  return new Failure(new SupervisorError(op, child, code, details));
+  return new Failure(new SupervisorError(op, child, code, details, message));
 }
 
 type Reply = readonly ["reply", unknown, Sup];
@@ -1185,9 +1332,23 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
   },
 
   handleCall(request, _from, sup) {
-    // A request it cannot take apart (not an array, a hostile Proxy) is
-    // answered as unknown below, not a crash.
-    const [op, arg] = (partsOf(request, 2) ?? []) as unknown as Request;
+    // A bare call (not this library's envelope), or one it cannot take
+    // apart (a hostile Proxy), is answered with an error value, not a crash
+    // (OTP's supervisor has no clause for it and would crash).
+    const parts = requestOf(request, 2);
+    if (parts === undefined) {
+      return reply(
+        new SupervisorError(
+          "call",
+          request,
+          "unknown_request",
+          undefined,
+          unknownRequestMessage("a supervisor", request),
+        ),
+        sup,
+      );
+    }
+    const [op, arg] = parts as unknown as Request;
     switch (op) {
       case "startChild":
         return startChildIn(sup, arg);
@@ -1204,9 +1365,15 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
       case "getChildspec":
         return reply(getChildspecIn(sup, arg), sup);
     }
+    // A director's or a tracker's own request (director.getPlan of a
+    // supervisor...).
     return reply(
-      new Failure(
-        new TypeError(`Unknown supervisor request ${formatTerm(request)}`),
+      fail(
+        typeof op === "string" ? op : "call",
+        arg,
+        "not_supported",
+        undefined,
+        notSupportedMessage("a supervisor", op),
       ),
       sup,
     );
@@ -1437,6 +1604,9 @@ function infoOf(sup: Sup, c: Child): ChildInfo {
     type: c.spec.type,
     modules: c.spec.modules,
   };
+  if (c.pid !== undefined && c.extra !== undefined) {
+    return { ...info, extra: c.extra };
+  }
   const at = restartAt(c.pending);
   return at !== undefined ? { ...info, restartAt: at } : info;
 }
@@ -1513,20 +1683,24 @@ function launch(
 ): Promise<Pid> {
   let log: LogTarget;
   try {
+    if (options !== null && typeof options === "object") {
+      refuseUnknown(op, options, START_OPTION_KEYS);
+    }
     checkSpecArg(op, spec);
     log = logTarget(op, options?.logger);
   } catch (error) {
     return Promise.reject(error);
   }
   const startFn = linked ? genServer.startLink : genServer.start;
-  // gen_server refuses options it does not know (`logger` is ours): pass
-  // its own on; anything but an object goes through for it to refuse.
+  // gen_server checks its own options (`logger` is ours): pass them on;
+  // anything but an object goes through for it to refuse.
   let genOptions: unknown = options;
   if (options !== null && typeof options === "object") {
-    const { name, timeout } = options;
+    const { name, timeout, signal } = options;
     genOptions = {
       ...(name !== undefined && { name }),
       ...(timeout !== undefined && { timeout }),
+      ...(signal !== undefined && { signal }),
     };
   }
   return startFn(
@@ -1682,6 +1856,7 @@ export function startDynamicLink(
  *
  * @param sup the supervisor (pid or name).
  * @param specOrArgs the child spec, or (simple_one_for_one) extra args.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the child's pid and extra; pid undefined if its start returned
  *   `"ignore"` (the spec is kept, except for temporary and dynamic children).
  * @throws {SupervisorError} (rejects) `"already_started"`, `"already_present"`,
@@ -1691,6 +1866,8 @@ export function startDynamicLink(
  * @throws {TypeError} (rejects) for simple_one_for_one extra arguments that
  *   are not an array.
  * @throws {CallError} (rejects) if there is no such supervisor (`"noproc"`).
+ * @throws {TrackerError} (rejects) `"not_supported"` from a tracker (use
+ *   `tracker.findOrOpen`); a director's own errors from a director.
  *
  * @example
  * ```ts
@@ -1714,8 +1891,9 @@ export function startDynamicLink(
 export function startChild(
   sup: Dest,
   specOrArgs: ChildSpec | readonly unknown[],
+  options?: RequestOptions,
 ): Promise<StartedChild> {
-  return request(sup, ["startChild", specOrArgs]);
+  return request(sup, ["startChild", specOrArgs], options, "startChild");
 }
 
 /**
@@ -1723,8 +1901,9 @@ export function startChild(
  * kept (temporary: deleted); a restarting child stops restarting. Dynamic:
  * by pid; the child is removed.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id, or (dynamic) its pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {SupervisorError} (rejects) `"not_found"`, or `"simple_one_for_one"`
  *   for an id given to a dynamic supervisor.
  *
@@ -1742,15 +1921,20 @@ export function startChild(
  * await supervisor.stop(sup);
  * ```
  */
-export function terminateChild(sup: Dest, child: unknown): Promise<void> {
-  return request(sup, ["terminateChild", child]);
+export function terminateChild(
+  sup: Dest,
+  child: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(sup, ["terminateChild", child], options, "terminateChild");
 }
 
 /**
  * Starts a stopped child again (static strategies).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the new pid and extra (pid undefined if it returned "ignore").
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`, or `"start_failed"`.
@@ -1769,15 +1953,20 @@ export function terminateChild(sup: Dest, child: unknown): Promise<void> {
  * await supervisor.stop(sup);
  * ```
  */
-export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
-  return request(sup, ["restartChild", id]);
+export function restartChild(
+  sup: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<StartedChild> {
+  return request(sup, ["restartChild", id], options, "restartChild");
 }
 
 /**
  * Removes a stopped child's spec (static strategies).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @throws {SupervisorError} (rejects) `"running"`, `"restarting"`,
  *   `"not_found"`, `"simple_one_for_one"`.
  *
@@ -1793,8 +1982,12 @@ export function restartChild(sup: Dest, id: unknown): Promise<StartedChild> {
  * await supervisor.stop(sup);
  * ```
  */
-export function deleteChild(sup: Dest, id: unknown): Promise<void> {
-  return request(sup, ["deleteChild", id]);
+export function deleteChild(
+  sup: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
+  return request(sup, ["deleteChild", id], options, "deleteChild");
 }
 
 /**
@@ -1802,7 +1995,8 @@ export function deleteChild(sup: Dest, id: unknown): Promise<void> {
  * and dynamic), pid (or `"restarting"`, or undefined), type, modules, and
  * for a delayed restart its time.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns one row per child.
  *
  * @example
@@ -1814,15 +2008,19 @@ export function deleteChild(sup: Dest, id: unknown): Promise<void> {
  * await supervisor.stop(sup);
  * ```
  */
-export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
-  return request(sup, ["whichChildren"]);
+export function whichChildren(
+  sup: Dest,
+  options?: RequestOptions,
+): Promise<ChildInfo[]> {
+  return request(sup, ["whichChildren"], options, "whichChildren");
 }
 
 /**
  * Counts the children as OTP's `count_children`: specs, active (running),
  * supervisors and workers (by type, running or not).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the counts.
  *
  * @example
@@ -1837,17 +2035,24 @@ export function whichChildren(sup: Dest): Promise<ChildInfo[]> {
  * await supervisor.stop(sup);
  * ```
  */
-export function countChildren(sup: Dest): Promise<ChildCounts> {
-  return request(sup, ["countChildren"]);
+export function countChildren(
+  sup: Dest,
+  options?: RequestOptions,
+): Promise<ChildCounts> {
+  return request(sup, ["countChildren"], options, "countChildren");
 }
 
 /**
- * A child's full spec (every key filled in), by id or by pid.
+ * A child's full spec (every key filled in), by id or by pid. A director
+ * answers with its own full spec (director.ts's `FullChildSpec`: a plan and
+ * a count where a supervisor's has restart and shutdown).
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param child the child's id or pid.
+ * @param options `signal`: ends the wait (see {@linkcode RequestOptions}).
  * @returns the spec.
  * @throws {SupervisorError} (rejects) `"not_found"`.
+ * @throws {TrackerError} (rejects) `"not_supported"` from a tracker.
  *
  * @example
  * ```ts
@@ -1865,15 +2070,16 @@ export function countChildren(sup: Dest): Promise<ChildCounts> {
 export function getChildspec(
   sup: Dest,
   child: unknown,
+  options?: RequestOptions,
 ): Promise<FullChildSpec> {
-  return request(sup, ["getChildspec", child]);
+  return request(sup, ["getChildspec", child], options, "getChildspec");
 }
 
 /**
  * Stops a supervisor: its children stop in reverse start order (dynamic:
  * all at once), then it exits with `reason`.
  *
- * @param sup the supervisor.
+ * @param sup the supervisor (or a director, or a tracker: see the module docs).
  * @param reason its exit reason. @default {"normal"}
  * @param options `timeout` in ms (default Infinity).
  * @throws {CallError} (rejects) if there is no such supervisor.

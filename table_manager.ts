@@ -121,6 +121,7 @@ import {
   type GenServer,
   start as startServer,
   startLink as startLinkServer,
+  type StartOptions,
   stop as stopServer,
   type StopOptions,
 } from "./gen_server.ts";
@@ -149,6 +150,7 @@ import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { partsOf } from "./_safe.ts";
+import { refuseUnknown } from "./_options.ts";
 import { enabled, log } from "./_logger.ts";
 
 // ---------------------------------------------------------------- types --
@@ -192,6 +194,11 @@ export interface TableManagerOptions {
   onLost?: OnLost;
   /** Sent to the consumer with each table: `["ETS-TRANSFER", table, manager, gift]`. */
   gift?: unknown;
+  /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started manager is killed (as gen_server's start).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -686,15 +693,17 @@ function stopWaiting(s: State): void {
 
 // ------------------------------------------------------------ arguments --
 
-const OPTION_KEYS = new Set([
+const OPTION_KEYS = [
   "name",
   "tableName",
   "timeout",
   "onTimeout",
   "onLost",
   "gift",
-]);
-const TABLE_OPTION_KEYS = new Set(["type", "access", "keyPos", "named"]);
+  "signal",
+];
+const TABLE_OPTION_KEYS = ["type", "access", "keyPos", "named"];
+const GHOST_OPTION_KEYS = ["init", "name", "signal"];
 const TYPES = new Set(["set", "ordered_set", "bag", "duplicate_bag"]);
 const ACCESSES = new Set(["public", "protected", "private"]);
 
@@ -754,7 +763,7 @@ function initArg(
   consumer: unknown,
   tableOptions: unknown,
   options: unknown,
-): [InitArg, string | undefined] {
+): [InitArg, StartOptions] {
   checkName(op, "consumer", consumer);
   checkObject(op, "tableOptions", tableOptions);
   checkObject(op, "options", options);
@@ -767,14 +776,8 @@ function initArg(
         }`,
       );
     }
-    if (!TABLE_OPTION_KEYS.has(key)) {
-      throw new TypeError(
-        `Cannot ${op}: unknown table option ${
-          JSON.stringify(key)
-        } (known: type, access, keyPos, named)`,
-      );
-    }
   }
+  refuseUnknown(op, t, TABLE_OPTION_KEYS, "table option");
   if (t.type !== undefined) checkOneOf(op, "tableOptions.type", t.type, TYPES);
   if (t.access !== undefined) {
     checkOneOf(op, "tableOptions.access", t.access, ACCESSES);
@@ -801,14 +804,13 @@ function initArg(
     );
   }
   const o = (options ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!OPTION_KEYS.has(key)) {
-      throw new TypeError(
-        `Cannot ${op}: unknown option ${JSON.stringify(key)} (known: ${
-          [...OPTION_KEYS].join(", ")
-        })`,
-      );
-    }
+  refuseUnknown(op, o, OPTION_KEYS);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${op}: 'signal' must be an AbortSignal, got ${
+        formatTerm(o.signal)
+      }`,
+    );
   }
   if (o.name !== undefined) {
     checkName(op, "name", o.name);
@@ -835,7 +837,10 @@ function initArg(
       ? DEFAULTS.onLost
       : checkOneOf(op, "onLost", o.onLost, new Set(["fail", "recreate"])),
     gift: o.gift,
-  }, o.name as string | undefined];
+  }, {
+    ...(o.name !== undefined && { name: o.name as string }),
+    ...(o.signal !== undefined && { signal: o.signal as AbortSignal }),
+  }];
 }
 
 // ------------------------------------------------------------------ API --
@@ -883,8 +888,8 @@ export function start(
   options?: TableManagerOptions,
 ): Promise<Pid> {
   try {
-    const [arg, name] = initArg("start", consumer, tableOptions, options);
-    return startServer(manager, arg, name === undefined ? {} : { name });
+    const [arg, opts] = initArg("start", consumer, tableOptions, options);
+    return startServer(manager, arg, opts);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -919,8 +924,8 @@ export function startLink(
   options?: TableManagerOptions,
 ): Promise<Pid> {
   try {
-    const [arg, name] = initArg("startLink", consumer, tableOptions, options);
-    return startLinkServer(manager, arg, name === undefined ? {} : { name });
+    const [arg, opts] = initArg("startLink", consumer, tableOptions, options);
+    return startLinkServer(manager, arg, opts);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -1011,6 +1016,11 @@ export interface GhostOptions<T> {
   init?: () => T;
   /** Register the ghost under this name. */
   name?: string;
+  /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started ghost is killed (as gen_server's start).
+   */
+  signal?: AbortSignal;
 }
 
 const UPDATE = Symbol("update");
@@ -1095,7 +1105,8 @@ const ghost: GenServer<GhostState, GhostArg> = {
  * @param target the process the ghost outlives.
  * @param timeout milliseconds the ghost lives after `target` exits (on the
  *   current clock; `Infinity`: until it is stopped).
- * @param options `init`, computing the first value in the ghost; `name`.
+ * @param options `init`, computing the first value in the ghost; `name`;
+ *   `signal`, abandoning the start.
  * @returns the ghost's pid.
  * @throws {StartError} (rejects) if `init` throws (its reason), or the name
  *   is taken.
@@ -1128,6 +1139,7 @@ export function startGhost<T>(
     }
     checkTimeout(op, timeout);
     checkObject(op, "options", options);
+    if (options !== undefined) refuseUnknown(op, options, GHOST_OPTION_KEYS);
     const init = options?.init;
     if (init !== undefined && typeof init !== "function") {
       throw new TypeError(
@@ -1136,10 +1148,14 @@ export function startGhost<T>(
     }
     const name = options?.name;
     if (name !== undefined) checkName(op, "name", name);
+    const signal = options?.signal;
     return startServer(
       ghost,
       { target, timeout, init },
-      name === undefined ? {} : { name },
+      {
+        ...(name !== undefined && { name }),
+        ...(signal !== undefined && { signal }),
+      },
     );
   } catch (error) {
     return Promise.reject(error);

@@ -52,6 +52,7 @@ import {
 import * as supervisor from "./supervisor.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { refuseUnknown } from "./_options.ts";
 
 /** A running task, as {@linkcode async} and {@linkcode asyncNolink} return. */
 export interface Task<T = unknown> {
@@ -71,6 +72,8 @@ export interface TaskSupervisorOptions {
   readonly name?: string;
   /** Most tasks at once. @default {Infinity} */
   readonly maxChildren?: number;
+  /** Abandons the start when it aborts (see supervisor.ts's start). */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@linkcode async}, {@linkcode asyncNolink}, {@linkcode startChild}. */
@@ -84,7 +87,7 @@ export interface TaskOptions {
 
 /**
  * Starts a task supervisor (a dynamic supervisor, not linked to the caller).
- *
+ * @param options `name`, `maxChildren`, `signal` (abandons the start).
  * @param options `name`, `max_children`.
  * @returns its pid.
  *
@@ -99,12 +102,38 @@ export interface TaskOptions {
 export function startSupervisor(
   options?: TaskSupervisorOptions,
 ): Promise<Pid> {
+  const op = "startSupervisor";
+  try {
+    checkOptionsObject(op, options, SUPERVISOR_OPTIONS);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { name, maxChildren, signal } = options ?? {};
   return supervisor.startDynamic(
-    options?.maxChildren === undefined
-      ? {}
-      : { maxChildren: options.maxChildren },
-    options?.name === undefined ? undefined : { name: options.name },
+    maxChildren === undefined ? {} : { maxChildren },
+    {
+      ...(name !== undefined && { name }),
+      ...(signal !== undefined && { signal }),
+    },
   );
+}
+
+const SUPERVISOR_OPTIONS = ["name", "maxChildren", "signal"];
+const TASK_OPTIONS = ["shutdown"];
+
+/** `options`: undefined or an object with only `known` keys. */
+function checkOptionsObject(
+  op: string,
+  options: unknown,
+  known: readonly string[],
+): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+    );
+  }
+  refuseUnknown(op, options, known);
 }
 
 function checkFn(op: string, fn: unknown): void {
@@ -154,6 +183,7 @@ async function startTask<T>(
   linkOwner: boolean,
 ): Promise<Task<T>> {
   checkFn(op, fn);
+  checkOptionsObject(op, options, TASK_OPTIONS);
   const owner = self();
   const { pid } = await supervisor.startChild(sup, {
     id: "task",
@@ -173,7 +203,10 @@ async function startTask<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work; runs in the task process (`self()` is the task).
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  * @throws {SupervisorError} (rejects) `"max_children"` if the supervisor is
@@ -204,7 +237,10 @@ export function async<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work.
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  *
@@ -234,7 +270,10 @@ export function asyncNolink<T>(
  *
  * @param sup the task supervisor.
  * @param fn the work.
- * @param options `shutdown`.
+ * @param options `shutdown`. No `signal`: the wait is one short request
+ *   to the supervisor, and abandoning it once sent would leave a task
+ *   running that nobody joins; bound the work with join's `timeout` or
+ *   `signal` instead.
  * @returns the task's pid.
  * @throws {TypeError} (rejects) if `fn` is not a function.
  *
@@ -257,6 +296,7 @@ export async function startChild(
   options?: TaskOptions,
 ): Promise<Pid> {
   checkFn("startChild", fn);
+  checkOptionsObject("startChild", options, TASK_OPTIONS);
   const { pid } = await supervisor.startChild(sup, {
     id: "task",
     restart: "temporary",
@@ -454,20 +494,7 @@ function checkJoinOptions(
   if (options === undefined) {
     return { timeout: DEFAULT_JOIN_TIMEOUT, signal: undefined };
   }
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
-    );
-  }
-  for (const key in options) {
-    if (!JOIN_OPTIONS.includes(key)) {
-      throw new TypeError(
-        `Cannot ${op}: unknown option ${JSON.stringify(key)} (known: ${
-          JOIN_OPTIONS.join(", ")
-        })`,
-      );
-    }
-  }
+  checkOptionsObject(op, options, JOIN_OPTIONS);
   const timeout = options.timeout ?? DEFAULT_JOIN_TIMEOUT;
   if (typeof timeout !== "number" || !(timeout >= 0)) {
     throw new RangeError(
@@ -550,6 +577,8 @@ async function awaitOutcome<T>(
  *
  * @param task from {@linkcode async} or {@linkcode asyncNolink}.
  * @param timeout ms to wait before the kill, or `"brutal_kill"`. @default {5000}
+ *   (No `signal`: the wait is bounded by this timeout, and abandoning it
+ *   would leave the task running.)
  * @returns `{ result }` if the task had finished, else undefined.
  * @throws {TypeError} (rejects) if the caller does not own `task`.
  *

@@ -73,6 +73,33 @@
  * start that is done by then (a gen_server whose init returns at once) goes
  * straight to its pid, one table write instead of two.
  *
+ * ## Reads, requests, and supervisor's calls
+ * The library's one rule: a read answered without a message is synchronous,
+ * anything that needs the tracker returns a promise. {@linkcode find},
+ * the attribute functions, {@linkcode list}, {@linkcode whichChildren} and
+ * {@linkcode countChildren} read the tracker's own index without a message;
+ * {@linkcode findOrOpen} (on a miss), {@linkcode terminateChild},
+ * {@linkcode deleteChild}, {@linkcode restartChild},
+ * {@linkcode addExistingChild} and {@linkcode wait} are requests. Two
+ * functions that may wait return promises even when they answer at once:
+ * findOrOpen (a hit resolves without a message; its type cannot depend on
+ * whether the child runs: {@linkcode find} is the synchronous read) and the
+ * waiting form of {@linkcode getAttr} (it waits for the attribute, not for
+ * the tracker). Every
+ * function here refuses a live process that is not a tracker (a supervisor,
+ * a director) with a TypeError naming the argument.
+ *
+ * A tracker answers OTP's supervisor calls that gen_tracker answers, and
+ * the two it lacked: `supervisor.whichChildren`, `countChildren`,
+ * `terminateChild`, `deleteChild` and `restartChild` work on it, with the
+ * same answers as the functions here (supervisor's shapes: `ChildInfo` rows,
+ * `ChildCounts`, `{ pid, extra }` from restartChild). `supervisor.startChild`
+ * and `supervisor.getChildspec` reject with a {@linkcode TrackerError}
+ * `"not_supported"`: children are opened with findOrOpen, and their specs are
+ * in the children table. A bare `GenServer.call` of a request the tracker
+ * does not know gets a TrackerError `"unknown_request"` as its reply value,
+ * and the tracker lives on (gen_tracker stopped with `{unknown_call, C}`).
+ *
  * ## afterTerminate
  * `afterTerminate(id, attrs, reason)`, from the child spec or the tracker's
  * options, runs exactly once after every death of a child that started:
@@ -96,11 +123,16 @@
  *   by events, not by polling every second.
  * - `findOrOpen` takes a timeout and an AbortSignal (gen_tracker's call
  *   waited a fixed 60 s); an unknown request gets an error and never kills the
- *   tracker; countChildren and restartChild exist.
+ *   tracker; countChildren and restartChild exist; whichChildren's rows have
+ *   supervisor's shape (gen_tracker's `{Name, Pid, Type, Mods}`, with the
+ *   start's extra value and the time of a delayed restart).
  * - terminateChild and deleteChild are OTP's: terminateChild stops a child
  *   (a temporary one is then gone, as after gen_tracker's delete_child);
  *   deleteChild removes a stopped or restarting one.
  * - afterTerminate runs with a timeout, for adopted children too.
+ * - Unknown keys of a child spec (`after_terminate`) and of options are
+ *   refused with a `ChildSpecError` / `TypeError` naming the key and the
+ *   known ones (gen_tracker ignored them: the callback was never called).
  * - The tracker does not block while a child starts or stops: other ids are
  *   opened and served meanwhile.
  * - A child whose start has not finished when the tracker stops is not
@@ -143,9 +175,13 @@ import type { Dest } from "./process.ts";
 import type {
   Backoff,
   ChildCounts,
+  ChildInfo,
+  ChildPidStatus,
   ChildSpec as SupervisorChildSpec,
   ChildType,
+  RequestOptions,
   RestartType,
+  StartedChild,
   SupervisedChildEvent,
 } from "./supervisor.ts";
 import {
@@ -160,6 +196,7 @@ import {
   normaliseSpec,
   TrackerError,
   type TrackerErrorCode,
+  WAIT_OPTION_KEYS,
 } from "./_tracker_spec.ts";
 import {
   attrsObject,
@@ -171,7 +208,16 @@ import {
   resolve,
   type Trk,
 } from "./_tracker_state.ts";
-import { open, pick, request, startTracker, writable } from "./_tracker.ts";
+import {
+  countChildrenIn,
+  liveHit,
+  open,
+  pick,
+  request,
+  startTracker,
+  whichChildrenIn,
+  writable,
+} from "./_tracker.ts";
 import { startTimeout } from "./_timers.ts";
 import { formatTerm } from "./_format.ts";
 
@@ -179,14 +225,18 @@ export { ChildSpecError, Pid, TrackerError };
 export type {
   Backoff,
   ChildCounts,
+  ChildInfo,
+  ChildPidStatus,
   ChildType,
   Dest,
   RestartType,
   Shutdown,
+  StartedChild,
   StartReturn,
 };
 export type { TrackerErrorCode };
 export type { StopOptions } from "./gen_server.ts";
+export type { RequestOptions } from "./supervisor.ts";
 import type { StopOptions } from "./gen_server.ts";
 
 // ---------------------------------------------------------------- types --
@@ -262,6 +312,11 @@ export interface TrackerOptions {
   /** Restart delays (see the supervisor's); none by default. */
   readonly backoff?: Backoff;
   /**
+   * Abandons the start when it aborts: the start rejects with the signal's
+   * `reason` and the half-started tracker is killed (as gen_server's start).
+   */
+  readonly signal?: AbortSignal;
+  /**
    * Where this tracker's reports go: a logger (all of them), a level (the
    * global logger, at this level), or `false` (none). See logger.ts.
    * @default {the global logger and level}
@@ -293,24 +348,6 @@ export interface GetAttrOptions {
 export interface IncrementOptions {
   /** The value a missing attribute starts from (then incremented). */
   readonly default?: number | bigint;
-}
-
-/** One row of {@linkcode whichChildren}. */
-export interface ChildInfo {
-  /** The child's id. */
-  readonly id: unknown;
-  /** Its pid, or its status when it has none (undefined: stopped). */
-  readonly pid: Pid | "launching" | "terminating" | "restarting" | undefined;
-  /** Worker or supervisor. */
-  readonly type: ChildType;
-  /** From its spec. */
-  readonly modules: readonly string[] | "dynamic";
-  /** Its restart type. */
-  readonly restart: RestartType;
-  /** What its start function returned beside the pid, if anything. */
-  readonly extra?: unknown;
-  /** For a delayed restart: when the next attempt is due (clock ms). */
-  readonly restartAt?: number;
 }
 
 /** One running child in {@linkcode list}. */
@@ -455,7 +492,7 @@ export function start(name: string, options?: TrackerOptions): Promise<Pid> {
  *     start: () => tracker.startLink("sup_streams"),
  *   }],
  * });
- * assert.deepEqual(await tracker.whichChildren("sup_streams"), []);
+ * assert.deepEqual(tracker.whichChildren("sup_streams"), []);
  * await supervisor.stop(sup);
  * ```
  */
@@ -540,7 +577,11 @@ function missed(id: unknown): undefined {
  * however many callers race for the id, and they all get its pid; a start
  * that fails rejects them all. While the id's previous child is
  * terminating (its afterTerminate runs), callers wait, then a fresh child
- * starts. The spec is checked only when a child is to be started.
+ * starts. A dead pid is never the answer: a child killed a moment ago,
+ * whose exit the tracker has not taken yet, is waited for in the same way
+ * (then restarted or replaced), with or without `options`. The spec is
+ * checked only when a child is to be started (unknown keys too: the hot
+ * path is a lookup).
  *
  * @param tracker the tracker (name or pid).
  * @param spec the child spec (used only if the child must start).
@@ -589,8 +630,9 @@ export function findOrOpen(
     } catch {
       // A hostile spec or id (a throwing getter, a Proxy): open() rejects.
     }
-    if (e !== undefined && e.pid !== undefined && options === undefined) {
-      return e.found ??= Promise.resolve(e.pid);
+    if (e !== undefined && options === undefined) {
+      const hit = liveHit(e);
+      if (hit !== undefined) return hit;
     }
   }
   return open(tracker, t, e, spec, options);
@@ -743,7 +785,7 @@ export function getAttr(
     t = resolve(op, tracker);
     checkKey(op, key);
     checkId(op, id);
-    checkOptionsObject(op, options);
+    checkOptionsObject(op, options, WAIT_OPTION_KEYS);
     timeout = checkTimeout(op, options.timeout ?? Infinity);
     signal = checkSignal(op, options.signal);
   } catch (error) {
@@ -842,7 +884,7 @@ export function increment(
       }`,
     );
   }
-  checkOptionsObject(op, options);
+  checkOptionsObject(op, options, ["default"]);
   const dflt = options?.default;
   if (
     dflt !== undefined &&
@@ -1047,6 +1089,7 @@ export function list(tracker: Dest, keys?: readonly string[]): ListedChild[] {
  *
  * @param tracker the tracker (name or pid).
  * @param spec the child spec, with the `pid` to adopt.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @returns the pid.
  * @throws {TrackerError} (rejects) `"already_started"` (with the running
  *   child's pid), `"already_present"`.
@@ -1069,6 +1112,7 @@ export function list(tracker: Dest, keys?: readonly string[]): ListedChild[] {
 export async function addExistingChild(
   tracker: Dest,
   spec: ExistingChildSpec,
+  options?: RequestOptions,
 ): Promise<Pid> {
   const op = "addExistingChild";
   const full = normaliseSpec(spec, true);
@@ -1078,18 +1122,25 @@ export async function addExistingChild(
       `Cannot ${op}: 'pid' must be a Pid, got ${formatTerm(pid)}`,
     );
   }
-  return await request(op, tracker, ["addExistingChild", spec.id, full, pid]);
+  return await request(
+    op,
+    tracker,
+    ["addExistingChild", spec.id, full, pid],
+    options,
+  );
 }
 
 /**
- * Lists the children, newest first: id, pid (or `"launching"`,
- * `"terminating"`, `"restarting"`; undefined when stopped), type, modules,
- * restart type, the start's extra value if any, and for a delayed restart
- * its time.
+ * Lists the children, newest first, read without a message: id, pid (or
+ * `"launching"`, `"terminating"`, `"restarting"`; undefined when stopped),
+ * type, modules, the start's extra value if any, and for a delayed restart
+ * its time (supervisor's {@linkcode ChildInfo}; `supervisor.whichChildren`
+ * of a tracker answers the same rows, by a message).
  *
  * @param tracker the tracker (name or pid).
  * @returns one row per child.
- * @throws {NoProcError} (rejects) if there is no such tracker.
+ * @throws {NoProcError} if there is no such tracker.
+ * @throws {TypeError} for a live process that is not a tracker.
  *
  * @example
  * ```ts
@@ -1101,37 +1152,39 @@ export async function addExistingChild(
  *   id: "p1",
  *   start: () => spawnLink(async () => { await receive(); }),
  * });
- * const [row] = await tracker.whichChildren("which");
+ * const [row] = tracker.whichChildren("which");
  * assert.equal(row.id, "p1");
  * assert.equal(row.pid, pid);
  * await tracker.stop("which");
  * ```
  */
-export function whichChildren(tracker: Dest): Promise<ChildInfo[]> {
-  return request("whichChildren", tracker, ["whichChildren"]);
+export function whichChildren(tracker: Dest): ChildInfo[] {
+  return whichChildrenIn(resolve("whichChildren", tracker));
 }
 
 /**
- * Counts the children as OTP's `count_children`: specs (every child the
- * tracker knows), active (running), supervisors and workers (by type).
+ * Counts the children as OTP's `count_children`, read without a message:
+ * specs (every child the tracker knows), active (running), supervisors and
+ * workers (by type).
  *
  * @param tracker the tracker (name or pid).
  * @returns the counts.
- * @throws {NoProcError} (rejects) if there is no such tracker.
+ * @throws {NoProcError} if there is no such tracker.
+ * @throws {TypeError} for a live process that is not a tracker.
  *
  * @example
  * ```ts
  * import * as tracker from "@steward/steward/tracker";
  * import assert from "node:assert/strict";
  * await tracker.start("counts");
- * assert.deepEqual(await tracker.countChildren("counts"), {
+ * assert.deepEqual(tracker.countChildren("counts"), {
  *   specs: 0, active: 0, supervisors: 0, workers: 0,
  * });
  * await tracker.stop("counts");
  * ```
  */
-export function countChildren(tracker: Dest): Promise<ChildCounts> {
-  return request("countChildren", tracker, ["countChildren"]);
+export function countChildren(tracker: Dest): ChildCounts {
+  return countChildrenIn(resolve("countChildren", tracker));
 }
 
 /**
@@ -1144,6 +1197,7 @@ export function countChildren(tracker: Dest): Promise<ChildCounts> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {TrackerError} (rejects) `"not_found"`.
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
@@ -1159,17 +1213,21 @@ export function countChildren(tracker: Dest): Promise<ChildCounts> {
  * });
  * await tracker.terminateChild("terminating", "p1");
  * assert.equal(isAlive(pid), false);
- * assert.deepEqual(await tracker.whichChildren("terminating"), []);
+ * assert.deepEqual(tracker.whichChildren("terminating"), []);
  * await tracker.stop("terminating");
  * ```
  */
-export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
+export function terminateChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
   try {
     checkId("terminateChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("terminateChild", tracker, ["terminateChild", id]);
+  return request("terminateChild", tracker, ["terminateChild", id], options);
 }
 
 /**
@@ -1178,6 +1236,7 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {TrackerError} (rejects) `"not_found"`, `"running"` (launching,
  *   running or terminating: terminateChild first).
  * @throws {NoProcError} (rejects) if there is no such tracker.
@@ -1194,19 +1253,23 @@ export function terminateChild(tracker: Dest, id: unknown): Promise<void> {
  *   start: () => spawnLink(async () => { await receive(); }),
  * });
  * await tracker.terminateChild("deleting_children", "p1");
- * assert.equal((await tracker.whichChildren("deleting_children")).length, 1);
+ * assert.equal(tracker.whichChildren("deleting_children").length, 1);
  * await tracker.deleteChild("deleting_children", "p1");
- * assert.equal((await tracker.whichChildren("deleting_children")).length, 0);
+ * assert.equal(tracker.whichChildren("deleting_children").length, 0);
  * await tracker.stop("deleting_children");
  * ```
  */
-export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
+export function deleteChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<void> {
   try {
     checkId("deleteChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("deleteChild", tracker, ["deleteChild", id]);
+  return request("deleteChild", tracker, ["deleteChild", id], options);
 }
 
 /**
@@ -1215,7 +1278,9 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  *
  * @param tracker the tracker (name or pid).
  * @param id the child's id.
- * @returns the new pid.
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
+ * @returns the new pid and the start's extra value (supervisor's
+ *   {@linkcode StartedChild}, as supervisor's and director's restartChild).
  * @throws {TrackerError} (rejects) `"not_found"`, `"running"`,
  *   `"start_failed"`, `"ignored"`.
  * @throws {NoProcError} (rejects) if there is no such tracker.
@@ -1232,18 +1297,22 @@ export function deleteChild(tracker: Dest, id: unknown): Promise<void> {
  *   start: () => spawnLink(async () => { await receive(); }),
  * });
  * await tracker.terminateChild("restarting", "p1");
- * const second = await tracker.restartChild("restarting", "p1");
+ * const { pid: second } = await tracker.restartChild("restarting", "p1");
  * assert.notEqual(first, second);
  * await tracker.stop("restarting");
  * ```
  */
-export function restartChild(tracker: Dest, id: unknown): Promise<Pid> {
+export function restartChild(
+  tracker: Dest,
+  id: unknown,
+  options?: RequestOptions,
+): Promise<StartedChild> {
   try {
     checkId("restartChild", id);
   } catch (error) {
     return Promise.reject(error);
   }
-  return request("restartChild", tracker, ["restartChild", id]);
+  return request("restartChild", tracker, ["restartChild", id], options);
 }
 
 /**
@@ -1251,6 +1320,7 @@ export function restartChild(tracker: Dest, id: unknown): Promise<Pid> {
  * barrier, as gen_tracker's `wait`).
  *
  * @param tracker the tracker (name or pid).
+ * @param options `signal`: ends the wait (see supervisor.ts's `RequestOptions`).
  * @throws {NoProcError} (rejects) if there is no such tracker.
  *
  * @example
@@ -1261,6 +1331,9 @@ export function restartChild(tracker: Dest, id: unknown): Promise<Pid> {
  * await tracker.stop("waiting");
  * ```
  */
-export function wait(tracker: Dest): Promise<void> {
-  return request("wait", tracker, ["wait"]);
+export function wait(
+  tracker: Dest,
+  options?: RequestOptions,
+): Promise<void> {
+  return request("wait", tracker, ["wait"], options);
 }

@@ -193,7 +193,7 @@ describe("cluster.connect()", () => {
     const cases: [unknown, RegExp, ErrorConstructor][] = [
       [
         { servers: url, node: "a", port: 1 },
-        /unknown option 'port'/,
+        /unknown option "port"/,
         TypeError,
       ],
       [{ servers: url, node: "a.b" }, /'node' must be/, TypeError],
@@ -249,11 +249,8 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         tuple: ["ok", -0, NaN],
         me: self(),
         ref,
+        constructor: { prototype: { polluted: true } },
       };
-      Object.defineProperty(value, "__proto__", {
-        value: { polluted: true },
-        enumerable: true,
-      });
       const back = await genServer.call(echo, ["echo", value]) as typeof value;
       assert.deepEqual(back, value);
       assert.equal(back.me, self(), "our own pid comes back as itself");
@@ -327,6 +324,21 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         genServer.call(echo, "ping", { timeout: 50 }),
       );
       assert.equal(timeout.reason, "noproc");
+      const stopped = await callError(genServer.stop(echo));
+      assert.equal(stopped.reason, "noproc");
+    });
+  });
+
+  test("GenServer.stop() of a remote server waits until it has exited with the reason", async () => {
+    await withWorld(async ({ node, echo }) => {
+      const ref = monitor(echo);
+      await genServer.stop(echo, "shutdown");
+      assert.equal(await down(ref), "shutdown");
+      assert.equal(await node.whereis("a", "echo"), undefined);
+      assert.equal(
+        (await callError(genServer.call(echo, "ping"))).reason,
+        "noproc",
+      );
     });
   });
 

@@ -6,6 +6,7 @@
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import * as director from "../director.ts";
+import * as supervisor from "../supervisor.ts";
 import {
   type ChildSpec,
   DirectorError,
@@ -649,13 +650,20 @@ describe("director README transcripts", () => {
         `*DBG* director "dname" sent "ok" to ${me}`,
       ]);
       lines.length = 0;
-      // A reply that is a value is shown as it is.
-      assert.deepEqual(await director.getPlan("dname", "bar_id"), [{
+      // A reply that is a value is shown as it is (supervisor's calls are
+      // requests to a director too; its own reads send no message).
+      assert.deepEqual(director.getPlan("dname", "bar_id"), [{
         restart: 5000,
       }]);
+      assert.deepEqual(await supervisor.countChildren("dname"), {
+        specs: 1,
+        active: 1,
+        supervisors: 0,
+        workers: 1,
+      });
       assert.deepEqual(lines, [
-        `*DBG* director "dname" got request ["getPlan", "bar_id"] from ${me}`,
-        `*DBG* director "dname" sent [{ restart: 5000 }] to ${me}`,
+        `*DBG* director "dname" got request ["countChildren"] from ${me}`,
+        `*DBG* director "dname" sent { specs: 1, active: 1, supervisors: 0, workers: 1 } to ${me}`,
       ]);
       lines.length = 0;
       lines.length = 0;
@@ -1074,8 +1082,8 @@ describe("Director plans", () => {
         (e) => e instanceof ChildSpecError && e.key === "plan",
       );
       assert.equal(await code(director.changePlan(d, "x", [])), "not_found");
-      assert.equal(await code(director.getPlan(d, "x")), "not_found");
-      assert.equal(await code(director.getCount(d, "x")), "not_found");
+      assert.equal(await code(() => director.getPlan(d, "x")), "not_found");
+      assert.equal(await code(() => director.getCount(d, "x")), "not_found");
       await director.stop(d);
     });
     await assertNoMessages();

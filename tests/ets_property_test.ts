@@ -83,7 +83,7 @@ function attempt(fn: () => unknown): Outcome {
       ok: false,
       error: [
         e.constructor.name,
-        e instanceof EtsError ? e.cause : undefined,
+        e instanceof EtsError ? e.code : undefined,
         e.message,
       ],
     };

@@ -34,7 +34,7 @@ import {
   spawnMonitor,
   trapExit,
 } from "../process.ts";
-import { EtsError, type EtsErrorCause, NoProcError } from "../errors.ts";
+import { EtsError, type EtsErrorCode, NoProcError } from "../errors.ts";
 import { compareTerms } from "../_term.ts";
 import { formatTerm } from "../_format.ts";
 import { assertNoMessages, downReason, flush, forever } from "./_helpers.ts";
@@ -60,13 +60,14 @@ function msg(op: string, table: string, detail: string): string {
 
 /** A validator for assert.throws/rejects: an EtsError with this cause and message. */
 function etsError(
-  cause: EtsErrorCause,
+  cause: EtsErrorCode,
   message: string,
 ): (e: unknown) => true {
   return (e) => {
     assert.ok(e instanceof EtsError, `expected an EtsError, got ${e}`);
     assert.equal(e.name, "EtsError");
-    assert.equal(e.cause, cause);
+    assert.equal(e.code, cause);
+    assert.equal(e.cause, undefined);
     assert.equal(e.message, message);
     // operation and table are what the message names.
     assert.ok(e.message.startsWith(msg(e.operation, e.table, "")));
@@ -2774,7 +2775,7 @@ describe("set and ordered_set (interface_equality)", () => {
           out.push([
             "error",
             (e as Error).constructor.name,
-            (e as EtsError).cause ?? null,
+            (e as EtsError).code ?? null,
             (e as Error).message,
           ]);
         }

@@ -875,6 +875,34 @@ describe("Logger: hostile values, throwing loggers, the console writer", () => {
     });
   });
 
+  test("a swapped clock starts a new burst window (its times do not compare with the old clock's)", async () => {
+    const out: string[] = [];
+    const { error, warn } = console;
+    console.error = (t: string) => void out.push(t);
+    console.warn = (t: string) => void out.push(t);
+    const report: Report = {
+      level: "error",
+      kind: "process_crashed",
+      time: 0,
+      source: "process",
+      reason: "boom",
+    };
+    try {
+      await withClock(async (a) => {
+        await a.advance(30_000);
+        for (let i = 0; i < 300; i++) consoleLogger(report);
+      });
+      await withClock(async (b) => {
+        await b.advance(30_000); // the same time on another clock
+        for (let i = 0; i < 500; i++) consoleLogger(report);
+      });
+    } finally {
+      console.error = error;
+      console.warn = warn;
+    }
+    assert.equal(out.length, 800);
+  });
+
   test("under a flood, reports the console would drop are not even built; every one is counted", async () => {
     await withClock(async (clock) => {
       const out: string[] = [];

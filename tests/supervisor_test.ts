@@ -509,7 +509,7 @@ describe("supervisor start (sup_start)", () => {
     await shutdown(sup);
   });
 
-  test("faulty child specs fail the start with { startSpec }; unknown keys are ignored (sup_start_map_faulty_specs)", async () => {
+  test("faulty child specs fail the start with { startSpec }; unknown keys are refused, unlike OTP (sup_start_map_faulty_specs)", async () => {
     const start = startChild1;
     assert.deepEqual(
       await startFails(startLink({ children: [{ start } as never] })),
@@ -521,10 +521,15 @@ describe("supervisor start (sup_start)", () => {
       { startSpec: "missing_start" },
     );
     await lastExit();
-    const sup = await startLink({
-      children: [{ id: "child3", start, sillyFlag: true } as never],
-    });
-    await shutdown(sup);
+    // OTP ignores unknown keys of a map spec; a typo here would silently
+    // keep a default, so they are refused (see the module docs).
+    assert.deepEqual(
+      await startFails(startLink({
+        children: [{ id: "child3", start, sillyFlag: true } as never],
+      })),
+      { startSpec: { unknownKey: "sillyFlag" } },
+    );
+    await lastExit();
     assert.deepEqual(
       await startFails(startLink({ children: ["child4" as never] })),
       { startSpec: { invalidChildSpec: "child4" } },
@@ -1082,7 +1087,10 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
                   }
                   const err = supervisor.checkChildspecs([child], autoShutdown);
                   checked++;
-                  if (significant !== true) {
+                  if (dummy !== U) {
+                    // Unknown keys are refused before anything else.
+                    assert.deepEqual(err?.reason, { unknownKey: "dummy" });
+                  } else if (significant !== true) {
                     assert.equal(err, undefined);
                   } else if (autoShutdown === "never") {
                     assert.deepEqual(err?.reason, {
@@ -1195,7 +1203,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     });
   });
 
-  test("invalid flags fail the start with { supervisorData }; unknown flags are ignored (sup_flags)", async () => {
+  test("invalid flags fail the start with { supervisorData }; unknown flags are refused, unlike OTP (sup_flags)", async () => {
     const cases: [Record<string, unknown>, unknown][] = [
       [{ strategy: "none_for_one" }, { invalidStrategy: "none_for_one" }],
       [{ intensity: Infinity }, { invalidIntensity: Infinity }],
@@ -1204,6 +1212,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
       [{ period: 0 }, { invalidPeriod: 0 }],
       [{ period: Infinity }, { invalidPeriod: Infinity }],
       [{ autoShutdown: "sometimes" }, { invalidAutoShutdown: "sometimes" }],
+      [{ sillyFlag: true }, { unknownFlag: "sillyFlag" }],
     ];
     for (const [flags, reason] of cases) {
       assert.deepEqual(
@@ -1215,8 +1224,6 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
       assert.deepEqual(direct.reason, reason);
       assert.equal(direct.key, Object.keys(flags)[0]);
     }
-    const sup = await startLink({ sillyFlag: true } as never);
-    await shutdown(sup);
     await assertNoMessages();
   });
 });

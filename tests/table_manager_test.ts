@@ -766,7 +766,7 @@ describe("TableManager: the manager's own restart", () => {
       TableManager.start("tm_taken", { named: true }),
     );
     assert.ok(reason instanceof EtsError);
-    assert.equal(reason.cause, "already_exists");
+    assert.equal(reason.code, "already_exists");
     other.destroy();
   });
 

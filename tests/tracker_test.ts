@@ -6,6 +6,7 @@ import { describe, test } from "./_harness.ts";
 import { consoleLogger, setLogger } from "../logger.ts";
 import assert from "node:assert/strict";
 import * as tracker from "../tracker.ts";
+import * as supervisor from "../supervisor.ts";
 import {
   type AfterTerminate,
   type ChildSpec,
@@ -196,18 +197,14 @@ describe("gen_tracker_SUITE (group creation)", () => {
   test("temporary: a child is listed while it runs, gone once it stops", async () => {
     await withTracker(async (t) => {
       const pid = await tracker.findOrOpen(t, spec("process1"));
-      assert.deepEqual(await tracker.whichChildren(t), [
-        {
-          id: "process1",
-          pid,
-          type: "worker",
-          modules: [],
-          restart: "temporary",
-        },
-      ]);
+      const rows = [{ id: "process1", pid, type: "worker", modules: [] }];
+      assert.deepEqual(tracker.whichChildren(t), rows);
+      // supervisor:which_children/1 gives the same rows (by a message).
+      assert.deepEqual(await supervisor.whichChildren(t), rows);
       assert.equal(await stopChild(pid), "normal");
       await tracker.wait(t);
-      assert.deepEqual(await tracker.whichChildren(t), []);
+      assert.deepEqual(tracker.whichChildren(t), []);
+      assert.deepEqual(await supervisor.whichChildren(t), []);
       assert.equal(tracker.find(t, "process1"), undefined);
     });
   });
@@ -255,14 +252,8 @@ describe("gen_tracker_SUITE (group creation)", () => {
         await tracker.addExistingChild(t, { id: "child1", pid }),
         pid,
       );
-      assert.deepEqual(await tracker.whichChildren(t), [
-        {
-          id: "child1",
-          pid,
-          type: "worker",
-          modules: [],
-          restart: "temporary",
-        },
+      assert.deepEqual(tracker.whichChildren(t), [
+        { id: "child1", pid, type: "worker", modules: [] },
       ]);
       await stopChild(pid, "ok");
       await tracker.wait(t);
@@ -859,7 +850,9 @@ describe("Tracker.findOrOpen()", () => {
         id: "brief",
         start: async () => {
           const p = spawnLink(() => {});
-          await new Promise((r) => setTimeout(r, 0));
+          // Dead before the start returns (a loaded scheduler may take
+          // more than one timer turn to run it).
+          while (isAlive(p)) await new Promise((r) => setTimeout(r, 0));
           return p;
         },
       });
@@ -1061,7 +1054,7 @@ describe("Tracker attributes", () => {
       assert.deepEqual(busy, [["stream", 7]]);
       assert.throws(
         () => table.insert([[["stream", 7], "bitrate"], 1]),
-        (e) => e instanceof EtsError && e.cause === "access",
+        (e) => e instanceof EtsError && e.code === "access",
       );
       const children = ets.whereis(t)!;
       const [row] = children.lookup(["stream", 7]);
@@ -1641,15 +1634,18 @@ describe("Tracker supervisor API", () => {
       assert.equal(ets.whereis(t)!.lookup("p1")[0][1], "stopped");
       assert.equal(tracker.find(t, "p1"), undefined);
       await tracker.terminateChild(t, "p1"); // stopped already: ok
-      const pid2 = await tracker.restartChild(t, "p1");
-      assert.ok(isAlive(pid2) && pid2 !== pid);
+      const { pid: pid2, extra } = await tracker.restartChild(t, "p1");
+      assert.ok(pid2 !== undefined && isAlive(pid2) && pid2 !== pid);
+      assert.equal(extra, undefined);
       const err = await rejectsWith(tracker.restartChild(t, "p1"), "running");
       assert.equal(err.status, "running");
       // findOrOpen starts a stopped child too.
       await tracker.terminateChild(t, "p1");
       const pid3 = await tracker.findOrOpen(t, spec("p1"));
       assert.equal(tracker.find(t, "p1"), pid3);
-      assert.equal((await tracker.whichChildren(t))[0].restart, "permanent");
+      // The restart type is in the children table (whichChildren's rows
+      // have supervisor's shape).
+      assert.equal(ets.whereis(t)!.lookup("p1")[0][2], "permanent");
     });
   });
 
@@ -1720,17 +1716,14 @@ describe("Tracker supervisor API", () => {
   test("an unknown request gets an error and the tracker lives on", async () => {
     await withTracker(async (t) => {
       const tpid = whereis(t)!;
-      await assert.rejects(
-        genServer.call(tpid, "bogus").then((r) => {
-          if (r instanceof Object && "error" in (r as object)) {
-            throw (r as { error: Error }).error;
-          }
-          return r;
-        }),
-        (e) =>
-          e instanceof TypeError &&
-          /Unknown request to tracker/.test(e.message),
-      );
+      // The reply is a TrackerError value (the caller sees what went
+      // wrong; gen_tracker stopped with {unknown_call, C}).
+      const r = await genServer.call(tpid, "bogus");
+      assert.ok(r instanceof tracker.TrackerError);
+      assert.equal(r.code, "unknown_request");
+      assert.equal(r.operation, "call");
+      assert.equal(r.child, "bogus");
+      assert.match(r.message, /unknown request "bogus"/);
       genServer.cast(tpid, "bogus cast");
       send(tpid, "bogus info");
       send(tpid, ["EXIT", spawn(() => {}), "normal"]);
@@ -1837,8 +1830,7 @@ describe("Tracker restarts", () => {
         "child_exited",
         "child_restarted",
       ]);
-      const [row] = await tracker.whichChildren(t);
-      assert.equal(row.restart, "permanent");
+      assert.equal(ets.whereis(t)!.lookup("pm")[0][2], "permanent");
     });
   });
 
@@ -1937,10 +1929,10 @@ describe("Tracker restarts", () => {
       await kill(pid);
       await tracker.wait(t);
       assert.equal((await tracker.whichChildren(t))[0].pid, "restarting");
-      const now = await tracker.restartChild(t, "r");
+      const { pid: now } = await tracker.restartChild(t, "r");
       assert.equal(tracker.find(t, "r"), now);
 
-      await kill(now);
+      await kill(now!);
       await tracker.wait(t);
       await tracker.terminateChild(t, "r");
       assert.equal((await tracker.whichChildren(t))[0].pid, undefined);
@@ -2018,4 +2010,41 @@ describe("Tracker.subscribe()", () => {
       console.error = original;
     }
   });
+});
+
+describe("Tracker.findOrOpen() right after a kill (issue 12)", () => {
+  for (
+    const [form, opts] of [
+      ["no options", undefined],
+      ["{}", {}],
+      ["{ timeout }", { timeout: 1000 }],
+    ] as const
+  ) {
+    for (const restart of ["temporary", "permanent"] as const) {
+      test(`with ${form}, a ${restart} child killed a moment ago: never its dead pid, a new child once the tracker has its exit`, async () => {
+        await withTracker(async (t) => {
+          let starts = 0;
+          const s = spec("k", {
+            restart,
+            start: () => (starts++, spawnLink(forever)),
+          });
+          const first = await tracker.findOrOpen(t, s, opts);
+          // Cached: the hit path has a promise for this pid.
+          assert.equal(await tracker.findOrOpen(t, s, opts), first);
+          exit(first, "kill");
+          // The same tick: the tracker has not taken the EXIT yet.
+          const [a, b] = await Promise.all([
+            tracker.findOrOpen(t, s, opts),
+            tracker.findOrOpen(t, s),
+          ]);
+          assert.notEqual(a, first);
+          assert.equal(a, b);
+          assert.ok(isAlive(a));
+          assert.equal(starts, 2);
+          assert.equal(await tracker.findOrOpen(t, s, {}), a);
+          assert.equal(await tracker.findOrOpen(t, s), a);
+        });
+      });
+    }
+  }
 });
