@@ -329,6 +329,7 @@ export class Node implements RemoteKind, WirePeer {
   }
 
   #onHeartbeat(msg: Msg): void {
+    this.#connected = true;
     const frame = this.#decode(msg);
     if (frame === undefined) return;
     const [tag, name, incarnation] = frame;
@@ -507,6 +508,9 @@ export class Node implements RemoteKind, WirePeer {
 
   #onFrame(msg: Msg): void {
     if (this.#closed) return;
+    // What arrives came over a live connection (maybe before the client's
+    // "reconnect" status reaches #watchConnection).
+    this.#connected = true;
     const f = this.#decode(msg);
     if (f === undefined) return;
     try {
