@@ -541,6 +541,7 @@ export class Node implements RemoteKind, WirePeer {
       case "call": {
         const standIn = callerArg(f[2]);
         const tag = tagArg(f[3]);
+        this.#heardFrom(standIn);
         const to = this.#target(f[1]) ?? deadProc("noproc");
         gs.serve(
           to,
@@ -554,6 +555,7 @@ export class Node implements RemoteKind, WirePeer {
       case "stop": {
         const from = callerArg(f[2]);
         const tag = tagArg(f[3]);
+        this.#heardFrom(from);
         const to = this.#target(f[1]);
         if (to === undefined) {
           return this.#answer(from, ["down", tag], "noproc", "reason");
@@ -710,6 +712,18 @@ export class Node implements RemoteKind, WirePeer {
       );
     }
     if (this.#live(peer)) this.#send(subject, bytes);
+  }
+
+  /**
+   * A call or stop came from `caller`'s node: it is up, as a heartbeat
+   * would say. (Its request can arrive before its first heartbeat after an
+   * outage; the answer must not be dropped as if to a node that is down.)
+   */
+  #heardFrom(caller: Proc): void {
+    const peer = (caller.data as StandIn).peer;
+    if (peer.up || this.#closed) return;
+    peer.up = true;
+    peer.lastSeen = getClock().now();
   }
 
   /** The live local process with that id (as sent to another node). */
