@@ -58,6 +58,18 @@
  *   `leaseMs + heartbeatMs`.
  * - A reply that cannot cross fails the call with reason
  *   `["bad_reply", message]`.
+ * - The NATS server lost under a node (restarting, or one of a NATS
+ *   cluster's servers gone: give every node all the URLs): the NATS client
+ *   reconnects on its own, and nodes are not taken for down unless the
+ *   outage outlasts the lease. NATS delivers at most once, and the client
+ *   drops what is published while it redials; so the calls and stops
+ *   pending when this node's connection breaks fail with `"noconnection"`
+ *   (they may or may not have been served, as in Erlang when a connection
+ *   breaks), and while it is down calls fail at once with `"noconnection"`,
+ *   sends are dropped and a new monitor or link gets its DOWN or EXIT
+ *   `"noconnection"`. A frame lost with the *other* node's connection is
+ *   not seen here: a call whose request or reply was lost that way ends with
+ *   its timeout.
  *
  * ## Global names
  * {@linkcode ClusterNode.registerGlobal}, `whereisGlobal` and
@@ -67,6 +79,14 @@
  * holder in the store at a time. The holder's node renews it every
  * heartbeat; it is released when the process dies, when the node closes,
  * and when the node stops renewing for `leaseMs` (killed, paused, cut off).
+ * A renewal that gets no answer (the NATS server restarting, JetStream
+ * electing a leader) keeps the name and is tried again next heartbeat; one
+ * the store refuses drops it, and so does `leaseMs` without a renewal that
+ * succeeded: a NATS outage shorter than the lease keeps the names, a longer
+ * one loses them cleanly (the store lets them expire, their old holders do
+ * not take them back). The store unreachable is a `ClusterError`
+ * `"noconnection"`. With `replicas: 3` on a three-server NATS cluster the
+ * names survive the loss of one server.
  * What this does not promise: a node paused past its lease does not know
  * at once that it lost the name (it finds out at its next renewal, and
  * drops it); meanwhile the store, and so every other node, names the new

@@ -1,16 +1,19 @@
 /**
  * `deno task bench`: the same workloads on Steward (Deno, Node, Bun) and on
  * Erlang/OTP, in one run, with ratios against OTP and the goals of the
- * foundation, ETS, supervisor, director and tracker issues. Five sections,
- * five tables: foundation (processes, gen_server), ETS (tables), supervisor
+ * foundation, ETS, supervisor, director and tracker issues. Six sections,
+ * six tables: foundation (processes, gen_server), ETS (tables), supervisor
  * (starting, shutting down and restarting children), director (restart
- * latency, lock-free reads) and tracker (find, findOrOpen; OTP:
- * bench/otp/steward_tracker_bench.erl, gen_tracker's find_or_open).
+ * latency, lock-free reads), tracker (find, findOrOpen; OTP:
+ * bench/otp/steward_tracker_bench.erl, gen_tracker's find_or_open) and
+ * cluster (issue 15: nodes as OS processes on a nats-server the bench
+ * starts; bench/cluster_bench.mjs; no OTP side).
  *
  *   deno task bench                # all sections, median of 5 runs per figure
  *   deno task bench quick          # 1 short run per figure (smoke test)
  *   deno task bench ets            # only the ETS section (also: foundation,
- *                                  # supervisor, director, tracker; several may be given)
+ *                                  # supervisor, director, tracker, cluster;
+ *                                  # several may be given)
  *   deno task bench --million      # also 1,000,000 idle gen_servers on Node
  *   deno task bench --write        # also put the table(s) into BENCHMARKS.md
  *
