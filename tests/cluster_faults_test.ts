@@ -419,16 +419,17 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
       assert.equal(await node.whereis("a", "echo"), echo);
       // The global names (KV with 3 replicas) are kept, and renewed past
       // the lease on the two servers left. (The store may take a moment to
-      // answer again, while its stream elects a new leader: a ClusterError
-      // "noconnection" meanwhile, never another holder.)
-      let found: unknown = "no answer";
+      // answer again, while its stream elects a new leader.)
+      // Polled until it names a holder: every answer meanwhile is "none
+      // found" or no answer, never another holder.
+      let found: unknown = undefined;
       await until(
-        () => found !== "no answer",
-        () => "the store answers",
+        () => found !== undefined,
+        () => "the store names echo_a",
         async () => {
           found = await node!.whereisGlobal("echo_a").catch((e) => {
             if (e instanceof ClusterError && e.code === "noconnection") {
-              return "no answer";
+              return undefined;
             }
             throw e;
           });
