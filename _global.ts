@@ -17,7 +17,7 @@
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
-import { JetStreamApiError } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { getClock } from "./clock.ts";
 import {
   type DownWatcher,
@@ -207,11 +207,16 @@ export class GlobalNames {
 }
 
 /**
- * Whether the store refused a write (a JetStream API error: wrong revision,
- * no such bucket), as opposed to giving no answer (timeout, disconnected).
+ * Whether the store refused a write: a JetStream API error saying the
+ * revision is not the one expected (the key has another value, or none), or
+ * that the bucket is gone. Anything else (a timeout, the connection down,
+ * JetStream busy electing a leader) is no answer, not a refusal.
  */
 function refused(error: unknown): boolean {
-  return error instanceof JetStreamApiError;
+  return error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown ||
+      error.code === JetStreamApiCodes.StreamNotFound);
 }
 
 /** The KV key of a global name: `n_` + its UTF-8 in base64url. */
