@@ -392,7 +392,7 @@ export type ChildType = "worker" | "supervisor";
 const RESTARTS: readonly unknown[] = ["permanent", "transient", "temporary"];
 
 /**
- * A child spec error: `Invalid child spec: child <id>: <why>` (no child
+ * A child spec error: `Cannot use child spec <id>: <why>` (no child
  * part when `id` is undefined).
  */
 export function specError(
@@ -401,8 +401,8 @@ export function specError(
   id: unknown,
   why: string,
 ): ChildSpecError {
-  const who = id === undefined ? "" : `child ${formatTerm(id)}: `;
-  return new ChildSpecError(key, reason, `Invalid child spec: ${who}${why}`);
+  const who = id === undefined ? "" : ` ${formatTerm(id)}`;
+  return new ChildSpecError(key, reason, `Cannot use child spec${who}: ${why}`);
 }
 
 /**
@@ -416,7 +416,7 @@ export function checkSpecObject(
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
     throw specError(
       "spec",
-      { invalidChildSpec: spec },
+      ["invalid_child_spec", spec],
       undefined,
       `a child spec must be an object with 'id' and 'start', got ${
         formatTerm(spec)
@@ -436,8 +436,8 @@ export function checkSpecObject(
 }
 
 /**
- * Refuses a key of spec `s` not in `known`: `Invalid child spec: child
- * <id>: unknown key "x" (known: ...)`, a ChildSpecError whose `key` is the
+ * Refuses a key of spec `s` not in `known`: `Cannot use child spec <id>:
+ * unknown key "x" (known: ...)`, a ChildSpecError whose `key` is the
  * unknown key. (OTP's map specs ignore extra keys; a typo such as
  * `restart_type` would then silently leave the default in place.)
  */
@@ -449,7 +449,7 @@ export function checkSpecKeys(
   if (key !== undefined) {
     throw specError(
       key,
-      { unknownKey: key },
+      ["unknown_key", key],
       s.id,
       unknownKeyMessage(key, known, "key"),
     );
@@ -486,7 +486,7 @@ export function checkRestart(restart: unknown, id: unknown): RestartType {
   if (!RESTARTS.includes(restart)) {
     throw specError(
       "restart",
-      { invalidRestartType: restart },
+      ["invalid_restart_type", restart],
       id,
       `'restart' must be "permanent", "transient" or "temporary", got ${
         formatTerm(restart)
@@ -501,7 +501,7 @@ export function checkStart(start: unknown, id: unknown): void {
   if (typeof start !== "function") {
     throw specError(
       "start",
-      { invalidMfa: start },
+      ["invalid_mfa", start],
       id,
       `'start' must be a function, got ${formatTerm(start)}`,
     );
@@ -513,7 +513,7 @@ export function checkArgs(args: unknown, id: unknown): readonly unknown[] {
   if (!Array.isArray(args)) {
     throw specError(
       "args",
-      { invalidMfa: args },
+      ["invalid_mfa", args],
       id,
       `'args' must be an array, got ${formatTerm(args)}`,
     );
@@ -526,7 +526,7 @@ export function checkType(type: unknown, id: unknown): ChildType {
   if (type !== "worker" && type !== "supervisor") {
     throw specError(
       "type",
-      { invalidChildType: type },
+      ["invalid_child_type", type],
       id,
       `'type' must be "worker" or "supervisor", got ${formatTerm(type)}`,
     );
@@ -543,7 +543,7 @@ export function checkShutdown(shutdown: unknown, id: unknown): Shutdown {
   }
   throw specError(
     "shutdown",
-    { invalidShutdown: shutdown },
+    ["invalid_shutdown", shutdown],
     id,
     `'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got ${
       formatTerm(shutdown)
@@ -560,7 +560,7 @@ export function checkModules(
   if (!Array.isArray(modules)) {
     throw specError(
       "modules",
-      { invalidModules: modules },
+      ["invalid_modules", modules],
       id,
       `'modules' must be an array of strings or "dynamic", got ${
         formatTerm(modules)
@@ -571,7 +571,7 @@ export function checkModules(
     if (typeof m !== "string") {
       throw specError(
         "modules",
-        { invalidModule: m },
+        ["invalid_module", m],
         id,
         `every module must be a string, got ${formatTerm(m)}`,
       );

@@ -92,8 +92,8 @@ export function checkDirectorSpecKeys(
   if (key !== undefined) {
     throw new ChildSpecError(
       key,
-      { unknownKey: key },
-      `Invalid director spec: ${unknownKeyMessage(key, known, "key")}`,
+      ["unknown_key", key],
+      `Cannot use director spec: ${unknownKeyMessage(key, known, "key")}`,
     );
   }
 }
@@ -193,7 +193,7 @@ export function checkPlan(plan: unknown, id: unknown): readonly PlanElement[] {
   if (!Array.isArray(plan)) {
     throw specError(
       "plan",
-      { invalidPlan: plan },
+      ["invalid_plan", plan],
       id,
       `'plan' must be an array of plan elements, got ${formatTerm(plan)}`,
     );
@@ -205,7 +205,7 @@ export function checkPlan(plan: unknown, id: unknown): readonly PlanElement[] {
       if (why !== undefined) {
         throw specError(
           "plan",
-          { invalidPlanElement: e },
+          ["invalid_plan_element", e],
           id,
           `every plan element must be a function or ${why}, got ${
             formatTerm(e)
@@ -222,7 +222,7 @@ function checkStart(start: unknown, id: unknown): void {
   if (typeof start !== "function") {
     throw specError(
       "start",
-      { invalidStart: start },
+      ["invalid_start", start],
       id,
       `'start' must be a function, got ${formatTerm(start)}`,
     );
@@ -233,7 +233,7 @@ function checkArgs(args: unknown, id: unknown): readonly unknown[] {
   if (!Array.isArray(args)) {
     throw specError(
       "args",
-      { invalidArgs: args },
+      ["invalid_args", args],
       id,
       `'args' must be an array, got ${formatTerm(args)}`,
     );
@@ -245,7 +245,7 @@ function checkCount(count: unknown, id: unknown): number {
   if (!isCount(count)) {
     throw specError(
       "count",
-      { invalidCount: count },
+      ["invalid_count", count],
       id,
       `'count' must be a whole number >= 0 or Infinity, got ${
         formatTerm(count)
@@ -259,7 +259,7 @@ function checkTerminateTimeout(tt: unknown, id: unknown): number {
   if (!isCount(tt)) {
     throw specError(
       "terminateTimeout",
-      { invalidTerminateTimeout: tt },
+      ["invalid_terminate_timeout", tt],
       id,
       `'terminateTimeout' must be a whole number of ms >= 0 (0: brutal kill) or Infinity, got ${
         formatTerm(tt)
@@ -279,7 +279,7 @@ function checkLogValidator(v: unknown, id: unknown): LogValidator {
   if (typeof v !== "function") {
     throw specError(
       "logValidator",
-      { invalidLogValidator: v },
+      ["invalid_log_validator", v],
       id,
       `'logValidator' must be a function (level, report) => "short" | "long" | "none", got ${
         formatTerm(v)
@@ -302,7 +302,7 @@ export function normaliseOwn(spec: unknown): OwnSpec {
   if (typeof append !== "boolean") {
     throw specError(
       "append",
-      { invalidAppend: append },
+      ["invalid_append", append],
       id,
       `'append' must be a boolean, got ${formatTerm(append)}`,
     );
@@ -350,8 +350,8 @@ export function normaliseDefault(spec: unknown): DefaultChildspec {
   const fail = (key: string, why: string) =>
     new ChildSpecError(
       key,
-      { invalidDefaultChildspec: key },
-      `Invalid default childspec: ${why}`,
+      ["invalid_default_childspec", key],
+      `Cannot use default childspec: ${why}`,
     );
   if (!isObject(spec)) {
     throw fail(
@@ -496,7 +496,7 @@ export function normaliseOwns(specs: unknown): OwnSpec[] {
     if (out.some((o) => sameTerm(o.id, own.id))) {
       throw specError(
         "id",
-        { duplicateChildName: own.id },
+        ["duplicate_child_name", own.id],
         undefined,
         `two children have the id ${formatTerm(own.id)}`,
       );

@@ -15,7 +15,6 @@ import {
 import {
   backoffDelay,
   cancelPending,
-  isNormalExit,
   type PendingRestart,
   type RestartTimer,
   type Retry,
@@ -25,6 +24,7 @@ import {
 import { type ChildState, move, STARTING, STOPPED } from "./_child_table.ts";
 import { type DistributiveOmit, then } from "./_request.ts";
 import { getClock } from "./clock.ts";
+import { isCleanExit } from "./_safe.ts";
 import { EventHub } from "./_events.ts";
 import { ChildTable } from "./_child_table.ts";
 import {
@@ -120,7 +120,7 @@ export class Stop {
 export type Step = Stop | undefined;
 
 function isOkShutdown(reason: unknown, brutal: boolean): boolean {
-  return isNormalExit(reason) || (brutal && reason === "killed");
+  return isCleanExit(reason) || (brutal && reason === "killed");
 }
 
 /** Directors by pid: the table the lock-free reads use. */
@@ -342,10 +342,10 @@ export class Dir {
   runPlan(child: Child, reason: unknown): Step | Promise<Step> {
     const { id, plan, count } = child.spec;
     if (plan.length === 0) {
-      return new Stop({ emptyPlanChildTerminated: { id, reason } });
+      return new Stop(["empty_plan_child_terminated", id, reason]);
     }
     if (child.cycles >= count) {
-      return new Stop({ reachedMaxRestartPlan: { id, reason } });
+      return new Stop(["reached_max_restart_plan", id, reason]);
     }
     const element = plan[child.index];
     if (++child.index >= plan.length) {
@@ -359,22 +359,15 @@ export class Dir {
       try {
         r = element(reason, n, id);
       } catch (error) {
-        return new Stop({
-          runPlanElement: {
-            id,
-            reason: { funCrash: error },
-            childLastErrorReason: reason,
-          },
-        });
+        return new Stop(["run_plan_element", id, ["fun_crash", error], reason]);
       }
       if (typeof r === "function" || badAction(r) !== undefined) {
-        return new Stop({
-          runPlanElement: {
-            id,
-            reason: { funBadReturn: r },
-            childLastErrorReason: reason,
-          },
-        });
+        return new Stop([
+          "run_plan_element",
+          id,
+          ["fun_bad_return", r],
+          reason,
+        ]);
       }
       action = r as PlanAction;
     } else action = element;

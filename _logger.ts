@@ -6,6 +6,7 @@
 // none of them may throw, whatever the values in a report: formatting is
 // guarded field by field, and a logger that throws is caught.
 import { formatTerm } from "./_format.ts";
+import { isCleanExit } from "./_safe.ts";
 import { getClock } from "./clock.ts";
 import type { Pid } from "./_runtime.ts";
 import type {
@@ -226,20 +227,6 @@ export interface ChildEvent {
   readonly reason?: unknown;
   readonly delay?: number;
   readonly restartAt?: number;
-}
-
-/** What OTP counts as a clean exit: no report for it. */
-export function isCleanExit(reason: unknown): boolean {
-  if (reason === "normal" || reason === "shutdown") return true;
-  if (reason === null || typeof reason !== "object") return false;
-  try {
-    if (Array.isArray(reason)) {
-      return reason.length === 2 && reason[0] === "shutdown";
-    }
-    return Object.prototype.hasOwnProperty.call(reason, "shutdown");
-  } catch {
-    return false; // a Proxy that throws: not clean
-  }
 }
 
 /**
@@ -470,6 +457,10 @@ function text(r: Report): string {
       return `=NOTICE REPORT= node ${str(r.node)}: node ${
         str(r.name)
       } is down (${safeFormat(r.reason)})`;
+    case "fenced":
+      return `=WARNING REPORT= node ${str(r.node)}: cluster tracker ${
+        str(r.name)
+      } killed ${str(r.count)} children: ${str(r.message)}`;
     default:
       return `=REPORT= ${safeFormat(r)}`;
   }

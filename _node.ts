@@ -70,7 +70,7 @@ import {
 } from "./_wire.ts";
 import { genServerRemote } from "./_gen_server_remote.ts";
 import { getClock, type TimerHandle } from "./clock.ts";
-import { CallError, WireDecodeError } from "./errors.ts";
+import { CallError, ClusterError, WireDecodeError } from "./errors.ts";
 import { enabled, log } from "./_logger.ts";
 import { stop as stopServer } from "./gen_server.ts";
 import { GlobalNames } from "./_global.ts";
@@ -191,7 +191,13 @@ export class Node implements RemoteKind, WirePeer {
   /** Connects, subscribes, and starts the heartbeats. */
   async start(): Promise<void> {
     if (connected !== null) {
-      throw new Error("already_connected");
+      throw new ClusterError(
+        "already_connected",
+        "connect",
+        `this runtime is node ${
+          JSON.stringify(connected.name)
+        } already (one node per runtime)`,
+      );
     }
     connected = this;
     try {

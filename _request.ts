@@ -173,9 +173,20 @@ export function notSupportedMessage(
   }: ${kind} does not answer this request${hint === "" ? "" : ` (${hint})`}`;
 }
 
-/** The message of an `"unknown_request"` reply to a bare call. */
-export function unknownRequestMessage(kind: string, req: unknown): string {
-  return `${kind} got an unknown request ${
+/**
+ * Why a bare call was answered `"unknown_request"`: `unknown request "bogus"
+ * (call its module's functions, not GenServer.call)`.
+ */
+export function unknownRequestWhy(req: unknown): string {
+  return `unknown request ${
     formatTerm(req)
   } (call its module's functions, not GenServer.call)`;
+}
+
+/**
+ * The message of an `"unknown_request"` reply to a bare call, in the one
+ * form: `Cannot call supervisor <0.12.0>: unknown request "bogus" (...)`.
+ */
+export function unknownRequestMessage(server: string, req: unknown): string {
+  return `Cannot call ${server}: ${unknownRequestWhy(req)}`;
 }

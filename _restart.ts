@@ -7,19 +7,8 @@
 // answers.
 
 import { deliver, type Proc } from "./_runtime.ts";
-import { isCleanExit } from "./_logger.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
-import { isInstance } from "./_safe.ts";
-
-/**
- * Whether an exit reason is a clean one (a transient child is not
- * restarted, nothing is reported): `"normal"`, `"shutdown"`,
- * `{ shutdown: detail }` (an own `shutdown` key, OTP's `{shutdown, Detail}`)
- * or the tuple spelling `["shutdown", detail]`. A hostile reason (a Proxy
- * whose traps throw) is not clean, and never throws. One definition with
- * the logger's (`isCleanExit`), so what restarts and what is reported agree.
- */
-export const isNormalExit: (reason: unknown) => boolean = isCleanExit;
+import { isCleanExit, isInstance } from "./_safe.ts";
 
 /** What a child's exit calls for (see {@linkcode exitAction}). */
 export type ExitAction = "restart" | "keep" | "remove";
@@ -27,7 +16,7 @@ export type ExitAction = "restart" | "keep" | "remove";
 /**
  * OTP's `do_restart` (Elixir's `maybe_restart_child`) as a pure function:
  * what a child's restart type makes of its exit reason. A temporary child
- * is removed; a transient one that exited cleanly ({@linkcode isNormalExit})
+ * is removed; a transient one that exited cleanly (`isCleanExit` in `_safe.ts`)
  * is kept, stopped; anything else restarts. The module decides what
  * `"keep"` means for it (a dynamic supervisor removes the child, the
  * tracker forgets it) and how to restart (at once, delayed, a group).
@@ -37,7 +26,7 @@ export function exitAction(
   reason: unknown,
 ): ExitAction {
   if (restart === "temporary") return "remove";
-  if (restart === "transient" && isNormalExit(reason)) return "keep";
+  if (restart === "transient" && isCleanExit(reason)) return "keep";
   return "restart";
 }
 

@@ -705,7 +705,7 @@ export class Receiver extends Timed {
     endReceive(this);
     this.reject(
       new TimeoutError(
-        `receive in ${this.proc.pid} timed out after ${this.timeout} ms`,
+        `Cannot receive in ${this.proc.pid}: no matching message within ${this.timeout} ms`,
         this.timeout,
       ),
     );
@@ -770,7 +770,7 @@ export function receiveIn(
   if (timeout <= 0) {
     return Promise.reject(
       new TimeoutError(
-        `receive in ${proc.pid} found no matching message (timeout 0)`,
+        `Cannot receive in ${proc.pid}: no matching message (timeout 0)`,
         0,
       ),
     );

@@ -38,16 +38,24 @@ export function isInstance<T>(
 }
 
 /**
- * Whether `reason` is a `{ shutdown: detail }` exit reason (OTP's
- * `{shutdown, Detail}`): false for non-objects and for a value whose `in`
- * check throws.
+ * Whether an exit reason is a clean one, as OTP counts it: `"normal"`,
+ * `"shutdown"`, or the tuple `["shutdown", detail]` (OTP's
+ * `{shutdown, Detail}`: an array of exactly two elements whose first is
+ * `"shutdown"`). Nothing else is: not `["shutdown"]`, not an object with a
+ * `shutdown` key. The one definition the library uses wherever it matters:
+ * a transient child is not restarted, no crash is reported, a table
+ * manager's consumer stopped on purpose, an application exits with code 0.
+ * A hostile reason (a Proxy whose traps throw, a revoked Proxy) is not
+ * clean, and the check never throws.
  */
-export function isShutdownTuple(reason: unknown): boolean {
+export function isCleanExit(reason: unknown): boolean {
+  if (reason === "normal" || reason === "shutdown") return true;
   if (reason === null || typeof reason !== "object") return false;
   try {
-    return "shutdown" in reason;
+    return Array.isArray(reason) && reason.length === 2 &&
+      reason[0] === "shutdown";
   } catch {
-    return false;
+    return false; // a Proxy whose trap throws, a revoked Proxy: not clean
   }
 }
 

@@ -18,7 +18,7 @@ import {
   Failure,
   request as call,
   requestOf,
-  unknownRequestMessage,
+  unknownRequestWhy,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
 import { formatTerm } from "./_format.ts";
@@ -369,7 +369,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
     }
     return reply(
       new TrackerError("call", trk.name, request, "unknown_request", {
-        why: unknownRequestMessage("it", request),
+        why: unknownRequestWhy(request),
       }),
       trk,
     );
@@ -484,9 +484,9 @@ class OpenWait extends TimedWait {
   expire(): void {
     this.giveUp(
       new TimeoutError(
-        `findOrOpen of child ${formatTerm(this.open.id)} in tracker ${
+        `Cannot findOrOpen child ${formatTerm(this.open.id)} of tracker ${
           JSON.stringify(this.trk.name)
-        } timed out after ${this.timeout} ms`,
+        }: it was not running within ${this.timeout} ms`,
         this.timeout,
       ),
     );

@@ -147,8 +147,14 @@ export interface FullSpec {
   readonly afterTerminate: AfterTerminate | undefined;
 }
 
-function specError(key: string, reason: unknown, why: string): ChildSpecError {
-  return new ChildSpecError(key, reason, `Invalid child spec: ${why}`);
+function specError(
+  key: string,
+  reason: unknown,
+  why: string,
+  id?: unknown,
+): ChildSpecError {
+  const who = id === undefined ? "" : ` ${formatTerm(id)}`;
+  return new ChildSpecError(key, reason, `Cannot use child spec${who}: ${why}`);
 }
 
 /** A frozen deep copy of a valid key (arrays copied, so callers keep theirs). */
@@ -229,22 +235,21 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   if (!isKey(s.id)) {
     throw specError(
       "id",
-      { invalidId: s.id },
+      ["invalid_id", s.id],
       `'id' must be a number, string, boolean, null, bigint, Pid, Ref or an array of those, got ${
         formatTerm(s.id)
       }`,
     );
   }
-  // Only for messages: formatting costs more than the whole check.
-  const name = () => formatTerm(s.id);
   const restart = checkRestart(s.restart ?? "temporary", s.id);
   if (s.start === undefined && !(existing && restart === "temporary")) {
     throw specError(
       "start",
       "missing_start",
       existing
-        ? `child ${name()}: 'start' is needed to restart a ${restart} child`
-        : `child ${name()}: 'start' is missing`,
+        ? `'start' is needed to restart a ${restart} child`
+        : `'start' is missing`,
+      s.id,
     );
   }
   if (s.start !== undefined) checkStart(s.start, s.id);
@@ -254,10 +259,9 @@ function checkSpec(spec: unknown, existing: boolean): FullSpec {
   if (afterTerminate !== undefined && typeof afterTerminate !== "function") {
     throw specError(
       "afterTerminate",
-      { invalidAfterTerminate: afterTerminate },
-      `child ${name()}: 'afterTerminate' must be a function, got ${
-        formatTerm(afterTerminate)
-      }`,
+      ["invalid_after_terminate", afterTerminate],
+      `'afterTerminate' must be a function, got ${formatTerm(afterTerminate)}`,
+      s.id,
     );
   }
   return Object.freeze({

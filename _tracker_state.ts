@@ -232,11 +232,11 @@ export class AttrWait extends TimedWait {
   expire(): void {
     this.fail(
       new TimeoutError(
-        `getAttr ${JSON.stringify(this.key)} of child ${
+        `Cannot getAttr ${JSON.stringify(this.key)} of child ${
           formatTerm(this.id)
-        } in tracker ${
+        } of tracker ${
           JSON.stringify(this.trk.name)
-        } timed out after ${this.timeout} ms`,
+        }: it was not set within ${this.timeout} ms`,
         this.timeout,
       ),
     );

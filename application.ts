@@ -61,7 +61,7 @@
  *
  * ## Exit code
  * `0` when the root ended with a shutdown reason (`"normal"`, `"shutdown"`,
- * `["shutdown", detail]` or `{ shutdown: detail }`), `1` otherwise, and `1`
+ * or `["shutdown", detail]`), `1` otherwise, and `1`
  * also:
  * - when the root was a supervisor or a tracker that gave up after too many
  *   restarts: it exits `"shutdown"` (OTP's reason), yet the program failed,
@@ -165,6 +165,7 @@ import {
   type StartReturn,
 } from "./_child.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
+import { isCleanExit } from "./_safe.ts";
 import { microtask } from "./_microtask.ts";
 import { ApplicationError } from "./errors.ts";
 import {
@@ -634,7 +635,7 @@ export class RunningApplication implements AsyncDisposable {
 
   async #finish(reason: unknown): Promise<void> {
     const cause = this.#cause ??= "exited";
-    const shutdown = isShutdown(reason);
+    const shutdown = isCleanExit(reason);
     let exitCode = shutdown && !this.#gaveUp && !this.#uncaught ? 0 : 1;
     try {
       cancelTimeout(this.#deadline);
@@ -706,21 +707,6 @@ export class RunningApplication implements AsyncDisposable {
   static {
     create = (settings) => new RunningApplication(settings);
     launchApp = (app, start) => app.#launch(start);
-  }
-}
-
-/** Whether an exit reason is a shutdown (exit code 0); never throws. */
-function isShutdown(reason: unknown): boolean {
-  if (reason === "normal" || reason === "shutdown") return true;
-  try {
-    if (Array.isArray(reason)) {
-      return reason.length === 2 && reason[0] === "shutdown";
-    }
-    return reason !== null && typeof reason === "object" &&
-      Object.keys(reason).length === 1 &&
-      Object.hasOwn(reason, "shutdown");
-  } catch {
-    return false; // a Proxy that throws is no shutdown reason
   }
 }
 

@@ -265,7 +265,7 @@ export class VirtualClock implements Clock {
     while (this.#timers.length > 0 && this.#timers[0].at !== Infinity) {
       if (fired++ >= limit) {
         throw new RangeError(
-          `VirtualClock.runAll() fired ${limit} timers and more are pending: a timer re-arms itself forever?`,
+          `Cannot runAll on VirtualClock: ${limit} timers fired and more are pending (a timer re-arms itself forever?)`,
         );
       }
       const timer = this.#timers.shift()!;

@@ -108,8 +108,8 @@
  * - A node that went down (missed its lease) and comes back with the same
  *   incarnation is up again, but what was monitored or linked on it had its
  *   `"noconnection"`: monitor or link again, as after a netsplit in Erlang.
- * - Not built yet: global names (`registerGlobal`), the cluster-wide
- *   tracker, the failover demo. Node names are not checked for uniqueness
+ * - Not built yet: global names (`registerGlobal`). The cluster-wide
+ *   tracker is `@steward/steward/cluster-tracker`. Node names are not checked for uniqueness
  *   (two live nodes with one name confuse their peers: give each node its
  *   own name). These come next (issue 15).
  * - One node per runtime: a second `connect` while one is open fails with
@@ -117,7 +117,7 @@
  *
  * @module
  */
-import { connectedNode, Node, type NodeConfig } from "./_node.ts";
+import { Node, type NodeConfig } from "./_node.ts";
 import { currentProc, Pid } from "./_runtime.ts";
 import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
@@ -279,7 +279,11 @@ export class ClusterNode {
       const node = new Node(config);
       await node.start();
       const handle = new ClusterNode(node, signal);
-      if (signal?.aborted) await handle.close();
+      if (signal?.aborted) {
+        // Aborted while connecting: the connect fails with its reason.
+        await handle.close();
+        throw signal.reason;
+      }
       return handle;
     };
   }
@@ -679,15 +683,6 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     );
   }
   if (signal?.aborted) throw signal.reason;
-  if (connectedNode() !== null) {
-    throw new ClusterError(
-      "already_connected",
-      "connect",
-      `this runtime is node ${
-        JSON.stringify(connectedNode()!.name)
-      } already (one node per runtime)`,
-    );
-  }
   const nats: Record<string, unknown> = {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -22,9 +22,9 @@
  * on; after the last element the plan starts over. `count` (default 3) is how
  * many times the whole plan may run: with `plan: ["restart"]` and `count: 2`
  * the child is restarted twice and its third exit stops the director with
- * `{ reachedMaxRestartPlan: { id, reason } }`. `count: 0` stops it at the
+ * `["reached_max_restart_plan", id, reason]`. `count: 0` stops it at the
  * first exit, `Infinity` never. An empty plan stops it at the first exit with
- * `{ emptyPlanChildTerminated: { id, reason } }`. A restart that fails counts
+ * `["empty_plan_child_terminated", id, reason]`. A restart that fails counts
  * as an exit: it runs the next element, with the start's failure as the
  * reason (so with `count: Infinity`, a `"restart"` whose start keeps failing
  * retries as fast as the director can, as director's README warns: give
@@ -32,8 +32,8 @@
  * count given to plan functions (and returned by
  * {@linkcode getRestartCount}) is 1 at the first exit. A plan function that
  * throws or returns something that is not a plan element stops the director
- * with `{ runPlanElement: { id, reason: { funCrash: e } | { funBadReturn: v },
- * childLastErrorReason } }`.
+ * with `["run_plan_element", id, ["fun_crash", e] | ["fun_bad_return", v],
+ * childLastErrorReason]`.
  *
  * ## Default childspec and `append`
  * A director has a default childspec (a child spec without `id` and
@@ -574,7 +574,11 @@ function fail(
   code: DirectorErrorCode,
   details?: { reason?: unknown; pid?: Pid },
 ): Failure {
-  return new Failure(new DirectorError(op, child, code, details));
+  // Called in the director's own handlers: the current process is it.
+  const server = `director ${formatTerm(currentProc().pid)}`;
+  return new Failure(
+    new DirectorError(op, child, code, { ...details, server }),
+  );
 }
 
 type Request =
@@ -605,7 +609,7 @@ function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
       raw,
       "unknown_request",
       undefined,
-      unknownRequestMessage("a director", raw),
+      unknownRequestMessage(`director ${formatTerm(dir.pid)}`, raw),
     );
   }
   const request = parts as unknown as Request;
@@ -759,7 +763,7 @@ function setUp(
 ): genServer.InitResult<Dir> | Promise<genServer.InitResult<Dir>> {
   if (value === "ignore" && fromInit) return "ignore";
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return ["stop", { initBadReturn: value }];
+    return ["stop", ["init_bad_return", value]];
   }
   const v = value as Record<string, unknown>;
   if (fromInit && "stop" in v) return ["stop", v.stop];
@@ -774,7 +778,7 @@ function setUp(
     fulls = owns.map((o) => effective(o, dir.default));
   } catch (error) {
     if (!(error instanceof ChildSpecError)) throw error;
-    return ["stop", { startSpec: error.reason }];
+    return ["stop", ["start_spec", error.reason]];
   }
   return startInitial(dir, owns, fulls);
 }
@@ -789,9 +793,10 @@ async function startInitial(
     const outcome = await dir.start(child);
     if (failed(outcome)) {
       await dir.terminateAll();
-      return ["stop", {
-        shutdown: { failedToStartChild: child.spec.id, reason: outcome.error },
-      }];
+      return ["stop", [
+        "shutdown",
+        ["failed_to_start_child", child.spec.id, outcome.error],
+      ]];
     }
     if (outcome !== "ignore") {
       dir.add(child);
@@ -1141,11 +1146,11 @@ function lookupDir(op: string, director: unknown): Dir | undefined {
  *   childspec given as an object.
  * @throws {TypeError} (rejects) for invalid options.
  * @throws {StartError} (rejects) if a child failed to start (reason
- *   `{ shutdown: { failedToStartChild: id, reason } }`; the children already
+ *   `["shutdown", ["failed_to_start_child", id, reason]]`; the children already
  *   started were stopped, newest first); if init returned `"ignore"` (reason
  *   `"ignore"`), `{ stop: reason }` (`reason`), something else
- *   (`{ initBadReturn: value }`), threw (what it threw), or specs that are
- *   not valid (`{ startSpec: r }`).
+ *   (`["init_bad_return", value]`), threw (what it threw), or specs that are
+ *   not valid (`["start_spec", r]`).
  *
  * @example
  * ```ts
@@ -1755,6 +1760,7 @@ export function getPid(director: Dest, id: unknown): Pid {
     "getPid",
     id,
     c === undefined ? "not_found" : c.restarting ? "restarting" : "not_running",
+    { server: `director ${formatTerm(d.pid)}` },
   );
 }
 
@@ -1889,7 +1895,9 @@ export function getChildspec(director: Dest, child: unknown): FullChildSpec {
   const d = dirOf("getChildspec", director);
   const c = childOf(d, child);
   if (c === undefined) {
-    throw new DirectorError("getChildspec", child, "not_found");
+    throw new DirectorError("getChildspec", child, "not_found", {
+      server: `director ${formatTerm(d.pid)}`,
+    });
   }
   return c.spec;
 }
@@ -1920,7 +1928,9 @@ export function getRestartCount(director: Dest, id: unknown): number {
   const d = dirOf("getRestartCount", director);
   const c = d.find(id);
   if (c === undefined) {
-    throw new DirectorError("getRestartCount", id, "not_found");
+    throw new DirectorError("getRestartCount", id, "not_found", {
+      server: `director ${formatTerm(d.pid)}`,
+    });
   }
   return c.restartCount;
 }

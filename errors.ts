@@ -4,8 +4,13 @@
  * are the conditions a program reacts to: a process that is gone, a name that
  * is taken, a call that failed, a receive that timed out.
  *
+ * Messages have one form, "Cannot OP X of Y: why" (`Cannot startChild "w"
+ * of supervisor <0.12.0>: its start failed ("boom")`, `Cannot lookup on
+ * table "scores": it does not exist`); the OTP reason, where there is one,
+ * is quoted in it and kept as data in the error's fields.
+ *
  * Exit reasons are data: `"normal"`, `"shutdown"`, `"kill"`, `"killed"`,
- * `"noproc"`, `{ shutdown: detail }`, or whatever a process body threw. An
+ * `"noproc"`, `["shutdown", detail]`, or whatever a process body threw. An
  * error that carries one exposes it as `reason`.
  *
  * ```ts
@@ -40,7 +45,7 @@ import { causeOf } from "./_safe.ts";
  * import { ExitError } from "@steward/steward/errors";
  * import { spawnMonitor, receive } from "@steward/steward/process";
  * const [, ref] = spawnMonitor(() => {
- *   throw new ExitError({ shutdown: "done" });
+ *   throw new ExitError(["shutdown", "done"]);
  * });
  * const down = await receive((m) => Array.isArray(m) && m[1] === ref);
  * console.assert((down as unknown[])[4] !== undefined);
@@ -233,16 +238,29 @@ export class TimeoutError extends Error {
  */
 export type CallErrorCode = "noproc" | "timeout" | "calling_self" | "exited";
 
-/** The message of a failed call or stop, as OTP names the call. */
+/**
+ * The message of a failed call or stop: `Cannot call server <0.5.0> with
+ * "ping": no reply within 5000 ms ("timeout")`. `args` are the request (or
+ * the stop reason) and the timeout.
+ */
 function callMessage(
   operation: "call" | "stop",
   server: unknown,
   args: readonly unknown[],
   reason: unknown,
 ): string {
-  return `GenServer.${operation}(${
-    [server, ...args].map(formatTerm).join(", ")
-  }) failed: ${formatTerm(reason)}`;
+  let why: string;
+  if (reason === "noproc") why = 'no such process ("noproc")';
+  else if (reason === "calling_self") {
+    why = 'a server cannot call itself ("calling_self")';
+  } else if (reason === "timeout") {
+    why = `${operation === "call" ? "no reply" : "it did not exit"} within ${
+      formatTerm(args[1])
+    } ms ("timeout")`;
+  } else why = `it exited with ${formatTerm(reason)}`;
+  return `Cannot ${operation} server ${formatTerm(server)} with ${
+    formatTerm(args[0])
+  }: ${why}`;
 }
 
 /** `instanceof` as if no `Symbol.hasInstance` were defined. */
@@ -421,7 +439,7 @@ function startCode(reason: unknown): StartErrorCode {
  * A gen_server did not start. `reason` is OTP's: `"ignore"` when init
  * returned `"ignore"`, `"timeout"` when init outlived its timeout,
  * `["already_started", pid]` when the name was taken, the reason of
- * `["stop", reason]` or `["error", reason]`, `{ badReturnValue: value }`, or
+ * `["stop", reason]` or `["error", reason]`, `["bad_return_value", value]`, or
  * what init threw; `code` sorts these out (a {@linkcode StartErrorCode}).
  *
  * A timeout is a {@linkcode StartTimeoutError}: a {@linkcode TimeoutError}
@@ -451,13 +469,20 @@ export class StartError extends Error {
    * @param reason why the start failed.
    */
   constructor(reason: unknown) {
+    const code = startCode(reason);
     super(
-      `GenServer did not start: ${formatTerm(reason)}`,
+      `Cannot start GenServer: ${
+        code === "ignore"
+          ? 'its init returned "ignore"'
+          : code === "already_started"
+          ? `its name is taken (${formatTerm(reason)})`
+          : `it failed (${formatTerm(reason)})`
+      }`,
       causeOf(reason),
     );
     this.name = "StartError";
     this.reason = reason;
-    this.code = startCode(reason);
+    this.code = code;
   }
 
   /**
@@ -507,7 +532,10 @@ export class StartTimeoutError extends TimeoutError {
    * @param timeout the timeout in milliseconds.
    */
   constructor(timeout: number) {
-    super(`GenServer did not start: "timeout"`, timeout);
+    super(
+      `Cannot start GenServer: its init did not return within ${timeout} ms ("timeout")`,
+      timeout,
+    );
     this.name = "StartTimeoutError";
   }
 }
@@ -618,7 +646,7 @@ export class EtsError extends Error {
  * import { ChildRequestError, SupervisorError } from "@steward/steward/errors";
  * const e = new SupervisorError("deleteChild", "db", "not_found");
  * console.assert(e instanceof ChildRequestError && e.code === "not_found");
- * console.assert(e.message === 'deleteChild "db" failed: not_found');
+ * console.assert(e.message === 'Cannot deleteChild "db": no such child');
  * ```
  */
 export class ChildRequestError<C extends string = string> extends Error {
@@ -639,19 +667,22 @@ export class ChildRequestError<C extends string = string> extends Error {
    * @param operation the request.
    * @param child the child id or pid it named.
    * @param code why it failed.
-   * @param details `reason` and `pid`, as above.
-   * @param message the full message. @default {ChildRequestError.describe(operation, child, code, details?.reason)}
+   * @param details `reason` and `pid`, as above, and `server`: the
+   *   supervisor-like process as the message names it (`"supervisor
+   *   <0.12.0>"`).
+   * @param message the full message. @default {ChildRequestError.describe(operation, child, code, details?.reason, details?.server)}
    */
   constructor(
     operation: string,
     child: unknown,
     code: C,
-    details?: { reason?: unknown; pid?: Pid },
+    details?: { reason?: unknown; pid?: Pid; server?: string },
     message: string = ChildRequestError.describe(
       operation,
       child,
       code,
       details?.reason,
+      details?.server,
     ),
   ) {
     const reason = details?.reason;
@@ -665,20 +696,27 @@ export class ChildRequestError<C extends string = string> extends Error {
   }
 
   /**
-   * The usual message: `<operation> <child> failed: <code>`, with the
-   * reason in parentheses for `"start_failed"`.
+   * The usual message, "Cannot OP X of Y: why": `Cannot startChild "w" of
+   * supervisor <0.12.0>: its start failed ("boom")`. The code is said in
+   * words (an unknown code as it is), with the reason in parentheses for
+   * `"start_failed"`; without `server`, the "of Y" part is left out.
    *
    * @param operation the request.
    * @param child the child id or pid it named.
    * @param code why it failed.
    * @param reason the child's failure reason.
+   * @param server the supervisor-like process, as the message names it.
    * @returns the message.
    *
    * @example
    * ```ts
    * import { ChildRequestError } from "@steward/steward/errors";
-   * const m = ChildRequestError.describe("startChild", "w", "start_failed", "boom");
-   * console.assert(m === 'startChild "w" failed: start_failed ("boom")');
+   * const m = ChildRequestError.describe(
+   *   "startChild", "w", "start_failed", "boom", "supervisor <0.12.0>",
+   * );
+   * console.assert(
+   *   m === 'Cannot startChild "w" of supervisor <0.12.0>: its start failed ("boom")',
+   * );
    * ```
    */
   static describe(
@@ -686,12 +724,31 @@ export class ChildRequestError<C extends string = string> extends Error {
     child: unknown,
     code: string,
     reason?: unknown,
+    server?: string,
   ): string {
-    return `${operation} ${formatTerm(child)} failed: ${code}${
-      code === "start_failed" ? ` (${formatTerm(reason)})` : ""
-    }`;
+    const why = code === "start_failed"
+      ? `its start failed (${formatTerm(reason)})`
+      : Object.hasOwn(CHILD_WHY, code)
+      ? CHILD_WHY[code]
+      : code;
+    return `Cannot ${operation} ${formatTerm(child)}${
+      server === undefined ? "" : ` of ${server}`
+    }: ${why}`;
   }
 }
+
+/** The codes of the supervisor-like modules, in words (for messages). */
+const CHILD_WHY: Readonly<Record<string, string>> = {
+  not_found: "no such child",
+  already_started: "it is already running",
+  already_present: "it exists but is not running",
+  running: "it is running (terminate it first)",
+  restarting: "it is restarting",
+  not_running: "it is not running",
+  simple_one_for_one: "not for a simple_one_for_one supervisor",
+  max_children: "the supervisor has max_children children",
+  noproc: "no such process",
+};
 
 /**
  * Why a supervisor request failed (OTP's `{error, ...}` results):
@@ -747,8 +804,8 @@ export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
 /**
  * A child spec or supervisor flag that is not valid (OTP's child spec and
  * `supervisor_data` errors). `key` names the offending key, `reason` is the
- * OTP-style term (`"missing_id"`, `{ invalidRestartType: "forever" }`,
- * `{ duplicateChildName: id }`...), the message says what is wrong and why.
+ * OTP-style term (`"missing_id"`, `["invalid_restart_type", "forever"]`,
+ * `["duplicate_child_name", id]`...), the message says what is wrong and why.
  *
  * @example
  * ```ts
@@ -839,7 +896,9 @@ export class ApplicationError extends Error {
         ? `Cannot start application ${
           JSON.stringify(application)
         }: an application is already running (one root per program)`
-        : `Application ${JSON.stringify(application)} did not start: ${what}`,
+        : `Cannot start application ${
+          JSON.stringify(application)
+        }: its start failed (${what})`,
       isError ? { cause: reason } : undefined,
     );
     this.name = "ApplicationError";
@@ -939,5 +998,66 @@ export class ClusterError extends Error {
     this.name = "ClusterError";
     this.code = code;
     this.operation = operation;
+  }
+}
+
+/**
+ * Why a cluster tracker operation failed: `"not_owner"` (this node does not
+ * hold the id, so it cannot write its attributes), `"fenced"` (this node's
+ * lease lapsed: its children for the id were stopped), `"timeout"` (the id
+ * could not be opened in time: its owner's lease has not lapsed, or no node
+ * answered), `"no_tracker"` (the node chosen by `place` has no such tracker),
+ * `"start_failed"` (the child's `start` threw), or `"closed"` (the tracker is
+ * closed).
+ */
+export type ClusterTrackerErrorCode =
+  | "not_owner"
+  | "fenced"
+  | "timeout"
+  | "no_tracker"
+  | "start_failed"
+  | "closed";
+
+/**
+ * A cluster tracker operation failed (`@steward/steward/cluster-tracker`);
+ * `code` says why and `id` names the id.
+ *
+ * @example
+ * ```ts
+ * import { ClusterTrackerError } from "@steward/steward/errors";
+ * const e = new ClusterTrackerError("not_owner", "setAttr", "s1", "another node holds it");
+ * console.assert(e.code === "not_owner" && e.id === "s1");
+ * console.assert(e.message === 'Cannot setAttr "s1": another node holds it');
+ * ```
+ */
+export class ClusterTrackerError extends Error {
+  /** Why it failed. */
+  readonly code: ClusterTrackerErrorCode;
+  /** What was being done. */
+  readonly operation: string;
+  /** The id it was done for. */
+  readonly id: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param code why it failed.
+   * @param operation what was being done.
+   * @param id the id.
+   * @param detail the rest of the message.
+   * @param options the underlying error as `cause`.
+   */
+  constructor(
+    code: ClusterTrackerErrorCode,
+    operation: string,
+    id: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot ${operation} ${JSON.stringify(id)}: ${detail}`, options);
+    this.name = "ClusterTrackerError";
+    this.code = code;
+    this.operation = operation;
+    this.id = id;
   }
 }

@@ -20,7 +20,7 @@
  * `"hibernate"` (accepted, does nothing: there is no heap to shrink), or
  * `{ continue: arg }` (`handleContinue(arg, state)` runs next, before any
  * message already queued). Any other return stops the server with reason
- * `{ badReturnValue: value }`.
+ * `["bad_return_value", value]`.
  *
  * ## Failures
  * A callback that throws stops the server with the thrown value as its
@@ -31,7 +31,7 @@
  * or when it does not trap exits and an exit signal ends it.
  *
  * A server that stops with a reason other than `"normal"`, `"shutdown"` or
- * `["shutdown", x]` / `{ shutdown: x }` is reported, with its last message
+ * `["shutdown", x]` is reported, with its last message
  * and the reason (`server_terminated`, OTP's "Generic server terminating";
  * see logger.ts); a message it drops for want of `handleInfo` is a warning
  * (`unhandled_info`).
@@ -116,8 +116,8 @@ import {
   StartTimeoutError,
 } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { isInstance, thenOf } from "./_safe.ts";
-import { enabled, isCleanExit, log } from "./_logger.ts";
+import { isCleanExit, isInstance, thenOf } from "./_safe.ts";
+import { enabled, log } from "./_logger.ts";
 import type { Dest } from "./process.ts";
 import { genServerRemote } from "./_gen_server_remote.ts";
 
@@ -525,7 +525,7 @@ function after(
     // Reading the result threw (a Proxy's trap, a getter): it is a bad
     // return value, not a reason to leave the server half-stopped.
     if (proc.dead) return;
-    return terminateServer(proc, s, { badReturnValue: result });
+    return terminateServer(proc, s, ["bad_return_value", result]);
   }
 }
 
@@ -671,7 +671,7 @@ function afterNoReply(
       return terminateServer(proc, s, r[1]);
     }
   }
-  return terminateServer(proc, s, { badReturnValue: r });
+  return terminateServer(proc, s, ["bad_return_value", r]);
 }
 
 function applyAction(
@@ -1054,7 +1054,7 @@ function safeInitDone(
     return initDone(proc, b, parent, starter, r);
   } catch {
     if (proc.dead) return;
-    const reason = { badReturnValue: r };
+    const reason = ["bad_return_value", r];
     startFailed(proc, starter, reason, reason);
   }
 }
@@ -1108,7 +1108,7 @@ function initDone(
       return startFailed(proc, starter, r[1], "normal");
     }
   }
-  const reason = { badReturnValue: r };
+  const reason = ["bad_return_value", r];
   startFailed(proc, starter, reason, reason);
 }
 
@@ -1122,7 +1122,7 @@ function initDone(
  * @returns the server's pid, once `init` returned `["ok", ...]`.
  * @throws {StartError} (rejects) with OTP's reason: `"ignore"`,
  *   `["already_started", pid]`, the reason of `["stop", reason]` /
- *   `["error", reason]`, `{ badReturnValue: value }`, or what init threw.
+ *   `["error", reason]`, `["bad_return_value", value]`, or what init threw.
  * @throws {StartTimeoutError} (rejects) when init outlives `timeout` (also a
  *   `TimeoutError`, and a `StartError` with reason `"timeout"`).
  * @throws {unknown} (rejects) the signal's `reason` when `signal` aborts
@@ -1733,7 +1733,7 @@ function tagOf(message: unknown): [string, unknown] | undefined {
  * request without argument, `(n: number, s)`) so the request type is known.
  * The result is an ordinary behaviour: untyped {@linkcode call}s reach it
  * too. A request or cast that names no handler stops the server with reason
- * `{ badRequest: message }`, as an Erlang server crashes on a request no
+ * `["bad_request", message]`, as an Erlang server crashes on a request no
  * clause matches.
  *
  * @param spec `init`, `handleCall` and `handleCast` handler maps, and the
@@ -1790,13 +1790,13 @@ export function defineServer<
     handleCall(request, from, state) {
       const tagged = tagOf(request);
       const fn = tagged && calls[tagged[0]];
-      if (fn === undefined) return ["stop", { badRequest: request }, state];
+      if (fn === undefined) return ["stop", ["bad_request", request], state];
       return fn(tagged![1], state, from) as MaybePromise<CallResult<S>>;
     },
     handleCast(message, state) {
       const tagged = tagOf(message);
       const fn = tagged && casts[tagged[0]];
-      if (fn === undefined) return ["stop", { badRequest: message }, state];
+      if (fn === undefined) return ["stop", ["bad_request", message], state];
       return fn(tagged![1], state) as MaybePromise<NoReplyResult<S>>;
     },
   };

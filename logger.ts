@@ -44,9 +44,10 @@
  * | `application` | error, notice | application | name, message: an application stopped (notice when its exit code is 0), did not start, was killed past its `shutdown`, got a second signal, or its `onStop` threw |
  * | `bad_frame` | warning | cluster | node (this node), message (the subject), reason (a `WireDecodeError`): a frame from the wire was malformed or hostile and was dropped |
  * | `node_down` | notice | cluster | node (this node), name (the node that went down), reason (`"noconnection"`, or `"closed"` when it said goodbye) |
+ * | `fenced` | warning | cluster | node (this node), name (the cluster tracker), count (children killed), message (why): this node's tracker lease lapsed or was revoked, so it killed its children for it (cluster_tracker.ts) |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
- * (`"normal"`, `"shutdown"`, `["shutdown", x]`, `{ shutdown: x }`) of a
+ * (`"normal"`, `"shutdown"`, `["shutdown", x]`) of a
  * transient or temporary child; a shutdown unless the child stopped as asked;
  * a gen_server's termination unless its reason is clean; a process's death
  * only when its body threw (not `exit(reason)`, not an exit signal).
@@ -179,7 +180,8 @@ export type ReportKind =
   | "application"
   | "internal_error"
   | "bad_frame"
-  | "node_down";
+  | "node_down"
+  | "fenced";
 
 /** The part of the library that made a report. */
 export type ReportSource =

@@ -21,6 +21,24 @@
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
+ * ## Names, tuples and messages
+ * - **OTP's words are spelled as OTP spells them**, snake_case: every string
+ *   value that is an Erlang atom (strategies `"one_for_one"`, restart types
+ *   `"transient"`, exit reasons `"normal"`, `"shutdown"`, `"noproc"`, event
+ *   `type`s `"child_exited"`, report kinds `"child_terminated"`, error codes
+ *   `"already_started"`, `"not_found"`, statuses `"restarting"`).
+ * - **JavaScript's names are camelCase**: functions (`startChild`,
+ *   `whichChildren`), option keys (`autoShutdown`, `maxChildren`) and object
+ *   fields (`restartAt`, `tableName`).
+ * - **A tuple is an array**, with its tag first: OTP's `{shutdown, Detail}`
+ *   is `["shutdown", detail]`, `{already_started, Pid}` is
+ *   `["already_started", pid]`, `{error, Reason}` is `["error", reason]`.
+ *   The clean exit reasons are exactly `"normal"`, `"shutdown"` and
+ *   `["shutdown", detail]` (an array of two); an object with a `shutdown`
+ *   key is an abnormal exit like any other value.
+ * - **Error messages read "Cannot OP X of Y: why"**: `Cannot startChild "w"
+ *   of supervisor <0.12.0>: its start failed ("boom")`.
+ *
  * ## Supervisors, directors, trackers: one protocol, one rule
  * - **Sync or async.** A read answered without a message is synchronous (a
  *   director's and a tracker's reads of their own tables: `getPid`,

@@ -16,7 +16,7 @@
  * | `"rest_for_one"` | the children started after it stop, then it and they restart |
  * | `"simple_one_for_one"` | one template spec; children added with startChild(sup, extraArgs) |
  *
- * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }`, `["shutdown", _]` | any other exit |
+ * | restart | exit `"normal"`, `"shutdown"`, `["shutdown", _]` | any other exit |
  * |---|---|---|
  * | `"permanent"` | restarted | restarted |
  * | `"transient"` | not restarted (spec kept) | restarted |
@@ -542,12 +542,17 @@ const START_OPTION_KEYS: readonly string[] = [
   "logger",
 ];
 
-function specError(key: string, reason: unknown, why: string): ChildSpecError {
-  return childSpecError(key, reason, undefined, why);
+function specError(
+  key: string,
+  reason: unknown,
+  why: string,
+  id?: unknown,
+): ChildSpecError {
+  return childSpecError(key, reason, id, why);
 }
 
 function flagError(key: string, reason: unknown, why: string): ChildSpecError {
-  return new ChildSpecError(key, reason, `Invalid supervisor flags: ${why}`);
+  return new ChildSpecError(key, reason, `Cannot use supervisor flags: ${why}`);
 }
 
 /**
@@ -561,12 +566,12 @@ function normaliseSpec(
 ): FullChildSpec {
   const s = checkSpecObject(spec);
   checkSpecKeys(s, CHILD_SPEC_KEYS);
-  const name = formatTerm(s.id);
   if (s.start === undefined) {
     throw specError(
       "start",
       "missing_start",
-      `child ${name}: 'start' is missing`,
+      `'start' is missing`,
+      s.id,
     );
   }
   checkStart(s.start, s.id);
@@ -576,25 +581,26 @@ function normaliseSpec(
   if (typeof significant !== "boolean") {
     throw specError(
       "significant",
-      { invalidSignificant: significant },
-      `child ${name}: 'significant' must be a boolean, got ${
-        formatTerm(significant)
-      }`,
+      ["invalid_significant", significant],
+      `'significant' must be a boolean, got ${formatTerm(significant)}`,
+      s.id,
     );
   }
   if (significant) {
     if (autoShutdown === "never") {
       throw specError(
         "significant",
-        { badCombination: { autoShutdown: "never", significant: true } },
-        `child ${name}: a significant child needs a supervisor whose autoShutdown is not "never"`,
+        ["bad_combination", { autoShutdown: "never", significant: true }],
+        `a significant child needs a supervisor whose autoShutdown is not "never"`,
+        s.id,
       );
     }
     if (restart === "permanent") {
       throw specError(
         "significant",
-        { badCombination: { restart: "permanent", significant: true } },
-        `child ${name}: a permanent child cannot be significant (it is always restarted)`,
+        ["bad_combination", { restart: "permanent", significant: true }],
+        `a permanent child cannot be significant (it is always restarted)`,
+        s.id,
       );
     }
   }
@@ -628,7 +634,7 @@ function normaliseSpecs(
     if (out.some((o) => sameTerm(o.id, full.id))) {
       throw specError(
         "id",
-        { duplicateChildName: full.id },
+        ["duplicate_child_name", full.id],
         `two children have the id ${formatTerm(full.id)}`,
       );
     }
@@ -689,7 +695,7 @@ function checkNumber(
   if (typeof value !== "number" || !ok(value)) {
     throw flagError(
       key,
-      { [`invalid${key[0].toUpperCase()}${key.slice(1)}`]: value },
+      [`invalid_${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, value],
       `'${key}' must be ${what}, got ${formatTerm(value)}`,
     );
   }
@@ -701,7 +707,7 @@ function normaliseBackoff(b: unknown): Required<Backoff> | null {
   if (b === null || typeof b !== "object") {
     throw flagError(
       "backoff",
-      { invalidBackoff: b },
+      ["invalid_backoff", b],
       `'backoff' must be an object { initial, max, factor?, jitter? }, got ${
         formatTerm(b)
       }`,
@@ -712,7 +718,7 @@ function normaliseBackoff(b: unknown): Required<Backoff> | null {
   if (unknown !== undefined) {
     throw flagError(
       "backoff",
-      { invalidBackoff: b },
+      ["invalid_backoff", b],
       `'backoff' has an ${unknownKeyMessage(unknown, BACKOFF_KEYS, "key")}`,
     );
   }
@@ -747,7 +753,7 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
     throw flagError(
       "spec",
-      { invalidType: spec },
+      ["invalid_type", spec],
       `the supervisor spec must be an object, got ${formatTerm(spec)}`,
     );
   }
@@ -757,7 +763,7 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
   if (unknown !== undefined) {
     throw flagError(
       unknown,
-      { unknownFlag: unknown },
+      ["unknown_flag", unknown],
       unknownKeyMessage(unknown, known, "key"),
     );
   }
@@ -767,7 +773,7 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
     // Elixir's DynamicSupervisor has one strategy, and says so.
     throw flagError(
       "strategy",
-      { invalidStrategy: s.strategy },
+      ["invalid_strategy", s.strategy],
       `a dynamic supervisor's 'strategy' can only be "one_for_one", got ${
         formatTerm(s.strategy)
       }`,
@@ -777,7 +783,7 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
   if (!dynamic && !STRATEGIES.includes(strategy as string)) {
     throw flagError(
       "strategy",
-      { invalidStrategy: strategy },
+      ["invalid_strategy", strategy],
       `'strategy' must be one of ${
         STRATEGIES.map((x) => `"${x}"`).join(", ")
       }, got ${formatTerm(strategy)}`,
@@ -801,7 +807,7 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
     // Its children cannot be significant: nothing could trigger it.
     throw flagError(
       "autoShutdown",
-      { invalidAutoShutdown: s.autoShutdown },
+      ["invalid_auto_shutdown", s.autoShutdown],
       `a dynamic supervisor's 'autoShutdown' can only be "never", got ${
         formatTerm(s.autoShutdown)
       }`,
@@ -811,7 +817,7 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
   if (!AUTO_SHUTDOWNS.includes(autoShutdown as string)) {
     throw flagError(
       "autoShutdown",
-      { invalidAutoShutdown: autoShutdown },
+      ["invalid_auto_shutdown", autoShutdown],
       `'autoShutdown' must be "never", "any_significant" or "all_significant", got ${
         formatTerm(autoShutdown)
       }`,
@@ -827,7 +833,7 @@ function normaliseFlags(spec: unknown, dynamic: boolean): Flags {
   if (!Array.isArray(extra)) {
     throw flagError(
       "extraArguments",
-      { invalidExtraArguments: extra },
+      ["invalid_extra_arguments", extra],
       `'extraArguments' must be an array, got ${formatTerm(extra)}`,
     );
   }
@@ -1274,7 +1280,11 @@ function fail(
   details?: { reason?: unknown; pid?: Pid },
   message?: string,
 ): Failure {
-  return new Failure(new SupervisorError(op, child, code, details, message));
+  // Called in the supervisor's own handlers: the current process is it.
+  const server = `supervisor ${formatTerm(currentProc().pid)}`;
+  return new Failure(
+    new SupervisorError(op, child, code, { ...details, server }, message),
+  );
 }
 
 type Reply = readonly ["reply", unknown, Sup];
@@ -1323,7 +1333,7 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
         if (s === "ignore") return "ignore" as const;
         if (s === null || typeof s !== "object" || Array.isArray(s)) {
           // OTP's {bad_return, {Mod, init, V}}.
-          return ["stop", { badReturnValue: s }] as const;
+          return ["stop", ["bad_return", s]] as const;
         }
         return setUp(proc, s, dynamic, log);
       });
@@ -1343,7 +1353,7 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
           request,
           "unknown_request",
           undefined,
-          unknownRequestMessage("a supervisor", request),
+          unknownRequestMessage(`supervisor ${formatTerm(sup.pid)}`, request),
         ),
         sup,
       );
@@ -1411,7 +1421,7 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
 
 /** OTP's `{supervisor_data, E}` / `{start_spec, E}`, from a spec error. */
 function badSpec(key: string, error: unknown): unknown {
-  return error instanceof ChildSpecError ? { [key]: error.reason } : error;
+  return error instanceof ChildSpecError ? [key, error.reason] : error;
 }
 
 /** init: check the spec, then start the children in order. */
@@ -1426,7 +1436,7 @@ function setUp(
   try {
     flags = normaliseFlags(spec, dynamic);
   } catch (error) {
-    return ["stop", badSpec("supervisorData", error)];
+    return ["stop", badSpec("supervisor_data", error)];
   }
   try {
     specs = dynamic ? [] : normaliseSpecs(
@@ -1434,7 +1444,7 @@ function setUp(
       flags.autoShutdown,
     );
   } catch (error) {
-    return ["stop", badSpec("startSpec", error)];
+    return ["stop", badSpec("start_spec", error)];
   }
   const sup = new Sup(proc, flags, log);
   // Killed (no terminate runs): its delayed restarts must not outlive it.
@@ -1443,7 +1453,7 @@ function setUp(
   });
   if (flags.strategy === "simple_one_for_one") {
     if (specs.length !== 1) {
-      return ["stop", { badStartSpec: specs.map((s) => s.id) }];
+      return ["stop", ["bad_start_spec", specs.map((s) => s.id)]];
     }
     sup.template = specs[0];
     return ["ok", sup];
@@ -1468,9 +1478,10 @@ async function startInitial(
         });
       }
       await sup.terminateAll();
-      return ["stop", {
-        shutdown: { failedToStartChild: spec.id, reason: outcome.error },
-      }];
+      return ["stop", [
+        "shutdown",
+        ["failed_to_start_child", spec.id, outcome.error],
+      ]];
     }
     if (outcome !== "ignore" || spec.restart !== "temporary") sup.add(child);
   }
@@ -1509,10 +1520,9 @@ function startChildIn(sup: Sup, arg: unknown): Reply | Promise<Reply> {
     if (sup.flags.strategy === "dynamic" && spec.significant) {
       throw specError(
         "significant",
-        { invalidSignificant: true },
-        `child ${
-          formatTerm(spec.id)
-        }: a dynamic supervisor's children cannot be significant`,
+        ["invalid_significant", true],
+        `a dynamic supervisor's children cannot be significant`,
+        spec.id,
       );
     }
   } catch (error) {
@@ -1722,11 +1732,11 @@ function launch(
  * @throws {ChildSpecError} (rejects) for an invalid spec or flag, given as
  *   an object.
  * @throws {StartError} (rejects) if a child failed to start (reason
- *   `{ shutdown: { failedToStartChild: id, reason } }`; the children already
+ *   `["shutdown", ["failed_to_start_child", id, reason]]`; the children already
  *   started were stopped, in reverse order), if init returned `"ignore"`
  *   (reason `"ignore"`), if the spec an init function returned is
- *   invalid (reason `{ startSpec: r }` or `{ supervisorData: r }`, or
- *   `{ badReturnValue: v }` if it is not an object at all), or if init
+ *   invalid (reason `["start_spec", r]` or `["supervisor_data", r]`, or
+ *   `["bad_return", v]` if it is not an object at all), or if init
  *   threw (reason: what it threw; an `ExitError`: its reason).
  *
  * @example

@@ -51,19 +51,19 @@
  * - **The manager holds the table** (waiting for the consumer): the table
  *   dies with it; ETS has no one else to give it to.
  * - A manager started for a table whose previous manager *crashed* (any
- *   reason but `"normal"`, `"shutdown"` or `{ shutdown: detail }`) and
+ *   reason but `"normal"`, `"shutdown"` or `["shutdown", detail]`) and
  *   whose table is gone (the consumer and the manager died together, say)
  *   emits `"lost"`, reports the loss through the library logger (kind
  *   `table_manager_lost_table`, level error, once per loss), then by default
  *   creates an empty table and carries on, as Immortal does
  *   (`onLost: "recreate"`), or fails to start with `StartError` reason
- *   `{ tableLost: tableName }` (`onLost: "fail"`: under a supervisor, every
+ *   `["table_lost", tableName]` (`onLost: "fail"`: under a supervisor, every
  *   restart then fails until the supervisor gives up). It never creates an
  *   empty table in silence. After a deliberate stop, a table that is gone
  *   is simply created anew. (`onTimeout: "stop"` counts as a crash: the
  *   table was lost.)
  * - One live manager per table name: another start rejects with
- *   `{ alreadyManaged: pid }`.
+ *   `["already_managed", pid]`.
  *
  * The manager is a gen_server that traps exits: started with
  * {@linkcode startLink}, it stops (running its cleanup) when its parent
@@ -149,7 +149,7 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { partsOf } from "./_safe.ts";
+import { isCleanExit, partsOf } from "./_safe.ts";
 import { refuseUnknown } from "./_options.ts";
 import { enabled, log } from "./_logger.ts";
 
@@ -161,7 +161,7 @@ export type TableOptions = Omit<CreateOptions, "heir">;
 /**
  * What a manager does when the consumer has not appeared within `timeout`:
  * `"wait"` on (the table stays with the manager), or `"stop"` (the manager
- * exits with `{ consumerTimeout: name }` and the table goes with it).
+ * exits with `["consumer_timeout", name]` and the table goes with it).
  */
 export type OnTimeout = "wait" | "stop";
 
@@ -169,7 +169,7 @@ export type OnTimeout = "wait" | "stop";
  * What a manager does at start when the previous manager of its table
  * crashed and the table is gone: `"recreate"` (an empty table, the default,
  * as Immortal) or `"fail"` (the start rejects with `StartError` reason
- * `{ tableLost: tableName }`). Either way a `"lost"` event is emitted and a
+ * `["table_lost", tableName]`). Either way a `"lost"` event is emitted and a
  * `table_manager_lost_table` error report logged first (the report once per
  * loss, however many starts fail on it).
  */
@@ -342,17 +342,6 @@ interface Managed {
 
 const managed = new Map<string, Managed>();
 
-/** Exit reasons of a deliberate stop (as a supervisor counts them). */
-function deliberate(reason: unknown): boolean {
-  if (reason === "normal" || reason === "shutdown") return true;
-  try {
-    return reason !== null && typeof reason === "object" &&
-      Object.keys(reason).length === 1 && "shutdown" in reason;
-  } catch {
-    return false; // a hostile reason (a Proxy's trap threw): not deliberate
-  }
-}
-
 /**
  * Logs a lost table (error level, through the library logger): the
  * previous manager crashed with `reason` and its table is gone.
@@ -454,7 +443,7 @@ const manager: GenServer<State, InitArg> = {
     const pid = proc.pid;
     const previous = managed.get(arg.tableName);
     if (previous !== undefined && !previous.manager.dead) {
-      return ["stop", { alreadyManaged: previous.manager.pid }];
+      return ["stop", ["already_managed", previous.manager.pid]];
     }
     let table: Table;
     let adopted = false;
@@ -474,7 +463,7 @@ const manager: GenServer<State, InitArg> = {
           reportLost(pid, arg.tableName, previous.reason, arg.onLost);
         }
         if (arg.onLost === "fail") {
-          return ["stop", { tableLost: arg.tableName }];
+          return ["stop", ["table_lost", arg.tableName]];
         }
       }
       table = create(arg.tableName, {
@@ -505,7 +494,7 @@ const manager: GenServer<State, InitArg> = {
       stopWaiting(s);
       const entry = managed.get(s.tableName);
       if (entry?.manager === dead) {
-        entry.crashed = !deliberate(dead.reason);
+        entry.crashed = !isCleanExit(dead.reason);
         entry.reason = dead.reason;
       }
     });
@@ -537,7 +526,7 @@ const manager: GenServer<State, InitArg> = {
       };
       return ["reply", status, s];
     }
-    return ["reply", { error: "unknownRequest" }, s];
+    return ["reply", ["error", "unknown_request"], s];
   },
 
   handleInfo(msg, s) {
@@ -556,7 +545,7 @@ const manager: GenServer<State, InitArg> = {
         timeout: s.timeout,
       });
       if (s.onTimeout === "stop") {
-        return ["stop", { consumerTimeout: s.consumer }, s];
+        return ["stop", ["consumer_timeout", s.consumer], s];
       }
       return ["noreply", s];
     }
@@ -596,7 +585,7 @@ const manager: GenServer<State, InitArg> = {
     stopWaiting(s);
     // Stopped on purpose while holding the table: it goes with us, and the
     // next manager of this name starts afresh.
-    if (deliberate(reason) && s.phase === "waiting") {
+    if (isCleanExit(reason) && s.phase === "waiting") {
       if (managed.get(s.tableName)?.manager === s.proc) {
         managed.delete(s.tableName);
       }
@@ -613,7 +602,7 @@ function checkTable(s: State) {
   const info = s.table.info();
   if (info === undefined) {
     hub.emit({ type: "lost", manager: s.proc.pid, tableName: s.tableName });
-    return ["stop", { tableLost: s.tableName }, s] as const;
+    return ["stop", ["table_lost", s.tableName], s] as const;
   }
   if (s.phase === "given" && info.owner !== s.proc.pid) {
     // The holder had passed it on: follow the new owner.
@@ -858,8 +847,8 @@ function initArg(
  * @param options `name`, `tableName`, `timeout`, `onTimeout`, `onLost`,
  *   `gift`.
  * @returns the manager's pid.
- * @throws {StartError} (rejects) with reason `{ alreadyManaged: pid }` (a
- *   live manager has this table), `{ tableLost: tableName }` (see the module
+ * @throws {StartError} (rejects) with reason `["already_managed", pid]` (a
+ *   live manager has this table), `["table_lost", tableName]` (see the module
  *   docs), or the `EtsError` of creating the table (a named table that
  *   exists).
  * @throws {TypeError} (rejects) for a malformed argument or option (and for
@@ -1076,7 +1065,7 @@ const ghost: GenServer<GhostState, GhostArg> = {
       s.timer = null;
       return ["reply", pending, s];
     }
-    return ["reply", { error: "unknownRequest" }, s];
+    return ["reply", ["error", "unknown_request"], s];
   },
 
   handleInfo(msg, s) {

@@ -342,8 +342,15 @@ export interface JoinOptions {
 /** The result type of a task (what its function returns, awaited). */
 export type TaskResult<K> = K extends Task<infer T> ? T : never;
 
-/** One task's outcome in {@linkcode yieldMany}: a result, an exit, or none yet. */
-export type YieldResult<T> = { ok: T } | { exit: unknown } | undefined;
+/**
+ * One task's outcome in {@linkcode yieldMany}: a result `["ok", result]`,
+ * an exit `["exit", reason]` (Elixir's `{:ok, result}` and `{:exit,
+ * reason}`: a tuple is an array), or `undefined`, none yet.
+ */
+export type YieldResult<T> =
+  | readonly ["ok", T]
+  | readonly ["exit", unknown]
+  | undefined;
 
 /**
  * Waits for a task's result (Elixir's `Task.await`). Only the process that
@@ -382,12 +389,12 @@ export async function join<T>(
   if (outcome === undefined) {
     const timeout = options?.timeout ?? DEFAULT_JOIN_TIMEOUT;
     throw new TimeoutError(
-      `task ${task.pid} gave no result within ${timeout} ms`,
+      `Cannot join task ${task.pid}: no result within ${timeout} ms`,
       timeout,
     );
   }
-  if ("exit" in outcome) throw new ExitError(outcome.exit);
-  return outcome.ok;
+  if (outcome[0] === "exit") throw new ExitError(outcome[1]);
+  return outcome[1];
 }
 
 /**
@@ -431,12 +438,12 @@ export async function joinMany<const Ts extends readonly Task<unknown>[]>(
       });
       if (outcome === undefined) {
         throw new TimeoutError(
-          `tasks gave no result within ${timeout} ms (first missing: ${task.pid})`,
+          `Cannot joinMany tasks: no result within ${timeout} ms (first missing: ${task.pid})`,
           timeout,
         );
       }
-      if ("exit" in outcome) throw new ExitError(outcome.exit);
-      return outcome.ok;
+      if (outcome[0] === "exit") throw new ExitError(outcome[1]);
+      return outcome[1];
     })) as { -readonly [K in keyof Ts]: TaskResult<Ts[K]> };
   } finally {
     // The waits still pending end here, so none is left to take a later
@@ -448,7 +455,7 @@ export async function joinMany<const Ts extends readonly Task<unknown>[]>(
 
 /**
  * Waits up to `timeout` for several tasks (Elixir's `Task.yield_many`) and
- * tells how each one stands: `{ ok: result }`, `{ exit: reason }`, or
+ * tells how each one stands: `["ok", result]`, `["exit", reason]`, or
  * `undefined` if it has not finished (it keeps running: {@linkcode join} it
  * later or {@linkcode shutdown} it). Never rejects for a task's failure.
  *
@@ -468,7 +475,7 @@ export async function joinMany<const Ts extends readonly Task<unknown>[]>(
  * const bad = await task.asyncNolink(sup, () => { throw "boom"; });
  * const slow = await task.asyncNolink(sup, () => new Promise(() => {}));
  * const [a, b, c] = await task.yieldMany([quick, bad, slow], { timeout: 50 });
- * assert.deepEqual([a, b, c], [{ ok: "done" }, { exit: "boom" }, undefined]);
+ * assert.deepEqual([a, b, c], [["ok", "done"], ["exit", "boom"], undefined]);
  * await task.shutdown(slow, "brutal_kill");
  * await supervisor.stop(sup);
  * ```
@@ -565,9 +572,9 @@ async function awaitOutcome<T>(
   const msg = m as unknown[];
   if (msg[0] === task.ref) {
     demonitor(task.ref, { flush: true });
-    return { ok: msg[1] as T };
+    return ["ok", msg[1] as T];
   }
-  return { exit: msg[4] };
+  return ["exit", msg[4]];
 }
 
 /**

@@ -34,7 +34,7 @@
  * | `"restarting"` | a permanent or transient child waits for its restart | undefined | none |
  * | `"stopped"` | terminated by terminateChild (not temporary): restartChild starts it | undefined | none |
  *
- * | restart | exit `"normal"`, `"shutdown"`, `{ shutdown: _ }`, `["shutdown", _]` | any other exit |
+ * | restart | exit `"normal"`, `"shutdown"`, `["shutdown", _]` | any other exit |
  * |---|---|---|
  * | `"temporary"` (default, as gen_tracker) | removed | removed |
  * | `"transient"` | removed | restarted |

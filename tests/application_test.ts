@@ -22,7 +22,7 @@ import {
   spawnLink,
   trapExit,
 } from "../process.ts";
-import { ApplicationError, StartError } from "../errors.ts";
+import { ApplicationError, ExitError, StartError } from "../errors.ts";
 import { captureReports, formatReport } from "../logger.ts";
 import { assertNoMessages, forever, settle, withClock } from "./_helpers.ts";
 
@@ -225,6 +225,30 @@ describe("Application.start()", () => {
 });
 
 describe("Application exit codes", () => {
+  test('the root exiting ["shutdown", x] exits 0; { shutdown: x } is no shutdown reason and exits 1', async () => {
+    for (
+      const [reason, code] of [
+        [["shutdown", "done"], 0],
+        [{ shutdown: "done" }, 1],
+        [["shutdown", "done", "extra"], 1],
+      ] as const
+    ) {
+      await captureErrors(async () => {
+        const app = await application.start(
+          () =>
+            spawnLink(async () => {
+              await receive((m) => m === "go");
+              throw new ExitError(reason);
+            }),
+          NO_EXIT,
+        );
+        (await import("../process.ts")).send(app.pid, "go");
+        assert.deepEqual((await app.stopped).reason, reason);
+        assert.equal(app.exitCode, code, JSON.stringify(reason));
+      });
+    }
+  });
+
   test("the root exiting 'normal' on its own: cause 'exited', exit code 0, said on stderr", async () => {
     const stops: application.ApplicationStop[] = [];
     const lines = await captureErrors(async () => {
@@ -463,7 +487,10 @@ describe("Application start failures", () => {
     }, NO_EXIT).catch((e) => e);
     assert.ok(err instanceof ApplicationError);
     assert.equal(err.reason, "timeout");
-    assert.match(err.message, /^Application "application" did not start/);
+    assert.match(
+      err.message,
+      /^Cannot start application "application": its start failed \("timeout"\)$/,
+    );
   });
 
   test("a second application while one runs is refused", async () => {

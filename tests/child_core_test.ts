@@ -13,10 +13,10 @@ import {
   cancelRestartTimer,
   Due,
   exitAction,
-  isNormalExit,
   restartWindow,
   startRestartTimer,
 } from "../_restart.ts";
+import { isCleanExit } from "../_safe.ts";
 import {
   canMove,
   type ChildState,
@@ -46,19 +46,18 @@ import { getClock } from "../clock.ts";
 import { procOf } from "../_runtime.ts";
 import { downReason, forever, withClock } from "./_helpers.ts";
 
-describe("isNormalExit", () => {
-  test('normal, shutdown, { shutdown } and ["shutdown", detail] are clean', () => {
+describe("isCleanExit", () => {
+  test('normal, shutdown and ["shutdown", detail] are clean', () => {
     for (
       const r of [
         "normal",
         "shutdown",
-        { shutdown: "detail" },
-        { shutdown: undefined },
         ["shutdown", "detail"],
+        ["shutdown", undefined],
         ["shutdown", { nested: 1 }],
       ]
     ) {
-      assert.equal(isNormalExit(r), true, JSON.stringify(r));
+      assert.equal(isCleanExit(r), true, JSON.stringify(r));
     }
   });
 
@@ -76,11 +75,14 @@ describe("isNormalExit", () => {
         ["shutdown", 1, 2],
         ["normal", "x"],
         { reason: "shutdown" },
+        // an object is no tuple: OTP's {shutdown, X} is ["shutdown", x]
+        { shutdown: "detail" },
+        { shutdown: undefined },
         new Error("shutdown"),
         Object.create({ shutdown: "inherited" }), // an own key, as a tuple's
       ]
     ) {
-      assert.equal(isNormalExit(r), false, String(r));
+      assert.equal(isCleanExit(r), false, String(r));
     }
   });
 
@@ -96,17 +98,24 @@ describe("isNormalExit", () => {
         throw new Error("getPrototypeOf trap");
       },
     });
-    assert.equal(isNormalExit(hostile), false);
+    assert.equal(isCleanExit(hostile), false);
     const revocable = Proxy.revocable([], {});
     revocable.revoke();
-    assert.equal(isNormalExit(revocable.proxy), false);
+    assert.equal(isCleanExit(revocable.proxy), false);
   });
 });
 
 describe("exitAction (OTP's do_restart)", () => {
   test("temporary: remove; transient: keep on a clean exit; else restart", () => {
-    const reasons = ["normal", "shutdown", { shutdown: 1 }, "kill", "boom"];
-    const clean = [true, true, true, false, false];
+    const reasons = [
+      "normal",
+      "shutdown",
+      ["shutdown", 1],
+      { shutdown: 1 },
+      "kill",
+      "boom",
+    ];
+    const clean = [true, true, true, false, false, false];
     reasons.forEach((r, i) => {
       assert.equal(exitAction("temporary", r), "remove");
       assert.equal(exitAction("permanent", r), "restart");
@@ -343,10 +352,10 @@ describe("ChildRequestError", () => {
       assert.ok(e instanceof Error);
     }
     assert.equal(s.name, "SupervisorError");
-    assert.equal(s.message, 'startChild "w" failed: start_failed ("boom")');
+    assert.equal(s.message, 'Cannot startChild "w": its start failed ("boom")');
     assert.equal(s.reason, "boom");
     assert.equal(d.name, "DirectorError");
-    assert.equal(d.message, 'getPid "x" failed: not_found');
+    assert.equal(d.message, 'Cannot getPid "x": no such child');
     assert.equal(t.name, "TrackerError");
     assert.equal(t.tracker, "trk");
     assert.equal(t.child, "y");

@@ -72,7 +72,7 @@ describe("VirtualClock", () => {
     await assert.rejects(clock.runAll(5), {
       name: "RangeError",
       message:
-        "VirtualClock.runAll() fired 5 timers and more are pending: a timer re-arms itself forever?",
+        "Cannot runAll on VirtualClock: 5 timers fired and more are pending (a timer re-arms itself forever?)",
     });
     assert.equal(clock.pending, 1);
   });

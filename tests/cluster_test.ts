@@ -28,7 +28,7 @@ import {
 import { newRef } from "../_runtime.ts";
 import { CallError, ClusterError } from "../errors.ts";
 import { captureReports } from "../logger.ts";
-import { NatsServer } from "./_nats.ts";
+import { NatsServer, startNatsCluster } from "./_nats.ts";
 
 const IS_DENO = (globalThis as { Deno?: unknown }).Deno !== undefined;
 const FIXTURE = fileURLToPath(
@@ -576,7 +576,51 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
     });
   });
 
-  test("a second connect() in one runtime fails with already_connected; close() is idempotent", async () => {
+  test("nodes on different servers of a three-server NATS cluster talk; the fixture's server dies and it goes on through another", async () => {
+    const servers = await startNatsCluster();
+    let node: ClusterNode | undefined;
+    let a: NodeProgram | undefined;
+    try {
+      node = await connect({
+        servers: servers[0].url,
+        node: "t",
+        heartbeatMs: HEARTBEAT_MS,
+        leaseMs: LEASE_MS,
+      });
+      // a is given server 2 only: it learns the others from the cluster.
+      a = new NodeProgram(servers[2].url, "a", "steward");
+      await a.waitFor("ready a");
+      // Route interest propagates asynchronously between servers.
+      let echo: Pid | undefined;
+      await until(async () => {
+        echo = await node!.whereis("a", "echo", { timeout: 500 })
+          .catch(() => undefined);
+        return echo !== undefined;
+      });
+      assert.equal(await genServer.call(echo!, "ping"), "pong");
+      const ref = monitor(echo!);
+      // Its server dies: it reconnects to one it learned of.
+      await servers[2].stop();
+      await until(async () =>
+        await genServer.call(echo!, "ping", { timeout: 500 }).then(
+          (r) => r === "pong",
+          () => false,
+        )
+      );
+      // Nothing was taken for dead on the way (unless the reconnect took
+      // longer than the lease: then DOWN says noconnection, not a crash).
+      const early = await receive(downOf(ref), { timeout: 0 }).catch(() =>
+        undefined
+      ) as unknown[] | undefined;
+      assert.ok(early === undefined || early[4] === "noconnection");
+    } finally {
+      await a?.kill();
+      await node?.close();
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+
+  test("a second connect() in one runtime fails with already_connected; close() is idempotent; signal closes the node", async () => {
     const server = await NatsServer.start();
     try {
       const node = await connect({ servers: server.url, node: "t" });
@@ -594,6 +638,41 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         node.whereis("a", "echo"),
         (e: unknown) => e instanceof ClusterError && e.code === "closed",
       );
+      await assert.rejects(
+        node.registerGlobal("x", self()),
+        (e: unknown) => e instanceof ClusterError && e.code === "closed",
+      );
+      // Two connects at once: one wins.
+      const both = await Promise.allSettled([
+        connect({ servers: server.url, node: "t1" }),
+        connect({ servers: server.url, node: "t2" }),
+      ]);
+      assert.equal(both[0].status, "fulfilled");
+      assert.ok(
+        both[1].status === "rejected" &&
+          (both[1].reason as ClusterError).code === "already_connected",
+      );
+      await (both[0] as PromiseFulfilledResult<ClusterNode>).value.close();
+      // A signal: aborted before, the connect fails with its reason; aborted
+      // later, the node closes.
+      const early = new AbortController();
+      early.abort("not now");
+      await assert.rejects(
+        connect({ servers: server.url, node: "t", signal: early.signal }),
+        (e: unknown) => e === "not now",
+      );
+      const later = new AbortController();
+      const third = await connect({
+        servers: server.url,
+        node: "t",
+        signal: later.signal,
+      });
+      later.abort();
+      await assert.rejects(
+        third.whereis("a", "echo"),
+        (e: unknown) => e instanceof ClusterError && e.code === "closed",
+      );
+      await third.close();
     } finally {
       await server.stop();
     }

@@ -231,19 +231,22 @@ describe("DynamicSupervisor start", () => {
 
   test("an init returning bad flags, garbage or 'ignore' fails the start as Elixir's (start_link/3 with non-ok init)", async () => {
     const cases: [unknown, unknown][] = [
-      [{ strategy: "unknown" }, {
-        supervisorData: { invalidStrategy: "unknown" },
-      }],
-      [{ intensity: -1 }, { supervisorData: { invalidIntensity: -1 } }],
-      [{ period: 0 }, { supervisorData: { invalidPeriod: 0 } }],
-      [{ maxChildren: -1 }, { supervisorData: { invalidMaxChildren: -1 } }],
-      [{ extraArguments: -1 }, {
-        supervisorData: { invalidExtraArguments: -1 },
-      }],
-      [{ autoShutdown: "any_significant" }, {
-        supervisorData: { invalidAutoShutdown: "any_significant" },
-      }],
-      ["unknown", { badReturnValue: "unknown" }],
+      [{ strategy: "unknown" }, [
+        "supervisor_data",
+        ["invalid_strategy", "unknown"],
+      ]],
+      [{ intensity: -1 }, ["supervisor_data", ["invalid_intensity", -1]]],
+      [{ period: 0 }, ["supervisor_data", ["invalid_period", 0]]],
+      [{ maxChildren: -1 }, ["supervisor_data", ["invalid_max_children", -1]]],
+      [{ extraArguments: -1 }, [
+        "supervisor_data",
+        ["invalid_extra_arguments", -1],
+      ]],
+      [{ autoShutdown: "any_significant" }, [
+        "supervisor_data",
+        ["invalid_auto_shutdown", "any_significant"],
+      ]],
+      ["unknown", ["bad_return", "unknown"]],
       ["ignore", "ignore"],
     ];
     for (const [init, reason] of cases) {
@@ -263,7 +266,7 @@ describe("DynamicSupervisor start", () => {
     assert.equal(e.key, "strategy");
     assert.equal(
       e.message,
-      `Invalid supervisor flags: a dynamic supervisor's 'strategy' can only be "one_for_one", got "one_for_all"`,
+      `Cannot use supervisor flags: a dynamic supervisor's 'strategy' can only be "one_for_one", got "one_for_all"`,
     );
     const ok = await supervisor.startDynamic({
       strategy: "one_for_one",
@@ -323,18 +326,18 @@ describe("DynamicSupervisor.startChild()", () => {
     const sup = await supervisor.startDynamic();
     const cases: [unknown, string, unknown][] = [
       [{}, "id", "missing_id"],
-      [{ id: 1, start: ["Task", "foo", "bar"] }, "start", {
-        invalidMfa: ["Task", "foo", "bar"],
-      }],
-      [{ id: 1, start: sleeper, shutdown: -1 }, "shutdown", {
-        invalidShutdown: -1,
-      }],
+      [{ id: 1, start: ["Task", "foo", "bar"] }, "start", [
+        "invalid_mfa",
+        ["Task", "foo", "bar"],
+      ]],
+      [{ id: 1, start: sleeper, shutdown: -1 }, "shutdown", [
+        "invalid_shutdown",
+        -1,
+      ]],
       [
         { id: 1, start: sleeper, restart: "transient", significant: true },
         "significant",
-        {
-          invalidSignificant: true,
-        },
+        ["invalid_significant", true],
       ],
     ];
     for (const [child, key, reason] of cases) {
@@ -405,7 +408,10 @@ describe("DynamicSupervisor.startChild()", () => {
       supervisor.startChild(sup, moduleWorker(["ok2"])),
       "max_children",
     );
-    assert.equal(e.message, `startChild "worker" failed: max_children`);
+    assert.equal(
+      e.message,
+      `Cannot startChild "worker" of supervisor ${sup}: the supervisor has max_children children`,
+    );
     await supervisor.stop(sup);
   });
 
@@ -422,10 +428,10 @@ describe("DynamicSupervisor.startChild()", () => {
     await supervisor.stop(sup);
   });
 
-  test("a transient child is restarted unless it exits normal, shutdown or { shutdown } (transient child is restarted unless normal/shutdown/{shutdown, _})", async () => {
+  test("a transient child is restarted unless it exits normal, shutdown or ['shutdown', x] (transient child is restarted unless normal/shutdown/{shutdown, _})", async () => {
     const child = moduleWorker(["ok2"], { restart: "transient" });
     const sup = await supervisor.startDynamic();
-    for (const reason of ["shutdown", { shutdown: "signal" }]) {
+    for (const reason of ["shutdown", ["shutdown", "signal"]]) {
       const pid = pidIn(await supervisor.startChild(sup, child));
       await assertKill(pid, reason);
       const c = await counts(sup);
@@ -444,7 +450,7 @@ describe("DynamicSupervisor.startChild()", () => {
     const child = moduleWorker(["ok2"], { restart: "permanent" });
     const sup = await supervisor.startDynamic({ intensity: 100_000 });
     let n = 0;
-    for (const reason of ["shutdown", { shutdown: "signal" }, "whatever"]) {
+    for (const reason of ["shutdown", ["shutdown", "signal"], "whatever"]) {
       const pid = pidIn(await supervisor.startChild(sup, child));
       await assertKill(pid, reason);
       n++;

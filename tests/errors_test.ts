@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   AlreadyRegisteredError,
   ApplicationError,
+  ChildRequestError,
   ChildSpecError,
   EtsError,
   ExitError,
@@ -25,6 +26,9 @@ import {
   unregister,
 } from "../process.ts";
 import { checkChildspecs } from "../supervisor.ts";
+import * as supervisor from "../supervisor.ts";
+import * as director from "../director.ts";
+import * as genServer from "../gen_server.ts";
 import { flush, settle } from "./_helpers.ts";
 
 describe("errors: a string code on every class callers catch", () => {
@@ -120,5 +124,101 @@ describe("errors: a string code on every class callers catch", () => {
     ) {
       assert.equal(typeof e.code, "string", e.name);
     }
+  });
+});
+
+describe('errors: one message form, "Cannot OP X of Y: why"', () => {
+  test("supervisor and director requests name the child, the server and why in words", async () => {
+    const sup = await supervisor.start({});
+    try {
+      const failed = await supervisor.startChild(sup, {
+        id: "w",
+        start: () => ["error", "boom"] as const,
+      }).catch((e) => e);
+      assert.ok(failed instanceof SupervisorError);
+      assert.equal(
+        failed.message,
+        `Cannot startChild "w" of supervisor ${sup}: its start failed ("boom")`,
+      );
+      const missing = await supervisor.deleteChild(sup, "nobody")
+        .catch((e) => e);
+      assert.equal(
+        missing.message,
+        `Cannot deleteChild "nobody" of supervisor ${sup}: no such child`,
+      );
+      const unknown = await genServer.call(sup, "bogus") as Error;
+      assert.equal(
+        unknown.message,
+        `Cannot call supervisor ${sup}: unknown request "bogus" (call its module's functions, not GenServer.call)`,
+      );
+    } finally {
+      await supervisor.stop(sup);
+    }
+    const d = await director.start({});
+    try {
+      assert.throws(() => director.getPid(d, "x"), {
+        name: "DirectorError",
+        message: `Cannot getPid "x" of director ${d}: no such child`,
+      });
+    } finally {
+      await director.stop(d);
+    }
+  });
+
+  test("gen_server calls and starts, applications and tables", async () => {
+    const pid = spawn(() => {});
+    await settle();
+    const err = await genServer.call(pid, "ping").catch((e) => e);
+    assert.equal(
+      (err as Error).message,
+      `Cannot call server ${pid} with "ping": no such process ("noproc")`,
+    );
+    const started = await genServer.start(
+      { init: () => ["stop", "no_config"] },
+      undefined,
+    ).catch((e) => e);
+    assert.equal(
+      started.message,
+      'Cannot start GenServer: it failed ("no_config")',
+    );
+    assert.equal(
+      new ApplicationError("app", "start_failed", "boom").message,
+      'Cannot start application "app": its start failed ("boom")',
+    );
+    const t = create("errors_test_scores");
+    t.destroy();
+    assert.throws(() => t.lookup(1), {
+      message: /^Cannot lookup on table "errors_test_scores": /,
+    });
+  });
+
+  test("a hostile reason or child never breaks a message", () => {
+    const hostile = new Proxy({}, {
+      get() {
+        throw new Error("get trap");
+      },
+      has() {
+        throw new Error("has trap");
+      },
+      getPrototypeOf() {
+        throw new Error("getPrototypeOf trap");
+      },
+      ownKeys() {
+        throw new Error("ownKeys trap");
+      },
+    });
+    const e = new SupervisorError("startChild", hostile, "start_failed", {
+      reason: hostile,
+      server: "supervisor <0.1.0>",
+    });
+    assert.match(e.message, /^Cannot startChild .* of supervisor <0\.1\.0>: /);
+    assert.equal(
+      ChildRequestError.describe("op", "c", "weird_code"),
+      'Cannot op "c": weird_code',
+    );
+    assert.equal(
+      ChildRequestError.describe("op", "c", "toString"),
+      'Cannot op "c": toString',
+    );
   });
 });

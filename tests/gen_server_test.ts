@@ -76,7 +76,7 @@ function server(log: Log = []): GenServer<Log, unknown> {
         case "stop_noreply":
           return ["stop", "stopped", state];
         case "shutdown_reason":
-          return ["stop", { shutdown: "reason" }, state];
+          return ["stop", ["shutdown", "reason"], state];
         case "exit_shutdown":
           throw new ExitError("shutdown");
         case "crash":
@@ -241,9 +241,10 @@ describe("GenServer.start() and startLink()", () => {
         await startFails(start(owning("ignore"), "ignore")),
         "ignore",
       );
-      assert.deepEqual(await startFails(start(owning("bad"), "bad")), {
-        badReturnValue: 4711,
-      });
+      assert.deepEqual(await startFails(start(owning("bad"), "bad")), [
+        "bad_return_value",
+        4711,
+      ]);
       const thrown = await startFails(start(owning("throw"), "throw"));
       assert.ok(thrown instanceof Error && thrown.message === "bailout");
       assert.equal(await startFails(start(owning("exit"), "exit")), "bailout");
@@ -363,7 +364,7 @@ describe("GenServer.call()", () => {
       assert.equal(err.code, "timeout");
       assert.equal(
         err.message,
-        `GenServer.call(${pid}, "hold", 1000) failed: "timeout"`,
+        `Cannot call server ${pid} with "hold": no reply within 1000 ms ("timeout")`,
       );
       assert.deepEqual(err.args, ["hold", 1000]);
       assert.equal(err.server, pid);
@@ -390,14 +391,14 @@ describe("GenServer.call()", () => {
     });
   });
 
-  test("a bad return from handleCall stops the server and fails the call with badReturnValue (call)", async () => {
+  test("a bad return from handleCall stops the server and fails the call with ['bad_return_value', v] (call)", async () => {
     const log: Log = [];
     const pid = await start(server(log), undefined);
     const ref = monitor(pid);
     const err = await callFails(call(pid, "badreturn"));
-    assert.deepEqual(err.reason, { badReturnValue: "badreturn" });
-    assert.deepEqual(await downReason(ref), { badReturnValue: "badreturn" });
-    assert.deepEqual(log, [["terminate", { badReturnValue: "badreturn" }]]);
+    assert.deepEqual(err.reason, ["bad_return_value", "badreturn"]);
+    assert.deepEqual(await downReason(ref), ["bad_return_value", "badreturn"]);
+    assert.deepEqual(log, [["terminate", ["bad_return_value", "badreturn"]]]);
   });
 
   test("call() to a dead pid or an unregistered name fails with noproc (start, Elixir call/3)", async () => {
@@ -407,7 +408,7 @@ describe("GenServer.call()", () => {
     assert.equal(dead.reason, "noproc");
     assert.equal(
       dead.message,
-      `GenServer.call(${pid}, "ping", 5000) failed: "noproc"`,
+      `Cannot call server ${pid} with "ping": no such process ("noproc")`,
     );
     const named = await callFails(
       call("no_such_server", "ping", { timeout: 10 }),
@@ -438,7 +439,7 @@ describe("GenServer.call()", () => {
   test("a server crash fails the call with the crash reason; linked processes get the EXIT (crash)", async () => {
     for (
       const [request, reason] of [
-        ["shutdown_reason", { shutdown: "reason" }],
+        ["shutdown_reason", ["shutdown", "reason"]],
         ["exit_shutdown", "shutdown"],
         ["stop_noreply", "stopped"],
         ["crash", "crashed"],
@@ -784,7 +785,7 @@ describe("GenServer.stop() and terminate", () => {
     assert.equal(err.operation, "stop");
     assert.equal(
       err.message,
-      `GenServer.stop(${pid}, "normal", Infinity) failed: "noproc"`,
+      `Cannot stop server ${pid} with "normal": no such process ("noproc")`,
     );
   });
 
@@ -924,11 +925,14 @@ describe("error messages", () => {
     const err = await start(server(), "stop").catch((e) => e);
     assert.ok(err instanceof StartError);
     assert.equal(err.name, "StartError");
-    assert.equal(err.message, `GenServer did not start: "stopped"`);
+    assert.equal(err.message, `Cannot start GenServer: it failed ("stopped")`);
     const exitError = new ExitError({ shutdown: "bye" });
     assert.equal(exitError.message, `process exit: { shutdown: "bye" }`);
     const thrown = await start(server(), "throw").catch((e) => e);
-    assert.equal(thrown.message, "GenServer did not start: Error: bailout");
+    assert.equal(
+      thrown.message,
+      "Cannot start GenServer: it failed (Error: bailout)",
+    );
     assert.equal(thrown.cause, thrown.reason);
   });
 });
@@ -959,7 +963,7 @@ describe("every gen_server timeout is a TimeoutError", () => {
       assert.deepEqual(err.args, ["hold", 250]);
       assert.equal(
         err.message,
-        `GenServer.call("silent", "hold", 250) failed: "timeout"`,
+        `Cannot call server "silent" with "hold": no reply within 250 ms ("timeout")`,
       );
       await stop(pid);
     });
@@ -1008,7 +1012,10 @@ describe("every gen_server timeout is a TimeoutError", () => {
       assert.equal(err.code, "timeout");
       assert.equal(err.reason, "timeout");
       assert.equal(err.timeout, 100);
-      assert.equal(err.message, `GenServer did not start: "timeout"`);
+      assert.equal(
+        err.message,
+        `Cannot start GenServer: its init did not return within 100 ms ("timeout")`,
+      );
       assert.ok(!isAlive(server!));
     });
   });

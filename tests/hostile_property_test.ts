@@ -276,7 +276,7 @@ async function apply(w: World, op: Op, v: unknown): Promise<void> {
       const { reason } = await downOf(ref);
       if (thrown) assert.equal(reason, v);
       else {assert.equal(
-          (reason as { badReturnValue: unknown }).badReturnValue,
+          (reason as ["bad_return_value", unknown])[1],
           v,
         );}
       return;

@@ -365,7 +365,7 @@ describe("GenServer with hostile values", () => {
     });
   });
 
-  test("call(): a hostile return value stops the server with badReturnValue", async () => {
+  test("call(): a hostile return value stops the server with ['bad_return_value', v]", async () => {
     await guarded(async () => {
       for (const [label, v] of hostiles()) {
         await withServer(async (pid) => {
@@ -373,13 +373,12 @@ describe("GenServer with hostile values", () => {
           const err = await genServer.call(pid, ["return", v]).catch((e) => e);
           assert.ok(err instanceof CallError, label);
           assert.equal(
-            (err.reason as { badReturnValue: unknown }).badReturnValue,
+            (err.reason as ["bad_return_value", unknown])[1],
             v,
           );
           assertPrintable(err);
           assert.equal(
-            ((await down(ref)).reason as { badReturnValue: unknown })
-              .badReturnValue,
+            ((await down(ref)).reason as ["bad_return_value", unknown])[1],
             v,
           );
         });
@@ -407,10 +406,12 @@ describe("GenServer with hostile values", () => {
         await withServer(async (pid) => {
           const ref = monitor(pid);
           genServer.cast(pid, ["return", v]);
-          const reason = (await down(ref)).reason as {
-            badReturnValue: unknown;
-          };
-          assert.equal(reason.badReturnValue, v, label);
+          const reason = (await down(ref)).reason as [
+            "bad_return_value",
+            unknown,
+          ];
+          assert.equal(reason[0], "bad_return_value", label);
+          assert.equal(reason[1], v, label);
         });
       }
     });
@@ -503,7 +504,7 @@ describe("GenServer with hostile values", () => {
           .catch((e) => e);
         assert.ok(returned instanceof StartError, label);
         assert.equal(
-          (returned.reason as { badReturnValue: unknown }).badReturnValue,
+          (returned.reason as ["bad_return_value", unknown])[1],
           v,
         );
         assertPrintable(returned);

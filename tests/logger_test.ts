@@ -157,6 +157,58 @@ describe("Logger: supervisor reports", () => {
     ]);
   });
 
+  test('["shutdown", x] is a clean exit; { shutdown: x } and ["shutdown"] are not: a transient child restarts and is reported', async () => {
+    const exitsWith = (id: string, reason: unknown) => ({
+      id,
+      restart: "transient" as const,
+      start: () =>
+        spawnLink(async () => {
+          await receive((m) => m === "go");
+          throw new ExitError(reason);
+        }),
+    });
+    let sup: Pid | undefined;
+    const reports = await capture(async () => {
+      sup = await supervisor.start({
+        intensity: 10,
+        children: [
+          exitsWith("tuple", ["shutdown", "done"]),
+          exitsWith("object", { shutdown: "done" }),
+          exitsWith("short", ["shutdown"]),
+        ],
+      });
+      const before = await Promise.all(
+        ["tuple", "object", "short"].map((id) => childPid(sup!, id)),
+      );
+      for (const pid of before) send(pid, "go");
+      await settle();
+      const after = await supervisor.whichChildren(sup);
+      // the clean one stays stopped; the two others were restarted
+      assert.equal(after.find((c) => c.id === "tuple")?.pid, undefined);
+      for (const [i, id] of [[1, "object"], [2, "short"]] as const) {
+        const pid = after.find((c) => c.id === id)?.pid;
+        assert.ok(pid !== undefined && pid !== before[i], id);
+      }
+      await supervisor.stop(sup);
+    }, "notice");
+    assert.deepEqual(pick(reports, "id", "reason"), [
+      ["child_terminated", "error", "object", { shutdown: "done" }],
+      ["child_terminated", "error", "short", ["shutdown"]],
+    ]);
+  });
+
+  test('a gen_server stopping with { shutdown: x } is reported (no tuple); ["shutdown", x] is not', async () => {
+    const reports = await capture(async () => {
+      const a = await genServer.start({ init: () => ["ok", 0] }, undefined);
+      await genServer.stop(a, ["shutdown", "bye"]);
+      const b = await genServer.start({ init: () => ["ok", 0] }, undefined);
+      await genServer.stop(b, { shutdown: "bye" });
+    }, "notice");
+    assert.deepEqual(pick(reports, "reason"), [
+      ["server_terminated", "error", { shutdown: "bye" }],
+    ]);
+  });
+
   test("a restart that fails: start_error with the reason; the first start failing too", async () => {
     let tries = 0;
     const flaky = () => {

@@ -225,7 +225,7 @@ describe("receive()", () => {
   test("receive() with timeout 0 polls: TimeoutError when nothing matches", async () => {
     await assert.rejects(receive(undefined, { timeout: 0 }), {
       name: "TimeoutError",
-      message: `receive in ${self()} found no matching message (timeout 0)`,
+      message: `Cannot receive in ${self()}: no matching message (timeout 0)`,
     });
     send(self(), "here");
     assert.equal(await receive(undefined, { timeout: 0 }), "here");
@@ -242,7 +242,10 @@ describe("receive()", () => {
       await assert.rejects(pending, (e) => {
         assert.ok(e instanceof TimeoutError);
         assert.equal(e.timeout, 100);
-        assert.equal(e.message, `receive in ${self()} timed out after 100 ms`);
+        assert.equal(
+          e.message,
+          `Cannot receive in ${self()}: no matching message within 100 ms`,
+        );
         return true;
       });
     });

@@ -450,7 +450,11 @@ describe("concurrent library waits", () => {
       const slow = await task.asyncNolink(sup, () => new Promise(() => {}));
       const y = task.yieldMany([ok, crash, slow], { timeout: 10 });
       await clock.advance(10);
-      assert.deepEqual(await y, [{ ok: { v: 1 } }, { exit: "bad" }, undefined]);
+      assert.deepEqual(await y, [
+        ["ok", { v: 1 }],
+        ["exit", "bad"],
+        undefined,
+      ]);
       await task.shutdown(slow, "brutal_kill");
       await supervisor.stop(sup);
       await flush();
@@ -465,8 +469,11 @@ describe("concurrent library waits", () => {
     const typed: [number, string] = [a, b]; // a compile error if untyped
     assert.deepEqual(typed, [1, "one"]);
     const [y] = await task.yieldMany([await task.async(sup, () => true)]);
-    const flag: { ok: boolean } | { exit: unknown } | undefined = y;
-    assert.deepEqual(flag, { ok: true });
+    const flag:
+      | readonly ["ok", boolean]
+      | readonly ["exit", unknown]
+      | undefined = y;
+    assert.deepEqual(flag, ["ok", true]);
     await supervisor.stop(sup);
     await flush();
   });

@@ -69,12 +69,12 @@ function isShutdownExit(m: unknown): m is ["EXIT", Pid, unknown] {
   if (!Array.isArray(m) || m[0] !== "EXIT") return false;
   const r = m[2];
   return r === "shutdown" ||
-    (r !== null && typeof r === "object" && "shutdown" in r);
+    (Array.isArray(r) && r.length === 2 && r[0] === "shutdown");
 }
 
 /**
  * supervisor_1's gen_server: traps exits; stops "normal" on "stop", "died"
- * on "die", with the reason of an EXIT shutdown / { shutdown: _ }; blocks
+ * on "die", with the reason of an EXIT shutdown / ["shutdown", _]; blocks
  * forever on { sleep } (only a kill ends it then); replies to calls with
  * the request. init("error") has no clause: it fails.
  */
@@ -171,13 +171,13 @@ function pidIn(started: supervisor.StartedChild): Pid {
 type How =
   | "kill"
   | "shutdown"
-  | { shutdown: unknown }
+  | readonly ["shutdown", unknown]
   | "normal"
   | "abnormal";
 
 /**
  * The suite's terminate/4: ends a child and waits for its DOWN with the
- * expected reason: "kill" / "shutdown" / { shutdown } as exit signals,
+ * expected reason: "kill" / "shutdown" / ["shutdown", x] as exit signals,
  * "normal" by sending "stop", "abnormal" by sending "die".
  */
 async function terminate(pid: Pid, how: How): Promise<void> {
@@ -366,7 +366,7 @@ describe("supervisor start (sup_start)", () => {
     const garbage = await startFails(
       supervisor.startLink(() => 42 as never),
     );
-    assert.deepEqual(garbage, { badReturnValue: 42 });
+    assert.deepEqual(garbage, ["bad_return", 42]);
     assert.deepEqual((await lastExit()).reason, garbage);
     const boom = new Error("badmatch");
     const thrown = await startFails(supervisor.startLink(() => {
@@ -509,16 +509,16 @@ describe("supervisor start (sup_start)", () => {
     await shutdown(sup);
   });
 
-  test("faulty child specs fail the start with { startSpec }; unknown keys are refused, unlike OTP (sup_start_map_faulty_specs)", async () => {
+  test("faulty child specs fail the start with ['start_spec', r]; unknown keys are refused, unlike OTP (sup_start_map_faulty_specs)", async () => {
     const start = startChild1;
     assert.deepEqual(
       await startFails(startLink({ children: [{ start } as never] })),
-      { startSpec: "missing_id" },
+      ["start_spec", "missing_id"],
     );
-    assert.deepEqual((await lastExit()).reason, { startSpec: "missing_id" });
+    assert.deepEqual((await lastExit()).reason, ["start_spec", "missing_id"]);
     assert.deepEqual(
       await startFails(startLink({ children: [{ id: "child2" } as never] })),
-      { startSpec: "missing_start" },
+      ["start_spec", "missing_start"],
     );
     await lastExit();
     // OTP ignores unknown keys of a map spec; a typo here would silently
@@ -527,12 +527,12 @@ describe("supervisor start (sup_start)", () => {
       await startFails(startLink({
         children: [{ id: "child3", start, sillyFlag: true } as never],
       })),
-      { startSpec: { unknownKey: "sillyFlag" } },
+      ["start_spec", ["unknown_key", "sillyFlag"]],
     );
     await lastExit();
     assert.deepEqual(
       await startFails(startLink({ children: ["child4" as never] })),
-      { startSpec: { invalidChildSpec: "child4" } },
+      ["start_spec", ["invalid_child_spec", "child4"]],
     );
     await lastExit();
     await assertNoMessages();
@@ -705,7 +705,7 @@ describe("supervisor stop (sup_stop)", () => {
       let n = 0;
       for (const restart of ["temporary", "transient", "permanent"] as const) {
         for (
-          const reason of ["normal", "shutdown", { shutdown: "test" }, "other"]
+          const reason of ["normal", "shutdown", ["shutdown", "test"], "other"]
         ) {
           const pid = pidIn(
             await supervisor.startChild(sup, {
@@ -766,7 +766,7 @@ describe("supervisor stop (sup_stop)", () => {
       });
       const children = new Map<Pid, unknown>();
       for (
-        const reason of ["normal", "shutdown", { shutdown: "test" }, "other"]
+        const reason of ["normal", "shutdown", ["shutdown", "test"], "other"]
       ) {
         const pid = pidIn(await supervisor.startChild(sup, [reason]));
         link(pid);
@@ -827,7 +827,9 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     assert.equal(started.pid, cpid);
     assert.equal(
       started.message,
-      `startChild "child1" failed: already_started`,
+      `Cannot startChild "child1" of supervisor ${
+        whereis("sup_test")
+      }: it is already running`,
     );
 
     // termination
@@ -1003,23 +1005,25 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     const start = () => "ignore" as const;
     const cs0 = { id: "child", start };
     const bad: [unknown, string, unknown][] = [
-      ["hej", "spec", { invalidChildSpec: "hej" }],
+      ["hej", "spec", ["invalid_child_spec", "hej"]],
       [{}, "id", "missing_id"],
       [{ id: "child" }, "start", "missing_start"],
       [{ start }, "id", "missing_id"],
-      [{ ...cs0, start: "mfa" }, "start", { invalidMfa: "mfa" }],
-      [{ ...cs0, args: "a" }, "args", { invalidMfa: "a" }],
-      [{ ...cs0, restart: "prmanent" }, "restart", {
-        invalidRestartType: "prmanent",
-      }],
-      [{ ...cs0, shutdown: -10 }, "shutdown", { invalidShutdown: -10 }],
-      [{ ...cs0, shutdown: 1.5 }, "shutdown", { invalidShutdown: 1.5 }],
-      [{ ...cs0, type: "wrker" }, "type", { invalidChildType: "wrker" }],
-      [{ ...cs0, modules: "dy" }, "modules", { invalidModules: "dy" }],
-      [{ ...cs0, modules: [1, 2, 3] }, "modules", { invalidModule: 1 }],
-      [{ ...cs0, significant: "maybe" }, "significant", {
-        invalidSignificant: "maybe",
-      }],
+      [{ ...cs0, start: "mfa" }, "start", ["invalid_mfa", "mfa"]],
+      [{ ...cs0, args: "a" }, "args", ["invalid_mfa", "a"]],
+      [{ ...cs0, restart: "prmanent" }, "restart", [
+        "invalid_restart_type",
+        "prmanent",
+      ]],
+      [{ ...cs0, shutdown: -10 }, "shutdown", ["invalid_shutdown", -10]],
+      [{ ...cs0, shutdown: 1.5 }, "shutdown", ["invalid_shutdown", 1.5]],
+      [{ ...cs0, type: "wrker" }, "type", ["invalid_child_type", "wrker"]],
+      [{ ...cs0, modules: "dy" }, "modules", ["invalid_modules", "dy"]],
+      [{ ...cs0, modules: [1, 2, 3] }, "modules", ["invalid_module", 1]],
+      [{ ...cs0, significant: "maybe" }, "significant", [
+        "invalid_significant",
+        "maybe",
+      ]],
     ];
     for (const [child, key, reason] of bad) {
       const viaStart = await specFails(
@@ -1039,7 +1043,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     assert.equal(notList?.key, "children");
     assert.deepEqual(
       supervisor.checkChildspecs([cs0, cs0])?.reason,
-      { duplicateChildName: "child" },
+      ["duplicate_child_name", "child"],
     );
     // structurally equal ids are the same id
     assert.deepEqual(
@@ -1047,7 +1051,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
         id: ["a", 1],
         start,
       }])?.reason,
-      { duplicateChildName: ["a", 1] },
+      ["duplicate_child_name", ["a", 1]],
     );
 
     // every valid combination passes; the bad combinations of significant
@@ -1089,23 +1093,19 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
                   checked++;
                   if (dummy !== U) {
                     // Unknown keys are refused before anything else.
-                    assert.deepEqual(err?.reason, { unknownKey: "dummy" });
+                    assert.deepEqual(err?.reason, ["unknown_key", "dummy"]);
                   } else if (significant !== true) {
                     assert.equal(err, undefined);
                   } else if (autoShutdown === "never") {
-                    assert.deepEqual(err?.reason, {
-                      badCombination: {
-                        autoShutdown: "never",
-                        significant: true,
-                      },
-                    });
+                    assert.deepEqual(err?.reason, [
+                      "bad_combination",
+                      { autoShutdown: "never", significant: true },
+                    ]);
                   } else if (restart === U || restart === "permanent") {
-                    assert.deepEqual(err?.reason, {
-                      badCombination: {
-                        restart: "permanent",
-                        significant: true,
-                      },
-                    });
+                    assert.deepEqual(err?.reason, [
+                      "bad_combination",
+                      { restart: "permanent", significant: true },
+                    ]);
                   } else {
                     assert.equal(err, undefined);
                   }
@@ -1124,7 +1124,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
       await startFails(
         startLink({ children: [{ ...cs0, start: "mfa" as never }] }),
       ),
-      { startSpec: { invalidMfa: "mfa" } },
+      ["start_spec", ["invalid_mfa", "mfa"]],
     );
     await lastExit();
     assert.deepEqual(
@@ -1132,13 +1132,13 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
         strategy: "simple_one_for_one",
         children: [{ ...cs0, restart: "prmanent" as never }],
       })),
-      { startSpec: { invalidRestartType: "prmanent" } },
+      ["start_spec", ["invalid_restart_type", "prmanent"]],
     );
     await lastExit();
     // simple_one_for_one needs exactly one child
     assert.deepEqual(
       await startFails(startLink({ strategy: "simple_one_for_one" })),
-      { badStartSpec: [] },
+      ["bad_start_spec", []],
     );
     await lastExit();
     assert.deepEqual(
@@ -1146,18 +1146,17 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
         strategy: "simple_one_for_one",
         children: [cs0, { ...cs0, id: "other" }],
       })),
-      { badStartSpec: ["child", "other"] },
+      ["bad_start_spec", ["child", "other"]],
     );
     await lastExit();
     // autoShutdown "never" (the default) takes no significant child
     const never = await startFails(startLink({
       children: [{ ...cs0, restart: "transient", significant: true }],
     }));
-    assert.deepEqual(never, {
-      startSpec: {
-        badCombination: { autoShutdown: "never", significant: true },
-      },
-    });
+    assert.deepEqual(never, [
+      "start_spec",
+      ["bad_combination", { autoShutdown: "never", significant: true }],
+    ]);
     await lastExit();
     await assertNoMessages();
   });
@@ -1172,26 +1171,29 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     assert.ok(e1 instanceof TypeError);
     assert.equal(
       e1.message,
-      `Invalid child spec: child "db": 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got -1`,
+      `Cannot use child spec "db": 'shutdown' must be "brutal_kill", "infinity" or a whole number of ms >= 0, got -1`,
     );
     const e2 = await specFails(supervisor.start({ strategy: "none" as never }));
     assert.equal(e2.key, "strategy");
     assert.equal(
       e2.message,
-      `Invalid supervisor flags: 'strategy' must be one of "one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one", got "none"`,
+      `Cannot use supervisor flags: 'strategy' must be one of "one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one", got "none"`,
     );
     const e3 = await specFails(
       supervisor.start({ children: [{ start } as never] }),
     );
     assert.equal(
       e3.message,
-      "Invalid child spec: 'id' is missing (any value but undefined)",
+      "Cannot use child spec: 'id' is missing (any value but undefined)",
     );
     const e4 = await specFails(
       supervisor.start({ children: [{ id: 1, start }, { id: 1, start }] }),
     );
     assert.equal(e4.key, "id");
-    assert.equal(e4.message, "Invalid child spec: two children have the id 1");
+    assert.equal(
+      e4.message,
+      "Cannot use child spec: two children have the id 1",
+    );
     const e5 = await specFails(
       supervisor.start({ backoff: { initial: 100, max: 10 } }),
     );
@@ -1203,23 +1205,23 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     });
   });
 
-  test("invalid flags fail the start with { supervisorData }; unknown flags are refused, unlike OTP (sup_flags)", async () => {
+  test("invalid flags fail the start with ['supervisor_data', r]; unknown flags are refused, unlike OTP (sup_flags)", async () => {
     const cases: [Record<string, unknown>, unknown][] = [
-      [{ strategy: "none_for_one" }, { invalidStrategy: "none_for_one" }],
-      [{ intensity: Infinity }, { invalidIntensity: Infinity }],
-      [{ intensity: -1 }, { invalidIntensity: -1 }],
-      [{ intensity: 1.5 }, { invalidIntensity: 1.5 }],
-      [{ period: 0 }, { invalidPeriod: 0 }],
-      [{ period: Infinity }, { invalidPeriod: Infinity }],
-      [{ autoShutdown: "sometimes" }, { invalidAutoShutdown: "sometimes" }],
-      [{ sillyFlag: true }, { unknownFlag: "sillyFlag" }],
+      [{ strategy: "none_for_one" }, ["invalid_strategy", "none_for_one"]],
+      [{ intensity: Infinity }, ["invalid_intensity", Infinity]],
+      [{ intensity: -1 }, ["invalid_intensity", -1]],
+      [{ intensity: 1.5 }, ["invalid_intensity", 1.5]],
+      [{ period: 0 }, ["invalid_period", 0]],
+      [{ period: Infinity }, ["invalid_period", Infinity]],
+      [{ autoShutdown: "sometimes" }, ["invalid_auto_shutdown", "sometimes"]],
+      [{ sillyFlag: true }, ["unknown_flag", "sillyFlag"]],
     ];
     for (const [flags, reason] of cases) {
       assert.deepEqual(
         await startFails(startLink(flags as never)),
-        { supervisorData: reason },
+        ["supervisor_data", reason],
       );
-      assert.deepEqual((await lastExit()).reason, { supervisorData: reason });
+      assert.deepEqual((await lastExit()).reason, ["supervisor_data", reason]);
       const direct = await specFails(supervisor.start(flags as never));
       assert.deepEqual(direct.reason, reason);
       assert.equal(direct.key, Object.keys(flags)[0]);
@@ -1277,26 +1279,26 @@ for (const strategy of STATIC) {
         const pid2 = await pidOf(sup, "child1");
         assert.notEqual(pid2, pid);
         assert.deepEqual(await counts(sup), [1, 1, 0, 1]);
-        await terminate(pid2, { shutdown: "some_info" });
+        await terminate(pid2, ["shutdown", "some_info"]);
         const pid3 = await pidOf(sup, "child1");
         assert.notEqual(pid3, pid2);
         assert.deepEqual(await counts(sup), [1, 1, 0, 1]);
       });
     });
 
-    test("a transient child is not restarted after shutdown or { shutdown }; restartChild() starts it (transient_shutdown)", async () => {
+    test("a transient child is not restarted after shutdown or ['shutdown', x]; restartChild() starts it (transient_shutdown)", async () => {
       await withChild("transient", async (sup, pid) => {
         await terminate(pid, "shutdown");
         assert.deepEqual(await which(sup), [["child1", undefined]]);
         assert.deepEqual(await counts(sup), [1, 0, 0, 1]);
         const pid2 = pidIn(await supervisor.restartChild(sup, "child1"));
-        await terminate(pid2, { shutdown: "some_info" });
+        await terminate(pid2, ["shutdown", "some_info"]);
         assert.deepEqual(await which(sup), [["child1", undefined]]);
         assert.deepEqual(await counts(sup), [1, 0, 0, 1]);
       });
     });
 
-    test("a temporary child is removed after shutdown and { shutdown } (temporary_shutdown)", async () => {
+    test("a temporary child is removed after shutdown and ['shutdown', x] (temporary_shutdown)", async () => {
       await withChild("temporary", async (sup, pid) => {
         await terminate(pid, "shutdown");
         assert.deepEqual(await which(sup), []);
@@ -1307,7 +1309,7 @@ for (const strategy of STATIC) {
             spec("child1", { restart: "temporary" }),
           ),
         );
-        await terminate(pid2, { shutdown: "some_info" });
+        await terminate(pid2, ["shutdown", "some_info"]);
         assert.deepEqual(await which(sup), []);
         assert.deepEqual(await counts(sup), [0, 0, 0, 0]);
       });
@@ -2822,7 +2824,7 @@ describe("backoff (beyond OTP)", () => {
     for (const [backoff, key] of cases) {
       const e = await specFails(supervisor.start({ backoff } as never));
       assert.equal(e.key, key, `backoff ${JSON.stringify(backoff)}`);
-      assert.match(e.message, /^Invalid supervisor flags: '/);
+      assert.match(e.message, /^Cannot use supervisor flags: '/);
     }
   });
 });
@@ -3102,7 +3104,7 @@ describe("supervisor edge cases", () => {
     });
   });
 
-  test("a child that fails at init stops the others, in reverse order, and fails the start with failedToStartChild", async () => {
+  test("a child that fails at init stops the others, in reverse order, and fails the start with ['shutdown', ['failed_to_start_child', id, reason]]", async () => {
     const rec = record();
     try {
       const err = await startFails(startLink({
@@ -3113,9 +3115,10 @@ describe("supervisor edge cases", () => {
           spec("d"),
         ],
       }));
-      assert.deepEqual(err, {
-        shutdown: { failedToStartChild: "c", reason: "no_db" },
-      });
+      assert.deepEqual(err, [
+        "shutdown",
+        ["failed_to_start_child", "c", "no_db"],
+      ]);
       const exitMsg = await lastExit();
       assert.deepEqual(exitMsg.reason, err);
       const events = rec.of(exitMsg.pid);

@@ -309,7 +309,7 @@ describe("TableManager.start(): waiting for the consumer", () => {
     });
   });
 
-  test("onTimeout 'stop': the manager exits with { consumerTimeout } and its table goes with it", async () => {
+  test("onTimeout 'stop': the manager exits with ['consumer_timeout', name] and its table goes with it", async () => {
     await withClock(async (clock) => {
       const m = await TableManager.start("tm_giveup", {}, {
         timeout: 50,
@@ -319,7 +319,10 @@ describe("TableManager.start(): waiting for the consumer", () => {
       const t = await TableManager.table(m);
       const ref = monitor(m);
       await clock.advance(50);
-      assert.deepEqual(await downReason(ref), { consumerTimeout: "tm_giveup" });
+      assert.deepEqual(await downReason(ref), [
+        "consumer_timeout",
+        "tm_giveup",
+      ]);
       assert.equal(t.info(), undefined);
       // Lost, not silently recreated: the next start says so.
       const captured = captureReports();
@@ -327,11 +330,11 @@ describe("TableManager.start(): waiting for the consumer", () => {
         const reason = await startFails(
           TableManager.start("tm_giveup", {}, { onLost: "fail" }),
         );
-        assert.deepEqual(reason, { tableLost: "tm_giveup" });
+        assert.deepEqual(reason, ["table_lost", "tm_giveup"]);
         assert.deepEqual(
           captured.reports.filter((r) => r.kind === "table_manager_lost_table")
             .map((r) => r.reason),
-          [{ consumerTimeout: "tm_giveup" }],
+          [["consumer_timeout", "tm_giveup"]],
         );
       } finally {
         captured.restore();
@@ -523,7 +526,7 @@ describe("TableManager: no race loses the table (Immortal #5)", () => {
       register("tm_deleter", c);
       const m = await TableManager.start("tm_deleter");
       const ref = monitor(m);
-      assert.deepEqual(await downReason(ref), { tableLost: "tm_deleter" });
+      assert.deepEqual(await downReason(ref), ["table_lost", "tm_deleter"]);
       assert.deepEqual(rec.types(m), [
         "created",
         "given",
@@ -596,7 +599,7 @@ describe("TableManager: the manager's own restart", () => {
     });
   });
 
-  test("killed while holding the table: the table is lost and the next start fails with { tableLost } (onLost 'fail'), reported once", async () => {
+  test("killed while holding the table: the table is lost and the next start fails with ['table_lost', name] (onLost 'fail'), reported once", async () => {
     await withClock(async () => {
       const rec = recorder();
       const captured = captureReports();
@@ -609,7 +612,7 @@ describe("TableManager: the manager's own restart", () => {
       const err = await TableManager.start("tm_lost", {}, { onLost: "fail" })
         .catch((e) => e);
       assert.ok(err instanceof StartError);
-      assert.deepEqual(err.reason, { tableLost: "tm_lost" });
+      assert.deepEqual(err.reason, ["table_lost", "tm_lost"]);
       const lost = rec.events.filter((e) => e.type === "lost");
       assert.equal(lost.length, 1);
       assert.deepEqual(
@@ -620,7 +623,7 @@ describe("TableManager: the manager's own restart", () => {
       // It keeps failing: the loss is not forgotten by a failed start.
       assert.deepEqual(
         await startFails(TableManager.start("tm_lost", {}, { onLost: "fail" })),
-        { tableLost: "tm_lost" },
+        ["table_lost", "tm_lost"],
       );
       rec.stop();
       // Logged once, loudly, however many starts fail on it.
@@ -638,6 +641,45 @@ describe("TableManager: the manager's own restart", () => {
         formatReport(r),
         /^=ERROR REPORT= table manager <[\d.]+>: table "tm_lost" was lost \(its previous manager exited: "killed"\); start refused \(onLost: "fail"\)$/,
       );
+    });
+  });
+
+  test("stopped with ['shutdown', x] while holding the table: a deliberate stop, the next start is fresh; { shutdown: x } counts as a crash", async () => {
+    await withClock(async () => {
+      const captured = captureReports();
+      try {
+        const rec = recorder();
+        const m1 = await TableManager.start("tm_deliberate", {}, {
+          timeout: Infinity,
+        });
+        await GenServer.stop(m1, ["shutdown", "maintenance"]);
+        const m2 = await TableManager.start("tm_deliberate", {}, {
+          timeout: Infinity,
+          onLost: "fail",
+        });
+        assert.deepEqual(rec.types(m2), ["created", "waiting"]);
+        await GenServer.stop(m2, { shutdown: "maintenance" });
+        assert.deepEqual(
+          await startFails(
+            TableManager.start("tm_deliberate", {}, { onLost: "fail" }),
+          ),
+          ["table_lost", "tm_deliberate"],
+        );
+        rec.stop();
+        assertNoTable("tm_deliberate");
+        assert.deepEqual(
+          captured.reports.filter((r) => r.level === "error").map((r) => [
+            r.kind,
+            r.reason,
+          ]),
+          [
+            ["server_terminated", { shutdown: "maintenance" }],
+            ["table_manager_lost_table", { shutdown: "maintenance" }],
+          ],
+        );
+      } finally {
+        captured.restore();
+      }
     });
   });
 
@@ -752,7 +794,7 @@ describe("TableManager: the manager's own restart", () => {
           await startFails(
             TableManager.start("tm_orphan", {}, { onLost: "fail" }),
           ),
-          { tableLost: "tm_orphan" },
+          ["table_lost", "tm_orphan"],
         );
       } finally {
         captured.restore();
@@ -770,7 +812,7 @@ describe("TableManager: the manager's own restart", () => {
     other.destroy();
   });
 
-  test("a second live manager for the same table is refused with { alreadyManaged }", async () => {
+  test("a second live manager for the same table is refused with ['already_managed', pid]", async () => {
     await withClock(async () => {
       const m = await TableManager.start("tm_twice", {}, {
         timeout: Infinity,
@@ -779,7 +821,7 @@ describe("TableManager: the manager's own restart", () => {
         await startFails(
           TableManager.start("other_consumer", {}, { tableName: "tm_twice" }),
         ),
-        { alreadyManaged: m },
+        ["already_managed", m],
       );
       await TableManager.stop(m);
     });
@@ -789,6 +831,19 @@ describe("TableManager: the manager's own restart", () => {
 // ------------------------------------------------- lifecycle, errors --
 
 describe("TableManager: lifecycle and arguments", () => {
+  test('a request the manager does not know is answered ["error", "unknown_request"], a tuple', async () => {
+    await withClock(async () => {
+      const m = await TableManager.start("tm_unknown", {}, {
+        timeout: Infinity,
+      });
+      assert.deepEqual(await GenServer.call(m, "bogus"), [
+        "error",
+        "unknown_request",
+      ]);
+      await TableManager.stop(m);
+    });
+  });
+
   test("startLink(): the manager stops when its parent exits; it is registered under `name`", async () => {
     await withClock(async () => {
       const main = self();

@@ -150,6 +150,29 @@ describe("task", () => {
       await assertNoMessages();
     }));
 
+  test("yieldMany gives each outcome as a tuple: ['ok', result], ['exit', reason], or undefined", () =>
+    withClock(async (clock) => {
+      const sup = await task.startSupervisor();
+      const quick = await task.asyncNolink(sup, () => ({ n: 1 }));
+      const bad = await task.asyncNolink(sup, () => {
+        throw ["shutdown", "oops"];
+      });
+      const slow = await task.asyncNolink(sup, never);
+      const pending = task.yieldMany([quick, bad, slow], { timeout: 50 });
+      await settle();
+      await clock.advance(50);
+      const outcomes = await pending;
+      assert.deepEqual(outcomes, [
+        ["ok", { n: 1 }],
+        ["exit", ["shutdown", "oops"]],
+        undefined,
+      ]);
+      assert.ok(Array.isArray(outcomes[0]));
+      await task.shutdown(slow, "brutal_kill");
+      await supervisor.stop(sup);
+      await assertNoMessages();
+    }));
+
   test("shutdown returns a result that arrived first", async () => {
     const sup = await task.startSupervisor();
     const t = await task.async(sup, () => "done");

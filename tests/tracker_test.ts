@@ -189,7 +189,7 @@ describe("gen_tracker_SUITE (group creation)", () => {
       const err = await tracker.findOrOpen(t, bad).catch((e) => e);
       assert.ok(err instanceof ChildSpecError);
       assert.equal(err.key, "type");
-      assert.deepEqual(err.reason, { invalidChildType: 200 });
+      assert.deepEqual(err.reason, ["invalid_child_type", 200]);
       assert.deepEqual(await tracker.whichChildren(t), []);
     });
   });
@@ -875,7 +875,7 @@ describe("Tracker.findOrOpen()", () => {
       assert.equal(err.timeout, 50);
       assert.match(
         err.message,
-        /findOrOpen of child "slow" .* timed out after 50 ms/,
+        /^Cannot findOrOpen child "slow" of tracker .*: it was not running within 50 ms$/,
       );
       for (const p of (await genServerLinks(t))) send(p, "go");
       await tracker.wait(t);
@@ -932,7 +932,7 @@ describe("Tracker.findOrOpen()", () => {
         (e) =>
           e instanceof ChildSpecError &&
           e.message ===
-            `Invalid child spec: child "x": 'restart' must be "permanent", "transient" or "temporary", got "bogus"`,
+            `Cannot use child spec "x": 'restart' must be "permanent", "transient" or "temporary", got "bogus"`,
       );
       await assert.rejects(
         tracker.findOrOpen(t, spec("x"), { timeout: -1 }),
@@ -1272,7 +1272,7 @@ describe("Tracker attributes", () => {
       assert.ok(err instanceof TimeoutError);
       assert.equal(
         err.message,
-        `getAttr "never" of child "cam" in tracker "${t}" timed out after 100 ms`,
+        `Cannot getAttr "never" of child "cam" of tracker "${t}": it was not set within 100 ms`,
       );
       await assert.rejects(
         tracker.getAttr(t, "cam", "never", { signal: ac.signal }),
@@ -1809,7 +1809,7 @@ describe("Tracker restarts", () => {
       await tracker.wait(t);
       assert.equal(tracker.find(t, "tr"), undefined);
       pid = await tracker.findOrOpen(t, s);
-      await kill(pid, { shutdown: "bye" });
+      await kill(pid, ["shutdown", "bye"]);
       await tracker.wait(t);
       assert.deepEqual(await tracker.whichChildren(t), []);
     }, { intensity: 10 });

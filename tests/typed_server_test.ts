@@ -129,25 +129,25 @@ describe("defineServer() at run time", () => {
     await stop(pid);
   });
 
-  it("an untyped call with an unknown tag stops the server with { badRequest }", async () => {
+  it("an untyped call with an unknown tag stops the server with ['bad_request', m]", async () => {
     const pid = await start(Counter, 0);
     const untyped: Pid = pid;
     await assert.rejects(call(untyped, "toString"), (e: unknown) => {
       assert.ok(e instanceof CallError);
-      assert.deepEqual(e.reason, { badRequest: "toString" });
+      assert.deepEqual(e.reason, ["bad_request", "toString"]);
       return true;
     });
     assert.equal(isAlive(pid), false);
   });
 
-  it("an unknown cast stops the server with { badRequest }", async () => {
+  it("an unknown cast stops the server with ['bad_request', m]", async () => {
     const pid = await start(Counter, 0);
     const ref = monitor(pid);
     cast(pid as Pid, ["explode", 1]);
     const down = await receive((m) =>
       Array.isArray(m) && m[0] === "DOWN" && m[1] === ref
     ) as unknown[];
-    assert.deepEqual(down[4], { badRequest: ["explode", 1] });
+    assert.deepEqual(down[4], ["bad_request", ["explode", 1]]);
   });
 
   it("refuses unknown keys and malformed handler maps with TypeError", () => {

@@ -1,0 +1,301 @@
+/**
+ * The history checker of the cluster tracker (used by the fault tests and
+ * by `npm run demo:cluster`): from the events the nodes printed, it counts
+ *
+ * - **overlaps**: pairs of children of one id that were live at the same
+ *   time. A child is live from its `start` event to its `stop` event, or,
+ *   if its node was killed (a `crash` event the driver records when it
+ *   sends SIGKILL), to that kill; one still running at the end is live
+ *   until then. A fenced child's `stop` is dated at its fence deadline
+ *   (cluster_tracker.ts). Times are wall-clock ms of the nodes: the nodes
+ *   of one history run on one machine, so their clocks agree. Each
+ *   overlap also tells whether the KV revisions agree (the later claim's
+ *   revision is above the earlier child's), for diagnosis.
+ * - **stale writes**: acknowledged attribute writes made by a child after
+ *   another node had claimed its id, by KV revision: a write at revision
+ *   `r` belongs to the claim with the highest revision below `r`; if that
+ *   claim is another node's, a fenced child still wrote (the compare-and-
+ *   set the tracker does on every write must make this impossible).
+ * - **lost writes**: acknowledged attribute writes that the store does not
+ *   end with. For each id and key, the store's final value must be the
+ *   value of the last acknowledged write (highest revision), or of a write
+ *   attempted after it that was never answered (its node died with the
+ *   write in flight: the store may have it). Anything else lost an
+ *   acknowledged write.
+ *
+ * @module
+ */
+
+/** One event of a history. */
+export interface HistoryEvent {
+  /**
+   * `start`/`stop`/`attr`: from the tracker's `onEvent`; `attempt` and
+   * `refused`: a write sent, a write refused; `crash`: the node was killed.
+   */
+  readonly type: "start" | "stop" | "attr" | "attempt" | "refused" | "crash";
+  /** The id (all but `crash`). */
+  readonly id?: string;
+  /** The node. */
+  readonly node: string;
+  /** Wall-clock ms on that node. */
+  readonly time: number;
+  /** The KV revision (`start`: the claim, `attr`: the write). */
+  readonly revision?: number;
+  /** The attribute written (`attr`, `attempt`, `refused`). */
+  readonly key?: string;
+  /** Its value. */
+  readonly value?: unknown;
+  /** For `stop`: whether fencing stopped it. */
+  readonly fenced?: boolean;
+  /** For `stop`: the exit reason (as text). */
+  readonly reason?: string;
+}
+
+/** A live interval of one child. */
+export interface Interval {
+  readonly id: string;
+  readonly node: string;
+  readonly from: number;
+  /** `Infinity`: still live at the end of the history. */
+  readonly to: number;
+  /** KV revision of its claim. */
+  readonly revision: number;
+  /** How it ended. */
+  readonly end: "stop" | "fenced" | "crash" | "running";
+}
+
+/** Two children of one id live at once. */
+export interface Overlap {
+  readonly id: string;
+  readonly first: Interval;
+  readonly second: Interval;
+  /** Ms both were live. */
+  readonly ms: number;
+}
+
+/** An acknowledged write the store does not end with. */
+export interface LostWrite {
+  readonly id: string;
+  readonly key: string;
+  /** The last acknowledged value. */
+  readonly acknowledged: unknown;
+  /** Its revision. */
+  readonly revision: number;
+  /** What the store has. */
+  readonly stored: unknown;
+}
+
+/** What {@linkcode checkHistory} found. */
+export interface HistoryReport {
+  /** How many ids the history has. */
+  readonly ids: number;
+  /** Every child's live interval, by start time. */
+  readonly intervals: Interval[];
+  readonly overlaps: Overlap[];
+  /** Writes acknowledged after another node claimed the id. */
+  readonly staleWrites: HistoryEvent[];
+  readonly lostWrites: LostWrite[];
+}
+
+/**
+ * Checks a history: the events in any order (several nodes' outputs put
+ * together), and `final`, the attributes the store ends with, by id.
+ *
+ * @example
+ * ```ts
+ * import { checkHistory } from "./_history.ts";
+ * const r = checkHistory([
+ *   { type: "start", id: "s", node: "a", time: 0, revision: 1 },
+ *   { type: "start", id: "s", node: "b", time: 5, revision: 2 },
+ *   { type: "stop", id: "s", node: "a", time: 10 },
+ * ], new Map());
+ * console.assert(r.overlaps.length === 1 && r.overlaps[0].ms === 5);
+ * ```
+ */
+export function checkHistory(
+  events: readonly HistoryEvent[],
+  final: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+): HistoryReport {
+  for (const e of events) {
+    if (typeof e.time !== "number" || !Number.isFinite(e.time)) {
+      throw new TypeError(
+        `Cannot check a history: an event has no time: ${JSON.stringify(e)}`,
+      );
+    }
+  }
+  const sorted = [...events].sort((a, b) => a.time - b.time);
+  const intervals = liveIntervals(sorted);
+  const ids = new Set(intervals.map((i) => i.id));
+  for (const e of sorted) if (e.id !== undefined) ids.add(e.id);
+  return {
+    ids: ids.size,
+    intervals,
+    overlaps: overlapsOf(intervals),
+    staleWrites: staleWritesOf(sorted),
+    lostWrites: lostWritesOf(sorted, final),
+  };
+}
+
+/** Pairs each start with the stop (or crash) of that child. */
+function liveIntervals(sorted: readonly HistoryEvent[]): Interval[] {
+  const open = new Map<string, { from: number; revision: number }>();
+  const out: Interval[] = [];
+  const k = (id: string, node: string) => JSON.stringify([id, node]);
+  for (const e of sorted) {
+    if (e.type === "start" && e.id !== undefined) {
+      const key = k(e.id, e.node);
+      const prev = open.get(key);
+      if (prev !== undefined) {
+        // A second start on one node without a stop: the first never ended
+        // in the history; count it as live until this start.
+        out.push({
+          id: e.id,
+          node: e.node,
+          from: prev.from,
+          to: e.time,
+          revision: prev.revision,
+          end: "running",
+        });
+      }
+      open.set(key, { from: e.time, revision: e.revision ?? 0 });
+    } else if (e.type === "stop" && e.id !== undefined) {
+      const key = k(e.id, e.node);
+      const start = open.get(key);
+      if (start === undefined) continue;
+      open.delete(key);
+      out.push({
+        id: e.id,
+        node: e.node,
+        from: start.from,
+        to: e.time,
+        revision: start.revision,
+        end: e.fenced ? "fenced" : "stop",
+      });
+    } else if (e.type === "crash") {
+      for (const [key, start] of [...open]) {
+        const [id, node] = JSON.parse(key) as [string, string];
+        if (node !== e.node) continue;
+        open.delete(key);
+        out.push({
+          id,
+          node,
+          from: start.from,
+          to: e.time,
+          revision: start.revision,
+          end: "crash",
+        });
+      }
+    }
+  }
+  for (const [key, start] of open) {
+    const [id, node] = JSON.parse(key) as [string, string];
+    out.push({
+      id,
+      node,
+      from: start.from,
+      to: Infinity,
+      revision: start.revision,
+      end: "running",
+    });
+  }
+  return out.sort((a, b) => a.from - b.from || a.revision - b.revision);
+}
+
+function overlapsOf(intervals: readonly Interval[]): Overlap[] {
+  const byId = new Map<string, Interval[]>();
+  for (const i of intervals) {
+    const list = byId.get(i.id) ?? [];
+    list.push(i);
+    byId.set(i.id, list);
+  }
+  const out: Overlap[] = [];
+  for (const [id, list] of byId) {
+    for (let a = 0; a < list.length; a++) {
+      for (let b = a + 1; b < list.length; b++) {
+        const ms = Math.min(list[a].to, list[b].to) -
+          Math.max(list[a].from, list[b].from);
+        if (ms > 0) {
+          out.push({ id, first: list[a], second: list[b], ms });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function staleWritesOf(sorted: readonly HistoryEvent[]): HistoryEvent[] {
+  const claims = new Map<string, HistoryEvent[]>();
+  for (const e of sorted) {
+    if (e.type !== "start" || e.id === undefined) continue;
+    const list = claims.get(e.id) ?? [];
+    list.push(e);
+    claims.set(e.id, list);
+  }
+  const out: HistoryEvent[] = [];
+  for (const e of sorted) {
+    if (e.type !== "attr" || e.id === undefined) continue;
+    let owner: HistoryEvent | undefined;
+    for (const c of claims.get(e.id) ?? []) {
+      if (
+        (c.revision ?? 0) < (e.revision ?? 0) &&
+        (owner === undefined || (c.revision ?? 0) > (owner.revision ?? 0))
+      ) owner = c;
+    }
+    if (owner !== undefined && owner.node !== e.node) out.push(e);
+  }
+  return out;
+}
+
+function lostWritesOf(
+  sorted: readonly HistoryEvent[],
+  final: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+): LostWrite[] {
+  // For each id and key: the last acknowledged write, and the writes
+  // attempted on each node that were never answered.
+  const acked = new Map<string, HistoryEvent>();
+  const pending = new Map<string, HistoryEvent[]>();
+  const pk = (e: HistoryEvent) => JSON.stringify([e.id, e.key, e.node]);
+  for (const e of sorted) {
+    if (e.id === undefined || e.key === undefined) continue;
+    const key = JSON.stringify([e.id, e.key]);
+    if (e.type === "attempt") {
+      const list = pending.get(pk(e)) ?? [];
+      list.push(e);
+      pending.set(pk(e), list);
+    } else if (e.type === "attr" || e.type === "refused") {
+      const list = pending.get(pk(e)) ?? [];
+      const i = list.findIndex((p) => same(p.value, e.value));
+      if (i >= 0) list.splice(i, 1);
+      if (e.type === "attr") {
+        const last = acked.get(key);
+        if (last === undefined || (e.revision ?? 0) > (last.revision ?? 0)) {
+          acked.set(key, e);
+        }
+      }
+    }
+  }
+  const out: LostWrite[] = [];
+  for (const [key, last] of acked) {
+    const [id, attr] = JSON.parse(key) as [string, string];
+    const stored = final.get(id)?.[attr];
+    if (same(stored, last.value)) continue;
+    const unanswered = [...pending.entries()].some(([p, list]) => {
+      const [pid, pkey] = JSON.parse(p) as [string, string];
+      return pid === id && pkey === attr &&
+        list.some((w) => w.time >= last.time - 1 && same(w.value, stored));
+    });
+    if (unanswered) continue;
+    out.push({
+      id,
+      key: attr,
+      acknowledged: last.value,
+      revision: last.revision ?? 0,
+      stored,
+    });
+  }
+  return out;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
