@@ -33,6 +33,23 @@
 //       ids (each call: two updateCounter and a lookup in ETS) and prints
 //       {"start": ms, "end": ms, "cpu_ms": ms} (wall clock,
 //       performance.timeOrigin-based; the CPU time this process used).
+//   tserve <url> <node> <cluster> <n>
+//       A node with a ClusterTracker "bench" that opens ids r0..r<n-1>
+//       (children: idle processes). Says "ready", serves until killed.
+//   tfind <url> <node> <cluster> <n> <peer>
+//       Waits until its tracker's cache has <peer>'s n ids, then times
+//       find() of those remote ids, findOrOpen() of new ids (here, one at a
+//       time), find() of its own ids, and the local tracker's (tracker.ts)
+//       find() of as many ids.
+//         cluster_find_remote_ns, cluster_find_own_ns, local_find_ns,
+//         cluster_open_ms
+//   tfail <url> <node> <cluster> <self-script> <runtime-cmd-json>
+//       Failover of tracked ids: a node (role tvictim) opens 5 ids and is
+//       SIGKILLed; this node calls findOrOpen() on them until each is
+//       reopened here. Time from the kill to each reopen; 10 kills.
+//         cluster_tracker_failover_median_ms, ..._p99_ms
+//   tvictim <url> <node> <cluster> <prefix> <k>
+//       Opens ids <prefix>0..<prefix><k-1> in tracker "fo"; says "ready".
 
 const argv = globalThis.Deno?.args ?? globalThis.process.argv.slice(2);
 const [libDir, ...rest0] = argv;
@@ -47,6 +64,8 @@ const GenServer = await lib("gen_server");
 const Ets = await lib("ets");
 const Process = await lib("process");
 const { connect: natsConnect } = await import("@nats-io/transport-node");
+const { ClusterTracker } = await lib("cluster_tracker");
+const Tracker = await lib("tracker");
 
 import { median } from "./_measure.mjs";
 
@@ -312,9 +331,174 @@ async function work() {
   exit(0);
 }
 
+/** The ClusterTracker of the benchmarks: idle children. */
+function openTracker(node, name) {
+  return ClusterTracker.open(node, {
+    name,
+    start: () => Process.spawn(() => Process.receive(() => false)),
+  });
+}
+
+async function nodeOf(name) {
+  return await connect({
+    servers: url,
+    node: name,
+    cluster,
+    leaseMs: LEASE_MS,
+    heartbeatMs: HEARTBEAT_MS,
+  });
+}
+
+async function tserve() {
+  const n = Number(more[0]);
+  const node = await nodeOf(nodeName);
+  const tracker = await openTracker(node, "bench");
+  for (let i = 0; i < n; i++) await tracker.findOrOpen(`r${i}`);
+  console.log("ready");
+}
+
+/** ns per op of `op(i)` over `n` ids in a scattered order: median of runs. */
+function timeFind(n, op) {
+  const runs = [];
+  for (let r = 0; r < (quick ? 3 : 7); r++) {
+    const ops = quick ? 200_000 : 1_000_000;
+    let hits = 0;
+    const t0 = performance.now();
+    for (let k = 0; k < ops; k++) {
+      if (op((k * 7919) % n) !== undefined) hits++;
+    }
+    const ns = (performance.now() - t0) * 1e6 / ops;
+    if (hits !== ops) throw new Error(`find missed ${ops - hits} of ${ops}`);
+    runs.push(ns);
+  }
+  return median(runs);
+}
+
+async function tfind() {
+  const [nS, peer] = more;
+  const n = Number(nS);
+  const node = await nodeOf(nodeName);
+  const tracker = await openTracker(node, "bench");
+  const remote = Array.from({ length: n }, (_, i) => `r${i}`);
+  const deadline = Date.now() + 30_000;
+  while (!remote.every((id) => tracker.find(id) !== undefined)) {
+    if (Date.now() > deadline) throw new Error(`${peer}'s ids not in cache`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (node.nodeOf(tracker.find("r0")) !== peer) throw new Error("not remote");
+  const findRemote = timeFind(n, (i) => tracker.find(remote[i]));
+
+  // findOrOpen of new ids, here, one at a time
+  const OPENS = quick ? 50 : 300;
+  const openMs = [];
+  for (let i = 0; i < OPENS; i++) {
+    const t0 = performance.now();
+    await tracker.findOrOpen(`o${i}`);
+    openMs.push(performance.now() - t0);
+  }
+  const own = Array.from({ length: OPENS }, (_, i) => `o${i}`);
+  const findOwn = timeFind(OPENS, (i) => tracker.find(own[i]));
+
+  // the local tracker (tracker.ts), as many ids as the remote ones
+  await Tracker.start("local_bench");
+  const start = () => Process.spawn(() => Process.receive(() => false));
+  for (let i = 0; i < n; i++) {
+    await Tracker.findOrOpen("local_bench", { id: remote[i], start });
+  }
+  const findLocal = timeFind(n, (i) => Tracker.find("local_bench", remote[i]));
+  await Tracker.stop("local_bench");
+  console.log(JSON.stringify({
+    cluster_find_remote_ns: findRemote,
+    cluster_find_own_ns: findOwn,
+    local_find_ns: findLocal,
+    cluster_find_ratio: findRemote / findLocal,
+    cluster_open_ms: median(openMs),
+  }));
+}
+
+async function tvictim() {
+  const [prefix, kS] = more;
+  const node = await nodeOf(nodeName);
+  const tracker = await openTracker(node, "fo");
+  for (let j = 0; j < Number(kS); j++) await tracker.findOrOpen(prefix + j);
+  console.log("ready");
+}
+
+async function tfail() {
+  const [script, cmdJson] = more;
+  const [cmd, ...cmdArgs] = JSON.parse(cmdJson);
+  const { spawn } = await import("node:child_process");
+  const node = await nodeOf(nodeName);
+  const tracker = await openTracker(node, "fo");
+  const TRIALS = quick ? 2 : 10;
+  const K = 5;
+  const times = [];
+  for (let t = 0; t < TRIALS; t++) {
+    const prefix = `v${t}-`;
+    const child = spawn(cmd, [
+      ...cmdArgs,
+      script,
+      libDir,
+      "tvictim",
+      url,
+      `tvictim${t}`,
+      cluster,
+      prefix,
+      String(K),
+    ], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise((r) => child.once("exit", r));
+    await new Promise((resolve, reject) => {
+      let out = "";
+      child.stdout.setEncoding("utf8");
+      child.stdout.on("data", (s) => {
+        out += s;
+        if (out.includes("ready")) resolve();
+      });
+      child.once("exit", () => reject(new Error("victim exited")));
+    });
+    const ids = Array.from({ length: K }, (_, j) => prefix + j);
+    // this node sees them owned there, and the victim's lease renewed
+    const deadline = Date.now() + 30_000;
+    while (!ids.every((id) => tracker.find(id) !== undefined)) {
+      if (Date.now() > deadline) throw new Error("victim's ids not seen");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 2 * HEARTBEAT_MS));
+    const t0 = now();
+    child.kill("SIGKILL");
+    await Promise.all(ids.map(async (id) => {
+      for (;;) {
+        const pid = await tracker.findOrOpen(id);
+        if (node.nodeOf(pid) === nodeName) {
+          times.push(now() - t0);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }));
+    await exited;
+    child.stdout.destroy();
+  }
+  const s = [...times].sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    cluster_tracker_failover_median_ms: median(times),
+    cluster_tracker_failover_p99_ms:
+      s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)],
+    cluster_lease_ms: LEASE_MS,
+  }));
+}
+
 try {
   if (role === "serve") await serve();
-  else if (role === "call") {
+  else if (role === "tserve") await tserve();
+  else if (role === "tvictim") await tvictim();
+  else if (role === "tfind") {
+    await tfind();
+    exit(0);
+  } else if (role === "tfail") {
+    await tfail();
+    exit(0);
+  } else if (role === "call") {
     await callBench();
     exit(0);
   } else if (role === "failover") {
