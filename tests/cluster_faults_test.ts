@@ -13,7 +13,14 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type ClusterNode, connect } from "../cluster.ts";
 import * as genServer from "../gen_server.ts";
-import { exit, monitor, type Pid, receive, spawn } from "../process.ts";
+import {
+  demonitor,
+  exit,
+  monitor,
+  type Pid,
+  receive,
+  spawn,
+} from "../process.ts";
 import { CallError, ClusterError, TimeoutError } from "../errors.ts";
 import { NatsServer, startNatsCluster } from "./_nats.ts";
 
@@ -441,6 +448,9 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
       assert.equal(await node.whereisGlobal("echo_a"), echo);
       assert.equal(await node.whereisGlobal("here_t"), holder);
       assert.equal(await node.registerGlobal("echo_a", holder), false);
+      // The monitor never fired; it ends here, so that closing the node
+      // leaves no DOWN in this process's mailbox.
+      assert.equal(demonitor(ref, { flush: true }), true);
     } finally {
       exit(holder, "kill");
       await a?.kill();
