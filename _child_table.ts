@@ -20,8 +20,8 @@
 // `starting`, the tracker calls it `launching` and ends every child
 // through `terminating` (its afterTerminate).
 
-import type { Pid } from "./_runtime.ts";
-import type { PendingRestart } from "./_restart.ts";
+import type { Pid, TreeChild } from "./_runtime.ts";
+import { type PendingRestart, restartAt } from "./_restart.ts";
 import { sameTerm } from "./_term.ts";
 
 /** Where a child is, with what that state needs. */
@@ -95,6 +95,58 @@ export function move(from: ChildState, to: ChildState): ChildState {
 /** The pid of a running child, else undefined. */
 export function runningPid(state: ChildState): Pid | undefined {
   return state.tag === "running" ? state.pid : undefined;
+}
+
+/**
+ * A child as system.ts's supervisionTrees() shows it: `starting` is shown
+ * as `"launching"` (the tracker's word), a restart's due time as
+ * `restartAt`. Reads only.
+ */
+export function treeChild(
+  id: unknown,
+  state: ChildState,
+  type: "worker" | "supervisor",
+  restarts: number,
+): TreeChild {
+  switch (state.tag) {
+    case "running":
+    case "terminating":
+      return {
+        id,
+        pid: state.pid,
+        state: state.tag,
+        restartAt: undefined,
+        type,
+        restarts,
+      };
+    case "restarting":
+      return {
+        id,
+        pid: undefined,
+        state: "restarting",
+        restartAt: restartAt(state.pending),
+        type,
+        restarts,
+      };
+    case "starting":
+      return {
+        id,
+        pid: undefined,
+        state: "launching",
+        restartAt: undefined,
+        type,
+        restarts,
+      };
+    default:
+      return {
+        id,
+        pid: undefined,
+        state: "stopped",
+        restartAt: undefined,
+        type,
+        restarts,
+      };
+  }
 }
 
 /**

@@ -69,6 +69,22 @@ export function addRestart(
   return window.times.length - head <= intensity;
 }
 
+/**
+ * How many restarts of `window` fall within the last `periodMs` before
+ * `now` (reads only: for system.ts's supervisionTrees()).
+ */
+export function restartsInWindow(
+  window: RestartWindow,
+  now: number,
+  periodMs: number,
+): number {
+  const since = now - periodMs;
+  const r = window.times;
+  let n = 0;
+  for (let i = r.length - 1; i >= window.head && r[i] >= since; i--) n++;
+  return n;
+}
+
 /** A restart delay rule (the modules' normalised `backoff` option). */
 export interface BackoffRule {
   readonly initial: number;

@@ -35,6 +35,7 @@ import { microtask } from "./_microtask.ts";
 import { reportInternalError } from "./_report.ts";
 import { thenOf } from "./_safe.ts";
 import { enabled, log } from "./_logger.ts";
+import { getClock } from "./clock.ts";
 
 /** A message-driven body: one callback per message, no suspended frame. */
 export interface Kind {
@@ -213,11 +214,253 @@ export class Proc {
   resources: ResourceHook[] | null = null;
   controller: AbortController | null = null;
 
+  // -- introspection (system.ts): set once or counted, never allocated per
+  //    message --
+  /** What it is, for processes() (a behaviour sets it in its init). */
+  role: ProcessKind = "process";
+  /**
+   * The process that spawned it (cleared on its own death, so dead
+   * ancestors are not kept alive in a chain).
+   */
+  parent: Proc | null = null;
+  /**
+   * When it was spawned, on the clock of the time, in whole ms; UNSTAMPED
+   * until stamped (see stampAll): a spawn reads no clock.
+   */
+  startedAt: number = UNSTAMPED;
+  /**
+   * Messages put in its mailbox, modulo COUNTER_WRAP (the carries are in
+   * `meta`: the field stays a small integer, stored inline).
+   */
+  received = 0;
+  /** Messages it sent (send, call, cast), likewise. */
+  sent = 0;
+  /** Neighbours in the list of live processes, oldest first. */
+  prevLive: Proc | null = null;
+  nextLive: Proc | null = null;
+  /** Its label and tree hook, when it has either (few processes do). */
+  meta: ProcMeta | null = null;
+
   constructor(data: unknown) {
     this.id = nextId++;
     this.data = data;
     this.pid = makePid(this);
   }
+}
+
+/**
+ * What few processes have: a label, a tree hook, the carries of counters
+ * that passed COUNTER_WRAP.
+ */
+export interface ProcMeta {
+  /** A free label (system.ts's setLabel). */
+  label: string | undefined;
+  /** A supervisor-like process's children, for supervisionTrees(). */
+  tree: TreeHook | null;
+  /** COUNTER_WRAP times the wraps of `received`, and of `sent`. */
+  receivedCarry: number;
+  sentCarry: number;
+}
+
+function metaOf(proc: Proc): ProcMeta {
+  return proc.meta ??= {
+    label: undefined,
+    tree: null,
+    receivedCarry: 0,
+    sentCarry: 0,
+  };
+}
+
+/** Sets `proc`'s label (undefined clears it). */
+export function setProcLabel(proc: Proc, label: string | undefined): void {
+  if (proc.meta !== null || label !== undefined) metaOf(proc).label = label;
+}
+
+/** Installs `proc`'s tree hook (a supervisor-like process's init does). */
+export function setTreeHook(proc: Proc, tree: TreeHook): void {
+  metaOf(proc).tree = tree;
+}
+
+/**
+ * Where the message counters wrap into `meta`: below V8's smallest Smi
+ * limit (2^30 with pointer compression), so a counter never turns the
+ * field into a boxed double (which would cost every process a heap number).
+ */
+const COUNTER_WRAP = 0x3fffffff;
+
+/** Counts a message `proc` sent. */
+export function countSent(proc: Proc): void {
+  if (++proc.sent === COUNTER_WRAP) {
+    proc.sent = 0;
+    metaOf(proc).sentCarry += COUNTER_WRAP;
+  }
+}
+
+/** Messages put in `proc`'s mailbox, and sent by it, since it started. */
+export function messageCounts(proc: Proc): [received: number, sent: number] {
+  const m = proc.meta;
+  return m === null
+    ? [proc.received, proc.sent]
+    : [m.receivedCarry + proc.received, m.sentCarry + proc.sent];
+}
+
+/** What a process is, as processes() reports it. */
+export type ProcessKind =
+  | "process"
+  | "gen_server"
+  | "supervisor"
+  | "dynamic_supervisor"
+  | "task_supervisor"
+  | "director"
+  | "tracker"
+  | "table_manager"
+  | "task"
+  | "application"
+  | "main";
+
+/** A supervisor-like process's child, as its tree hook reports it. */
+export interface TreeChild {
+  /** The child's id (any term; system.ts formats it). */
+  id: unknown;
+  pid: Pid | undefined;
+  state: "running" | "restarting" | "launching" | "terminating" | "stopped";
+  /** When a delayed restart is due (clock ms), if one is. */
+  restartAt: number | undefined;
+  type: "worker" | "supervisor";
+  /** Restarts of this child (its own count where the module keeps one). */
+  restarts: number;
+}
+
+/** A supervisor-like process's view of itself, for supervisionTrees(). */
+export interface TreeInfo {
+  strategy: string | undefined;
+  /** Restarts within its intensity window. */
+  restarts: number;
+  children: TreeChild[];
+}
+
+/**
+ * Returns the tree of a supervisor-like process (called on its record, from
+ * outside its turn: must only read its state, and may throw: system.ts
+ * catches).
+ */
+export type TreeHook = () => TreeInfo;
+
+// The live processes, for system.ts: a doubly linked list through the
+// records, which a process joins when its first turn is over (addLive, from
+// turn()) and leaves when it dies. So a process that ends in its first turn
+// (a task, a short job) never touches it: a spawn writes nothing but its own
+// record. The ones still to run their first turn are on the run queue, and
+// the one running it is the current process: liveProcs() adds them.
+let firstLive: Proc | null = null;
+let lastLive: Proc | null = null;
+
+/** Puts `proc` on the live list (once, while alive). */
+function addLive(proc: Proc): void {
+  const last = lastLive;
+  proc.prevLive = last;
+  if (last === null) firstLive = proc;
+  else last.nextLive = proc;
+  lastLive = proc;
+}
+
+/** The live processes, oldest first (a fresh array). */
+export function liveProcs(): Proc[] {
+  const all: Proc[] = [];
+  for (let p = firstLive; p !== null; p = p.nextLive) all.push(p);
+  for (let i = runHead; i < runLen; i++) {
+    const p = runQueue[i];
+    if (p.starting && !p.dead) all.push(p);
+  }
+  const current = currentProc();
+  if (!current.dead && !isListed(current) && !current.starting) {
+    all.push(current); // in its first turn
+  }
+  return all.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Whether `proc` is on the live list (alive past its first turn, or dead
+ * with its death not finished).
+ */
+export function isListed(proc: Proc): boolean {
+  return proc.prevLive !== null || firstLive === proc;
+}
+
+function unlinkLive(proc: Proc): void {
+  const prev = proc.prevLive;
+  const next = proc.nextLive;
+  if (prev === null) {
+    if (firstLive === proc) firstLive = next;
+  } else prev.nextLive = next;
+  if (next === null) {
+    if (lastLive === proc) lastLive = prev;
+  } else next.prevLive = prev;
+  proc.prevLive = proc.nextLive = null;
+}
+
+// Start times. Reading the clock costs 40-90 ns, as much as a tenth of a
+// spawn, so a spawn reads none: a process that survives its first turn is
+// put on a list, stamped with one clock read for the whole list when that
+// drain ends (within a scheduler slice of its spawn; a loop spawning
+// thousands pays one read), and one that dies in its first turn, which no
+// snapshot could have seen, is never stamped. A snapshot stamps a process
+// it finds unstamped (spawned, its first turn still to come).
+
+/** `startedAt` of a process not stamped yet (a Smi, not a real time). */
+const UNSTAMPED = -0x40000000;
+/** Processes to stamp when the current drain ends: unstamped[0..len). */
+let unstamped: Proc[] = [];
+let unstampedLen = 0;
+
+function stampAll(): void {
+  const t = clockNow();
+  for (let i = 0; i < unstampedLen; i++) {
+    const p = unstamped[i];
+    if (p.startedAt === UNSTAMPED) p.startedAt = t;
+    unstamped[i] = undefined!;
+  }
+  // A burst of spawns grew it: let the memory go.
+  if (unstampedLen > 1024) unstamped = [];
+  unstampedLen = 0;
+}
+
+/** When `proc` was spawned (clock ms), stamping it now if it is not yet. */
+export function startedAtOf(proc: Proc): number {
+  if (proc.startedAt === UNSTAMPED) proc.startedAt = clockNow();
+  return proc.startedAt;
+}
+
+/** The clock's time in whole ms; a clock whose `now` throws gives NaN. */
+function clockNow(): number {
+  try {
+    return Math.floor(getClock().now());
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * What system.ts listens with: one function for spawns and deaths, set
+ * only while someone subscribes to events() (else one boolean check).
+ */
+export interface SystemObserver {
+  spawned(proc: Proc): void;
+  exited(proc: Proc, reason: unknown): void;
+  transferred(table: string, from: Proc, to: Proc): void;
+}
+
+/** The observer, while events() has subscribers (see setObserver). */
+let observer: SystemObserver | null = null;
+
+/** Installs (or, with null, removes) the spawn/exit observer. */
+export function setObserver(o: SystemObserver | null): void {
+  observer = o;
+}
+
+/** A table changed owner (ets.ts tells; one check when nobody observes). */
+export function tableTransferred(table: string, from: Proc, to: Proc): void {
+  if (observer !== null) observer.transferred(table, from, to);
 }
 
 let makePid: (proc: Proc) => Pid;
@@ -461,6 +704,9 @@ let mainProc = createMain();
 
 function createMain(): Proc {
   const p = new Proc(undefined);
+  p.role = "main";
+  p.startedAt = clockNow();
+  addLive(p);
   // Like the Erlang shell: top-level code can link and start_link without
   // being taken down by its children.
   p.trapExit = true;
@@ -540,6 +786,10 @@ export function deliver(proc: Proc, message: unknown): void {
       proc.kind.dispatch(proc, message);
     }
     return;
+  }
+  if (++proc.received === COUNTER_WRAP) {
+    proc.received = 0;
+    metaOf(proc).receivedCarry += COUNTER_WRAP;
   }
   let mq = proc.mq;
   if (mq === null) mq = proc.mq = new Array(4);
@@ -926,6 +1176,7 @@ function drain(): void {
     runHead = runLen = 0;
   } finally {
     if (!handedOn) drainQueued = false;
+    if (unstampedLen > 0) stampAll();
   }
   if (hasLaterTimeouts()) startLaterTimeouts();
 }
@@ -955,6 +1206,12 @@ const BATCH = 64;
 function turn(proc: Proc): void {
   const first = proc.starting;
   run(proc);
+  // Past its first turn: listed, and stamped when this drain ends (see
+  // addLive and stampAll).
+  if (first && !proc.dead) {
+    addLive(proc);
+    unstamped[unstampedLen++] = proc;
+  }
   if (!CHEAP_SWITCH && !first && proc.wake === null && !proc.dead) {
     proc.wake = armHere(handoff as (proc: unknown) => void);
   }
@@ -1114,13 +1371,20 @@ function bodyDone(proc: Proc, reason: unknown): void {
 
 /**
  * A new process. A function body starts on a later microtask; pass `null`
- * for a process whose kind and data the caller sets up.
+ * for a process whose kind and data the caller sets up. `role` is its kind
+ * for system.ts, `parent` its spawner (`link`, else the current process).
  */
 export function spawnProc(
   body: ((pid: Pid) => unknown) | null,
   link: Proc | null,
+  role: ProcessKind = "process",
+  parent: Proc | null = link,
 ): Proc {
   const proc = new Proc(body);
+  proc.role = role;
+  // The spawner: given by callers that know it (the process linked to is),
+  // else looked up.
+  proc.parent = parent !== null ? parent : currentProc();
   if (link !== null && !link.dead) {
     proc.links = link;
     link.links = addTo(link.links, proc);
@@ -1128,7 +1392,14 @@ export function spawnProc(
   if (body !== null) {
     proc.starting = true;
     schedule(proc);
+  } else {
+    // No first turn to wait for (rare: the caller sets up its kind).
+    proc.startedAt = clockNow();
+    addLive(proc);
   }
+  // Last: a subscriber is handed the event on a microtask queued after the
+  // new process's first turn, so it sees the kind its init set.
+  if (observer !== null) observer.spawned(proc);
   return proc;
 }
 
@@ -1303,6 +1574,10 @@ function endWaits(proc: Proc, reason: unknown): void {
 
 function finishDeath(proc: Proc): void {
   const reason = proc.reason;
+  unlinkLive(proc); // a no-op for one that dies in its first turn
+  proc.parent = null;
+  if (proc.meta !== null) proc.meta.tree = null;
+  if (observer !== null) observer.exited(proc, reason);
   // 1. The name is free before anyone hears of the death.
   if (proc.name !== undefined) unregisterName(proc.name);
   // 2. Owned resources (tables: deleted, or handed to the heir with

@@ -60,6 +60,7 @@ import {
   Trk,
 } from "./_tracker_state.ts";
 import { isInstance } from "./_safe.ts";
+import { observeTracker } from "./_system_hooks.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -328,6 +329,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
       return ["stop", error];
     }
     const trk = made.trk = new Trk(name, proc, options, children, attrs);
+    observeTracker(proc, trk);
     registry.set(name, trk);
     byTrackerPid.set(proc.pid, trk);
     return ["ok", trk];

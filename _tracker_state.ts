@@ -132,6 +132,8 @@ export class Entry implements DownWatcher {
   /** Consecutive restarts, for the backoff. */
   failures = 0;
   startedAt = 0;
+  /** Restart attempts (for system.ts's trees). */
+  restarts = 0;
   /** Whether the children table has a row for it. */
   row = false;
   /** Whether that row's spec columns are an older spec's (rewrite it). */
@@ -787,6 +789,7 @@ export class Trk {
       this.remove(e);
       return STOP;
     }
+    e.restarts++;
     this.launch(e, e.spec, "restart");
     return undefined;
   }

@@ -372,7 +372,7 @@ export class RunningApplication implements AsyncDisposable {
   private constructor(settings: Settings) {
     this.#settings = settings;
     this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
-    this.#master = spawnProc(null, null);
+    this.#master = spawnProc(null, null, "application");
     this.#master.trapExit = true;
     this.#master.kind = MASTER;
   }

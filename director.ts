@@ -198,6 +198,7 @@ import type {
 } from "./supervisor.ts";
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
+import { observeDirector } from "./_system_hooks.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -689,6 +690,7 @@ const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
     const proc = currentProc();
     proc.trapExit = true;
     const dir = new Dir(proc, options);
+    observeDirector(proc, dir);
     directors.set(proc.pid, dir);
     addResource(proc, dir.release);
     if (typeof spec === "function") {

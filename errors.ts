@@ -908,6 +908,188 @@ export class ApplicationError extends Error {
   }
 }
 
+/** The `sys.ts` function a {@linkcode SysError} names. */
+export type SysOperation =
+  | "getState"
+  | "getStatus"
+  | "suspend"
+  | "resume"
+  | "statistics";
+
+/**
+ * Why a `sys.ts` request failed, as a code (the reason itself is the error's
+ * `reason`):
+ * - `"noproc"`: no such process;
+ * - `"not_a_server"`: the process is not a gen_server (a plain process, a
+ *   task, an application master): it would never answer;
+ * - `"calling_self"`: a server asked about itself;
+ * - `"exited"`: the server exited (with `reason`) before it answered;
+ * - `"timeout"`: no answer in time (the error is a
+ *   {@linkcode SysTimeoutError}, also a {@linkcode TimeoutError}).
+ */
+export type SysErrorCode =
+  | "noproc"
+  | "not_a_server"
+  | "calling_self"
+  | "exited"
+  | "timeout";
+
+/** The message of a failed sys request. */
+function sysMessage(
+  operation: SysOperation,
+  server: unknown,
+  args: readonly unknown[],
+  reason: unknown,
+): string {
+  const what = operation === "getState"
+    ? "get the state of"
+    : operation === "getStatus"
+    ? "get the status of"
+    : operation === "statistics"
+    ? `${
+      args.length > 1 ? formatTerm(args[0]).slice(1, -1) : "get"
+    } statistics of`
+    : operation;
+  let why: string;
+  if (reason === "noproc") why = 'no such process ("noproc")';
+  else if (reason === "not_a_server") {
+    why = 'it is not a gen_server ("not_a_server")';
+  } else if (reason === "calling_self") {
+    why = 'a server cannot ask about itself ("calling_self")';
+  } else if (reason === "timeout") {
+    why = `no answer within ${
+      formatTerm(args[args.length - 1])
+    } ms ("timeout")`;
+  } else why = `it exited with ${formatTerm(reason)}`;
+  return `Cannot ${what} server ${formatTerm(server)}: ${why}`;
+}
+
+/**
+ * A `sys.ts` request (getState, getStatus, suspend, resume, statistics)
+ * failed: OTP's `{Reason, {sys, Function, Args}}` exit, as an error.
+ * `reason` is `"noproc"`, `"not_a_server"`, `"calling_self"` or the exit
+ * reason of a server that died before answering; `code` sorts them out (a
+ * {@linkcode SysErrorCode}). A timeout is a {@linkcode SysTimeoutError},
+ * which `instanceof SysError` accepts too.
+ *
+ * @example
+ * ```ts
+ * import { SysError } from "@steward/steward/errors";
+ * import { getState } from "@steward/steward/sys";
+ * import { spawn } from "@steward/steward/process";
+ * const err = await getState(spawn(() => {})).catch((e) => e);
+ * console.assert(err instanceof SysError);
+ * ```
+ */
+export class SysError extends Error {
+  /** Why the request failed. */
+  readonly reason: unknown;
+  /** The same, as a code. */
+  readonly code: SysErrorCode;
+  /** The sys function that failed. */
+  readonly operation: SysOperation;
+  /** The server as the caller named it (pid or registered name). */
+  readonly server: unknown;
+  /** The arguments after the server (the flag, if any, and the timeout). */
+  readonly args: readonly unknown[];
+
+  /**
+   * Creates the error.
+   *
+   * @param reason why the request failed.
+   * @param operation the sys function.
+   * @param server the server as given by the caller.
+   * @param args the remaining arguments.
+   */
+  constructor(
+    reason: unknown,
+    operation: SysOperation,
+    server: unknown,
+    args: readonly unknown[],
+  ) {
+    super(sysMessage(operation, server, args, reason), causeOf(reason));
+    this.name = "SysError";
+    this.reason = reason;
+    this.code = reason === "noproc"
+      ? "noproc"
+      : reason === "not_a_server"
+      ? "not_a_server"
+      : reason === "calling_self"
+      ? "calling_self"
+      : reason === "timeout"
+      ? "timeout"
+      : "exited";
+    this.operation = operation;
+    this.server = server;
+    this.args = args;
+  }
+
+  /**
+   * Whether `value` is a SysError: one made by this class (or a subclass),
+   * or a {@linkcode SysTimeoutError}.
+   *
+   * @param value any value.
+   * @returns whether `value instanceof SysError` holds.
+   *
+   * @example
+   * ```ts
+   * import { SysError, SysTimeoutError } from "@steward/steward/errors";
+   * const e = new SysTimeoutError("getState", "db", [100], 100);
+   * console.assert(e instanceof SysError && e.reason === "timeout");
+   * ```
+   */
+  static override [Symbol.hasInstance](value: unknown): value is SysError {
+    return ordinaryInstanceOf(this, value) ||
+      (this === SysError && ordinaryInstanceOf(SysTimeoutError, value));
+  }
+}
+
+/**
+ * A `sys.ts` request that got no answer within its timeout (a suspended or
+ * busy server answers later, and that answer is dropped): a
+ * {@linkcode TimeoutError} with the fields of a {@linkcode SysError}, and
+ * `instanceof SysError` holds for it.
+ *
+ * @example
+ * ```ts
+ * import { SysError, SysTimeoutError, TimeoutError } from "@steward/steward/errors";
+ * const e = new SysTimeoutError("getStatus", "db", [10], 10);
+ * console.assert(e instanceof TimeoutError && e instanceof SysError);
+ * console.assert(e.code === "timeout" && e.operation === "getStatus");
+ * ```
+ */
+export class SysTimeoutError extends TimeoutError {
+  /** `"timeout"`, as a SysError's. */
+  readonly reason: "timeout" = "timeout";
+  /** The sys function that timed out. */
+  readonly operation: SysOperation;
+  /** The server as the caller named it (pid or registered name). */
+  readonly server: unknown;
+  /** The arguments after the server (the flag, if any, and the timeout). */
+  readonly args: readonly unknown[];
+
+  /**
+   * Creates the error.
+   *
+   * @param operation the sys function.
+   * @param server the server as given by the caller.
+   * @param args the remaining arguments.
+   * @param timeout the timeout in milliseconds.
+   */
+  constructor(
+    operation: SysOperation,
+    server: unknown,
+    args: readonly unknown[],
+    timeout: number,
+  ) {
+    super(sysMessage(operation, server, args, "timeout"), timeout);
+    this.name = "SysTimeoutError";
+    this.operation = operation;
+    this.server = server;
+    this.args = args;
+  }
+}
+
 /**
  * What was wrong with a frame that came from another node: `"too_large"`,
  * `"bad_utf8"`, `"bad_json"`, `"bad_shape"` (a tag with the wrong

@@ -118,6 +118,7 @@ import {
   type Proc,
   procOf,
   removeResource,
+  tableTransferred,
 } from "./_runtime.ts";
 import {
   EtsError,
@@ -1942,6 +1943,7 @@ export class Table {
     this.#owner = to;
     addResource(to, this.#ownerExit);
     deliver(to, ["ETS-TRANSFER", this, from.pid, data]);
+    tableTransferred(this.#name, from, to);
   }
 
   /**

@@ -14,6 +14,7 @@
  * | `handleCall(request, from, state)` | `["reply", reply, state]`, `["reply", reply, state, action]`, `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, reply, state]`, `["stop", reason, state]` |
  * | `handleCast(message, state)`, `handleInfo(message, state)`, `handleContinue(arg, state)` | `["noreply", state]`, `["noreply", state, action]`, `["stop", reason, state]` |
  * | `terminate(reason, state)` | anything (ignored) |
+ * | `formatStatus(status)` | `status` with what must not be seen replaced (sync) |
  *
  * An `action` is a timeout in ms (no message within it: `handleInfo("timeout")`;
  * `0` fires only if the mailbox is empty; `Infinity` or `"infinity"`: none),
@@ -34,7 +35,15 @@
  * `["shutdown", x]` is reported, with its last message
  * and the reason (`server_terminated`, OTP's "Generic server terminating";
  * see logger.ts); a message it drops for want of `handleInfo` is a warning
- * (`unhandled_info`).
+ * (`unhandled_info`). A behaviour's `formatStatus` (OTP's `format_status/1`)
+ * filters that report's message and reason, and the state `getStatus`
+ * shows.
+ *
+ * ## System requests
+ * A server also answers sys.ts's requests (`getState`, `getStatus`,
+ * `suspend`, `resume`, `statistics`) between two callbacks, in mailbox
+ * order. While suspended it takes only those, {@linkcode stop}, and its
+ * parent's EXIT; the other messages wait, in order.
  *
  * ## Timeouts, signals, options
  * Every timeout rejects with a `TimeoutError` (errors.ts): a call's or a
@@ -83,6 +92,7 @@
 
 import {
   addWait,
+  countSent,
   currentProc,
   deliver,
   type DownWatcher,
@@ -94,9 +104,11 @@ import {
   type Proc,
   procOf,
   procOfAny,
+  receiveIn,
   registerName,
   removeFirst,
   removeWait,
+  setProcLabel,
   spawnProc,
   startTimeoutAfterBurst,
   thrownReason,
@@ -114,7 +126,13 @@ import {
   ExitError,
   StartError,
   StartTimeoutError,
+  SysError,
+  type SysOperation,
+  SysTimeoutError,
 } from "./errors.ts";
+import { type SysBody, sysHooks } from "./_sys.ts";
+import type { ServerStatus, Statistics } from "./sys.ts";
+import { getClock } from "./clock.ts";
 import { formatTerm } from "./_format.ts";
 import { isCleanExit, isInstance, thenOf } from "./_safe.ts";
 import { enabled, log } from "./_logger.ts";
@@ -182,6 +200,30 @@ export interface GenServer<S = unknown, A = unknown> {
   handleContinue?(arg: unknown, state: S): MaybePromise<NoReplyResult<S>>;
   /** Cleans up when the server stops (see the module docs for when). */
   terminate?(reason: unknown, state: S): unknown;
+  /**
+   * Formats what the server shows of itself (OTP's `format_status/1`): in
+   * `getStatus` (sys.ts) it is given `{ state }`, in the termination report
+   * `{ state, message, reason }`; it returns the same object with what must
+   * not be seen replaced (a password, a token). Keys it leaves out keep
+   * their value. Synchronous; if it throws, or returns anything but an
+   * object, the state and message are shown as
+   * `["EXIT", "format_status_crashed"]` (or `"format_status_bad_return"`),
+   * so nothing leaks; the reason is kept.
+   */
+  formatStatus?(status: FormatStatus<S>): FormatStatus<unknown>;
+}
+
+/**
+ * What {@linkcode GenServer.formatStatus} is given and returns: the state,
+ * and, in the termination report, the last message and the reason.
+ */
+export interface FormatStatus<S = unknown> {
+  /** The server's state. */
+  state: S;
+  /** The last message (termination report only). */
+  message?: unknown;
+  /** The exit reason (termination report only). */
+  reason?: unknown;
 }
 
 /** Options of {@linkcode start} and {@linkcode startLink}. */
@@ -201,6 +243,11 @@ export interface StartOptions {
    * for the timeout) and the start rejects with the signal's `reason`.
    */
   signal?: AbortSignal;
+  /**
+   * A label for the server, shown by the introspection of system.ts
+   * (`processes()`, `supervisionTrees()`); as `setLabel` called in init.
+   */
+  label?: string;
 }
 
 /** Options of {@linkcode call}. */
@@ -235,7 +282,7 @@ export interface StopOptions {
   signal?: AbortSignal;
 }
 
-const START_OPTIONS = ["name", "timeout", "signal"];
+const START_OPTIONS = ["name", "timeout", "signal", "label"];
 const CALL_OPTIONS = ["timeout", "signal"];
 const BEHAVIOUR_KEYS = [
   "init",
@@ -244,6 +291,7 @@ const BEHAVIOUR_KEYS = [
   "handleInfo",
   "handleContinue",
   "terminate",
+  "formatStatus",
 ];
 
 /** OTP's default call timeout. */
@@ -294,11 +342,11 @@ abstract class Request extends Timed implements DownWatcher, Wait {
     super();
   }
 
-  /** The CallError for `reason`, naming this request. */
-  abstract error(reason: unknown): CallError;
+  /** The error for `reason`, naming this request. */
+  abstract error(reason: unknown): Error;
 
-  /** The operation and its arguments after the server, for errors. */
-  abstract named(): ["call" | "stop", unknown[]];
+  /** The error for a timeout, naming this request. */
+  abstract timeoutError(): Error;
 
   /** The server died with `reason` before answering. */
   abstract died(reason: unknown): void;
@@ -335,9 +383,7 @@ abstract class Request extends Timed implements DownWatcher, Wait {
   }
 
   expire(): void {
-    if (!this.finish()) return;
-    const [op, args] = this.named();
-    this.reject(new CallTimeoutError(op, this.server, args, this.timeout));
+    if (this.finish()) this.reject(this.timeoutError());
   }
 
   abort(reason: unknown): void {
@@ -379,8 +425,11 @@ class CallRequest extends Request implements From {
     ]);
   }
 
-  named(): ["call" | "stop", unknown[]] {
-    return ["call", [this.request, this.timeout]];
+  timeoutError(): Error {
+    return new CallTimeoutError("call", this.server, [
+      this.request,
+      this.timeout,
+    ], this.timeout);
   }
 
   died(reason: unknown): void {
@@ -409,13 +458,68 @@ class StopRequest extends Request {
     ]);
   }
 
-  named(): ["call" | "stop", unknown[]] {
-    return ["stop", [this.reason, this.timeout]];
+  timeoutError(): Error {
+    return new CallTimeoutError("stop", this.server, [
+      this.reason,
+      this.timeout,
+    ], this.timeout);
   }
 
   died(reason: unknown): void {
     if (reason === this.reason) this.resolve(undefined);
     else this.reject(this.error(reason));
+  }
+}
+
+/**
+ * A pending system request (sys.ts): OTP's `{system, From, Request}`. Served
+ * by the server loop ahead of nothing (it waits its turn in the mailbox), and
+ * the only request a suspended server serves, with stops and its parent's
+ * EXIT.
+ */
+class SysRequest extends Request {
+  constructor(
+    owner: Proc,
+    target: Proc,
+    server: Dest,
+    timeout: number,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+    readonly operation: SysOperation,
+    readonly body: SysBody,
+  ) {
+    super(owner, target, server, timeout, resolve, reject);
+  }
+
+  /** The answer; dropped if the requester gave up. */
+  settle(value: unknown): void {
+    if (this.done) return;
+    this.resolve(value);
+    this.finish();
+  }
+
+  /** The arguments after the server, for errors. */
+  args(): unknown[] {
+    return this.body.length === 2
+      ? [this.body[1], this.timeout]
+      : [this.timeout];
+  }
+
+  error(reason: unknown): Error {
+    return new SysError(reason, this.operation, this.server, this.args());
+  }
+
+  timeoutError(): Error {
+    return new SysTimeoutError(
+      this.operation,
+      this.server,
+      this.args(),
+      this.timeout,
+    );
+  }
+
+  died(reason: unknown): void {
+    this.reject(this.error(reason));
   }
 }
 
@@ -442,6 +546,11 @@ class Server {
    * message in"); held until the next one, as OTP's server holds it.
    */
   last: unknown = undefined;
+  /**
+   * What sys.ts set (suspended, statistics); null until it is used, the
+   * common case, so an idle server pays one field for it.
+   */
+  sys: SysState | null = null;
 
   constructor(
     readonly behaviour: GenServer<unknown, unknown>,
@@ -450,6 +559,26 @@ class Server {
     /** Who called startLink; its EXIT stops a trapping server. */
     readonly parent: Proc | null,
   ) {}
+}
+
+/** What sys.ts set on a server. */
+class SysState {
+  /** Suspended: only system requests, stops and the parent's EXIT are taken. */
+  suspended = false;
+  /** Statistics counters, while enabled. */
+  stats: Stats | null = null;
+}
+
+/** Counters of sys.ts `statistics`. */
+class Stats {
+  /** Messages taken (calls, casts, infos; not system requests). */
+  in = 0;
+  /** Replies sent from handleCall's return. */
+  out = 0;
+  /** Callbacks run (OTP's reductions, roughly: the work done). */
+  callbacks = 0;
+  /** When statistics were enabled, clock ms. */
+  readonly startTime: number = getClock().now();
 }
 
 type Callback = (
@@ -490,6 +619,7 @@ function step(
   b?: unknown,
   c?: unknown,
 ): void | Promise<void> {
+  if (s.sys !== null && s.sys.stats !== null) s.sys.stats.callbacks++;
   let result: unknown;
   try {
     result = invoke(proc, s, fn, a, b, c);
@@ -557,8 +687,11 @@ function handleMessage(
   msg: unknown,
 ): void | Promise<void> {
   s.last = msg;
+  if (s.sys !== null) countIn(s.sys, msg);
   if (s.timer !== null) {
     const timer = s.timer;
+    // A system request leaves the noreply timeout running (OTP restarts it).
+    if (isInstance(msg, SysRequest)) return sysRequest(proc, s, msg);
     s.timer = null;
     if (msg === timer) return info(proc, s, "timeout");
     cancelTimeout(timer); // any message cancels the noreply timeout
@@ -603,6 +736,7 @@ function system(
     return step(proc, s, b.handleCast as Callback, null, msg.message, s.state);
   }
   if (msg instanceof StopRequest) return terminateServer(proc, s, msg.reason);
+  if (msg instanceof SysRequest) return sysRequest(proc, s, msg);
   // A ServerTimeout that lost the race with a message: stale, ignored.
 }
 
@@ -644,6 +778,7 @@ function afterCall(
     const n = r.length;
     if (r[0] === "reply" && (n === 3 || (n === 4 && isAction(r[3])))) {
       s.state = r[2];
+      if (s.sys !== null && s.sys.stats !== null) s.sys.stats.out++;
       from.settle(r[1]);
       return applyAction(proc, s, r[3]);
     }
@@ -746,12 +881,17 @@ function terminateServer(
   finish(reason);
 }
 
-/** OTP's "Generic server terminating" report, with the last message. */
+/**
+ * OTP's "Generic server terminating" report, with the last message; both
+ * go through the behaviour's formatStatus, if any.
+ */
 function reportTermination(proc: Proc, s: Server, reason: unknown): void {
   if (!enabled(undefined, "error")) return;
   let m = s.last;
   try {
-    m = m instanceof CallRequest
+    m = m instanceof SysRequest
+      ? { system: m.body }
+      : m instanceof CallRequest
       ? { call: m.request }
       : m instanceof Cast
       ? { cast: m.message }
@@ -762,6 +902,11 @@ function reportTermination(proc: Proc, s: Server, reason: unknown): void {
       : m;
   } catch {
     // A Proxy message whose prototype trap throws: reported as it is.
+  }
+  if (s.behaviour.formatStatus !== undefined) {
+    const shown = formatted(proc, s, { state: s.state, message: m, reason });
+    m = shown.message;
+    reason = shown.reason;
   }
   log({
     level: "error",
@@ -774,6 +919,244 @@ function reportTermination(proc: Proc, s: Server, reason: unknown): void {
     reason,
   });
 }
+
+// --------------------------------------------------------------- system --
+
+// System requests (sys.ts), OTP's `{system, From, Request}`: answered by the
+// server loop between two callbacks, like any request, and, while the server
+// is suspended, the only thing it answers (with stops and its parent's EXIT,
+// as OTP's sys:suspend_loop). They go through `system()`, after the checks
+// for calls and casts, so the hot path pays nothing for them; statistics
+// cost one null check per message while off.
+
+/** Counts a message taken, for statistics (system requests excluded). */
+function countIn(sys: SysState, msg: unknown): void {
+  if (sys.stats !== null && !isInstance(msg, SysRequest)) sys.stats.in++;
+}
+
+/** Whether sys.ts suspended the server. */
+function isSuspended(s: Server): boolean {
+  return s.sys !== null && s.sys.suspended;
+}
+
+/** The server's sys state, made on first use. */
+function sysOf(s: Server): SysState {
+  return s.sys ??= new SysState();
+}
+
+/** Drops the sys state once it holds nothing (resumed, statistics off). */
+function tidySys(s: Server): void {
+  if (s.sys !== null && !s.sys.suspended && s.sys.stats === null) {
+    s.sys = null;
+  }
+}
+
+/** Serves a system request; after a suspend, waits in the suspend loop. */
+function sysRequest(
+  proc: Proc,
+  s: Server,
+  req: SysRequest,
+): void | Promise<void> {
+  req.settle(sysAnswer(proc, s, req.body));
+  if (isSuspended(s)) return suspendLoop(proc, s);
+}
+
+/** The answer to a system request (applying suspend/resume/statistics). */
+function sysAnswer(proc: Proc, s: Server, body: SysBody): unknown {
+  switch (body[0]) {
+    case "getState":
+      return s.state;
+    case "getStatus":
+      return statusOf(proc, s);
+    case "suspend":
+      sysOf(s).suspended = true;
+      return undefined;
+    case "resume":
+      if (s.sys !== null) s.sys.suspended = false;
+      tidySys(s);
+      return undefined;
+    case "statistics": {
+      const stats = s.sys === null ? null : s.sys.stats;
+      if (body[1] === "get") {
+        return stats === null ? undefined : statisticsOf(stats);
+      }
+      // OTP: enabling twice keeps the counters running since the first.
+      if (body[1] === "enable") sysOf(s).stats ??= new Stats();
+      else if (s.sys !== null) s.sys.stats = null;
+      tidySys(s);
+      return undefined;
+    }
+  }
+}
+
+/** A snapshot of the counters. */
+function statisticsOf(stats: Stats): Statistics {
+  return {
+    startTime: stats.startTime,
+    currentTime: getClock().now(),
+    reductions: stats.callbacks,
+    messagesIn: stats.in,
+    messagesOut: stats.out,
+  };
+}
+
+/** getStatus's answer: a fresh object; the state after formatStatus. */
+function statusOf(proc: Proc, s: Server): ServerStatus {
+  return {
+    pid: proc.pid,
+    name: proc.name,
+    kind: proc.role,
+    status: isSuspended(s) ? "suspended" : "running",
+    parent: s.parent === null ? undefined : s.parent.pid,
+    trapExit: proc.trapExit,
+    messageQueueLength: mailboxLength(proc),
+    statistics: s.sys === null || s.sys.stats === null
+      ? undefined
+      : statisticsOf(s.sys.stats),
+    state: formatted(proc, s, { state: s.state }).state,
+  };
+}
+
+/**
+ * `status` after the behaviour's formatStatus (OTP's format_status/1).
+ * Never throws: a callback that throws, or returns anything but an object,
+ * has the state and message replaced by a marker (the reason is kept: it is
+ * what a termination report is for).
+ */
+function formatted(
+  proc: Proc,
+  s: Server,
+  status: FormatStatus,
+): FormatStatus {
+  const fn = s.behaviour.formatStatus;
+  if (typeof fn !== "function") return status;
+  let out: unknown;
+  try {
+    out = invoke(proc, s, fn as Callback, status);
+  } catch {
+    return failedFormat(status, "format_status_crashed");
+  }
+  try {
+    if (out === null || typeof out !== "object" || isThenable(out)) {
+      return failedFormat(status, "format_status_bad_return");
+    }
+    const o = out as Record<string, unknown>;
+    const shown: FormatStatus = {
+      state: "state" in o ? o.state : status.state,
+    };
+    if ("message" in status) {
+      shown.message = "message" in o ? o.message : status.message;
+    }
+    if ("reason" in status) {
+      shown.reason = "reason" in o ? o.reason : status.reason;
+    }
+    return shown;
+  } catch {
+    // A Proxy whose `has` trap throws.
+    return failedFormat(status, "format_status_bad_return");
+  }
+}
+
+function failedFormat(status: FormatStatus, why: string): FormatStatus {
+  const marker = ["EXIT", why];
+  const shown: FormatStatus = { state: marker };
+  if ("message" in status) shown.message = marker;
+  if ("reason" in status) shown.reason = status.reason;
+  return shown;
+}
+
+/**
+ * A suspended server: takes only system requests, stops and its parent's
+ * EXIT (a selective receive: everything else stays queued, in order) until
+ * resumed. The dispatch that suspended it is pending meanwhile, so the loop
+ * takes no other message.
+ */
+async function suspendLoop(proc: Proc, s: Server): Promise<void> {
+  const accepts = (m: unknown) => acceptedSuspended(proc, s, m);
+  while (isSuspended(s)) {
+    let msg: unknown;
+    try {
+      msg = await receiveIn(proc, accepts, Infinity);
+    } catch {
+      return; // killed while suspended: its death is done
+    }
+    if (proc.dead) return;
+    if (msg instanceof SysRequest) {
+      msg.settle(sysAnswer(proc, s, msg.body));
+      continue;
+    }
+    s.sys!.suspended = false;
+    s.last = msg;
+    return terminateServer(
+      proc,
+      s,
+      msg instanceof StopRequest ? msg.reason : (msg as unknown[])[2],
+    );
+  }
+}
+
+/** What a suspended server takes. Guarded: messages may be hostile. */
+function acceptedSuspended(proc: Proc, s: Server, m: unknown): boolean {
+  if (isInstance(m, SysRequest) || isInstance(m, StopRequest)) return true;
+  if (s.parent === null || !proc.trapExit) return false;
+  try {
+    return Array.isArray(m) && m.length === 3 && m[0] === "EXIT" &&
+      m[1] === s.parent.pid;
+  } catch {
+    return false;
+  }
+}
+
+/** Servers whose init is running: system requests wait for their loop. */
+const initializing = new WeakSet<Proc>();
+
+sysHooks.request = (operation, server, body, options) => {
+  let timeout = DEFAULT_CALL_TIMEOUT;
+  let target: Proc | undefined;
+  let signal: AbortSignal | undefined;
+  // For argument errors: "Cannot getState: ...".
+  const op = operation === "statistics" ? "get statistics" : operation;
+  try {
+    const opts = checkOptions(op, options, CALL_OPTIONS);
+    const timeoutOption = opts?.timeout;
+    if (timeoutOption !== undefined) timeout = checkTimeout(op, timeoutOption);
+    signal = checkSignal(op, opts?.signal);
+    target = resolveServer(server, op);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const caller = currentProc();
+  let failure: unknown;
+  if (target === caller) failure = "calling_self";
+  else if (target === undefined || target.dead) failure = "noproc";
+  else if (target.kind !== kind && !initializing.has(target)) {
+    // A plain process would never answer: say so now (OTP waits out the
+    // timeout).
+    failure = "not_a_server";
+  } else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
+  if (failure !== undefined) {
+    const args = body.length === 2 ? [body[1], timeout] : [timeout];
+    return Promise.reject(new SysError(failure, operation, server, args));
+  }
+  return new Promise((resolve, reject) => {
+    const req = new SysRequest(
+      caller,
+      target!,
+      server,
+      timeout,
+      resolve,
+      reject,
+      operation,
+      body,
+    );
+    if (signal !== undefined) req.listen(signal);
+    watch(target!, req);
+    addWait(caller, req);
+    deliver(target!, req);
+    if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
+  });
+};
 
 // ---------------------------------------------------------------- start --
 
@@ -893,6 +1276,7 @@ function checkBehaviour(op: string, behaviour: unknown): void {
       "handleInfo",
       "handleContinue",
       "terminate",
+      "formatStatus",
     ]
   ) {
     if (b[key] !== undefined && typeof b[key] !== "function") {
@@ -981,6 +1365,12 @@ function startServer<S, A>(
     }
     const timeout = checkTimeout(op, opts?.timeout ?? Infinity);
     const signal = checkSignal(op, opts?.signal);
+    const label = opts?.label;
+    if (label !== undefined && typeof label !== "string") {
+      throw new TypeError(
+        `Cannot ${op}: 'label' must be a string, got ${formatTerm(label)}`,
+      );
+    }
     const caller = currentProc();
     if (caller.dead) throw new ExitError(caller.reason);
     // Aborted already: nothing is spawned.
@@ -992,8 +1382,12 @@ function startServer<S, A>(
         (pid) =>
           initServer(procOf(pid), b, arg, name as string | undefined, starter),
         link ? caller : null,
+        "gen_server",
+        caller,
       );
       starter.proc = proc;
+      initializing.add(proc);
+      if (label !== undefined && label !== "") setProcLabel(proc, label);
       if (signal !== undefined) starter.listen(signal);
       watch(proc, starter);
       addWait(caller, starter);
@@ -1074,6 +1468,7 @@ function startFailed(
   // waits end as it is marked dead), any other caller the start reason
   // (through Starter.down).
   starter.failReason = { reason };
+  initializing.delete(proc);
   kill(proc, exitReason);
   starter.fail(reason);
 }
@@ -1097,6 +1492,7 @@ function initDone(
       const s = new Server(b, r[1], parent);
       proc.data = s;
       proc.kind = kind;
+      initializing.delete(proc);
       starter.ok(proc.pid);
       return applyAction(proc, s, r[2]);
     }
@@ -1325,6 +1721,7 @@ function sendRequest(
     if (signal !== undefined) req.listen(signal);
     watch(target!, req);
     addWait(caller, req);
+    countSent(caller);
     deliver(target!, req);
     // Lazily: a request answered in this burst never touches the clock.
     if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
@@ -1420,7 +1817,10 @@ genServerRemote.current = {
  */
 export function cast<D extends Dest>(server: D, message: CastFor<D>): void {
   const target = resolveServer(server, "cast");
-  if (target !== undefined && !currentProc().dead) {
+  if (target === undefined) return;
+  const sender = currentProc();
+  if (!sender.dead) {
+    countSent(sender);
     deliver(target, new Cast(message));
   }
 }
@@ -1659,6 +2059,8 @@ export interface ServerSpec<S, A, H, C> {
   handleContinue?(arg: unknown, state: S): MaybePromise<NoReplyResult<S>>;
   /** As {@linkcode GenServer.terminate}. */
   terminate?(reason: unknown, state: S): unknown;
+  /** As {@linkcode GenServer.formatStatus}. */
+  formatStatus?(status: FormatStatus<S>): FormatStatus<unknown>;
 }
 
 /**
@@ -1677,6 +2079,7 @@ const SPEC_KEYS = [
   "handleInfo",
   "handleContinue",
   "terminate",
+  "formatStatus",
 ];
 
 /** A copy of a handler map, without prototype: `"toString"` is no tag. */
@@ -1800,7 +2203,14 @@ export function defineServer<
       return fn(tagged![1], state) as MaybePromise<NoReplyResult<S>>;
     },
   };
-  for (const key of ["handleInfo", "handleContinue", "terminate"] as const) {
+  for (
+    const key of [
+      "handleInfo",
+      "handleContinue",
+      "terminate",
+      "formatStatus",
+    ] as const
+  ) {
     if (spec[key] !== undefined) {
       (behaviour as unknown as Record<string, unknown>)[key] = spec[key];
     }

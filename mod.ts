@@ -18,6 +18,13 @@
  *   stopped in order on SIGTERM/SIGINT, errors outside processes reported.
  * - {@link ./logger.ts}: crash and supervisor reports (on by default), and
  *   where they go.
+ * - {@link ./system.ts}: introspection: every process, supervision tree
+ *   and table, and a stream of what happens.
+ * - {@link ./sys.ts}: a running server's state and status, suspend and
+ *   resume, statistics (OTP's `sys`).
+ * - `@steward/steward/observer` (observer.ts): a live page of the running
+ *   system and a Prometheus `/metrics` endpoint. Imported from its own path
+ *   only, not re-exported here: it loads `node:http`.
  * - {@link ./clock.ts}: injected time, and a virtual clock for tests.
  * - {@link ./errors.ts}: the error classes callers catch.
  *
@@ -85,6 +92,8 @@ export * as Tracker from "./tracker.ts";
 export * as Timer from "./timer.ts";
 export * as Application from "./application.ts";
 export * as Logger from "./logger.ts";
+export * as System from "./system.ts";
+export * as Sys from "./sys.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export { Pid, Ref } from "./process.ts";

@@ -122,6 +122,7 @@
 
 import {
   addWait,
+  countSent,
   currentProc,
   deliver,
   demonitorRef,
@@ -317,8 +318,7 @@ class InProcess implements DownWatcher, Wait {
  */
 export function spawn(body: ProcessBody): Pid {
   checkBody("spawn", body);
-  liveCaller();
-  return spawnProc(body, null).pid;
+  return spawnProc(body, null, "process", liveCaller()).pid;
 }
 
 /**
@@ -366,7 +366,7 @@ export function spawnLink(body: ProcessBody): Pid {
 export function spawnMonitor(body: ProcessBody): [Pid, Ref] {
   checkBody("spawnMonitor", body);
   const caller = liveCaller();
-  const proc = spawnProc(body, null);
+  const proc = spawnProc(body, null, "process", caller);
   return [proc.pid, monitorProc(caller, proc, proc.pid)];
 }
 
@@ -436,7 +436,11 @@ export function send<T>(dest: Dest, message: T): T {
       }`,
     );
   }
-  if (!currentProc().dead) deliver(target, message);
+  const sender = currentProc();
+  if (!sender.dead) {
+    countSent(sender);
+    deliver(target, message);
+  }
   return message;
 }
 

@@ -167,6 +167,7 @@ import {
   unknownRequestMessage,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
+import { observeSupervisor } from "./_system_hooks.ts";
 import { EventHub } from "./_events.ts";
 import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
@@ -863,6 +864,8 @@ class Child {
   startedAt = 0;
   /** What its running process's start returned beside the pid. */
   extra: unknown = undefined;
+  /** Restart attempts its exits caused (for system.ts's trees). */
+  restarts = 0;
 
   constructor(
     readonly spec: FullChildSpec,
@@ -1108,6 +1111,7 @@ class Sup {
       } else this.stopped(child);
       return STOP;
     }
+    child.restarts++;
     switch (this.flags.strategy) {
       case "one_for_all":
         return this.restartGroup(child, [...this.children]);
@@ -1447,6 +1451,7 @@ function setUp(
     return ["stop", badSpec("start_spec", error)];
   }
   const sup = new Sup(proc, flags, log);
+  observeSupervisor(proc, sup);
   // Killed (no terminate runs): its delayed restarts must not outlive it.
   addResource(proc, () => {
     for (const c of sup.children) sup.cancelTimer(c);

@@ -149,6 +149,7 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
+import { observeTableManager } from "./_system_hooks.ts";
 import { isCleanExit, partsOf } from "./_safe.ts";
 import { refuseUnknown } from "./_options.ts";
 import { enabled, log } from "./_logger.ts";
@@ -488,6 +489,7 @@ const manager: GenServer<State, InitArg> = {
       monitors: new Map(),
       handOffs: 0,
     };
+    observeTableManager(proc, s);
     // Killed, terminate does not run: release the wait and the timer here,
     // and remember a crash for the next manager of this table.
     addResource(proc, (dead) => {

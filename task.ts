@@ -50,6 +50,7 @@ import {
   unlink,
 } from "./process.ts";
 import * as supervisor from "./supervisor.ts";
+import { currentProc, procOf } from "./_runtime.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { refuseUnknown } from "./_options.ts";
@@ -115,7 +116,10 @@ export function startSupervisor(
       ...(name !== undefined && { name }),
       ...(signal !== undefined && { signal }),
     },
-  );
+  ).then((pid) => {
+    procOf(pid).role = "task_supervisor";
+    return pid;
+  });
 }
 
 const SUPERVISOR_OPTIONS = ["name", "maxChildren", "signal"];
@@ -158,6 +162,7 @@ function spawnTask(
   fn: () => unknown,
 ): Pid {
   return spawnLink(async () => {
+    currentProc().role = "task";
     if (owner === null) {
       await fn();
       return;

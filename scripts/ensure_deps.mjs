@@ -2,7 +2,8 @@
 // `npm test` and `npm run demo` work on a fresh clone by running
 // `npm install` when a pinned devDependency (deno, bun, @types/node) is
 // missing from node_modules or has another version. When everything is in
-// place it does nothing (no network). It also installs nats-server (below).
+// place it does nothing (no network). Before `npm test` it also installs the
+// system programs some tests need (chromium, nats-server: below).
 //
 // `--no-save`: install what package-lock.json locks without writing it back,
 // so the tree stays clean. Without it npm rewrites the lock file whenever its
@@ -50,27 +51,43 @@ if (stale.length > 0 || missingBinaries.length > 0) {
   }
 }
 
-// The cluster's tests run real NATS servers (Debian's `nats-server`, with
-// JetStream). Installed when missing and the machine allows it (root with
-// apt-get); otherwise those tests fail saying how to install it.
-ensureNatsServer();
+// System programs some tests need, from Debian's packages: installed when
+// missing and the machine allows it (root, with apt-get), so `npm test` (and
+// .ci/run) on a fresh machine has them. Elsewhere this only says what is
+// missing; the tests that need the program then fail with a clear message.
+// Only before `npm test`: the demos need none of them. To add one, call
+// ensureDebianPackage once more.
+function hasCommand(command) {
+  return spawnSync("sh", ["-c", `command -v ${command}`], {
+    stdio: "ignore",
+  }).status === 0;
+}
 
-function ensureNatsServer() {
-  const has = (cmd) =>
-    spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" })
-      .status === 0;
-  if (process.platform !== "linux" || has("nats-server")) return;
-  if (process.getuid?.() !== 0 || !has("apt-get")) {
+function ensureDebianPackage(command, pkg, neededBy) {
+  if (process.platform !== "linux" || hasCommand(command)) return;
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!root || !hasCommand("apt-get")) {
     console.error(
-      "nats-server is missing (the cluster tests need it): install Debian's nats-server package",
+      `${command} is missing (${neededBy} needs it): install Debian's ${pkg} package (apt-get install ${pkg}).`,
     );
     return;
   }
-  console.error("Installing nats-server (apt-get)...");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const apt = (args) => spawnSync("apt-get", args, { stdio: "inherit", env });
-  if (apt(["install", "-y", "-q", "nats-server"]).status !== 0) {
-    apt(["update", "-q"]);
-    apt(["install", "-y", "-q", "nats-server"]);
+  console.error(`Installing Debian's ${pkg} (${neededBy} needs ${command})...`);
+  const apt = (...args) =>
+    spawnSync("apt-get", args, {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    }).status === 0;
+  // The package lists may be missing or stale on a fresh machine: update
+  // once and retry.
+  if (
+    !apt("install", "-y", pkg) && !(apt("update") && apt("install", "-y", pkg))
+  ) {
+    console.error(`apt-get install ${pkg} failed: ${neededBy} will fail.`);
   }
+}
+
+if (process.env.npm_lifecycle_event === "pretest") {
+  ensureDebianPackage("chromium", "chromium", "tests/observer_e2e_test.ts");
+  ensureDebianPackage("nats-server", "nats-server", "tests/cluster_test.ts");
 }

@@ -38,6 +38,12 @@
  * `deno task test tests/x_test.ts ...` runs only the given test files (the
  * doc examples still run).
  *
+ * A test file that needs one runtime only (the observer's browser test
+ * drives Chromium from Node) says so in a line of its own near its top:
+ * `// steward-test-runtimes: node` (any of deno, node, bun, space-separated);
+ * the other runtimes do not run it. A runtime left with no test file is
+ * not run (and not counted) when files were named on the command line.
+ *
  * Every stage runs even if an earlier one failed (stages 4 and 5 need 3).
  * The exit code is non-zero if any stage failed or any runtime ran no test,
  * and the last line printed is the total over the runtimes:
@@ -304,6 +310,19 @@ function rewriteImports(
   });
 }
 
+type Runtime = "deno" | "node" | "bun";
+
+/**
+ * Whether the test file `file` runs on `runtime`: yes, unless a line
+ * `// steward-test-runtimes: ...` in its first 40 lines leaves it out.
+ */
+function runsOn(file: string, runtime: Runtime): boolean {
+  const head = Deno.readTextFileSync(new URL(file, ROOT_URL))
+    .split("\n", 40).join("\n");
+  const m = /^\/\/ steward-test-runtimes: ([a-z ]+)$/m.exec(head);
+  return m === null || m[1].split(" ").includes(runtime);
+}
+
 /** A "./x" or "../y" specifier for `to`, relative to the file `from`. */
 function relative(from: URL, to: URL): string {
   const a = from.pathname.split("/").slice(0, -1);
@@ -333,8 +352,9 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  const denoTests = tests.filter((t) => runsOn(t, "deno"));
   header(
-    `deno ${Deno.version.deno}: ${tests.length} test files + doc examples of ${
+    `deno ${Deno.version.deno}: ${denoTests.length} test files + doc examples of ${
       exportFiles().join(", ")
     }`,
   );
@@ -348,7 +368,7 @@ async function main(): Promise<number> {
     "scripts/_quiet_reports.ts",
     "--preload",
     "scripts/_cluster_loaded.ts",
-    ...tests,
+    ...denoTests,
     ...exportFiles(),
   ]);
   record(`deno ${Deno.version.deno}`, deno.code, withAsserts(deno.output));
@@ -375,7 +395,15 @@ async function main(): Promise<number> {
     record("node tests build", 1, { passed: 0, failed: 1, skipped: 0 });
   }
 
-  if (nodeTests) {
+  // Transpiled paths, for the files that run on `runtime`.
+  const on = (runtime: Runtime) =>
+    (nodeTests ?? []).filter((_, i) => runsOn(tests[i], runtime));
+  const skip = (runtime: Runtime) => {
+    if (on(runtime).length > 0) return false;
+    console.log(`\n(no test file given runs on ${runtime})`);
+    return true;
+  };
+  if (nodeTests && !skip("node")) {
     const version = await run("node", ["--version"], { quiet: true });
     const label = `node ${version.output.trim()}`;
     header(`${label}: node --test on ${NPM_DIR}`);
@@ -384,10 +412,11 @@ async function main(): Promise<number> {
       "--test",
       "--test-reporter=tap",
       `--test-timeout=${TEST_TIMEOUT_MS}`,
-      ...nodeTests,
+      ...on("node"),
     ]);
     record(label, node.code, parseNodeTap(node.output));
-
+  }
+  if (nodeTests && !skip("bun")) {
     const bun = bunPath();
     const bunVersion = await run(bun, ["--version"], { quiet: true });
     const bunLabel = `bun ${bunVersion.output.trim()}`;
@@ -398,7 +427,7 @@ async function main(): Promise<number> {
       CLUSTER_LOADED_NPM,
       "--timeout",
       String(TEST_TIMEOUT_MS),
-      ...nodeTests.map((f) => `./${f}`),
+      ...on("bun").map((f) => `./${f}`),
     ]);
     record(bunLabel, bunRun.code, parseBun(bunRun.output));
   }

@@ -15,6 +15,7 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import { type ClusterNode, connect } from "../cluster.ts";
 import * as genServer from "../gen_server.ts";
 import {
+  demonitor,
   exit,
   link,
   monitor,
@@ -29,6 +30,7 @@ import { newRef } from "../_runtime.ts";
 import { CallError, ClusterError } from "../errors.ts";
 import { captureReports } from "../logger.ts";
 import { NatsServer, startNatsCluster } from "./_nats.ts";
+import { flush } from "./_helpers.ts";
 
 const IS_DENO = (globalThis as { Deno?: unknown }).Deno !== undefined;
 const FIXTURE = fileURLToPath(
@@ -137,6 +139,7 @@ async function withWorld(
   const server = await NatsServer.start();
   let node: ClusterNode | undefined;
   let a: NodeProgram | undefined;
+  let ok = false;
   try {
     node = await connect({
       servers: server.url,
@@ -150,11 +153,15 @@ async function withWorld(
     const echo = await node.whereis("a", "echo");
     assert.ok(echo !== undefined, "node a has a registered echo server");
     await fn({ server, node, a, echo });
+    ok = true;
   } finally {
     await a?.kill();
     await node?.close();
     await server.stop();
   }
+  // The test left nothing behind in the test process's mailbox (a monitor
+  // not consumed would get its DOWN "noconnection" at close).
+  if (ok) assert.deepEqual(await flush(), []);
 }
 
 const isForwarded = (m: unknown) => Array.isArray(m) && m[0] === "forwarded";
@@ -613,6 +620,7 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         undefined
       ) as unknown[] | undefined;
       assert.ok(early === undefined || early[4] === "noconnection");
+      demonitor(ref, { flush: true });
     } finally {
       await a?.kill();
       await node?.close();

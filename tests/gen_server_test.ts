@@ -1084,7 +1084,7 @@ describe("gen_server options and behaviours are checked", () => {
       {
         name: "TypeError",
         message:
-          'Cannot start: unknown option "tmeout" (known: name, timeout, signal)',
+          'Cannot start: unknown option "tmeout" (known: name, timeout, signal, label)',
       },
     );
     await assert.rejects(
@@ -1092,7 +1092,7 @@ describe("gen_server options and behaviours are checked", () => {
       {
         name: "TypeError",
         message:
-          'Cannot startLink: unknown option "nmae" (known: name, timeout, signal)',
+          'Cannot startLink: unknown option "nmae" (known: name, timeout, signal, label)',
       },
     );
     const pid = await start(server(), undefined);
@@ -1181,7 +1181,7 @@ describe("gen_server options and behaviours are checked", () => {
       {
         name: "TypeError",
         message:
-          'Cannot start: unknown behaviour key "handelCall" (known: init, handleCall, handleCast, handleInfo, handleContinue, terminate)',
+          'Cannot start: unknown behaviour key "handelCall" (known: init, handleCall, handleCast, handleInfo, handleContinue, terminate, formatStatus)',
       },
     );
     await assert.rejects(
