@@ -30,7 +30,8 @@
  *   `renewMs` (by default the node's heartbeat) with a compare-and-set on
  *   its last revision; the token is random, and a new one is drawn after
  *   the node is fenced (below), so a lease once lost is never renewed;
- * - one per **id**, `i.<id>`: `{ node, token, pid, attrs }`, the owner, the
+ * - one per **id**, `i.<the id in base64url>`: `{ node, token, pid,
+ *   attrs }`, the owner, the
  *   lease that holds it, the child, and the id's attributes. It is written
  *   with `create` (an id never opened) or with `update` at the revision
  *   read (compare-and-set): two nodes racing for an id cannot both win.
@@ -49,10 +50,11 @@
  * ## Fencing, and why there are never two live children for one id
  * A node must stop using a lease **before** any other node can take it.
  * - The holder counts from the moment it **sent** its last successful
- *   renewal. At `leaseMs - safetyMs` after that, it kills (exit `"kill"`,
- *   which cannot be trapped) every child it runs for the tracker, and
- *   refuses their attribute writes from then on. A renewal refused by the
- *   compare-and-set (another node revoked the lease) fences it at once.
+ *   renewal. At `leaseMs - safetyMs` after that, it kills (reason
+ *   `"killed"`, which cannot be trapped) every child it runs for the
+ *   tracker, and refuses their attribute writes from then on. A renewal
+ *   refused by the compare-and-set (another node revoked the lease)
+ *   fences it at once.
  * - Another node takes the id only once it has seen the holder's lease key
  *   at one revision, unchanged, for `leaseMs` on **its own** clock,
  *   counted from when it first read that revision. It then revokes the
@@ -68,12 +70,15 @@
  * quartz drifts by parts per million; the default `safetyMs` is a fifth of
  * the lease), but no clock may jump (a monotonic clock is used), and the
  * clocks need not agree on the time of day. A holder that is paused (a
- * `SIGSTOP`, a long GC, a blocked event loop) cannot run its fence timer:
- * its children cannot run either, and when it resumes, the fence runs
- * before they act through the tracker again: every `setAttr` first checks
- * the deadline, and the store refuses writes at a stale revision once
- * another node has claimed the id. For the history (`onEvent`), a fenced
- * child's stop is dated at its deadline, the last moment it may act.
+ * `SIGSTOP`, a long GC, a blocked event loop) cannot run its fence timer,
+ * but its children cannot run either. When it resumes, whichever runs
+ * first (the fence timer, a renewal, or a child's `setAttr`) finds the
+ * deadline passed and kills the children; a child may run some code of its
+ * own before that, but nothing it does through the tracker takes effect:
+ * every `setAttr` checks the deadline first, and the store refuses a write
+ * at a stale revision once another node has claimed the id. For the
+ * history (`onEvent`), a fenced child's stop is dated at its deadline (or
+ * its death, if earlier): the last moment it could act.
  *
  * ## Availability: the trade-off
  * Uniqueness is chosen over availability (CP, in CAP's words). While a
@@ -81,7 +86,8 @@
  * nobody else opens them until its lease lapses (`leaseMs` after its last
  * renewal, plus the time to notice). A node that cannot reach the store
  * stops its own children, even if they were serving someone who could
- * reach them. Without a JetStream quorum nothing can be opened at all.
+ * reach them. Without a JetStream quorum nothing can be opened at all, and
+ * every node stops its children once its lease runs out.
  *
  * ## Attributes
  * `setAttr(id, key, value)` is done by the node that owns the id (the
@@ -105,10 +111,15 @@
  *   `start` context, with the attributes, and can clean up there.
  *
  * ## Differs from the local tracker
- * Ids are strings (1 to 256 characters). Attribute values must be able to
- * cross the wire (what `send` to another node accepts). `find` may return
- * the pid of a child on a node that has just died: a call to it fails with
- * `"noconnection"`, as with any remote pid.
+ * The child's `start` is given once, to `open`, not with each
+ * `findOrOpen` (a function cannot cross to the node that opens the id);
+ * `findOrOpen` passes `args` to it instead. Ids are strings (1 to 256
+ * characters). Attribute values must be able to cross the wire (what
+ * `send` to another node accepts), and only the owning node writes them.
+ * `find` may return the pid of a child on a node that has just died: a
+ * call to it fails with `"noconnection"`, as with any remote pid. Children
+ * are not restarted: a child that ends releases its id, and the next
+ * `findOrOpen` starts a new one.
  *
  * @module
  */
@@ -529,6 +540,7 @@ export class ClusterTracker {
   }
 
   #armFence(): void {
+    if (this.#closed) return;
     const clock = getClock();
     if (this.#fenceTimer !== undefined) clock.clearTimeout(this.#fenceTimer);
     const lease = this.#lease;
@@ -910,7 +922,9 @@ export class ClusterTracker {
       watcher: {
         owner: null,
         down: (_target, reason) => {
-          queueMicrotask(() => this.#ended(id, owned, reason));
+          // Dated at the death, not after the release's round trip.
+          const at = Date.now();
+          queueMicrotask(() => this.#ended(id, owned, reason, at));
         },
       },
       chain: Promise.resolve(),
@@ -920,7 +934,8 @@ export class ClusterTracker {
     };
     this.#emit({ type: "start", id, time, revision: claimRevision });
     if (proc.dead) {
-      queueMicrotask(() => this.#ended(id, owned, proc.reason));
+      const at = Date.now();
+      queueMicrotask(() => this.#ended(id, owned, proc.reason, at));
       return pid;
     }
     this.#owned.set(id, owned);
@@ -949,7 +964,12 @@ export class ClusterTracker {
   }
 
   /** A child here ended: release its id, then afterTerminate. */
-  async #ended(id: string, owned: Owned, reason: unknown): Promise<void> {
+  async #ended(
+    id: string,
+    owned: Owned,
+    reason: unknown,
+    diedAt: number,
+  ): Promise<void> {
     if (this.#owned.get(id) === owned) this.#owned.delete(id);
     unwatch(owned.proc, owned.watcher);
     const fenceTime = this.#fencedAt(owned);
@@ -974,7 +994,7 @@ export class ClusterTracker {
     this.#emit({
       type: "stop",
       id,
-      time: fenceTime ?? Date.now(),
+      time: fenceTime ?? diedAt,
       revision,
       reason,
       fenced: owned.fenced,
@@ -1193,17 +1213,19 @@ export class ClusterTracker {
     if (this.#closing !== null) return this.#closing;
     this.#closing = (async () => {
       const clock = getClock();
-      if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
-      this.#renewTimer = undefined;
-      await Promise.all(this.#opening.values()).catch(() => {});
+      await Promise.allSettled(this.#opening.values());
       const ended: Promise<void>[] = [];
       for (const owned of [...this.#owned.values()]) {
         ended.push(owned.done);
         kill(owned.proc, "shutdown");
       }
       await Promise.all(ended);
+      // Renewals went on while the children stopped (their releases need
+      // the lease); from here none is scheduled (#scheduleRenew checks).
       this.#closed = true;
       for (const wake of this.#sleeps) wake();
+      if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
+      this.#renewTimer = undefined;
       if (this.#fenceTimer !== undefined) clock.clearTimeout(this.#fenceTimer);
       this.#fenceTimer = undefined;
       await this.#renewing;

@@ -3,7 +3,8 @@
 // `npm install` when a pinned devDependency (deno, bun, @types/node) is
 // missing from node_modules or has another version. When everything is in
 // place it does nothing (no network). Before `npm test` it also installs the
-// system programs some tests need (chromium, nats-server: below).
+// system programs some tests need (chromium, nats-server: below), and
+// nats-server before `npm run demo:cluster`.
 //
 // `--no-save`: install what package-lock.json locks without writing it back,
 // so the tree stays clean. Without it npm rewrites the lock file whenever its
@@ -90,4 +91,7 @@ function ensureDebianPackage(command, pkg, neededBy) {
 if (process.env.npm_lifecycle_event === "pretest") {
   ensureDebianPackage("chromium", "chromium", "tests/observer_e2e_test.ts");
   ensureDebianPackage("nats-server", "nats-server", "tests/cluster_test.ts");
+}
+if (process.env.npm_lifecycle_event === "predemo:cluster") {
+  ensureDebianPackage("nats-server", "nats-server", "npm run demo:cluster");
 }

@@ -17,6 +17,7 @@ import { type ClusterNode, connect } from "../cluster.ts";
 import { ClusterTracker, type TrackerEvent } from "../cluster_tracker.ts";
 import { exit, type Pid, receive, self, send, spawn } from "../process.ts";
 import { ClusterTrackerError } from "../errors.ts";
+import { captureReports } from "../logger.ts";
 import { HeldLease, LeaseSightings } from "../_cluster_lease.ts";
 import {
   checkHistory,
@@ -292,6 +293,10 @@ async function withLocal(fn: (w: Local) => Promise<void>): Promise<void> {
   }
 }
 
+/** Matches the context a child of `id` sends back (see withLocal). */
+const contextOf = (id: string) => (m: unknown) =>
+  typeof m === "object" && m !== null && (m as { id?: unknown }).id === id;
+
 async function rejects(
   p: Promise<unknown>,
   code: string,
@@ -333,7 +338,7 @@ describe("ClusterTracker", () => {
       assert.equal(tracker.find("s1"), a);
       assert.equal(tracker.find("nope"), undefined);
       send(a, ["context", self()]);
-      assert.deepEqual(await receive(undefined, { timeout: WAIT_MS }), {
+      assert.deepEqual(await receive(contextOf("s1"), { timeout: WAIT_MS }), {
         id: "s1",
         args: 7,
         lost: null,
@@ -386,7 +391,9 @@ describe("ClusterTracker", () => {
       exit(pid, "kill");
       const next = await tracker.findOrOpen("s2");
       send(next, ["context", self()]);
-      const context = await receive(undefined, { timeout: WAIT_MS }) as {
+      const context = await receive(contextOf("s2"), {
+        timeout: WAIT_MS,
+      }) as {
         attrs: unknown;
       };
       assert.deepEqual(context.attrs, {
@@ -527,6 +534,55 @@ function assertClean(
   assert.deepEqual(report.lostWrites, [], "no acknowledged write lost");
   return report;
 }
+
+describe("ClusterTracker and hostile callbacks", () => {
+  test("a throwing place, onEvent or afterTerminate, a start that returns no pid, a cyclic attribute: errors where they belong, the tracker goes on", async () => {
+    await withLocal(async ({ node }) => {
+      const captured = captureReports("error");
+      const hostile = await ClusterTracker.open(node, {
+        name: "hostile",
+        start: (id) =>
+          id === "nopid"
+            ? "not a pid" as never
+            : spawn(async () => void await receive()),
+        place: (id) => {
+          if (id === "throw") throw new Error("place failed");
+          return "t";
+        },
+        onEvent: () => {
+          throw new Error("observer failed");
+        },
+        afterTerminate: () => {
+          throw new Proxy({}, {
+            get() {
+              throw new Error("hostile");
+            },
+          });
+        },
+      });
+      try {
+        await assert.rejects(hostile.findOrOpen("throw"), /place failed/);
+        await rejects(hostile.findOrOpen("nopid"), "start_failed");
+        const pid = await hostile.findOrOpen("ok");
+        const cycle: Record<string, unknown> = {};
+        cycle.self = cycle;
+        assert.throws(() => hostile.setAttr("ok", "c", cycle), TypeError);
+        await hostile.setAttr("ok", "n", 1);
+        exit(pid, "kill");
+        for (let i = 0; i < 100 && captured.reports.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.equal(captured.reports[0]?.kind, "after_terminate_failed");
+        // Released despite it all: a new child.
+        assert.notEqual(await hostile.findOrOpen("ok"), pid);
+        assert.equal(await hostile.getAttr("ok", "n"), 1);
+      } finally {
+        captured.restore();
+        await hostile.close();
+      }
+    });
+  });
+});
 
 describe("ClusterTracker across nodes", () => {
   test("find(), findOrOpen() and getAttr() of an id whose child runs on another node; place() puts new ids there", async () => {
