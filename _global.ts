@@ -185,10 +185,33 @@ export class GlobalNames {
           held.renewedAt = sent;
         },
         (error) => {
-          held.renewing = false;
-          if (this.#held.get(name) !== held || !refused(error)) return;
-          this.#held.delete(name);
-          unwatch(held.proc, held.watcher);
+          if (this.#held.get(name) !== held || !refused(error)) {
+            held.renewing = false;
+            return;
+          }
+          // Refused at our revision. Our own renewal may have been stored
+          // with its answer lost (a timeout while JetStream elected a
+          // leader), leaving the revision we hold behind: the entry is
+          // still ours if it holds our value (our pid, unique to this
+          // node's incarnation). Else the name lapsed: dropped.
+          this.#kv!.then((kv) => kv.get(keyOf(name))).then(
+            (entry) => {
+              held.renewing = false;
+              if (this.#held.get(name) !== held) return;
+              if (
+                entry !== null && entry.operation === "PUT" &&
+                sameBytes(entry.value, held.value)
+              ) {
+                held.revision = entry.revision;
+                return;
+              }
+              this.#held.delete(name);
+              unwatch(held.proc, held.watcher);
+            },
+            () => {
+              held.renewing = false; // no answer: again next heartbeat
+            },
+          );
         },
       );
     }
@@ -217,6 +240,12 @@ function refused(error: unknown): boolean {
     (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
       error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown ||
       error.code === JetStreamApiCodes.StreamNotFound);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The KV key of a global name: `n_` + its UTF-8 in base64url. */

@@ -19,6 +19,7 @@ import {
   monitor,
   type Pid,
   receive,
+  type Ref,
   spawn,
 } from "../process.ts";
 import { CallError, ClusterError, TimeoutError } from "../errors.ts";
@@ -205,6 +206,7 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
     let a: NodeProgram | undefined;
     const holder = idle();
     const other = idle();
+    const refs: Ref[] = [];
     try {
       node = await connect({
         servers: server.url,
@@ -242,6 +244,7 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
 
       // --- A long outage (past the lease).
       const ref = monitor(echo);
+      refs.push(ref);
       await server.stop({ keepStore: true });
       const t0 = Date.now();
       // A call made now fails with noconnection (at once if the client has
@@ -318,6 +321,7 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
 
       // A new monitor works (the old one ended with its DOWN).
       const ref2 = monitor(echo);
+      refs.push(ref2);
       await a.kill();
       const down2 = await receive(
         (m) => Array.isArray(m) && m[0] === "DOWN" && m[1] === ref2,
@@ -325,6 +329,9 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
       ) as unknown[];
       assert.equal(down2[4], "noconnection");
     } finally {
+      // No DOWN left in this process's mailbox for the next test file (Bun
+      // runs them all in one process), even if this test failed.
+      for (const r of refs) demonitor(r, { flush: true });
       exit(holder, "kill");
       exit(other, "kill");
       await a?.kill();
@@ -340,6 +347,7 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
     let node: ClusterNode | undefined;
     let a: NodeProgram | undefined;
     const holder = idle();
+    const refs: Ref[] = [];
     try {
       node = await connect({
         servers: urls,
@@ -385,6 +393,7 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
       assert.equal(await node.registerGlobal("here_t", holder), true);
       assert.equal(await node.whereisGlobal("echo_a"), echo);
       const ref = monitor(echo);
+      refs.push(ref);
 
       await mine.stop();
 
@@ -452,6 +461,7 @@ describe("cluster: NATS faults (nodes as OS processes)", () => {
       // leaves no DOWN in this process's mailbox.
       assert.equal(demonitor(ref, { flush: true }), true);
     } finally {
+      for (const r of refs) demonitor(r, { flush: true });
       exit(holder, "kill");
       await a?.kill();
       await node?.close();
