@@ -9,18 +9,19 @@
 // revision) when the holder dies or the node closes. A node that stops
 // (SIGKILL, SIGSTOP, cut off) stops refreshing: the entry expires with the
 // lease and another node can take the name; a paused node that comes back
-// finds its refresh refused and drops the name.
-//
-// A renewal that fails for another reason (a timeout, NATS reconnecting)
-// proves nothing: the name is kept and renewed again at the next heartbeat,
-// until `leaseMs` has passed since the last write the store acknowledged
-// (counted from when that write was sent): the entry has expired by then,
-// another node may hold it. A name dropped while its holder lives is
-// reported to the holder as `["global_name_lost", name]`.
+// drops the names it could not renew within the lease, and a renewal the
+// store refuses drops its name. A renewal that gets no answer (a NATS server
+// restarting) is not a refusal: the name is kept, and renewed once the
+// store answers again within the lease (one renewal in flight per name, so
+// a slow answer never races the next heartbeat's renewal). A name dropped
+// while its holder lives is reported to the holder as
+// `["global_name_lost", name]`.
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
-import { jetstream, JetStreamApiCodes } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { getClock } from "./clock.ts";
+import { formatTerm } from "./_format.ts";
 import {
   deliver,
   type DownWatcher,
@@ -31,8 +32,6 @@ import {
   watch,
 } from "./_runtime.ts";
 import { decode, encode, type WirePeer } from "./_wire.ts";
-import { formatTerm } from "./_format.ts";
-import { getClock } from "./clock.ts";
 
 /** A name this node holds. */
 interface Held {
@@ -41,15 +40,10 @@ interface Held {
   revision: number;
   readonly value: Uint8Array;
   readonly watcher: DownWatcher;
-  /** When the last acknowledged write was sent (clock ms). */
-  wrote: number;
-  /** A renewal is in flight. */
+  /** When the renewal that succeeded last was sent (clock ms). */
+  renewedAt: number;
+  /** A renewal is on its way. */
   renewing: boolean;
-  /**
-   * When the first renewal that failed without an answer was sent, since
-   * the last acknowledged one (it may have been written all the same).
-   */
-  unanswered: number | null;
 }
 
 /** The global names of one cluster, as one node sees them. */
@@ -57,15 +51,9 @@ export class GlobalNames {
   readonly #nc: NatsConnection;
   readonly #bucket: string;
   readonly #leaseMs: number;
-  readonly #peer: WirePeer;
   readonly #replicas: number;
+  readonly #peer: WirePeer;
   #kv: Promise<KV> | null = null;
-  /**
-   * The bucket again, for renewals: with a request timeout of a quarter of
-   * the lease (at least 250 ms), so that a renewal lost in a reconnect is
-   * retried within the lease instead of waiting out JetStream's default 5 s.
-   */
-  #renewer: Promise<KV> | null = null;
   /** Names held by this node's processes. */
   readonly #held = new Map<string, Held>();
   #closed = false;
@@ -75,10 +63,10 @@ export class GlobalNames {
     cluster: string,
     leaseMs: number,
     peer: WirePeer,
-    replicas = 1,
+    replicas: number = 1,
   ) {
-    this.#nc = nc;
     this.#replicas = replicas;
+    this.#nc = nc;
     this.#bucket = `steward_${cluster}_names`;
     this.#leaseMs = leaseMs;
     this.#peer = peer;
@@ -101,21 +89,6 @@ export class GlobalNames {
     return this.#kv;
   }
 
-  /** The bucket for renewals (see #renewer), opened once the bucket is. */
-  #renewStore(): Promise<KV> | null {
-    if (this.#renewer === null && this.#kv !== null) {
-      const timeout = Math.max(250, this.#leaseMs / 4);
-      const renewer = this.#kv.then(() =>
-        new Kvm(jetstream(this.#nc, { timeout })).open(this.#bucket)
-      );
-      this.#renewer = renewer;
-      renewer.catch(() => {
-        if (this.#renewer === renewer) this.#renewer = null; // next time
-      });
-    }
-    return this.#renewer;
-  }
-
   /** Registers `pid` (a live local process) as `name`; false if taken. */
   async register(name: string, pid: Pid): Promise<boolean> {
     const kv = await this.#store();
@@ -127,11 +100,9 @@ export class GlobalNames {
     try {
       revision = await kv.create(key, value);
     } catch (error) {
-      // The store refused: the name has a holder. Anything else (a timeout)
-      // does not say so: the caller gets the error.
-      if (wrongRevision(error) || /key exists/i.test(messageOf(error))) {
-        return false;
-      }
+      // The store refused: the name has a holder. (No answer is not a
+      // refusal: cluster.ts reports it as "noconnection".)
+      if (refused(error)) return false;
       throw error;
     }
     if (proc.dead || this.#closed) {
@@ -149,9 +120,8 @@ export class GlobalNames {
       revision,
       value,
       watcher,
-      wrote: sent,
+      renewedAt: sent,
       renewing: false,
-      unanswered: null,
     });
     return true;
   }
@@ -187,62 +157,65 @@ export class GlobalNames {
   }
 
   /**
-   * Renews every name this node holds (each heartbeat). A renewal the store
-   * refuses (wrong revision: the name lapsed, another node may hold it)
-   * drops the name; one that fails otherwise (timeout, reconnecting) is
-   * tried again at the next heartbeat, until `leaseMs` has passed since the
-   * last acknowledged write. A dropped name is reported to its holder.
+   * Renews every name this node holds (each heartbeat), one renewal at a
+   * time per name. A renewal the store refuses (its revision is not ours:
+   * the name lapsed, another node may hold it) drops the name. One that
+   * gets no answer (the NATS server restarting, a slow store) keeps it and
+   * tries again next heartbeat, until `leaseMs` have passed since the last
+   * renewal that succeeded: by then the store has let the entry expire, so
+   * the name is dropped too. A renewal waits `leaseMs / 4` for its answer,
+   * so that several fit in a lease (one sent while the server was down may
+   * never be answered).
    */
   refresh(): void {
-    if (this.#held.size === 0) return;
-    const renewer = this.#renewStore();
-    if (renewer === null) return;
-    const clock = getClock();
+    if (this.#held.size === 0 || this.#kv === null) return;
+    const now = getClock().now();
     for (const [name, held] of this.#held) {
-      if (held.renewing) continue;
-      if (clock.now() - held.wrote >= this.#leaseMs) {
+      if (now - held.renewedAt > this.#leaseMs) {
         this.#lost(name, held);
         continue;
       }
+      if (held.renewing) continue;
       held.renewing = true;
-      const sent = clock.now();
-      renewer.then((kv) => kv.update(keyOf(name), held.value, held.revision))
-        .then(
-          (revision) => {
+      const sent = now;
+      this.#kv.then((kv) =>
+        kv.update(keyOf(name), held.value, held.revision, this.#leaseMs / 4)
+      ).then(
+        (revision) => {
+          held.renewing = false;
+          if (this.#held.get(name) !== held) return;
+          held.revision = revision;
+          held.renewedAt = sent;
+        },
+        (error) => {
+          if (this.#held.get(name) !== held || !refused(error)) {
             held.renewing = false;
-            if (this.#held.get(name) !== held) return;
-            held.revision = revision;
-            held.wrote = sent;
-            held.unanswered = null;
-          },
-          async (error) => {
-            if (this.#held.get(name) !== held) return;
-            if (!wrongRevision(error)) {
-              // Proves nothing: the next heartbeat tries again.
-              held.unanswered ??= sent;
+            return;
+          }
+          // Refused at our revision. Our own renewal may have been stored
+          // with its answer lost (a timeout while JetStream elected a
+          // leader), leaving the revision we hold behind: the entry is
+          // still ours if it holds our value (our pid, unique to this
+          // node's incarnation). Else the name lapsed: dropped.
+          this.#kv!.then((kv) => kv.get(keyOf(name))).then(
+            (entry) => {
               held.renewing = false;
-              return;
-            }
-            // Refused. If a renewal that failed unanswered was written all
-            // the same, the entry is still ours (our bytes): adopt it.
-            const entry = held.unanswered === null
-              ? null
-              : await renewer.then((kv) => kv.get(keyOf(name)))
-                .catch(() => null);
-            held.renewing = false;
-            if (this.#held.get(name) !== held) return;
-            if (
-              entry != null && entry.operation === "PUT" &&
-              sameBytes(entry.value, held.value)
-            ) {
-              held.revision = entry.revision;
-              held.wrote = held.unanswered!;
-              held.unanswered = null;
-            } else {
+              if (this.#held.get(name) !== held) return;
+              if (
+                entry !== null && entry.operation === "PUT" &&
+                sameBytes(entry.value, held.value)
+              ) {
+                held.revision = entry.revision;
+                return;
+              }
               this.#lost(name, held);
-            }
-          },
-        );
+            },
+            () => {
+              held.renewing = false; // no answer: again next heartbeat
+            },
+          );
+        },
+      );
     }
   }
 
@@ -265,40 +238,23 @@ export class GlobalNames {
   }
 }
 
-/** The store refused a compare-and-set: the entry is not ours any more. */
-function wrongRevision(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  let code: unknown;
-  try {
-    code = (error as { code?: unknown }).code;
-  } catch {
-    return false;
-  }
-  return code === JetStreamApiCodes.StreamWrongLastSequence ||
-    code === JetStreamApiCodes.StreamWrongLastSequenceUnknown;
-}
-
-function messageOf(error: unknown): string {
-  try {
-    return String((error as Error)?.message ?? error);
-  } catch {
-    return "";
-  }
+/**
+ * Whether the store refused a write: a JetStream API error saying the
+ * revision is not the one expected (the key has another value, or none), or
+ * that the bucket is gone. Anything else (a timeout, the connection down,
+ * JetStream busy electing a leader) is no answer, not a refusal.
+ */
+function refused(error: unknown): boolean {
+  return error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown ||
+      error.code === JetStreamApiCodes.StreamNotFound);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** The KV key of a global name: `n_` + its UTF-8 in base64url. */
-function keyOf(name: string): string {
-  const bytes = new TextEncoder().encode(name);
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return "n_" +
-    btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /**
@@ -318,4 +274,13 @@ export function checkReplicas(op: string, value: unknown): number {
     );
   }
   return value;
+}
+
+/** The KV key of a global name: `n_` + its UTF-8 in base64url. */
+function keyOf(name: string): string {
+  const bytes = new TextEncoder().encode(name);
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return "n_" +
+    btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -58,6 +58,18 @@
  *   `leaseMs + heartbeatMs`.
  * - A reply that cannot cross fails the call with reason
  *   `["bad_reply", message]`.
+ * - The NATS server lost under a node (restarting, or one of a NATS
+ *   cluster's servers gone: give every node all the URLs): the NATS client
+ *   reconnects on its own, and nodes are not taken for down unless the
+ *   outage outlasts the lease. NATS delivers at most once, and the client
+ *   drops what is published while it redials; so the calls and stops
+ *   pending when this node's connection breaks fail with `"noconnection"`
+ *   (they may or may not have been served, as in Erlang when a connection
+ *   breaks), and while it is down calls fail at once with `"noconnection"`,
+ *   sends are dropped and a new monitor or link gets its DOWN or EXIT
+ *   `"noconnection"`. A frame lost with the *other* node's connection is
+ *   not seen here: a call whose request or reply was lost that way ends with
+ *   its timeout.
  *
  * ## Global names
  * {@linkcode ClusterNode.registerGlobal}, `whereisGlobal` and
@@ -67,16 +79,18 @@
  * holder in the store at a time. The holder's node renews it every
  * heartbeat; it is released when the process dies, when the node closes,
  * and when the node stops renewing for `leaseMs` (killed, paused, cut off).
- * A renewal that fails without an answer (a timeout, NATS reconnecting)
- * is tried again every heartbeat while the entry can still be there (for
- * `leaseMs` after the last acknowledged write); a renewal the store refuses
- * (the entry lapsed, another process may hold the name) drops the name, and
- * so does a lease run out. The holder then gets
- * `["global_name_lost", name]`. What this does not promise: a node paused
- * past its lease does not know at once that it lost the name (it finds out
- * at its next renewal); meanwhile the store, and so every other node, names
- * the new holder. The names bucket keeps `replicas` copies (an option of
- * {@linkcode connect}; use 3 on a three-server NATS cluster).
+ * A renewal that gets no answer (the NATS server restarting, JetStream
+ * electing a leader) keeps the name and is tried again next heartbeat; one
+ * the store refuses drops it, and so does `leaseMs` without a renewal that
+ * succeeded: a NATS outage shorter than the lease keeps the names, a longer
+ * one loses them cleanly (the store lets them expire, their old holders do
+ * not take them back). The store unreachable is a `ClusterError`
+ * `"noconnection"`. With `replicas: 3` on a three-server NATS cluster the
+ * names survive the loss of one server.
+ * What this does not promise: a node paused past its lease does not know
+ * at once that it lost the name (it finds out at its next renewal, and
+ * drops it); meanwhile the store, and so every other node, names the new
+ * holder.
  *
  * ## Links and monitors
  * `monitor(remotePid)` gives `["DOWN", ref, "process", pid, reason]` with the
@@ -109,7 +123,6 @@ import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { refuseUnknown } from "./_options.ts";
-import { checkReplicas } from "./_global.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -132,17 +145,6 @@ export interface ConnectOptions {
    */
   leaseMs?: number;
   /**
-   * How many copies JetStream keeps of the global names bucket
-   * (`steward_<cluster>_names`), 1 to 5: the bucket survives losing fewer
-   * than half of them. With 1 (the default, fit for a single NATS server)
-   * the bucket lives on one server, and losing that server loses every
-   * global name. **On a NATS cluster of three servers, use 3.** It only
-   * counts when the bucket is made (by the first node); a bucket made
-   * already keeps its replicas.
-   * @default {1}
-   */
-  replicas?: number;
-  /**
    * How often this node says it is alive (ms); less than `leaseMs`.
    * @default {1000}
    */
@@ -152,6 +154,14 @@ export interface ConnectOptions {
    * @default {1048576}
    */
   maxFrameBytes?: number;
+  /**
+   * How many NATS servers keep the global names (the replicas of the
+   * cluster's KV bucket, fixed by the first node that makes it): 3 on a
+   * three-server NATS cluster keeps them through the loss of one server; 1
+   * keeps them on one server only.
+   * @default {1}
+   */
+  replicas?: number;
   /** Aborting it closes the node (and a pending connect rejects). */
   signal?: AbortSignal;
   /** NATS token authentication. */
@@ -218,9 +228,9 @@ const CONNECT_OPTIONS = [
   "node",
   "cluster",
   "leaseMs",
-  "replicas",
   "heartbeatMs",
   "maxFrameBytes",
+  "replicas",
   "signal",
   "token",
   "user",
@@ -447,16 +457,18 @@ export class ClusterNode {
    * within `leaseMs`: killed, paused, cut off); a node whose renewal is
    * refused (the name lapsed, maybe to another holder), or which could not
    * renew it for `leaseMs`, drops it and sends the holder
-   * `["global_name_lost", name]` (renewals that time out are retried).
+   * `["global_name_lost", name]`.
    *
    * @param name the global name (any non-empty string up to 256 chars).
    * @param pid a live local process.
    * @returns whether `pid` now holds the name.
    * @throws {TypeError} (rejects) for a malformed name, or a pid that is
    *   not local.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
-   * @throws {Error} (rejects) the NATS client's error if JetStream cannot
-   *   be reached.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer (JetStream
+   *   unreachable, a NATS server restarting; the NATS client's error is its
+   *   `cause`). A store that answers and refuses (the name has a holder)
+   *   resolves false.
    *
    * @example
    * ```ts ignore
@@ -476,7 +488,11 @@ export class ClusterNode {
     }
     this.#checkOpen("registerGlobal");
     if (!isAlive(pid)) return false;
-    return await this.#node.names.register(name, pid);
+    try {
+      return await this.#node.names.register(name, pid);
+    } catch (error) {
+      throw this.#storeError("registerGlobal", error);
+    }
   }
 
   /**
@@ -488,7 +504,8 @@ export class ClusterNode {
    * @param name the global name.
    * @returns its holder's pid, or undefined.
    * @throws {TypeError} (rejects) for a malformed name.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer.
    *
    * @example
    * ```ts ignore
@@ -501,7 +518,11 @@ export class ClusterNode {
   async whereisGlobal(name: string): Promise<Pid | undefined> {
     checkGlobalName("whereisGlobal", name);
     this.#checkOpen("whereisGlobal");
-    return await this.#node.names.whereis(name);
+    try {
+      return await this.#node.names.whereis(name);
+    } catch (error) {
+      throw this.#storeError("whereisGlobal", error);
+    }
   }
 
   /**
@@ -510,7 +531,8 @@ export class ClusterNode {
    *
    * @param name the global name.
    * @throws {TypeError} (rejects) for a malformed name.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer.
    *
    * @example
    * ```ts ignore
@@ -521,13 +543,35 @@ export class ClusterNode {
   async unregisterGlobal(name: string): Promise<void> {
     checkGlobalName("unregisterGlobal", name);
     this.#checkOpen("unregisterGlobal");
-    await this.#node.names.unregister(name);
+    try {
+      await this.#node.names.unregister(name);
+    } catch (error) {
+      throw this.#storeError("unregisterGlobal", error);
+    }
   }
 
   #checkOpen(op: string): void {
     if (this.#node.closed) {
       throw new ClusterError("closed", op, "this node is closed");
     }
+  }
+
+  /** What a failed request to the global names' store becomes. */
+  #storeError(op: string, error: unknown): unknown {
+    if (error instanceof TypeError || error instanceof ClusterError) {
+      return error;
+    }
+    if (this.#node.closed) {
+      return new ClusterError("closed", op, "this node is closed", {
+        cause: error,
+      });
+    }
+    return new ClusterError(
+      "noconnection",
+      op,
+      "the global names' store (JetStream KV) did not answer",
+      { cause: error },
+    );
   }
 
   /**
@@ -623,8 +667,15 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
       `Cannot connect: 'leaseMs' (${leaseMs}) must be more than 'heartbeatMs' (${heartbeatMs})`,
     );
   }
-  const replicas = checkReplicas("connect", opts.replicas);
   const maxFrameBytes = positive("maxFrameBytes", opts.maxFrameBytes, 1 << 20);
+  const replicas = opts.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+    throw new RangeError(
+      `Cannot connect: 'replicas' must be an integer from 1 to 5, got ${
+        formatTerm(opts.replicas)
+      }`,
+    );
+  }
   const signal = opts.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(

@@ -663,6 +663,15 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
       await b.kill();
       const after = await openAll(a, IDS, "b");
       for (const id of onB) assert.notEqual(after.get(id), "b");
+      // The new owner's "start" line may still be on its way through the
+      // pipe after a has its answer.
+      const startedElsewhere = (id: string) =>
+        [...a.events(), ...c.events()].some((e) =>
+          e.type === "start" && e.id === id
+        );
+      for (let i = 0; i < 100 && !onB.every(startedElsewhere); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const events = [crash, ...a.events(), ...b.events(), ...c.events()];
       for (const id of onB) {
         const reopened = events.find((e) =>
