@@ -123,6 +123,7 @@ import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
 import { refuseUnknown } from "./_options.ts";
+import { checkReplicas } from "./_global.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -668,14 +669,7 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     );
   }
   const maxFrameBytes = positive("maxFrameBytes", opts.maxFrameBytes, 1 << 20);
-  const replicas = opts.replicas ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
-    throw new RangeError(
-      `Cannot connect: 'replicas' must be an integer from 1 to 5, got ${
-        formatTerm(opts.replicas)
-      }`,
-    );
-  }
+  const replicas = checkReplicas("connect", opts.replicas);
   const signal = opts.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
