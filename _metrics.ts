@@ -49,6 +49,10 @@ export interface MetricsRestarts {
 
 /** One table. */
 export interface MetricsTable {
+  /** A number unique to the table (names need not be unique). */
+  readonly id: number;
+  /** `String(owner)`. */
+  readonly owner: string;
   readonly name: string;
   readonly type: string;
   readonly size: number;
@@ -161,8 +165,10 @@ class Exposition {
  * - `steward_mailbox_messages` gauge: messages waiting in all mailboxes;
  * - `steward_mailbox_top_messages{pid,name,kind}` gauge: the TOP_MAILBOXES
  *   longest mailboxes (longest first, then by pid);
- * - `steward_table_size{table,type}` and `steward_table_memory_bytes{table}`
- *   gauges;
+ * - `steward_table_size{table,id,owner,type}` and
+ *   `steward_table_memory_bytes{table,id,owner}` gauges: `id` tells apart
+ *   tables of one name (unnamed tables share theirs, and names longer than
+ *   MAX_LABEL are cut), so no series repeats;
  * - `steward_observer_events_dropped_total` counter.
  */
 export function formatMetrics(input: MetricsInput): string {
@@ -235,7 +241,10 @@ export function formatMetrics(input: MetricsInput): string {
   for (const t of input.tables) {
     out.sample(
       "steward_table_size",
-      [["table", t.name], ["type", t.type]],
+      [["table", t.name], ["id", String(t.id)], ["owner", t.owner], [
+        "type",
+        t.type,
+      ]],
       t.size,
     );
   }
@@ -245,7 +254,11 @@ export function formatMetrics(input: MetricsInput): string {
     "Estimated memory of each table, in bytes.",
   );
   for (const t of input.tables) {
-    out.sample("steward_table_memory_bytes", [["table", t.name]], t.memory);
+    out.sample("steward_table_memory_bytes", [
+      ["table", t.name],
+      ["id", String(t.id)],
+      ["owner", t.owner],
+    ], t.memory);
   }
 
   out.family(

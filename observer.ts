@@ -338,6 +338,7 @@ function treeJson(t: system.TreeSnapshot): TreeJson {
 
 function tableJson(t: system.TableSnapshot) {
   return {
+    id: t.id,
     name: text(t.name) ?? "",
     type: t.type,
     owner: String(t.owner),
@@ -616,6 +617,8 @@ class ObserverServer implements Observer {
       })),
       exits: this.#counts.exits,
       tables: system.tables().map((t) => ({
+        id: t.id,
+        owner: String(t.owner),
         name: text(t.name) ?? "",
         type: t.type,
         size: t.size,

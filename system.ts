@@ -192,6 +192,12 @@ export interface TreeSnapshot {
 
 /** One table, as {@linkcode tables} sees it. */
 export interface TableSnapshot {
+  /**
+   * A number unique to this table for the life of the program (names need
+   * not be unique: unnamed tables share theirs). Table ids are never
+   * reused.
+   */
+  id: number;
   /** Its name. */
   name: string;
   /** Its type. */
@@ -514,6 +520,7 @@ export function tables(): TableSnapshot[] {
     const info = t.info();
     if (info === undefined) continue;
     list.push({
+      id: tableId(t),
       name: info.name,
       type: info.type,
       owner: info.owner,
@@ -525,6 +532,16 @@ export function tables(): TableSnapshot[] {
     });
   }
   return list;
+}
+
+const tableIds = new WeakMap<object, number>();
+let lastTableId = 0;
+
+/** The id of `t`, given the first time a snapshot sees it. */
+function tableId(t: object): number {
+  let id = tableIds.get(t);
+  if (id === undefined) tableIds.set(t, id = ++lastTableId);
+  return id;
 }
 
 // --------------------------------------------------------------- events --

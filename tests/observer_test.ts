@@ -14,11 +14,12 @@ import {
   isAlive,
   type Pid,
   register,
+  self,
   send,
   spawnLink,
   whereis,
 } from "../process.ts";
-import { setLabel } from "../system.ts";
+import { setLabel, tables } from "../system.ts";
 import * as sys from "../sys.ts";
 import * as genServer from "../gen_server.ts";
 import * as director from "../director.ts";
@@ -165,6 +166,23 @@ async function childPid(sup: Pid, id: string): Promise<Pid> {
 }
 
 /** The value of the sample `line` (name and labels as written) in `body`. */
+/** Fails if a series (name and labels) appears twice in a /metrics body. */
+function assertSeriesUnique(body: string): void {
+  const seen = new Set<string>();
+  for (const l of body.split("\n")) {
+    if (l === "" || l.startsWith("#")) continue;
+    const series = l.slice(0, l.lastIndexOf(" "));
+    assert.ok(!seen.has(series), `one sample of ${series}`);
+    seen.add(series);
+  }
+}
+
+/** The value of the sample `line` (name and labels) in a /metrics body. */
+function metric(body: string, line: string): string | undefined {
+  assertSeriesUnique(body);
+  return sample(body, line);
+}
+
 function sample(body: string, line: string): string | undefined {
   for (const l of body.split("\n")) {
     if (l.startsWith(line + " ")) return l.slice(line.length + 1);
@@ -337,19 +355,21 @@ describe("observer /metrics", () => {
         /^text\/plain; version=0\.0\.4/,
       );
       assert.equal(
-        sample(before.body, 'steward_processes{kind="supervisor"}'),
+        metric(before.body, 'steward_processes{kind="supervisor"}'),
         "1",
       );
-      assert.equal(sample(before.body, 'steward_processes{kind="main"}'), "1");
+      assert.equal(metric(before.body, 'steward_processes{kind="main"}'), "1");
       assert.equal(
-        sample(
+        metric(
           before.body,
-          'steward_table_size{table="obs_metrics_table",type="bag"}',
+          `steward_table_size{table="obs_metrics_table",id="${
+            tables().find((t) => t.name === "obs_metrics_table")!.id
+          }",owner="${self()}",type="bag"}`,
         ),
         "3",
       );
       assert.equal(
-        sample(before.body, 'steward_exits_total{reason="killed"}'),
+        metric(before.body, 'steward_exits_total{reason="killed"}'),
         "0",
       );
 
@@ -365,11 +385,11 @@ describe("observer /metrics", () => {
       assert.equal(restarted.id, '"a"');
       const after = await req(obs, "/metrics");
       assert.equal(
-        sample(after.body, 'steward_exits_total{reason="killed"}'),
+        metric(after.body, 'steward_exits_total{reason="killed"}'),
         "1",
       );
       assert.equal(
-        sample(
+        metric(
           after.body,
           `steward_supervisor_restarts_total{supervisor="${sup}",name="obs_top"}`,
         ),
@@ -383,6 +403,28 @@ describe("observer /metrics", () => {
     }
   });
 
+  test("GET /metrics writes each table's series once, even for tables of one name", async () => {
+    const obs = await serve();
+    const long = "n".repeat(500);
+    const made = [
+      ets.create("dup"),
+      ets.create("dup"),
+      ets.create(long + "1"),
+      ets.create(long + "2"),
+    ];
+    try {
+      const { body } = await req(obs, "/metrics");
+      assertSeriesUnique(body);
+      const lines = body.split("\n").filter((l) =>
+        l.startsWith('steward_table_size{table="dup"')
+      );
+      assert.equal(lines.length, 2, body);
+    } finally {
+      for (const t of made) t.destroy();
+      await obs.close();
+    }
+  });
+
   test("GET /metrics lists the longest mailboxes with escaped hostile names", async () => {
     const obs = await serve();
     const hostile = 'evil"} 1\nsteward_x 2 <img src=x onerror=alert(1)>\\';
@@ -391,6 +433,7 @@ describe("observer /metrics", () => {
     for (let i = 0; i < 50; i++) send(pid, i);
     try {
       const { body } = await req(obs, "/metrics");
+      assertSeriesUnique(body);
       const escaped = hostile.replaceAll("\\", "\\\\").replaceAll('"', '\\"')
         .replaceAll("\n", "\\n");
       assert.ok(
