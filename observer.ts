@@ -164,7 +164,9 @@ const TOKEN_FORM = /^[A-Za-z0-9._-]{16,256}$/;
  * (`node:http`).
  *
  * @param options where to listen, the token, how often to refresh.
- * @returns the running observer, once it listens.
+ * @returns the running observer, once it listens. If `signal` aborts
+ *   before then, the socket is closed and the promise rejects with the
+ *   signal's reason.
  * @throws {TypeError} for an unknown option key or an option of the wrong
  *   type.
  * @throws {RangeError} for a port outside 0..65535, a non-positive interval
@@ -527,6 +529,11 @@ class ObserverServer implements Observer {
     this.#port = typeof address === "object" && address !== null
       ? address.port
       : this.#o.port;
+    if (signal?.aborted) {
+      // It aborted while we waited for the socket: nobody will close it.
+      await this.close();
+      throw signal.reason;
+    }
     this.#startedAt = getClock().now();
     this.#events = this.#count();
     signal?.addEventListener("abort", this.#onAbort, { once: true });

@@ -252,6 +252,19 @@ describe("observer.serve()", () => {
     );
   });
 
+  test("serve() closes and rejects when its signal aborts while it starts", async () => {
+    const probe = await serve();
+    const port = probe.port;
+    await probe.close();
+    const ac = new AbortController();
+    const starting = serve({ signal: ac.signal, port });
+    ac.abort(new Error("stop now"));
+    await assert.rejects(starting, /stop now/);
+    // The port is free again: nothing was left listening.
+    const again = await serve({ port });
+    await again.close();
+  });
+
   test("GET / serves the page with a nonce CSP, nosniff, and no HTML sink in its script", async () => {
     const obs = await serve();
     try {
