@@ -223,12 +223,13 @@ export function formatMetrics(input: MetricsInput): string {
     "gauge",
     `Messages waiting in the ${TOP_MAILBOXES} longest mailboxes.`,
   );
-  const top = [...input.processes]
-    .sort((a, b) =>
+  const top = firstN(
+    input.processes,
+    (a, b) =>
       b.messageQueueLength - a.messageQueueLength ||
-      comparePids(a.pid, b.pid)
-    )
-    .slice(0, TOP_MAILBOXES);
+      comparePids(a.pid, b.pid),
+    TOP_MAILBOXES,
+  );
   for (const p of top) {
     out.sample("steward_mailbox_top_messages", [
       ["pid", p.pid],
@@ -267,6 +268,29 @@ export function formatMetrics(input: MetricsInput): string {
     "System events the observer lost because its buffer was full (counts above are low by as many).",
   ).sample("steward_observer_events_dropped_total", [], input.eventsDropped);
   return out.toString();
+}
+
+/**
+ * The first `n` of `items` in the order of `compare`, sorted: what
+ * `[...items].sort(compare).slice(0, n)` gives, in O(items · log n) time
+ * and O(n) space (it keeps at most 2n candidates, cut back to n when full).
+ */
+export function firstN<T>(
+  items: Iterable<T>,
+  compare: (a: T, b: T) => number,
+  n: number,
+): T[] {
+  if (n <= 0) return [];
+  let kept: T[] = [];
+  for (const item of items) {
+    // kept[0..n) is sorted once n are kept: an item not before kept[n - 1]
+    // cannot be among the first n (a stable sort puts equals in order).
+    if (kept.length >= n && compare(item, kept[n - 1]) >= 0) continue;
+    kept.push(item);
+    if (kept.length === n) kept.sort(compare);
+    else if (kept.length >= 2 * n) kept = kept.sort(compare).slice(0, n);
+  }
+  return kept.sort(compare).slice(0, n);
 }
 
 /** Orders `<0.N.0>` strings by N (others after, as strings). */

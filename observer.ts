@@ -93,6 +93,7 @@ import { observerPage } from "./_observer_page.ts";
 import {
   type ExitClass,
   exitClass,
+  firstN,
   formatMetrics,
   METRICS_CONTENT_TYPE,
   pidNumber,
@@ -152,6 +153,8 @@ const TIMELINE_KEPT = 300;
 const EVENT_BUFFER = 10_000;
 /** An event stream whose unsent data grows past this is dropped. */
 const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
+/** Processes a snapshot lists (the first in the page's order). */
+export const TOP_PROCESSES = 500;
 /** How long the state request of a process's detail may take. */
 const STATUS_TIMEOUT_MS = 1000;
 
@@ -422,6 +425,72 @@ function timelineEntry(e: system.SystemEvent): EventJson | undefined {
   }
 }
 
+// ----------------------------------------------------- process ordering --
+
+/** The columns the page sorts processes by. */
+const SORT_KEYS = [
+  "pid",
+  "name",
+  "kind",
+  "label",
+  "status",
+  "messageQueueLength",
+  "messagesReceived",
+  "messagesSent",
+  "memory",
+] as const;
+type SortKey = typeof SORT_KEYS[number];
+
+/** The order of a snapshot's processes: a column, descending (-1) or not. */
+interface Order {
+  readonly sort: SortKey;
+  readonly dir: 1 | -1;
+}
+
+const DEFAULT_ORDER: Order = { sort: "messageQueueLength", dir: -1 };
+
+/** The order asked by `?sort=<key>&dir=<1|-1>`, or an HttpError 400. */
+function orderOf(params: URLSearchParams): Order {
+  const sort = params.get("sort") ?? DEFAULT_ORDER.sort;
+  const dir = params.get("dir") ?? String(DEFAULT_ORDER.dir);
+  if (!(SORT_KEYS as readonly string[]).includes(sort)) {
+    throw new HttpError(400, "bad_sort");
+  }
+  if (dir !== "1" && dir !== "-1") throw new HttpError(400, "bad_dir");
+  return { sort: sort as SortKey, dir: dir === "1" ? 1 : -1 };
+}
+
+/**
+ * The first `n` of `figures` (oldest first) in `order` (ties by pid,
+ * oldest first), as the
+ * page sorts them: numbers as numbers, the rest as strings (missing ones
+ * as "").
+ */
+function topProcesses(
+  figures: readonly system.ProcessFigures[],
+  order: Order,
+  n: number,
+): system.ProcessFigures[] {
+  const k = order.sort;
+  // figures are oldest first: the index orders them as their pids do.
+  const rows = figures.map((f, pid) => ({ f, pid }));
+  const value = (r: { f: system.ProcessFigures; pid: number }) =>
+    k === "pid" ? r.pid : r.f[k] ?? "";
+  const top = firstN(rows, (a, b) => {
+    const x = value(a);
+    const y = value(b);
+    const r = typeof x === "number" && typeof y === "number"
+      ? x - y
+      : String(x) < String(y)
+      ? -1
+      : String(x) > String(y)
+      ? 1
+      : 0;
+    return r * order.dir || a.pid - b.pid;
+  }, n);
+  return top.map((r) => r.f);
+}
+
 // -------------------------------------------------------------- counting --
 
 /** What the observer counts from the event stream while it runs. */
@@ -482,7 +551,8 @@ class ObserverServer implements Observer {
   readonly #o: Checked;
   readonly #server: Server;
   readonly #counts = new Counts();
-  readonly #clients = new Set<ServerResponse>();
+  /** The open event streams, each with the order its page asked. */
+  readonly #clients = new Map<ServerResponse, Order>();
   readonly #stop = new AbortController();
   #events: Promise<void> = Promise.resolve();
   #timer: { clock: Clock; handle: TimerHandle } | undefined;
@@ -552,7 +622,7 @@ class ObserverServer implements Observer {
     this.#o.signal?.removeEventListener("abort", this.#onAbort);
     this.#stop.abort();
     this.#stopTicking();
-    for (const res of this.#clients) res.end();
+    for (const res of this.#clients.keys()) res.end();
     this.#clients.clear();
     const closed = new Promise<void>((resolve) =>
       this.#server.close(() => resolve())
@@ -584,16 +654,28 @@ class ObserverServer implements Observer {
 
   // ---- snapshots ----
 
-  #snapshot(): Json {
-    const processes = system.processes().map(processJson);
+  /**
+   * What the page gets each interval: counts of everything, the trees and
+   * tables, and the TOP_PROCESSES processes first in `order` (not all of
+   * them: 100,000 processes would be megabytes a second).
+   */
+  #snapshot(order: Order = DEFAULT_ORDER): Json {
+    const figures = system.processFigures();
     let mailbox = 0;
-    for (const p of processes) mailbox += p.messageQueueLength;
+    for (const p of figures) mailbox += p.messageQueueLength;
+    const processes: Json[] = [];
+    for (const f of topProcesses(figures, order, TOP_PROCESSES)) {
+      const p = system.processSnapshot(f.pid);
+      if (p !== undefined) processes.push(processJson(p));
+    }
     return {
       at: getClock().now(),
+      order: { sort: order.sort, dir: order.dir },
       processes,
       trees: system.supervisionTrees().map(treeJson),
       tables: system.tables().map(tableJson),
       totals: {
+        processes: figures.length,
         restarts: this.#counts.restartsTotal,
         exits: { ...this.#counts.exits },
         dropped: this.#counts.dropped,
@@ -603,14 +685,17 @@ class ObserverServer implements Observer {
   }
 
   #metrics(): string {
-    const processes = system.processes();
-    const alive = new Map(processes.map((p) => [String(p.pid), p]));
-    // Counters of supervisors that died are forgotten (their series end).
+    const figures = system.processFigures();
+    const alive = new Map<string, system.ProcessSnapshot>();
     for (const key of this.#counts.restarts.keys()) {
-      if (!alive.has(key)) this.#counts.restarts.delete(key);
+      const r = this.#counts.restarts.get(key)!;
+      const f = system.processSnapshot(r.pid);
+      // Counters of supervisors that died are forgotten (their series end).
+      if (f === undefined) this.#counts.restarts.delete(key);
+      else alive.set(key, f);
     }
     return formatMetrics({
-      processes: processes.map((p) => ({
+      processes: figures.map((p) => ({
         pid: String(p.pid),
         name: text(p.name),
         kind: p.kind,
@@ -640,7 +725,7 @@ class ObserverServer implements Observer {
   #broadcast(event: string, data: unknown): void {
     if (this.#clients.size === 0) return;
     const chunk = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const res of this.#clients) this.#write(res, chunk);
+    for (const res of [...this.#clients.keys()]) this.#write(res, chunk);
   }
 
   #write(res: ServerResponse, chunk: string): void {
@@ -657,7 +742,19 @@ class ObserverServer implements Observer {
     this.#timer = undefined;
     if (this.#clients.size === 0) return;
     try {
-      this.#broadcast("snapshot", this.#snapshot());
+      // One snapshot per order asked, shared by the pages that asked it.
+      const chunks = new Map<string, string>();
+      for (const [res, order] of [...this.#clients]) {
+        const key = `${order.sort} ${order.dir}`;
+        let chunk = chunks.get(key);
+        if (chunk === undefined) {
+          chunk = `event: snapshot\ndata: ${
+            JSON.stringify(this.#snapshot(order))
+          }\n\n`;
+          chunks.set(key, chunk);
+        }
+        this.#write(res, chunk);
+      }
     } catch (error) {
       reportInternalError("the observer's snapshot failed", error);
     }
@@ -679,7 +776,11 @@ class ObserverServer implements Observer {
     this.#timer = undefined;
   }
 
-  #openStream(req: IncomingMessage, res: ServerResponse): void {
+  #openStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    order: Order,
+  ): void {
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       "content-type": "text/event-stream; charset=utf-8",
@@ -690,7 +791,7 @@ class ObserverServer implements Observer {
       res.end();
       return;
     }
-    this.#clients.add(res);
+    this.#clients.set(res, order);
     const gone = () => {
       this.#clients.delete(res);
       if (this.#clients.size === 0) this.#stopTicking();
@@ -706,7 +807,7 @@ class ObserverServer implements Observer {
           interval: this.#o.interval,
           timeline: this.#counts.timeline,
         })
-      }\n\nevent: snapshot\ndata: ${JSON.stringify(this.#snapshot())}\n\n`,
+      }\n\nevent: snapshot\ndata: ${JSON.stringify(this.#snapshot(order))}\n\n`,
     );
     this.#startTicking();
   }
@@ -734,11 +835,15 @@ class ObserverServer implements Observer {
           res.writeHead(204, SECURITY_HEADERS);
           return void res.end();
         case "/events":
-          return this.#openStream(req, res);
+          return this.#openStream(req, res, orderOf(path.searchParams));
         case "/metrics":
           return send(res, 200, METRICS_CONTENT_TYPE, this.#metrics());
         case "/api/snapshot":
-          return sendJson(res, 200, this.#snapshot());
+          return sendJson(
+            res,
+            200,
+            this.#snapshot(orderOf(path.searchParams)),
+          );
         case "/api/process":
           return sendJson(
             res,
@@ -896,9 +1001,9 @@ function findPid(text: unknown): Pid {
   if (typeof text !== "string" || pidNumber(text) === undefined) {
     throw new HttpError(400, "bad_pid");
   }
-  const p = system.processes().find((p) => String(p.pid) === text);
-  if (p === undefined) throw new HttpError(404, "noproc");
-  return p.pid;
+  const pid = system.pidOf(text);
+  if (pid === undefined) throw new HttpError(404, "noproc");
+  return pid;
 }
 
 function checkKeys(body: Record<string, unknown>, keys: string[]): void {

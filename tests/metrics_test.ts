@@ -285,7 +285,7 @@ describe("formatMetrics()", () => {
 
   test("the test parser refuses a repeated series", () => {
     assert.throws(
-      () => parse("# TYPE a gauge\na{x=\"1\"} 1\na{x=\"1\"} 2\n"),
+      () => parse('# TYPE a gauge\na{x="1"} 1\na{x="1"} 2\n'),
       /one sample of a/,
     );
     assert.throws(() => parse("# TYPE a gauge\na 1\na 2\n"), /one sample/);

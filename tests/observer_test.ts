@@ -6,7 +6,7 @@
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
-import { type Observer, serve } from "../observer.ts";
+import { type Observer, serve, TOP_PROCESSES } from "../observer.ts";
 import * as supervisor from "../supervisor.ts";
 import * as ets from "../ets.ts";
 import {
@@ -16,6 +16,7 @@ import {
   register,
   self,
   send,
+  spawn,
   spawnLink,
   whereis,
 } from "../process.ts";
@@ -492,6 +493,52 @@ describe("observer /events and snapshots", () => {
         await supervisor.stop(sup);
       }
     });
+  });
+
+  test("GET /api/snapshot lists only the first TOP_PROCESSES processes in the asked order", async () => {
+    const obs = await serve();
+    const spawned: Pid[] = [];
+    for (let i = 0; i < TOP_PROCESSES + 700; i++) spawned.push(spawn(forever));
+    // The newest ones get the longest mailboxes: 3 messages, then 2, then 1.
+    const busy = spawned.slice(-3);
+    busy.forEach((pid, i) => {
+      for (let m = 0; m <= i; m++) send(pid, m);
+    });
+    try {
+      const got = async (query: string) => {
+        const r = await req(obs, "/api/snapshot" + query);
+        assert.equal(r.status, 200, r.body);
+        return { snap: JSON.parse(r.body), size: r.body.length };
+      };
+      const { snap, size } = await got("");
+      assert.equal(snap.processes.length, TOP_PROCESSES);
+      assert.ok(snap.totals.processes >= TOP_PROCESSES + 700);
+      assert.ok(size < 400 * TOP_PROCESSES, `a bounded snapshot: ${size}`);
+      // The default order: longest mailbox first, ties oldest first.
+      assert.deepEqual(
+        snap.processes.slice(0, 3).map((p: { pid: string }) => p.pid),
+        busy.map(String).reverse(),
+      );
+      assert.deepEqual(snap.order, { sort: "messageQueueLength", dir: -1 });
+      const oldest = (await got("?sort=pid&dir=1")).snap.processes;
+      assert.equal(oldest[0].kind, "main");
+      const newest = (await got("?sort=pid&dir=-1")).snap.processes;
+      assert.equal(newest[0].pid, String(spawned.at(-1)));
+      assert.ok(
+        !newest.some((p: { pid: string }) => p.pid === String(spawned[0])),
+        "the oldest spawned is not among the newest 500",
+      );
+      for (const bad of ["?sort=nope", "?sort=pid&dir=0", "?dir=up"]) {
+        assert.equal((await req(obs, "/api/snapshot" + bad)).status, 400, bad);
+        assert.equal((await req(obs, "/events" + bad)).status, 400, bad);
+      }
+      // A process beyond the list is still found directly.
+      const detail = await req(obs, `/api/process?pid=${spawned[0]}`);
+      assert.equal(JSON.parse(detail.body).process.pid, String(spawned[0]));
+    } finally {
+      for (const pid of spawned) exit(pid, "kill");
+      await obs.close();
+    }
   });
 
   test("GET /api/snapshot shows hostile names and labels as plain strings", async () => {
