@@ -36,9 +36,12 @@
  * `x-steward-token` header: without it they are refused with 403. The page
  * takes the token from its URL's fragment (`#token=...`, which the browser
  * never sends to a server) or from its token field.
- * - It binds 127.0.0.1 unless `hostname` says otherwise; on a loopback
- *   address it also refuses requests whose `Host` header is not a loopback
- *   name (so a web page rebinding its domain to 127.0.0.1 reads nothing).
+ * - It binds 127.0.0.1 unless `hostname` says otherwise. It refuses
+ *   requests whose `Host` header is not a loopback name or address
+ *   (`localhost`, 127.0.0.0/8, `::1`, `::ffff:127.x.y.z`), so a web page
+ *   rebinding its domain to 127.0.0.1 reads nothing; when it listens
+ *   beyond loopback it also takes IP literals, its `hostname` and the
+ *   names in `allowedHosts`.
  * - GET never changes anything; request bodies are limited to 4 KiB and
  *   parsed as JSON data with exactly the expected keys; pids are parsed
  *   strictly from their `<0.N.0>` form; no code from the page runs on the
@@ -113,6 +116,13 @@ export interface ServeOptions {
    * `-`, `_` and `.`). @default {32 random bytes, hex}
    */
   readonly token?: string;
+  /**
+   * Host names (without port) the `Host` header may carry besides loopback
+   * names, IP literals and `hostname`, when it listens beyond loopback (say
+   * on `0.0.0.0`, reached as `myhost.lan`). Requests naming any other host
+   * are refused (403), against DNS rebinding. @default {[]}
+   */
+  readonly allowedHosts?: readonly string[];
   /** Aborting it closes the observer. */
   readonly signal?: AbortSignal;
   /**
@@ -143,7 +153,14 @@ const DEFAULTS = {
   interval: 1000,
 } as const;
 
-const OPTION_KEYS = ["port", "hostname", "token", "signal", "interval"];
+const OPTION_KEYS = [
+  "port",
+  "hostname",
+  "token",
+  "signal",
+  "interval",
+  "allowedHosts",
+];
 
 /** The largest request body read, in bytes. */
 const MAX_BODY = 4096;
@@ -158,7 +175,34 @@ export const TOP_PROCESSES = 500;
 /** How long the state request of a process's detail may take. */
 const STATUS_TIMEOUT_MS = 1000;
 
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+const IPV4 =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** `name` (lower case, no brackets) is a loopback name or address. */
+function isLoopback(name: string): boolean {
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
+  if (name === "::1" || name === "0:0:0:0:0:0:0:1") return true;
+  const v4 = name.startsWith("::ffff:") ? name.slice(7) : name;
+  return IPV4.test(v4) && v4.startsWith("127.");
+}
+
+/** `name` (lower case, no brackets) is an IPv4 or IPv6 literal. */
+function isIpLiteral(name: string): boolean {
+  return IPV4.test(name) || (name.includes(":") && /^[0-9a-f:.]+$/.test(name));
+}
+
+/** A hostname option, lower case, without brackets. */
+function bare(hostname: string): string {
+  const h = hostname.toLowerCase();
+  return h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
+}
+
+/** A Host header's name, lower case, without port and brackets. */
+function hostName(host: string): string | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*))(?::(\d+))?$/.exec(host);
+  if (m === null) return undefined;
+  return (m[1] ?? m[2]).toLowerCase();
+}
 const TOKEN_FORM = /^[A-Za-z0-9._-]{16,256}$/;
 
 /**
@@ -204,6 +248,7 @@ interface Checked {
   token: string;
   signal: AbortSignal | undefined;
   interval: number;
+  allowedHosts: string[];
 }
 
 function fail(what: string, got: unknown, Err = TypeError): never {
@@ -251,7 +296,21 @@ function checkOptions(options: ServeOptions | undefined): Checked {
       RangeError,
     );
   }
-  return { port, hostname, token, signal, interval };
+  const hosts: unknown = options.allowedHosts ?? [];
+  if (!Array.isArray(hosts)) {
+    fail("'allowedHosts' must be an array of host names", hosts);
+  }
+  const allowedHosts: string[] = [];
+  for (const h of hosts as unknown[]) {
+    if (typeof h !== "string" || !/^[A-Za-z0-9.-]+$/.test(h)) {
+      fail(
+        "'allowedHosts' must hold host names (letters, digits, '.', '-')",
+        h,
+      );
+    }
+    allowedHosts.push(h.toLowerCase());
+  }
+  return { port, hostname, token, signal, interval, allowedHosts };
 }
 
 function randomToken(): string {
@@ -864,11 +923,19 @@ class ObserverServer implements Observer {
     }
   }
 
+  /**
+   * The Host header names this server (against DNS rebinding): a loopback
+   * name or address; and when it listens beyond loopback, also an IP
+   * literal, its `hostname`, or one of `allowedHosts`.
+   */
   #hostAllowed(host: string | undefined): boolean {
-    if (!LOOPBACK_NAMES.has(this.#o.hostname)) return true;
     if (host === undefined) return false;
-    const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host);
-    return m !== null && LOOPBACK_NAMES.has(m[1].toLowerCase());
+    const name = hostName(host);
+    if (name === undefined || name === "") return false;
+    if (isLoopback(name)) return true;
+    if (isLoopback(bare(this.#o.hostname))) return false;
+    return isIpLiteral(name) || name === bare(this.#o.hostname) ||
+      this.#o.allowedHosts.includes(name);
   }
 
   #page(res: ServerResponse): void {

@@ -197,7 +197,7 @@ describe("observer.serve()", () => {
       [
         { prot: 1 },
         TypeError,
-        /^Cannot serve the observer: unknown option "prot" \(known: port, hostname, token, signal, interval\)$/,
+        /^Cannot serve the observer: unknown option "prot" \(known: port, hostname, token, signal, interval, allowedHosts\)$/,
       ],
       [
         { port: -1 },
@@ -213,6 +213,9 @@ describe("observer.serve()", () => {
       [{ interval: 0 }, RangeError, /'interval' must be a positive/],
       [{ interval: Infinity }, RangeError, /'interval'/],
       [{ signal: {} }, TypeError, /'signal' must be an AbortSignal/],
+      [{ allowedHosts: "a.b" }, TypeError, /'allowedHosts' must be an array/],
+      [{ allowedHosts: ["a b"] }, TypeError, /'allowedHosts' must hold/],
+      [{ allowedHosts: [1] }, TypeError, /'allowedHosts' must hold.*got 1/],
       ["x", TypeError, /'options' must be an object/],
     ];
     for (const [options, Err, message] of cases) {
@@ -343,9 +346,52 @@ describe("observer.serve()", () => {
       });
       assert.equal(evil.status, 403);
       assert.deepEqual(JSON.parse(evil.body), { error: "bad_host" });
-      for (const host of [`localhost:${obs.port}`, `127.0.0.1:${obs.port}`]) {
+      for (
+        const host of [
+          `localhost:${obs.port}`,
+          `127.0.0.1:${obs.port}`,
+          `127.0.0.2:${obs.port}`,
+          "127.255.0.1",
+          `[::1]:${obs.port}`,
+          `[::ffff:127.0.0.1]:${obs.port}`,
+        ]
+      ) {
         const ok = await req(obs, "/api/snapshot", { headers: { host } });
         assert.equal(ok.status, 200, host);
+      }
+      for (
+        const host of ["10.1.2.3", "128.0.0.1", "127.0.0.1.evil.example"]
+      ) {
+        const bad = await req(obs, "/api/snapshot", { headers: { host } });
+        assert.equal(bad.status, 403, host);
+      }
+    } finally {
+      await obs.close();
+    }
+  });
+
+  test("serve() beyond loopback still checks Host: loopback, IP literals, hostname, allowedHosts", async () => {
+    const obs = await serve({
+      hostname: "0.0.0.0",
+      allowedHosts: ["Observer.Test"],
+    });
+    try {
+      for (
+        const host of [
+          `localhost:${obs.port}`,
+          "127.0.0.3",
+          `10.1.2.3:${obs.port}`,
+          "[fe80::1]",
+          "0.0.0.0",
+          `observer.test:${obs.port}`,
+        ]
+      ) {
+        const ok = await req(obs, "/api/snapshot", { headers: { host } });
+        assert.equal(ok.status, 200, host);
+      }
+      for (const host of ["evil.example", `other.test:${obs.port}`]) {
+        const bad = await req(obs, "/api/snapshot", { headers: { host } });
+        assert.equal(bad.status, 403, host);
       }
     } finally {
       await obs.close();
