@@ -439,12 +439,13 @@ export function startTracker(
     }
     const opts = normaliseOptions(op, options);
     const startFn = link ? genServer.startLink : genServer.start;
-    const signal = (options as { signal?: AbortSignal } | undefined)?.signal;
-    return startFn(
-      behaviour,
-      [name, opts] as const,
-      signal === undefined ? { name } : { name, signal },
-    );
+    const { signal, label } =
+      (options ?? {}) as { signal?: AbortSignal; label?: string };
+    return startFn(behaviour, [name, opts] as const, {
+      name,
+      ...(signal !== undefined && { signal }),
+      ...(label !== undefined && { label }),
+    });
   } catch (error) {
     return Promise.reject(error);
   }

@@ -180,6 +180,11 @@ export type OnLost = "fail" | "recreate";
 export interface TableManagerOptions {
   /** Register the manager under this name. */
   name?: string;
+  /**
+   * A label for the process, shown by the introspection of system.ts and
+   * the observer (OTP 27's `proc_lib:set_label/1`, given at start).
+   */
+  label?: string;
   /** The table's name. @default {the consumer's name} */
   tableName?: string;
   /**
@@ -692,6 +697,7 @@ const OPTION_KEYS = [
   "onLost",
   "gift",
   "signal",
+  "label",
 ];
 const TABLE_OPTION_KEYS = ["type", "access", "keyPos", "named"];
 const GHOST_OPTION_KEYS = ["init", "name", "signal"];
@@ -814,6 +820,11 @@ function initArg(
     }
   }
   if (o.tableName !== undefined) checkName(op, "tableName", o.tableName);
+  if (o.label !== undefined && typeof o.label !== "string") {
+    throw new TypeError(
+      `Cannot ${op}: 'label' must be a string, got ${formatTerm(o.label)}`,
+    );
+  }
   return [{
     consumer: consumer as string,
     tableName: (o.tableName ?? consumer) as string,
@@ -831,6 +842,7 @@ function initArg(
   }, {
     ...(o.name !== undefined && { name: o.name as string }),
     ...(o.signal !== undefined && { signal: o.signal as AbortSignal }),
+    ...(o.label !== undefined && { label: o.label as string }),
   }];
 }
 
