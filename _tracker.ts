@@ -60,7 +60,7 @@ import {
   Trk,
 } from "./_tracker_state.ts";
 import { isInstance } from "./_safe.ts";
-import { observeTracker } from "./_system_hooks.ts";
+import { formatStatus, observeTracker } from "./_system_hooks.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -314,6 +314,7 @@ export function countChildrenIn(trk: Trk): ChildCounts {
 }
 
 const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
+  formatStatus,
   init([name, options]) {
     const proc = currentProc();
     proc.trapExit = true;

@@ -198,7 +198,7 @@ import type {
 } from "./supervisor.ts";
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
-import { observeDirector } from "./_system_hooks.ts";
+import { formatStatus, observeDirector } from "./_system_hooks.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -691,6 +691,7 @@ function stepResult(
 }
 
 const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
+  formatStatus,
   init([spec, options]) {
     const proc = currentProc();
     proc.trapExit = true;

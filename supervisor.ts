@@ -167,7 +167,7 @@ import {
   unknownRequestMessage,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
-import { observeSupervisor } from "./_system_hooks.ts";
+import { formatStatus, observeSupervisor } from "./_system_hooks.ts";
 import { EventHub } from "./_events.ts";
 import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
@@ -1332,6 +1332,7 @@ type Request =
   | readonly ["getChildspec", unknown];
 
 const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
+  formatStatus,
   init([spec, dynamic, log]) {
     const proc = currentProc();
     proc.trapExit = true;

@@ -149,7 +149,7 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { observeTableManager } from "./_system_hooks.ts";
+import { formatStatus, observeTableManager } from "./_system_hooks.ts";
 import { isCleanExit, partsOf } from "./_safe.ts";
 import { refuseUnknown } from "./_options.ts";
 import { enabled, log } from "./_logger.ts";
@@ -442,6 +442,7 @@ interface InitArg {
 // ------------------------------------------------------------ behaviour --
 
 const manager: GenServer<State, InitArg> = {
+  formatStatus,
   init(arg) {
     // Trap exits: a startLink parent's exit stops us through terminate.
     trapExit(true);
