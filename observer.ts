@@ -916,6 +916,8 @@ class ObserverServer implements Observer {
       }
     } catch (error) {
       if (error instanceof HttpError) {
+        // The rest of a too large body is not read: the connection ends.
+        if (error.status === 413) res.setHeader("connection", "close");
         return sendJson(res, error.status, { error: error.code });
       }
       reportInternalError("the observer failed to answer a request", error);
@@ -1039,15 +1041,18 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
-    req.on("data", (chunk: Uint8Array) => {
+    const onData = (chunk: Uint8Array) => {
       size += chunk.length;
       if (size > MAX_BODY) {
+        // Answer 413 and close the connection (see #handle), reading no more.
+        req.off("data", onData);
+        req.pause();
         reject(new HttpError(413, "body_too_large"));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => {
       const all = new Uint8Array(size);
       let at = 0;

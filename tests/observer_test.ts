@@ -729,6 +729,19 @@ describe("observer actions", () => {
         const r = await post(obs, "/api/kill", body);
         assert.equal(r.status, status, JSON.stringify(body).slice(0, 80));
       }
+      // No content-length: the size is found while reading; still a 413.
+      const chunked = await req(obs, "/api/kill", {
+        method: "POST",
+        headers: {
+          "x-steward-token": obs.token,
+          "content-type": "application/json",
+          "transfer-encoding": "chunked",
+        },
+        body: JSON.stringify({ pid: String(pid), pad: "x".repeat(8000) }),
+      });
+      assert.equal(chunked.status, 413);
+      assert.equal(chunked.headers.connection, "close");
+      assert.deepEqual(JSON.parse(chunked.body), { error: "body_too_large" });
       const plain = await req(obs, "/api/kill", {
         method: "POST",
         headers: { "x-steward-token": obs.token, "content-type": "text/plain" },
