@@ -206,7 +206,8 @@ const SCRIPT = String.raw`
   // ---- token -----------------------------------------------------------------
   try { st.token = sessionStorage.getItem("steward-token") || ""; } catch (_) {}
   if (location.hash.startsWith("#token=")) {
-    st.token = decodeURIComponent(location.hash.slice(7));
+    // A malformed escape (say "#token=%") must not stop the page's script.
+    try { st.token = decodeURIComponent(location.hash.slice(7)); } catch (_) { st.token = location.hash.slice(7); }
     history.replaceState(null, "", location.pathname + location.search);
   }
   function saveToken(t) {
@@ -264,7 +265,9 @@ const SCRIPT = String.raw`
     if (typeof t.name === "string") row.append(el("span", "name", t.name));
     row.append(pidLink(t.pid), el("span", "kind", t.kind + (t.strategy ? " \u00B7 " + t.strategy : "")));
     if (t.label) row.append(el("span", "label", t.label));
-    row.append(el("span", "badge" + (t.restarts > 0 ? " hot" : ""), "restarts " + t.restarts));
+    // The tree's count is the restarts within its intensity window (a
+    // director's: all its children's); the children's badges are totals.
+    row.append(el("span", "badge" + (t.restarts > 0 ? " hot" : ""), (t.kind === "director" ? "restarts " : "restarts in window ") + t.restarts));
     li.append(row);
     if (open) {
       const ul = el("ul", "children");

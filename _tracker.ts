@@ -440,8 +440,10 @@ export function startTracker(
     }
     const opts = normaliseOptions(op, options);
     const startFn = link ? genServer.startLink : genServer.start;
-    const { signal, label } =
-      (options ?? {}) as { signal?: AbortSignal; label?: string };
+    const { signal, label } = (options ?? {}) as {
+      signal?: AbortSignal;
+      label?: string;
+    };
     return startFn(behaviour, [name, opts] as const, {
       name,
       ...(signal !== undefined && { signal }),
