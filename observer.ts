@@ -15,8 +15,12 @@
  * - the supervision trees, collapsible, each child's state coloured
  *   (running, restarting with the time left, launching, terminating,
  *   stopped) with restart counts;
- * - every process (pid, name, kind, label, status, mailbox length,
- *   messages received and sent, memory estimate), sortable by column;
+ * - the processes (pid, name, kind, label, status, mailbox length,
+ *   messages received and sent, memory estimate), sortable by column: the
+ *   page asks for its order, and each snapshot carries the counts of all
+ *   processes but only the first {@linkcode TOP_PROCESSES} in that order
+ *   (100,000 processes would be megabytes a second); a process's detail is
+ *   looked up directly, listed or not;
  * - a process's detail: parent, links, monitors, and for a server
  *   (gen_server, supervisor, director, tracker, table manager) its state
  *   through `sys.getStatus`, after its `formatStatus` hook, so secrets it
@@ -61,7 +65,10 @@
  * `steward_mailbox_top_messages`), table sizes and memory.
  *
  * ## Other endpoints
- * `GET /api/snapshot` (what the page gets each interval, as JSON),
+ * `GET /api/snapshot` (what the page gets each interval, as JSON; both it
+ * and `/events` take `?sort=<column>&dir=<1|-1>`, the column one of pid,
+ * name, kind, label, status, messageQueueLength, messagesReceived,
+ * messagesSent, memory; 400 for anything else),
  * `GET /api/process?pid=<0.N.0>` (one process, with its state when it is a
  * server), `GET /events` (the event stream).
  *
