@@ -131,7 +131,9 @@ const ATOMS: readonly string[] = ["restart", "wait", "stop", "delete"];
 
 /**
  * Why `x` is not a plan action (a plan element other than a function), or
- * undefined if it is one.
+ * undefined if it is one. Tuples are arrays (`["restart", ms]`, as
+ * director's `{restart, Ms}`); the old object forms (`{ restart: ms }`...) are
+ * refused with a message that names the new form.
  */
 export function badAction(x: unknown): string | undefined {
   if (typeof x === "string") {
@@ -139,27 +141,38 @@ export function badAction(x: unknown): string | undefined {
       ? undefined
       : `"restart", "wait", "stop" or "delete"`;
   }
-  if (!isObject(x)) return "a string, an object or a function";
+  if (Array.isArray(x)) {
+    if (x.length === 2) {
+      switch (x[0]) {
+        case "restart":
+          return isDelay(x[1])
+            ? undefined
+            : `["restart", ms] with a whole number of ms >= 0`;
+        case "stop":
+          return undefined;
+        case "backoff":
+          return badBackoff(x[1]);
+      }
+    }
+    return TUPLES;
+  }
+  if (!isObject(x)) return "a string, an array or a function";
   const keys = Object.keys(x);
-  if (keys.length !== 1) {
-    return "an object with one key: restart, stop or backoff";
+  if (keys.length === 1 && ["restart", "stop", "backoff"].includes(keys[0])) {
+    const k = keys[0];
+    return `[${JSON.stringify(k)}, ${
+      k === "restart" ? "ms" : k === "stop" ? "reason" : "{ initial, max }"
+    }] (plan tuples are arrays, as director's {${k}, ...}; not { ${k}: ... })`;
   }
-  switch (keys[0]) {
-    case "restart":
-      return isDelay(x.restart)
-        ? undefined
-        : "{ restart: ms } with a whole number of ms >= 0";
-    case "stop":
-      return undefined;
-    case "backoff":
-      return badBackoff(x.backoff);
-  }
-  return "an object with one key: restart, stop or backoff";
+  return TUPLES;
 }
+
+const TUPLES =
+  `one of ["restart", ms], ["stop", reason], ["backoff", { initial, max, factor?, jitter? }]`;
 
 function badBackoff(b: unknown): string | undefined {
   const shape =
-    "{ backoff: { initial, max, factor?, jitter? } } with 0 <= initial <= max (finite ms), factor >= 1 and 0 <= jitter <= 1";
+    `["backoff", { initial, max, factor?, jitter? }] with 0 <= initial <= max (finite ms), factor >= 1 and 0 <= jitter <= 1`;
   if (!isObject(b)) return shape;
   const { initial, max, factor = 2, jitter = 0 } = b as Partial<Backoff>;
   for (const k of Object.keys(b)) {
@@ -176,13 +189,16 @@ function badBackoff(b: unknown): string | undefined {
   return undefined;
 }
 
-/** Copies and freezes a plan element (functions as they are). */
+/** Copies and freezes a plan element (functions and strings as they are). */
 function freezeElement(e: PlanElement): PlanElement {
-  if (typeof e !== "object") return e;
-  if ("backoff" in e) {
-    return Object.freeze({ backoff: Object.freeze({ ...e.backoff }) });
+  if (!Array.isArray(e)) return e;
+  if (e[0] === "backoff") {
+    return Object.freeze([
+      "backoff",
+      Object.freeze({ ...e[1] }),
+    ]) as PlanElement;
   }
-  return Object.freeze({ ...e }) as PlanElement;
+  return Object.freeze([e[0], e[1]]) as PlanElement;
 }
 
 /**
@@ -485,7 +501,7 @@ export function normaliseOwns(specs: unknown): OwnSpec[] {
   if (!Array.isArray(specs)) {
     throw specError(
       "children",
-      { badarg: specs },
+      ["badarg", specs],
       undefined,
       `'children' must be an array of child specs, got ${formatTerm(specs)}`,
     );

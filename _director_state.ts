@@ -388,11 +388,15 @@ export class Dir {
       case "stop":
         return new Stop(reason);
     }
-    if ("restart" in action) this.delay(child, action.restart);
-    else if ("backoff" in action) {
-      this.delay(child, this.backoffDelay(child, action.backoff));
-    } else return new Stop(action.stop);
-    return undefined;
+    switch (action[0]) {
+      case "restart":
+        this.delay(child, action[1]);
+        return undefined;
+      case "backoff":
+        this.delay(child, this.backoffDelay(child, action[1]));
+        return undefined;
+    }
+    return new Stop(action[1]);
   }
 
   restartNow(child: Child): Step | Promise<Step> {

@@ -1,11 +1,12 @@
 // Request/reply plumbing shared by the supervisor-like servers (supervisor,
 // director, tracker): the library's requests travel in an envelope (Call)
 // with tags the three share (supervisor's calls work on any of them); a
-// request's failure travels back as a value (a Failure), only inside an
-// envelope, and is thrown by the caller, so a bad request never crashes the
-// server and a bare GenServer.call never sees a Failure; a start outcome
-// becomes startChild's answer the same way in all three; and `then` keeps
-// synchronous paths free of promise hops.
+// request's failure travels back as a Failure (_failure.ts), which
+// gen_server's call throws at the caller, so a bad request never crashes the
+// server, and a bare GenServer.call (not in an envelope) is refused the same
+// way ("unknown_request"); a start outcome becomes startChild's answer the
+// same way in all three; and `then` keeps synchronous paths free of promise
+// hops.
 
 import { Pid } from "./_runtime.ts";
 import { failed, type StartOutcome } from "./_child.ts";
@@ -15,17 +16,14 @@ import { isInstance, partsOf } from "./_safe.ts";
 import { formatTerm } from "./_format.ts";
 import { refuseUnknown } from "./_options.ts";
 
-/** A request's failure, replied as a value and thrown by the caller. */
-export class Failure {
-  constructor(readonly error: Error) {}
-}
+import { Failure } from "./_failure.ts";
+export { Failure };
 
 /**
  * The envelope of a request sent by this library's functions (supervisor,
- * director and tracker share the tags: `["whichChildren"]`...). A server
- * answers a Failure only inside an envelope, since only {@linkcode request}
- * unwraps it: a bare `GenServer.call` (anything not in an envelope) is an
- * unknown request, answered with a public error value, never a Failure.
+ * director and tracker share the tags: `["whichChildren"]`...). A bare
+ * `GenServer.call` (anything not in an envelope) is an unknown request,
+ * refused with a Failure of the module's error (`"unknown_request"`).
  */
 export class Call {
   constructor(readonly request: readonly unknown[]) {}
@@ -60,17 +58,13 @@ export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown
 
 const FOREVER = { timeout: Infinity };
 
-function unwrap(r: unknown): unknown {
-  if (r instanceof Failure) throw r.error;
-  return r;
-}
-
 /** The options of a request: its `signal` (see supervisor.ts). */
 const REQUEST_OPTIONS: readonly string[] = ["signal"];
 
 /**
  * Calls the server `dest` with `req` (no timeout: the server always
- * answers) and resolves to its reply, or rejects with a Failure's error.
+ * answers) and resolves to its reply, or rejects with a Failure's error
+ * (gen_server's call throws it).
  * `options.signal` ends the wait (gen_server's call: the reply, if it
  * comes later, is dropped); `op` names the operation in the TypeError of
  * bad options.
@@ -82,9 +76,7 @@ export function request<T>(
   op = "call",
 ): Promise<T> {
   if (options === undefined) {
-    return genServer.call(dest, new Call(req), FOREVER).then(unwrap) as Promise<
-      T
-    >;
+    return genServer.call(dest, new Call(req), FOREVER) as Promise<T>;
   }
   let signal: AbortSignal | undefined;
   try {
@@ -108,11 +100,7 @@ export function request<T>(
   const callOptions = signal === undefined
     ? FOREVER
     : { timeout: Infinity, signal };
-  return genServer.call(dest, new Call(req), callOptions).then(
-    unwrap,
-  ) as Promise<
-    T
-  >;
+  return genServer.call(dest, new Call(req), callOptions) as Promise<T>;
 }
 
 /** What startChild resolves to. */
@@ -184,7 +172,7 @@ export function unknownRequestWhy(req: unknown): string {
 }
 
 /**
- * The message of an `"unknown_request"` reply to a bare call, in the one
+ * The message of an `"unknown_request"` refusal of a bare call, in the one
  * form: `Cannot call supervisor <0.12.0>: unknown request "bogus" (...)`.
  */
 export function unknownRequestMessage(server: string, req: unknown): string {

@@ -1127,6 +1127,15 @@ const SLICE_MS = 20;
 let runs = 0;
 let sliceStart = 0;
 
+/**
+ * Whether the scheduler has work queued or handed on to a later macrotask
+ * turn (it yields to timers after 20 ms of work). For tests that wait until
+ * the system is quiet.
+ */
+export function schedulerBusy(): boolean {
+  return drainQueued;
+}
+
 /** Puts `proc` on the run queue (once). */
 export function schedule(proc: Proc): void {
   proc.scheduled = true;

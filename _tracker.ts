@@ -339,7 +339,7 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
   handleCall(request, from, trk) {
     if (isInstance(request, Open)) return openIn(trk, request, from);
     // Taken apart safely: a bare call (not this library's envelope) or a
-    // hostile request is answered with an error value, and the tracker
+    // hostile request is refused (a Failure: the call rejects), and the tracker
     // lives on (gen_tracker stopped with {unknown_call, C}).
     const parts = requestOf(request, 4);
     if (parts !== undefined) {
@@ -371,9 +371,11 @@ const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
       return reply(notSupported(trk, r[0], r[1], ""), trk);
     }
     return reply(
-      new TrackerError("call", trk.name, request, "unknown_request", {
-        why: unknownRequestWhy(request),
-      }),
+      new Failure(
+        new TrackerError("call", trk.name, request, "unknown_request", {
+          why: unknownRequestWhy(request),
+        }),
+      ),
       trk,
     );
   },
@@ -471,9 +473,7 @@ class OpenWait extends TimedWait {
   }
 
   settle(r: unknown): void {
-    if (!this.end()) return;
-    if (r instanceof Failure) this.reject(r.error);
-    else this.resolve(r as Pid);
+    if (this.end()) this.resolve(r as Pid);
   }
 
   fail(error: unknown): void {
@@ -514,11 +514,6 @@ export function liveHit(e: Entry): Promise<Pid> | undefined {
   return e.found ??= Promise.resolve(pid);
 }
 
-function unwrapPid(r: unknown): Pid {
-  if (r instanceof Failure) throw r.error;
-  return r as Pid;
-}
-
 /**
  * findOrOpen past its hot path: `t` and `e` are what it found (t undefined:
  * not found yet; e undefined: not looked up, or no such child).
@@ -556,8 +551,9 @@ export function open(
   }
   if (signal?.aborted) return Promise.reject(signal.reason);
   const req = new Open((spec as { id: unknown }).id, full);
+  // A Failure reply (a tracker's refusal) rejects the call itself.
   const call = genServer.call(t.pid, req, { timeout: Infinity });
-  if (timeout === Infinity && signal === undefined) return call.then(unwrapPid);
+  if (timeout === Infinity && signal === undefined) return call as Promise<Pid>;
   const trk = t;
   return new Promise((resolve, reject) => {
     const w = new OpenWait(trk, req, timeout, signal, resolve, reject);

@@ -41,8 +41,8 @@ import type { AfterTerminate, ChildStatus } from "./tracker.ts";
  *   (`supervisor.startChild` and `supervisor.getChildspec`: use findOrOpen
  *   and the children table), or a tracker function given a live process
  *   that is not a tracker;
- * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
- *   the tracker does not know (it lives on).
+ * - `"unknown_request"`: a bare `GenServer.call` of a request the tracker
+ *   does not know rejects with it (the tracker lives on).
  */
 export type TrackerErrorCode =
   | "not_found"

@@ -9,12 +9,12 @@
  * | plan element | when the child exits |
  * |---|---|
  * | `"restart"` | it is started again at once |
- * | `{ restart: ms }` | it is started again after `ms` (shown as `"restarting"`, with `restartAt`) |
- * | `{ backoff: { initial, max, factor?, jitter? } }` | it is started again after `initial`, then `initial * factor`, ... up to `max` ms, less up to `jitter` of it at random |
+ * | `["restart", ms]` | it is started again after `ms` (shown as `"restarting"`, with `restartAt`) |
+ * | `["backoff", { initial, max, factor?, jitter? }]` | it is started again after `initial`, then `initial * factor`, ... up to `max` ms, less up to `jitter` of it at random |
  * | `"wait"` | it stays stopped until {@linkcode restartChild} |
  * | `"delete"` | its spec is removed |
  * | `"stop"` | the director stops its children and exits with the child's reason |
- * | `{ stop: reason }` | the director stops its children and exits with `reason` |
+ * | `["stop", reason]` | the director stops its children and exits with `reason` |
  * | `(reason, restartCount, id) => element` | the element it returns is run |
  *
  * ## Plans and counts
@@ -28,7 +28,7 @@
  * as an exit: it runs the next element, with the start's failure as the
  * reason (so with `count: Infinity`, a `"restart"` whose start keeps failing
  * retries as fast as the director can, as director's README warns: give
- * such children a `{ restart: ms }` or `{ backoff }` element). The restart
+ * such children a `["restart", ms]` or `["backoff", b]` element). The restart
  * count given to plan functions (and returned by
  * {@linkcode getRestartCount}) is 1 at the first exit. A plan function that
  * throws or returns something that is not a plan element stops the director
@@ -73,8 +73,8 @@
  * `StartedChild` (`{ pid, extra }`), whichChildren gives supervisor's
  * `ChildInfo` rows and countChildren its `ChildCounts` (the types are
  * supervisor.ts's, re-exported here). A bare `GenServer.call` of a request
- * the director does not know gets a {@linkcode DirectorError}
- * `"unknown_request"` as its reply value, and the director lives on.
+ * the director does not know is refused: the call rejects with a
+ * {@linkcode DirectorError} `"unknown_request"`, and the director lives on.
  *
  * ## Reports, events and debugging
  * Every transition is an event ({@linkcode subscribe}). Supervisor reports
@@ -203,7 +203,7 @@ import { formatStatus, observeDirector } from "./_system_hooks.ts";
 // ---------------------------------------------------------------- types --
 
 /**
- * Exponential backoff (a plan element `{ backoff }`): the n-th consecutive
+ * Exponential backoff (a plan element `["backoff", b]`): the n-th consecutive
  * delayed restart waits `min(max, initial * factor ** n)` ms, less up to
  * `jitter` of it at random. The sequence starts over once the child has run
  * for `max` ms.
@@ -225,9 +225,9 @@ export type PlanAction =
   | "wait"
   | "stop"
   | "delete"
-  | { readonly restart: number }
-  | { readonly stop: unknown }
-  | { readonly backoff: Backoff };
+  | readonly ["restart", number]
+  | readonly ["stop", unknown]
+  | readonly ["backoff", Backoff];
 
 /**
  * A plan element that decides when the child exits: called with the exit
@@ -407,10 +407,11 @@ export interface DirectorSpec {
 /**
  * Computes a director's spec in the new process (director's `init/1`); may
  * return `"ignore"` (the start fails with reason `"ignore"`) or
- * `{ stop: reason }` (it fails with `reason`).
+ * `["stop", reason]` (it fails with `reason`; the old form `{ stop: reason }`
+ * fails it with a TypeError naming the new one).
  */
 export type DirectorInit = () => MaybePromise<
-  DirectorSpec | "ignore" | { readonly stop: unknown }
+  DirectorSpec | "ignore" | readonly ["stop", unknown]
 >;
 
 /** Options of {@linkcode start} and {@linkcode startLink}. */
@@ -486,8 +487,8 @@ export type DirectorEvent =
  * - `"noproc"`: becomeSupervisor of a dead process;
  * - `"not_supported"`: a request a director does not answer (another
  *   module's own, such as the tracker's addExistingChild);
- * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
- *   the director does not know (it lives on).
+ * - `"unknown_request"`: a bare `GenServer.call` of a request the director
+ *   does not know rejects with it (the director lives on).
  */
 export type DirectorErrorCode =
   | "not_found"
@@ -606,16 +607,18 @@ type Reply = unknown;
 
 function serve(dir: Dir, raw: unknown): Reply | Promise<Reply> {
   // Taken apart safely: a bare call (not this library's envelope) or a
-  // hostile request is answered with an error value, and the director lives
-  // on.
+  // hostile request is refused (the caller's call rejects with a
+  // DirectorError "unknown_request"), and the director lives on.
   const parts = requestOf(raw, 3);
   if (parts === undefined) {
-    return new DirectorError(
-      "call",
-      raw,
-      "unknown_request",
-      undefined,
-      unknownRequestMessage(`director ${formatTerm(dir.pid)}`, raw),
+    return new Failure(
+      new DirectorError(
+        "call",
+        raw,
+        "unknown_request",
+        undefined,
+        unknownRequestMessage(`director ${formatTerm(dir.pid)}`, raw),
+      ),
     );
   }
   const request = parts as unknown as Request;
@@ -770,11 +773,26 @@ function setUp(
   fromInit: boolean,
 ): genServer.InitResult<Dir> | Promise<genServer.InitResult<Dir>> {
   if (value === "ignore" && fromInit) return "ignore";
+  if (
+    fromInit && Array.isArray(value) && value.length === 2 &&
+    value[0] === "stop"
+  ) {
+    return ["stop", value[1]];
+  }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return ["stop", ["init_bad_return", value]];
   }
   const v = value as Record<string, unknown>;
-  if (fromInit && "stop" in v) return ["stop", v.stop];
+  if (fromInit && Object.hasOwn(v, "stop")) {
+    return [
+      "stop",
+      new TypeError(
+        `Cannot start director: init returned ${
+          formatTerm(v)
+        }; write ["stop", reason] (OTP's {stop, Reason}), not { stop: reason }`,
+      ),
+    ];
+  }
   let owns: OwnSpec[];
   let fulls: FullChildSpec[];
   try {
@@ -1151,7 +1169,7 @@ function lookupDir(op: string, director: unknown): Dir | undefined {
  * `"ignore"` is not kept.
  *
  * @param spec `children` and `defaultChildspec`; or an init function that
- *   returns them (or `"ignore"`, or `{ stop: reason }`).
+ *   returns them (or `"ignore"`, or `["stop", reason]`).
  * @param options `name` to register, init `timeout`, `debug`, `logger`,
  *   `logValidator`.
  * @returns the director's pid.
@@ -1161,7 +1179,7 @@ function lookupDir(op: string, director: unknown): Dir | undefined {
  * @throws {StartError} (rejects) if a child failed to start (reason
  *   `["shutdown", ["failed_to_start_child", id, reason]]`; the children already
  *   started were stopped, newest first); if init returned `"ignore"` (reason
- *   `"ignore"`), `{ stop: reason }` (`reason`), something else
+ *   `"ignore"`), `["stop", reason]` (`reason`), something else
  *   (`["init_bad_return", value]`), threw (what it threw), or specs that are
  *   not valid (`["start_spec", r]`).
  *
@@ -1264,7 +1282,7 @@ export function stop(
  * const { pid } = await director.startChild(d, {
  *   id: "w",
  *   start: () => spawnLink(() => new Promise(() => {})),
- *   plan: [{ restart: 1000 }],
+ *   plan: [["restart", 1000]],
  * });
  * assert.equal(director.getPid(d, "w"), pid);
  * await director.stop(d);
@@ -1423,10 +1441,10 @@ export function terminateAndDeleteChild(
  *   children: [{
  *     id: "w",
  *     start: () => spawnLink(() => new Promise(() => {})),
- *     plan: ["restart", { restart: 100 }],
+ *     plan: ["restart", ["restart", 100]],
  *   }],
  * });
- * assert.deepEqual(director.getPlan(d, "w"), ["restart", { restart: 100 }]);
+ * assert.deepEqual(director.getPlan(d, "w"), ["restart", ["restart", 100]]);
  * await director.stop(d);
  * ```
  */
@@ -1461,8 +1479,8 @@ export function getPlan(
  * const d = await director.start({
  *   children: [{ id: "w", start: () => spawnLink(() => new Promise(() => {})) }],
  * });
- * await director.changePlan(d, "w", [{ restart: 500 }, "delete"]);
- * assert.deepEqual(await director.getPlan(d, "w"), [{ restart: 500 }, "delete"]);
+ * await director.changePlan(d, "w", [["restart", 500], "delete"]);
+ * assert.deepEqual(await director.getPlan(d, "w"), [["restart", 500], "delete"]);
  * await director.stop(d);
  * ```
  */

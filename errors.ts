@@ -1,6 +1,8 @@
 /**
  * The error classes callers catch. Argument errors at the API edge are plain
- * `TypeError` (wrong shape) and `RangeError` (out of range); the classes here
+ * `TypeError` (wrong shape) and `RangeError` (out of range; inside a child
+ * spec or supervisor flags, a {@linkcode ChildSpecError}, a `TypeError`
+ * carrying OTP's reason); the classes here
  * are the conditions a program reacts to: a process that is gone, a name that
  * is taken, a call that failed, a receive that timed out.
  *
@@ -766,8 +768,8 @@ const CHILD_WHY: Readonly<Record<string, string>> = {
  * - `"not_supported"`: the process does not answer this request (a
  *   supervisor asked a director's or a tracker's own request, a tracker
  *   asked `startChild` or `getChildspec`: see each module's docs);
- * - `"unknown_request"`: the reply to a bare `GenServer.call` of a request
- *   the server does not know (the server lives on).
+ * - `"unknown_request"`: a bare `GenServer.call` of a request the server
+ *   does not know rejects with it (the server lives on).
  */
 export type SupervisorErrorCode =
   | "already_started"
@@ -806,6 +808,15 @@ export class SupervisorError extends ChildRequestError<SupervisorErrorCode> {
  * `supervisor_data` errors). `key` names the offending key, `reason` is the
  * OTP-style term (`"missing_id"`, `["invalid_restart_type", "forever"]`,
  * `["duplicate_child_name", id]`...), the message says what is wrong and why.
+ *
+ * A value out of range inside a spec or flags (`intensity: -1`, a negative
+ * `shutdown`, a director's `count: -1`) is a ChildSpecError too, not a
+ * `RangeError`: a spec is one value checked as a whole, as OTP's
+ * `check_childspecs`, and each of its faults has an OTP reason
+ * (`["invalid_intensity", -1]`) that only this class carries. It extends
+ * `TypeError`, so `catch (e) { if (e instanceof TypeError) ... }` sees every
+ * bad spec. The same value passed alone (`director.changeCount(d, id, -1)`,
+ * a call `timeout`) is a `RangeError`.
  *
  * @example
  * ```ts

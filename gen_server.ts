@@ -19,9 +19,11 @@
  * An `action` is a timeout in ms (no message within it: `handleInfo("timeout")`;
  * `0` fires only if the mailbox is empty; `Infinity` or `"infinity"`: none),
  * `"hibernate"` (accepted, does nothing: there is no heap to shrink), or
- * `{ continue: arg }` (`handleContinue(arg, state)` runs next, before any
- * message already queued). Any other return stops the server with reason
- * `["bad_return_value", value]`.
+ * `["continue", arg]` (OTP's `{continue, Arg}`: `handleContinue(arg, state)`
+ * runs next, before any message already queued). Any other return stops the
+ * server with reason `["bad_return_value", value]`, except the old action form
+ * `{ continue: arg }`: it stops the server (or fails its start) with a
+ * `TypeError` that names the new form.
  *
  * ## Failures
  * A callback that throws stops the server with the thrown value as its
@@ -119,6 +121,7 @@ import {
   whereisName,
 } from "./_runtime.ts";
 import { callAs } from "./_context.ts";
+import { Failure } from "./_failure.ts";
 import { cancelTimeout, startTimeout, Timed } from "./_timers.ts";
 import {
   CallError,
@@ -140,9 +143,11 @@ import type { Dest } from "./process.ts";
 import { genServerRemote } from "./_gen_server_remote.ts";
 
 /** What a callback may ask for next: see the module docs. */
-export type Action = number | "infinity" | "hibernate" | {
-  continue: unknown;
-};
+export type Action =
+  | number
+  | "infinity"
+  | "hibernate"
+  | readonly ["continue", unknown];
 
 /** What `init` returns. */
 export type InitResult<S> =
@@ -196,7 +201,7 @@ export interface GenServer<S = unknown, A = unknown> {
   handleCast?(message: unknown, state: S): MaybePromise<NoReplyResult<S>>;
   /** Handles any other message (and `"timeout"`). Missing: dropped. */
   handleInfo?(message: unknown, state: S): MaybePromise<NoReplyResult<S>>;
-  /** Runs after an action `{ continue: arg }`. */
+  /** Runs after an action `["continue", arg]`. */
   handleContinue?(arg: unknown, state: S): MaybePromise<NoReplyResult<S>>;
   /** Cleans up when the server stops (see the module docs for when). */
   terminate?(reason: unknown, state: S): unknown;
@@ -414,7 +419,9 @@ class CallRequest extends Request implements From {
     if (this.done) return;
     // Resolve before finish(): the caller resumes before the timer list's
     // idle check runs, so a caller calling in a loop keeps its clock timer.
-    this.resolve(reply);
+    // A Failure (the library's servers only: _failure.ts) rejects instead.
+    if (Failure.is(reply)) this.reject(reply.error);
+    else this.resolve(reply);
     this.finish();
   }
 
@@ -717,7 +724,7 @@ function system(
   if (msg instanceof CallRequest) {
     // Served even if the caller gave up: as in OTP, only the reply is dropped.
     if (typeof b.handleCall !== "function") {
-      return terminateServer(proc, s, { undef: "handleCall" });
+      return terminateServer(proc, s, ["undef", "handleCall"]);
     }
     return step(
       proc,
@@ -731,7 +738,7 @@ function system(
   }
   if (msg instanceof Cast) {
     if (typeof b.handleCast !== "function") {
-      return terminateServer(proc, s, { undef: "handleCast" });
+      return terminateServer(proc, s, ["undef", "handleCast"]);
     }
     return step(proc, s, b.handleCast as Callback, null, msg.message, s.state);
   }
@@ -764,8 +771,31 @@ function info(proc: Proc, s: Server, msg: unknown): void | Promise<void> {
 function isAction(a: unknown): a is Action | undefined {
   if (a === undefined || a === "infinity" || a === "hibernate") return true;
   if (typeof a === "number") return a >= 0;
-  return a !== null && typeof a === "object" && "continue" in a &&
-    Object.keys(a).length === 1;
+  return Array.isArray(a) && a.length === 2 && a[0] === "continue";
+}
+
+/**
+ * The reason a server stops with for a callback's return `r` that is not
+ * valid: `["bad_return_value", r]`, or a TypeError naming the new form if its
+ * action is the old `{ continue: arg }` (a clear migration error).
+ */
+function badReturn(r: unknown): unknown {
+  try {
+    const a = Array.isArray(r) ? r[r.length - 1] : undefined;
+    if (
+      a !== null && typeof a === "object" && !Array.isArray(a) &&
+      Object.hasOwn(a, "continue")
+    ) {
+      return new TypeError(
+        `Cannot use action ${
+          formatTerm(a)
+        }: write ["continue", arg] (OTP's {continue, Arg}), not { continue: arg }`,
+      );
+    }
+  } catch {
+    // A Proxy that throws: an ordinary bad return.
+  }
+  return ["bad_return_value", r];
 }
 
 function afterCall(
@@ -806,7 +836,7 @@ function afterNoReply(
       return terminateServer(proc, s, r[1]);
     }
   }
-  return terminateServer(proc, s, ["bad_return_value", r]);
+  return terminateServer(proc, s, badReturn(r));
 }
 
 function applyAction(
@@ -827,17 +857,17 @@ function applyAction(
     }
     return;
   }
-  if (action !== null && typeof action === "object") {
+  if (Array.isArray(action)) {
     const handleContinue = s.behaviour.handleContinue;
     if (typeof handleContinue !== "function") {
-      return terminateServer(proc, s, { undef: "handleContinue" });
+      return terminateServer(proc, s, ["undef", "handleContinue"]);
     }
     return step(
       proc,
       s,
       handleContinue as Callback,
       null,
-      action.continue,
+      action[1],
       s.state,
     );
   }
@@ -890,13 +920,13 @@ function reportTermination(proc: Proc, s: Server, reason: unknown): void {
   let m = s.last;
   try {
     m = m instanceof SysRequest
-      ? { system: m.body }
+      ? ["system", m.body]
       : m instanceof CallRequest
-      ? { call: m.request }
+      ? ["call", m.request]
       : m instanceof Cast
-      ? { cast: m.message }
+      ? ["cast", m.message]
       : m instanceof StopRequest
-      ? { stop: m.reason }
+      ? ["stop", m.reason]
       : m instanceof ServerTimeout
       ? "timeout"
       : m;
@@ -1504,7 +1534,7 @@ function initDone(
       return startFailed(proc, starter, r[1], "normal");
     }
   }
-  const reason = ["bad_return_value", r];
+  const reason = badReturn(r);
   startFailed(proc, starter, reason, reason);
 }
 
@@ -1789,6 +1819,10 @@ genServerRemote.current = {
         // A CallError: the server died first. (An ExitError would be the
         // caller's death, which a stand-in never has: nothing to send.)
         if (error instanceof CallError) onDown(error.reason);
+        // A Failure's error (a supervisor-like server refused the request,
+        // _failure.ts): the remote call fails with it as the reason (an
+        // Error crosses as its name and message), the server lives on.
+        else if (error instanceof Error) onDown(error);
       },
       request,
     );

@@ -8,7 +8,7 @@
  * ```text
  * =SUPERVISOR REPORT= supervisor "app" (<0.4.0>): child "db" (<0.9.0>, permanent) exited: "killed"
  * =SUPERVISOR REPORT= supervisor "app" (<0.4.0>): shutting down ("reached_max_restart_intensity"), offender child "db" (permanent)
- * =ERROR REPORT= GenServer <0.7.0> "cache" terminating; last message: { call: "get" }; reason: Error: boom
+ * =ERROR REPORT= GenServer <0.7.0> "cache" terminating; last message: ["call", "get"]; reason: Error: boom
  * =CRASH REPORT= process <0.12.0> crashed: TypeError: x is undefined
  * ```
  *
@@ -227,8 +227,8 @@ export interface Report {
   /** When a delayed restart is due, on the injected clock (ms). */
   readonly restartAt?: number;
   /**
-   * The last message a terminating gen_server took: `{ call: request }`,
-   * `{ cast: message }`, `"timeout"`, or the message itself.
+   * The last message a terminating gen_server took: `["call", request]`,
+   * `["cast", message]`, `"timeout"`, or the message itself.
    */
   readonly lastMessage?: unknown;
   /** How many (`main_exits_dropped`: unread EXITs dropped so far). */

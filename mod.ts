@@ -63,8 +63,9 @@
  *   `{ pid, extra }` (`StartedChild`), whichChildren gives `ChildInfo` rows,
  *   countChildren `ChildCounts`, terminateChild and deleteChild `undefined`;
  *   the types are supervisor.ts's, re-exported by the other two.
- * - A bare `GenServer.call` of a request they do not know gets an error
- *   value (`code` `"unknown_request"`) as its reply, and the server lives on.
+ * - A bare `GenServer.call` of a request they do not know is refused: the
+ *   call rejects with the module's error (`code` `"unknown_request"`; a
+ *   table manager's `TableManagerError` too), and the server lives on.
  *
  * ```ts
  * import { GenServer, Process } from "@steward/steward";

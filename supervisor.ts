@@ -45,9 +45,10 @@
  * rows, {@linkcode ChildCounts}, and `undefined` from terminateChild and
  * deleteChild. A bare `GenServer.call` of a request a supervisor does not
  * know (these functions' requests included: they travel in an envelope of
- * the library's) is answered with a {@linkcode SupervisorError}
- * `"unknown_request"` as the reply value, and the supervisor lives on
- * (OTP's supervisor has no clause for it and crashes).
+ * the library's) is refused: the call rejects with a
+ * {@linkcode SupervisorError} `"unknown_request"`, and the supervisor lives
+ * on (OTP's supervisor has no clause for it and crashes; a director, a
+ * tracker and a table manager refuse it the same way).
  *
  * Differences from OTP, on purpose:
  * - restart timestamps are kept to the millisecond on the injected clock (OTP
@@ -631,7 +632,7 @@ function normaliseSpecs(
   if (!Array.isArray(specs)) {
     throw specError(
       "children",
-      { badarg: specs },
+      ["badarg", specs],
       `'children' must be an array of child specs, got ${formatTerm(specs)}`,
     );
   }
@@ -1354,17 +1355,20 @@ const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
 
   handleCall(request, _from, sup) {
     // A bare call (not this library's envelope), or one it cannot take
-    // apart (a hostile Proxy), is answered with an error value, not a crash
-    // (OTP's supervisor has no clause for it and would crash).
+    // apart (a hostile Proxy), is refused: the caller's call rejects with a
+    // SupervisorError "unknown_request", not a crash (OTP's supervisor has
+    // no clause for it and would crash).
     const parts = requestOf(request, 2);
     if (parts === undefined) {
       return reply(
-        new SupervisorError(
-          "call",
-          request,
-          "unknown_request",
-          undefined,
-          unknownRequestMessage(`supervisor ${formatTerm(sup.pid)}`, request),
+        new Failure(
+          new SupervisorError(
+            "call",
+            request,
+            "unknown_request",
+            undefined,
+            unknownRequestMessage(`supervisor ${formatTerm(sup.pid)}`, request),
+          ),
         ),
         sup,
       );

@@ -67,7 +67,10 @@
  *
  * The manager is a gen_server that traps exits: started with
  * {@linkcode startLink}, it stops (running its cleanup) when its parent
- * exits. Its pid works with `await using` (disposal stops it).
+ * exits. Its pid works with `await using` (disposal stops it). A bare
+ * `GenServer.call` of a request it does not know (or a ghost does not know)
+ * is refused: the call rejects with a {@linkcode TableManagerError}
+ * `"unknown_request"`, and the server lives on.
  *
  * ## Ghosts
  * {@linkcode startGhost} starts Immortal's `Ghost`: a process that holds a
@@ -152,6 +155,8 @@ import { formatTerm } from "./_format.ts";
 import { formatStatus, observeTableManager } from "./_system_hooks.ts";
 import { isCleanExit, partsOf } from "./_safe.ts";
 import { refuseUnknown } from "./_options.ts";
+import { Failure } from "./_failure.ts";
+import { unknownRequestMessage } from "./_request.ts";
 import { enabled, log } from "./_logger.ts";
 
 // ---------------------------------------------------------------- types --
@@ -513,7 +518,7 @@ const manager: GenServer<State, InitArg> = {
       return ["ok", s];
     }
     hub.emit({ type: "created", manager: pid, table });
-    return ["ok", s, { continue: "handOff" }];
+    return ["ok", s, ["continue", "handOff"]];
   },
 
   handleContinue(_arg, s) {
@@ -534,7 +539,7 @@ const manager: GenServer<State, InitArg> = {
       };
       return ["reply", status, s];
     }
-    return ["reply", ["error", "unknown_request"], s];
+    return ["reply", unknownRequest("table manager", s.proc.pid, request), s];
   },
 
   handleInfo(msg, s) {
@@ -1012,6 +1017,65 @@ export function stop(manager: Dest, options?: StopOptions): Promise<void> {
   return stopServer(manager, "normal", options);
 }
 
+// --------------------------------------------------------------- errors --
+
+/**
+ * Why a request to a table manager or a ghost failed: `"unknown_request"`,
+ * a bare `GenServer.call` of a request it does not know (the server lives on).
+ */
+export type TableManagerErrorCode = "unknown_request";
+
+/**
+ * A request a table manager or a ghost refused: a bare `GenServer.call` of
+ * a request it does not know rejects with this error (`code`
+ * `"unknown_request"`; a supervisor, a director and a tracker answer the
+ * same, with their own classes), and the server lives on.
+ *
+ * @example
+ * ```ts
+ * import * as TableManager from "@steward/steward/table-manager";
+ * import { call } from "@steward/steward/gen-server";
+ * const m = await TableManager.start("nobody_yet", {}, { timeout: Infinity });
+ * const err: unknown = await call(m, "bogus").catch((e) => e);
+ * if (!(err instanceof TableManager.TableManagerError)) throw err;
+ * console.assert(err.code === "unknown_request" && err.request === "bogus");
+ * await TableManager.stop(m);
+ * ```
+ */
+export class TableManagerError extends Error {
+  /** `"TableManagerError"`. */
+  override name = "TableManagerError";
+  /** Why the request failed. */
+  readonly code: TableManagerErrorCode;
+  /** The request. */
+  readonly request: unknown;
+
+  /**
+   * Creates the error.
+   *
+   * @param code why the request failed.
+   * @param request the request.
+   * @param message the full message, in the one form: `Cannot call table
+   *   manager <0.12.0>: unknown request "bogus" (...)`.
+   */
+  constructor(code: TableManagerErrorCode, request: unknown, message: string) {
+    super(message);
+    this.code = code;
+    this.request = request;
+  }
+}
+
+/** The reply to a request `kind` at `pid` does not know: a rejection. */
+function unknownRequest(kind: string, pid: Pid, request: unknown): Failure {
+  return new Failure(
+    new TableManagerError(
+      "unknown_request",
+      request,
+      unknownRequestMessage(`${kind} ${formatTerm(pid)}`, request),
+    ),
+  );
+}
+
 // --------------------------------------------------------------- ghosts --
 
 /** Options of {@linkcode startGhost}. */
@@ -1080,7 +1144,7 @@ const ghost: GenServer<GhostState, GhostArg> = {
       s.timer = null;
       return ["reply", pending, s];
     }
-    return ["reply", ["error", "unknown_request"], s];
+    return ["reply", unknownRequest("ghost", s.proc.pid, request), s];
   },
 
   handleInfo(msg, s) {

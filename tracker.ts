@@ -97,8 +97,9 @@
  * and `supervisor.getChildspec` reject with a {@linkcode TrackerError}
  * `"not_supported"`: children are opened with findOrOpen, and their specs are
  * in the children table. A bare `GenServer.call` of a request the tracker
- * does not know gets a TrackerError `"unknown_request"` as its reply value,
- * and the tracker lives on (gen_tracker stopped with `{unknown_call, C}`).
+ * does not know is refused: the call rejects with a TrackerError
+ * `"unknown_request"`, and the tracker lives on (gen_tracker stopped with
+ * `{unknown_call, C}`).
  *
  * ## afterTerminate
  * `afterTerminate(id, attrs, reason)`, from the child spec or the tracker's

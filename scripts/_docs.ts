@@ -12,6 +12,8 @@
  *    swallowed the next section), is a failure; and every `ts` block must be
  *    one that `deno check` reported checking, so a block Deno did not see
  *    cannot pass silently.
+ * 1b. The README has an "Install" section with the JSR commands for Deno,
+ *    Node and Bun, and npm's.
  * 2. The published .ts files (what deno.json's `exclude` and
  *    `publish.exclude` leave in, `_` files included) cite no file the
  *    package does not hold: no `x.md` that is not published, no path into an
@@ -239,10 +241,31 @@ export function checkCitations(): Outcome {
  * Both checks. `passed`: blocks and files checked; `failed`: one per
  * problem (printed).
  */
+/** The README's install commands, one per way to get the package. */
+export const INSTALL_COMMANDS = [
+  "deno add jsr:@steward/steward",
+  "npx jsr add @steward/steward",
+  "bunx jsr add @steward/steward",
+  "npm install @steward/steward",
+];
+
+/** The README has an "Install" section with every install command. */
+export function checkInstall(): Outcome {
+  header("README: an Install section for users");
+  const text = Deno.readTextFileSync(new URL("README.md", ROOT_URL));
+  const section = /^## Install\n([\s\S]*?)(?=^## )/m.exec(text)?.[1];
+  const problems = section === undefined
+    ? ['README.md: no "## Install" section']
+    : INSTALL_COMMANDS.filter((c) => !section.includes(c)).map((c) =>
+      `README.md: the Install section lacks \`${c}\``
+    );
+  return { passed: problems.length === 0 ? 1 : 0, problems };
+}
+
 export async function checkDocs(): Promise<
   { ok: boolean; passed: number; failed: number }
 > {
-  const results = [await checkMarkdown(), checkCitations()];
+  const results = [await checkMarkdown(), checkCitations(), checkInstall()];
   const problems = results.flatMap((r) => r.problems);
   if (problems.length > 0) {
     console.error(`docs:\n  ${problems.join("\n  ")}`);

@@ -139,6 +139,18 @@ async function verify(): Promise<boolean> {
       `"license" is ${pkg.license}, expected deno.json's ${license}`,
     );
   }
+  // What a user of npm sees (issue 12): checked by value, not only against
+  // NPM_METADATA, so dropping a field from it fails the build too.
+  if (typeof pkg.description !== "string" || pkg.description.length < 20) {
+    problems.push(`"description" is missing`);
+  }
+  if (!Array.isArray(pkg.keywords) || !pkg.keywords.includes("erlang")) {
+    problems.push(`"keywords" is missing (or lacks "erlang")`);
+  }
+  if (pkg.engines?.node !== ">=20") {
+    problems.push(`"engines.node" is ${pkg.engines?.node}, expected ">=20"`);
+  }
+  if (pkg.sideEffects !== false) problems.push(`"sideEffects" is not false`);
   const expected = { ...NPM_METADATA, dependencies: npmDependencies() };
   for (const [key, value] of Object.entries(expected)) {
     if (JSON.stringify(pkg[key]) !== JSON.stringify(value)) {

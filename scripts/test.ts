@@ -15,6 +15,10 @@
  *    read, then type-checked with `deno check --doc-only`; not run), and no
  *    published file citing a file left out of the package. Counted as one
  *    passed test per block and one per file scanned.
+ * 2b. The names (scripts/_names.ts): OTP words (codes, kinds, event
+ *    types, strategies...) are snake_case in the published sources.
+ * 2c. The npm hooks (scripts/_npm_hooks.ts): `npm test`'s and `npm run
+ *    demo`'s pre-hook leaves package-lock.json as it is.
  * 3. `build:npm` (scripts/build_npm.ts): `deno pack` into dist/npm.
  * 3b. Types (scripts/check_types.ts): a consumer of dist/npm type-checks
  *    with tsc (nodenext and bundler resolution, @types/node, strict,
@@ -53,6 +57,8 @@
  */
 import { buildNpm, NPM_DIR } from "./build_npm.ts";
 import { checkDocs } from "./_docs.ts";
+import { checkNpmHooks } from "./_npm_hooks.ts";
+import { checkNames } from "./_names.ts";
 import { checkTypes } from "./check_types.ts";
 import {
   bunPath,
@@ -368,6 +374,20 @@ async function main(): Promise<number> {
   record("docs", docs.ok ? 0 : 1, {
     passed: docs.passed,
     failed: docs.failed,
+    skipped: 0,
+  });
+
+  const names = checkNames();
+  record("names", names.ok ? 0 : 1, {
+    passed: names.passed,
+    failed: names.failed,
+    skipped: 0,
+  });
+
+  const hooks = await checkNpmHooks();
+  record("npm hooks", hooks.ok ? 0 : 1, {
+    passed: hooks.passed,
+    failed: hooks.failed,
     skipped: 0,
   });
 

@@ -28,8 +28,26 @@ export function natsServerPath(): string {
   return path;
 }
 
-/** A free TCP port on 127.0.0.1 (free when asked: the OS picks it). */
-export function freePort(): Promise<number> {
+/** Ports handed out already: the OS may offer a released one again. */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1 (free when asked: the OS picks it), never
+ * one handed out before in this process (a cluster's route ports are
+ * released before its servers start, and the OS could offer one of them
+ * again as a client port).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await osPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function osPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

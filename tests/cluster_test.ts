@@ -319,6 +319,22 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
     });
   });
 
+  test("a bare call a remote supervisor does not know fails (its SupervisorError, by name and message, is the reason) and the supervisor lives on", async () => {
+    await withWorld(async ({ echo }) => {
+      const sup = await genServer.call(echo, "supervisor") as Pid;
+      for (let i = 0; i < 2; i++) {
+        const e = await callError(genServer.call(sup, "bogus"));
+        assert.ok(e.reason instanceof Error, String(e.reason));
+        assert.equal(e.reason.name, "SupervisorError");
+        assert.match(
+          e.reason.message,
+          /^Cannot call supervisor <[^>]+>: unknown request "bogus"/,
+        );
+      }
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+    });
+  });
+
   test("a call whose remote server dies fails with its reason; a call to a dead remote process fails with noproc; a send to it is dropped", async () => {
     await withWorld(async ({ echo }) => {
       const e = await callError(genServer.call(echo, ["crash", "boom"]));

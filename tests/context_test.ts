@@ -405,7 +405,7 @@ describe("self() in gen_server callbacks", () => {
       init: traced(async () => {
         await null;
         log.push(["init", self()]);
-        return ["ok", null, { continue: "more" }] as const;
+        return ["ok", null, ["continue", "more"]] as const;
       }),
       // queueMicrotask, from a plain function
       handleContinue(_arg, state) {

@@ -118,7 +118,7 @@ function recordEvents(): [DirectorEvent[], () => void] {
 describe("director_SUITE 17.9.16", () => {
   test("1: start() rejects with init's stop reason, ignore, a bad return or what init threw; a named director stops and unregisters", async () => {
     assert.equal(
-      await startFails(director.start(() => ({ stop: "foo" }))),
+      await startFails(director.start(() => ["stop", "foo"])),
       "foo",
     );
     assert.equal(await startFails(director.start(() => "ignore")), "ignore");
@@ -208,12 +208,12 @@ describe("director_SUITE 17.9.16", () => {
     await assertNoMessages();
   });
 
-  test("3: plan [restart, {restart: 100}, wait, delete] on a supervisor child: restarted, restarting then running, waiting, deleted", async () => {
+  test("3: plan [restart, {restart, 100}, wait, delete] on a supervisor child: restarted, restarting then running, waiting, deleted", async () => {
     await withClock(async (clock) => {
       const id = "foo";
       const plan: PlanElement[] = [
         "restart",
-        { restart: 100 },
+        ["restart", 100],
         "wait",
         "delete",
       ];
@@ -244,7 +244,7 @@ describe("director_SUITE 17.9.16", () => {
       counts(DIRECTOR, 1, 1, 1, 0);
       assert.deepEqual(director.getPids(DIRECTOR), [[id, child()]]);
 
-      // plan: {restart: 100}
+      // plan: {restart, 100}
       await kill(child());
       assert.deepEqual(director.whichChildren(DIRECTOR), [
         {
@@ -314,7 +314,7 @@ describe("director_SUITE 17.9.16", () => {
       children: [{
         id: "foo",
         start: childStart(),
-        plan: [{ stop: "oops" }],
+        plan: [["stop", "oops"]],
         terminateTimeout: 0,
       }],
     });
@@ -324,7 +324,7 @@ describe("director_SUITE 17.9.16", () => {
     await assertNoMessages();
   });
 
-  test("6: one plan function with count 4 drives restart, {restart: 100}, wait and delete", async () => {
+  test("6: one plan function with count 4 drives restart, {restart, 100}, wait and delete", async () => {
     await withClock(async (clock) => {
       const id = "foo";
       const calls: unknown[] = [];
@@ -334,7 +334,7 @@ describe("director_SUITE 17.9.16", () => {
         assert.equal(childId, id);
         return ([
           "restart",
-          { restart: 100 },
+          ["restart", 100],
           "wait",
           "delete",
         ] as const)[n - 1];
@@ -358,7 +358,7 @@ describe("director_SUITE 17.9.16", () => {
 
       await kill(child()); // 1: restart
       counts(DIRECTOR, 1, 1, 1, 0);
-      await kill(child()); // 2: {restart: 100}
+      await kill(child()); // 2: {restart, 100}
       assert.equal(director.whichChildren(DIRECTOR)[0].pid, "restarting");
       assert.equal(
         await code(() => director.getPid(DIRECTOR, id)),
@@ -404,12 +404,12 @@ describe("director_SUITE 17.9.16", () => {
     await director.startChild(DIRECTOR, {
       id,
       append: true,
-      plan: [{ restart: 1000 }],
+      plan: [["restart", 1000]],
       modules: [],
     });
     const spec2 = director.getChildspec(DIRECTOR, id);
     assert.equal(spec2.start, start1);
-    assert.deepEqual(spec2.plan, ["restart", { restart: 1000 }]);
+    assert.deepEqual(spec2.plan, ["restart", ["restart", 1000]]);
     assert.equal(spec2.count, 3 + 1);
     assert.equal(spec2.terminateTimeout, 2000);
     assert.deepEqual(spec2.modules, MODS);
@@ -422,7 +422,7 @@ describe("director_SUITE 17.9.16", () => {
     });
     const spec3 = director.getChildspec(DIRECTOR, id);
     assert.equal(spec3.start, start2);
-    assert.deepEqual(spec3.plan, ["restart", "wait", { restart: 1000 }]);
+    assert.deepEqual(spec3.plan, ["restart", "wait", ["restart", 1000]]);
     assert.equal(spec3.count, 3);
     assert.equal(spec3.terminateTimeout, 1000);
     assert.deepEqual(spec3.modules, MODS);
@@ -488,7 +488,7 @@ describe("director_SUITE 17.9.16", () => {
 // --------------------------------------------------- README transcripts --
 
 describe("director README transcripts", () => {
-  test("plan [restart, {restart: 5000}, delete]: restarted, then restarting for 5000 ms, then running", async () => {
+  test("plan [restart, {restart, 5000}, delete]: restarted, then restarting for 5000 ms, then running", async () => {
     await withClock(async (clock) => {
       const d = await director.start({});
       assert.deepEqual(director.whichChildren(d), []);
@@ -498,7 +498,7 @@ describe("director README transcripts", () => {
       const { pid } = await director.startChild(d, {
         id: "bar_id",
         start: bar,
-        plan: ["restart", { restart: 5000 }, "delete"],
+        plan: ["restart", ["restart", 5000], "delete"],
         modules: ["bar"],
       });
       assert.deepEqual(director.whichChildren(d), [
@@ -649,18 +649,19 @@ describe("director README transcripts", () => {
         debug: (line) => lines.push(line),
         logger: (e) => logged.push(e),
       });
-      await director.changePlan("dname", "bar_id", [{ restart: 5000 }]);
+      await director.changePlan("dname", "bar_id", [["restart", 5000]]);
       const me = String(self());
       assert.deepEqual(lines, [
-        `*DBG* director "dname" got request ["changePlan", "bar_id", [{ restart: 5000 }]] from ${me}`,
+        `*DBG* director "dname" got request ["changePlan", "bar_id", [["restart", 5000]]] from ${me}`,
         `*DBG* director "dname" sent "ok" to ${me}`,
       ]);
       lines.length = 0;
       // A reply that is a value is shown as it is (supervisor's calls are
       // requests to a director too; its own reads send no message).
-      assert.deepEqual(director.getPlan("dname", "bar_id"), [{
-        restart: 5000,
-      }]);
+      assert.deepEqual(director.getPlan("dname", "bar_id"), [[
+        "restart",
+        5000,
+      ]]);
       assert.deepEqual(await supervisor.countChildren("dname"), {
         specs: 1,
         active: 1,
@@ -677,7 +678,7 @@ describe("director README transcripts", () => {
       await kill(pid);
       assert.deepEqual(lines, [
         `*DBG* director "dname" got exit signal for pid ${pid} with reason "killed"`,
-        `*DBG* director "dname" is running plan { restart: 5000 } for id "bar_id"`,
+        `*DBG* director "dname" is running plan ["restart", 5000] for id "bar_id"`,
       ]);
       lines.length = 0;
       await clock.advance(5000);
@@ -770,7 +771,7 @@ describe("Director: what era C broke", () => {
   test("a child waiting for a delayed restart can be terminated, deleted, or restarted now (the timer is cancelled)", async () => {
     await withClock(async (clock) => {
       const d = await director.start({
-        children: [{ id: "w", start: worker, plan: [{ restart: 1000 }] }],
+        children: [{ id: "w", start: worker, plan: [["restart", 1000]] }],
       });
       // terminateChild: stopped, not restarting, timer gone
       await kill(director.getPid(d, "w"));
@@ -1077,7 +1078,7 @@ describe("Director plans", () => {
         children: [{ id: "w", start: worker, plan: ["restart", "wait"] }],
       });
       await kill(director.getPid(d, "w")); // element 1 (restart)
-      await director.changePlan(d, "w", [{ restart: 10 }, "wait"]);
+      await director.changePlan(d, "w", [["restart", 10], "wait"]);
       await kill(director.getPid(d, "w")); // new element 1
       assert.equal(director.whichChildren(d)[0].restartAt, 10);
       await clock.advance(10);
@@ -1126,7 +1127,7 @@ describe("Director backoff", () => {
         children: [{
           id: "b",
           start: worker,
-          plan: [{ backoff: { initial: 100, max: 1000 } }],
+          plan: [["backoff", { initial: 100, max: 1000 }]],
           count: Infinity,
         }],
       });
@@ -1162,9 +1163,10 @@ describe("Director backoff", () => {
         children: [{
           id: "b",
           start: () => fail ? ["error", "still down"] as const : worker(),
-          plan: [{
-            backoff: { initial: 1000, max: 8000, factor: 2, jitter: 0.5 },
-          }],
+          plan: [[
+            "backoff",
+            { initial: 1000, max: 8000, factor: 2, jitter: 0.5 },
+          ]],
           count: Infinity,
         }],
       });
@@ -1202,7 +1204,7 @@ describe("Director backoff", () => {
       const err = director.checkChildspec({
         id: 1,
         start,
-        plan: [{ backoff: b as never }],
+        plan: [["backoff", b as never]],
       });
       assert.ok(err instanceof ChildSpecError, JSON.stringify(b));
       assert.equal(err.key, "plan");
@@ -1416,6 +1418,40 @@ describe("Director.start() and child specs", () => {
     await assertNoMessages();
   });
 
+  test("plan tuples are arrays: the old object forms are ChildSpecErrors naming the new form, init's { stop } a TypeError", async () => {
+    const start = () => "ignore" as const;
+    const old: [unknown, RegExp][] = [
+      [{ restart: 100 }, /\["restart", ms\] \(plan tuples are arrays/],
+      [{ stop: "oops" }, /\["stop", reason\] \(plan tuples are arrays/],
+      [
+        { backoff: { initial: 1, max: 2 } },
+        /\["backoff", \{ initial, max \}\] \(plan tuples are arrays/,
+      ],
+    ];
+    for (const [element, message] of old) {
+      const err = director.checkChildspec({ id: 1, start, plan: [element] });
+      assert.ok(err instanceof ChildSpecError && err instanceof TypeError);
+      assert.equal(err.key, "plan");
+      assert.match(err.message, message);
+    }
+    for (const bad of [["restart"], ["restart", 1, 2], ["backoff", 1], []]) {
+      const err = director.checkChildspec({ id: 1, start, plan: [bad] });
+      assert.ok(err instanceof ChildSpecError, JSON.stringify(bad));
+    }
+    // The new forms are accepted and kept as they are.
+    const plan = [["restart", 5], ["stop", "x"], [
+      "backoff",
+      { initial: 1, max: 2 },
+    ]] as const;
+    assert.equal(director.checkChildspec({ id: 1, start, plan }), undefined);
+    const reason = await startFails(
+      director.start(() => ({ stop: "foo" }) as never),
+    );
+    assert.ok(reason instanceof TypeError, String(reason));
+    assert.match(reason.message, /write \["stop", reason\]/);
+    await assertNoMessages();
+  });
+
   test("invalid specs and options reject at the edge, naming the key; from init they fail the start", async () => {
     const start = () => "ignore" as const;
     const bad: [unknown, string][] = [
@@ -1423,7 +1459,7 @@ describe("Director.start() and child specs", () => {
       [{ id: 1 }, "start"],
       [{ id: 1, start: 42 }, "start"],
       [{ id: 1, start, plan: "restart" }, "plan"],
-      [{ id: 1, start, plan: [{ restart: -1 }] }, "plan"],
+      [{ id: 1, start, plan: [["restart", -1]] }, "plan"],
       [{ id: 1, start, plan: [{ restart: 1, stop: 2 }] }, "plan"],
       [{ id: 1, start, count: -1 }, "count"],
       [{ id: 1, start, count: "infinity" }, "count"],
@@ -1563,7 +1599,7 @@ describe("Director.start() and child specs", () => {
         children: [{
           id: "w",
           start: worker,
-          plan: [{ restart: 5 }, "delete"],
+          plan: [["restart", 5], "delete"],
         }],
       });
       await kill(director.getPid(d, "w"));

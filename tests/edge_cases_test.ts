@@ -133,7 +133,7 @@ describe("GenServer callbacks that end their own process", () => {
         } catch {
           // user code swallowing the ExitError
         }
-        return ["reply", "ok", s, { continue: "c" }];
+        return ["reply", "ok", s, ["continue", "c"]];
       },
       handleContinue: (c, s) => {
         log.push(c);

@@ -29,7 +29,10 @@ import { checkChildspecs } from "../supervisor.ts";
 import * as supervisor from "../supervisor.ts";
 import * as director from "../director.ts";
 import * as genServer from "../gen_server.ts";
-import { flush, settle } from "./_helpers.ts";
+import * as task from "../task.ts";
+import { spawnLink, trapExit } from "../process.ts";
+import { CallTimeoutError, StartTimeoutError } from "../errors.ts";
+import { assertNoMessages, flush, settle, withClock } from "./_helpers.ts";
 
 describe("errors: a string code on every class callers catch", () => {
   test("thrown by the library, each error carries its code", async () => {
@@ -146,7 +149,9 @@ describe('errors: one message form, "Cannot OP X of Y: why"', () => {
         missing.message,
         `Cannot deleteChild "nobody" of supervisor ${sup}: no such child`,
       );
-      const unknown = await genServer.call(sup, "bogus") as Error;
+      const unknown = await genServer.call(sup, "bogus").catch((e) =>
+        e
+      ) as Error;
       assert.equal(
         unknown.message,
         `Cannot call supervisor ${sup}: unknown request "bogus" (call its module's functions, not GenServer.call)`,
@@ -221,4 +226,98 @@ describe('errors: one message form, "Cannot OP X of Y: why"', () => {
       'Cannot op "c": toString',
     );
   });
+});
+
+describe("errors: wrong values name the argument and its value", () => {
+  test("an out-of-range value in a spec or flags is a ChildSpecError (a TypeError, not a RangeError); outside a spec a RangeError", async () => {
+    const flags = await supervisor.start({ intensity: -1 }).catch((e) => e);
+    assert.ok(flags instanceof ChildSpecError && flags instanceof TypeError);
+    assert.ok(!(flags instanceof RangeError));
+    assert.equal(flags.key, "intensity");
+    assert.deepEqual(flags.reason, ["invalid_intensity", -1]);
+    assert.equal(
+      flags.message,
+      "Cannot use supervisor flags: 'intensity' must be a whole number >= 0, got -1",
+    );
+    const start = () => "ignore" as const;
+    const shutdown = checkChildspecs([{ id: "a", start, shutdown: -5 }]);
+    assert.ok(shutdown instanceof ChildSpecError);
+    assert.equal(shutdown.key, "shutdown");
+    assert.match(shutdown.message, /'shutdown'.*got -5$/);
+    const count = director.checkChildspec({ id: "a", start, count: -1 });
+    assert.ok(count instanceof ChildSpecError);
+    assert.equal(count.key, "count");
+    assert.match(count.message, /got -1$/);
+    // The same value given alone, at the API edge: a RangeError naming it.
+    const d = await director.start({});
+    await assert.rejects(director.changeCount(d, "a", -1), (e: unknown) => {
+      assert.ok(e instanceof RangeError);
+      assert.match(e.message, /^Cannot changeCount: 'count' .* got -1$/);
+      return true;
+    });
+    await assert.rejects(
+      genServer.call(d, "x", { timeout: -1 }),
+      (e: unknown) =>
+        e instanceof RangeError && /'timeout'.*-1/.test(e.message),
+    );
+    await director.stop(d);
+  });
+});
+
+describe("errors: every timeout is catchable as TimeoutError", () => {
+  test("supervisor and director start and stop timeouts, task joinMany: TimeoutErrors (the tracker's, receive's, call's and join's are in their modules' tests)", () =>
+    withClock(async (clock) => {
+      const never = () => new Promise<never>(() => {});
+      const sup = supervisor.start({ children: [{ id: "a", start: never }] }, {
+        timeout: 100,
+      }).catch((e) => e);
+      const dir = director.start({ children: [{ id: "a", start: never }] }, {
+        timeout: 100,
+      }).catch((e) => e);
+      await settle();
+      await clock.advance(100);
+      for (const err of [await sup, await dir]) {
+        assert.ok(err instanceof TimeoutError, String(err));
+        assert.ok(err instanceof StartTimeoutError);
+        assert.equal(err.code, "timeout");
+      }
+      // A stop that outlasts its timeout: a child that ignores its shutdown.
+      let child!: ReturnType<typeof spawn>;
+      const s = await supervisor.start({
+        children: [{
+          id: "stubborn",
+          shutdown: Infinity,
+          start: () =>
+            child = spawnLink(async () => {
+              trapExit(true);
+              await receive((m) => m === "never");
+            }),
+        }],
+      });
+      const stopping = supervisor.stop(s, "normal", { timeout: 50 })
+        .catch((e) => e);
+      await settle();
+      await clock.advance(50);
+      const stopErr = await stopping;
+      assert.ok(stopErr instanceof TimeoutError);
+      assert.ok(stopErr instanceof CallTimeoutError);
+      exit(child, "kill");
+      await settle();
+      // joinMany: the first missing result names the task.
+      const tsup = await task.startSupervisor();
+      const t = await task.asyncNolink(tsup, never);
+      const joining = task.joinMany([t], { timeout: 30 }).catch((e) => e);
+      await settle();
+      await clock.advance(30);
+      const joinErr = await joining;
+      assert.ok(joinErr instanceof TimeoutError, String(joinErr));
+      assert.match(
+        joinErr.message,
+        /^Cannot joinMany tasks: no result within 30 ms/,
+      );
+      await task.shutdown(t, "brutal_kill");
+      await supervisor.stop(tsup);
+      await flush();
+      await assertNoMessages();
+    }));
 });

@@ -602,7 +602,7 @@ describe("GenServer.cast()", () => {
     const pid = await start({ init: () => ["ok", null] }, undefined);
     const ref = monitor(pid);
     cast(pid, "x");
-    assert.deepEqual(await downReason(ref), { undef: "handleCast" });
+    assert.deepEqual(await downReason(ref), ["undef", "handleCast"]);
   });
 });
 
@@ -700,17 +700,17 @@ describe("GenServer handleContinue", () => {
     const pid = await start<null, undefined>({
       init: () => {
         send(self(), "after_continue");
-        return ["ok", null, { continue: "from_init" }];
+        return ["ok", null, ["continue", "from_init"]];
       },
       handleCall: (req, _f, s) =>
         req === "noreply_continue"
-          ? ["noreply", s, { continue: "from_call" }]
-          : ["reply", "ok", s, { continue: "from_call" }],
-      handleCast: (_m, s) => ["noreply", s, { continue: "from_cast" }],
+          ? ["noreply", s, ["continue", "from_call"]]
+          : ["reply", "ok", s, ["continue", "from_call"]],
+      handleCast: (_m, s) => ["noreply", s, ["continue", "from_cast"]],
       handleInfo: (m, s) => {
         seen.push(m);
         return m === "continue_me"
-          ? ["noreply", s, { continue: "from_info" }]
+          ? ["noreply", s, ["continue", "from_info"]]
           : [
             "noreply",
             s,
@@ -718,7 +718,7 @@ describe("GenServer handleContinue", () => {
       },
       handleContinue: (c, s) => {
         seen.push(c);
-        if (c === "chain") return ["noreply", s, { continue: "chained" }];
+        if (c === "chain") return ["noreply", s, ["continue", "chained"]];
         if (c === "stop") return ["stop", "normal", s];
         return ["noreply", s];
       },
@@ -754,10 +754,10 @@ describe("GenServer handleContinue", () => {
   test("continue chains, and ['stop', 'normal', s] from handleContinue stops the server (continue)", async () => {
     const seen: unknown[] = [];
     const pid = await startLink<null, undefined>({
-      init: () => ["ok", null, { continue: "chain" }],
+      init: () => ["ok", null, ["continue", "chain"]],
       handleContinue: (c, s) => {
         seen.push(c);
-        if (c === "chain") return ["noreply", s, { continue: "stop" }];
+        if (c === "chain") return ["noreply", s, ["continue", "stop"]];
         return ["stop", "normal", s];
       },
     }, undefined);
@@ -767,9 +767,35 @@ describe("GenServer handleContinue", () => {
 
   test("a continue action without handleContinue crashes the server", async () => {
     const err = await startLink({
-      init: () => ["ok", null, { continue: 1 }],
+      init: () => ["ok", null, ["continue", 1]],
     }, undefined).then(() => receive()) as unknown[];
-    assert.deepEqual(err[2], { undef: "handleContinue" });
+    assert.deepEqual(err[2], ["undef", "handleContinue"]);
+  });
+
+  test("the old action form { continue: arg } is refused with a TypeError naming ['continue', arg]", async () => {
+    const old = { continue: "x" } as unknown as ["continue", unknown];
+    const reason = await startFails(start({
+      init: () => ["ok", null, old],
+      handleContinue: (_c, s) => ["noreply", s],
+    }, undefined));
+    assert.ok(reason instanceof TypeError, `got ${reason}`);
+    assert.match(reason.message, /write \["continue", arg\]/);
+    const seen: unknown[] = [];
+    const pid = await start<null, undefined>({
+      init: () => ["ok", null],
+      handleCall: (_r, _f, s) => ["reply", "ok", s, old],
+      handleContinue: (c, s) => {
+        seen.push(c);
+        return ["noreply", s];
+      },
+    }, undefined);
+    const ref = monitor(pid);
+    const err = await callFails(call(pid, "x"));
+    const down = await downReason(ref);
+    assert.equal(err.reason, down);
+    assert.ok(down instanceof TypeError, `got ${down}`);
+    assert.match(down.message, /Cannot use action \{ continue: "x" \}/);
+    assert.deepEqual(seen, []);
   });
 });
 

@@ -401,7 +401,7 @@ describe("Logger: director and tracker reports", () => {
       let d: Pid | undefined;
       const reports = await capture(async () => {
         d = await director.start({
-          children: [{ id: "w", start: worker, plan: [{ restart: 50 }] }],
+          children: [{ id: "w", start: worker, plan: [["restart", 50]] }],
         }, { name: "planned" });
         await kill(director.getPid(d, "w"));
         await clock.advance(50);
@@ -490,15 +490,16 @@ describe("Logger: gen_server and process reports", () => {
       await downReason(ref);
     }, "notice");
     assert.deepEqual(pick(reports, "source", "pid", "name", "lastMessage"), [
-      ["server_terminated", "error", "gen_server", pid, "crashy", {
-        call: "crash",
-      }],
+      ["server_terminated", "error", "gen_server", pid, "crashy", [
+        "call",
+        "crash",
+      ]],
     ]);
     assert.ok(reports[0].reason instanceof Error);
     const text = formatReport(reports[0]);
     assert.match(
       text,
-      /^=ERROR REPORT= GenServer <[\d.]+> "crashy" terminating; last message: \{ call: "crash" \}; reason: Error: bad request\n\s+at /,
+      /^=ERROR REPORT= GenServer <[\d.]+> "crashy" terminating; last message: \["call", "crash"\]; reason: Error: bad request\n\s+at /,
     );
   });
 
@@ -520,8 +521,8 @@ describe("Logger: gen_server and process reports", () => {
       await genServer.stop(d, "weird");
     }, "notice");
     assert.deepEqual(pick(reports, "lastMessage", "reason"), [
-      ["server_terminated", "error", { cast: "boom" }, "boom"],
-      ["server_terminated", "error", { stop: "weird" }, "weird"],
+      ["server_terminated", "error", ["cast", "boom"], "boom"],
+      ["server_terminated", "error", ["stop", "weird"], "weird"],
     ]);
   });
 

@@ -413,4 +413,34 @@ describe("table manager and task: signals", () => {
     });
     await supervisor.stop(sup);
   });
+
+  test("task.join(), joinMany() and yieldMany() with a signal: an abort rejects with its reason, the task runs on and a later join gets its result", async () => {
+    const sup = await task.startSupervisor();
+    const go = gate();
+    const t = await task.asyncNolink(sup, async () => {
+      await go.promise;
+      return "done";
+    });
+    const joins = [
+      (o: { signal: AbortSignal }) => task.join(t, { timeout: Infinity, ...o }),
+      (o: { signal: AbortSignal }) =>
+        task.joinMany([t], { timeout: Infinity, ...o }),
+      (o: { signal: AbortSignal }) =>
+        task.yieldMany([t], { timeout: Infinity, ...o }),
+    ];
+    for (const join of joins) {
+      const ac = new AbortController();
+      const reason = new Error("gave up");
+      const p = join({ signal: ac.signal });
+      await settle();
+      ac.abort(reason);
+      await rejectsWith(p, reason);
+      await rejectsWith(join({ signal: AbortSignal.abort(reason) }), reason);
+    }
+    assert.ok(isAlive(t.pid));
+    go.open();
+    assert.equal(await task.join(t, { timeout: Infinity }), "done");
+    await supervisor.stop(sup);
+    await assertNoMessages();
+  });
 });

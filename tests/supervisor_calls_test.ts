@@ -481,9 +481,9 @@ describe("every public request function against the two other kinds", () => {
 describe("GenServer.call() of an unknown request to a supervisor-like process", () => {
   for (const kind of KINDS) {
     test(
-      `a ${kind} replies with a ${
+      `a ${kind} refuses it: the call rejects with a ${
         ERROR_OF[kind].name
-      } "unknown_request" value and lives on`,
+      } "unknown_request", and the ${kind} lives on`,
       async () => {
         await withAll(async (all) => {
           const target = all[kind];
@@ -494,7 +494,15 @@ describe("GenServer.call() of an unknown request to a supervisor-like process", 
           });
           // The library's own tuples are requests only from its functions.
           for (const req of ["bogus", ["whichChildren"], hostile, undefined]) {
-            const r = await genServer.call(target.pid, req);
+            let r: unknown = undefined;
+            const resolved = await genServer.call(target.pid, req).then(
+              (v) => ["resolved", v],
+              (e) => {
+                r = e;
+                return undefined;
+              },
+            );
+            assert.equal(resolved, undefined, `${kind}: the call resolved`);
             assertNoFailure(r, kind);
             assert.ok(r instanceof ERROR_OF[kind], `${kind}: ${String(r)}`);
             assert.equal(r.code, "unknown_request");

@@ -1039,7 +1039,7 @@ describe("supervisor API (child_adm, extra_return, child_specs, sup_flags)", () 
     assert.deepEqual(await which(sup), []);
 
     const notList = supervisor.checkChildspecs({} as never);
-    assert.deepEqual(notList?.reason, { badarg: {} });
+    assert.deepEqual(notList?.reason, ["badarg", {}]);
     assert.equal(notList?.key, "children");
     assert.deepEqual(
       supervisor.checkChildspecs([cs0, cs0])?.reason,

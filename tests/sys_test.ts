@@ -238,7 +238,7 @@ describe("Sys.getStatus()", () => {
       assert.deepEqual(await downReason(ref), ["crashed_with", "hunter2"]);
       const report = reports.find((r) => r.kind === "server_terminated")!;
       assert.ok(report !== undefined);
-      assert.equal(report.lastMessage, '{"cast":"***"}');
+      assert.equal(report.lastMessage, '["cast","***"]');
       assert.equal(report.reason, '["crashed_with","***"]');
     } finally {
       restore();
@@ -433,7 +433,7 @@ describe("Sys.statistics()", () => {
   test("a noreply reply and handleContinue count as callbacks, not replies", async () => {
     const pid = await start({
       init: () => ["ok", null],
-      handleCall: (_r, from, s) => ["noreply", s, { continue: from }],
+      handleCall: (_r, from, s) => ["noreply", s, ["continue", from]],
       handleContinue: (_from, s) => ["noreply", s],
     }, undefined);
     await statistics(pid, "enable");

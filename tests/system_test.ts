@@ -530,7 +530,7 @@ describe("supervisionTrees()", () => {
         children: [{
           id: "slow",
           start: () => spawnLink(forever),
-          plan: [{ restart: 500 }],
+          plan: [["restart", 500]],
         }],
       });
       const child = findTree(dir).children[0];

@@ -24,6 +24,7 @@ import {
   whereis,
 } from "../process.ts";
 import { CallError, EtsError, StartError } from "../errors.ts";
+import { formatTerm } from "../_format.ts";
 import {
   assertNoMessages,
   downReason,
@@ -831,15 +832,33 @@ describe("TableManager: the manager's own restart", () => {
 // ------------------------------------------------- lifecycle, errors --
 
 describe("TableManager: lifecycle and arguments", () => {
-  test('a request the manager does not know is answered ["error", "unknown_request"], a tuple', async () => {
+  test("a request the manager or a ghost does not know is refused: the call rejects with a TableManagerError, the server lives on", async () => {
     await withClock(async () => {
       const m = await TableManager.start("tm_unknown", {}, {
         timeout: Infinity,
       });
-      assert.deepEqual(await GenServer.call(m, "bogus"), [
-        "error",
-        "unknown_request",
-      ]);
+      for (const req of ["bogus", ["error", "unknown_request"], undefined]) {
+        const err = await GenServer.call(m, req).then(
+          () => assert.fail("the call resolved"),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof TableManager.TableManagerError, String(err));
+        assert.equal(err.code, "unknown_request");
+        assert.equal(err.request, req);
+        assert.equal(
+          err.message,
+          `Cannot call table manager ${m}: unknown request ${
+            formatTerm(req)
+          } (call its module's functions, not GenServer.call)`,
+        );
+      }
+      assert.equal((await TableManager.status(m)).phase, "waiting");
+      const g = await TableManager.startGhost(self(), 1000, { init: () => 1 });
+      const err = await GenServer.call(g, "bogus").catch((e: unknown) => e);
+      assert.ok(err instanceof TableManager.TableManagerError);
+      assert.match(err.message, /^Cannot call ghost <[\d.]+>: unknown request/);
+      assert.equal(await TableManager.updateGhost<number>(g, (n) => n + 1), 2);
+      await GenServer.stop(g);
       await TableManager.stop(m);
     });
   });

@@ -707,7 +707,7 @@ describe("Tracker.findOrOpen()", () => {
         id: "acked",
         start: () =>
           genServer.startLink({
-            init: () => ["ok", null, { continue: "ack" }],
+            init: () => ["ok", null, ["continue", "ack"]],
             async handleContinue(_arg, state) {
               // Right after init, before the tracker has published us:
               // this waits for it, and returns our own pid.
@@ -1713,12 +1713,15 @@ describe("Tracker supervisor API", () => {
     });
   });
 
-  test("an unknown request gets an error and the tracker lives on", async () => {
+  test("an unknown request is refused (the call rejects with a TrackerError) and the tracker lives on", async () => {
     await withTracker(async (t) => {
       const tpid = whereis(t)!;
-      // The reply is a TrackerError value (the caller sees what went
+      // The call rejects with a TrackerError (the caller sees what went
       // wrong; gen_tracker stopped with {unknown_call, C}).
-      const r = await genServer.call(tpid, "bogus");
+      const r = await genServer.call(tpid, "bogus").then(
+        () => assert.fail("the call resolved"),
+        (e: unknown) => e,
+      );
       assert.ok(r instanceof tracker.TrackerError);
       assert.equal(r.code, "unknown_request");
       assert.equal(r.operation, "call");

@@ -129,6 +129,31 @@ describe("defineServer() at run time", () => {
     await stop(pid);
   });
 
+  it("a ['continue', arg] action type-checks without as const in init, handlers and handleContinue", async () => {
+    const seen: unknown[] = [];
+    const Cont = defineServer({
+      init: (n: number) => ["ok", n, ["continue", "init"]],
+      handleCall: {
+        bump: (_: void, n) => ["reply", n, n + 1, ["continue", "bump"]],
+      },
+      handleCast: {
+        poke: (_: void, n) => ["noreply", n, ["continue", "poke"]],
+      },
+      handleContinue: (arg, n) => {
+        seen.push(arg);
+        return ["noreply", n];
+      },
+    });
+    const pid = await start(Cont, 1);
+    const r = await call(pid, "bump");
+    assertType<Equal<typeof r, number>>();
+    assert.equal(r, 1);
+    cast(pid, "poke");
+    assert.equal(await call(pid, "bump"), 2);
+    assert.deepEqual(seen, ["init", "bump", "poke", "bump"]);
+    await stop(pid);
+  });
+
   it("an untyped call with an unknown tag stops the server with ['bad_request', m]", async () => {
     const pid = await start(Counter, 0);
     const untyped: Pid = pid;
