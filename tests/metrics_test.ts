@@ -9,6 +9,7 @@ import {
   escapeHelp,
   escapeLabelValue,
   exitClass,
+  firstN,
   formatMetrics,
   formatValue,
   MAX_LABEL,
@@ -334,6 +335,25 @@ describe("exitClass()", () => {
   test("exitClass() never throws on hostile reasons", () => {
     for (const [what, value] of hostiles()) {
       assert.equal(exitClass(value), "other", what);
+    }
+  });
+});
+
+describe("firstN()", () => {
+  test("firstN() gives what sort then slice give, ties in input order", () => {
+    // A fixed pseudo-random sequence with many ties.
+    let seed = 7;
+    const items = Array.from({ length: 3000 }, (_, i) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return { key: seed % 17, i };
+    });
+    const compare = (a: { key: number }, b: { key: number }) => b.key - a.key;
+    for (const n of [0, 1, 5, 16, 500, 2999, 3000, 5000]) {
+      assert.deepEqual(
+        firstN(items, compare, n),
+        [...items].sort(compare).slice(0, n),
+        `n = ${n}`,
+      );
     }
   });
 });
