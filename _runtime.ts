@@ -364,6 +364,23 @@ function addLive(proc: Proc): void {
   lastLive = proc;
 }
 
+/**
+ * The live process numbered `id` (its pid is `<0.id.0>`), or undefined:
+ * the processes liveProcs lists, found without building their array.
+ */
+export function liveProcById(id: number): Proc | undefined {
+  for (let p = firstLive; p !== null; p = p.nextLive) {
+    if (p.id === id) return p;
+  }
+  for (let i = runHead; i < runLen; i++) {
+    const p = runQueue[i];
+    if (p.id === id && p.starting && !p.dead) return p;
+  }
+  const current = currentProc();
+  if (current.id === id && !current.dead && !current.starting) return current;
+  return undefined;
+}
+
 /** The live processes, oldest first (a fresh array). */
 export function liveProcs(): Proc[] {
   const all: Proc[] = [];
