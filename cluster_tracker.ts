@@ -133,14 +133,17 @@ import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { ClusterNode } from "./cluster.ts";
 import { connectedNode, type Node } from "./_node.ts";
 import {
+  currentProc,
   isRemote,
   kill,
+  leaseLapsed,
   type Pid,
   procOf,
+  spawnProc,
   unwatch,
   watch,
 } from "./_runtime.ts";
-import type { DownWatcher, Proc } from "./_runtime.ts";
+import type { DownWatcher, Proc, ProcLease } from "./_runtime.ts";
 import { type Address, decode, encode, fromWire, toWire } from "./_wire.ts";
 import { getClock, type TimerHandle } from "./clock.ts";
 import { ClusterTrackerError, WireDecodeError } from "./errors.ts";
@@ -159,6 +162,15 @@ export interface OpenContext {
   readonly lost: string | null;
   /** The id's attributes as the store has them (every acknowledged write). */
   readonly attrs: Readonly<Record<string, unknown>>;
+  /**
+   * The fencing token: the KV revision of this node's claim on the id. It
+   * grows with every claim of the id (on any node), so a system outside the
+   * tracker that remembers the highest token it has seen for the id can
+   * refuse a write carrying a lower one: a child of an older claim, still
+   * running for a moment after its node was paused past its lease, is
+   * refused there too.
+   */
+  readonly fencingToken: number;
 }
 
 /** What `afterTerminate` gets besides the id and the exit reason. */
@@ -320,6 +332,10 @@ export class ClusterTracker {
   readonly #opening = new Map<string, Promise<Pid>>();
   /** The watched bucket: id -> its child's address (held ids only). */
   readonly #cache = new Map<string, Address>();
+  /** Processes running `start` here, by the lease they run under. */
+  readonly #starters = new Map<Proc, HeldLease>();
+  /** The scheduler's view of each lease (see ProcLease). */
+  readonly #procLeases = new WeakMap<HeldLease, ProcLease>();
   #renewTimer: TimerHandle | undefined;
   #fenceTimer: TimerHandle | undefined;
   #renewing: Promise<void> | null = null;
@@ -575,6 +591,9 @@ export class ClusterTracker {
     for (const [, o] of children) {
       o.fenced = true;
       kill(o.proc, "killed");
+    }
+    for (const [proc, lease] of this.#starters) {
+      if (lease === old) kill(proc, "killed");
     }
     // A lease once lost is never renewed: a new token, a new key.
     this.#lease = new HeldLease(
@@ -886,9 +905,17 @@ export class ClusterTracker {
       for (const [k, v] of Object.entries(wireAttrs)) {
         attrs[k] = fromWire(v, this.#node);
       }
-      pid = await this.#start(id, { args, lost, attrs });
+      pid = await this.#runStart(id, {
+        args,
+        lost,
+        attrs,
+        fencingToken: claimRevision,
+      }, lease);
       const proc = procOf(pid);
       if (isRemote(proc)) throw new TypeError("start returned a remote pid");
+      // Under the lease from now on (and what it spawns): past the fence
+      // deadline the scheduler runs none of its code.
+      if (proc.lease === null) proc.lease = this.#procLease(lease);
     } catch (error) {
       await this.#kv.update(
         key,
@@ -950,6 +977,65 @@ export class ClusterTracker {
     })).catch(() => {});
     await owned.chain;
     return pid;
+  }
+
+  /**
+   * The scheduler's view of `lease`: its fence deadline while it is this
+   * node's lease (-Infinity once replaced); a process found past it fences.
+   */
+  #procLease(lease: HeldLease): ProcLease {
+    let pl = this.#procLeases.get(lease);
+    if (pl === undefined) {
+      pl = {
+        deadline: () => this.#lease === lease ? lease.deadline : -Infinity,
+        lapsed: () => {
+          if (this.#lease === lease) {
+            this.#fence("a child was due to run past the fence deadline");
+          }
+        },
+      };
+      this.#procLeases.set(lease, pl);
+    }
+    return pl;
+  }
+
+  /**
+   * Runs `start` in a process of its own under `lease`, so what it spawns
+   * runs under the lease from its first turn: a fence while `start` is
+   * under way kills that process and, at their next turn, whatever it
+   * spawned (linked children at once, through the link).
+   */
+  #runStart(
+    id: string,
+    context: OpenContext,
+    lease: HeldLease,
+  ): Promise<Pid> {
+    return new Promise<Pid>((resolve, reject) => {
+      const start = this.#start;
+      const starter = spawnProc(async () => {
+        try {
+          resolve(await start(id, context));
+        } catch (error) {
+          reject(error);
+        }
+      }, null);
+      starter.lease = this.#procLease(lease);
+      this.#starters.set(starter, lease);
+      watch(starter, {
+        owner: null,
+        down: (_target, reason) => {
+          this.#starters.delete(starter);
+          reject(
+            new ClusterTrackerError(
+              "fenced",
+              "findOrOpen",
+              id,
+              `start did not finish: its process ended (${formatTerm(reason)})`,
+            ),
+          );
+        },
+      });
+    });
   }
 
   /** A child here ended: release its id, then afterTerminate. */
@@ -1078,7 +1164,19 @@ export class ClusterTracker {
       });
     });
     owned.chain = done;
-    return done;
+    // A caller under a lease (the child, or what it spawned) that was
+    // fenced while the write was under way never resumes: the promise
+    // stays pending, as a dead process's receive does, so none of its code
+    // runs past the fence deadline.
+    const caller = currentProc();
+    if (caller.lease === null) return done;
+    const alive = () => !caller.dead && !leaseLapsed(caller);
+    return new Promise<void>((resolve, reject) => {
+      done.then(
+        () => alive() && resolve(),
+        (error) => alive() && reject(error),
+      );
+    });
   }
 
   /** A compare-and-set of an owned id's entry; returns the new revision. */
