@@ -922,6 +922,9 @@ export class ClusterTracker {
         encodeEntry({ node: null, token: null, pid: null, attrs: wireAttrs }),
         claimRevision,
       ).catch(() => {});
+      if (error instanceof ClusterTrackerError && error.code === "fenced") {
+        throw error; // fenced while start ran (see #runStart)
+      }
       throw new ClusterTrackerError(
         "start_failed",
         "findOrOpen",
