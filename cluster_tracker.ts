@@ -71,14 +71,34 @@
  * the lease), but no clock may jump (a monotonic clock is used), and the
  * clocks need not agree on the time of day. A holder that is paused (a
  * `SIGSTOP`, a long GC, a blocked event loop) cannot run its fence timer,
- * but its children cannot run either. When it resumes, whichever runs
- * first (the fence timer, a renewal, or a child's `setAttr`) finds the
- * deadline passed and kills the children; a child may run some code of its
- * own before that, but nothing it does through the tracker takes effect:
- * every `setAttr` checks the deadline first, and the store refuses a write
- * at a stale revision once another node has claimed the id. For the
- * history (`onEvent`), a fenced child's stop is dated at its deadline (or
- * its death, if earlier): the last moment it could act.
+ * but its children cannot run either. When it resumes, timers fire in the
+ * order they fell due, a child's before the fence timer; so each child (and
+ * every process it, or `start`, spawns) runs under the lease: the scheduler
+ * checks the lease's deadline before it runs any of the child's code (a
+ * turn, a Steward timer's action, a `receive`'s message or timeout, a
+ * `call`'s reply or timeout, a `setAttr`'s answer), and past it fences the
+ * node instead (every child killed, reason `"killed"`); nothing the child
+ * awaits settles then, so not even its `catch` or `finally` runs. On the
+ * normal path this costs one field check per turn.
+ *
+ * The limit: code a child started outside Steward (a raw `setTimeout`, a
+ * socket or file callback, another library's promise) runs when its event
+ * comes, and the scheduler cannot hold it back: it may run briefly after a
+ * pause, before the fence kills the child (killing a process does not stop
+ * JavaScript it already started). So may the rest of an `async start` that
+ * was awaiting when the node was fenced (its process is killed, and what it
+ * spawned never runs; `findOrOpen` rejects with `fenced`). Nothing such code
+ * does through the tracker takes effect (every `setAttr` checks the
+ * deadline, and the store refuses a write at a stale revision once another
+ * node claimed the id). For writes to other systems, `start` gets a
+ * **fencing token** (`context.fencingToken`, the KV revision of the claim,
+ * growing with every claim of the id): a system that keeps the highest
+ * token it saw per id and refuses lower ones refuses a stale child too.
+ *
+ * For the history (`onEvent`), a fenced child's stop is dated at its
+ * deadline (or its death, if earlier): the last moment the tracker let it
+ * act. (The demo's checker counts a child live until its last write
+ * attempt if that is later: examples/cluster/_history.ts.)
  *
  * ## Availability: the trade-off
  * Uniqueness is chosen over availability (CP, in CAP's words). While a

@@ -155,6 +155,39 @@ describe("history checker (examples/cluster/_history.ts)", () => {
     assert.equal(noCrash.overlaps.length, 1);
   });
 
+  test("a child is live until its last attempt or refusal: one that ran after its fence deadline overlaps the next owner", () => {
+    const act = (type: "attempt" | "refused", node: string, time: number) =>
+      ({ type, id: "s", node, time, key: "bytes", value: time }) as const;
+    // c was fenced at 30 (its stop is dated there) but its code still ran
+    // at 60, after d claimed the id at 40.
+    const ran: HistoryEvent[] = [
+      start("s", "c", 0, 2),
+      act("attempt", "c", 20),
+      stop("s", "c", 30, true),
+      start("s", "d", 40, 5),
+      act("attempt", "c", 60),
+      act("refused", "c", 65),
+    ];
+    const r = checkHistory(ran, new Map());
+    assert.equal(r.overlaps.length, 1);
+    assert.deepEqual(
+      [r.overlaps[0].first.node, r.overlaps[0].first.to, r.overlaps[0].ms],
+      ["c", 65, 25],
+    );
+    // Attempts within the interval change nothing; a later child of the
+    // same node owns its own attempts.
+    const clean: HistoryEvent[] = [
+      start("s", "c", 0, 2),
+      act("attempt", "c", 20),
+      stop("s", "c", 30, true),
+      start("s", "d", 40, 5),
+      stop("s", "d", 50),
+      start("s", "c", 55, 7),
+      act("attempt", "c", 60),
+    ];
+    assert.deepEqual(checkHistory(clean, new Map()).overlaps, []);
+  });
+
   test("stale writes: a write acknowledged after another node claimed the id is caught, by revision", () => {
     const events: HistoryEvent[] = [
       start("s", "a", 0, 1),
