@@ -93,6 +93,11 @@ interface Peer {
   readonly incarnation: string;
   /** Heard of within the lease. */
   up: boolean;
+  /**
+   * A heartbeat came from it: only such peers are listed by `nodes()` (a
+   * frame can name any node; only a live node heartbeats).
+   */
+  heard: boolean;
   /** When last heard of (clock ms). */
   lastSeen: number;
   /** Stand-ins for its pids, by id. */
@@ -314,10 +319,11 @@ export class Node implements RemoteKind, WirePeer {
     }
     // Ours (NATS echoes), or a node under our name: not a peer.
     if (name === this.name) return;
-    const peer = this.#peer(name, incarnation);
+    const peer = this.#peer(name, incarnation, tag === "hb");
     if (tag === "bye") return this.#down(peer, "noconnection");
     peer.lastSeen = getClock().now();
     peer.up = true;
+    peer.heard = true;
     // Another incarnation of that name is gone (restarted node).
     for (const other of this.#peers.values()) {
       if (other.name === name && other !== peer && other.up) {
@@ -326,15 +332,20 @@ export class Node implements RemoteKind, WirePeer {
     }
   }
 
-  /** The peer for that incarnation; a new one is taken to be up. */
-  #peer(name: string, incarnation: string): Peer {
+  /**
+   * The peer for that incarnation; a new one is taken to be up (for
+   * messaging: it goes down `leaseMs` later unless it heartbeats), but only
+   * a heartbeat makes it listed by `nodes()` (`heard`).
+   */
+  #peer(name: string, incarnation: string, up: boolean): Peer {
     const key = name + "\0" + incarnation;
     let peer = this.#peers.get(key);
     if (peer === undefined) {
       peer = {
         name,
         incarnation,
-        up: !this.#closed,
+        up: up && !this.#closed,
+        heard: false,
         lastSeen: getClock().now(),
         pids: new Map(),
         refs: new Map(),
@@ -433,7 +444,9 @@ export class Node implements RemoteKind, WirePeer {
   /** Names of the other nodes heard of within the lease. */
   nodes(): string[] {
     const names = new Set<string>();
-    for (const p of this.#peers.values()) if (p.up) names.add(p.name);
+    for (const p of this.#peers.values()) {
+      if (p.up && p.heard) names.add(p.name);
+    }
     return [...names].sort();
   }
 
@@ -832,7 +845,7 @@ export class Node implements RemoteKind, WirePeer {
     ) {
       throw new WireDecodeError("bad_frame", "a malformed sender");
     }
-    return this.#peer(node, incarnation);
+    return this.#peer(node, incarnation, true);
   }
 
   describe(proc: Proc): string {
@@ -873,7 +886,7 @@ export class Node implements RemoteKind, WirePeer {
         : undefined;
       return pid ?? deadProc("noproc").pid;
     }
-    const peer = this.#peer(node, incarnation);
+    const peer = this.#peer(node, incarnation, true);
     let pid = peer.pids.get(id)?.deref();
     if (pid === undefined) {
       pid = remoteProc(this, { peer, id, watched: false } satisfies StandIn)
@@ -899,7 +912,7 @@ export class Node implements RemoteKind, WirePeer {
         : undefined;
       return ref ?? newRef();
     }
-    const peer = this.#peer(node, incarnation);
+    const peer = this.#peer(node, incarnation, true);
     let ref = peer.refs.get(id)?.deref();
     if (ref === undefined) {
       ref = newRef();

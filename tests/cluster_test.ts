@@ -544,6 +544,44 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
     });
   });
 
+  test("only nodes that heartbeat are up: a frame naming a thousand made-up nodes adds none to nodes(), and a pid of one goes down within the lease", async () => {
+    await withWorld(async ({ server, node, echo }) => {
+      // The test process is addressable from the wire once its pid crossed.
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+      const main = Number(/^<0\.(\d+)\.0>$/.exec(String(self()))![1]);
+      const raw = await natsConnect({ servers: server.url });
+      try {
+        const ghosts = Array.from(
+          { length: 1000 },
+          (_, i) => ["p", `ghost${i}`, "x", 1],
+        );
+        raw.publish(
+          "steward.c1.n.t",
+          new TextEncoder().encode(
+            JSON.stringify(["a", "msg", main, ["a", "ghosts", ...ghosts]]),
+          ),
+        );
+        await raw.flush();
+      } finally {
+        await raw.close();
+      }
+      const got = await receive(
+        (m) => Array.isArray(m) && m[0] === "ghosts",
+        { timeout: WAIT_MS },
+      ) as [string, ...Pid[]];
+      assert.equal(got.length, 1001);
+      assert.equal(String(got[1]), "<ghost0.1.0>");
+      assert.deepEqual(node.nodes(), ["a"]);
+      // A pid of a node that never heartbeats: down within the lease.
+      const ref = monitor(got[1]);
+      const down = await receive(downOf(ref), {
+        timeout: WAIT_MS,
+      }) as unknown[];
+      assert.equal(down[4], "noconnection");
+      assert.deepEqual(node.nodes(), ["a"]);
+    });
+  });
+
   test("registerGlobal(): one holder at a time across nodes, whereisGlobal() from any node, released on the holder's death and by unregisterGlobal()", async () => {
     await withWorld(async ({ node, echo }) => {
       const p = spawn(() => receive((m) => m === "stop"));
