@@ -97,8 +97,8 @@
  *
  * For the history (`onEvent`), a fenced child's stop is dated at its
  * deadline (or its death, if earlier): the last moment the tracker let it
- * act. (The demo's checker counts a child live until its last write
- * attempt if that is later: examples/cluster/_history.ts.)
+ * act. (The demo's history checker counts a child live until its last
+ * write attempt, if that is later.)
  *
  * ## Availability: the trade-off
  * Uniqueness is chosen over availability (CP, in CAP's words). While a
