@@ -4,7 +4,11 @@
 //
 // Subjects (all under `steward.<cluster>.`, so two clusters on one NATS
 // server never see each other's traffic):
-//   n.<node>   frames to one node (its only subscription besides hb)
+//   n.<node>.<incarnation>   frames to one incarnation of a node (a frame
+//              meant for a node's earlier incarnation is never delivered to
+//              a restarted one, which reuses its process ids)
+//   n.<node>   whereis requests (the asker knows no incarnation); any other
+//              frame there is dropped
 //   hb         heartbeats: ["hb", node, incarnation], ["bye", node, inc]
 //
 // Frames to a node (wire values, _wire.ts), by their first element:
@@ -17,7 +21,7 @@
 //   ["stopped", tag]  or  ["down", tag, reason]
 //   ["exit", id, fromPid, reason]           exit(pid, reason)
 //   ["whereis", name]                       (NATS request) -> ["pid", pid]
-// One subject per node, so NATS keeps the order of the frames one node sends
+// One subject per node incarnation, so NATS keeps the order of the frames one node sends
 // another: per-sender order, as in Erlang.
 //
 // A remote pid is a stand-in record created dead (_runtime.ts remoteProc):
@@ -215,9 +219,17 @@ export class Node implements RemoteKind, WirePeer {
         this,
       );
       this.#subs.push(
+        // Frames to this incarnation; a frame meant for an earlier (or
+        // later) incarnation of this name never reaches it.
+        nc.subscribe(this.#prefix + "n." + this.name + "." + this.incarnation, {
+          callback: (err, msg) => {
+            if (err === null) this.#onFrame(msg, true);
+          },
+        }),
+        // Requests to the name (whereis: the asker knows no incarnation).
         nc.subscribe(this.#prefix + "n." + this.name, {
           callback: (err, msg) => {
-            if (err === null) this.#onFrame(msg);
+            if (err === null) this.#onFrame(msg, false);
           },
         }),
         nc.subscribe(this.#prefix + "hb", {
@@ -489,10 +501,16 @@ export class Node implements RemoteKind, WirePeer {
     });
   }
 
-  #onFrame(msg: Msg): void {
+  #onFrame(msg: Msg, incarnation: boolean): void {
     if (this.#closed) return;
     const f = this.#decode(msg);
     if (f === undefined) return;
+    if (!incarnation && f[0] !== "whereis") {
+      return this.#badFrame(
+        msg,
+        new WireDecodeError("bad_frame", "a frame without its incarnation"),
+      );
+    }
     try {
       this.#handle(f, msg);
     } catch (error) {
@@ -676,7 +694,7 @@ export class Node implements RemoteKind, WirePeer {
    */
   #answer(caller: Proc, head: unknown[], payload: unknown, root: string) {
     const peer = (caller.data as StandIn).peer;
-    const subject = this.#prefix + "n." + peer.name;
+    const subject = this.#frameSubject(peer);
     let bytes: Uint8Array;
     try {
       bytes = encodeFrame(head, payload, root, this);
@@ -741,7 +759,7 @@ export class Node implements RemoteKind, WirePeer {
 
   dispatch(proc: Proc, message: unknown): void {
     const { peer, id } = proc.data as StandIn;
-    const subject = this.#prefix + "n." + peer.name;
+    const subject = this.#frameSubject(peer);
     const out = genServerRemote.current?.outgoing(message);
     if (out === undefined) {
       // A TypeError (what cannot cross) reaches the sender.
@@ -792,7 +810,7 @@ export class Node implements RemoteKind, WirePeer {
         this,
       );
     }
-    if (this.#live(peer)) this.#send(this.#prefix + "n." + peer.name, bytes);
+    if (this.#live(peer)) this.#send(this.#frameSubject(peer), bytes);
   }
 
   watched(standIn: Proc): void {
@@ -834,7 +852,24 @@ export class Node implements RemoteKind, WirePeer {
         this,
       );
     }
-    this.#send(this.#prefix + "n." + peer.name, bytes);
+    this.#send(this.#frameSubject(peer), bytes);
+  }
+
+  /**
+   * The subject of frames to `peer`: its name and incarnation, so a frame
+   * in flight when a node restarts never reaches the new incarnation (which
+   * reuses the old one's process ids). An incarnation that is not a plain
+   * token, or a name that is not a node name (made up by a hostile frame),
+   * gets a subject nobody listens on.
+   */
+  #frameSubject(peer: Peer): string {
+    if (
+      !/^[A-Za-z0-9_@-]{1,64}$/.test(peer.name) ||
+      !/^[A-Za-z0-9_-]{1,64}$/.test(peer.incarnation)
+    ) {
+      return this.#prefix + "n._._";
+    }
+    return this.#prefix + "n." + peer.name + "." + peer.incarnation;
   }
 
   /** The peer a frame names as its sender. */
