@@ -9,10 +9,16 @@
 // revision) when the holder dies or the node closes. A node that stops
 // (SIGKILL, SIGSTOP, cut off) stops refreshing: the entry expires with the
 // lease and another node can take the name; a paused node that comes back
-// finds its refresh refused and drops the name.
+// drops the names it could not renew within the lease, and a renewal the
+// store refuses drops its name. A renewal that gets no answer (a NATS server
+// restarting) is not a refusal: the name is kept, and renewed once the
+// store answers again within the lease (one renewal in flight per name, so
+// a slow answer never races the next heartbeat's renewal).
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { getClock } from "./clock.ts";
 import {
   type DownWatcher,
   type Pid,
@@ -30,6 +36,10 @@ interface Held {
   revision: number;
   readonly value: Uint8Array;
   readonly watcher: DownWatcher;
+  /** When the renewal that succeeded last was sent (clock ms). */
+  renewedAt: number;
+  /** A renewal is on its way. */
+  renewing: boolean;
 }
 
 /** The global names of one cluster, as one node sees them. */
@@ -37,6 +47,7 @@ export class GlobalNames {
   readonly #nc: NatsConnection;
   readonly #bucket: string;
   readonly #leaseMs: number;
+  readonly #replicas: number;
   readonly #peer: WirePeer;
   #kv: Promise<KV> | null = null;
   /** Names held by this node's processes. */
@@ -48,7 +59,9 @@ export class GlobalNames {
     cluster: string,
     leaseMs: number,
     peer: WirePeer,
+    replicas: number = 1,
   ) {
+    this.#replicas = replicas;
     this.#nc = nc;
     this.#bucket = `steward_${cluster}_names`;
     this.#leaseMs = leaseMs;
@@ -59,7 +72,11 @@ export class GlobalNames {
   #store(): Promise<KV> {
     if (this.#kv === null) {
       const kvm = new Kvm(this.#nc);
-      this.#kv = kvm.create(this.#bucket, { history: 1, ttl: this.#leaseMs })
+      this.#kv = kvm.create(this.#bucket, {
+        history: 1,
+        ttl: this.#leaseMs,
+        replicas: this.#replicas,
+      })
         .catch(() => kvm.open(this.#bucket));
       this.#kv.catch(() => {
         this.#kv = null; // try again next time
@@ -75,10 +92,14 @@ export class GlobalNames {
     const proc = procOf(pid);
     const value = encode(["g", pid], this.#peer);
     let revision: number;
+    const sent = getClock().now();
     try {
       revision = await kv.create(key, value);
-    } catch {
-      return false; // the store refused: the name has a holder
+    } catch (error) {
+      // The store refused: the name has a holder. (No answer is not a
+      // refusal: cluster.ts reports it as "noconnection".)
+      if (refused(error)) return false;
+      throw error;
     }
     if (proc.dead || this.#closed) {
       // Died (or we closed) while the store answered: release at once.
@@ -90,7 +111,14 @@ export class GlobalNames {
       down: () => this.#release(name),
     };
     watch(proc, watcher);
-    this.#held.set(name, { proc, revision, value, watcher });
+    this.#held.set(name, {
+      proc,
+      revision,
+      value,
+      watcher,
+      renewedAt: sent,
+      renewing: false,
+    });
     return true;
   }
 
@@ -125,23 +153,67 @@ export class GlobalNames {
   }
 
   /**
-   * Renews every name this node holds (each heartbeat); a renewal the store
-   * refuses means the name lapsed and another node may hold it: dropped.
+   * Renews every name this node holds (each heartbeat), one renewal at a
+   * time per name. A renewal the store refuses (its revision is not ours:
+   * the name lapsed, another node may hold it) drops the name. One that
+   * gets no answer (the NATS server restarting, a slow store) keeps it and
+   * tries again next heartbeat, until `leaseMs` have passed since the last
+   * renewal that succeeded: by then the store has let the entry expire, so
+   * the name is dropped too. A renewal waits `leaseMs / 4` for its answer,
+   * so that several fit in a lease (one sent while the server was down may
+   * never be answered).
    */
   refresh(): void {
     if (this.#held.size === 0 || this.#kv === null) return;
+    const now = getClock().now();
     for (const [name, held] of this.#held) {
-      this.#kv.then((kv) => kv.update(keyOf(name), held.value, held.revision))
-        .then(
-          (revision) => {
-            if (this.#held.get(name) === held) held.revision = revision;
-          },
-          () => {
-            if (this.#held.get(name) !== held) return;
-            this.#held.delete(name);
-            unwatch(held.proc, held.watcher);
-          },
-        );
+      if (now - held.renewedAt > this.#leaseMs) {
+        this.#held.delete(name);
+        unwatch(held.proc, held.watcher);
+        continue;
+      }
+      if (held.renewing) continue;
+      held.renewing = true;
+      const sent = now;
+      this.#kv.then((kv) =>
+        kv.update(keyOf(name), held.value, held.revision, this.#leaseMs / 4)
+      ).then(
+        (revision) => {
+          held.renewing = false;
+          if (this.#held.get(name) !== held) return;
+          held.revision = revision;
+          held.renewedAt = sent;
+        },
+        (error) => {
+          if (this.#held.get(name) !== held || !refused(error)) {
+            held.renewing = false;
+            return;
+          }
+          // Refused at our revision. Our own renewal may have been stored
+          // with its answer lost (a timeout while JetStream elected a
+          // leader), leaving the revision we hold behind: the entry is
+          // still ours if it holds our value (our pid, unique to this
+          // node's incarnation). Else the name lapsed: dropped.
+          this.#kv!.then((kv) => kv.get(keyOf(name))).then(
+            (entry) => {
+              held.renewing = false;
+              if (this.#held.get(name) !== held) return;
+              if (
+                entry !== null && entry.operation === "PUT" &&
+                sameBytes(entry.value, held.value)
+              ) {
+                held.revision = entry.revision;
+                return;
+              }
+              this.#held.delete(name);
+              unwatch(held.proc, held.watcher);
+            },
+            () => {
+              held.renewing = false; // no answer: again next heartbeat
+            },
+          );
+        },
+      );
     }
   }
 
@@ -155,6 +227,25 @@ export class GlobalNames {
     }
     await Promise.all(names.map((n) => this.#release(n)));
   }
+}
+
+/**
+ * Whether the store refused a write: a JetStream API error saying the
+ * revision is not the one expected (the key has another value, or none), or
+ * that the bucket is gone. Anything else (a timeout, the connection down,
+ * JetStream busy electing a leader) is no answer, not a refusal.
+ */
+function refused(error: unknown): boolean {
+  return error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown ||
+      error.code === JetStreamApiCodes.StreamNotFound);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The KV key of a global name: `n_` + its UTF-8 in base64url. */

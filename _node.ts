@@ -87,6 +87,8 @@ export interface NodeConfig {
   leaseMs: number;
   heartbeatMs: number;
   maxFrameBytes: number;
+  /** Replicas of the global names' KV bucket. */
+  replicas: number;
   /** Passed to the NATS client as they are (auth, TLS, reconnects). */
   nats: Record<string, unknown>;
 }
@@ -162,6 +164,8 @@ export class Node implements RemoteKind, WirePeer {
   #subs: Subscription[] = [];
   #timer: TimerHandle | undefined = undefined;
   #closed = false;
+  /** The NATS connection is up (not between a disconnect and a reconnect). */
+  #connected = true;
   #closing: Promise<void> | null = null;
   /** Local pids sent to other nodes, by proc id. */
   readonly #pids = new Map<number, WeakRef<Pid>>();
@@ -217,6 +221,7 @@ export class Node implements RemoteKind, WirePeer {
         this.config.cluster,
         this.config.leaseMs,
         this,
+        this.config.replicas,
       );
       this.#subs.push(
         // Frames to this incarnation; a frame meant for an earlier (or
@@ -239,6 +244,7 @@ export class Node implements RemoteKind, WirePeer {
         }),
       );
       await nc.flush();
+      this.#watchConnection(nc);
       this.#beat();
     } catch (error) {
       connected = null;
@@ -246,6 +252,35 @@ export class Node implements RemoteKind, WirePeer {
       this.#nc = null;
       throw error;
     }
+  }
+
+  /**
+   * When this node's NATS connection breaks (its server gone, restarting),
+   * the frames written to it last may be lost with it, and so may the
+   * replies on their way here; and until the client has reconnected, what
+   * is published is dropped (the NATS client discards its buffer when it
+   * dials again). So the calls and stops pending at that moment fail with
+   * reason "noconnection", as Erlang's do when the connection to a node
+   * breaks (the request may or may not have been served), and while the
+   * connection is down every peer is out of reach (#live): calls fail at
+   * once with "noconnection", sends are dropped, a new monitor or link gets
+   * its DOWN or EXIT "noconnection". Nodes are not taken for down: the
+   * client reconnects on its own, and only the lease says a node is gone.
+   */
+  #watchConnection(nc: NatsConnection): void {
+    (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === "reconnect") this.#connected = true;
+        if (status.type !== "disconnect" || this.#closed) continue;
+        this.#connected = false;
+        for (const [tag, p] of this.#pending) {
+          this.#pending.delete(tag);
+          genServerRemote.current!.fail(p.request, p.standIn, "noconnection");
+        }
+      }
+    })().catch(() => {
+      // The iterator ends when the connection closes.
+    });
   }
 
   /** Whether close() was called (or the connection is gone for good). */
@@ -317,6 +352,7 @@ export class Node implements RemoteKind, WirePeer {
   }
 
   #onHeartbeat(msg: Msg): void {
+    this.#connected = true;
     const frame = this.#decode(msg);
     if (frame === undefined) return;
     const [tag, name, incarnation] = frame;
@@ -503,6 +539,9 @@ export class Node implements RemoteKind, WirePeer {
 
   #onFrame(msg: Msg, incarnation: boolean): void {
     if (this.#closed) return;
+    // What arrives came over a live connection (maybe before the client's
+    // "reconnect" status reaches #watchConnection).
+    this.#connected = true;
     const f = this.#decode(msg);
     if (f === undefined) return;
     if (!incarnation && f[0] !== "whereis") {
@@ -539,6 +578,7 @@ export class Node implements RemoteKind, WirePeer {
       case "call": {
         const standIn = callerArg(f[2]);
         const tag = tagArg(f[3]);
+        this.#heardFrom(standIn);
         const to = this.#target(f[1]) ?? deadProc("noproc");
         gs.serve(
           to,
@@ -552,6 +592,7 @@ export class Node implements RemoteKind, WirePeer {
       case "stop": {
         const from = callerArg(f[2]);
         const tag = tagArg(f[3]);
+        this.#heardFrom(from);
         const to = this.#target(f[1]);
         if (to === undefined) {
           return this.#answer(from, ["down", tag], "noproc", "reason");
@@ -708,6 +749,18 @@ export class Node implements RemoteKind, WirePeer {
       );
     }
     if (this.#live(peer)) this.#send(subject, bytes);
+  }
+
+  /**
+   * A call or stop came from `caller`'s node: it is up, as a heartbeat
+   * would say. (Its request can arrive before its first heartbeat after an
+   * outage; the answer must not be dropped as if to a node that is down.)
+   */
+  #heardFrom(caller: Proc): void {
+    const peer = (caller.data as StandIn).peer;
+    if (peer.up || this.#closed) return;
+    peer.up = true;
+    peer.lastSeen = getClock().now();
   }
 
   /** The live local process with that id (as sent to another node). */
@@ -889,7 +942,7 @@ export class Node implements RemoteKind, WirePeer {
   }
 
   #live(peer: Peer): boolean {
-    return peer.up && !this.#closed;
+    return peer.up && this.#connected && !this.#closed;
   }
 
   #send(subject: string, bytes: Uint8Array): void {

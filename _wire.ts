@@ -100,15 +100,24 @@ export function encodeFrame(
 class Encoder {
   /** The objects being encoded, outermost first (cycle detection). */
   readonly stack: object[] = [];
-  /** Path segments to the value being encoded, for error messages. */
-  readonly path: string[] = [];
+  /**
+   * Path to the value being encoded, for error messages: array indexes,
+   * object keys, and Map/Set positions (pre-formatted, in an object),
+   * formatted only when something fails.
+   */
+  readonly path: (number | string | { readonly f: string })[] = [];
 
   constructor(readonly peer: WirePeer, readonly root: string) {}
 
   fail(what: string): never {
-    throw new TypeError(
-      `Cannot send ${this.root}${this.path.join("")}: ${what}`,
-    );
+    const path = this.path.map((p) =>
+      typeof p === "number"
+        ? `[${p}]`
+        : typeof p === "string"
+        ? /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`
+        : p.f
+    ).join("");
+    throw new TypeError(`Cannot send ${this.root}${path}: ${what}`);
   }
 
   put(x: unknown, depth: number): unknown {
@@ -158,7 +167,7 @@ class Encoder {
     if (Array.isArray(x)) {
       const out: unknown[] = ["a"];
       for (let i = 0; i < x.length; i++) {
-        this.path.push(`[${i}]`);
+        this.path.push(i);
         out.push(this.put(x[i], depth));
         this.path.pop();
       }
@@ -174,10 +183,10 @@ class Encoder {
       const out: unknown[] = ["m"];
       let i = 0;
       for (const [k, v] of x) {
-        this.path.push(`.<map key ${i}>`);
+        this.path.push({ f: `.<map key ${i}>` });
         out.push(this.put(k, depth));
         this.path.pop();
-        this.path.push(`.<map value ${i++}>`);
+        this.path.push({ f: `.<map value ${i++}>` });
         out.push(this.put(v, depth));
         this.path.pop();
       }
@@ -187,7 +196,7 @@ class Encoder {
       const out: unknown[] = ["s"];
       let i = 0;
       for (const v of x) {
-        this.path.push(`.<set element ${i++}>`);
+        this.path.push({ f: `.<set element ${i++}>` });
         out.push(this.put(v, depth));
         this.path.pop();
       }
@@ -219,9 +228,7 @@ class Encoder {
         return this.fail('an own "__proto__" key cannot cross');
       }
       out.push(k);
-      this.path.push(
-        /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`,
-      );
+      this.path.push(k);
       out.push(this.put((x as Record<string, unknown>)[k], depth));
       this.path.pop();
     }
@@ -334,15 +341,22 @@ function get(x: unknown, peer: WirePeer, depth: number): unknown {
           bad("bad_shape", "an object key is not a string");
         }
         // "__proto__" is refused (a receiver's Object.assign or spread of
-        // the result would set its copy's prototype); defineProperty, not
-        // assignment, for the rest ("constructor", "prototype": own data).
+        // the result would set its copy's prototype); the rest are own data
+        // ("constructor", "toString": see below).
         if (k === "__proto__") bad("bad_shape", 'a "__proto__" key');
-        Object.defineProperty(out, k, {
-          value: get(x[i + 1], peer, d),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        const v = get(x[i + 1], peer, d);
+        // A plain assignment makes an own data property unless
+        // Object.prototype has that key (a setter, or a read-only property
+        // once intrinsics are frozen): those few keys are defined instead.
+        // (defineProperty for every key made decoding ~5x slower.)
+        if (k in Object.prototype) {
+          Object.defineProperty(out, k, {
+            value: v,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        } else out[k] = v;
       }
       return out;
     }

@@ -63,6 +63,18 @@
  *   `leaseMs + heartbeatMs`.
  * - A reply that cannot cross fails the call with reason
  *   `["bad_reply", message]`.
+ * - The NATS server lost under a node (restarting, or one of a NATS
+ *   cluster's servers gone: give every node all the URLs): the NATS client
+ *   reconnects on its own, and nodes are not taken for down unless the
+ *   outage outlasts the lease. NATS delivers at most once, and the client
+ *   drops what is published while it redials; so the calls and stops
+ *   pending when this node's connection breaks fail with `"noconnection"`
+ *   (they may or may not have been served, as in Erlang when a connection
+ *   breaks), and while it is down calls fail at once with `"noconnection"`,
+ *   sends are dropped and a new monitor or link gets its DOWN or EXIT
+ *   `"noconnection"`. A frame lost with the *other* node's connection is
+ *   not seen here: a call whose request or reply was lost that way ends with
+ *   its timeout.
  *
  * ## Global names
  * {@linkcode ClusterNode.registerGlobal}, `whereisGlobal` and
@@ -72,6 +84,14 @@
  * holder in the store at a time. The holder's node renews it every
  * heartbeat; it is released when the process dies, when the node closes,
  * and when the node stops renewing for `leaseMs` (killed, paused, cut off).
+ * A renewal that gets no answer (the NATS server restarting, JetStream
+ * electing a leader) keeps the name and is tried again next heartbeat; one
+ * the store refuses drops it, and so does `leaseMs` without a renewal that
+ * succeeded: a NATS outage shorter than the lease keeps the names, a longer
+ * one loses them cleanly (the store lets them expire, their old holders do
+ * not take them back). The store unreachable is a `ClusterError`
+ * `"noconnection"`. With `replicas: 3` on a three-server NATS cluster the
+ * names survive the loss of one server.
  * What this does not promise: a node paused past its lease does not know
  * at once that it lost the name (it finds out at its next renewal, and
  * drops it); meanwhile the store, and so every other node, names the new
@@ -139,6 +159,14 @@ export interface ConnectOptions {
    * @default {1048576}
    */
   maxFrameBytes?: number;
+  /**
+   * How many NATS servers keep the global names (the replicas of the
+   * cluster's KV bucket, fixed by the first node that makes it): 3 on a
+   * three-server NATS cluster keeps them through the loss of one server; 1
+   * keeps them on one server only.
+   * @default {1}
+   */
+  replicas?: number;
   /** Aborting it closes the node (and a pending connect rejects). */
   signal?: AbortSignal;
   /** NATS token authentication. */
@@ -207,6 +235,7 @@ const CONNECT_OPTIONS = [
   "leaseMs",
   "heartbeatMs",
   "maxFrameBytes",
+  "replicas",
   "signal",
   "token",
   "user",
@@ -438,9 +467,11 @@ export class ClusterNode {
    * @returns whether `pid` now holds the name.
    * @throws {TypeError} (rejects) for a malformed name, or a pid that is
    *   not local.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
-   * @throws {Error} (rejects) the NATS client's error if JetStream cannot
-   *   be reached.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer (JetStream
+   *   unreachable, a NATS server restarting; the NATS client's error is its
+   *   `cause`). A store that answers and refuses (the name has a holder)
+   *   resolves false.
    *
    * @example
    * ```ts ignore
@@ -460,7 +491,11 @@ export class ClusterNode {
     }
     this.#checkOpen("registerGlobal");
     if (!isAlive(pid)) return false;
-    return await this.#node.names.register(name, pid);
+    try {
+      return await this.#node.names.register(name, pid);
+    } catch (error) {
+      throw this.#storeError("registerGlobal", error);
+    }
   }
 
   /**
@@ -472,7 +507,8 @@ export class ClusterNode {
    * @param name the global name.
    * @returns its holder's pid, or undefined.
    * @throws {TypeError} (rejects) for a malformed name.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer.
    *
    * @example
    * ```ts ignore
@@ -485,7 +521,11 @@ export class ClusterNode {
   async whereisGlobal(name: string): Promise<Pid | undefined> {
     checkGlobalName("whereisGlobal", name);
     this.#checkOpen("whereisGlobal");
-    return await this.#node.names.whereis(name);
+    try {
+      return await this.#node.names.whereis(name);
+    } catch (error) {
+      throw this.#storeError("whereisGlobal", error);
+    }
   }
 
   /**
@@ -494,7 +534,8 @@ export class ClusterNode {
    *
    * @param name the global name.
    * @throws {TypeError} (rejects) for a malformed name.
-   * @throws {ClusterError} (rejects) code `"closed"` if this node is closed.
+   * @throws {ClusterError} (rejects) code `"closed"` if this node is
+   *   closed, `"noconnection"` if the store did not answer.
    *
    * @example
    * ```ts ignore
@@ -505,13 +546,35 @@ export class ClusterNode {
   async unregisterGlobal(name: string): Promise<void> {
     checkGlobalName("unregisterGlobal", name);
     this.#checkOpen("unregisterGlobal");
-    await this.#node.names.unregister(name);
+    try {
+      await this.#node.names.unregister(name);
+    } catch (error) {
+      throw this.#storeError("unregisterGlobal", error);
+    }
   }
 
   #checkOpen(op: string): void {
     if (this.#node.closed) {
       throw new ClusterError("closed", op, "this node is closed");
     }
+  }
+
+  /** What a failed request to the global names' store becomes. */
+  #storeError(op: string, error: unknown): unknown {
+    if (error instanceof TypeError || error instanceof ClusterError) {
+      return error;
+    }
+    if (this.#node.closed) {
+      return new ClusterError("closed", op, "this node is closed", {
+        cause: error,
+      });
+    }
+    return new ClusterError(
+      "noconnection",
+      op,
+      "the global names' store (JetStream KV) did not answer",
+      { cause: error },
+    );
   }
 
   /**
@@ -608,6 +671,14 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     );
   }
   const maxFrameBytes = positive("maxFrameBytes", opts.maxFrameBytes, 1 << 20);
+  const replicas = opts.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+    throw new RangeError(
+      `Cannot connect: 'replicas' must be an integer from 1 to 5, got ${
+        formatTerm(opts.replicas)
+      }`,
+    );
+  }
   const signal = opts.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
@@ -632,6 +703,7 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
     leaseMs,
     heartbeatMs,
     maxFrameBytes,
+    replicas,
     nats,
   }, signal);
 }

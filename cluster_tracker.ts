@@ -350,8 +350,12 @@ export class ClusterTracker {
   readonly #owned = new Map<string, Owned>();
   /** Opens under way here, by id (one at a time per id). */
   readonly #opening = new Map<string, Promise<Pid>>();
-  /** The watched bucket: id -> its child's address (held ids only). */
-  readonly #cache = new Map<string, Address>();
+  /**
+   * The watched bucket: id -> its child's address (held ids only), and its
+   * pid once `find` has made it (kept: a remote pid's stand-in lives while
+   * it is referenced, and making a new one per `find` cost ~1 µs).
+   */
+  readonly #cache = new Map<string, { address: Address; pid?: Pid }>();
   /** Processes running `start` here, by the lease they run under. */
   readonly #starters = new Map<Proc, HeldLease>();
   /** The scheduler's view of each lease (see ProcLease). */
@@ -641,7 +645,7 @@ export class ClusterTracker {
     if (id === undefined) return;
     const entry = e.operation === "PUT" ? parseEntry(e.value) : undefined;
     if (entry?.pid != null && entry.token !== null) {
-      this.#cache.set(id, entry.pid);
+      this.#cache.set(id, { address: entry.pid });
     } else {
       this.#cache.delete(id);
     }
@@ -664,12 +668,15 @@ export class ClusterTracker {
    */
   find(id: string): Pid | undefined {
     checkId("find", id);
+    // A remote child's pid, as found before (never set for an id this node
+    // owns): one lookup.
+    const cached = this.#cache.get(id);
+    if (cached?.pid !== undefined) return cached.pid;
     const here = this.#owned.get(id);
     if (here !== undefined && !here.proc.dead) return here.pid;
-    const address = this.#cache.get(id);
-    if (address === undefined) return undefined;
-    if (address[0] === this.#node.name) return undefined;
-    return this.#node.pidIn(address);
+    if (cached === undefined) return undefined;
+    if (cached.address[0] === this.#node.name) return undefined;
+    return cached.pid = this.#node.pidIn(cached.address);
   }
 
   // ------------------------------------------------------------ opening --
@@ -982,6 +989,10 @@ export class ClusterTracker {
       return pid;
     }
     this.#owned.set(id, owned);
+    // find() answers from the cache's pid before looking here: no remote
+    // pid of an id this node now owns.
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) cached.pid = undefined;
     watch(proc, owned.watcher);
     if (this.#lease !== lease || !lease.valid(getClock().now())) {
       // Fenced while starting.

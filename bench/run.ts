@@ -1,16 +1,19 @@
 /**
  * `deno task bench`: the same workloads on Steward (Deno, Node, Bun) and on
  * Erlang/OTP, in one run, with ratios against OTP and the goals of the
- * foundation, ETS, supervisor, director and tracker issues. Five sections,
- * five tables: foundation (processes, gen_server), ETS (tables), supervisor
+ * foundation, ETS, supervisor, director and tracker issues. Six sections,
+ * six tables: foundation (processes, gen_server), ETS (tables), supervisor
  * (starting, shutting down and restarting children), director (restart
- * latency, lock-free reads) and tracker (find, findOrOpen; OTP:
- * bench/otp/steward_tracker_bench.erl, gen_tracker's find_or_open).
+ * latency, lock-free reads), tracker (find, findOrOpen; OTP:
+ * bench/otp/steward_tracker_bench.erl, gen_tracker's find_or_open) and
+ * cluster (issue 15: nodes as OS processes on a nats-server the bench
+ * starts; bench/cluster_bench.mjs; no OTP side).
  *
  *   deno task bench                # all sections, median of 5 runs per figure
  *   deno task bench quick          # 1 short run per figure (smoke test)
  *   deno task bench ets            # only the ETS section (also: foundation,
- *                                  # supervisor, director, tracker; several may be given)
+ *                                  # supervisor, director, tracker, cluster;
+ *                                  # several may be given)
  *   deno task bench --million      # also 1,000,000 idle gen_servers on Node
  *   deno task bench --write        # also put the table(s) into BENCHMARKS.md
  *
@@ -32,7 +35,14 @@ const args = Deno.args;
 const quick = args.includes("quick");
 const million = args.includes("--million");
 const write = args.includes("--write");
-const SECTIONS = ["foundation", "ets", "supervisor", "director", "tracker"];
+const SECTIONS = [
+  "foundation",
+  "ets",
+  "supervisor",
+  "director",
+  "tracker",
+  "cluster",
+];
 for (const a of args) {
   if (!["quick", "--million", "--write", ...SECTIONS].includes(a)) {
     console.error(
@@ -1025,6 +1035,442 @@ async function trackerSection(): Promise<void> {
   if (write) await writeSection("tracker", report);
 }
 
+// =============================================================== cluster ==
+
+// Nodes as OS processes on one nats-server started here on a free loopback
+// port (tests/_nats.ts). No OTP side: the references are raw NATS and one
+// node. The library snapshot gets a node_modules link to the project's, so
+// that the cluster entry point finds the NATS client from the temporary
+// directory (Node and Bun resolve it from the importing file).
+
+const clusterLib: Record<string, [string, string[], string]> = {
+  deno: [deno, ["run", "-A"], `${SRC}`],
+  node: ["node", [], `${NPM}`],
+  bun: [bun, [], `${SRC}`],
+};
+
+/** A child OS process whose stdout lines we wait on. */
+class Child {
+  readonly #proc: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  out = "";
+  err = "";
+  readonly done: Promise<Deno.CommandStatus>;
+  #wake: (() => void) | null = null;
+
+  constructor(cmd: string, cmdArgs: string[]) {
+    this.#proc = new Deno.Command(cmd, {
+      args: cmdArgs,
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#writer = this.#proc.stdin.getWriter();
+    const pump = async (
+      stream: ReadableStream<Uint8Array>,
+      into: "out" | "err",
+    ) => {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        this[into] += chunk;
+        this.#wake?.();
+      }
+    };
+    const pumped = Promise.all([
+      pump(this.#proc.stdout, "out"),
+      pump(this.#proc.stderr, "err"),
+    ]);
+    this.done = this.#proc.status.then(async (st) => {
+      await pumped;
+      this.#wake?.();
+      return st;
+    });
+  }
+
+  /** Waits for `text` on stdout (or the exit, or 60 s). */
+  async waitFor(text: string): Promise<void> {
+    let exited = false;
+    this.done.then(() => exited = true);
+    const deadline = Date.now() + 60_000;
+    while (!this.out.includes(text)) {
+      if (exited || Date.now() > deadline) {
+        throw new Error(`bench: no "${text}" from a node:\n${this.err}`);
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 200);
+        this.#wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  async write(line: string): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  async kill(): Promise<void> {
+    try {
+      this.#proc.kill("SIGKILL");
+    } catch {
+      // exited already
+    }
+    await this.#writer.close().catch(() => {});
+    await this.done;
+  }
+
+  /** The last JSON line on stdout. */
+  json(): Rates | undefined {
+    return lastJson(this.out);
+  }
+}
+
+/** One runtime's cluster figures. */
+async function clusterRuntime(
+  url: string,
+  rt: string,
+  round: number,
+): Promise<Rates> {
+  const [cmd, pre, lib] = clusterLib[rt];
+  const script = "bench/cluster_bench.mjs";
+  const q = quick ? ["quick"] : [];
+  const role = (...r: string[]) => [...pre, script, lib, ...q, ...r];
+  const c = `b${round}${rt}`; // a cluster per runtime and round
+  const out: Rates = {};
+
+  // (a) remote call vs raw request/reply
+  console.error(`bench: cluster ${rt} call`);
+  const server = new Child(cmd, role("serve", url, "b", c));
+  try {
+    await server.waitFor("ready");
+    const client = new Child(cmd, role("call", url, "a", c, "b"));
+    const st = await client.done;
+    if (!st.success) throw new Error(`call failed:\n${client.err}`);
+    Object.assign(out, client.json());
+  } finally {
+    await server.kill();
+  }
+
+  // (c) SIGKILL of a node to DOWN noconnection
+  console.error(`bench: cluster ${rt} failover`);
+  const obs = new Child(
+    cmd,
+    role("failover", url, "obs", c, script, JSON.stringify([cmd, ...pre])),
+  );
+  const st = await obs.done;
+  if (!st.success) throw new Error(`failover failed:\n${obs.err}`);
+  Object.assign(out, obs.json());
+
+  // (b) the cluster tracker's find (a remote id, from the cache) against
+  // the local tracker's; findOrOpen of new ids
+  console.error(`bench: cluster ${rt} tracker find`);
+  const owner = new Child(cmd, role("tserve", url, "tb", c, "1000"));
+  try {
+    await owner.waitFor("ready");
+    const finder = new Child(cmd, role("tfind", url, "ta", c, "1000", "tb"));
+    const st = await finder.done;
+    if (!st.success) throw new Error(`tfind failed:\n${finder.err}`);
+    Object.assign(out, finder.json());
+  } finally {
+    await owner.kill();
+  }
+
+  // (c) SIGKILL of a node to its tracked ids reopened elsewhere
+  console.error(`bench: cluster ${rt} tracker failover`);
+  const tfail = new Child(
+    cmd,
+    role("tfail", url, "tobs", c, script, JSON.stringify([cmd, ...pre])),
+  );
+  const tst = await tfail.done;
+  if (!tst.success) throw new Error(`tfail failed:\n${tfail.err}`);
+  Object.assign(out, tfail.json());
+
+  // (d) the partitionable workload: one node, then two, in turns
+  const OPS = quick ? 200_000 : 1_000_000;
+  const IDS = 200;
+  const one: number[] = [], two: number[] = [];
+  const oneCpu: number[] = [], twoCpu: number[] = [];
+  for (let r = 0; r < (quick ? 1 : 3); r++) {
+    console.error(`bench: cluster ${rt} workload, round ${r + 1}`);
+    for (const n of [1, 2]) {
+      const workers = Array.from(
+        { length: n },
+        (_, i) =>
+          new Child(
+            cmd,
+            role(
+              "work",
+              url,
+              `w${r}${n}${i}`,
+              c,
+              String(OPS / n),
+              String(i * IDS / n),
+              String(IDS / n),
+            ),
+          ),
+      );
+      try {
+        await Promise.all(workers.map((w) => w.waitFor("ready")));
+        await Promise.all(workers.map((w) => w.write("go")));
+        const stats = await Promise.all(workers.map((w) => w.done));
+        if (!stats.every((s) => s.success)) {
+          throw new Error(`workload failed:\n${workers.map((w) => w.err)}`);
+        }
+        const spans = workers.map((w) => w.json() as Record<string, number>);
+        const ms = Math.max(...spans.map((s) => s.end)) -
+          Math.min(...spans.map((s) => s.start));
+        (n === 1 ? one : two).push(OPS / (ms / 1000));
+        // the cores these processes had: their CPU time over the span
+        (n === 1 ? oneCpu : twoCpu).push(
+          spans.reduce((a, s) => a + s.cpu_ms, 0) / ms,
+        );
+      } finally {
+        await Promise.all(workers.map((w) => w.kill()));
+      }
+    }
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  out.cluster_work_one_per_s = med(one);
+  out.cluster_work_two_per_s = med(two);
+  out.cluster_work_speedup = med(two.map((t, i) => t / one[i]));
+  out.cluster_work_one_cores = med(oneCpu);
+  out.cluster_work_two_cores = med(twoCpu);
+  return out;
+}
+
+interface ClusterRow {
+  key: string;
+  label: string;
+  unit: string;
+  goal: string;
+  meets: (s: number, all: Rates) => boolean;
+}
+
+const CLUSTER_ROWS: ClusterRow[] = [
+  {
+    key: "cluster_call_us",
+    label: "remote GenServer.call round trip, one at a time",
+    unit: "µs",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "cluster_raw_us",
+    label: "... raw NATS request/reply, same payload, same server",
+    unit: "µs",
+    goal: "reference",
+    meets: always,
+  },
+  {
+    key: "cluster_call_ratio",
+    label: "... remote call / raw request (median of adjacent blocks)",
+    unit: "x",
+    goal: "<= 1.2x",
+    meets: (s) => s <= 1.2,
+  },
+  {
+    key: "cluster_call_par_per_s",
+    label: "remote GenServer.call, 64 in flight",
+    unit: "calls/s",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "cluster_raw_par_per_s",
+    label: "... raw NATS request/reply, 64 in flight",
+    unit: "requests/s",
+    goal: "reference",
+    meets: always,
+  },
+  {
+    key: "cluster_failover_median_ms",
+    label: "SIGKILL of a node to DOWN noconnection here, median",
+    unit: "ms",
+    goal: "<= lease + heartbeat",
+    meets: (s, all) =>
+      s <= (all.cluster_lease_ms as number) +
+          (all.cluster_heartbeat_ms as number),
+  },
+  {
+    key: "cluster_failover_p99_ms",
+    label: "... p99",
+    unit: "ms",
+    goal: "<= lease + heartbeat",
+    meets: (s, all) =>
+      s <= (all.cluster_lease_ms as number) +
+          (all.cluster_heartbeat_ms as number),
+  },
+  {
+    key: "cluster_find_remote_ns",
+    label: "ClusterTracker find of a remote id (from the node's cache)",
+    unit: "ns/op",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "local_find_ns",
+    label: "... local tracker (tracker.ts) find",
+    unit: "ns/op",
+    goal: "reference",
+    meets: always,
+  },
+  {
+    key: "cluster_find_ratio",
+    label: "... remote find / local find",
+    unit: "x",
+    goal: "<= 2x",
+    meets: (s) => s <= 2,
+  },
+  {
+    key: "cluster_find_own_ns",
+    label: "ClusterTracker find of an id this node owns",
+    unit: "ns/op",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "cluster_open_ms",
+    label:
+      "ClusterTracker findOrOpen of a new id, here (2 KV round trips: get, create)",
+    unit: "ms",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "cluster_tracker_failover_median_ms",
+    label: "SIGKILL of a node to its ids reopened on another, median",
+    unit: "ms",
+    goal: "report (lease + renew)",
+    meets: always,
+  },
+  {
+    key: "cluster_tracker_failover_p99_ms",
+    label: "... p99",
+    unit: "ms",
+    goal: "report (lease + renew)",
+    meets: always,
+  },
+  {
+    key: "cluster_work_one_per_s",
+    label: "partitionable workload, one node (all 200 ids)",
+    unit: "calls/s",
+    goal: "reference",
+    meets: always,
+  },
+  {
+    key: "cluster_work_two_per_s",
+    label: "... two nodes (100 ids each), together",
+    unit: "calls/s",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "cluster_work_speedup",
+    label: "... two nodes / one node",
+    unit: "x",
+    goal: ">= 1.7x",
+    meets: (s) => s >= 1.7,
+  },
+  {
+    key: "cluster_work_one_cores",
+    label: "... cores the one node got (its CPU time / the span)",
+    unit: "cores",
+    goal: "report",
+    meets: always,
+  },
+  {
+    key: "cluster_work_two_cores",
+    label: "... cores the two nodes got together",
+    unit: "cores",
+    goal: "report",
+    meets: always,
+  },
+];
+
+async function clusterSection(): Promise<void> {
+  const t0 = performance.now();
+  // The snapshot's library must find the NATS client (see above).
+  await Deno.symlink(`${ROOT}node_modules`, `${snapshot}/node_modules`)
+    .catch(() => {});
+  const { NatsServer } = await import("../tests/_nats.ts");
+  const server = await NatsServer.start();
+  const results: Record<string, Rates> = { deno: {}, node: {}, bun: {} };
+  try {
+    let round = 0;
+    for (const rt of ["deno", "node", "bun"]) {
+      try {
+        results[rt] = await clusterRuntime(server.url, rt, round++);
+      } catch (error) {
+        console.error(`bench: cluster on ${rt} failed: ${error}`);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  const lines = [
+    `| work | unit | Steward on Deno | Steward on Node | Steward on Bun | goal | met on |`,
+    `|---|---|---|---|---|---|---|`,
+  ];
+  for (const row of CLUSTER_ROWS) {
+    const cells = ["deno", "node", "bun"].map((rt) =>
+      fmtSmall(results[rt][row.key])
+    );
+    const met = ["deno", "node", "bun"].filter((rt) => {
+      const s = results[rt][row.key];
+      return typeof s === "number" && row.meets(s, results[rt]);
+    });
+    const metCell = row.goal.startsWith("report") || row.goal === "reference"
+      ? "—"
+      : met.length
+      ? met.join(", ")
+      : "none";
+    lines.push(
+      `| ${row.label} | ${row.unit} | ${
+        cells.join(" | ")
+      } | ${row.goal} | ${metCell} |`,
+    );
+  }
+  const lease = results.deno.cluster_lease_ms ?? results.node.cluster_lease_ms;
+  const hb = results.deno.cluster_heartbeat_ms ??
+    results.node.cluster_heartbeat_ms;
+  const report = [
+    ...await header(
+      "cluster",
+      quick ? "quick (1 round)" : "medians of interleaved rounds",
+    ),
+    "Nodes are separate OS processes of the same runtime on one nats-server",
+    "(loopback, started by the bench); no OTP side. Call: a registered",
+    "echo gen_server on node b called from node a with a ~150-byte record,",
+    "against a raw NATS request/reply of the same JSON payload to a",
+    "responder in node b's process (its own NATS connection), in blocks of",
+    "100 taken in turns; one at a time (latency) and 64 in flight",
+    `(throughput). Failover: lease ${lease} ms, heartbeat ${hb} ms; a node`,
+    "is started, its echo monitored, then SIGKILLed; the time to the DOWN",
+    "with reason noconnection (25 kills). Tracker: a ClusterTracker with",
+    "1,000 ids owned by another node, found from this node's cache (a",
+    "watch of the KV bucket), against tracker.ts's find of 1,000 local ids",
+    "(ids in a scattered order; median of runs of 1,000,000 finds); opens",
+    "one at a time (the pid's write to the store follows the answer).",
+    "Tracker failover: a node opens 5 ids and is SIGKILLed; another calls",
+    "findOrOpen on them until each is reopened there (10 kills, 50 ids).",
+    "Workload: 1,000,000 calls to 200",
+    "gen_servers (16 callers; each call an updateCounter twice and a lookup",
+    "in a public ETS table), on one node, or split by id over two nodes",
+    "working at once (from the first start to the last end).",
+    "",
+    ...lines,
+  ].join("\n");
+  console.log(report);
+  console.error(
+    `bench: cluster section took ${
+      ((performance.now() - t0) / 60000).toFixed(1)
+    } min`,
+  );
+  if (write) await writeSection("cluster", report);
+}
+
 // ================================================================== main ==
 
 try {
@@ -1040,6 +1486,7 @@ try {
   await part("supervisor", supervisorSection);
   await part("director", directorSection);
   await part("tracker", trackerSection);
+  await part("cluster", clusterSection);
 } finally {
   await Deno.remove(snapshot, { recursive: true });
 }

@@ -75,6 +75,13 @@ import {
 /** Where the transpiled test files go, relative to the root. */
 const NODE_TESTS_DIR = "dist/node-tests";
 
+/**
+ * The built cluster entry point, preloaded into every Node and Bun test
+ * process (Deno preloads scripts/_cluster_loaded.ts): the suite runs with
+ * the cluster module loaded and not connected.
+ */
+const CLUSTER_LOADED_NPM = new URL(`${NPM_DIR}/cluster.js`, ROOT_URL).pathname;
+
 /** Per-test timeout for Node and Bun (Deno has no such flag). */
 const TEST_TIMEOUT_MS = 120_000;
 
@@ -365,6 +372,8 @@ async function main(): Promise<number> {
     "--sanitize-resources",
     "--preload",
     "scripts/_quiet_reports.ts",
+    "--preload",
+    "scripts/_cluster_loaded.ts",
     ...denoTests,
     ...exportFiles(),
   ]);
@@ -419,6 +428,7 @@ async function main(): Promise<number> {
     const label = `node ${version.output.trim()}`;
     header(`${label}: node --test on ${NPM_DIR}`);
     const node = await run("node", [
+      `--import=${CLUSTER_LOADED_NPM}`,
       "--test",
       "--test-reporter=tap",
       `--test-timeout=${TEST_TIMEOUT_MS}`,
@@ -433,6 +443,8 @@ async function main(): Promise<number> {
     header(`${bunLabel}: bun test on ${NPM_DIR}`);
     const bunRun = await run(bun, [
       "test",
+      "--preload",
+      CLUSTER_LOADED_NPM,
       "--timeout",
       String(TEST_TIMEOUT_MS),
       ...on("bun").map((f) => `./${f}`),

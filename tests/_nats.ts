@@ -116,29 +116,37 @@ export class NatsServer {
     } = {},
   ): Promise<NatsServer> {
     const bin = natsServerPath();
-    const port = options.port ?? await freePort();
-    const monitorPort = await freePort();
-    const dir = options.dir ?? mkdtempSync(join(tmpdir(), "steward-nats-"));
-    const child = spawn(bin, [
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-m",
-      String(monitorPort),
-      "-js",
-      "-sd",
-      dir,
-      ...(options.extra ?? []),
-    ], { stdio: ["ignore", "pipe", "pipe"] });
-    const server = new NatsServer(child, dir, port, monitorPort);
-    try {
-      await server.#ready(options.jetstream ?? true);
-    } catch (error) {
-      await server.stop();
-      throw error;
+    // A port found free can be taken before the server binds it (other
+    // programs on the machine): then a fresh one, a few times.
+    for (let attempt = 1;; attempt++) {
+      const port = options.port ?? await freePort();
+      const monitorPort = await freePort();
+      const dir = options.dir ?? mkdtempSync(join(tmpdir(), "steward-nats-"));
+      const child = spawn(bin, [
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-m",
+        String(monitorPort),
+        "-js",
+        "-sd",
+        dir,
+        ...(options.extra ?? []),
+      ], { stdio: ["ignore", "pipe", "pipe"] });
+      const server = new NatsServer(child, dir, port, monitorPort);
+      try {
+        await server.#ready(options.jetstream ?? true);
+        return server;
+      } catch (error) {
+        // A store given to start on (a restart) is kept.
+        await server.stop({ keepStore: options.dir !== undefined });
+        if (attempt < 3 && server.log.includes("address already in use")) {
+          continue;
+        }
+        throw error;
+      }
     }
-    return server;
   }
 
   async #ready(jetstream: boolean): Promise<void> {
