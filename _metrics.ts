@@ -49,6 +49,10 @@ export interface MetricsRestarts {
 
 /** One table. */
 export interface MetricsTable {
+  /** A number unique to the table (names need not be unique). */
+  readonly id: number;
+  /** `String(owner)`. */
+  readonly owner: string;
   readonly name: string;
   readonly type: string;
   readonly size: number;
@@ -161,8 +165,10 @@ class Exposition {
  * - `steward_mailbox_messages` gauge: messages waiting in all mailboxes;
  * - `steward_mailbox_top_messages{pid,name,kind}` gauge: the TOP_MAILBOXES
  *   longest mailboxes (longest first, then by pid);
- * - `steward_table_size{table,type}` and `steward_table_memory_bytes{table}`
- *   gauges;
+ * - `steward_table_size{table,id,owner,type}` and
+ *   `steward_table_memory_bytes{table,id,owner}` gauges: `id` tells apart
+ *   tables of one name (unnamed tables share theirs, and names longer than
+ *   MAX_LABEL are cut), so no series repeats;
  * - `steward_observer_events_dropped_total` counter.
  */
 export function formatMetrics(input: MetricsInput): string {
@@ -217,12 +223,13 @@ export function formatMetrics(input: MetricsInput): string {
     "gauge",
     `Messages waiting in the ${TOP_MAILBOXES} longest mailboxes.`,
   );
-  const top = [...input.processes]
-    .sort((a, b) =>
+  const top = firstN(
+    input.processes,
+    (a, b) =>
       b.messageQueueLength - a.messageQueueLength ||
-      comparePids(a.pid, b.pid)
-    )
-    .slice(0, TOP_MAILBOXES);
+      comparePids(a.pid, b.pid),
+    TOP_MAILBOXES,
+  );
   for (const p of top) {
     out.sample("steward_mailbox_top_messages", [
       ["pid", p.pid],
@@ -235,7 +242,10 @@ export function formatMetrics(input: MetricsInput): string {
   for (const t of input.tables) {
     out.sample(
       "steward_table_size",
-      [["table", t.name], ["type", t.type]],
+      [["table", t.name], ["id", String(t.id)], ["owner", t.owner], [
+        "type",
+        t.type,
+      ]],
       t.size,
     );
   }
@@ -245,7 +255,11 @@ export function formatMetrics(input: MetricsInput): string {
     "Estimated memory of each table, in bytes.",
   );
   for (const t of input.tables) {
-    out.sample("steward_table_memory_bytes", [["table", t.name]], t.memory);
+    out.sample("steward_table_memory_bytes", [
+      ["table", t.name],
+      ["id", String(t.id)],
+      ["owner", t.owner],
+    ], t.memory);
   }
 
   out.family(
@@ -254,6 +268,29 @@ export function formatMetrics(input: MetricsInput): string {
     "System events the observer lost because its buffer was full (counts above are low by as many).",
   ).sample("steward_observer_events_dropped_total", [], input.eventsDropped);
   return out.toString();
+}
+
+/**
+ * The first `n` of `items` in the order of `compare`, sorted: what
+ * `[...items].sort(compare).slice(0, n)` gives, in O(items · log n) time
+ * and O(n) space (it keeps at most 2n candidates, cut back to n when full).
+ */
+export function firstN<T>(
+  items: Iterable<T>,
+  compare: (a: T, b: T) => number,
+  n: number,
+): T[] {
+  if (n <= 0) return [];
+  let kept: T[] = [];
+  for (const item of items) {
+    // kept[0..n) is sorted once n are kept: an item not before kept[n - 1]
+    // cannot be among the first n (a stable sort puts equals in order).
+    if (kept.length >= n && compare(item, kept[n - 1]) >= 0) continue;
+    kept.push(item);
+    if (kept.length === n) kept.sort(compare);
+    else if (kept.length >= 2 * n) kept = kept.sort(compare).slice(0, n);
+  }
+  return kept.sort(compare).slice(0, n);
 }
 
 /** Orders `<0.N.0>` strings by N (others after, as strings). */

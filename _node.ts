@@ -4,7 +4,11 @@
 //
 // Subjects (all under `steward.<cluster>.`, so two clusters on one NATS
 // server never see each other's traffic):
-//   n.<node>   frames to one node (its only subscription besides hb)
+//   n.<node>.<incarnation>   frames to one incarnation of a node (a frame
+//              meant for a node's earlier incarnation is never delivered to
+//              a restarted one, which reuses its process ids)
+//   n.<node>   whereis requests (the asker knows no incarnation); any other
+//              frame there is dropped
 //   hb         heartbeats: ["hb", node, incarnation], ["bye", node, inc]
 //
 // Frames to a node (wire values, _wire.ts), by their first element:
@@ -17,7 +21,7 @@
 //   ["stopped", tag]  or  ["down", tag, reason]
 //   ["exit", id, fromPid, reason]           exit(pid, reason)
 //   ["whereis", name]                       (NATS request) -> ["pid", pid]
-// One subject per node, so NATS keeps the order of the frames one node sends
+// One subject per node incarnation, so NATS keeps the order of the frames one node sends
 // another: per-sender order, as in Erlang.
 //
 // A remote pid is a stand-in record created dead (_runtime.ts remoteProc):
@@ -95,6 +99,11 @@ interface Peer {
   readonly incarnation: string;
   /** Heard of within the lease. */
   up: boolean;
+  /**
+   * A heartbeat came from it: only such peers are listed by `nodes()` (a
+   * frame can name any node; only a live node heartbeats).
+   */
+  heard: boolean;
   /** When last heard of (clock ms). */
   lastSeen: number;
   /** Stand-ins for its pids, by id. */
@@ -215,9 +224,17 @@ export class Node implements RemoteKind, WirePeer {
         this.config.replicas,
       );
       this.#subs.push(
+        // Frames to this incarnation; a frame meant for an earlier (or
+        // later) incarnation of this name never reaches it.
+        nc.subscribe(this.#prefix + "n." + this.name + "." + this.incarnation, {
+          callback: (err, msg) => {
+            if (err === null) this.#onFrame(msg, true);
+          },
+        }),
+        // Requests to the name (whereis: the asker knows no incarnation).
         nc.subscribe(this.#prefix + "n." + this.name, {
           callback: (err, msg) => {
-            if (err === null) this.#onFrame(msg);
+            if (err === null) this.#onFrame(msg, false);
           },
         }),
         nc.subscribe(this.#prefix + "hb", {
@@ -350,10 +367,11 @@ export class Node implements RemoteKind, WirePeer {
     }
     // Ours (NATS echoes), or a node under our name: not a peer.
     if (name === this.name) return;
-    const peer = this.#peer(name, incarnation);
+    const peer = this.#peer(name, incarnation, tag === "hb");
     if (tag === "bye") return this.#down(peer, "noconnection");
     peer.lastSeen = getClock().now();
     peer.up = true;
+    peer.heard = true;
     // Another incarnation of that name is gone (restarted node).
     for (const other of this.#peers.values()) {
       if (other.name === name && other !== peer && other.up) {
@@ -362,15 +380,20 @@ export class Node implements RemoteKind, WirePeer {
     }
   }
 
-  /** The peer for that incarnation; a new one is taken to be up. */
-  #peer(name: string, incarnation: string): Peer {
+  /**
+   * The peer for that incarnation; a new one is taken to be up (for
+   * messaging: it goes down `leaseMs` later unless it heartbeats), but only
+   * a heartbeat makes it listed by `nodes()` (`heard`).
+   */
+  #peer(name: string, incarnation: string, up: boolean): Peer {
     const key = name + "\0" + incarnation;
     let peer = this.#peers.get(key);
     if (peer === undefined) {
       peer = {
         name,
         incarnation,
-        up: !this.#closed,
+        up: up && !this.#closed,
+        heard: false,
         lastSeen: getClock().now(),
         pids: new Map(),
         refs: new Map(),
@@ -469,7 +492,9 @@ export class Node implements RemoteKind, WirePeer {
   /** Names of the other nodes heard of within the lease. */
   nodes(): string[] {
     const names = new Set<string>();
-    for (const p of this.#peers.values()) if (p.up) names.add(p.name);
+    for (const p of this.#peers.values()) {
+      if (p.up && p.heard) names.add(p.name);
+    }
     return [...names].sort();
   }
 
@@ -512,13 +537,19 @@ export class Node implements RemoteKind, WirePeer {
     });
   }
 
-  #onFrame(msg: Msg): void {
+  #onFrame(msg: Msg, incarnation: boolean): void {
     if (this.#closed) return;
     // What arrives came over a live connection (maybe before the client's
     // "reconnect" status reaches #watchConnection).
     this.#connected = true;
     const f = this.#decode(msg);
     if (f === undefined) return;
+    if (!incarnation && f[0] !== "whereis") {
+      return this.#badFrame(
+        msg,
+        new WireDecodeError("bad_frame", "a frame without its incarnation"),
+      );
+    }
     try {
       this.#handle(f, msg);
     } catch (error) {
@@ -704,7 +735,7 @@ export class Node implements RemoteKind, WirePeer {
    */
   #answer(caller: Proc, head: unknown[], payload: unknown, root: string) {
     const peer = (caller.data as StandIn).peer;
-    const subject = this.#prefix + "n." + peer.name;
+    const subject = this.#frameSubject(peer);
     let bytes: Uint8Array;
     try {
       bytes = encodeFrame(head, payload, root, this);
@@ -781,7 +812,7 @@ export class Node implements RemoteKind, WirePeer {
 
   dispatch(proc: Proc, message: unknown): void {
     const { peer, id } = proc.data as StandIn;
-    const subject = this.#prefix + "n." + peer.name;
+    const subject = this.#frameSubject(peer);
     const out = genServerRemote.current?.outgoing(message);
     if (out === undefined) {
       // A TypeError (what cannot cross) reaches the sender.
@@ -832,7 +863,7 @@ export class Node implements RemoteKind, WirePeer {
         this,
       );
     }
-    if (this.#live(peer)) this.#send(this.#prefix + "n." + peer.name, bytes);
+    if (this.#live(peer)) this.#send(this.#frameSubject(peer), bytes);
   }
 
   watched(standIn: Proc): void {
@@ -874,7 +905,24 @@ export class Node implements RemoteKind, WirePeer {
         this,
       );
     }
-    this.#send(this.#prefix + "n." + peer.name, bytes);
+    this.#send(this.#frameSubject(peer), bytes);
+  }
+
+  /**
+   * The subject of frames to `peer`: its name and incarnation, so a frame
+   * in flight when a node restarts never reaches the new incarnation (which
+   * reuses the old one's process ids). An incarnation that is not a plain
+   * token, or a name that is not a node name (made up by a hostile frame),
+   * gets a subject nobody listens on.
+   */
+  #frameSubject(peer: Peer): string {
+    if (
+      !/^[A-Za-z0-9_@-]{1,64}$/.test(peer.name) ||
+      !/^[A-Za-z0-9_-]{1,64}$/.test(peer.incarnation)
+    ) {
+      return this.#prefix + "n._._";
+    }
+    return this.#prefix + "n." + peer.name + "." + peer.incarnation;
   }
 
   /** The peer a frame names as its sender. */
@@ -885,7 +933,7 @@ export class Node implements RemoteKind, WirePeer {
     ) {
       throw new WireDecodeError("bad_frame", "a malformed sender");
     }
-    return this.#peer(node, incarnation);
+    return this.#peer(node, incarnation, true);
   }
 
   describe(proc: Proc): string {
@@ -926,7 +974,7 @@ export class Node implements RemoteKind, WirePeer {
         : undefined;
       return pid ?? deadProc("noproc").pid;
     }
-    const peer = this.#peer(node, incarnation);
+    const peer = this.#peer(node, incarnation, true);
     let pid = peer.pids.get(id)?.deref();
     if (pid === undefined) {
       pid = remoteProc(this, { peer, id, watched: false } satisfies StandIn)
@@ -952,7 +1000,7 @@ export class Node implements RemoteKind, WirePeer {
         : undefined;
       return ref ?? newRef();
     }
-    const peer = this.#peer(node, incarnation);
+    const peer = this.#peer(node, incarnation, true);
     let ref = peer.refs.get(id)?.deref();
     if (ref === undefined) {
       ref = newRef();

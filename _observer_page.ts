@@ -206,7 +206,8 @@ const SCRIPT = String.raw`
   // ---- token -----------------------------------------------------------------
   try { st.token = sessionStorage.getItem("steward-token") || ""; } catch (_) {}
   if (location.hash.startsWith("#token=")) {
-    st.token = decodeURIComponent(location.hash.slice(7));
+    // A malformed escape (say "#token=%") must not stop the page's script.
+    try { st.token = decodeURIComponent(location.hash.slice(7)); } catch (_) { st.token = location.hash.slice(7); }
     history.replaceState(null, "", location.pathname + location.search);
   }
   function saveToken(t) {
@@ -264,7 +265,9 @@ const SCRIPT = String.raw`
     if (typeof t.name === "string") row.append(el("span", "name", t.name));
     row.append(pidLink(t.pid), el("span", "kind", t.kind + (t.strategy ? " \u00B7 " + t.strategy : "")));
     if (t.label) row.append(el("span", "label", t.label));
-    row.append(el("span", "badge" + (t.restarts > 0 ? " hot" : ""), "restarts " + t.restarts));
+    // The tree's count is the restarts within its intensity window (a
+    // director's: all its children's); the children's badges are totals.
+    row.append(el("span", "badge" + (t.restarts > 0 ? " hot" : ""), (t.kind === "director" ? "restarts " : "restarts in window ") + t.restarts));
     li.append(row);
     if (open) {
       const ul = el("ul", "children");
@@ -317,7 +320,7 @@ const SCRIPT = String.raw`
     if (k === "pid") { x = Number(a.pid.split(".")[1]); y = Number(b.pid.split(".")[1]); }
     if (x === undefined || x === null) x = "";
     if (y === undefined || y === null) y = "";
-    const r = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    const r = typeof x === "number" && typeof y === "number" ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
     return r * st.sortDir || Number(a.pid.split(".")[1]) - Number(b.pid.split(".")[1]);
   }
   function renderProcesses(s) {
@@ -336,9 +339,11 @@ const SCRIPT = String.raw`
       return tr;
     });
     $("procs").tBodies[0].replaceChildren(...rows);
-    $("process-count").textContent = s.processes.length > MAX_ROWS
-      ? "(" + s.processes.length + ", the first " + MAX_ROWS + " shown)"
-      : "(" + s.processes.length + ")";
+    const total = s.totals.processes;
+    const shown = Math.min(MAX_ROWS, s.processes.length);
+    $("process-count").textContent = total > shown
+      ? "(" + total + ", the first " + shown + " shown)"
+      : "(" + total + ")";
     for (const th of $("procs").tHead.rows[0].cells) {
       th.classList.toggle("sorted-asc", th.dataset.key === st.sortKey && st.sortDir > 0);
       th.classList.toggle("sorted-desc", th.dataset.key === st.sortKey && st.sortDir < 0);
@@ -350,6 +355,7 @@ const SCRIPT = String.raw`
       if (st.sortKey === th.dataset.key) st.sortDir = -st.sortDir;
       else { st.sortKey = th.dataset.key; st.sortDir = th.classList.contains("num") ? -1 : 1; }
       render();
+      connect(); // the server sends the first processes in this order
     });
   }
 
@@ -474,7 +480,7 @@ const SCRIPT = String.raw`
   function renderSummary(s) {
     const dl = el("dl");
     const add = (k, v) => dl.append(el("dt", "", k), el("dd", "", v));
-    add("processes", s.processes.length);
+    add("processes", s.totals.processes);
     add("trees", s.trees.length);
     add("tables", s.tables.length);
     add("restarts", s.totals.restarts);
@@ -503,7 +509,13 @@ const SCRIPT = String.raw`
     render();
     if (st.selected) refreshDetail();
   }
-  const source = new EventSource("/events");
+  let source = null;
+  function connect() {
+    if (source) source.close();
+    source = new EventSource("/events?sort=" + encodeURIComponent(st.sortKey) + "&dir=" + st.sortDir);
+    listen(source);
+  }
+  function listen(source) {
   source.addEventListener("open", () => {
     $("status").textContent = "live";
     $("status").className = "status live";
@@ -521,5 +533,7 @@ const SCRIPT = String.raw`
   });
   source.addEventListener("snapshot", (m) => onSnapshot(JSON.parse(m.data)));
   source.addEventListener("system", (m) => addEvent(JSON.parse(m.data)));
+  }
+  connect();
 })();
 `;

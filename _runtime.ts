@@ -114,8 +114,12 @@ export interface DownWatcher {
 
 /** A wait (call, start, stop) that must end if the waiting process dies. */
 export interface Wait {
-  /** Called once, synchronously, while the waiting process dies. */
-  abort(reason: unknown): void;
+  /**
+   * Called once, synchronously, while the waiting process dies. `silent`:
+   * it died past its lease's deadline (see {@linkcode ProcLease}): end the
+   * wait without settling what its code awaits, so none of it runs.
+   */
+  abort(reason: unknown, silent?: boolean): void;
 }
 
 /** A resource owned by a process, released when it dies (tables use it). */
@@ -240,12 +244,62 @@ export class Proc {
   nextLive: Proc | null = null;
   /** Its label and tree hook, when it has either (few processes do). */
   meta: ProcMeta | null = null;
+  /**
+   * The lease it runs under (a cluster tracker's child and what it spawns),
+   * or null: past the lease's deadline none of its code runs (see
+   * {@linkcode leaseLapsed}).
+   */
+  lease: ProcLease | null = null;
 
   constructor(data: unknown) {
     this.id = nextId++;
     this.data = data;
     this.pid = makePid(this);
   }
+}
+
+/**
+ * A lease a process runs under (cluster_tracker.ts). Once `deadline()` (ms
+ * on `getClock()`) has passed, the scheduler runs none of the process's
+ * code: before a turn, a receive's resumption or a timer's action it calls
+ * `lapsed()` (which fences: kills every process of the lease) and kills the
+ * process itself if it still lives.
+ */
+export interface ProcLease {
+  /** The fence deadline, on `getClock().now()`; -Infinity once fenced. */
+  deadline(): number;
+  /** Called (synchronously) when a process is found past the deadline. */
+  lapsed(): void;
+}
+
+/**
+ * Whether `proc` runs under a lease whose deadline has passed; if so, the
+ * lease is fenced and `proc` killed (reason `"killed"`) before this returns,
+ * so the caller runs none of its code. Callers check `proc.lease !== null`
+ * first: the normal path pays one field check.
+ */
+export function leaseLapsed(proc: Proc): boolean {
+  const lease = proc.lease;
+  if (lease === null || !pastLease(lease)) return false;
+  try {
+    lease.lapsed();
+  } catch (error) {
+    reportInternalError("a lease's fence threw", error);
+  }
+  if (!proc.dead) kill(proc, "killed");
+  return true;
+}
+
+/** Whether `lease`'s deadline has passed (a throwing lease has lapsed). */
+function pastLease(lease: ProcLease): boolean {
+  let deadline: number;
+  try {
+    deadline = lease.deadline();
+  } catch (error) {
+    reportInternalError("a lease's deadline threw", error);
+    return true;
+  }
+  return !(getClock().now() < deadline);
 }
 
 /**
@@ -362,6 +416,23 @@ function addLive(proc: Proc): void {
   if (last === null) firstLive = proc;
   else last.nextLive = proc;
   lastLive = proc;
+}
+
+/**
+ * The live process numbered `id` (its pid is `<0.id.0>`), or undefined:
+ * the processes liveProcs lists, found without building their array.
+ */
+export function liveProcById(id: number): Proc | undefined {
+  for (let p = firstLive; p !== null; p = p.nextLive) {
+    if (p.id === id) return p;
+  }
+  for (let i = runHead; i < runLen; i++) {
+    const p = runQueue[i];
+    if (p.id === id && p.starting && !p.dead) return p;
+  }
+  const current = currentProc();
+  if (current.id === id && !current.dead && !current.starting) return current;
+  return undefined;
 }
 
 /** The live processes, oldest first (a fresh array). */
@@ -952,6 +1023,8 @@ export class Receiver extends Timed {
 
   expire(): void {
     if (!this.pending) return;
+    // Past its lease: killed (the receive is dropped with the process).
+    if (this.proc.lease !== null && leaseLapsed(this.proc)) return;
     endReceive(this);
     this.reject(
       new TimeoutError(
@@ -1144,7 +1217,7 @@ function drain(): void {
       // would grow the array forever.
       if (runHead === runLen) runHead = runLen = 0;
       proc.scheduled = false;
-      if (proc.dead) continue;
+      if (proc.dead || (proc.lease !== null && leaseLapsed(proc))) continue;
       if (proc.waiter !== null) {
         // Pending receives: the code after each await resumes in the context
         // it captured, so only the predicates run here, with the synchronous
@@ -1228,7 +1301,9 @@ function turn(proc: Proc): void {
 
 /** Deno: proc's turn, started from its armed reaction; then the drain goes on. */
 function handoff(proc: Proc): void {
-  if (!proc.dead) callAs(proc, turn as never, undefined, proc);
+  if (!proc.dead && !(proc.lease !== null && leaseLapsed(proc))) {
+    callAs(proc, turn as never, undefined, proc);
+  }
   drain();
 }
 
@@ -1393,7 +1468,9 @@ export function spawnProc(
   proc.role = role;
   // The spawner: given by callers that know it (the process linked to is),
   // else looked up.
-  proc.parent = parent !== null ? parent : currentProc();
+  const spawner = proc.parent = parent !== null ? parent : currentProc();
+  // What a leased process spawns runs under its lease.
+  if (spawner !== null && spawner.lease !== null) proc.lease = spawner.lease;
   if (link !== null && !link.dead) {
     proc.links = link;
     link.links = addTo(link.links, proc);
@@ -1568,13 +1645,18 @@ export function kill(proc: Proc, reason: unknown): void {
 
 /** Rejects `proc`'s pending receive and aborts its waits, so its code unwinds. */
 function endWaits(proc: Proc, reason: unknown): void {
-  if (proc.waiter !== null) dropWaiters(proc, new ExitError(reason));
+  // Past its lease (a fenced cluster child): nothing it awaits settles, so
+  // none of its code runs (no catch or finally) past the deadline.
+  const silent = proc.lease !== null && pastLease(proc.lease);
+  if (proc.waiter !== null) {
+    dropWaiters(proc, silent ? undefined : new ExitError(reason));
+  }
   const waits = proc.waits;
   proc.waits = null;
   for (const w of listOf(waits)) {
     // Waits must not throw; if one does, the death goes on.
     try {
-      w.abort(reason);
+      w.abort(reason, silent);
     } catch (error) {
       reportInternalError(`a wait of ${proc.pid} threw on its death`, error);
     }

@@ -24,6 +24,38 @@ import { getClock } from "./clock.ts";
 
 type ChildType = "worker" | "supervisor";
 
+/** The plain views of the states observed here, for their formatStatus. */
+const views = new WeakMap<object, () => Record<string, unknown>>();
+
+/** A tree child as plain data (what getStatus shows of each child). */
+function childView(c: TreeChild): Record<string, unknown> {
+  return {
+    id: c.id,
+    pid: c.pid,
+    state: c.state,
+    type: c.type,
+    restarts: c.restarts,
+    ...(c.restartAt !== undefined && { restartAt: c.restartAt }),
+  };
+}
+
+/**
+ * The `formatStatus` of the supervisor-like behaviours: what
+ * `sys.getStatus` (and a termination report) shows instead of their
+ * internal record: flags, restart window and children, as plain data
+ * (no functions, no process records). A state this module has no view of
+ * shows as `"<internal>"`, so nothing internal leaks.
+ */
+export function formatStatus<T extends { state: unknown }>(
+  status: T,
+): T & { state: unknown } {
+  const state = status.state;
+  const view = state !== null && typeof state === "object"
+    ? views.get(state)
+    : undefined;
+  return { ...status, state: view === undefined ? "<internal>" : view() };
+}
+
 function now(): number {
   try {
     return getClock().now();
@@ -34,7 +66,14 @@ function now(): number {
 
 /** A supervisor's (or DynamicSupervisor's) state, as far as the hook reads. */
 interface SupLike {
-  readonly flags: { readonly strategy: string; readonly periodMs: number };
+  readonly flags: {
+    readonly strategy: string;
+    readonly intensity: number;
+    readonly periodMs: number;
+    readonly autoShutdown: string;
+    readonly maxChildren: number;
+    readonly backoff: object | null;
+  };
   readonly restarts: RestartWindow;
   readonly children: Iterable<{
     readonly spec: { readonly id: unknown; readonly type: ChildType };
@@ -50,7 +89,7 @@ interface SupLike {
 export function observeSupervisor(proc: Proc, sup: SupLike): void {
   const s = sup.flags.strategy;
   proc.role = s === "dynamic" ? "dynamic_supervisor" : "supervisor";
-  setTreeHook(proc, (): TreeInfo => {
+  const info = (): TreeInfo => {
     const children: TreeChild[] = [];
     for (const c of sup.children) {
       children.push(treeChild(c.spec.id, c.state, c.spec.type, c.restarts));
@@ -59,6 +98,21 @@ export function observeSupervisor(proc: Proc, sup: SupLike): void {
       strategy: s === "dynamic" ? "one_for_one" : s,
       restarts: restartsInWindow(sup.restarts, now(), sup.flags.periodMs),
       children,
+    };
+  };
+  setTreeHook(proc, info);
+  views.set(sup, () => {
+    const f = sup.flags;
+    const t = info();
+    return {
+      strategy: s,
+      intensity: f.intensity,
+      period: f.periodMs,
+      restartsInWindow: t.restarts,
+      autoShutdown: f.autoShutdown,
+      ...(f.maxChildren !== Infinity && { maxChildren: f.maxChildren }),
+      ...(f.backoff !== null && { backoff: { ...f.backoff } }),
+      children: t.children.map(childView),
     };
   });
 }
@@ -79,7 +133,7 @@ interface DirLike {
  */
 export function observeDirector(proc: Proc, dir: DirLike): void {
   proc.role = "director";
-  setTreeHook(proc, (): TreeInfo => {
+  const info = (): TreeInfo => {
     const children: TreeChild[] = [];
     let restarts = 0;
     for (const c of dir.children) {
@@ -89,12 +143,23 @@ export function observeDirector(proc: Proc, dir: DirLike): void {
       );
     }
     return { strategy: undefined, restarts, children };
+  };
+  setTreeHook(proc, info);
+  views.set(dir, () => {
+    const t = info();
+    return { restarts: t.restarts, children: t.children.map(childView) };
   });
 }
 
 /** A tracker's state, as far as the hook reads. */
 interface TrkLike {
-  readonly options: { readonly periodMs: number };
+  readonly name: string;
+  readonly options: {
+    readonly intensity: number;
+    readonly periodMs: number;
+    readonly afterTerminateTimeout: number;
+    readonly backoff: object | null;
+  };
   readonly restarts: RestartWindow;
   readonly entries: Iterable<{
     readonly id: unknown;
@@ -109,7 +174,7 @@ interface TrkLike {
 /** Marks `proc` as a tracker and installs its tree hook. */
 export function observeTracker(proc: Proc, trk: TrkLike): void {
   proc.role = "tracker";
-  setTreeHook(proc, (): TreeInfo => {
+  const info = (): TreeInfo => {
     const children: TreeChild[] = [];
     for (const e of trk.entries) {
       const running = e.status === "running" || e.status === "terminating";
@@ -127,6 +192,20 @@ export function observeTracker(proc: Proc, trk: TrkLike): void {
       restarts: restartsInWindow(trk.restarts, now(), trk.options.periodMs),
       children,
     };
+  };
+  setTreeHook(proc, info);
+  views.set(trk, () => {
+    const o = trk.options;
+    const t = info();
+    return {
+      name: trk.name,
+      intensity: o.intensity,
+      period: o.periodMs,
+      restartsInWindow: t.restarts,
+      afterTerminateTimeout: o.afterTerminateTimeout,
+      ...(o.backoff !== null && { backoff: { ...o.backoff } }),
+      children: t.children.map(childView),
+    };
   });
 }
 
@@ -141,13 +220,16 @@ export function observeTableManager(
   proc: Proc,
   s: {
     readonly consumer: string;
+    readonly tableName: string;
+    readonly timeout: number;
+    readonly onTimeout: string;
     readonly phase: "waiting" | "given";
     readonly handOffs: number;
-    readonly table: { info(): { owner: unknown } | undefined };
+    readonly table: { info(): { owner: unknown; size: number } | undefined };
   },
 ): void {
   proc.role = "table_manager";
-  setTreeHook(proc, (): TreeInfo => {
+  const info = (): TreeInfo => {
     const given = s.phase === "given";
     return {
       strategy: undefined,
@@ -161,5 +243,16 @@ export function observeTableManager(
         restarts: Math.max(0, s.handOffs - 1),
       }],
     };
-  });
+  };
+  setTreeHook(proc, info);
+  views.set(s, () => ({
+    consumer: s.consumer,
+    tableName: s.tableName,
+    phase: s.phase,
+    handOffs: s.handOffs,
+    timeout: s.timeout,
+    onTimeout: s.onTimeout,
+    tableSize: s.table.info()?.size,
+    children: info().children.map(childView),
+  }));
 }

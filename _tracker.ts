@@ -60,7 +60,7 @@ import {
   Trk,
 } from "./_tracker_state.ts";
 import { isInstance } from "./_safe.ts";
-import { observeTracker } from "./_system_hooks.ts";
+import { formatStatus, observeTracker } from "./_system_hooks.ts";
 
 // ----------------------------------------------------------- the server --
 
@@ -314,6 +314,7 @@ export function countChildrenIn(trk: Trk): ChildCounts {
 }
 
 const behaviour: genServer.GenServer<Trk, readonly [string, Options]> = {
+  formatStatus,
   init([name, options]) {
     const proc = currentProc();
     proc.trapExit = true;
@@ -441,12 +442,15 @@ export function startTracker(
     }
     const opts = normaliseOptions(op, options);
     const startFn = link ? genServer.startLink : genServer.start;
-    const signal = (options as { signal?: AbortSignal } | undefined)?.signal;
-    return startFn(
-      behaviour,
-      [name, opts] as const,
-      signal === undefined ? { name } : { name, signal },
-    );
+    const { signal, label } = (options ?? {}) as {
+      signal?: AbortSignal;
+      label?: string;
+    };
+    return startFn(behaviour, [name, opts] as const, {
+      name,
+      ...(signal !== undefined && { signal }),
+      ...(label !== undefined && { label }),
+    });
   } catch (error) {
     return Promise.reject(error);
   }

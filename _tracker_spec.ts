@@ -297,6 +297,7 @@ const OPTION_KEYS: readonly string[] = [
   "backoff",
   "logger",
   "signal",
+  "label",
 ];
 
 const BACKOFF_KEYS: readonly string[] = ["initial", "max", "factor", "jitter"];
@@ -340,6 +341,9 @@ export function normaliseOptions(op: string, options: unknown): Options {
   const o = options as Record<string, unknown>;
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw optionError(op, "signal", "an AbortSignal", o.signal);
+  }
+  if (o.label !== undefined && typeof o.label !== "string") {
+    throw optionError(op, "label", "a string", o.label);
   }
   if (
     o.afterTerminate !== undefined && typeof o.afterTerminate !== "function"

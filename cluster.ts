@@ -20,8 +20,13 @@
  *
  * ## The engine
  * NATS (`nats-server` >= 2.9) carries the frames: each node subscribes to one
- * subject, `steward.<cluster>.n.<node>`, so NATS keeps the order of what one
- * node sends another (per-sender order, as in Erlang). Every subject is under
+ * subject, `steward.<cluster>.n.<node>.<incarnation>`, so NATS keeps the
+ * order of what one node sends another (per-sender order, as in Erlang), and
+ * a frame meant for a node's earlier incarnation (one that restarted under
+ * the same name, and reuses its process ids) never reaches the new one
+ * (`steward.<cluster>.n.<node>` takes only `whereis` requests). Only nodes
+ * that send heartbeats are listed by `nodes()`: a frame that names a node
+ * (a pid of it) does not make it a node. Every subject is under
  * `steward.<cluster>.`: two clusters on one NATS server cannot talk. The
  * connection options for credentials (`token`, `user`/`pass`, an
  * `authenticator` for nkeys or JWTs) and `tls` go to the NATS client as

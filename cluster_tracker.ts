@@ -72,14 +72,34 @@
  * the lease), but no clock may jump (a monotonic clock is used), and the
  * clocks need not agree on the time of day. A holder that is paused (a
  * `SIGSTOP`, a long GC, a blocked event loop) cannot run its fence timer,
- * but its children cannot run either. When it resumes, whichever runs
- * first (the fence timer, a renewal, or a child's `setAttr`) finds the
- * deadline passed and kills the children; a child may run some code of its
- * own before that, but nothing it does through the tracker takes effect:
- * every `setAttr` checks the deadline first, and the store refuses a write
- * at a stale revision once another node has claimed the id. For the
- * history (`onEvent`), a fenced child's stop is dated at its deadline (or
- * its death, if earlier): the last moment it could act.
+ * but its children cannot run either. When it resumes, timers fire in the
+ * order they fell due, a child's before the fence timer; so each child (and
+ * every process it, or `start`, spawns) runs under the lease: the scheduler
+ * checks the lease's deadline before it runs any of the child's code (a
+ * turn, a Steward timer's action, a `receive`'s message or timeout, a
+ * `call`'s reply or timeout, a `setAttr`'s answer), and past it fences the
+ * node instead (every child killed, reason `"killed"`); nothing the child
+ * awaits settles then, so not even its `catch` or `finally` runs. On the
+ * normal path this costs one field check per turn.
+ *
+ * The limit: code a child started outside Steward (a raw `setTimeout`, a
+ * socket or file callback, another library's promise) runs when its event
+ * comes, and the scheduler cannot hold it back: it may run briefly after a
+ * pause, before the fence kills the child (killing a process does not stop
+ * JavaScript it already started). So may the rest of an `async start` that
+ * was awaiting when the node was fenced (its process is killed, and what it
+ * spawned never runs; `findOrOpen` rejects with `fenced`). Nothing such code
+ * does through the tracker takes effect (every `setAttr` checks the
+ * deadline, and the store refuses a write at a stale revision once another
+ * node claimed the id). For writes to other systems, `start` gets a
+ * **fencing token** (`context.fencingToken`, the KV revision of the claim,
+ * growing with every claim of the id): a system that keeps the highest
+ * token it saw per id and refuses lower ones refuses a stale child too.
+ *
+ * For the history (`onEvent`), a fenced child's stop is dated at its
+ * deadline (or its death, if earlier): the last moment the tracker let it
+ * act. (The demo's history checker counts a child live until its last
+ * write attempt, if that is later.)
  *
  * ## Availability: the trade-off
  * Uniqueness is chosen over availability (CP, in CAP's words). While a
@@ -135,14 +155,17 @@ import { jetstream } from "@nats-io/jetstream";
 import type { ClusterNode } from "./cluster.ts";
 import { connectedNode, type Node } from "./_node.ts";
 import {
+  currentProc,
   isRemote,
   kill,
+  leaseLapsed,
   type Pid,
   procOf,
+  spawnProc,
   unwatch,
   watch,
 } from "./_runtime.ts";
-import type { DownWatcher, Proc } from "./_runtime.ts";
+import type { DownWatcher, Proc, ProcLease } from "./_runtime.ts";
 import { type Address, decode, encode, fromWire, toWire } from "./_wire.ts";
 import { getClock, type TimerHandle } from "./clock.ts";
 import { ClusterTrackerError, WireDecodeError } from "./errors.ts";
@@ -162,6 +185,15 @@ export interface OpenContext {
   readonly lost: string | null;
   /** The id's attributes as the store has them (every acknowledged write). */
   readonly attrs: Readonly<Record<string, unknown>>;
+  /**
+   * The fencing token: the KV revision of this node's claim on the id. It
+   * grows with every claim of the id (on any node), so a system outside the
+   * tracker that remembers the highest token it has seen for the id can
+   * refuse a write carrying a lower one: a child of an older claim, still
+   * running for a moment after its node was paused past its lease, is
+   * refused there too.
+   */
+  readonly fencingToken: number;
 }
 
 /** What `afterTerminate` gets besides the id and the exit reason. */
@@ -338,6 +370,10 @@ export class ClusterTracker {
    * it is referenced, and making a new one per `find` cost ~1 µs).
    */
   readonly #cache = new Map<string, { address: Address; pid?: Pid }>();
+  /** Processes running `start` here, by the lease they run under. */
+  readonly #starters = new Map<Proc, HeldLease>();
+  /** The scheduler's view of each lease (see ProcLease). */
+  readonly #procLeases = new WeakMap<HeldLease, ProcLease>();
   #renewTimer: TimerHandle | undefined;
   #fenceTimer: TimerHandle | undefined;
   #renewing: Promise<void> | null = null;
@@ -629,6 +665,9 @@ export class ClusterTracker {
     for (const [, o] of children) {
       o.fenced = true;
       kill(o.proc, "killed");
+    }
+    for (const [proc, lease] of this.#starters) {
+      if (lease === old) kill(proc, "killed");
     }
     // A lease once lost is never renewed: a new token, a new key.
     this.#lease = new HeldLease(
@@ -978,11 +1017,22 @@ export class ClusterTracker {
       for (const [k, v] of Object.entries(wireAttrs)) {
         attrs[k] = fromWire(v, this.#node);
       }
-      pid = await this.#start(id, { args, lost, attrs });
+      pid = await this.#runStart(id, {
+        args,
+        lost,
+        attrs,
+        fencingToken: claimRevision,
+      }, lease);
       const proc = procOf(pid);
       if (isRemote(proc)) throw new TypeError("start returned a remote pid");
+      // Under the lease from now on (and what it spawns): past the fence
+      // deadline the scheduler runs none of its code.
+      if (proc.lease === null) proc.lease = this.#procLease(lease);
     } catch (error) {
       await this.#release(key, wireAttrs, lease, claimRevision);
+      if (error instanceof ClusterTrackerError && error.code === "fenced") {
+        throw error; // fenced while start ran (see #runStart)
+      }
       throw new ClusterTrackerError(
         "start_failed",
         "findOrOpen",
@@ -1042,6 +1092,65 @@ export class ClusterTracker {
     })).catch(() => {});
     await owned.chain;
     return pid;
+  }
+
+  /**
+   * The scheduler's view of `lease`: its fence deadline while it is this
+   * node's lease (-Infinity once replaced); a process found past it fences.
+   */
+  #procLease(lease: HeldLease): ProcLease {
+    let pl = this.#procLeases.get(lease);
+    if (pl === undefined) {
+      pl = {
+        deadline: () => this.#lease === lease ? lease.deadline : -Infinity,
+        lapsed: () => {
+          if (this.#lease === lease) {
+            this.#fence("a child was due to run past the fence deadline");
+          }
+        },
+      };
+      this.#procLeases.set(lease, pl);
+    }
+    return pl;
+  }
+
+  /**
+   * Runs `start` in a process of its own under `lease`, so what it spawns
+   * runs under the lease from its first turn: a fence while `start` is
+   * under way kills that process and, at their next turn, whatever it
+   * spawned (linked children at once, through the link).
+   */
+  #runStart(
+    id: string,
+    context: OpenContext,
+    lease: HeldLease,
+  ): Promise<Pid> {
+    return new Promise<Pid>((resolve, reject) => {
+      const start = this.#start;
+      const starter = spawnProc(async () => {
+        try {
+          resolve(await start(id, context));
+        } catch (error) {
+          reject(error);
+        }
+      }, null);
+      starter.lease = this.#procLease(lease);
+      this.#starters.set(starter, lease);
+      watch(starter, {
+        owner: null,
+        down: (_target, reason) => {
+          this.#starters.delete(starter);
+          reject(
+            new ClusterTrackerError(
+              "fenced",
+              "findOrOpen",
+              id,
+              `start did not finish: its process ended (${formatTerm(reason)})`,
+            ),
+          );
+        },
+      });
+    });
   }
 
   /** A child here ended: release its id, then afterTerminate. */
@@ -1170,7 +1279,19 @@ export class ClusterTracker {
       });
     });
     owned.chain = done;
-    return done;
+    // A caller under a lease (the child, or what it spawned) that was
+    // fenced while the write was under way never resumes: the promise
+    // stays pending, as a dead process's receive does, so none of its code
+    // runs past the fence deadline.
+    const caller = currentProc();
+    if (caller.lease === null) return done;
+    const alive = () => !caller.dead && !leaseLapsed(caller);
+    return new Promise<void>((resolve, reject) => {
+      done.then(
+        () => alive() && resolve(),
+        (error) => alive() && reject(error),
+      );
+    });
   }
 
   /** A compare-and-set of an owned id's entry; returns the new revision. */

@@ -198,7 +198,7 @@ import type {
 } from "./supervisor.ts";
 export type { ChildCounts, ChildInfo, ChildPidStatus, ChildType, StartedChild };
 import { exitMessage, isInstance } from "./_safe.ts";
-import { observeDirector } from "./_system_hooks.ts";
+import { formatStatus, observeDirector } from "./_system_hooks.ts";
 
 // ---------------------------------------------------------------- types --
 
@@ -418,6 +418,11 @@ export type DirectorInit = () => MaybePromise<
 export interface StartOptions {
   /** Register the director under this name. */
   readonly name?: string;
+  /**
+   * A label for the process, shown by the introspection of system.ts and
+   * the observer (OTP 27's `proc_lib:set_label/1`, given at start).
+   */
+  readonly label?: string;
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
   /**
@@ -689,6 +694,7 @@ function stepResult(
 }
 
 const behaviour: genServer.GenServer<Dir, [unknown, StartOptions]> = {
+  formatStatus,
   init([spec, options]) {
     const proc = currentProc();
     proc.trapExit = true;
@@ -1009,6 +1015,7 @@ const START_OPTION_KEYS: readonly string[] = [
   "debug",
   "logger",
   "logValidator",
+  "label",
 ];
 
 function checkOptions(op: string, options: unknown): StartOptions {
@@ -1020,6 +1027,9 @@ function checkOptions(op: string, options: unknown): StartOptions {
   refuseUnknown(op, o, START_OPTION_KEYS);
   if (o.name !== undefined && typeof o.name !== "string") {
     throw optionsError(op, "name", o.name, "a string");
+  }
+  if (o.label !== undefined && typeof o.label !== "string") {
+    throw optionsError(op, "label", o.label, "a string");
   }
   if (
     o.debug !== undefined && typeof o.debug !== "boolean" &&
@@ -1081,6 +1091,7 @@ function launch(
   if (opts.name !== undefined) genOptions.name = opts.name;
   if (opts.timeout !== undefined) genOptions.timeout = opts.timeout;
   if (opts.signal !== undefined) genOptions.signal = opts.signal;
+  if (opts.label !== undefined) genOptions.label = opts.label;
   return startFn(behaviour, [spec, opts], genOptions);
 }
 

@@ -101,6 +101,7 @@ import {
   isRemote,
   kill,
   type Kind,
+  leaseLapsed,
   mailboxLength,
   type Pid,
   type Proc,
@@ -359,6 +360,10 @@ abstract class Request extends Timed implements DownWatcher, Wait {
   /** Marks it done and drops its timer, watch and wait; false if it was. */
   finish(): boolean {
     if (this.done) return false;
+    // A caller past its lease (a fenced cluster child) is killed instead,
+    // and what it awaits never settles (see abort).
+    const owner = this.owner;
+    if (owner.lease !== null && !owner.dead && leaseLapsed(owner)) return false;
     this.done = true;
     cancelTimeout(this);
     unwatch(this.target, this);
@@ -391,8 +396,8 @@ abstract class Request extends Timed implements DownWatcher, Wait {
     if (this.finish()) this.reject(this.timeoutError());
   }
 
-  abort(reason: unknown): void {
-    if (this.finish()) this.reject(new ExitError(reason));
+  abort(reason: unknown, silent?: boolean): void {
+    if (this.finish() && silent !== true) this.reject(new ExitError(reason));
   }
 }
 
@@ -417,6 +422,8 @@ class CallRequest extends Request implements From {
   /** The reply; later ones are dropped (OTP's alias). */
   settle(reply: unknown): void {
     if (this.done) return;
+    const owner = this.owner;
+    if (owner.lease !== null && !owner.dead && leaseLapsed(owner)) return;
     // Resolve before finish(): the caller resumes before the timer list's
     // idle check runs, so a caller calling in a loop keeps its clock timer.
     // A Failure (the library's servers only: _failure.ts) rejects instead.

@@ -15,8 +15,12 @@
  * - the supervision trees, collapsible, each child's state coloured
  *   (running, restarting with the time left, launching, terminating,
  *   stopped) with restart counts;
- * - every process (pid, name, kind, label, status, mailbox length,
- *   messages received and sent, memory estimate), sortable by column;
+ * - the processes (pid, name, kind, label, status, mailbox length,
+ *   messages received and sent, memory estimate), sortable by column: the
+ *   page asks for its order, and each snapshot carries the counts of all
+ *   processes but only the first {@linkcode TOP_PROCESSES} in that order
+ *   (100,000 processes would be megabytes a second); a process's detail is
+ *   looked up directly, listed or not;
  * - a process's detail: parent, links, monitors, and for a server
  *   (gen_server, supervisor, director, tracker, table manager) its state
  *   through `sys.getStatus`, after its `formatStatus` hook, so secrets it
@@ -36,9 +40,12 @@
  * `x-steward-token` header: without it they are refused with 403. The page
  * takes the token from its URL's fragment (`#token=...`, which the browser
  * never sends to a server) or from its token field.
- * - It binds 127.0.0.1 unless `hostname` says otherwise; on a loopback
- *   address it also refuses requests whose `Host` header is not a loopback
- *   name (so a web page rebinding its domain to 127.0.0.1 reads nothing).
+ * - It binds 127.0.0.1 unless `hostname` says otherwise. It refuses
+ *   requests whose `Host` header is not a loopback name or address
+ *   (`localhost`, 127.0.0.0/8, `::1`, `::ffff:127.x.y.z`), so a web page
+ *   rebinding its domain to 127.0.0.1 reads nothing; when it listens
+ *   beyond loopback it also takes IP literals, its `hostname` and the
+ *   names in `allowedHosts`.
  * - GET never changes anything; request bodies are limited to 4 KiB and
  *   parsed as JSON data with exactly the expected keys; pids are parsed
  *   strictly from their `<0.N.0>` form; no code from the page runs on the
@@ -58,7 +65,10 @@
  * `steward_mailbox_top_messages`), table sizes and memory.
  *
  * ## Other endpoints
- * `GET /api/snapshot` (what the page gets each interval, as JSON),
+ * `GET /api/snapshot` (what the page gets each interval, as JSON; both it
+ * and `/events` take `?sort=<column>&dir=<1|-1>`, the column one of pid,
+ * name, kind, label, status, messageQueueLength, messagesReceived,
+ * messagesSent, memory; 400 for anything else),
  * `GET /api/process?pid=<0.N.0>` (one process, with its state when it is a
  * server), `GET /events` (the event stream).
  *
@@ -93,6 +103,7 @@ import { observerPage } from "./_observer_page.ts";
 import {
   type ExitClass,
   exitClass,
+  firstN,
   formatMetrics,
   METRICS_CONTENT_TYPE,
   pidNumber,
@@ -112,6 +123,13 @@ export interface ServeOptions {
    * `-`, `_` and `.`). @default {32 random bytes, hex}
    */
   readonly token?: string;
+  /**
+   * Host names (without port) the `Host` header may carry besides loopback
+   * names, IP literals and `hostname`, when it listens beyond loopback (say
+   * on `0.0.0.0`, reached as `myhost.lan`). Requests naming any other host
+   * are refused (403), against DNS rebinding. @default {[]}
+   */
+  readonly allowedHosts?: readonly string[];
   /** Aborting it closes the observer. */
   readonly signal?: AbortSignal;
   /**
@@ -142,7 +160,14 @@ const DEFAULTS = {
   interval: 1000,
 } as const;
 
-const OPTION_KEYS = ["port", "hostname", "token", "signal", "interval"];
+const OPTION_KEYS = [
+  "port",
+  "hostname",
+  "token",
+  "signal",
+  "interval",
+  "allowedHosts",
+];
 
 /** The largest request body read, in bytes. */
 const MAX_BODY = 4096;
@@ -152,10 +177,39 @@ const TIMELINE_KEPT = 300;
 const EVENT_BUFFER = 10_000;
 /** An event stream whose unsent data grows past this is dropped. */
 const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
+/** Processes a snapshot lists (the first in the page's order). */
+export const TOP_PROCESSES = 500;
 /** How long the state request of a process's detail may take. */
 const STATUS_TIMEOUT_MS = 1000;
 
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+const IPV4 =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** `name` (lower case, no brackets) is a loopback name or address. */
+function isLoopback(name: string): boolean {
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
+  if (name === "::1" || name === "0:0:0:0:0:0:0:1") return true;
+  const v4 = name.startsWith("::ffff:") ? name.slice(7) : name;
+  return IPV4.test(v4) && v4.startsWith("127.");
+}
+
+/** `name` (lower case, no brackets) is an IPv4 or IPv6 literal. */
+function isIpLiteral(name: string): boolean {
+  return IPV4.test(name) || (name.includes(":") && /^[0-9a-f:.]+$/.test(name));
+}
+
+/** A hostname option, lower case, without brackets. */
+function bare(hostname: string): string {
+  const h = hostname.toLowerCase();
+  return h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
+}
+
+/** A Host header's name, lower case, without port and brackets. */
+function hostName(host: string): string | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*))(?::(\d+))?$/.exec(host);
+  if (m === null) return undefined;
+  return (m[1] ?? m[2]).toLowerCase();
+}
 const TOKEN_FORM = /^[A-Za-z0-9._-]{16,256}$/;
 
 /**
@@ -164,7 +218,9 @@ const TOKEN_FORM = /^[A-Za-z0-9._-]{16,256}$/;
  * (`node:http`).
  *
  * @param options where to listen, the token, how often to refresh.
- * @returns the running observer, once it listens.
+ * @returns the running observer, once it listens. If `signal` aborts
+ *   before then, the socket is closed and the promise rejects with the
+ *   signal's reason.
  * @throws {TypeError} for an unknown option key or an option of the wrong
  *   type.
  * @throws {RangeError} for a port outside 0..65535, a non-positive interval
@@ -199,6 +255,7 @@ interface Checked {
   token: string;
   signal: AbortSignal | undefined;
   interval: number;
+  allowedHosts: string[];
 }
 
 function fail(what: string, got: unknown, Err = TypeError): never {
@@ -246,7 +303,21 @@ function checkOptions(options: ServeOptions | undefined): Checked {
       RangeError,
     );
   }
-  return { port, hostname, token, signal, interval };
+  const hosts: unknown = options.allowedHosts ?? [];
+  if (!Array.isArray(hosts)) {
+    fail("'allowedHosts' must be an array of host names", hosts);
+  }
+  const allowedHosts: string[] = [];
+  for (const h of hosts as unknown[]) {
+    if (typeof h !== "string" || !/^[A-Za-z0-9.-]+$/.test(h)) {
+      fail(
+        "'allowedHosts' must hold host names (letters, digits, '.', '-')",
+        h,
+      );
+    }
+    allowedHosts.push(h.toLowerCase());
+  }
+  return { port, hostname, token, signal, interval, allowedHosts };
 }
 
 function randomToken(): string {
@@ -338,6 +409,7 @@ function treeJson(t: system.TreeSnapshot): TreeJson {
 
 function tableJson(t: system.TableSnapshot) {
   return {
+    id: t.id,
     name: text(t.name) ?? "",
     type: t.type,
     owner: String(t.owner),
@@ -419,6 +491,72 @@ function timelineEntry(e: system.SystemEvent): EventJson | undefined {
   }
 }
 
+// ----------------------------------------------------- process ordering --
+
+/** The columns the page sorts processes by. */
+const SORT_KEYS = [
+  "pid",
+  "name",
+  "kind",
+  "label",
+  "status",
+  "messageQueueLength",
+  "messagesReceived",
+  "messagesSent",
+  "memory",
+] as const;
+type SortKey = typeof SORT_KEYS[number];
+
+/** The order of a snapshot's processes: a column, descending (-1) or not. */
+interface Order {
+  readonly sort: SortKey;
+  readonly dir: 1 | -1;
+}
+
+const DEFAULT_ORDER: Order = { sort: "messageQueueLength", dir: -1 };
+
+/** The order asked by `?sort=<key>&dir=<1|-1>`, or an HttpError 400. */
+function orderOf(params: URLSearchParams): Order {
+  const sort = params.get("sort") ?? DEFAULT_ORDER.sort;
+  const dir = params.get("dir") ?? String(DEFAULT_ORDER.dir);
+  if (!(SORT_KEYS as readonly string[]).includes(sort)) {
+    throw new HttpError(400, "bad_sort");
+  }
+  if (dir !== "1" && dir !== "-1") throw new HttpError(400, "bad_dir");
+  return { sort: sort as SortKey, dir: dir === "1" ? 1 : -1 };
+}
+
+/**
+ * The first `n` of `figures` (oldest first) in `order` (ties by pid,
+ * oldest first), as the
+ * page sorts them: numbers as numbers, the rest as strings (missing ones
+ * as "").
+ */
+function topProcesses(
+  figures: readonly system.ProcessFigures[],
+  order: Order,
+  n: number,
+): system.ProcessFigures[] {
+  const k = order.sort;
+  // figures are oldest first: the index orders them as their pids do.
+  const rows = figures.map((f, pid) => ({ f, pid }));
+  const value = (r: { f: system.ProcessFigures; pid: number }) =>
+    k === "pid" ? r.pid : r.f[k] ?? "";
+  const top = firstN(rows, (a, b) => {
+    const x = value(a);
+    const y = value(b);
+    const r = typeof x === "number" && typeof y === "number"
+      ? x - y
+      : String(x) < String(y)
+      ? -1
+      : String(x) > String(y)
+      ? 1
+      : 0;
+    return r * order.dir || a.pid - b.pid;
+  }, n);
+  return top.map((r) => r.f);
+}
+
 // -------------------------------------------------------------- counting --
 
 /** What the observer counts from the event stream while it runs. */
@@ -479,7 +617,8 @@ class ObserverServer implements Observer {
   readonly #o: Checked;
   readonly #server: Server;
   readonly #counts = new Counts();
-  readonly #clients = new Set<ServerResponse>();
+  /** The open event streams, each with the order its page asked. */
+  readonly #clients = new Map<ServerResponse, Order>();
   readonly #stop = new AbortController();
   #events: Promise<void> = Promise.resolve();
   #timer: { clock: Clock; handle: TimerHandle } | undefined;
@@ -526,6 +665,11 @@ class ObserverServer implements Observer {
     this.#port = typeof address === "object" && address !== null
       ? address.port
       : this.#o.port;
+    if (signal?.aborted) {
+      // It aborted while we waited for the socket: nobody will close it.
+      await this.close();
+      throw signal.reason;
+    }
     this.#startedAt = getClock().now();
     this.#events = this.#count();
     signal?.addEventListener("abort", this.#onAbort, { once: true });
@@ -544,7 +688,7 @@ class ObserverServer implements Observer {
     this.#o.signal?.removeEventListener("abort", this.#onAbort);
     this.#stop.abort();
     this.#stopTicking();
-    for (const res of this.#clients) res.end();
+    for (const res of this.#clients.keys()) res.end();
     this.#clients.clear();
     const closed = new Promise<void>((resolve) =>
       this.#server.close(() => resolve())
@@ -576,16 +720,28 @@ class ObserverServer implements Observer {
 
   // ---- snapshots ----
 
-  #snapshot(): Json {
-    const processes = system.processes().map(processJson);
+  /**
+   * What the page gets each interval: counts of everything, the trees and
+   * tables, and the TOP_PROCESSES processes first in `order` (not all of
+   * them: 100,000 processes would be megabytes a second).
+   */
+  #snapshot(order: Order = DEFAULT_ORDER): Json {
+    const figures = system.processFigures();
     let mailbox = 0;
-    for (const p of processes) mailbox += p.messageQueueLength;
+    for (const p of figures) mailbox += p.messageQueueLength;
+    const processes: Json[] = [];
+    for (const f of topProcesses(figures, order, TOP_PROCESSES)) {
+      const p = system.processSnapshot(f.pid);
+      if (p !== undefined) processes.push(processJson(p));
+    }
     return {
       at: getClock().now(),
+      order: { sort: order.sort, dir: order.dir },
       processes,
       trees: system.supervisionTrees().map(treeJson),
       tables: system.tables().map(tableJson),
       totals: {
+        processes: figures.length,
         restarts: this.#counts.restartsTotal,
         exits: { ...this.#counts.exits },
         dropped: this.#counts.dropped,
@@ -595,14 +751,17 @@ class ObserverServer implements Observer {
   }
 
   #metrics(): string {
-    const processes = system.processes();
-    const alive = new Map(processes.map((p) => [String(p.pid), p]));
-    // Counters of supervisors that died are forgotten (their series end).
+    const figures = system.processFigures();
+    const alive = new Map<string, system.ProcessSnapshot>();
     for (const key of this.#counts.restarts.keys()) {
-      if (!alive.has(key)) this.#counts.restarts.delete(key);
+      const r = this.#counts.restarts.get(key)!;
+      const f = system.processSnapshot(r.pid);
+      // Counters of supervisors that died are forgotten (their series end).
+      if (f === undefined) this.#counts.restarts.delete(key);
+      else alive.set(key, f);
     }
     return formatMetrics({
-      processes: processes.map((p) => ({
+      processes: figures.map((p) => ({
         pid: String(p.pid),
         name: text(p.name),
         kind: p.kind,
@@ -616,6 +775,8 @@ class ObserverServer implements Observer {
       })),
       exits: this.#counts.exits,
       tables: system.tables().map((t) => ({
+        id: t.id,
+        owner: String(t.owner),
         name: text(t.name) ?? "",
         type: t.type,
         size: t.size,
@@ -630,7 +791,7 @@ class ObserverServer implements Observer {
   #broadcast(event: string, data: unknown): void {
     if (this.#clients.size === 0) return;
     const chunk = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const res of this.#clients) this.#write(res, chunk);
+    for (const res of [...this.#clients.keys()]) this.#write(res, chunk);
   }
 
   #write(res: ServerResponse, chunk: string): void {
@@ -647,7 +808,19 @@ class ObserverServer implements Observer {
     this.#timer = undefined;
     if (this.#clients.size === 0) return;
     try {
-      this.#broadcast("snapshot", this.#snapshot());
+      // One snapshot per order asked, shared by the pages that asked it.
+      const chunks = new Map<string, string>();
+      for (const [res, order] of [...this.#clients]) {
+        const key = `${order.sort} ${order.dir}`;
+        let chunk = chunks.get(key);
+        if (chunk === undefined) {
+          chunk = `event: snapshot\ndata: ${
+            JSON.stringify(this.#snapshot(order))
+          }\n\n`;
+          chunks.set(key, chunk);
+        }
+        this.#write(res, chunk);
+      }
     } catch (error) {
       reportInternalError("the observer's snapshot failed", error);
     }
@@ -669,7 +842,11 @@ class ObserverServer implements Observer {
     this.#timer = undefined;
   }
 
-  #openStream(req: IncomingMessage, res: ServerResponse): void {
+  #openStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    order: Order,
+  ): void {
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       "content-type": "text/event-stream; charset=utf-8",
@@ -680,7 +857,7 @@ class ObserverServer implements Observer {
       res.end();
       return;
     }
-    this.#clients.add(res);
+    this.#clients.set(res, order);
     const gone = () => {
       this.#clients.delete(res);
       if (this.#clients.size === 0) this.#stopTicking();
@@ -696,7 +873,7 @@ class ObserverServer implements Observer {
           interval: this.#o.interval,
           timeline: this.#counts.timeline,
         })
-      }\n\nevent: snapshot\ndata: ${JSON.stringify(this.#snapshot())}\n\n`,
+      }\n\nevent: snapshot\ndata: ${JSON.stringify(this.#snapshot(order))}\n\n`,
     );
     this.#startTicking();
   }
@@ -724,11 +901,15 @@ class ObserverServer implements Observer {
           res.writeHead(204, SECURITY_HEADERS);
           return void res.end();
         case "/events":
-          return this.#openStream(req, res);
+          return this.#openStream(req, res, orderOf(path.searchParams));
         case "/metrics":
           return send(res, 200, METRICS_CONTENT_TYPE, this.#metrics());
         case "/api/snapshot":
-          return sendJson(res, 200, this.#snapshot());
+          return sendJson(
+            res,
+            200,
+            this.#snapshot(orderOf(path.searchParams)),
+          );
         case "/api/process":
           return sendJson(
             res,
@@ -742,6 +923,8 @@ class ObserverServer implements Observer {
       }
     } catch (error) {
       if (error instanceof HttpError) {
+        // The rest of a too large body is not read: the connection ends.
+        if (error.status === 413) res.setHeader("connection", "close");
         return sendJson(res, error.status, { error: error.code });
       }
       reportInternalError("the observer failed to answer a request", error);
@@ -749,11 +932,19 @@ class ObserverServer implements Observer {
     }
   }
 
+  /**
+   * The Host header names this server (against DNS rebinding): a loopback
+   * name or address; and when it listens beyond loopback, also an IP
+   * literal, its `hostname`, or one of `allowedHosts`.
+   */
   #hostAllowed(host: string | undefined): boolean {
-    if (!LOOPBACK_NAMES.has(this.#o.hostname)) return true;
     if (host === undefined) return false;
-    const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host);
-    return m !== null && LOOPBACK_NAMES.has(m[1].toLowerCase());
+    const name = hostName(host);
+    if (name === undefined || name === "") return false;
+    if (isLoopback(name)) return true;
+    if (isLoopback(bare(this.#o.hostname))) return false;
+    return isIpLiteral(name) || name === bare(this.#o.hostname) ||
+      this.#o.allowedHosts.includes(name);
   }
 
   #page(res: ServerResponse): void {
@@ -857,15 +1048,18 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
-    req.on("data", (chunk: Uint8Array) => {
+    const onData = (chunk: Uint8Array) => {
       size += chunk.length;
       if (size > MAX_BODY) {
+        // Answer 413 and close the connection (see #handle), reading no more.
+        req.off("data", onData);
+        req.pause();
         reject(new HttpError(413, "body_too_large"));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => {
       const all = new Uint8Array(size);
       let at = 0;
@@ -886,9 +1080,9 @@ function findPid(text: unknown): Pid {
   if (typeof text !== "string" || pidNumber(text) === undefined) {
     throw new HttpError(400, "bad_pid");
   }
-  const p = system.processes().find((p) => String(p.pid) === text);
-  if (p === undefined) throw new HttpError(404, "noproc");
-  return p.pid;
+  const pid = system.pidOf(text);
+  if (pid === undefined) throw new HttpError(404, "noproc");
+  return pid;
 }
 
 function checkKeys(body: Record<string, unknown>, keys: string[]): void {

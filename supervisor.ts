@@ -168,7 +168,7 @@ import {
   unknownRequestMessage,
 } from "./_request.ts";
 import { getClock } from "./clock.ts";
-import { observeSupervisor } from "./_system_hooks.ts";
+import { formatStatus, observeSupervisor } from "./_system_hooks.ts";
 import { EventHub } from "./_events.ts";
 import { type LogTarget, logTarget, reportChildEvent } from "./_logger.ts";
 import type { LoggerOption } from "./logger.ts";
@@ -312,6 +312,11 @@ export type SupervisorInit = () => MaybePromise<SupervisorSpec | "ignore">;
 export interface StartOptions {
   /** Register the supervisor under this name. */
   readonly name?: string;
+  /**
+   * A label for the process, shown by the introspection of system.ts and
+   * the observer (OTP 27's `proc_lib:set_label/1`, given at start).
+   */
+  readonly label?: string;
   /** Milliseconds init (starting the children) may take. @default {Infinity} */
   readonly timeout?: number;
   /**
@@ -542,6 +547,7 @@ const START_OPTION_KEYS: readonly string[] = [
   "timeout",
   "signal",
   "logger",
+  "label",
 ];
 
 function specError(
@@ -1327,6 +1333,7 @@ type Request =
   | readonly ["getChildspec", unknown];
 
 const behaviour: genServer.GenServer<Sup, [unknown, boolean, LogTarget]> = {
+  formatStatus,
   init([spec, dynamic, log]) {
     const proc = currentProc();
     proc.trapExit = true;
@@ -1704,6 +1711,12 @@ function launch(
   try {
     if (options !== null && typeof options === "object") {
       refuseUnknown(op, options, START_OPTION_KEYS);
+      const label = options.label;
+      if (label !== undefined && typeof label !== "string") {
+        throw new TypeError(
+          `Cannot ${op}: 'label' must be a string, got ${formatTerm(label)}`,
+        );
+      }
     }
     checkSpecArg(op, spec);
     log = logTarget(op, options?.logger);
@@ -1715,9 +1728,10 @@ function launch(
   // anything but an object goes through for it to refuse.
   let genOptions: unknown = options;
   if (options !== null && typeof options === "object") {
-    const { name, timeout, signal } = options;
+    const { name, timeout, signal, label } = options;
     genOptions = {
       ...(name !== undefined && { name }),
+      ...(label !== undefined && { label }),
       ...(timeout !== undefined && { timeout }),
       ...(signal !== undefined && { signal }),
     };

@@ -152,7 +152,7 @@ import { getClock } from "./clock.ts";
 import { EventHub } from "./_events.ts";
 import { NoProcError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { observeTableManager } from "./_system_hooks.ts";
+import { formatStatus, observeTableManager } from "./_system_hooks.ts";
 import { isCleanExit, partsOf } from "./_safe.ts";
 import { refuseUnknown } from "./_options.ts";
 import { Failure } from "./_failure.ts";
@@ -185,6 +185,11 @@ export type OnLost = "fail" | "recreate";
 export interface TableManagerOptions {
   /** Register the manager under this name. */
   name?: string;
+  /**
+   * A label for the process, shown by the introspection of system.ts and
+   * the observer (OTP 27's `proc_lib:set_label/1`, given at start).
+   */
+  label?: string;
   /** The table's name. @default {the consumer's name} */
   tableName?: string;
   /**
@@ -442,6 +447,7 @@ interface InitArg {
 // ------------------------------------------------------------ behaviour --
 
 const manager: GenServer<State, InitArg> = {
+  formatStatus,
   init(arg) {
     // Trap exits: a startLink parent's exit stops us through terminate.
     trapExit(true);
@@ -697,6 +703,7 @@ const OPTION_KEYS = [
   "onLost",
   "gift",
   "signal",
+  "label",
 ];
 const TABLE_OPTION_KEYS = ["type", "access", "keyPos", "named"];
 const GHOST_OPTION_KEYS = ["init", "name", "signal"];
@@ -819,6 +826,11 @@ function initArg(
     }
   }
   if (o.tableName !== undefined) checkName(op, "tableName", o.tableName);
+  if (o.label !== undefined && typeof o.label !== "string") {
+    throw new TypeError(
+      `Cannot ${op}: 'label' must be a string, got ${formatTerm(o.label)}`,
+    );
+  }
   return [{
     consumer: consumer as string,
     tableName: (o.tableName ?? consumer) as string,
@@ -836,6 +848,7 @@ function initArg(
   }, {
     ...(o.name !== undefined && { name: o.name as string }),
     ...(o.signal !== undefined && { signal: o.signal as AbortSignal }),
+    ...(o.label !== undefined && { label: o.label as string }),
   }];
 }
 

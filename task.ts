@@ -75,6 +75,11 @@ export interface TaskSupervisorOptions {
   readonly maxChildren?: number;
   /** Abandons the start when it aborts (see supervisor.ts's start). */
   readonly signal?: AbortSignal;
+  /**
+   * A label for the process, shown by the introspection of system.ts and
+   * the observer (OTP 27's `proc_lib:set_label/1`, given at start).
+   */
+  readonly label?: string;
 }
 
 /** Options of {@linkcode async}, {@linkcode asyncNolink}, {@linkcode startChild}. */
@@ -106,14 +111,21 @@ export function startSupervisor(
   const op = "startSupervisor";
   try {
     checkOptionsObject(op, options, SUPERVISOR_OPTIONS);
+    const label = options?.label;
+    if (label !== undefined && typeof label !== "string") {
+      throw new TypeError(
+        `Cannot ${op}: 'label' must be a string, got ${formatTerm(label)}`,
+      );
+    }
   } catch (error) {
     return Promise.reject(error);
   }
-  const { name, maxChildren, signal } = options ?? {};
+  const { name, maxChildren, signal, label } = options ?? {};
   return supervisor.startDynamic(
     maxChildren === undefined ? {} : { maxChildren },
     {
       ...(name !== undefined && { name }),
+      ...(label !== undefined && { label }),
       ...(signal !== undefined && { signal }),
     },
   ).then((pid) => {
@@ -122,7 +134,7 @@ export function startSupervisor(
   });
 }
 
-const SUPERVISOR_OPTIONS = ["name", "maxChildren", "signal"];
+const SUPERVISOR_OPTIONS = ["name", "maxChildren", "signal", "label"];
 const TASK_OPTIONS = ["shutdown"];
 
 /** `options`: undefined or an object with only `known` keys. */

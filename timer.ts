@@ -106,6 +106,7 @@ import {
   type DownWatcher,
   exitSignal,
   kill,
+  leaseLapsed,
   newRef,
   Pid,
   type Proc,
@@ -225,6 +226,9 @@ class Timer extends Timed implements DownWatcher {
 
   /** A one-shot is due (called by its TimerList). Never throws. */
   expire(): void {
+    // An owner past its lease (cluster_tracker.ts) is killed, and with it
+    // its timers: nothing of it runs.
+    if (this.owner.lease !== null && leaseLapsed(this.owner)) return;
     if (!this.stop()) return;
     const payload = this.payload;
     this.payload = undefined;
@@ -253,6 +257,7 @@ class Timer extends Timed implements DownWatcher {
   tick(): void {
     this.handle = undefined;
     if (!this.live) return;
+    if (this.owner.lease !== null && leaseLapsed(this.owner)) return;
     this.send(this.payload);
     this.tDeadline += this.period;
     const delay = this.tDeadline - this.clock.now();

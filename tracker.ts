@@ -302,6 +302,11 @@ export interface TrackerOptions {
   /** Called after each child's death, unless its spec has its own. */
   readonly afterTerminate?: AfterTerminate;
   /**
+   * A label for the process, shown by the introspection of system.ts and
+   * the observer (OTP 27's `proc_lib:set_label/1`, given at start).
+   */
+  readonly label?: string;
+  /**
    * Milliseconds an afterTerminate may run before its process is killed
    * (`Infinity`: no limit). @default {5000}
    */

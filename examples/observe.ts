@@ -33,17 +33,25 @@ try {
   observer = await serve({ hostname, port: 0 });
 }
 
+const address = `${observer.url}#token=${observer.token}`;
 console.log(`
-  Steward observer:  ${observer.url}#token=${observer.token}
+  Steward observer:  ${address}
   token for actions: ${observer.token}
   metrics:           ${observer.url}metrics
   (Ctrl-C to stop)
 `);
+// The demo's status lines would scroll the address away: print it again
+// now and then, and the status less often than the demo alone does.
+const reprint = setInterval(
+  () => console.log(`  observer: ${address}`),
+  10_000,
+);
 
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
+  clearInterval(reprint);
   await observer.close();
   process.exit(0);
 };
@@ -53,4 +61,5 @@ process.on("SIGTERM", stop);
 // The demo runs for DEMO_MS; here, as long as the program runs (the longest
 // timer delay JavaScript allows, ~24 days).
 process.env.DEMO_MS ??= String(2 ** 31 - 1);
+process.env.DEMO_SUMMARY_MS ??= "2000";
 await import("./streams.ts");

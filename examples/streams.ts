@@ -27,6 +27,8 @@ import * as ets from "../ets.ts";
 import { TimeoutError } from "../errors.ts";
 
 const RUN_MS = Number(globalThis.process?.env?.DEMO_MS ?? 4000);
+/** How often the status line prints (`DEMO_SUMMARY_MS`). */
+const SUMMARY_MS = Number(globalThis.process?.env?.DEMO_SUMMARY_MS ?? 500);
 const STREAMS = 40; // stream names the viewers choose from
 const VIEWERS = 25;
 const started = performance.now();
@@ -201,7 +203,7 @@ const monkey = spawnLink(async () => {
   }
 });
 
-const ticker = setInterval(summary, 500);
+const ticker = setInterval(summary, SUMMARY_MS);
 await new Promise((resolve) => setTimeout(resolve, RUN_MS));
 clearInterval(ticker);
 exit(monkey, "kill");

@@ -29,6 +29,7 @@ import {
 import { newRef } from "../_runtime.ts";
 import { CallError, ClusterError } from "../errors.ts";
 import { captureReports } from "../logger.ts";
+import { connectedNode } from "../_node.ts";
 import { NatsServer, startNatsCluster } from "./_nats.ts";
 import { flush } from "./_helpers.ts";
 
@@ -541,6 +542,84 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
       } finally {
         await other.close();
       }
+    });
+  });
+
+  test("only nodes that heartbeat are up: a frame naming a thousand made-up nodes adds none to nodes(), and a pid of one goes down within the lease", async () => {
+    await withWorld(async ({ server, node, echo }) => {
+      // The test process is addressable from the wire once its pid crossed.
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+      const main = Number(/^<0\.(\d+)\.0>$/.exec(String(self()))![1]);
+      const raw = await natsConnect({ servers: server.url });
+      try {
+        const ghosts = Array.from(
+          { length: 1000 },
+          (_, i) => ["p", `ghost${i}`, "x", 1],
+        );
+        raw.publish(
+          `steward.c1.n.t.${connectedNode()!.incarnation}`,
+          new TextEncoder().encode(
+            JSON.stringify(["a", "msg", main, ["a", "ghosts", ...ghosts]]),
+          ),
+        );
+        await raw.flush();
+      } finally {
+        await raw.close();
+      }
+      const got = await receive(
+        (m) => Array.isArray(m) && m[0] === "ghosts",
+        { timeout: WAIT_MS },
+      ) as [string, ...Pid[]];
+      assert.equal(got.length, 1001);
+      assert.equal(String(got[1]), "<ghost0.1.0>");
+      assert.deepEqual(node.nodes(), ["a"]);
+      // A pid of a node that never heartbeats: down within the lease.
+      const ref = monitor(got[1]);
+      const down = await receive(downOf(ref), {
+        timeout: WAIT_MS,
+      }) as unknown[];
+      assert.equal(down[4], "noconnection");
+      assert.deepEqual(node.nodes(), ["a"]);
+    });
+  });
+
+  test("frames go to one incarnation: a frame for another incarnation of this node, or without one, is dropped", async () => {
+    await withWorld(async ({ server, node, echo }) => {
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+      const main = Number(/^<0\.(\d+)\.0>$/.exec(String(self()))![1]);
+      assert.equal(connectedNode()?.name, node.name);
+      const inc = connectedNode()!.incarnation;
+      const frame = (tag: string) =>
+        new TextEncoder().encode(JSON.stringify(["a", "msg", main, tag]));
+      const raw = await natsConnect({ servers: server.url });
+      const captured = captureReports("warning");
+      try {
+        raw.publish("steward.c1.n.t.0ld1nc00", frame("to an old incarnation"));
+        raw.publish("steward.c1.n.t", frame("to no incarnation"));
+        raw.publish(`steward.c1.n.t.${inc}`, frame("to this incarnation"));
+        await raw.flush();
+        assert.equal(
+          await receive((m) => typeof m === "string" && m.startsWith("to "), {
+            timeout: WAIT_MS,
+          }),
+          "to this incarnation",
+        );
+        const deadline = Date.now() + WAIT_MS;
+        while (
+          !captured.reports.some((r) =>
+            r.kind === "bad_frame" && r.message === "steward.c1.n.t"
+          )
+        ) {
+          assert.ok(Date.now() < deadline, "the frame to no incarnation");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        captured.restore();
+        await raw.close();
+      }
+      // Nothing else arrived.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await flush(), []);
     });
   });
 

@@ -15,7 +15,16 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type ClusterNode, connect } from "../cluster.ts";
 import { ClusterTracker, type TrackerEvent } from "../cluster_tracker.ts";
-import { exit, type Pid, receive, self, send, spawn } from "../process.ts";
+import {
+  exit,
+  monitor,
+  type Pid,
+  receive,
+  self,
+  send,
+  spawn,
+} from "../process.ts";
+import { type Clock, realClock, type TimerHandle, useClock } from "../clock.ts";
 import { ClusterTrackerError } from "../errors.ts";
 import { captureReports } from "../logger.ts";
 import { HeldLease, LeaseSightings } from "../_cluster_lease.ts";
@@ -144,6 +153,39 @@ describe("history checker (examples/cluster/_history.ts)", () => {
       new Map(),
     );
     assert.equal(noCrash.overlaps.length, 1);
+  });
+
+  test("a child is live until its last attempt or refusal: one that ran after its fence deadline overlaps the next owner", () => {
+    const act = (type: "attempt" | "refused", node: string, time: number) =>
+      ({ type, id: "s", node, time, key: "bytes", value: time }) as const;
+    // c was fenced at 30 (its stop is dated there) but its code still ran
+    // at 60, after d claimed the id at 40.
+    const ran: HistoryEvent[] = [
+      start("s", "c", 0, 2),
+      act("attempt", "c", 20),
+      stop("s", "c", 30, true),
+      start("s", "d", 40, 5),
+      act("attempt", "c", 60),
+      act("refused", "c", 65),
+    ];
+    const r = checkHistory(ran, new Map());
+    assert.equal(r.overlaps.length, 1);
+    assert.deepEqual(
+      [r.overlaps[0].first.node, r.overlaps[0].first.to, r.overlaps[0].ms],
+      ["c", 65, 25],
+    );
+    // Attempts within the interval change nothing; a later child of the
+    // same node owns its own attempts.
+    const clean: HistoryEvent[] = [
+      start("s", "c", 0, 2),
+      act("attempt", "c", 20),
+      stop("s", "c", 30, true),
+      start("s", "d", 40, 5),
+      stop("s", "d", 50),
+      start("s", "c", 55, 7),
+      act("attempt", "c", 60),
+    ];
+    assert.deepEqual(checkHistory(clean, new Map()).overlaps, []);
   });
 
   test("stale writes: a write acknowledged after another node claimed the id is caught, by revision", () => {
@@ -535,6 +577,106 @@ function assertClean(
   return report;
 }
 
+/** The real clock, whose reading can jump ahead (a pause, as SIGSTOP). */
+class JumpClock implements Clock {
+  offset = 0;
+  now(): number {
+    return realClock.now() + this.offset;
+  }
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    return realClock.setTimeout(callback, ms);
+  }
+  clearTimeout(handle: TimerHandle): void {
+    realClock.clearTimeout(handle);
+  }
+}
+
+describe("ClusterTracker fencing inside the node", () => {
+  test("start() gets the claim revision as its fencing token; a pause during start() kills what start spawned before it runs again, and findOrOpen rejects with fenced", async () => {
+    const clock = new JumpClock();
+    const restore = useClock(clock);
+    const server = await NatsServer.start();
+    let node: ClusterNode | undefined;
+    let tracker: ClusterTracker | undefined;
+    try {
+      node = await connect({
+        servers: server.url,
+        node: "t",
+        cluster: "ct",
+        heartbeatMs: 100,
+        leaseMs: LEASE_MS,
+      });
+      const main = self();
+      const events: TrackerEvent[] = [];
+      const tokens: number[] = [];
+      const ran: string[] = [];
+      let open!: () => void;
+      const gate = new Promise<void>((r) => open = r);
+      tracker = await ClusterTracker.open(node, {
+        name: "media",
+        start: async (id, { fencingToken }) => {
+          tokens.push(fencingToken);
+          if (id === "slow") {
+            const helper = spawn(async () => {
+              for (;;) ran.push(`helper ${await receive()}`);
+            });
+            send(main, ["helper", helper]);
+            await gate; // start still under way
+            ran.push("start resumed");
+          }
+          return spawn(async () => {
+            for (;;) ran.push(`${id} ${await receive()}`);
+          });
+        },
+        onEvent: (e) => events.push(e),
+      });
+      // The fencing token is the claim's revision, and grows.
+      const first = await tracker.findOrOpen("fast");
+      assert.equal(tokens[0], events[0].revision);
+      exit(first, "kill");
+      for (let i = 0; i < 200 && events.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await tracker.findOrOpen("fast");
+      assert.ok(tokens[1] > tokens[0], `tokens grow: ${tokens}`);
+      // A pause while start() awaits: what it spawned never runs again.
+      const opening = tracker.findOrOpen("slow").then(
+        () => assert.fail("it resolved"),
+        (e) => e,
+      );
+      const [, helper] = await receive(
+        (m) => Array.isArray(m) && m[0] === "helper",
+        { timeout: WAIT_MS },
+      ) as [string, Pid];
+      send(helper, "before");
+      for (let i = 0; i < 200 && ran.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual(ran, ["helper before"]);
+      const ref = monitor(helper);
+      clock.offset += 10 * LEASE_MS; // paused past the lease
+      send(helper, "after");
+      const down = await receive(
+        (m) => Array.isArray(m) && m[0] === "DOWN" && m[1] === ref,
+        { timeout: WAIT_MS },
+      ) as unknown[];
+      assert.equal(down[4], "killed");
+      const error = await opening;
+      assert.ok(error instanceof ClusterTrackerError, String(error));
+      assert.equal(error.code, "fenced");
+      open(); // start returns now, on a node fenced meanwhile
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(ran, ["helper before", "start resumed"]);
+      assert.equal(tracker.find("slow"), undefined);
+    } finally {
+      await tracker?.close();
+      await node?.close();
+      await server.stop();
+      restore();
+    }
+  });
+});
+
 describe("ClusterTracker and hostile callbacks", () => {
   test("a throwing place, onEvent or afterTerminate, a start that returns no pid, a cyclic attribute: errors where they belong, the tracker goes on", async () => {
     await withLocal(async ({ node }) => {
@@ -747,6 +889,16 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
             ).slice(-6).join("\n")
           }`,
         );
+      }
+      // Past its fence deadline a child of b ran none of its code: no write
+      // attempt, no refusal (the scheduler checks the lease before a turn).
+      for (const id of onB) {
+        const stop = stops.find((e) => e.id === id)!;
+        const late = b.events().filter((e) =>
+          e.id === id && (e.type === "attempt" || e.type === "refused") &&
+          e.time > stop.time
+        );
+        assert.deepEqual(late, [], `${id}: nothing ran past the deadline`);
       }
       // afterTerminate ran on b, as it resumed, with fenced: true.
       for (const id of onB) {

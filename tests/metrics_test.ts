@@ -9,6 +9,7 @@ import {
   escapeHelp,
   escapeLabelValue,
   exitClass,
+  firstN,
   formatMetrics,
   formatValue,
   MAX_LABEL,
@@ -27,7 +28,8 @@ interface Sample {
 /**
  * Parses a text exposition body strictly (as Prometheus' parser reads it):
  * HELP/TYPE comments, then samples whose label values are unescaped.
- * Throws on anything malformed.
+ * Throws on anything malformed, and on a series (metric name and label set)
+ * written twice: Prometheus rejects such a scrape.
  */
 function parse(body: string): {
   samples: Sample[];
@@ -38,6 +40,7 @@ function parse(body: string): {
   const samples: Sample[] = [];
   const types: Record<string, string> = {};
   const help: Record<string, string> = {};
+  const seen = new Set<string>();
   for (const line of body.slice(0, -1).split("\n")) {
     let m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
     if (m) {
@@ -68,6 +71,9 @@ function parse(body: string): {
       types[m[1]] !== undefined,
       `${m[1]} has its TYPE line before its samples`,
     );
+    const series = m[1] + JSON.stringify(Object.entries(labels).sort());
+    assert.ok(!seen.has(series), `one sample of ${m[1]}${m[2] ?? ""}`);
+    seen.add(series);
     samples.push({ name: m[1], labels, value: m[3] });
   }
   return { samples, types, help };
@@ -167,7 +173,14 @@ describe("formatMetrics()", () => {
         { supervisor: "<0.9.0>", name: undefined, count: 1 },
       ],
       exits: { normal: 10, shutdown: 2, killed: 1, other: 4 },
-      tables: [{ name: "cache", type: "set", size: 12, memory: 2048 }],
+      tables: [{
+        id: 4,
+        owner: "<0.3.0>",
+        name: "cache",
+        type: "set",
+        size: 12,
+        memory: 2048,
+      }],
       eventsDropped: 7,
     }));
     const pick = (name: string) =>
@@ -183,10 +196,10 @@ describe("formatMetrics()", () => {
       [{ reason: "other" }, "4"],
     ]);
     assert.deepEqual(pick("steward_table_size"), [
-      [{ table: "cache", type: "set" }, "12"],
+      [{ table: "cache", id: "4", owner: "<0.3.0>", type: "set" }, "12"],
     ]);
     assert.deepEqual(pick("steward_table_memory_bytes"), [
-      [{ table: "cache" }, "2048"],
+      [{ table: "cache", id: "4", owner: "<0.3.0>" }, "2048"],
     ]);
     assert.deepEqual(pick("steward_observer_events_dropped_total"), [
       [{}, "7"],
@@ -211,7 +224,14 @@ describe("formatMetrics()", () => {
     const { samples } = parse(formatMetrics({
       ...EMPTY,
       processes: names.map((n, i) => proc(i + 1, 100 - i, n, n)),
-      tables: names.map((n) => ({ name: n, type: "bag", size: 1, memory: 1 })),
+      tables: names.map((n, i) => ({
+        id: i + 1,
+        owner: "<0.1.0>",
+        name: n,
+        type: "bag",
+        size: 1,
+        memory: 1,
+      })),
       restarts: names.map((n, i) => ({
         supervisor: `<0.${i}.0>`,
         name: n,
@@ -240,6 +260,37 @@ describe("formatMetrics()", () => {
         .map((s) => s.labels.name),
       names,
     );
+  });
+
+  test("formatMetrics() keeps tables of one name (or of one cut name) apart", () => {
+    const long = "t".repeat(MAX_LABEL * 2);
+    const tables = ["dup", "dup", long + "a", long + "b"].map((name, i) => ({
+      id: i + 1,
+      owner: "<0.7.0>",
+      name,
+      type: "set",
+      size: i,
+      memory: 10 * i,
+    }));
+    // parse() fails on a repeated series.
+    const { samples } = parse(formatMetrics({ ...EMPTY, tables }));
+    const sizes = samples.filter((s) => s.name === "steward_table_size");
+    assert.deepEqual(sizes.map((s) => [s.labels.id, s.value]), [
+      ["1", "0"],
+      ["2", "1"],
+      ["3", "2"],
+      ["4", "3"],
+    ]);
+    assert.equal(sizes[2].labels.table, sizes[3].labels.table);
+  });
+
+  test("the test parser refuses a repeated series", () => {
+    assert.throws(
+      () => parse('# TYPE a gauge\na{x="1"} 1\na{x="1"} 2\n'),
+      /one sample of a/,
+    );
+    assert.throws(() => parse("# TYPE a gauge\na 1\na 2\n"), /one sample/);
+    parse('# TYPE a gauge\na{x="1",y="2"} 1\na{x="1"} 2\n');
   });
 
   test("escapeLabelValue() escapes backslash, double quote and line feed only", () => {
@@ -284,6 +335,25 @@ describe("exitClass()", () => {
   test("exitClass() never throws on hostile reasons", () => {
     for (const [what, value] of hostiles()) {
       assert.equal(exitClass(value), "other", what);
+    }
+  });
+});
+
+describe("firstN()", () => {
+  test("firstN() gives what sort then slice give, ties in input order", () => {
+    // A fixed pseudo-random sequence with many ties.
+    let seed = 7;
+    const items = Array.from({ length: 3000 }, (_, i) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return { key: seed % 17, i };
+    });
+    const compare = (a: { key: number }, b: { key: number }) => b.key - a.key;
+    for (const n of [0, 1, 5, 16, 500, 2999, 3000, 5000]) {
+      assert.deepEqual(
+        firstN(items, compare, n),
+        [...items].sort(compare).slice(0, n),
+        `n = ${n}`,
+      );
     }
   });
 });

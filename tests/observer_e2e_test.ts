@@ -282,6 +282,47 @@ describe("observer page (Chromium)", () => {
     );
   });
 
+  test("a malformed #token= does not stop the page; a sort asks the server for its order", async () => {
+    const { browser, observer, top } = await setup();
+    const page = await browser.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    try {
+      await page.goto(`${observer.url}#token=%E0%A4%A`);
+      await page.locator(child("worker", '[data-state="running"]')).waitFor();
+      assert.equal(await page.locator("#status").textContent(), "live");
+      assert.deepEqual(errors, []);
+      // The tree's badge counts restarts in its intensity window.
+      assert.match(
+        await page.locator(`#trees li.tree[data-pid="${top}"] > .node .badge`)
+          .first().textContent() ?? "",
+        /^restarts in window \d+$/,
+      );
+      // Sorting by pid, oldest first, reconnects with that order: the main
+      // process (the oldest) is listed first.
+      const streams: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().includes("/events")) streams.push(r.url());
+      });
+      const th = page.locator('#procs th[data-key="pid"]');
+      await th.click();
+      if (!(await th.getAttribute("class") ?? "").includes("sorted-asc")) {
+        await th.click();
+      }
+      await page.locator("#procs tbody tr").first().locator("td", {
+        hasText: "main",
+      }).waitFor();
+      assert.ok(
+        streams.some((u) => u.includes("sort=pid") && u.includes("dir=1")),
+        streams.join(),
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
   test("hostile names, labels, ids and reasons show as text and run no script", async () => {
     const { page, top, pool, dialogs, problems } = await setup();
     const hostile = await childPid(top, HOSTILE_ID);

@@ -6,7 +6,7 @@
 import { describe, test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
-import { type Observer, serve } from "../observer.ts";
+import { type Observer, serve, TOP_PROCESSES } from "../observer.ts";
 import * as supervisor from "../supervisor.ts";
 import * as ets from "../ets.ts";
 import {
@@ -14,11 +14,13 @@ import {
   isAlive,
   type Pid,
   register,
+  self,
   send,
+  spawn,
   spawnLink,
   whereis,
 } from "../process.ts";
-import { setLabel } from "../system.ts";
+import { setLabel, tables } from "../system.ts";
 import * as sys from "../sys.ts";
 import * as genServer from "../gen_server.ts";
 import * as director from "../director.ts";
@@ -165,6 +167,23 @@ async function childPid(sup: Pid, id: string): Promise<Pid> {
 }
 
 /** The value of the sample `line` (name and labels as written) in `body`. */
+/** Fails if a series (name and labels) appears twice in a /metrics body. */
+function assertSeriesUnique(body: string): void {
+  const seen = new Set<string>();
+  for (const l of body.split("\n")) {
+    if (l === "" || l.startsWith("#")) continue;
+    const series = l.slice(0, l.lastIndexOf(" "));
+    assert.ok(!seen.has(series), `one sample of ${series}`);
+    seen.add(series);
+  }
+}
+
+/** The value of the sample `line` (name and labels) in a /metrics body. */
+function metric(body: string, line: string): string | undefined {
+  assertSeriesUnique(body);
+  return sample(body, line);
+}
+
 function sample(body: string, line: string): string | undefined {
   for (const l of body.split("\n")) {
     if (l.startsWith(line + " ")) return l.slice(line.length + 1);
@@ -178,7 +197,7 @@ describe("observer.serve()", () => {
       [
         { prot: 1 },
         TypeError,
-        /^Cannot serve the observer: unknown option "prot" \(known: port, hostname, token, signal, interval\)$/,
+        /^Cannot serve the observer: unknown option "prot" \(known: port, hostname, token, signal, interval, allowedHosts\)$/,
       ],
       [
         { port: -1 },
@@ -194,6 +213,9 @@ describe("observer.serve()", () => {
       [{ interval: 0 }, RangeError, /'interval' must be a positive/],
       [{ interval: Infinity }, RangeError, /'interval'/],
       [{ signal: {} }, TypeError, /'signal' must be an AbortSignal/],
+      [{ allowedHosts: "a.b" }, TypeError, /'allowedHosts' must be an array/],
+      [{ allowedHosts: ["a b"] }, TypeError, /'allowedHosts' must hold/],
+      [{ allowedHosts: [1] }, TypeError, /'allowedHosts' must hold.*got 1/],
       ["x", TypeError, /'options' must be an object/],
     ];
     for (const [options, Err, message] of cases) {
@@ -232,6 +254,19 @@ describe("observer.serve()", () => {
       serve({ signal: ac.signal }),
       /'signal' is already aborted/,
     );
+  });
+
+  test("serve() closes and rejects when its signal aborts while it starts", async () => {
+    const probe = await serve();
+    const port = probe.port;
+    await probe.close();
+    const ac = new AbortController();
+    const starting = serve({ signal: ac.signal, port });
+    ac.abort(new Error("stop now"));
+    await assert.rejects(starting, /stop now/);
+    // The port is free again: nothing was left listening.
+    const again = await serve({ port });
+    await again.close();
   });
 
   test("GET / serves the page with a nonce CSP, nosniff, and no HTML sink in its script", async () => {
@@ -311,9 +346,52 @@ describe("observer.serve()", () => {
       });
       assert.equal(evil.status, 403);
       assert.deepEqual(JSON.parse(evil.body), { error: "bad_host" });
-      for (const host of [`localhost:${obs.port}`, `127.0.0.1:${obs.port}`]) {
+      for (
+        const host of [
+          `localhost:${obs.port}`,
+          `127.0.0.1:${obs.port}`,
+          `127.0.0.2:${obs.port}`,
+          "127.255.0.1",
+          `[::1]:${obs.port}`,
+          `[::ffff:127.0.0.1]:${obs.port}`,
+        ]
+      ) {
         const ok = await req(obs, "/api/snapshot", { headers: { host } });
         assert.equal(ok.status, 200, host);
+      }
+      for (
+        const host of ["10.1.2.3", "128.0.0.1", "127.0.0.1.evil.example"]
+      ) {
+        const bad = await req(obs, "/api/snapshot", { headers: { host } });
+        assert.equal(bad.status, 403, host);
+      }
+    } finally {
+      await obs.close();
+    }
+  });
+
+  test("serve() beyond loopback still checks Host: loopback, IP literals, hostname, allowedHosts", async () => {
+    const obs = await serve({
+      hostname: "0.0.0.0",
+      allowedHosts: ["Observer.Test"],
+    });
+    try {
+      for (
+        const host of [
+          `localhost:${obs.port}`,
+          "127.0.0.3",
+          `10.1.2.3:${obs.port}`,
+          "[fe80::1]",
+          "0.0.0.0",
+          `observer.test:${obs.port}`,
+        ]
+      ) {
+        const ok = await req(obs, "/api/snapshot", { headers: { host } });
+        assert.equal(ok.status, 200, host);
+      }
+      for (const host of ["evil.example", `other.test:${obs.port}`]) {
+        const bad = await req(obs, "/api/snapshot", { headers: { host } });
+        assert.equal(bad.status, 403, host);
       }
     } finally {
       await obs.close();
@@ -337,19 +415,21 @@ describe("observer /metrics", () => {
         /^text\/plain; version=0\.0\.4/,
       );
       assert.equal(
-        sample(before.body, 'steward_processes{kind="supervisor"}'),
+        metric(before.body, 'steward_processes{kind="supervisor"}'),
         "1",
       );
-      assert.equal(sample(before.body, 'steward_processes{kind="main"}'), "1");
+      assert.equal(metric(before.body, 'steward_processes{kind="main"}'), "1");
       assert.equal(
-        sample(
+        metric(
           before.body,
-          'steward_table_size{table="obs_metrics_table",type="bag"}',
+          `steward_table_size{table="obs_metrics_table",id="${
+            tables().find((t) => t.name === "obs_metrics_table")!.id
+          }",owner="${self()}",type="bag"}`,
         ),
         "3",
       );
       assert.equal(
-        sample(before.body, 'steward_exits_total{reason="killed"}'),
+        metric(before.body, 'steward_exits_total{reason="killed"}'),
         "0",
       );
 
@@ -365,11 +445,11 @@ describe("observer /metrics", () => {
       assert.equal(restarted.id, '"a"');
       const after = await req(obs, "/metrics");
       assert.equal(
-        sample(after.body, 'steward_exits_total{reason="killed"}'),
+        metric(after.body, 'steward_exits_total{reason="killed"}'),
         "1",
       );
       assert.equal(
-        sample(
+        metric(
           after.body,
           `steward_supervisor_restarts_total{supervisor="${sup}",name="obs_top"}`,
         ),
@@ -383,6 +463,28 @@ describe("observer /metrics", () => {
     }
   });
 
+  test("GET /metrics writes each table's series once, even for tables of one name", async () => {
+    const obs = await serve();
+    const long = "n".repeat(500);
+    const made = [
+      ets.create("dup"),
+      ets.create("dup"),
+      ets.create(long + "1"),
+      ets.create(long + "2"),
+    ];
+    try {
+      const { body } = await req(obs, "/metrics");
+      assertSeriesUnique(body);
+      const lines = body.split("\n").filter((l) =>
+        l.startsWith('steward_table_size{table="dup"')
+      );
+      assert.equal(lines.length, 2, body);
+    } finally {
+      for (const t of made) t.destroy();
+      await obs.close();
+    }
+  });
+
   test("GET /metrics lists the longest mailboxes with escaped hostile names", async () => {
     const obs = await serve();
     const hostile = 'evil"} 1\nsteward_x 2 <img src=x onerror=alert(1)>\\';
@@ -391,6 +493,7 @@ describe("observer /metrics", () => {
     for (let i = 0; i < 50; i++) send(pid, i);
     try {
       const { body } = await req(obs, "/metrics");
+      assertSeriesUnique(body);
       const escaped = hostile.replaceAll("\\", "\\\\").replaceAll('"', '\\"')
         .replaceAll("\n", "\\n");
       assert.ok(
@@ -436,6 +539,52 @@ describe("observer /events and snapshots", () => {
         await supervisor.stop(sup);
       }
     });
+  });
+
+  test("GET /api/snapshot lists only the first TOP_PROCESSES processes in the asked order", async () => {
+    const obs = await serve();
+    const spawned: Pid[] = [];
+    for (let i = 0; i < TOP_PROCESSES + 700; i++) spawned.push(spawn(forever));
+    // The newest ones get the longest mailboxes: 3 messages, then 2, then 1.
+    const busy = spawned.slice(-3);
+    busy.forEach((pid, i) => {
+      for (let m = 0; m <= i; m++) send(pid, m);
+    });
+    try {
+      const got = async (query: string) => {
+        const r = await req(obs, "/api/snapshot" + query);
+        assert.equal(r.status, 200, r.body);
+        return { snap: JSON.parse(r.body), size: r.body.length };
+      };
+      const { snap, size } = await got("");
+      assert.equal(snap.processes.length, TOP_PROCESSES);
+      assert.ok(snap.totals.processes >= TOP_PROCESSES + 700);
+      assert.ok(size < 400 * TOP_PROCESSES, `a bounded snapshot: ${size}`);
+      // The default order: longest mailbox first, ties oldest first.
+      assert.deepEqual(
+        snap.processes.slice(0, 3).map((p: { pid: string }) => p.pid),
+        busy.map(String).reverse(),
+      );
+      assert.deepEqual(snap.order, { sort: "messageQueueLength", dir: -1 });
+      const oldest = (await got("?sort=pid&dir=1")).snap.processes;
+      assert.equal(oldest[0].kind, "main");
+      const newest = (await got("?sort=pid&dir=-1")).snap.processes;
+      assert.equal(newest[0].pid, String(spawned.at(-1)));
+      assert.ok(
+        !newest.some((p: { pid: string }) => p.pid === String(spawned[0])),
+        "the oldest spawned is not among the newest 500",
+      );
+      for (const bad of ["?sort=nope", "?sort=pid&dir=0", "?dir=up"]) {
+        assert.equal((await req(obs, "/api/snapshot" + bad)).status, 400, bad);
+        assert.equal((await req(obs, "/events" + bad)).status, 400, bad);
+      }
+      // A process beyond the list is still found directly.
+      const detail = await req(obs, `/api/process?pid=${spawned[0]}`);
+      assert.equal(JSON.parse(detail.body).process.pid, String(spawned[0]));
+    } finally {
+      for (const pid of spawned) exit(pid, "kill");
+      await obs.close();
+    }
   });
 
   test("GET /api/snapshot shows hostile names and labels as plain strings", async () => {
@@ -580,6 +729,19 @@ describe("observer actions", () => {
         const r = await post(obs, "/api/kill", body);
         assert.equal(r.status, status, JSON.stringify(body).slice(0, 80));
       }
+      // No content-length: the size is found while reading; still a 413.
+      const chunked = await req(obs, "/api/kill", {
+        method: "POST",
+        headers: {
+          "x-steward-token": obs.token,
+          "content-type": "application/json",
+          "transfer-encoding": "chunked",
+        },
+        body: JSON.stringify({ pid: String(pid), pad: "x".repeat(8000) }),
+      });
+      assert.equal(chunked.status, 413);
+      assert.equal(chunked.headers.connection, "close");
+      assert.deepEqual(JSON.parse(chunked.body), { error: "body_too_large" });
       const plain = await req(obs, "/api/kill", {
         method: "POST",
         headers: { "x-steward-token": obs.token, "content-type": "text/plain" },

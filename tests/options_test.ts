@@ -87,7 +87,7 @@ describe("supervisor: unknown keys", () => {
       err,
       "start",
       "tmeout",
-      "name, timeout, signal, logger",
+      "name, timeout, signal, logger, label",
     );
     const linked = await rejection(
       supervisor.startLink({}, { tmeout: 100 } as never),
@@ -96,7 +96,7 @@ describe("supervisor: unknown keys", () => {
       linked,
       "startLink",
       "tmeout",
-      "name, timeout, signal, logger",
+      "name, timeout, signal, logger, label",
     );
   });
 
@@ -240,7 +240,7 @@ describe("director: unknown keys", () => {
       err,
       "start",
       "tmeout",
-      "name, timeout, signal, debug, logger, logValidator",
+      "name, timeout, signal, debug, logger, logValidator, label",
     );
     const spec = await rejection(director.start({ child: [] } as never));
     assert.ok(spec instanceof ChildSpecError);
@@ -374,7 +374,7 @@ describe("task: unknown keys", () => {
       await rejection(task.startSupervisor({ max_children: 1 } as never)),
       "startSupervisor",
       "max_children",
-      "name, maxChildren, signal",
+      "name, maxChildren, signal, label",
     );
     const sup = await task.startSupervisor();
     assertUnknownOption(
@@ -420,7 +420,7 @@ describe("table manager: unknown keys", () => {
       ),
       "start",
       "tmeout",
-      "name, tableName, timeout, onTimeout, onLost, gift, signal",
+      "name, tableName, timeout, onTimeout, onLost, gift, signal, label",
     );
     exit(target, "kill");
     await flush();

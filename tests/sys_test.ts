@@ -23,6 +23,7 @@ import {
   self,
   send,
   spawn,
+  spawnLink,
   trapExit,
 } from "../process.ts";
 import {
@@ -521,6 +522,99 @@ describe("sys on gen_server-based processes", () => {
     assert.equal((await phase).phase, "waiting");
     await tableManager.stop(m);
     await flush();
+  });
+});
+
+/** Paths to the function values inside `value` (own keys, cycles safe). */
+function functionsIn(
+  value: unknown,
+  path = "state",
+  seen = new Set(),
+): string[] {
+  if (typeof value === "function") return [path];
+  if (value === null || typeof value !== "object" || seen.has(value)) return [];
+  seen.add(value);
+  const found: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    found.push(...functionsIn(v, `${path}.${k}`, seen));
+  }
+  if (value instanceof Map || value instanceof Set) {
+    found.push(`${path} (a ${value.constructor.name})`);
+  }
+  return found;
+}
+
+describe("getStatus of the supervisor-like behaviours", () => {
+  test("shows a plain view: flags, restart window, children; no functions, no internal record", async () => {
+    const worker = () => spawnLink(forever);
+    const sup = await supervisor.start({
+      strategy: "rest_for_one",
+      intensity: 4,
+      period: 7,
+      children: [{ id: "w1", start: worker }, { id: "w2", start: worker }],
+    });
+    const dyn = await supervisor.startDynamic({ maxChildren: 3 });
+    await supervisor.startChild(dyn, { id: "d1", start: worker });
+    const dir = await director.start({
+      children: [{ id: "r1", start: worker }],
+    });
+    const trk = await tracker.start("sys_view_trk", { intensity: 9 });
+    await tracker.findOrOpen(trk, { id: "t1", start: worker });
+    const mgr = await tableManager.start("sys_view_consumer", {}, {
+      timeout: Infinity,
+    });
+    const tasks = await task.startSupervisor();
+    try {
+      const view = async (pid: Pid) => {
+        const state = (await getStatus(pid)).state as Record<string, unknown>;
+        assert.deepEqual(functionsIn(state), [], JSON.stringify(state));
+        assert.equal(Object.getPrototypeOf(state), Object.prototype);
+        assert.ok(!("proc" in state), "no process record");
+        return state;
+      };
+      const ids = (s: Record<string, unknown>) =>
+        (s.children as { id: unknown }[]).map((c) => c.id);
+
+      const s = await view(sup);
+      assert.deepEqual(
+        [s.strategy, s.intensity, s.period, s.restartsInWindow],
+        ["rest_for_one", 4, 7000, 0],
+      );
+      assert.deepEqual(ids(s), ["w1", "w2"]);
+      const first = (s.children as Record<string, unknown>[])[0];
+      assert.equal(first.state, "running");
+      assert.equal(first.type, "worker");
+      assert.ok(
+        first.pid instanceof Object && String(first.pid).startsWith("<0."),
+      );
+
+      const d = await view(dyn);
+      assert.equal(d.strategy, "dynamic");
+      assert.equal(d.maxChildren, 3);
+      assert.equal(ids(d).length, 1);
+
+      assert.deepEqual(ids(await view(dir)), ["r1"]);
+
+      const t = await view(trk);
+      assert.equal(t.name, "sys_view_trk");
+      assert.equal(t.intensity, 9);
+      assert.deepEqual(ids(t), ["t1"]);
+
+      const m = await view(mgr);
+      assert.equal(m.consumer, "sys_view_consumer");
+      assert.equal(m.phase, "waiting");
+      assert.deepEqual(ids(m), ["sys_view_consumer"]);
+
+      assert.deepEqual(ids(await view(tasks)), []);
+    } finally {
+      await supervisor.stop(sup);
+      await supervisor.stop(dyn);
+      await director.stop(dir);
+      await tracker.stop(trk);
+      await tableManager.stop(mgr);
+      await supervisor.stop(tasks);
+      await flush();
+    }
   });
 });
 

@@ -342,6 +342,49 @@ describe("setLabel()", () => {
     await genServer.stop(server);
   });
 
+  test("supervisors, directors, trackers, table managers and task supervisors take a label option", async () => {
+    const sup = await supervisor.start({ children: [] }, { label: "sup" });
+    const dyn = await supervisor.startDynamic({}, { label: "dyn" });
+    const dir = await director.start({}, { label: "dir" });
+    const trk = await tracker.start("sys_label_trk", { label: "trk" });
+    const mgr = await TableManager.start("sys_label_consumer", undefined, {
+      label: "mgr",
+    });
+    const tasks = await task.startSupervisor({ label: "tasks" });
+    try {
+      assert.deepEqual(
+        [sup, dyn, dir, trk, mgr, tasks].map((p) => snap(p).label),
+        ["sup", "dyn", "dir", "trk", "mgr", "tasks"],
+      );
+      assert.equal(findTree(dir).label, "dir");
+      const bad = 7 as unknown as string;
+      const starts: [string, () => Promise<unknown>][] = [
+        ["start", () => supervisor.start({ children: [] }, { label: bad })],
+        ["startDynamic", () => supervisor.startDynamic({}, { label: bad })],
+        ["start", () => director.start({}, { label: bad })],
+        ["start tracker", () => tracker.start("sys_label_x", { label: bad })],
+        [
+          "start",
+          () => TableManager.start("sys_label_y", undefined, { label: bad }),
+        ],
+        ["startSupervisor", () => task.startSupervisor({ label: bad })],
+      ];
+      for (const [op, start] of starts) {
+        await assert.rejects(start(), {
+          name: "TypeError",
+          message: `Cannot ${op}: 'label' must be a string, got 7`,
+        });
+      }
+    } finally {
+      await supervisor.stop(sup);
+      await supervisor.stop(dyn);
+      await director.stop(dir);
+      await tracker.stop(trk);
+      await TableManager.stop(mgr);
+      await supervisor.stop(tasks);
+    }
+  });
+
   test("setLabel() refuses a non-string with a TypeError", () => {
     assert.throws(() => setLabel(42 as unknown as string), {
       name: "TypeError",

@@ -7,7 +7,9 @@
  *   if its node was killed (a `crash` event the driver records when it
  *   sends SIGKILL), to that kill; one still running at the end is live
  *   until then. A fenced child's `stop` is dated at its fence deadline
- *   (cluster_tracker.ts). Times are wall-clock ms of the nodes: the nodes
+ *   (cluster_tracker.ts), but a child is live at least until its last
+ *   `attempt` or `refused` event (code it ran): a child that ran on after
+ *   its deadline, or after a kill, counts as live until then. Times are wall-clock ms of the nodes: the nodes
  *   of one history run on one machine, so their clocks agree. Each
  *   overlap also tells whether the KV revisions agree (the later claim's
  *   revision is above the earlier child's), for diagnosis.
@@ -198,7 +200,46 @@ function liveIntervals(sorted: readonly HistoryEvent[]): Interval[] {
       end: "running",
     });
   }
-  return out.sort((a, b) => a.from - b.from || a.revision - b.revision);
+  return actedUntil(sorted, out)
+    .sort((a, b) => a.from - b.from || a.revision - b.revision);
+}
+
+/**
+ * Extends each interval to the child's last `attempt` or `refused` event:
+ * code a child ran is evidence that it was live then, whatever its `stop`
+ * says (a fenced stop is dated at the deadline, so without this a child
+ * that ran on after it would count as stopped by construction). An event
+ * belongs to the interval of its id and node that started last before it.
+ */
+function actedUntil(
+  sorted: readonly HistoryEvent[],
+  intervals: Interval[],
+): Interval[] {
+  const out = intervals.map((i) => ({ ...i }));
+  const k = (id: string, node: string) => JSON.stringify([id, node]);
+  const byKey = new Map<
+    string,
+    { -readonly [P in keyof Interval]: Interval[P] }[]
+  >();
+  for (const i of out) {
+    const key = k(i.id, i.node);
+    const list = byKey.get(key) ?? [];
+    list.push(i);
+    byKey.set(key, list);
+  }
+  for (const e of sorted) {
+    if ((e.type !== "attempt" && e.type !== "refused") || e.id === undefined) {
+      continue;
+    }
+    let owner: (typeof out)[number] | undefined;
+    for (const i of byKey.get(k(e.id, e.node)) ?? []) {
+      if (i.from <= e.time && (owner === undefined || i.from > owner.from)) {
+        owner = i;
+      }
+    }
+    if (owner !== undefined && owner.to < e.time) owner.to = e.time;
+  }
+  return out;
 }
 
 function overlapsOf(intervals: readonly Interval[]): Overlap[] {

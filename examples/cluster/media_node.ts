@@ -30,7 +30,8 @@
 import process from "node:process";
 import { connect } from "../../cluster.ts";
 import { ClusterTracker } from "../../cluster_tracker.ts";
-import { spawn } from "../../process.ts";
+import { receive, self, spawn } from "../../process.ts";
+import { sendAfter } from "../../timer.ts";
 
 /** Ms between two chunks of a stream. */
 const CHUNK_MS = 25;
@@ -58,7 +59,10 @@ function stream(id: string, base: number) {
   return spawn(async () => {
     let bytes = base;
     for (;;) {
-      await new Promise((r) => setTimeout(r, CHUNK_MS));
+      // Steward's timer and receive, not setTimeout: past its node's fence
+      // deadline, the scheduler runs none of this (cluster_tracker.ts).
+      sendAfter(CHUNK_MS, self(), "chunk");
+      await receive((m) => m === "chunk");
       if (quiet) continue;
       const value = bytes + CHUNK;
       emit({
