@@ -1,3 +1,5 @@
+import { formatTerm } from "./_format.ts";
+
 // Unknown keys in options objects and specs: one check, one message. A typo
 // (`intesity`, `tmeout`, `restart_type`) in an options object or a spec
 // would otherwise be silently ignored and the default used instead, so every
@@ -49,4 +51,24 @@ export function refuseUnknown(
   if (key !== undefined) {
     throw new TypeError(`Cannot ${op}: ${unknownKeyMessage(key, known, what)}`);
   }
+}
+
+/**
+ * Checks an options argument: undefined, or an object with only `known`
+ * keys; returns it. A TypeError otherwise (`'options' must be an object`,
+ * or the unknown key with the known ones).
+ */
+export function checkOptionsObject<T>(
+  op: string,
+  options: T,
+  known: readonly string[],
+): T {
+  if (options === undefined) return options;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
+    );
+  }
+  refuseUnknown(op, options, known);
+  return options;
 }

@@ -3,6 +3,7 @@
 // options; _tracker_state.ts holds the state and the children's lives):
 // the gen_server behaviour, the requests, findOrOpen's waits.
 
+import { checkOptionsObject } from "./_options.ts";
 import {
   addResource,
   currentProc,
@@ -35,7 +36,6 @@ import type {
 } from "./tracker.ts";
 import {
   checkId,
-  checkOptionsObject,
   checkSignal,
   checkTimeout,
   type FullSpec,

@@ -453,21 +453,6 @@ export function checkSignal(
   return signal;
 }
 
-/** Checks an options object: undefined, or an object of `known` keys. */
-export function checkOptionsObject(
-  op: string,
-  options: unknown,
-  known: readonly string[],
-): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
-    );
-  }
-  refuseUnknown(op, options, known);
-}
-
 /** The keys of a wait's options (findOrOpen, getAttr). */
 export const WAIT_OPTION_KEYS: readonly string[] = ["timeout", "signal"];
 

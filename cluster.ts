@@ -127,7 +127,7 @@ import { currentProc, Pid } from "./_runtime.ts";
 import { isAlive } from "./process.ts";
 import { ClusterError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { refuseUnknown } from "./_options.ts";
+import { checkOptionsObject } from "./_options.ts";
 import { checkReplicas } from "./_global.ts";
 
 /** Options of {@linkcode connect}. */
@@ -422,8 +422,9 @@ export class ClusterNode {
         `Cannot whereis: 'name' must be a string, got ${formatTerm(name)}`,
       );
     }
-    const timeout = checkOptions("whereis", options, ["timeout"])?.timeout ??
-      5000;
+    const timeout =
+      checkOptionsObject("whereis", options, ["timeout"])?.timeout ??
+        5000;
     if (typeof timeout !== "number" || !(timeout > 0)) {
       throw new RangeError(
         `Cannot whereis: 'timeout' must be a number of ms > 0, got ${
@@ -634,7 +635,7 @@ export class ClusterNode {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<ClusterNode> {
-  const opts = checkOptions("connect", options, CONNECT_OPTIONS);
+  const opts = checkOptionsObject("connect", options, CONNECT_OPTIONS);
   if (opts === undefined) {
     throw new TypeError("Cannot connect: 'options' must be an object");
   }
@@ -724,19 +725,4 @@ function positive(name: string, value: unknown, fallback: number): number {
     );
   }
   return value;
-}
-
-function checkOptions<T extends object>(
-  op: string,
-  options: T | undefined,
-  known: string[],
-): T | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
-    );
-  }
-  refuseUnknown(op, options, known);
-  return options;
 }

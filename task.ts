@@ -53,7 +53,7 @@ import * as supervisor from "./supervisor.ts";
 import { currentProc, procOf } from "./_runtime.ts";
 import { ExitError, TimeoutError } from "./errors.ts";
 import { formatTerm } from "./_format.ts";
-import { refuseUnknown } from "./_options.ts";
+import { checkOptionsObject } from "./_options.ts";
 
 /** A running task, as {@linkcode async} and {@linkcode asyncNolink} return. */
 export interface Task<T = unknown> {
@@ -136,21 +136,6 @@ export function startSupervisor(
 
 const SUPERVISOR_OPTIONS = ["name", "maxChildren", "signal", "label"];
 const TASK_OPTIONS = ["shutdown"];
-
-/** `options`: undefined or an object with only `known` keys. */
-function checkOptionsObject(
-  op: string,
-  options: unknown,
-  known: readonly string[],
-): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
-    );
-  }
-  refuseUnknown(op, options, known);
-}
 
 function checkFn(op: string, fn: unknown): void {
   if (typeof fn !== "function") {

@@ -185,11 +185,11 @@ import type {
   StartedChild,
   SupervisedChildEvent,
 } from "./supervisor.ts";
+import { checkOptionsObject } from "./_options.ts";
 import {
   checkId,
   checkKey,
   checkKeys,
-  checkOptionsObject,
   checkSignal,
   checkTimeout,
   checkValue,
