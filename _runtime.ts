@@ -1241,18 +1241,9 @@ function drain(): void {
         // its code schedules carries proc (_context.ts).
         callAs(proc, turn as never, undefined, proc);
       }
-      if (++runs >= SLICE_RUNS) {
-        runs = 0;
-        const now = performance.now();
-        if (now - sliceStart > SLICE_MS) {
-          sliceStart = now;
-          if (runHead < runLen) {
-            if (hasLaterTimeouts()) startLaterTimeouts();
-            handedOn = true;
-            setTimeout(drain, 0);
-            return;
-          }
-        }
+      if (++runs >= SLICE_RUNS && yieldedSlice()) {
+        handedOn = true;
+        return;
       }
     }
     runHead = runLen = 0;
@@ -1261,6 +1252,27 @@ function drain(): void {
     if (unstampedLen > 0) stampAll();
   }
   if (hasLaterTimeouts()) startLaterTimeouts();
+}
+
+/**
+ * Called every SLICE_RUNS turns (by the drain, and by a Deno handoff, which
+ * ends its drain early and so never reaches the drain's own end): past
+ * SLICE_MS since the last yield and with work still queued, starts the
+ * timeouts waiting for the burst to end and hands the drain on to a
+ * macrotask turn (true: the caller returns). Without it, a Deno node under
+ * steady load ran as one endless burst of microtasks: no timer or I/O ran,
+ * no call's timeout started, and every request stayed referenced by the
+ * queue of timeouts to start.
+ */
+function yieldedSlice(): boolean {
+  runs = 0;
+  const now = performance.now();
+  if (now - sliceStart <= SLICE_MS) return false;
+  sliceStart = now;
+  if (runHead >= runLen) return false;
+  if (hasLaterTimeouts()) startLaterTimeouts();
+  setTimeout(drain, 0);
+  return true;
 }
 
 /**
@@ -1304,6 +1316,8 @@ function handoff(proc: Proc): void {
   if (!proc.dead && !(proc.lease !== null && leaseLapsed(proc))) {
     callAs(proc, turn as never, undefined, proc);
   }
+  // drainQueued is still true (the drain that handed on kept it).
+  if (++runs >= SLICE_RUNS && yieldedSlice()) return;
   drain();
 }
 

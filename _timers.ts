@@ -207,6 +207,21 @@ export function startTimeoutLater(node: Timed, ms: number): void {
   node.tLaterMs = ms;
   node.tLaterClock = getClock();
   later[laterLen++] = node;
+  // A long burst (a node under steady load) would otherwise keep every
+  // request of the burst referenced here, answered or not, until it ends:
+  // the young generation's collections would then copy them all. Most are
+  // answered by now; the few pending ones start their timeout now rather
+  // than at the burst's end (still after their call began: never early),
+  // for one clock read each.
+  if (laterLen === LATER_MAX) startLaterTimeouts();
+}
+
+/** How many timeouts may wait for the burst to end (see above). */
+const LATER_MAX = 256;
+
+/** How many timeouts wait to be started (answered ones too). For tests. */
+export function pendingLaterTimeouts(): number {
+  return laterLen;
 }
 
 /** Whether timeouts wait to be started. */
