@@ -1689,39 +1689,40 @@ export function call<
   request: Q,
   options?: CallOptions,
 ): Promise<ReplyFor<D, Q, R>> {
-  const make: NewRequest = (caller, target, ms, ok, fail) =>
-    new CallRequest(caller, target, server, ms, ok, fail, request);
   return sendRequest(
     "call",
     server,
     options,
     DEFAULT_CALL_TIMEOUT,
-    make,
-    [
-      request,
-    ],
+    request,
   ) as Promise<ReplyFor<D, Q, R>>;
 }
 
-type NewRequest = (
-  caller: Proc,
-  target: Proc,
-  timeout: number,
+// The resolve and reject functions of the promise sendRequest just made:
+// its executor is one shared function, not a closure per call.
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+
+function capture(
   resolve: (value: unknown) => void,
   reject: (error: unknown) => void,
-) => Request;
+): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 /**
  * What call() and stop() share: check the arguments, fail at once for a
  * missing server or the caller itself, else deliver the request and wait.
+ * `payload` is a call's request or a stop's reason. No closure or array is
+ * made per call but the promise's own.
  */
 function sendRequest(
   op: "call" | "stop",
   server: Dest,
   options: unknown,
   defaultTimeout: number,
-  make: NewRequest,
-  argsBeforeTimeout: unknown[],
+  payload: unknown,
 ): Promise<unknown> {
   let timeout = defaultTimeout;
   let target: Proc | undefined;
@@ -1746,15 +1747,40 @@ function sendRequest(
   } else if (caller.dead) return Promise.reject(new ExitError(caller.reason));
   if (failure !== undefined) {
     return Promise.reject(
-      new CallError(failure, op, server, [...argsBeforeTimeout, timeout]),
+      new CallError(failure, op, server, [payload, timeout]),
     );
   }
-  return new Promise((resolve, reject) => {
-    const req = make(caller, target!, timeout, resolve, reject);
+  const promise = new Promise(capture);
+  const resolve = capturedResolve!;
+  const reject = capturedReject!;
+  capturedResolve = capturedReject = undefined;
+  try {
+    const req = op === "call"
+      ? new CallRequest(
+        caller,
+        target!,
+        server,
+        timeout,
+        resolve,
+        reject,
+        payload,
+      )
+      : new StopRequest(
+        caller,
+        target!,
+        server,
+        timeout,
+        resolve,
+        reject,
+        payload,
+      );
     // A remote server (its stand-in is dead here): the same request, sent on
     // by the stand-in's kind, which may refuse it (a TypeError for what
     // cannot cross).
-    if (target!.dead) return remoteRequest(req, signal, caller, target!);
+    if (target!.dead) {
+      remoteRequest(req, signal, caller, target!);
+      return promise;
+    }
     if (signal !== undefined) req.listen(signal);
     watch(target!, req);
     addWait(caller, req);
@@ -1762,7 +1788,11 @@ function sendRequest(
     deliver(target!, req);
     // Lazily: a request answered in this burst never touches the clock.
     if (timeout !== Infinity) startTimeoutAfterBurst(req, timeout);
-  });
+  } catch (error) {
+    // As a throw inside a promise's executor would.
+    reject(error);
+  }
+  return promise;
 }
 
 /** sendRequest's path for a remote server. */
@@ -1940,11 +1970,9 @@ export function stop(
   reason: unknown = "normal",
   options?: StopOptions,
 ): Promise<void> {
-  const make: NewRequest = (caller, target, ms, ok, fail) =>
-    new StopRequest(caller, target, server, ms, ok, fail, reason);
-  return sendRequest("stop", server, options, Infinity, make, [
-    reason,
-  ]) as Promise<void>;
+  return sendRequest("stop", server, options, Infinity, reason) as Promise<
+    void
+  >;
 }
 
 // ------------------------------------------------------- typed servers --
