@@ -29,9 +29,10 @@
 //   work <url> <node> <cluster> <ops> <first-id> <ids>
 //       The partitionable workload: a node serving ids first-id ..
 //       first-id+ids-1, one gen_server per id owning its rows in a public
-//       ETS table; it warms up (WARM_UP calls, untimed) and says "ready";
-//       on "go" (a line on stdin) it makes <ops> calls to its own ids (each
-//       call: two updateCounter and a lookup in ETS) and prints
+//       ETS table; it warms up (WARM_UP calls, untimed), says "ready" and
+//       keeps calling until "go" (a line on stdin); then it makes <ops>
+//       calls to its own ids (each call: two updateCounter and a lookup in
+//       ETS) and prints
 //       {"start": ms, "end": ms, "cpu_ms": ms, "js_cpu_ms": ms} (wall
 //       clock, performance.timeOrigin-based; the CPU time this process
 //       used, and that of its JS thread alone, where Linux says).
@@ -74,7 +75,7 @@ import { readFileSync } from "node:fs";
 
 const LEASE_MS = 1000;
 /** Calls each workload node makes before it says "ready" (untimed). */
-const WARM_UP = quick ? 50_000 : 200_000;
+const WARM_UP = quick ? 100_000 : 1_000_000;
 const HEARTBEAT_MS = 200;
 
 /** The payload of every call and request: a small, typical record. */
@@ -320,19 +321,22 @@ async function work() {
   };
   // Warm-up, untimed, the same on every node: a node serves for hours, and
   // what is measured is its steady state, not the JIT compiling the hot
-  // paths and the heap growing to its working size (which, on Deno and
-  // Bun, runs on helper threads beside the JS thread, and would count a
-  // second time on two nodes).
+  // paths and the heap growing to its working size (which runs on helper
+  // threads beside the JS thread, and would count a second time on two
+  // nodes). Deno takes longest: ~600,000 calls before its CPU per call
+  // settles (from ~3 µs to ~1.2 µs). The node then keeps calling until "go"
+  // (a line on stdin), so that it does not sit idle while the other node
+  // warms up: after a second idle, Deno's next ~400,000 calls were ~1.5x
+  // dearer.
   await drive(WARM_UP);
-  console.log("ready");
-  // wait for "go"
+  let go = false;
   const stdin = globalThis.process.stdin;
-  await new Promise((resolve) => {
-    stdin.setEncoding("utf8");
-    stdin.on("data", (s) => {
-      if (s.includes("go")) resolve();
-    });
+  stdin.setEncoding("utf8");
+  stdin.on("data", (s) => {
+    if (s.includes("go")) go = true;
   });
+  console.log("ready");
+  while (!go) await drive(10_000);
   stdin.pause();
   const cpu0 = globalThis.process.cpuUsage();
   const js0 = jsThreadMs();
