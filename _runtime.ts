@@ -1182,6 +1182,8 @@ const SLICE_RUNS = 1024;
 const SLICE_MS = 20;
 let runs = 0;
 let sliceStart = 0;
+/** A slice ended with nothing queued: the next drain waits a macrotask. */
+let yieldDue = false;
 
 /**
  * Whether the scheduler has work queued or handed on to a later macrotask
@@ -1196,10 +1198,20 @@ export function schedulerBusy(): boolean {
 export function schedule(proc: Proc): void {
   proc.scheduled = true;
   runQueue[runLen++] = proc;
-  if (!drainQueued) {
-    drainQueued = true;
-    microtask(drain);
-  }
+  if (!drainQueued) queueDrain();
+}
+
+/**
+ * Queues a drain: on a microtask, or on the next macrotask turn when a slice
+ * ended while the run queue was empty (see yieldedSlice).
+ */
+function queueDrain(): void {
+  drainQueued = true;
+  if (yieldDue) {
+    yieldDue = false;
+    if (hasLaterTimeouts()) startLaterTimeouts();
+    nextTurn(drain);
+  } else microtask(drain);
 }
 
 function drain(): void {
@@ -1269,7 +1281,13 @@ function yieldedSlice(): boolean {
   const now = performance.now();
   if (now - sliceStart <= SLICE_MS) return false;
   sliceStart = now;
-  if (runHead >= runLen) return false;
+  if (runHead >= runLen) {
+    // Nothing queued now, but the burst may go on outside the scheduler
+    // (callers resuming on microtasks and calling again): its next drain
+    // waits for the next macrotask turn instead.
+    yieldDue = true;
+    return false;
+  }
   if (hasLaterTimeouts()) startLaterTimeouts();
   nextTurn(drain);
   return true;
@@ -1297,10 +1315,7 @@ const nextTurn: (fn: () => void) => void = (() => {
  */
 export function startTimeoutAfterBurst(node: Timed, ms: number): void {
   startTimeoutLater(node, ms);
-  if (!drainQueued) {
-    drainQueued = true;
-    microtask(drain);
-  }
+  if (!drainQueued) queueDrain();
 }
 
 // At most this many messages per turn, then the process goes to the back.
