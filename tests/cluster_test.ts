@@ -185,7 +185,9 @@ const exitOf = (pid: Pid) => (m: unknown) =>
   Array.isArray(m) && m[0] === "EXIT" && m[1] === pid;
 
 /** Polls `check` until it holds (bounded by WAIT_MS). */
-async function until(check: () => Promise<boolean>): Promise<void> {
+async function until(
+  check: () => boolean | Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + WAIT_MS;
   while (!await check()) {
     assert.ok(Date.now() < deadline, "the condition never held");
@@ -907,7 +909,7 @@ describe("cluster: one live node per name", () => {
         new NodeProgram(server.url, "d", "c1"),
       ];
       try {
-        await until(async () =>
+        await until(() =>
           twins.every((p) =>
             p.stdout.includes("ready d") ||
             p.stderr.includes("is running already") || p.exited
@@ -919,7 +921,7 @@ describe("cluster: one live node per name", () => {
         );
         assert.equal(ready.length, 1, twins.map((p) => p.stderr).join("\n"));
         assert.equal(refused.length, 1);
-        await until(async () => node.nodes().includes("d"));
+        await until(() => node.nodes().includes("d"));
         const echo = await node.whereis("d", "echo");
         assert.equal(await genServer.call(echo!, "ping"), "pong");
       } finally {
@@ -936,7 +938,7 @@ describe("cluster: one live node per name", () => {
       let b: NodeProgram | undefined;
       try {
         // Down here once its lease lapses; then the name is free.
-        await until(async () => !node.nodes().includes("a"));
+        await until(() => !node.nodes().includes("a"));
         b = new NodeProgram(server.url, "a", "c1");
         let started = false;
         await until(async () => {
@@ -1027,12 +1029,12 @@ describe("cluster: hostile frames cannot make unbounded peers", () => {
         // a pid of it, so it is forgotten at the next heartbeat.
         raw.publish("steward.c1.hb", enc(["a", "hb", "z", "zinc1"]));
         await raw.flush();
-        await until(async () => node.nodes().includes("z"));
+        await until(() => node.nodes().includes("z"));
         raw.publish("steward.c1.hb", enc(["a", "bye", "z", "zinc1"]));
         await raw.flush();
-        await until(async () => !node.nodes().includes("z"));
+        await until(() => !node.nodes().includes("z"));
         const count = connectedNode()!.peerCount;
-        await until(async () => connectedNode()!.peerCount < count);
+        await until(() => connectedNode()!.peerCount < count);
         // A frame with a pid of z's gone incarnation, and one of an
         // incarnation never heard of.
         raw.publish(

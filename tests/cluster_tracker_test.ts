@@ -462,7 +462,8 @@ describe("ClusterTracker", () => {
         tracker.findOrOpen("s3", { wait: 1 } as never),
         {
           name: "TypeError",
-          message: 'Cannot findOrOpen: unknown option "wait" (known: args, timeout)',
+          message:
+            'Cannot findOrOpen: unknown option "wait" (known: args, timeout)',
         },
       );
       await assert.rejects(
