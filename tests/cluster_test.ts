@@ -954,6 +954,9 @@ describe("cluster: one live node per name", () => {
         assert.ok(started);
         const echo2 = await node.whereis("a", "echo");
         assert.notEqual(echo2, echo);
+        // The same process id on two incarnations of a: printed apart.
+        const ids = (pid: unknown) => String(pid).replace(/~[^.]+/, "");
+        assert.equal(ids(echo2), ids(echo));
         assert.notEqual(String(echo2), String(echo));
         const ref = monitor(echo2!);
         a.signal("SIGCONT");
@@ -1043,18 +1046,25 @@ describe("cluster: hostile frames cannot make unbounded peers", () => {
             "a",
             "msg",
             main,
-            ["a", "pids", ["p", "z", "zinc1", 5], ["p", "y", "yinc1", 5]],
+            [
+              "a",
+              "pids",
+              ["p", "z", "zinc1", 5],
+              ["p", "y", "yinc1", 5],
+              ["r", "z", "zinc1", 7],
+            ],
           ]),
         );
         await raw.flush();
       } finally {
         await raw.close();
       }
-      const [, gone, unknown] = await receive(
+      const [, gone, unknown, ref7] = await receive(
         (m) => Array.isArray(m) && m[0] === "pids",
         { timeout: WAIT_MS },
-      ) as [string, Pid, Pid];
+      ) as [string, Pid, Pid, unknown];
       assert.equal(String(gone), "<z~zinc1.5.0>");
+      assert.equal(String(ref7), "#Ref<z~zinc1.7>");
       // Down at once: its monitor says so now, not a lease later.
       const ref = monitor(gone);
       assert.deepEqual(await receive(downOf(ref), { timeout: 0 }), [
