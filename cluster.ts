@@ -108,9 +108,13 @@
  * paused or cut off past its lease takes its name again when it comes back
  * if nobody took it meanwhile; if another node took it, the old one closes
  * itself (reported as `node_name_lost`): two live nodes with one name would
- * confuse every peer. `connect` needs JetStream for this (as global names
- * and the cluster tracker do); a store that does not answer fails it with
- * the NATS client's error.
+ * confuse every peer. A node that has not renewed its key for `leaseMs`
+ * (back from a pause, or JetStream not answering that long) does not
+ * heartbeat until a renewal succeeds, so its peers may take it for down
+ * meanwhile: its heartbeat could otherwise make them take the node that
+ * took its name for gone. `connect` needs JetStream for this (as global
+ * names and the cluster tracker do); a store that does not answer fails it
+ * with the NATS client's error.
  *
  * ## Global names
  * {@linkcode ClusterNode.registerGlobal}, `whereisGlobal` and
