@@ -151,7 +151,7 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, JetStreamApiError } from "@nats-io/jetstream";
 import type { ClusterNode } from "./cluster.ts";
 import { connectedNode, type Node } from "./_node.ts";
 import {
@@ -1230,7 +1230,10 @@ export class ClusterTracker {
    * @param value any value that can cross to another node.
    * @throws {ClusterTrackerError} (rejects) code `"not_owner"` (no child
    *   for `id` here), `"fenced"` (this node's lease lapsed: the write was
-   *   not made), `"closed"`.
+   *   not made), `"timeout"` (the store did not answer, and reading the
+   *   entry back could not tell: the write **may or may not** have been
+   *   stored; a write whose answer was lost but which is found in the store
+   *   resolves), `"closed"`.
    * @throws {TypeError} for a malformed argument, or a value that cannot
    *   cross.
    *
@@ -1294,12 +1297,25 @@ export class ClusterTracker {
     });
   }
 
-  /** A compare-and-set of an owned id's entry; returns the new revision. */
+  /**
+   * A compare-and-set of an owned id's entry; returns the new revision.
+   *
+   * A write the store did not answer (a timeout, a reconnect) may or may
+   * not have been stored, so the entry is read back: if it holds this very
+   * write (this lease's token, a revision past the one it was written at,
+   * these bytes), the write landed and is acknowledged like any other;
+   * if the entry is still ours but without it, the write is made once more
+   * at the revision read (a compare-and-set: of the two, at most one
+   * lands). What still cannot be told rejects with `"timeout"`, never with
+   * a code that says "not stored" (`"fenced"` only when the store refused
+   * the compare-and-set, or before anything was sent).
+   */
   async #write(
     id: string,
     owned: Owned,
     change: (e: Entry) => Entry,
     retry = true,
+    unanswered: unknown = undefined,
   ): Promise<number> {
     const lease = this.#lease;
     if (
@@ -1309,6 +1325,7 @@ export class ClusterTracker {
       if (!owned.fenced && lease.token === owned.token) {
         this.#fence("the fence deadline passed");
       }
+      if (unanswered !== undefined) throw unknownOutcome(id, unanswered);
       throw new ClusterTrackerError(
         "fenced",
         "setAttr",
@@ -1322,37 +1339,54 @@ export class ClusterTracker {
       pid: this.#node.pidOut(owned.pid),
       attrs: owned.attrs,
     });
+    const bytes = encodeEntry(next);
+    const at = owned.revision;
     try {
-      const revision = await this.#kv.update(
-        keyOf(id),
-        encodeEntry(next),
-        owned.revision,
-      );
+      const revision = await this.#kv.update(keyOf(id), bytes, at);
       owned.revision = revision;
       owned.attrs = next.attrs;
       return revision;
     } catch (error) {
-      // No answer (the outcome is unknown), or the revision moved: if the
-      // entry is still ours, a write of ours whose answer was lost landed.
-      const now = await this.#kv.get(keyOf(id)).catch(() => null);
+      // Refused by the store (an answer), or no answer: the outcome is
+      // unknown until the entry is read back.
+      const refused = isWrongRevision(error) ||
+        error instanceof JetStreamApiError;
+      const noAnswer = refused ? unanswered : (unanswered ?? error);
+      let now: KvEntry | null | undefined;
+      try {
+        now = await this.#kv.get(keyOf(id));
+      } catch {
+        now = undefined; // could not read it back
+      }
       const entry = now?.operation === "PUT"
         ? parseEntry(now.value)
         : undefined;
-      if (
-        now != null && entry !== undefined && entry.token === owned.token &&
-        this.#lease.token === owned.token && !owned.fenced
-      ) {
-        owned.revision = now.revision;
-        owned.attrs = entry.attrs;
-        if (isWrongRevision(error) && retry) {
-          return await this.#write(id, owned, change, false);
+      const ours = now != null && entry !== undefined &&
+        entry.token === owned.token;
+      if (ours && now!.revision > at && sameBytes(now!.value, bytes)) {
+        // This write landed; its answer was lost (or a second copy of it
+        // was refused because the first had landed).
+        if (owned.revision === at) {
+          owned.revision = now!.revision;
+          owned.attrs = next.attrs;
         }
-        throw error;
+        return now!.revision;
       }
-      if (isWrongRevision(error)) {
-        if (this.#lease.token === owned.token) {
-          this.#fence("another node took an id");
+      const mine = ours && this.#lease.token === owned.token && !owned.fenced;
+      if (mine) {
+        owned.revision = now!.revision;
+        owned.attrs = entry!.attrs;
+        if (retry && (noAnswer !== undefined || isWrongRevision(error))) {
+          return await this.#write(id, owned, change, false, noAnswer);
         }
+      } else if (
+        now !== undefined && !ours && this.#lease.token === owned.token
+      ) {
+        // Another node holds the entry: this node's lease is lost.
+        this.#fence("another node took an id");
+      }
+      if (noAnswer !== undefined) throw unknownOutcome(id, noAnswer);
+      if (isWrongRevision(error) && !mine) {
         throw new ClusterTrackerError(
           "fenced",
           "setAttr",
@@ -1658,6 +1692,28 @@ async function newLease(
   const sentAtWall = Date.now();
   const revision = await kv.create("l." + token, leaseValue(node, sentAtWall));
   return new HeldLease(token, revision, sentAt, sentAtWall, leaseMs, safetyMs);
+}
+
+/**
+ * The error of a write whose outcome is unknown: no answer from the store,
+ * and reading the entry back did not show it.
+ */
+function unknownOutcome(id: string, cause: unknown): ClusterTrackerError {
+  return new ClusterTrackerError(
+    "timeout",
+    "setAttr",
+    id,
+    `no answer from the store (${
+      String((cause as Error)?.message ?? cause)
+    }): the write may or may not have been stored`,
+    { cause },
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function isWrongRevision(error: unknown): boolean {

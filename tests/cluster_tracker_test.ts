@@ -36,6 +36,9 @@ import { NodeProgram } from "../examples/cluster/_node_program.ts";
 import { spawn as spawnOs } from "node:child_process";
 import process from "node:process";
 import { NatsServer } from "./_nats.ts";
+import { NatsProxy } from "./_nats_proxy.ts";
+import { connect as natsConnect } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
 
 const NODE_PROGRAM = fileURLToPath(
   new URL(
@@ -280,6 +283,104 @@ describe("history checker (examples/cluster/_history.ts)", () => {
       checkHistory(refused, new Map([["s", { n: 3 }]])).lostWrites.length,
       1,
     );
+  });
+  test("lost writes: a write of unknown outcome (no answer) may or may not be in the store; a refused one may not; an acknowledged one overwritten by nothing newer must be", () => {
+    const w = (
+      type: "attempt" | "attr" | "refused" | "unknown",
+      node: string,
+      time: number,
+      value: number,
+      revision?: number,
+    ): HistoryEvent => ({
+      type,
+      id: "s",
+      node,
+      time,
+      key: "bytes",
+      value,
+      ...(revision === undefined ? {} : { revision }),
+    });
+    // The stream's history from the failure: 7000 acknowledged, 8000 sent
+    // and rejected with no answer ("timeout"): the store may have it.
+    const history: HistoryEvent[] = [
+      start("s", "a", 0),
+      w("attempt", "a", 10, 7000),
+      w("attr", "a", 12, 7000, 5),
+      w("attempt", "a", 20, 8000),
+      w("unknown", "a", 5020, 8000),
+      stop("s", "a", 5021),
+    ];
+    const lost = (events: HistoryEvent[], bytes: unknown) =>
+      checkHistory(events, new Map([["s", { bytes }]])).lostWrites;
+    assert.deepEqual(lost(history, 8000), [], "it was stored");
+    assert.deepEqual(lost(history, 7000), [], "it was not");
+    // Neither the acknowledged value nor the unknown one: lost.
+    assert.deepEqual(lost(history, 6000), [{
+      id: "s",
+      key: "bytes",
+      acknowledged: 7000,
+      revision: 5,
+      stored: 6000,
+    }]);
+    // Reported refused (surely not made) but stored: the checker fails it
+    // (this is what a "timeout" logged as a refusal looked like).
+    const refused = history.map((e) =>
+      e.type === "unknown" ? { ...e, type: "refused" as const } : e
+    );
+    assert.equal(lost(refused, 8000).length, 1);
+    assert.deepEqual(lost(refused, 7000), []);
+    // A write of unknown outcome made before the last acknowledged one
+    // cannot be what the store ends with.
+    const older: HistoryEvent[] = [
+      start("s", "a", 0),
+      w("attempt", "a", 10, 7000),
+      w("unknown", "a", 15, 7000),
+      w("attempt", "a", 20, 8000),
+      w("attr", "a", 22, 8000, 6),
+    ];
+    assert.deepEqual(lost(older, 8000), []);
+    assert.equal(lost(older, 7000).length, 1);
+    // An acknowledged write lost by the next owner: it started from an older
+    // value and wrote nothing newer (its writes all refused).
+    const handedOver: HistoryEvent[] = [
+      start("s", "a", 0, 1),
+      w("attempt", "a", 10, 7000),
+      w("attr", "a", 12, 7000, 5),
+      stop("s", "a", 30),
+      start("s", "b", 40, 9),
+      w("attempt", "b", 50, 1000),
+      w("refused", "b", 55, 1000),
+    ];
+    assert.deepEqual(lost(handedOver, 7000), []);
+    assert.equal(lost(handedOver, 1000).length, 1);
+    // Another node's write of unknown outcome excuses nothing of a value it
+    // did not write.
+    const elsewhere: HistoryEvent[] = [
+      ...handedOver.slice(0, 5),
+      w("attempt", "b", 50, 8000),
+      w("unknown", "b", 55, 8000),
+    ];
+    assert.deepEqual(lost(elsewhere, 8000), []);
+    assert.equal(lost(elsewhere, 9000).length, 1);
+  });
+
+  test("an unknown-outcome event is code the child ran: it keeps the child live until then", () => {
+    const events: HistoryEvent[] = [
+      start("s", "c", 0, 2),
+      stop("s", "c", 30, true),
+      start("s", "d", 40, 5),
+      {
+        type: "unknown",
+        id: "s",
+        node: "c",
+        time: 60,
+        key: "bytes",
+        value: 1,
+      },
+    ];
+    const r = checkHistory(events, new Map());
+    assert.equal(r.overlaps.length, 1);
+    assert.deepEqual([r.overlaps[0].first.to, r.overlaps[0].ms], [60, 20]);
   });
 });
 
@@ -573,7 +674,18 @@ function assertClean(
   const report = checkHistory(events, final);
   assert.deepEqual(report.overlaps, [], "no two live children of one id");
   assert.deepEqual(report.staleWrites, [], "no write after another claim");
-  assert.deepEqual(report.lostWrites, [], "no acknowledged write lost");
+  assert.deepEqual(
+    report.lostWrites,
+    [],
+    `no acknowledged write lost; their ids' writes: ${
+      report.lostWrites.map((w) =>
+        JSON.stringify(
+          events.filter((e) => e.id === w.id && e.type !== "start")
+            .sort((a, b) => a.time - b.time).slice(-12),
+        )
+      ).join("\n")
+    }`,
+  );
   return report;
 }
 
@@ -590,6 +702,95 @@ class JumpClock implements Clock {
     realClock.clearTimeout(handle);
   }
 }
+
+/** The subject of the KV publish that writes `id`'s entry. */
+function entrySubject(cluster: string, tracker: string, id: string): string {
+  const b64 = btoa(id).replaceAll("+", "-").replaceAll("/", "_")
+    .replaceAll("=", "");
+  return `$KV.steward_${cluster}_tracker_${tracker}.i.${b64}`;
+}
+
+describe("ClusterTracker attribute writes whose answer is lost", () => {
+  test("setAttr() of a write the store kept but whose answer was lost resolves, acknowledged at the store's revision; one the store never got is made again; none is reported failed", async () => {
+    const server = await NatsServer.start();
+    const proxy = await NatsProxy.start(server.port);
+    // A direct connection (not through the proxy) to watch the store.
+    const nc = await natsConnect({ servers: server.url });
+    let node: ClusterNode | undefined;
+    let tracker: ClusterTracker | undefined;
+    try {
+      // A lease far longer than JetStream's 5 s request timeout: the write
+      // goes unanswered, the node is not paused.
+      node = await connect({
+        servers: proxy.url,
+        node: "t",
+        cluster: "lw",
+        heartbeatMs: 200,
+        leaseMs: 30_000,
+      });
+      const events: TrackerEvent[] = [];
+      tracker = await ClusterTracker.open(node, {
+        name: "media",
+        start: () => spawn(() => receive((m) => m === "stop")),
+        onEvent: (e) => events.push(e),
+      });
+      const kv = await new Kvm(nc).open("steward_lw_tracker_media");
+      const stored = async () => {
+        const e = await kv.get(
+          entrySubject("lw", "media", "s9").slice(
+            "$KV.steward_lw_tracker_media.".length,
+          ),
+        );
+        const entry = JSON.parse(new TextDecoder().decode(e!.value));
+        return { bytes: entry.attrs.bytes, revision: e!.revision };
+      };
+      await tracker.findOrOpen("s9");
+      await tracker.setAttr("s9", "bytes", 1000);
+      const marker = `PUB ${entrySubject("lw", "media", "s9")} `;
+
+      // 1. The store keeps the write; its answer is lost (the connection is
+      // cut before it gets back), so the request times out.
+      const lost = proxy.arm(marker, "lose_reply");
+      const write = tracker.setAttr("s9", "bytes", 2000);
+      await lost;
+      const deadline = Date.now() + WAIT_MS;
+      while ((await stored()).bytes !== 2000) {
+        assert.ok(Date.now() < deadline, "the store got the write");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const kept = await stored();
+      proxy.cut();
+      await write; // not a rejection: the write is stored
+      assert.equal(await tracker.getAttr("s9", "bytes"), 2000);
+      let acks = events.filter((e) => e.type === "attr");
+      assert.deepEqual(acks.map((e) => e.value), [1000, 2000]);
+      assert.equal(acks[1].revision, kept.revision);
+
+      // 2. The store never gets the write (dropped on the way): it is made
+      // again at the revision read back.
+      const dropped = proxy.arm(marker, "drop");
+      const again = tracker.setAttr("s9", "bytes", 3000);
+      await dropped;
+      await again;
+      assert.equal(await tracker.getAttr("s9", "bytes"), 3000);
+
+      // 3. Writes go on as usual, at the revisions the store gave.
+      await tracker.setAttr("s9", "bytes", 4000);
+      acks = events.filter((e) => e.type === "attr");
+      assert.deepEqual(acks.map((e) => e.value), [1000, 2000, 3000, 4000]);
+      assert.equal(acks[3].revision, (await stored()).revision);
+      assert.deepEqual((await stored()).bytes, 4000);
+      const revisions = acks.map((e) => e.revision);
+      assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b));
+    } finally {
+      await tracker?.close();
+      await node?.close();
+      await nc.close();
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+});
 
 describe("ClusterTracker fencing inside the node", () => {
   test("start() gets the claim revision as its fencing token; a pause during start() kills what start spawned before it runs again, and findOrOpen rejects with fenced", async () => {

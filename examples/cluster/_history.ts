@@ -8,11 +8,12 @@
  *   sends SIGKILL), to that kill; one still running at the end is live
  *   until then. A fenced child's `stop` is dated at its fence deadline
  *   (cluster_tracker.ts), but a child is live at least until its last
- *   `attempt` or `refused` event (code it ran): a child that ran on after
- *   its deadline, or after a kill, counts as live until then. Times are wall-clock ms of the nodes: the nodes
- *   of one history run on one machine, so their clocks agree. Each
- *   overlap also tells whether the KV revisions agree (the later claim's
- *   revision is above the earlier child's), for diagnosis.
+ *   `attempt`, `refused` or `unknown` event (code it ran): a child that
+ *   ran on after its deadline, or after a kill, counts as live until then.
+ *   Times are wall-clock ms of the nodes: the nodes of one history run on
+ *   one machine, so their clocks agree. Each overlap also tells whether
+ *   the KV revisions agree (the later claim's revision is above the
+ *   earlier child's), for diagnosis.
  * - **stale writes**: acknowledged attribute writes made by a child after
  *   another node had claimed its id, by KV revision: a write at revision
  *   `r` belongs to the claim with the highest revision below `r`; if that
@@ -21,8 +22,11 @@
  * - **lost writes**: acknowledged attribute writes that the store does not
  *   end with. For each id and key, the store's final value must be the
  *   value of the last acknowledged write (highest revision), or of a write
- *   attempted after it that was never answered (its node died with the
- *   write in flight: the store may have it). Anything else lost an
+ *   attempted after it whose outcome is unknown: never answered (its node
+ *   died, or was fenced, with the write in flight) or answered `unknown`
+ *   (no answer from the store: `setAttr` rejected with `"timeout"`); the
+ *   store may have such a write, or not. A `refused` write was surely not
+ *   made: the store may not end with it. Anything else lost an
  *   acknowledged write.
  *
  * @module
@@ -31,10 +35,20 @@
 /** One event of a history. */
 export interface HistoryEvent {
   /**
-   * `start`/`stop`/`attr`: from the tracker's `onEvent`; `attempt` and
-   * `refused`: a write sent, a write refused; `crash`: the node was killed.
+   * `start`/`stop`/`attr`: from the tracker's `onEvent`; `attempt`: a
+   * write sent; `refused`: that write was not made (`setAttr` rejected with
+   * `"fenced"`, `"not_owner"` or `"closed"`); `unknown`: its outcome is
+   * unknown (any other rejection: it may or may not be stored); `crash`:
+   * the node was killed.
    */
-  readonly type: "start" | "stop" | "attr" | "attempt" | "refused" | "crash";
+  readonly type:
+    | "start"
+    | "stop"
+    | "attr"
+    | "attempt"
+    | "refused"
+    | "unknown"
+    | "crash";
   /** The id (all but `crash`). */
   readonly id?: string;
   /** The node. */
@@ -43,7 +57,7 @@ export interface HistoryEvent {
   readonly time: number;
   /** The KV revision (`start`: the claim, `attr`: the write). */
   readonly revision?: number;
-  /** The attribute written (`attr`, `attempt`, `refused`). */
+  /** The attribute written (`attr`, `attempt`, `refused`, `unknown`). */
   readonly key?: string;
   /** Its value. */
   readonly value?: unknown;
@@ -205,7 +219,8 @@ function liveIntervals(sorted: readonly HistoryEvent[]): Interval[] {
 }
 
 /**
- * Extends each interval to the child's last `attempt` or `refused` event:
+ * Extends each interval to the child's last `attempt`, `refused` or
+ * `unknown` event:
  * code a child ran is evidence that it was live then, whatever its `stop`
  * says (a fenced stop is dated at the deadline, so without this a child
  * that ran on after it would count as stopped by construction). An event
@@ -228,9 +243,10 @@ function actedUntil(
     byKey.set(key, list);
   }
   for (const e of sorted) {
-    if ((e.type !== "attempt" && e.type !== "refused") || e.id === undefined) {
-      continue;
-    }
+    if (
+      (e.type !== "attempt" && e.type !== "refused" &&
+        e.type !== "unknown") || e.id === undefined
+    ) continue;
     let owner: (typeof out)[number] | undefined;
     for (const i of byKey.get(k(e.id, e.node)) ?? []) {
       if (i.from <= e.time && (owner === undefined || i.from > owner.from)) {
@@ -292,7 +308,9 @@ function lostWritesOf(
   final: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
 ): LostWrite[] {
   // For each id and key: the last acknowledged write, and the writes
-  // attempted on each node that were never answered.
+  // attempted on each node whose outcome is unknown (never answered, or
+  // answered `unknown`): they stay pending. An `attr` (made) or `refused`
+  // (not made) settles its attempt.
   const acked = new Map<string, HistoryEvent>();
   const pending = new Map<string, HistoryEvent[]>();
   const pk = (e: HistoryEvent) => JSON.stringify([e.id, e.key, e.node]);
