@@ -364,6 +364,57 @@ describe("history checker (examples/cluster/_history.ts)", () => {
     assert.equal(lost(elsewhere, 9000).length, 1);
   });
 
+  test("lost writes: an acknowledgement seen late (its node paused with the answer on the way) does not hide that the next owner's unanswered write came after it", () => {
+    const w = (
+      type: "attempt" | "attr",
+      node: string,
+      time: number,
+      value: number,
+      revision?: number,
+    ): HistoryEvent => ({
+      type,
+      id: "s",
+      node,
+      time,
+      key: "bytes",
+      value,
+      ...(revision === undefined ? {} : { revision }),
+    });
+    // b wrote 7000 (stored at revision 5) and was paused before the answer
+    // came; a took the id over (claim 9) from 7000 and sent 8000, which
+    // was never answered (a was fenced with it in flight); b resumed and
+    // logged its acknowledgement of 7000 late, at 3000.
+    const events: HistoryEvent[] = [
+      start("s", "b", 0, 1),
+      w("attempt", "b", 100, 7000),
+      start("s", "a", 1200, 9),
+      w("attempt", "a", 1300, 8000),
+      stop("s", "a", 1400, true),
+      stop("s", "b", 900, true),
+      w("attr", "b", 3000, 7000, 5),
+    ];
+    const lost = (bytes: unknown) =>
+      checkHistory(events, new Map([["s", { bytes }]])).lostWrites;
+    assert.deepEqual(lost(8000), [], "a's write landed");
+    assert.deepEqual(lost(7000), [], "it did not");
+    assert.deepEqual(lost(9000), [{
+      id: "s",
+      key: "bytes",
+      acknowledged: 7000,
+      revision: 5,
+      stored: 9000,
+    }]);
+    // The same write by a child of a claim older than the ack is no excuse.
+    const older = events.map((e) =>
+      e.type === "start" && e.node === "a" ? { ...e, revision: 3 } : e
+    );
+    assert.equal(
+      checkHistory(older, new Map([["s", { bytes: 8000 }]])).lostWrites
+        .length,
+      1,
+    );
+  });
+
   test("an unknown-outcome event is code the child ran: it keeps the child live until then", () => {
     const events: HistoryEvent[] = [
       start("s", "c", 0, 2),

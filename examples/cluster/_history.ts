@@ -22,7 +22,8 @@
  * - **lost writes**: acknowledged attribute writes that the store does not
  *   end with. For each id and key, the store's final value must be the
  *   value of the last acknowledged write (highest revision), or of a write
- *   attempted after it whose outcome is unknown: never answered (its node
+ *   attempted after it (after its ack was seen, or by a child whose claim
+ *   came after it) whose outcome is unknown: never answered (its node
  *   died, or was fenced, with the write in flight) or answered `unknown`
  *   (no answer from the store: `setAttr` rejected with `"timeout"`); the
  *   store may have such a write, or not. A `refused` write was surely not
@@ -338,10 +339,20 @@ function lostWritesOf(
     const [id, attr] = JSON.parse(key) as [string, string];
     const stored = final.get(id)?.[attr];
     if (same(stored, last.value)) continue;
+    // A write of unknown outcome explains the store only if it may have
+    // landed after the last acknowledged one: it was sent after that ack
+    // was seen (the ack's time is when its node got the answer, which may
+    // be late: a node paused with the answer on its way), or by a child
+    // whose claim came after that write (its revision is higher), which
+    // could only write after it.
     const unanswered = [...pending.entries()].some(([p, list]) => {
       const [pid, pkey] = JSON.parse(p) as [string, string];
       return pid === id && pkey === attr &&
-        list.some((w) => w.time >= last.time - 1 && same(w.value, stored));
+        list.some((w) =>
+          same(w.value, stored) &&
+          (w.time >= last.time - 1 ||
+            claimOf(sorted, w) > (last.revision ?? 0))
+        );
     });
     if (unanswered) continue;
     out.push({
@@ -353,6 +364,19 @@ function lostWritesOf(
     });
   }
   return out;
+}
+
+/**
+ * The KV revision of the claim of the child that made `e`: the last start
+ * of its id on its node before it (0 if none).
+ */
+function claimOf(sorted: readonly HistoryEvent[], e: HistoryEvent): number {
+  let claim: HistoryEvent | undefined;
+  for (const s of sorted) {
+    if (s.time > e.time) break;
+    if (s.type === "start" && s.id === e.id && s.node === e.node) claim = s;
+  }
+  return claim?.revision ?? 0;
 }
 
 function same(a: unknown, b: unknown): boolean {
