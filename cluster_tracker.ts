@@ -119,6 +119,15 @@
  * their child and move with the id). `getAttr(id, key)` from any node reads
  * the store.
  *
+ * A write the store does not answer (a timeout, a reconnect) may have been
+ * stored or not; the tracker reads the entry back to find out. Found there,
+ * the write resolves (it is acknowledged); not there while the entry is
+ * still this node's, it is made once more (a compare-and-set at the
+ * revision read: at most one of the two lands). When that cannot tell
+ * either, `setAttr` rejects with code `"timeout"`: the write **may or may
+ * not** be stored, and the next owner starts from whichever it is. Only
+ * `"fenced"`, `"not_owner"` and `"closed"` mean the write was not made.
+ *
  * ## afterTerminate, and nodes that die
  * - A child that ends (any reason) on a live node: its node releases the
  *   id (its entry keeps the attributes) and then runs `afterTerminate(id,
