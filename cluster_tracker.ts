@@ -1389,9 +1389,12 @@ export class ClusterTracker {
           return await this.#write(id, owned, change, false, noAnswer);
         }
       } else if (
-        now !== undefined && !ours && this.#lease.token === owned.token
+        (now !== undefined || isWrongRevision(error)) && !ours &&
+        this.#lease.token === owned.token
       ) {
-        // Another node holds the entry: this node's lease is lost.
+        // Another node holds the entry (or may: the store refused the
+        // compare-and-set, and the entry could not be read): this node's
+        // lease is lost.
         this.#fence("another node took an id");
       }
       if (noAnswer !== undefined) throw unknownOutcome(id, noAnswer);

@@ -696,18 +696,31 @@ async function openAll(
   return where;
 }
 
-/** Quiets the live nodes, then reads every id's `bytes` from `via`. */
-async function finalAttrs(
+/**
+ * Quiets the live nodes, takes the history (every node's events, after
+ * `before`), then reads every id's `bytes` from `via`: in that order, so
+ * that every write acknowledged in the history was stored before the read,
+ * and every write that can land before it was attempted in the history
+ * (a quiet node attempts none; its attempts before are all printed).
+ */
+async function finalState(
   via: NodeProgram,
   live: NodeProgram[],
-): Promise<Map<string, Record<string, unknown>>> {
+  nodes: NodeProgram[],
+  before: HistoryEvent[] = [],
+): Promise<{
+  events: HistoryEvent[];
+  final: Map<string, Record<string, unknown>>;
+}> {
   for (const n of live) {
     const from = n.stdout.length;
     n.say("quiet");
     await n.waitFor(/^quiet$/m, from);
   }
-  // Writes in flight when quieted are answered within a few round trips.
+  // Writes in flight when quieted are answered within a few round trips
+  // (fewer of unknown outcome in the history).
   await new Promise((r) => setTimeout(r, 300));
+  const events = [...before, ...nodes.flatMap((n) => n.events())];
   const final = new Map<string, Record<string, unknown>>();
   const from = via.stdout.length;
   for (const id of IDS) via.say(`get ${id}`);
@@ -715,7 +728,7 @@ async function finalAttrs(
     const m = await via.waitFor(new RegExp(`^attr ${id} (.*)$`, "m"), from);
     final.set(id, { bytes: JSON.parse(m[1]) });
   }
-  return final;
+  return { events, final };
 }
 
 function assertClean(
@@ -1080,11 +1093,13 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
         );
       }
       await new Promise((r) => setTimeout(r, 300));
-      const final = await finalAttrs(a, [a, c]);
-      const report = assertClean(
-        [crash, ...a.events(), ...b.events(), ...c.events()],
-        final,
+      const { events: history, final } = await finalState(
+        a,
+        [a, c],
+        [a, b, c],
+        [crash],
       );
+      const report = assertClean(history, final);
       assert.equal(report.ids, IDS.length);
       for (const id of onB) {
         assert.ok((final.get(id)!.bytes as number) > 0, `${id} kept its bytes`);
@@ -1168,11 +1183,12 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
           fenced: true,
         });
       }
-      const final = await finalAttrs(a, [a, b, c]);
-      const report = assertClean(
-        [...a.events(), ...b.events(), ...c.events()],
-        final,
+      const { events: history, final } = await finalState(
+        a,
+        [a, b, c],
+        [a, b, c],
       );
+      const report = assertClean(history, final);
       for (const id of onB) {
         const [first, second] = report.intervals.filter((i) => i.id === id);
         assert.equal(first.node, "b");
