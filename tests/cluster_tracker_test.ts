@@ -284,6 +284,7 @@ describe("history checker (examples/cluster/_history.ts)", () => {
       1,
     );
   });
+
   test("lost writes: a write of unknown outcome (no answer) may or may not be in the store; a refused one may not; an acknowledged one overwritten by nothing newer must be", () => {
     const w = (
       type: "attempt" | "attr" | "refused" | "unknown",
