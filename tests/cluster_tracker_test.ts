@@ -1168,7 +1168,11 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
             e.type === "unknown") &&
           e.time > stop.time
         );
-        assert.deepEqual(late, [], `${id}: nothing ran past the deadline`);
+        assert.deepEqual(
+          late,
+          [],
+          `${id}: nothing ran past the deadline (${stop.time}, paused at ${pausedAt})`,
+        );
       }
       // afterTerminate ran on b, as it resumed, with fenced: true.
       for (const id of onB) {
