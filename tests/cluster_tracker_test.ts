@@ -768,92 +768,138 @@ class JumpClock implements Clock {
   }
 }
 
-/** The subject of the KV publish that writes `id`'s entry. */
-function entrySubject(cluster: string, tracker: string, id: string): string {
-  const b64 = btoa(id).replaceAll("+", "-").replaceAll("/", "_")
-    .replaceAll("=", "");
-  return `$KV.steward_${cluster}_tracker_${tracker}.i.${b64}`;
+interface Proxied {
+  proxy: NatsProxy;
+  tracker: ClusterTracker;
+  events: TrackerEvent[];
+  /** The id `s9`'s entry as the store has it (read past the proxy). */
+  stored: () => Promise<{ bytes: unknown; revision: number }>;
+  /** A piece of the frame that writes `s9`'s entry. */
+  writeMarker: string;
+  /** A piece of the frame that reads it. */
+  readMarker: string;
+}
+
+/**
+ * A NATS server, a proxy in front of it, this process as node "t" through
+ * the proxy, its tracker "media" with the id `s9` open and `bytes` 1000.
+ * The lease is far longer than JetStream's 5 s request timeout: a write
+ * goes unanswered while the node is not paused.
+ */
+async function withProxied(fn: (w: Proxied) => Promise<void>): Promise<void> {
+  const server = await NatsServer.start();
+  const proxy = await NatsProxy.start(server.port);
+  const nc = await natsConnect({ servers: server.url });
+  let node: ClusterNode | undefined;
+  let tracker: ClusterTracker | undefined;
+  try {
+    node = await connect({
+      servers: proxy.url,
+      node: "t",
+      cluster: "lw",
+      heartbeatMs: 200,
+      leaseMs: 30_000,
+    });
+    const events: TrackerEvent[] = [];
+    tracker = await ClusterTracker.open(node, {
+      name: "media",
+      start: () => spawn(() => receive((m) => m === "stop")),
+      onEvent: (e) => events.push(e),
+    });
+    const bucket = "steward_lw_tracker_media";
+    const key = entryKey("s9");
+    const kv = await new Kvm(nc).open(bucket);
+    const stored = async () => {
+      const e = await kv.get(key);
+      const entry = JSON.parse(new TextDecoder().decode(e!.value));
+      return { bytes: entry.attrs.bytes, revision: e!.revision };
+    };
+    await tracker.findOrOpen("s9");
+    await tracker.setAttr("s9", "bytes", 1000);
+    await fn({
+      proxy,
+      tracker,
+      events,
+      stored,
+      writeMarker: `PUB $KV.${bucket}.${key} `,
+      readMarker: `DIRECT.GET.KV_${bucket}.$KV.${bucket}.${key} `,
+    });
+  } finally {
+    await tracker?.close();
+    await node?.close();
+    await nc.close();
+    await proxy.stop();
+    await server.stop();
+  }
+}
+
+/** The KV key of `id`'s entry (as cluster_tracker.ts names it). */
+function entryKey(id: string): string {
+  return "i." +
+    btoa(id).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 
 describe("ClusterTracker attribute writes whose answer is lost", () => {
   test("setAttr() of a write the store kept but whose answer was lost resolves, acknowledged at the store's revision; one the store never got is made again; none is reported failed", async () => {
-    const server = await NatsServer.start();
-    const proxy = await NatsProxy.start(server.port);
-    // A direct connection (not through the proxy) to watch the store.
-    const nc = await natsConnect({ servers: server.url });
-    let node: ClusterNode | undefined;
-    let tracker: ClusterTracker | undefined;
-    try {
-      // A lease far longer than JetStream's 5 s request timeout: the write
-      // goes unanswered, the node is not paused.
-      node = await connect({
-        servers: proxy.url,
-        node: "t",
-        cluster: "lw",
-        heartbeatMs: 200,
-        leaseMs: 30_000,
-      });
-      const events: TrackerEvent[] = [];
-      tracker = await ClusterTracker.open(node, {
-        name: "media",
-        start: () => spawn(() => receive((m) => m === "stop")),
-        onEvent: (e) => events.push(e),
-      });
-      const kv = await new Kvm(nc).open("steward_lw_tracker_media");
-      const stored = async () => {
-        const e = await kv.get(
-          entrySubject("lw", "media", "s9").slice(
-            "$KV.steward_lw_tracker_media.".length,
-          ),
+    await withProxied(
+      async ({ proxy, tracker, events, stored, writeMarker }) => {
+        // 1. The store keeps the write; its answer is lost (the connection
+        // is cut before it gets back), so the request times out.
+        const lost = proxy.arm(writeMarker, "lose_reply");
+        const write = tracker.setAttr("s9", "bytes", 2000);
+        await lost;
+        const deadline = Date.now() + WAIT_MS;
+        while ((await stored()).bytes !== 2000) {
+          assert.ok(Date.now() < deadline, "the store got the write");
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const kept = await stored();
+        proxy.cut();
+        await write; // not a rejection: the write is stored
+        assert.equal(await tracker.getAttr("s9", "bytes"), 2000);
+        let acks = events.filter((e) => e.type === "attr");
+        assert.deepEqual(acks.map((e) => e.value), [1000, 2000]);
+        assert.equal(acks[1].revision, kept.revision);
+
+        // 2. The store never gets the write (dropped on the way): it is
+        // made again at the revision read back.
+        const dropped = proxy.arm(writeMarker, "drop");
+        const again = tracker.setAttr("s9", "bytes", 3000);
+        await dropped;
+        await again;
+        assert.equal(await tracker.getAttr("s9", "bytes"), 3000);
+
+        // 3. Writes go on as usual, at the revisions the store gave.
+        await tracker.setAttr("s9", "bytes", 4000);
+        acks = events.filter((e) => e.type === "attr");
+        assert.deepEqual(acks.map((e) => e.value), [1000, 2000, 3000, 4000]);
+        assert.equal(acks[3].revision, (await stored()).revision);
+        assert.equal((await stored()).bytes, 4000);
+        const revisions = acks.map((e) => e.revision);
+        assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b));
+      },
+    );
+  });
+
+  test("setAttr() whose write and read-back both go unanswered rejects with timeout (it may or may not be stored), not with a code that says it was not made; the next write works", async () => {
+    await withProxied(
+      async ({ proxy, tracker, events, stored, writeMarker, readMarker }) => {
+        const dropped = proxy.arm(writeMarker, "drop");
+        const write = tracker.setAttr("s9", "bytes", 2000);
+        await dropped;
+        const unread = proxy.arm(readMarker, "drop");
+        const e = await rejects(write, "timeout");
+        await unread;
+        assert.match(e.message, /may or may not have been stored/);
+        assert.equal((await stored()).bytes, 1000);
+        assert.deepEqual(
+          events.filter((e) => e.type === "attr").map((e) => e.value),
+          [1000],
         );
-        const entry = JSON.parse(new TextDecoder().decode(e!.value));
-        return { bytes: entry.attrs.bytes, revision: e!.revision };
-      };
-      await tracker.findOrOpen("s9");
-      await tracker.setAttr("s9", "bytes", 1000);
-      const marker = `PUB ${entrySubject("lw", "media", "s9")} `;
-
-      // 1. The store keeps the write; its answer is lost (the connection is
-      // cut before it gets back), so the request times out.
-      const lost = proxy.arm(marker, "lose_reply");
-      const write = tracker.setAttr("s9", "bytes", 2000);
-      await lost;
-      const deadline = Date.now() + WAIT_MS;
-      while ((await stored()).bytes !== 2000) {
-        assert.ok(Date.now() < deadline, "the store got the write");
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const kept = await stored();
-      proxy.cut();
-      await write; // not a rejection: the write is stored
-      assert.equal(await tracker.getAttr("s9", "bytes"), 2000);
-      let acks = events.filter((e) => e.type === "attr");
-      assert.deepEqual(acks.map((e) => e.value), [1000, 2000]);
-      assert.equal(acks[1].revision, kept.revision);
-
-      // 2. The store never gets the write (dropped on the way): it is made
-      // again at the revision read back.
-      const dropped = proxy.arm(marker, "drop");
-      const again = tracker.setAttr("s9", "bytes", 3000);
-      await dropped;
-      await again;
-      assert.equal(await tracker.getAttr("s9", "bytes"), 3000);
-
-      // 3. Writes go on as usual, at the revisions the store gave.
-      await tracker.setAttr("s9", "bytes", 4000);
-      acks = events.filter((e) => e.type === "attr");
-      assert.deepEqual(acks.map((e) => e.value), [1000, 2000, 3000, 4000]);
-      assert.equal(acks[3].revision, (await stored()).revision);
-      assert.deepEqual((await stored()).bytes, 4000);
-      const revisions = acks.map((e) => e.revision);
-      assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b));
-    } finally {
-      await tracker?.close();
-      await node?.close();
-      await nc.close();
-      await proxy.stop();
-      await server.stop();
-    }
+        await tracker.setAttr("s9", "bytes", 3000);
+        assert.equal((await stored()).bytes, 3000);
+      },
+    );
   });
 });
 
