@@ -163,8 +163,13 @@ export interface ConnectOptions {
   /**
    * How many NATS servers keep the global names (the replicas of the
    * cluster's KV bucket, fixed by the first node that makes it): 3 on a
-   * three-server NATS cluster keeps them through the loss of one server; 1
-   * keeps them on one server only.
+   * three-server NATS cluster keeps them through the loss of one server,
+   * provided `leaseMs` outlasts the store's failover: when the server
+   * leading the bucket's stream dies, JetStream elects another within about
+   * 5 s on nats-server 2.9 (longer on a loaded machine), and a name not
+   * renewed within `leaseMs` meanwhile lapses (its holder gets
+   * `["global_name_lost", name]`). With replicas, take a lease of 12 s or
+   * more. 1 keeps the names on one server only.
    * @default {1}
    */
   replicas?: number;
@@ -194,6 +199,12 @@ export interface ConnectOptions {
    * @default {250}
    */
   reconnectTimeWait?: number;
+  /**
+   * Try `servers` in the order given (the first one first), instead of the
+   * NATS client's random order: e.g. to prefer the server on this machine.
+   * @default {false}
+   */
+  noRandomize?: boolean;
 }
 
 /**
@@ -245,6 +256,7 @@ const CONNECT_OPTIONS = [
   "tls",
   "maxReconnectAttempts",
   "reconnectTimeWait",
+  "noRandomize",
 ];
 const NATS_OPTIONS = [
   "token",
@@ -254,6 +266,7 @@ const NATS_OPTIONS = [
   "tls",
   "maxReconnectAttempts",
   "reconnectTimeWait",
+  "noRandomize",
 ];
 const NAME = /^[A-Za-z0-9_@-]{1,64}$/;
 /** Cluster names also name a KV bucket: no `@`. */
@@ -676,6 +689,13 @@ export async function connect(options: ConnectOptions): Promise<ClusterNode> {
   }
   const maxFrameBytes = positive("maxFrameBytes", opts.maxFrameBytes, 1 << 20);
   const replicas = checkReplicas("connect", opts.replicas);
+  if (opts.noRandomize !== undefined && typeof opts.noRandomize !== "boolean") {
+    throw new TypeError(
+      `Cannot connect: 'noRandomize' must be a boolean, got ${
+        formatTerm(opts.noRandomize)
+      }`,
+    );
+  }
   const signal = opts.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(

@@ -222,6 +222,11 @@ describe("cluster.connect()", () => {
         RangeError,
       ],
       [{ servers: url, node: "a", signal: "no" }, /'signal'/, TypeError],
+      [
+        { servers: url, node: "a", noRandomize: "yes" },
+        /'noRandomize' must be a boolean, got "yes"/,
+        TypeError,
+      ],
       [null, /'options' must be an object/, TypeError],
     ];
     for (const [options, message, type] of cases) {
