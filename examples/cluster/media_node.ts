@@ -103,7 +103,7 @@ function stream(id: string, base: number) {
           time: Date.now(),
           key: "bytes",
           value,
-          code,
+          code: code ?? String((error as Error)?.name),
         });
         return;
       }
