@@ -1324,7 +1324,7 @@ export class ClusterTracker {
     owned: Owned,
     change: (e: Entry) => Entry,
     retry = true,
-    unanswered: unknown = undefined,
+    unanswered: { error: unknown } | null = null,
   ): Promise<number> {
     const lease = this.#lease;
     if (
@@ -1334,7 +1334,7 @@ export class ClusterTracker {
       if (!owned.fenced && lease.token === owned.token) {
         this.#fence("the fence deadline passed");
       }
-      if (unanswered !== undefined) throw unknownOutcome(id, unanswered);
+      if (unanswered !== null) throw unknownOutcome(id, unanswered.error);
       throw new ClusterTrackerError(
         "fenced",
         "setAttr",
@@ -1360,7 +1360,7 @@ export class ClusterTracker {
       // unknown until the entry is read back.
       const refused = isWrongRevision(error) ||
         error instanceof JetStreamApiError;
-      const noAnswer = refused ? unanswered : (unanswered ?? error);
+      const noAnswer = refused ? unanswered : (unanswered ?? { error });
       let now: KvEntry | null | undefined;
       try {
         now = await this.#kv.get(keyOf(id));
@@ -1385,7 +1385,7 @@ export class ClusterTracker {
       if (mine) {
         owned.revision = now!.revision;
         owned.attrs = entry!.attrs;
-        if (retry && (noAnswer !== undefined || isWrongRevision(error))) {
+        if (retry && (noAnswer !== null || isWrongRevision(error))) {
           return await this.#write(id, owned, change, false, noAnswer);
         }
       } else if (
@@ -1397,7 +1397,7 @@ export class ClusterTracker {
         // lease is lost.
         this.#fence("another node took an id");
       }
-      if (noAnswer !== undefined) throw unknownOutcome(id, noAnswer);
+      if (noAnswer !== null) throw unknownOutcome(id, noAnswer.error);
       if (isWrongRevision(error) && !mine) {
         throw new ClusterTrackerError(
           "fenced",
@@ -1711,13 +1711,17 @@ async function newLease(
  * and reading the entry back did not show it.
  */
 function unknownOutcome(id: string, cause: unknown): ClusterTrackerError {
+  let why: string;
+  try {
+    why = String((cause as Error)?.message ?? cause);
+  } catch {
+    why = "an error that cannot be shown";
+  }
   return new ClusterTrackerError(
     "timeout",
     "setAttr",
     id,
-    `no answer from the store (${
-      String((cause as Error)?.message ?? cause)
-    }): the write may or may not have been stored`,
+    `no answer from the store (${why}): the write may or may not have been stored`,
     { cause },
   );
 }
