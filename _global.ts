@@ -72,6 +72,14 @@ export class GlobalNames {
     this.#peer = peer;
   }
 
+  /**
+   * The bucket (made by the first node that asks for it). Nodes keep their
+   * own names' keys there too (_node_name.ts).
+   */
+  store(): Promise<KV> {
+    return this.#store();
+  }
+
   /** The bucket, made on first use (the first node makes it). */
   #store(): Promise<KV> {
     if (this.#kv === null) {
@@ -244,7 +252,7 @@ export class GlobalNames {
  * that the bucket is gone. Anything else (a timeout, the connection down,
  * JetStream busy electing a leader) is no answer, not a refusal.
  */
-function refused(error: unknown): boolean {
+export function refused(error: unknown): boolean {
   return error instanceof JetStreamApiError &&
     (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
       error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown ||

@@ -457,6 +457,12 @@ function text(r: Report): string {
       return `=NOTICE REPORT= node ${str(r.node)}: node ${
         str(r.name)
       } is down (${safeFormat(r.reason)})`;
+    case "node_name_lost":
+      return `=ERROR REPORT= node ${str(r.node)} (incarnation ${
+        str(r.name)
+      }) closed: another node (incarnation ${
+        str(r.message)
+      }) took its name while it was away past its lease`;
     case "fenced":
       return `=WARNING REPORT= node ${str(r.node)}: cluster tracker ${
         str(r.name)

@@ -78,6 +78,7 @@ import { CallError, ClusterError, WireDecodeError } from "./errors.ts";
 import { enabled, log } from "./_logger.ts";
 import { stop as stopServer } from "./gen_server.ts";
 import { GlobalNames } from "./_global.ts";
+import { NodeName } from "./_node_name.ts";
 
 /** What a node needs to start (checked by cluster.ts). */
 export interface NodeConfig {
@@ -129,6 +130,28 @@ interface Pending {
   readonly stopReason: unknown;
 }
 
+/**
+ * At most this many peers named by frames only (an incarnation a pid, a ref
+ * or a frame's sender names, never heard heartbeating) are known at once: a
+ * frame that would make one more is dropped and reported
+ * (`"too_many_peers"`), so hostile frames full of made-up pids cannot grow
+ * memory without bound. A peer that is down and no longer named (no
+ * stand-in of it held) is forgotten, which makes room again.
+ */
+export const MAX_UNHEARD_PEERS = 1024;
+/**
+ * At most this many peers heard heartbeating are known at once: a
+ * heartbeat from one more is dropped and reported.
+ */
+export const MAX_HEARD_PEERS = 4096;
+/**
+ * How many incarnations heard and then gone (lease lapsed, goodbye, replaced)
+ * are remembered after their peer is forgotten, so that a pid of one that
+ * comes back in a frame (or from a tracker's cache) is down, not revived as
+ * up for a lease. The oldest is dropped first.
+ */
+const MAX_GONE = 4096;
+
 /** The node connected in this runtime, if any (one per runtime). */
 let connected: Node | null = null;
 
@@ -161,6 +184,8 @@ export class Node implements RemoteKind, WirePeer {
   readonly #prefix: string;
   #nc: NatsConnection | null = null;
   #names: GlobalNames | null = null;
+  /** This node's hold on its name (_node_name.ts). */
+  #nodeName: NodeName | null = null;
   #subs: Subscription[] = [];
   #timer: TimerHandle | undefined = undefined;
   #closed = false;
@@ -175,6 +200,13 @@ export class Node implements RemoteKind, WirePeer {
   readonly #remoteRefs = new WeakMap<Ref, Address>();
   /** Peers by `name + "\0" + incarnation`. */
   readonly #peers = new Map<string, Peer>();
+  /** How many of #peers were never heard (made by frames). */
+  #unheard = 0;
+  /**
+   * Incarnations heard, then gone, by `name + "\0" + incarnation`, oldest
+   * first (at most MAX_GONE): a peer made again for one starts down.
+   */
+  readonly #gone = new Set<string>();
   /**
    * Local processes other nodes watch (for their monitors), by proc id:
    * which peers to tell of the death, and the watcher that tells them.
@@ -223,6 +255,18 @@ export class Node implements RemoteKind, WirePeer {
         this,
         this.config.replicas,
       );
+      // The name first: a node refused it never heartbeats (its heartbeat
+      // would take the live node of that name for gone, at every peer).
+      const names = this.#names;
+      this.#nodeName = new NodeName(
+        () => names.store(),
+        this.config.cluster,
+        this.name,
+        this.incarnation,
+        this.config.leaseMs,
+        (holder) => this.#nameLost(holder),
+      );
+      await this.#nodeName.claim();
       this.#subs.push(
         // Frames to this incarnation; a frame meant for an earlier (or
         // later) incarnation of this name never reaches it.
@@ -303,9 +347,11 @@ export class Node implements RemoteKind, WirePeer {
     this.#refs.clear();
     const nc = this.#nc;
     const names = this.#names;
+    const nodeName = this.#nodeName;
     this.#closing = (async () => {
       if (nc === null) return;
       await names?.close().catch(() => {});
+      await nodeName?.release().catch(() => {});
       try {
         nc.publish(
           this.#prefix + "hb",
@@ -320,25 +366,47 @@ export class Node implements RemoteKind, WirePeer {
     return this.#closing;
   }
 
+  /**
+   * Another incarnation holds this node's name: this one was away (paused,
+   * cut off) past its lease and a new node took the name. Two live nodes
+   * with one name would confuse every peer: this one closes.
+   */
+  #nameLost(holder: string): void {
+    if (this.#closed) return;
+    if (enabled(undefined, "error")) {
+      log({
+        level: "error",
+        kind: "node_name_lost",
+        time: Date.now(),
+        source: "cluster",
+        node: this.name,
+        name: this.incarnation,
+        message: holder,
+      });
+    }
+    void this.close();
+  }
+
   // ------------------------------------------------------------ liveness --
 
   #beat(): void {
     if (this.#closed) return;
     const now = getClock().now();
-    this.#publish(this.#prefix + "hb", ["hb", this.name, this.incarnation]);
-    for (const [key, peer] of this.#peers) {
+    // Not while this node may have lost its name (_node_name.ts fresh()).
+    if (this.#nodeName?.fresh(now) !== false) {
+      this.#publish(this.#prefix + "hb", ["hb", this.name, this.incarnation]);
+    }
+    for (const peer of this.#peers.values()) {
       if (peer.up && now - peer.lastSeen > this.config.leaseMs) {
         this.#down(peer, "noconnection");
-      } else if (!peer.up && forgotten(peer)) {
-        // Nothing here names it any more (a peer made up by a frame that
-        // named a node that never spoke is dropped this way too).
-        this.#peers.delete(key);
       }
     }
+    this.#prune();
     for (const [tag, p] of this.#pending) {
       if (genServerRemote.current!.done(p.request)) this.#pending.delete(tag);
     }
     this.#names?.refresh();
+    this.#nodeName?.refresh();
     // Node monitors of processes that died since.
     for (const [name, procs] of this.#nodeMonitors) {
       const live = procs.filter((p) => !p.dead);
@@ -367,11 +435,26 @@ export class Node implements RemoteKind, WirePeer {
     }
     // Ours (NATS echoes), or a node under our name: not a peer.
     if (name === this.name) return;
-    const peer = this.#peer(name, incarnation, tag === "hb");
-    if (tag === "bye") return this.#down(peer, "noconnection");
+    const key = name + "\0" + incarnation;
+    if (tag === "bye") {
+      const known = this.#peers.get(key);
+      if (known !== undefined) this.#down(known, "noconnection");
+      else this.#bury(key);
+      return;
+    }
+    let peer: Peer;
+    try {
+      peer = this.#peer(name, incarnation, "heartbeat");
+    } catch (error) {
+      return this.#badFrame(msg, error);
+    }
     peer.lastSeen = getClock().now();
     peer.up = true;
-    peer.heard = true;
+    if (!peer.heard) {
+      peer.heard = true;
+      this.#unheard--;
+    }
+    this.#gone.delete(key);
     // Another incarnation of that name is gone (restarted node).
     for (const other of this.#peers.values()) {
       if (other.name === name && other !== peer && other.up) {
@@ -381,32 +464,86 @@ export class Node implements RemoteKind, WirePeer {
   }
 
   /**
-   * The peer for that incarnation; a new one is taken to be up (for
-   * messaging: it goes down `leaseMs` later unless it heartbeats), but only
-   * a heartbeat makes it listed by `nodes()` (`heard`).
+   * The peer for that incarnation. A new one is taken to be up (for
+   * messaging: it goes down `leaseMs` later unless it heartbeats), unless
+   * it is one heard before and gone since (#gone): a frame naming a dead
+   * incarnation does not revive it. Only a heartbeat makes a peer listed by
+   * `nodes()` (`heard`). Throws WireDecodeError "too_many_peers" past
+   * MAX_UNHEARD_PEERS (frames) or MAX_HEARD_PEERS (heartbeats).
    */
-  #peer(name: string, incarnation: string, up: boolean): Peer {
+  #peer(
+    name: string,
+    incarnation: string,
+    source: "frame" | "heartbeat",
+  ): Peer {
     const key = name + "\0" + incarnation;
     let peer = this.#peers.get(key);
-    if (peer === undefined) {
-      peer = {
-        name,
-        incarnation,
-        up: up && !this.#closed,
-        heard: false,
-        lastSeen: getClock().now(),
-        pids: new Map(),
-        refs: new Map(),
-      };
-      this.#peers.set(key, peer);
+    if (peer !== undefined) return peer;
+    if (
+      source === "frame"
+        ? this.#unheard >= MAX_UNHEARD_PEERS
+        : this.#peers.size - this.#unheard >= MAX_HEARD_PEERS
+    ) {
+      this.#prune();
+      if (
+        source === "frame"
+          ? this.#unheard >= MAX_UNHEARD_PEERS
+          : this.#peers.size - this.#unheard >= MAX_HEARD_PEERS
+      ) {
+        throw new WireDecodeError(
+          "too_many_peers",
+          source === "frame"
+            ? `it names more than ${MAX_UNHEARD_PEERS} node incarnations never heard of`
+            : `more than ${MAX_HEARD_PEERS} nodes heartbeat`,
+        );
+      }
     }
+    peer = {
+      name,
+      incarnation,
+      up: !this.#closed && (source === "heartbeat" || !this.#gone.has(key)),
+      heard: false,
+      lastSeen: getClock().now(),
+      pids: new Map(),
+      refs: new Map(),
+    };
+    this.#peers.set(key, peer);
+    this.#unheard++;
     return peer;
+  }
+
+  /** Forgets the peers that are down and no longer named here. */
+  #prune(): void {
+    for (const [key, peer] of this.#peers) {
+      if (peer.up || !forgotten(peer)) continue;
+      // Nothing here names it any more (a peer made up by a frame that
+      // named a node that never spoke is dropped this way too).
+      this.#peers.delete(key);
+      if (!peer.heard) this.#unheard--;
+    }
+  }
+
+  /** Remembers that incarnation `key` is gone (see #gone). */
+  #bury(key: string): void {
+    this.#gone.delete(key);
+    this.#gone.add(key);
+    if (this.#gone.size > MAX_GONE) {
+      this.#gone.delete(this.#gone.values().next().value!);
+    }
+  }
+
+  /** How many peers this node knows (tests: the cap holds). */
+  get peerCount(): number {
+    return this.#peers.size;
   }
 
   /** `peer` is down: its pending requests fail with `reason`. */
   #down(peer: Peer, reason: "noconnection" | null): void {
     const wasUp = peer.up;
     peer.up = false;
+    if (peer.heard && reason !== null) {
+      this.#bury(peer.name + "\0" + peer.incarnation);
+    }
     for (const [tag, p] of this.#pending) {
       if (p.peer !== peer) continue;
       this.#pending.delete(tag);
@@ -933,12 +1070,12 @@ export class Node implements RemoteKind, WirePeer {
     ) {
       throw new WireDecodeError("bad_frame", "a malformed sender");
     }
-    return this.#peer(node, incarnation, true);
+    return this.#peer(node, incarnation, "frame");
   }
 
   describe(proc: Proc): string {
     const { peer, id } = proc.data as StandIn;
-    return `<${peer.name}.${id}.0>`;
+    return `<${label(peer.name, peer.incarnation)}.${id}.0>`;
   }
 
   #live(peer: Peer): boolean {
@@ -974,7 +1111,7 @@ export class Node implements RemoteKind, WirePeer {
         : undefined;
       return pid ?? deadProc("noproc").pid;
     }
-    const peer = this.#peer(node, incarnation, true);
+    const peer = this.#peer(node, incarnation, "frame");
     let pid = peer.pids.get(id)?.deref();
     if (pid === undefined) {
       pid = remoteProc(this, { peer, id, watched: false } satisfies StandIn)
@@ -1000,16 +1137,29 @@ export class Node implements RemoteKind, WirePeer {
         : undefined;
       return ref ?? newRef();
     }
-    const peer = this.#peer(node, incarnation, true);
+    const peer = this.#peer(node, incarnation, "frame");
     let ref = peer.refs.get(id)?.deref();
     if (ref === undefined) {
       ref = newRef();
       this.#remoteRefs.set(ref, address);
-      remoteRefNames.set(ref, `#Ref<${node}.${id}>`);
+      remoteRefNames.set(ref, `#Ref<${label(node, incarnation)}.${id}>`);
       remember(peer.refs, id, ref);
     }
     return ref;
   }
+}
+
+/**
+ * How a remote pid or ref names its node's incarnation: `b~3f9a1c2e` (a
+ * node name has no `~`), so the pids of two incarnations of one node never
+ * print alike. A name or incarnation that is not a plain token (made up by
+ * a frame) is quoted: `"a.b"~"x y"`.
+ */
+function label(name: string, incarnation: string): string {
+  return /^[A-Za-z0-9_@-]{1,64}$/.test(name) &&
+      /^[A-Za-z0-9_-]{1,64}$/.test(incarnation)
+    ? `${name}~${incarnation}`
+    : `${JSON.stringify(name)}~${JSON.stringify(incarnation)}`;
 }
 
 /** No stand-in or ref of `peer` is held any more. */

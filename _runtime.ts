@@ -69,7 +69,7 @@ export interface RemoteKind extends Kind {
   readonly remote: RemoteKind;
   /** An exit signal from a local process to the remote one. */
   exit(from: Proc, to: Proc, reason: unknown, isLink: boolean): void;
-  /** How the remote pid prints: `<node.N.0>`. */
+  /** How the remote pid prints: `<node~incarnation.N.0>`. */
   describe(proc: Proc): string;
   /** A watcher (a monitor) was added to the stand-in `proc`. */
   watched(proc: Proc): void;
@@ -608,7 +608,7 @@ export class Pid {
 
   /**
    * `<0.N.0>`, as Erlang prints pids; a remote pid shows its node:
-   * `<node.N.0>`.
+   * `<node~incarnation.N.0>` (cluster.ts).
    */
   toString(): string {
     const p = this.#proc;
@@ -699,7 +699,9 @@ export class Ref {
     this.#monitor = monitor;
   }
 
-  /** `#Ref<0.N>`; a remote ref shows its node: `#Ref<node.N>`. */
+  /**
+   * `#Ref<0.N>`; a remote ref shows its node: `#Ref<node~incarnation.N>`.
+   */
   toString(): string {
     return remoteRefNames.get(this) ?? `#Ref<0.${this.#id}>`;
   }

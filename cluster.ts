@@ -7,7 +7,11 @@
  * message to another node arrives there as a pid that works: `send`,
  * `GenServer.call`, `cast`, `reply`, `stop`, `exit`, `link` and `monitor`
  * work on it with the same semantics and errors as on a local one. A remote pid prints with its
- * node: `<b.42.0>` (a local pid stays `<0.42.0>`).
+ * node and that node's incarnation: `<b~3f9a1c2e.42.0>` (a local pid stays
+ * `<0.42.0>`). A node that restarts under its name is a new incarnation and
+ * reuses process ids, so a pid of the old one and a pid of the new one
+ * never print alike (Erlang's `<9097.42.0>` does not show the creation);
+ * remote refs likewise: `#Ref<b~3f9a1c2e.7>`.
  *
  * ```ts ignore
  * import { connect } from "@steward/steward/cluster";
@@ -49,7 +53,17 @@
  * UTF-8 or JSON, unknown tags, deep nesting are dropped and reported
  * (`bad_frame`, a `WireDecodeError`); `__proto__`, `constructor` and
  * `prototype` keys stay plain own data; no frame can crash a node or a
- * process.
+ * process. A pid or ref of a node incarnation not known here makes a
+ * record of that incarnation (so that its pids are one object each): at
+ * most 1024 incarnations never heard heartbeating are known at once, and a
+ * frame that would make one more is dropped and reported (problem
+ * `"too_many_peers"`); one down and no longer named by any pid or ref held
+ * here is forgotten, which makes room. Likewise at most 4096 nodes heard
+ * heartbeating. An incarnation heard and then gone (its lease lapsed, it
+ * said goodbye, or a new incarnation replaced it) stays down when a frame
+ * or a cluster tracker's cache names it again after it was forgotten (the
+ * last 4096 such incarnations are remembered); only its heartbeat brings
+ * it back.
  *
  * ## Failures
  * - A call to a remote process that is dead fails with `CallError` reason
@@ -75,6 +89,32 @@
  *   `"noconnection"`. A frame lost with the *other* node's connection is
  *   not seen here: a call whose request or reply was lost that way ends with
  *   its timeout.
+ *
+ * ## One live node per name
+ * `connect({ node: "a" })` while a node named `"a"` is alive in the cluster
+ * rejects with `ClusterError` code `"name_in_use"`, naming the node and the
+ * cluster, and the live node is left alone. The store decides, not
+ * listening: each node holds a key for its name in the cluster's KV bucket
+ * (`steward_<cluster>_names`, keys `node_...`), taken with a KV `create`
+ * (refused while another incarnation's key lives) and renewed every
+ * heartbeat. Listening for heartbeats at connect would need the other
+ * node's heartbeat interval plus a margin (each node has its own), and two
+ * nodes starting at once would both hear nothing; with `create`, one of them
+ * gets the name and the other is refused. The name is free again as soon
+ * as its node closes (it deletes its key), or `leaseMs` after its last
+ * renewal (killed, paused, cut off: the key expires with the bucket's TTL,
+ * which is the `leaseMs` of the node that made the bucket): restarting a
+ * killed node under its name succeeds once its lease has lapsed. A node
+ * paused or cut off past its lease takes its name again when it comes back
+ * if nobody took it meanwhile; if another node took it, the old one closes
+ * itself (reported as `node_name_lost`): two live nodes with one name would
+ * confuse every peer. A node that has not renewed its key for `leaseMs`
+ * (back from a pause, or JetStream not answering that long) does not
+ * heartbeat until a renewal succeeds, so its peers may take it for down
+ * meanwhile: its heartbeat could otherwise make them take the node that
+ * took its name for gone. `connect` needs JetStream for this (as global
+ * names and the cluster tracker do); a store that does not answer fails it
+ * with the NATS client's error.
  *
  * ## Global names
  * {@linkcode ClusterNode.registerGlobal}, `whereisGlobal` and
@@ -115,8 +155,6 @@
  *   `"noconnection"`: monitor or link again, as after a netsplit in Erlang.
  * - The cluster-wide tracker is its own entry point,
  *   `@steward/steward/cluster-tracker`.
- * - Node names are not checked for uniqueness (two live nodes with one name
- *   confuse their peers: give each node its own name).
  * - One node per runtime: a second `connect` while one is open fails with
  *   `ClusterError` code `"already_connected"`.
  *
@@ -136,7 +174,8 @@ export interface ConnectOptions {
   servers: string | string[];
   /**
    * This node's name: letters, digits, `_`, `-` and `@`, 1 to 64 of them;
-   * unique in the cluster.
+   * unique in the cluster (a second live node under a name is refused,
+   * `"name_in_use"`).
    */
   node: string;
   /**
@@ -633,7 +672,9 @@ export class ClusterNode {
  * @throws {TypeError} (rejects) for a malformed or unknown option.
  * @throws {RangeError} (rejects) for timings out of range.
  * @throws {ClusterError} (rejects) code `"already_connected"` if this
- *   runtime is a node already.
+ *   runtime is a node already; `"name_in_use"` if a live node of the
+ *   cluster has this name (free once it closes, or `leaseMs` after it
+ *   stopped).
  * @throws {Error} (rejects) the NATS client's error if it cannot connect.
  *
  * @example

@@ -182,6 +182,7 @@ import { formatTerm } from "./_format.ts";
 import { HeldLease, LeaseSightings } from "./_cluster_lease.ts";
 import { enabled, log } from "./_logger.ts";
 import { checkReplicas } from "./_global.ts";
+import { checkOptionsObject, refuseUnknown } from "./_options.ts";
 
 /** What `start` gets besides the id. */
 export interface OpenContext {
@@ -514,7 +515,7 @@ export class ClusterTracker {
    *   start: () => { throw new Error("unused"); },
    *   colour: "red",
    * } as never).catch((e) => e);
-   * console.assert(e instanceof TypeError && /unknown option 'colour'/.test(e.message));
+   * console.assert(e instanceof TypeError && /unknown option "colour"/.test(e.message));
    * ```
    */
   static open(
@@ -764,7 +765,10 @@ export class ClusterTracker {
    */
   async findOrOpen(id: string, options?: FindOrOpenOptions): Promise<Pid> {
     checkId("findOrOpen", id);
-    const opts = checkOptions("findOrOpen", options, ["args", "timeout"]);
+    const opts = checkOptionsObject("findOrOpen", options, [
+      "args",
+      "timeout",
+    ]);
     const timeout = opts?.timeout ?? 2 * this.#leaseMs + 5000;
     if (typeof timeout !== "number" || !(timeout > 0)) {
       throw new RangeError(
@@ -1533,7 +1537,7 @@ function checkOpenOptions(options: ClusterTrackerOptions) {
       }`,
     );
   }
-  checkOptions("open a cluster tracker", options, OPTIONS);
+  refuseUnknown("open a cluster tracker", options, OPTIONS);
   const o = options;
   if (
     o.name !== undefined &&
@@ -1583,27 +1587,6 @@ function checkOpenOptions(options: ClusterTrackerOptions) {
     }
   }
   return o;
-}
-
-function checkOptions<T extends object>(
-  op: string,
-  options: T | undefined,
-  known: string[],
-): T | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot ${op}: 'options' must be an object, got ${formatTerm(options)}`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Cannot ${op}: unknown option '${key}' (known: ${known.join(", ")})`,
-      );
-    }
-  }
-  return options;
 }
 
 function checkId(op: string, id: unknown): asserts id is string {

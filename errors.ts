@@ -1105,8 +1105,10 @@ export class SysTimeoutError extends TimeoutError {
  * What was wrong with a frame that came from another node: `"too_large"`,
  * `"bad_utf8"`, `"bad_json"`, `"bad_shape"` (a tag with the wrong
  * arguments, a value that is neither a JSON scalar nor a tagged array, a
- * malformed pid), `"too_deep"`, `"unknown_tag"`, or `"bad_frame"` (a value
- * that decodes, but not to a frame the cluster knows).
+ * malformed pid), `"too_deep"`, `"unknown_tag"`, `"too_many_peers"` (its
+ * pids, refs or heartbeat would make this node know more other nodes than it
+ * keeps at once: see cluster.ts), or `"bad_frame"` (a value that decodes,
+ * but not to a frame the cluster knows).
  */
 export type WireProblem =
   | "too_large"
@@ -1115,6 +1117,7 @@ export type WireProblem =
   | "bad_shape"
   | "too_deep"
   | "unknown_tag"
+  | "too_many_peers"
   | "bad_frame";
 
 /**
@@ -1149,11 +1152,16 @@ export class WireDecodeError extends Error {
 
 /**
  * Why a cluster operation failed: `"already_connected"` (this runtime is a
- * node already: one node per runtime), `"closed"` (the node was closed), or
- * `"noconnection"` (the other node is not reachable: gone, or in another
- * cluster).
+ * node already: one node per runtime), `"name_in_use"` (a live node of the
+ * cluster has that name: it is free once that node closes, or its lease
+ * lapses), `"closed"` (the node was closed), or `"noconnection"` (the other
+ * node is not reachable: gone, or in another cluster).
  */
-export type ClusterErrorCode = "already_connected" | "closed" | "noconnection";
+export type ClusterErrorCode =
+  | "already_connected"
+  | "name_in_use"
+  | "closed"
+  | "noconnection";
 
 /**
  * A cluster operation failed (`@steward/steward/cluster`); `code` says why.

@@ -44,6 +44,7 @@
  * | `application` | error, notice | application | name, message: an application stopped (notice when its exit code is 0), did not start, was killed past its `shutdown`, got a second signal, or its `onStop` threw |
  * | `bad_frame` | warning | cluster | node (this node), message (the subject), reason (a `WireDecodeError`): a frame from the wire was malformed or hostile and was dropped |
  * | `node_down` | notice | cluster | node (this node), name (the node that went down), reason (`"noconnection"`, or `"closed"` when it said goodbye) |
+ * | `node_name_lost` | error | cluster | node (this node), name (its incarnation), message (the incarnation that holds the name now): this node was away (paused, cut off) past its lease, another node took its name, so it closed (cluster.ts) |
  * | `fenced` | warning | cluster | node (this node), name (the cluster tracker), count (children killed), message (why): this node's tracker lease lapsed or was revoked, so it killed its children for it (cluster_tracker.ts) |
  *
  * As in OTP: a child's exit is reported unless it is a clean exit
@@ -181,6 +182,7 @@ export type ReportKind =
   | "internal_error"
   | "bad_frame"
   | "node_down"
+  | "node_name_lost"
   | "fenced";
 
 /** The part of the library that made a report. */

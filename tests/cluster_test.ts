@@ -27,9 +27,9 @@ import {
   unlink,
 } from "../process.ts";
 import { newRef } from "../_runtime.ts";
-import { CallError, ClusterError } from "../errors.ts";
+import { CallError, ClusterError, WireDecodeError } from "../errors.ts";
 import { captureReports } from "../logger.ts";
-import { connectedNode } from "../_node.ts";
+import { connectedNode, MAX_UNHEARD_PEERS } from "../_node.ts";
 import { NatsServer, startNatsCluster } from "./_nats.ts";
 import { flush } from "./_helpers.ts";
 
@@ -113,6 +113,19 @@ class NodeProgram {
     }
   }
 
+  /**
+   * Sends it a signal (SIGSTOP, SIGCONT), without waiting. (Through
+   * `process.kill`: a ChildProcess's own `kill` may take it for exited.)
+   */
+  signal(signal: "SIGSTOP" | "SIGCONT"): void {
+    if (this.running) process.kill(this.#child.pid!, signal);
+  }
+
+  /** Whether it has exited. */
+  get exited(): boolean {
+    return !this.running;
+  }
+
   /** Kills it (SIGKILL unless said) and waits for it to exit. */
   async kill(signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<void> {
     if (this.running) this.#child.kill(signal);
@@ -172,7 +185,9 @@ const exitOf = (pid: Pid) => (m: unknown) =>
   Array.isArray(m) && m[0] === "EXIT" && m[1] === pid;
 
 /** Polls `check` until it holds (bounded by WAIT_MS). */
-async function until(check: () => Promise<boolean>): Promise<void> {
+async function until(
+  check: () => boolean | Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + WAIT_MS;
   while (!await check()) {
     assert.ok(Date.now() < deadline, "the condition never held");
@@ -242,7 +257,8 @@ describe("cluster.connect()", () => {
 describe("cluster: remote processes (nodes as OS processes)", () => {
   test("send, call, cast and reply reach a server on another node; values, pids and refs cross; String(pid) shows the node", async () => {
     await withWorld(async ({ node, echo }) => {
-      assert.match(String(echo), /^<a\.\d+\.0>$/);
+      // With a's incarnation (the one that answers now).
+      assert.match(String(echo), /^<a~[A-Za-z0-9_-]+\.\d+\.0>$/);
       assert.equal(node.nodeOf(echo), "a");
       assert.equal(node.nodeOf(self()), "t");
       assert.ok(node.nodes().includes("a") || true);
@@ -284,7 +300,7 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
       // A pid made there, sent here, stays usable: it forwards what we send
       // it, naming itself (the same Pid object here).
       const forwarder = await genServer.call(echo, ["spawn", self()]) as Pid;
-      assert.match(String(forwarder), /^<a\.\d+\.0>$/);
+      assert.match(String(forwarder), /^<a~[A-Za-z0-9_-]+\.\d+\.0>$/);
       send(forwarder, { n: 1 });
       send(forwarder, { n: 2 });
       assert.deepEqual(await receive(isForwarded, { timeout: WAIT_MS }), [
@@ -576,7 +592,7 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
         { timeout: WAIT_MS },
       ) as [string, ...Pid[]];
       assert.equal(got.length, 1001);
-      assert.equal(String(got[1]), "<ghost0.1.0>");
+      assert.equal(String(got[1]), "<ghost0~x.1.0>");
       assert.deepEqual(node.nodes(), ["a"]);
       // A pid of a node that never heartbeats: down within the lease.
       const ref = monitor(got[1]);
@@ -784,5 +800,291 @@ describe("cluster: remote processes (nodes as OS processes)", () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+/** Whether `e` is the ClusterError name_in_use for node `name` of `cluster`. */
+function isNameInUse(e: unknown, name: string, cluster: string): boolean {
+  return e instanceof ClusterError && e.code === "name_in_use" &&
+    e.message.startsWith(
+      `Cannot connect: node "${name}" of cluster "${cluster}" is running already`,
+    );
+}
+
+describe("cluster: one live node per name", () => {
+  test("connect() under the name of a live node rejects with name_in_use naming the node and the cluster, and leaves the live node alone; the name is free once that node closes", async () => {
+    await withWorld(async ({ server, node, a, echo }) => {
+      const ref = monitor(echo);
+      node.monitorNode("a");
+      // Another OS process under the name "a": refused, and it never
+      // heartbeats (which would make the others take a for gone).
+      const twin = new NodeProgram(server.url, "a", "c1");
+      try {
+        await twin.waitFor(
+          'node "a" of cluster "c1" is running already',
+          "stderr",
+        );
+      } finally {
+        await twin.kill();
+      }
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+      assert.deepEqual(node.nodes(), ["a"]);
+      // A few heartbeats later a is still up here: no DOWN, no nodedown.
+      await new Promise((r) => setTimeout(r, 3 * HEARTBEAT_MS));
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+      assert.deepEqual(await flush(), []);
+      demonitor(ref);
+      node.monitorNode("a", false);
+
+      // In this runtime too (after leaving as "t": one node per runtime).
+      await node.close();
+      const refused = await connect({
+        servers: server.url,
+        node: "a",
+        cluster: "c1",
+      }).then(() => assert.fail("connected"), (e) => e);
+      assert.ok(isNameInUse(refused, "a", "c1"), String(refused));
+      assert.equal(connectedNode(), null, "a refused connect leaves no node");
+      // "a" of another cluster is another name.
+      const other = await connect({
+        servers: server.url,
+        node: "a",
+        cluster: "c2",
+      });
+      await other.close();
+      // "t" closed and deleted its key: free at once.
+      const t = await connect({
+        servers: server.url,
+        node: "t",
+        cluster: "c1",
+        heartbeatMs: HEARTBEAT_MS,
+        leaseMs: LEASE_MS,
+      });
+      try {
+        const echo2 = await t.whereis("a", "echo");
+        genServer.cast(echo2!, "leave");
+        await a.waitFor("left");
+      } finally {
+        await t.close();
+      }
+      // a said goodbye: its name is free at once.
+      const again = await connect({
+        servers: server.url,
+        node: "a",
+        cluster: "c1",
+      });
+      assert.equal(again.name, "a");
+      await again.close();
+    });
+  });
+
+  test("the name of a SIGKILLed node is refused until its lease lapses, then connect() succeeds", async () => {
+    await withWorld(async ({ server, node, a }) => {
+      await node.close();
+      const killed = Date.now();
+      await a.kill("SIGKILL");
+      const first = await connect({
+        servers: server.url,
+        node: "a",
+        cluster: "c1",
+      }).then(() => assert.fail("connected at once"), (e) => e);
+      assert.ok(isNameInUse(first, "a", "c1"), String(first));
+      let taken: ClusterNode | undefined;
+      await until(async () => {
+        taken = await connect({
+          servers: server.url,
+          node: "a",
+          cluster: "c1",
+        }).catch((e) => {
+          assert.ok(isNameInUse(e, "a", "c1"), String(e));
+          return undefined;
+        });
+        return taken !== undefined;
+      });
+      const took = Date.now() - killed;
+      await taken!.close();
+      assert.ok(took >= LEASE_MS - 2 * HEARTBEAT_MS, `free after ${took} ms`);
+    });
+  });
+
+  test("two nodes started at once under one name: the store gives it to one, the other is refused", async () => {
+    await withWorld(async ({ server, node }) => {
+      const twins = [
+        new NodeProgram(server.url, "d", "c1"),
+        new NodeProgram(server.url, "d", "c1"),
+      ];
+      try {
+        await until(() =>
+          twins.every((p) =>
+            p.stdout.includes("ready d") ||
+            p.stderr.includes("is running already") || p.exited
+          )
+        );
+        const ready = twins.filter((p) => p.stdout.includes("ready d"));
+        const refused = twins.filter((p) =>
+          p.stderr.includes('node "d" of cluster "c1" is running already')
+        );
+        assert.equal(ready.length, 1, twins.map((p) => p.stderr).join("\n"));
+        assert.equal(refused.length, 1);
+        await until(() => node.nodes().includes("d"));
+        const echo = await node.whereis("d", "echo");
+        assert.equal(await genServer.call(echo!, "ping"), "pong");
+      } finally {
+        await Promise.all(twins.map((p) => p.kill()));
+      }
+    });
+  });
+
+  test("a node paused past its lease whose name was taken meanwhile closes itself when it comes back (node_name_lost); the new node is not disturbed", async () => {
+    await withWorld(async ({ server, node, a, echo }) => {
+      const old = await genServer.call(echo, "whoami");
+      assert.equal(old, self());
+      a.signal("SIGSTOP");
+      let b: NodeProgram | undefined;
+      try {
+        // Down here once its lease lapses; then the name is free.
+        await until(() => !node.nodes().includes("a"));
+        b = new NodeProgram(server.url, "a", "c1");
+        let started = false;
+        await until(async () => {
+          if (b!.stdout.includes("ready a")) return started = true;
+          if (b!.exited) {
+            // Its key lapses a little after the lease seen here: again.
+            assert.match(b!.stderr, /is running already/);
+            await b!.kill();
+            b = new NodeProgram(server.url, "a", "c1");
+          }
+          return false;
+        });
+        assert.ok(started);
+        const echo2 = await node.whereis("a", "echo");
+        assert.notEqual(echo2, echo);
+        // The same process id on two incarnations of a: printed apart.
+        const ids = (pid: unknown) => String(pid).replace(/~[^.]+/, "");
+        assert.equal(ids(echo2), ids(echo));
+        assert.notEqual(String(echo2), String(echo));
+        const ref = monitor(echo2!);
+        a.signal("SIGCONT");
+        await a.waitFor("took its name", "stderr");
+        // The new a was never taken for gone here.
+        for (let i = 0; i < 5; i++) {
+          assert.equal(await genServer.call(echo2!, "ping"), "pong");
+          await new Promise((r) => setTimeout(r, HEARTBEAT_MS));
+        }
+        assert.deepEqual(node.nodes(), ["a"]);
+        assert.deepEqual(await flush(), []);
+        demonitor(ref);
+      } finally {
+        a.signal("SIGCONT");
+        await b?.kill();
+      }
+    });
+  });
+});
+
+describe("cluster: hostile frames cannot make unbounded peers", () => {
+  test(`a frame naming more than ${MAX_UNHEARD_PEERS} unknown node incarnations is dropped and reported (too_many_peers); the node lives on`, async () => {
+    await withWorld(async ({ server, node, echo }) => {
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+      const main = Number(/^<0\.(\d+)\.0>$/.exec(String(self()))![1]);
+      const before = connectedNode()!.peerCount;
+      const captured = captureReports("warning");
+      const raw = await natsConnect({ servers: server.url });
+      try {
+        const ghosts = (n: number, tag: string) =>
+          Array.from({ length: n }, (_, i) => ["p", `${tag}${i}`, "x", 1]);
+        const publish = (body: unknown[]) =>
+          raw.publish(
+            `steward.c1.n.t.${connectedNode()!.incarnation}`,
+            new TextEncoder().encode(
+              JSON.stringify(["a", "msg", main, ["a", ...body]]),
+            ),
+          );
+        publish(["flood", ...ghosts(2 * MAX_UNHEARD_PEERS, "flood")]);
+        publish(["after"]);
+        await raw.flush();
+        assert.deepEqual(
+          await receive((m) => Array.isArray(m), { timeout: WAIT_MS }),
+          ["after"],
+          "the flood was dropped, what came after it was not",
+        );
+        const report = captured.reports.find((r) => r.kind === "bad_frame");
+        assert.ok(report !== undefined, "the flood is reported");
+        assert.ok(report.reason instanceof WireDecodeError);
+        assert.equal(report.reason.problem, "too_many_peers");
+        assert.ok(
+          connectedNode()!.peerCount <= before + MAX_UNHEARD_PEERS,
+          `${connectedNode()!.peerCount} peers`,
+        );
+        assert.deepEqual(node.nodes(), ["a"]);
+        assert.equal(await genServer.call(echo, "ping"), "pong");
+      } finally {
+        captured.restore();
+        await raw.close();
+      }
+    });
+  });
+
+  test("a pid of an incarnation heard and gone stays down when a frame names it again after it was forgotten (not revived for a lease)", async () => {
+    await withWorld(async ({ server, node, echo }) => {
+      // The test process is addressable from the wire once its pid crossed.
+      assert.equal(await genServer.call(echo, "ping"), "pong");
+      const main = Number(/^<0\.(\d+)\.0>$/.exec(String(self()))![1]);
+      const raw = await natsConnect({ servers: server.url });
+      const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+      try {
+        // Node z heartbeats (heard), then says goodbye; nothing here holds
+        // a pid of it, so it is forgotten at the next heartbeat.
+        const before = connectedNode()!.peerCount;
+        raw.publish("steward.c1.hb", enc(["a", "hb", "z", "zinc1"]));
+        await raw.flush();
+        await until(() => node.nodes().includes("z"));
+        raw.publish("steward.c1.hb", enc(["a", "bye", "z", "zinc1"]));
+        await raw.flush();
+        await until(() => !node.nodes().includes("z"));
+        await until(() => connectedNode()!.peerCount === before);
+        // A frame with a pid of z's gone incarnation, and one of an
+        // incarnation never heard of.
+        raw.publish(
+          `steward.c1.n.t.${connectedNode()!.incarnation}`,
+          enc([
+            "a",
+            "msg",
+            main,
+            [
+              "a",
+              "pids",
+              ["p", "z", "zinc1", 5],
+              ["p", "y", "yinc1", 5],
+              ["r", "z", "zinc1", 7],
+            ],
+          ]),
+        );
+        await raw.flush();
+      } finally {
+        await raw.close();
+      }
+      const [, gone, unknown, ref7] = await receive(
+        (m) => Array.isArray(m) && m[0] === "pids",
+        { timeout: WAIT_MS },
+      ) as [string, Pid, Pid, unknown];
+      assert.equal(String(gone), "<z~zinc1.5.0>");
+      assert.equal(String(ref7), "#Ref<z~zinc1.7>");
+      // Down at once: its monitor says so now, not a lease later.
+      const ref = monitor(gone);
+      assert.deepEqual(await receive(downOf(ref), { timeout: 0 }), [
+        "DOWN",
+        ref,
+        "process",
+        gone,
+        "noconnection",
+      ]);
+      // One never heard of is up until its lease lapses (it may be a node
+      // whose first heartbeat is on its way).
+      const ref2 = monitor(unknown);
+      await assert.rejects(receive(downOf(ref2), { timeout: 0 }));
+      assert.equal(await down(ref2), "noconnection");
+      assert.deepEqual(node.nodes(), ["a"]);
+    });
   });
 });

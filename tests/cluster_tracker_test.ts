@@ -507,7 +507,11 @@ describe("ClusterTracker", () => {
     const fake = { name: "x" } as unknown as ClusterNode;
     const start = () => self();
     const cases: [unknown, RegExp, ErrorConstructor][] = [
-      [{ start, colour: 1 }, /unknown option 'colour'/, TypeError],
+      [
+        { start, colour: 1 },
+        /^Cannot open a cluster tracker: unknown option "colour" \(known: name, start, afterTerminate, place, leaseMs, safetyMs, renewMs, replicas, onEvent\)$/,
+        TypeError,
+      ],
       [{ start: 1 }, /'start' must be a function/, TypeError],
       [{ start, name: "a.b" }, /'name' must be/, TypeError],
       [{ start, leaseMs: -1 }, /'leaseMs' must be/, RangeError],
@@ -609,7 +613,11 @@ describe("ClusterTracker", () => {
       await assert.rejects(tracker.findOrOpen("", {}), /'id' must be a string/);
       await assert.rejects(
         tracker.findOrOpen("s3", { wait: 1 } as never),
-        /unknown option 'wait'/,
+        {
+          name: "TypeError",
+          message:
+            'Cannot findOrOpen: unknown option "wait" (known: args, timeout)',
+        },
       );
       await assert.rejects(
         tracker.findOrOpen("s3", { timeout: 0 }),
