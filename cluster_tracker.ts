@@ -464,9 +464,12 @@ export class ClusterTracker {
       try {
         const cluster = node.config.cluster;
         const bucket = `steward_${cluster}_tracker_${name}`;
+        // Reads go to the stream's leader (allow_direct off): a follower
+        // may not have applied the last write yet.
         const kv = await new Kvm(nc).create(bucket, {
           history: 1,
           replicas: opts.replicas ?? 1,
+          allow_direct: false,
         });
         const lease = await newLease(kv, node.name, leaseMs, safetyMs);
         const tracker = new ClusterTracker(

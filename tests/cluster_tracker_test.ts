@@ -830,7 +830,9 @@ async function withProxied(fn: (w: Proxied) => Promise<void>): Promise<void> {
       events,
       stored,
       writeMarker: `PUB $KV.${bucket}.${key} `,
-      readMarker: `DIRECT.GET.KV_${bucket}.$KV.${bucket}.${key} `,
+      // The tracker reads from the stream's leader (allow_direct off): a
+      // STREAM.MSG.GET request that names the key in its body.
+      readMarker: `"last_by_subj":"$KV.${bucket}.${key}"`,
     });
   } finally {
     await tracker?.close();
