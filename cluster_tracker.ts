@@ -88,7 +88,9 @@
  * pause, before the fence kills the child (killing a process does not stop
  * JavaScript it already started). So may the rest of an `async start` that
  * was awaiting when the node was fenced (its process is killed, and what it
- * spawned never runs; `findOrOpen` rejects with `fenced`). Nothing such code
+ * spawned never runs; `findOrOpen` rejects with `fenced`), and the one turn
+ * the scheduler had let run when the pause fell (the check and the code it
+ * let run are a scheduler burst apart, and a SIGSTOP can fall between). Nothing such code
  * does through the tracker takes effect (every `setAttr` checks the
  * deadline, and the store refuses a write at a stale revision once another
  * node claimed the id). For writes to other systems, `start` gets a
