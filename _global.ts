@@ -84,12 +84,16 @@ export class GlobalNames {
   #store(): Promise<KV> {
     if (this.#kv === null) {
       const kvm = new Kvm(this.#nc);
+      // Reads go to the stream's leader (allow_direct off): with replicas,
+      // a direct get may be answered by a follower that has not applied the
+      // last write yet (a name just registered read back as free).
       this.#kv = kvm.create(this.#bucket, {
         history: 1,
         ttl: this.#leaseMs,
         replicas: this.#replicas,
+        allow_direct: false,
       })
-        .catch(() => kvm.open(this.#bucket));
+        .catch(() => kvm.open(this.#bucket, { allow_direct: false }));
       this.#kv.catch(() => {
         this.#kv = null; // try again next time
       });

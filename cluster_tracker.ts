@@ -88,7 +88,9 @@
  * pause, before the fence kills the child (killing a process does not stop
  * JavaScript it already started). So may the rest of an `async start` that
  * was awaiting when the node was fenced (its process is killed, and what it
- * spawned never runs; `findOrOpen` rejects with `fenced`). Nothing such code
+ * spawned never runs; `findOrOpen` rejects with `fenced`), and the one turn
+ * the scheduler had let run when the pause fell (the check and the code it
+ * let run are a scheduler burst apart, and a SIGSTOP can fall between). Nothing such code
  * does through the tracker takes effect (every `setAttr` checks the
  * deadline, and the store refuses a write at a stale revision once another
  * node claimed the id). For writes to other systems, `start` gets a
@@ -118,6 +120,15 @@
  * the entry that holds every acknowledged write (the attributes survive
  * their child and move with the id). `getAttr(id, key)` from any node reads
  * the store.
+ *
+ * A write the store does not answer (a timeout, a reconnect) may have been
+ * stored or not; the tracker reads the entry back to find out. Found there,
+ * the write resolves (it is acknowledged); not there while the entry is
+ * still this node's, it is made once more (a compare-and-set at the
+ * revision read: at most one of the two lands). When that cannot tell
+ * either, `setAttr` rejects with code `"timeout"`: the write **may or may
+ * not** be stored, and the next owner starts from whichever it is. Only
+ * `"fenced"`, `"not_owner"` and `"closed"` mean the write was not made.
  *
  * ## afterTerminate, and nodes that die
  * - A child that ends (any reason) on a live node: its node releases the
@@ -151,7 +162,7 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, JetStreamApiError } from "@nats-io/jetstream";
 import type { ClusterNode } from "./cluster.ts";
 import { connectedNode, type Node } from "./_node.ts";
 import {
@@ -455,9 +466,12 @@ export class ClusterTracker {
       try {
         const cluster = node.config.cluster;
         const bucket = `steward_${cluster}_tracker_${name}`;
+        // Reads go to the stream's leader (allow_direct off): a follower
+        // may not have applied the last write yet.
         const kv = await new Kvm(nc).create(bucket, {
           history: 1,
           replicas: opts.replicas ?? 1,
+          allow_direct: false,
         });
         const lease = await newLease(kv, node.name, leaseMs, safetyMs);
         const tracker = new ClusterTracker(
@@ -1234,7 +1248,10 @@ export class ClusterTracker {
    * @param value any value that can cross to another node.
    * @throws {ClusterTrackerError} (rejects) code `"not_owner"` (no child
    *   for `id` here), `"fenced"` (this node's lease lapsed: the write was
-   *   not made), `"closed"`.
+   *   not made), `"timeout"` (the store did not answer, and reading the
+   *   entry back could not tell: the write **may or may not** have been
+   *   stored; a write whose answer was lost but which is found in the store
+   *   resolves), `"closed"`.
    * @throws {TypeError} for a malformed argument, or a value that cannot
    *   cross.
    *
@@ -1298,12 +1315,25 @@ export class ClusterTracker {
     });
   }
 
-  /** A compare-and-set of an owned id's entry; returns the new revision. */
+  /**
+   * A compare-and-set of an owned id's entry; returns the new revision.
+   *
+   * A write the store did not answer (a timeout, a reconnect) may or may
+   * not have been stored, so the entry is read back: if it holds this very
+   * write (this lease's token, a revision past the one it was written at,
+   * these bytes), the write landed and is acknowledged like any other;
+   * if the entry is still ours but without it, the write is made once more
+   * at the revision read (a compare-and-set: of the two, at most one
+   * lands). What still cannot be told rejects with `"timeout"`, never with
+   * a code that says "not stored" (`"fenced"` only when the store refused
+   * the compare-and-set, or before anything was sent).
+   */
   async #write(
     id: string,
     owned: Owned,
     change: (e: Entry) => Entry,
     retry = true,
+    unanswered: { error: unknown } | null = null,
   ): Promise<number> {
     const lease = this.#lease;
     if (
@@ -1313,6 +1343,7 @@ export class ClusterTracker {
       if (!owned.fenced && lease.token === owned.token) {
         this.#fence("the fence deadline passed");
       }
+      if (unanswered !== null) throw unknownOutcome(id, unanswered.error);
       throw new ClusterTrackerError(
         "fenced",
         "setAttr",
@@ -1326,37 +1357,57 @@ export class ClusterTracker {
       pid: this.#node.pidOut(owned.pid),
       attrs: owned.attrs,
     });
+    const bytes = encodeEntry(next);
+    const at = owned.revision;
     try {
-      const revision = await this.#kv.update(
-        keyOf(id),
-        encodeEntry(next),
-        owned.revision,
-      );
+      const revision = await this.#kv.update(keyOf(id), bytes, at);
       owned.revision = revision;
       owned.attrs = next.attrs;
       return revision;
     } catch (error) {
-      // No answer (the outcome is unknown), or the revision moved: if the
-      // entry is still ours, a write of ours whose answer was lost landed.
-      const now = await this.#kv.get(keyOf(id)).catch(() => null);
+      // Refused by the store (an answer), or no answer: the outcome is
+      // unknown until the entry is read back.
+      const refused = isWrongRevision(error) ||
+        error instanceof JetStreamApiError;
+      const noAnswer = refused ? unanswered : (unanswered ?? { error });
+      let now: KvEntry | null | undefined;
+      try {
+        now = await this.#kv.get(keyOf(id));
+      } catch {
+        now = undefined; // could not read it back
+      }
       const entry = now?.operation === "PUT"
         ? parseEntry(now.value)
         : undefined;
-      if (
-        now != null && entry !== undefined && entry.token === owned.token &&
-        this.#lease.token === owned.token && !owned.fenced
-      ) {
-        owned.revision = now.revision;
-        owned.attrs = entry.attrs;
-        if (isWrongRevision(error) && retry) {
-          return await this.#write(id, owned, change, false);
+      const ours = now != null && entry !== undefined &&
+        entry.token === owned.token;
+      if (ours && now!.revision > at && sameBytes(now!.value, bytes)) {
+        // This write landed; its answer was lost (or a second copy of it
+        // was refused because the first had landed).
+        if (owned.revision === at) {
+          owned.revision = now!.revision;
+          owned.attrs = next.attrs;
         }
-        throw error;
+        return now!.revision;
       }
-      if (isWrongRevision(error)) {
-        if (this.#lease.token === owned.token) {
-          this.#fence("another node took an id");
+      const mine = ours && this.#lease.token === owned.token && !owned.fenced;
+      if (mine) {
+        owned.revision = now!.revision;
+        owned.attrs = entry!.attrs;
+        if (retry && (noAnswer !== null || isWrongRevision(error))) {
+          return await this.#write(id, owned, change, false, noAnswer);
         }
+      } else if (
+        (now !== undefined || isWrongRevision(error)) && !ours &&
+        this.#lease.token === owned.token
+      ) {
+        // Another node holds the entry (or may: the store refused the
+        // compare-and-set, and the entry could not be read): this node's
+        // lease is lost.
+        this.#fence("another node took an id");
+      }
+      if (noAnswer !== null) throw unknownOutcome(id, noAnswer.error);
+      if (isWrongRevision(error) && !mine) {
         throw new ClusterTrackerError(
           "fenced",
           "setAttr",
@@ -1641,6 +1692,32 @@ async function newLease(
   const sentAtWall = Date.now();
   const revision = await kv.create("l." + token, leaseValue(node, sentAtWall));
   return new HeldLease(token, revision, sentAt, sentAtWall, leaseMs, safetyMs);
+}
+
+/**
+ * The error of a write whose outcome is unknown: no answer from the store,
+ * and reading the entry back did not show it.
+ */
+function unknownOutcome(id: string, cause: unknown): ClusterTrackerError {
+  let why: string;
+  try {
+    why = String((cause as Error)?.message ?? cause);
+  } catch {
+    why = "an error that cannot be shown";
+  }
+  return new ClusterTrackerError(
+    "timeout",
+    "setAttr",
+    id,
+    `no answer from the store (${why}): the write may or may not have been stored`,
+    { cause },
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function isWrongRevision(error: unknown): boolean {

@@ -1207,9 +1207,10 @@ export class ClusterError extends Error {
  * hold the id, so it cannot write its attributes), `"fenced"` (this node's
  * lease lapsed: its children for the id were stopped), `"timeout"` (the id
  * could not be opened in time: its owner's lease has not lapsed, or no node
- * answered), `"no_tracker"` (the node chosen by `place` has no such tracker),
- * `"start_failed"` (the child's `start` threw), or `"closed"` (the tracker is
- * closed).
+ * answered; for `setAttr`: the store did not answer, and the write may or
+ * may not have been stored), `"no_tracker"` (the node chosen by `place` has
+ * no such tracker), `"start_failed"` (the child's `start` threw), or
+ * `"closed"` (the tracker is closed).
  */
 export type ClusterTrackerErrorCode =
   | "not_owner"

@@ -36,6 +36,9 @@ import { NodeProgram } from "../examples/cluster/_node_program.ts";
 import { spawn as spawnOs } from "node:child_process";
 import process from "node:process";
 import { NatsServer } from "./_nats.ts";
+import { NatsProxy } from "./_nats_proxy.ts";
+import { connect as natsConnect } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
 
 const NODE_PROGRAM = fileURLToPath(
   new URL(
@@ -280,6 +283,156 @@ describe("history checker (examples/cluster/_history.ts)", () => {
       checkHistory(refused, new Map([["s", { n: 3 }]])).lostWrites.length,
       1,
     );
+  });
+
+  test("lost writes: a write of unknown outcome (no answer) may or may not be in the store; a refused one may not; an acknowledged one overwritten by nothing newer must be", () => {
+    const w = (
+      type: "attempt" | "attr" | "refused" | "unknown",
+      node: string,
+      time: number,
+      value: number,
+      revision?: number,
+    ): HistoryEvent => ({
+      type,
+      id: "s",
+      node,
+      time,
+      key: "bytes",
+      value,
+      ...(revision === undefined ? {} : { revision }),
+    });
+    // The stream's history from the failure: 7000 acknowledged, 8000 sent
+    // and rejected with no answer ("timeout"): the store may have it.
+    const history: HistoryEvent[] = [
+      start("s", "a", 0),
+      w("attempt", "a", 10, 7000),
+      w("attr", "a", 12, 7000, 5),
+      w("attempt", "a", 20, 8000),
+      w("unknown", "a", 5020, 8000),
+      stop("s", "a", 5021),
+    ];
+    const lost = (events: HistoryEvent[], bytes: unknown) =>
+      checkHistory(events, new Map([["s", { bytes }]])).lostWrites;
+    assert.deepEqual(lost(history, 8000), [], "it was stored");
+    assert.deepEqual(lost(history, 7000), [], "it was not");
+    // Neither the acknowledged value nor the unknown one: lost.
+    assert.deepEqual(lost(history, 6000), [{
+      id: "s",
+      key: "bytes",
+      acknowledged: 7000,
+      revision: 5,
+      stored: 6000,
+    }]);
+    // Reported refused (surely not made) but stored: the checker fails it
+    // (this is what a "timeout" logged as a refusal looked like).
+    const refused = history.map((e) =>
+      e.type === "unknown" ? { ...e, type: "refused" as const } : e
+    );
+    assert.equal(lost(refused, 8000).length, 1);
+    assert.deepEqual(lost(refused, 7000), []);
+    // A write of unknown outcome made before the last acknowledged one
+    // cannot be what the store ends with.
+    const older: HistoryEvent[] = [
+      start("s", "a", 0),
+      w("attempt", "a", 10, 7000),
+      w("unknown", "a", 15, 7000),
+      w("attempt", "a", 20, 8000),
+      w("attr", "a", 22, 8000, 6),
+    ];
+    assert.deepEqual(lost(older, 8000), []);
+    assert.equal(lost(older, 7000).length, 1);
+    // An acknowledged write lost by the next owner: it started from an older
+    // value and wrote nothing newer (its writes all refused).
+    const handedOver: HistoryEvent[] = [
+      start("s", "a", 0, 1),
+      w("attempt", "a", 10, 7000),
+      w("attr", "a", 12, 7000, 5),
+      stop("s", "a", 30),
+      start("s", "b", 40, 9),
+      w("attempt", "b", 50, 1000),
+      w("refused", "b", 55, 1000),
+    ];
+    assert.deepEqual(lost(handedOver, 7000), []);
+    assert.equal(lost(handedOver, 1000).length, 1);
+    // Another node's write of unknown outcome excuses nothing of a value it
+    // did not write.
+    const elsewhere: HistoryEvent[] = [
+      ...handedOver.slice(0, 5),
+      w("attempt", "b", 50, 8000),
+      w("unknown", "b", 55, 8000),
+    ];
+    assert.deepEqual(lost(elsewhere, 8000), []);
+    assert.equal(lost(elsewhere, 9000).length, 1);
+  });
+
+  test("lost writes: an acknowledgement seen late (its node paused with the answer on the way) does not hide that the next owner's unanswered write came after it", () => {
+    const w = (
+      type: "attempt" | "attr",
+      node: string,
+      time: number,
+      value: number,
+      revision?: number,
+    ): HistoryEvent => ({
+      type,
+      id: "s",
+      node,
+      time,
+      key: "bytes",
+      value,
+      ...(revision === undefined ? {} : { revision }),
+    });
+    // b wrote 7000 (stored at revision 5) and was paused before the answer
+    // came; a took the id over (claim 9) from 7000 and sent 8000, which
+    // was never answered (a was fenced with it in flight); b resumed and
+    // logged its acknowledgement of 7000 late, at 3000.
+    const events: HistoryEvent[] = [
+      start("s", "b", 0, 1),
+      w("attempt", "b", 100, 7000),
+      start("s", "a", 1200, 9),
+      w("attempt", "a", 1300, 8000),
+      stop("s", "a", 1400, true),
+      stop("s", "b", 900, true),
+      w("attr", "b", 3000, 7000, 5),
+    ];
+    const lost = (bytes: unknown) =>
+      checkHistory(events, new Map([["s", { bytes }]])).lostWrites;
+    assert.deepEqual(lost(8000), [], "a's write landed");
+    assert.deepEqual(lost(7000), [], "it did not");
+    assert.deepEqual(lost(9000), [{
+      id: "s",
+      key: "bytes",
+      acknowledged: 7000,
+      revision: 5,
+      stored: 9000,
+    }]);
+    // The same write by a child of a claim older than the ack is no excuse.
+    const older = events.map((e) =>
+      e.type === "start" && e.node === "a" ? { ...e, revision: 3 } : e
+    );
+    assert.equal(
+      checkHistory(older, new Map([["s", { bytes: 8000 }]])).lostWrites
+        .length,
+      1,
+    );
+  });
+
+  test("an unknown-outcome event is code the child ran: it keeps the child live until then", () => {
+    const events: HistoryEvent[] = [
+      start("s", "c", 0, 2),
+      stop("s", "c", 30, true),
+      start("s", "d", 40, 5),
+      {
+        type: "unknown",
+        id: "s",
+        node: "c",
+        time: 60,
+        key: "bytes",
+        value: 1,
+      },
+    ];
+    const r = checkHistory(events, new Map());
+    assert.equal(r.overlaps.length, 1);
+    assert.deepEqual([r.overlaps[0].first.to, r.overlaps[0].ms], [60, 20]);
   });
 });
 
@@ -552,18 +705,31 @@ async function openAll(
   return where;
 }
 
-/** Quiets the live nodes, then reads every id's `bytes` from `via`. */
-async function finalAttrs(
+/**
+ * Quiets the live nodes, takes the history (every node's events, after
+ * `before`), then reads every id's `bytes` from `via`: in that order, so
+ * that every write acknowledged in the history was stored before the read,
+ * and every write that can land before it was attempted in the history
+ * (a quiet node attempts none; its attempts before are all printed).
+ */
+async function finalState(
   via: NodeProgram,
   live: NodeProgram[],
-): Promise<Map<string, Record<string, unknown>>> {
+  nodes: NodeProgram[],
+  before: HistoryEvent[] = [],
+): Promise<{
+  events: HistoryEvent[];
+  final: Map<string, Record<string, unknown>>;
+}> {
   for (const n of live) {
     const from = n.stdout.length;
     n.say("quiet");
     await n.waitFor(/^quiet$/m, from);
   }
-  // Writes in flight when quieted are answered within a few round trips.
+  // Writes in flight when quieted are answered within a few round trips
+  // (fewer of unknown outcome in the history).
   await new Promise((r) => setTimeout(r, 300));
+  const events = [...before, ...nodes.flatMap((n) => n.events())];
   const final = new Map<string, Record<string, unknown>>();
   const from = via.stdout.length;
   for (const id of IDS) via.say(`get ${id}`);
@@ -571,7 +737,7 @@ async function finalAttrs(
     const m = await via.waitFor(new RegExp(`^attr ${id} (.*)$`, "m"), from);
     final.set(id, { bytes: JSON.parse(m[1]) });
   }
-  return final;
+  return { events, final };
 }
 
 function assertClean(
@@ -581,7 +747,18 @@ function assertClean(
   const report = checkHistory(events, final);
   assert.deepEqual(report.overlaps, [], "no two live children of one id");
   assert.deepEqual(report.staleWrites, [], "no write after another claim");
-  assert.deepEqual(report.lostWrites, [], "no acknowledged write lost");
+  assert.deepEqual(
+    report.lostWrites,
+    [],
+    `no acknowledged write lost; their ids' writes: ${
+      report.lostWrites.map((w) =>
+        JSON.stringify(
+          events.filter((e) => e.id === w.id && e.type !== "start")
+            .sort((a, b) => a.time - b.time).slice(-12),
+        )
+      ).join("\n")
+    }`,
+  );
   return report;
 }
 
@@ -598,6 +775,143 @@ class JumpClock implements Clock {
     realClock.clearTimeout(handle);
   }
 }
+
+interface Proxied {
+  proxy: NatsProxy;
+  tracker: ClusterTracker;
+  events: TrackerEvent[];
+  /** The id `s9`'s entry as the store has it (read past the proxy). */
+  stored: () => Promise<{ bytes: unknown; revision: number }>;
+  /** A piece of the frame that writes `s9`'s entry. */
+  writeMarker: string;
+  /** A piece of the frame that reads it. */
+  readMarker: string;
+}
+
+/**
+ * A NATS server, a proxy in front of it, this process as node "t" through
+ * the proxy, its tracker "media" with the id `s9` open and `bytes` 1000.
+ * The lease is far longer than JetStream's 5 s request timeout: a write
+ * goes unanswered while the node is not paused.
+ */
+async function withProxied(fn: (w: Proxied) => Promise<void>): Promise<void> {
+  const server = await NatsServer.start();
+  const proxy = await NatsProxy.start(server.port);
+  const nc = await natsConnect({ servers: server.url });
+  let node: ClusterNode | undefined;
+  let tracker: ClusterTracker | undefined;
+  try {
+    node = await connect({
+      servers: proxy.url,
+      node: "t",
+      cluster: "lw",
+      heartbeatMs: 200,
+      leaseMs: 30_000,
+    });
+    const events: TrackerEvent[] = [];
+    tracker = await ClusterTracker.open(node, {
+      name: "media",
+      start: () => spawn(() => receive((m) => m === "stop")),
+      onEvent: (e) => events.push(e),
+    });
+    const bucket = "steward_lw_tracker_media";
+    const key = entryKey("s9");
+    const kv = await new Kvm(nc).open(bucket);
+    const stored = async () => {
+      const e = await kv.get(key);
+      const entry = JSON.parse(new TextDecoder().decode(e!.value));
+      return { bytes: entry.attrs.bytes, revision: e!.revision };
+    };
+    await tracker.findOrOpen("s9");
+    await tracker.setAttr("s9", "bytes", 1000);
+    await fn({
+      proxy,
+      tracker,
+      events,
+      stored,
+      writeMarker: `PUB $KV.${bucket}.${key} `,
+      // The tracker reads from the stream's leader (allow_direct off): a
+      // STREAM.MSG.GET request that names the key in its body.
+      readMarker: `"last_by_subj":"$KV.${bucket}.${key}"`,
+    });
+  } finally {
+    await tracker?.close();
+    await node?.close();
+    await nc.close();
+    await proxy.stop();
+    await server.stop();
+  }
+}
+
+/** The KV key of `id`'s entry (as cluster_tracker.ts names it). */
+function entryKey(id: string): string {
+  return "i." +
+    btoa(id).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+describe("ClusterTracker attribute writes whose answer is lost", () => {
+  test("setAttr() of a write the store kept but whose answer was lost resolves, acknowledged at the store's revision; one the store never got is made again; none is reported failed", async () => {
+    await withProxied(
+      async ({ proxy, tracker, events, stored, writeMarker }) => {
+        // 1. The store keeps the write; its answer is lost (the connection
+        // is cut before it gets back), so the request times out.
+        const lost = proxy.arm(writeMarker, "lose_reply");
+        const write = tracker.setAttr("s9", "bytes", 2000);
+        await lost;
+        const deadline = Date.now() + WAIT_MS;
+        while ((await stored()).bytes !== 2000) {
+          assert.ok(Date.now() < deadline, "the store got the write");
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const kept = await stored();
+        proxy.cut();
+        await write; // not a rejection: the write is stored
+        assert.equal(await tracker.getAttr("s9", "bytes"), 2000);
+        let acks = events.filter((e) => e.type === "attr");
+        assert.deepEqual(acks.map((e) => e.value), [1000, 2000]);
+        assert.equal(acks[1].revision, kept.revision);
+
+        // 2. The store never gets the write (dropped on the way): it is
+        // made again at the revision read back.
+        const dropped = proxy.arm(writeMarker, "drop");
+        const again = tracker.setAttr("s9", "bytes", 3000);
+        await dropped;
+        await again;
+        assert.equal(await tracker.getAttr("s9", "bytes"), 3000);
+
+        // 3. Writes go on as usual, at the revisions the store gave.
+        await tracker.setAttr("s9", "bytes", 4000);
+        acks = events.filter((e) => e.type === "attr");
+        assert.deepEqual(acks.map((e) => e.value), [1000, 2000, 3000, 4000]);
+        assert.equal(acks[3].revision, (await stored()).revision);
+        assert.equal((await stored()).bytes, 4000);
+        const revisions = acks.map((e) => e.revision);
+        assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b));
+      },
+    );
+  });
+
+  test("setAttr() whose write and read-back both go unanswered rejects with timeout (it may or may not be stored), not with a code that says it was not made; the next write works", async () => {
+    await withProxied(
+      async ({ proxy, tracker, events, stored, writeMarker, readMarker }) => {
+        const dropped = proxy.arm(writeMarker, "drop");
+        const write = tracker.setAttr("s9", "bytes", 2000);
+        await dropped;
+        const unread = proxy.arm(readMarker, "drop");
+        const e = await rejects(write, "timeout");
+        await unread;
+        assert.match(e.message, /may or may not have been stored/);
+        assert.equal((await stored()).bytes, 1000);
+        assert.deepEqual(
+          events.filter((e) => e.type === "attr").map((e) => e.value),
+          [1000],
+        );
+        await tracker.setAttr("s9", "bytes", 3000);
+        assert.equal((await stored()).bytes, 3000);
+      },
+    );
+  });
+});
 
 describe("ClusterTracker fencing inside the node", () => {
   test("start() gets the claim revision as its fencing token; a pause during start() kills what start spawned before it runs again, and findOrOpen rejects with fenced", async () => {
@@ -836,11 +1150,13 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
         );
       }
       await new Promise((r) => setTimeout(r, 300));
-      const final = await finalAttrs(a, [a, c]);
-      const report = assertClean(
-        [crash, ...a.events(), ...b.events(), ...c.events()],
-        final,
+      const { events: history, final } = await finalState(
+        a,
+        [a, c],
+        [a, b, c],
+        [crash],
       );
+      const report = assertClean(history, final);
       assert.equal(report.ids, IDS.length);
       for (const id of onB) {
         assert.ok((final.get(id)!.bytes as number) > 0, `${id} kept its bytes`);
@@ -903,10 +1219,16 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
       for (const id of onB) {
         const stop = stops.find((e) => e.id === id)!;
         const late = b.events().filter((e) =>
-          e.id === id && (e.type === "attempt" || e.type === "refused") &&
+          e.id === id &&
+          (e.type === "attempt" || e.type === "refused" ||
+            e.type === "unknown") &&
           e.time > stop.time
         );
-        assert.deepEqual(late, [], `${id}: nothing ran past the deadline`);
+        assert.deepEqual(
+          late,
+          [],
+          `${id}: nothing ran past the deadline (${stop.time}, paused at ${pausedAt})`,
+        );
       }
       // afterTerminate ran on b, as it resumed, with fenced: true.
       for (const id of onB) {
@@ -922,11 +1244,12 @@ describe("ClusterTracker faults (nodes as OS processes)", () => {
           fenced: true,
         });
       }
-      const final = await finalAttrs(a, [a, b, c]);
-      const report = assertClean(
-        [...a.events(), ...b.events(), ...c.events()],
-        final,
+      const { events: history, final } = await finalState(
+        a,
+        [a, b, c],
+        [a, b, c],
       );
+      const report = assertClean(history, final);
       for (const id of onB) {
         const [first, second] = report.intervals.filter((i) => i.id === id);
         assert.equal(first.node, "b");

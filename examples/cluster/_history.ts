@@ -8,11 +8,12 @@
  *   sends SIGKILL), to that kill; one still running at the end is live
  *   until then. A fenced child's `stop` is dated at its fence deadline
  *   (cluster_tracker.ts), but a child is live at least until its last
- *   `attempt` or `refused` event (code it ran): a child that ran on after
- *   its deadline, or after a kill, counts as live until then. Times are wall-clock ms of the nodes: the nodes
- *   of one history run on one machine, so their clocks agree. Each
- *   overlap also tells whether the KV revisions agree (the later claim's
- *   revision is above the earlier child's), for diagnosis.
+ *   `attempt`, `refused` or `unknown` event (code it ran): a child that
+ *   ran on after its deadline, or after a kill, counts as live until then.
+ *   Times are wall-clock ms of the nodes: the nodes of one history run on
+ *   one machine, so their clocks agree. Each overlap also tells whether
+ *   the KV revisions agree (the later claim's revision is above the
+ *   earlier child's), for diagnosis.
  * - **stale writes**: acknowledged attribute writes made by a child after
  *   another node had claimed its id, by KV revision: a write at revision
  *   `r` belongs to the claim with the highest revision below `r`; if that
@@ -21,8 +22,12 @@
  * - **lost writes**: acknowledged attribute writes that the store does not
  *   end with. For each id and key, the store's final value must be the
  *   value of the last acknowledged write (highest revision), or of a write
- *   attempted after it that was never answered (its node died with the
- *   write in flight: the store may have it). Anything else lost an
+ *   attempted after it (after its ack was seen, or by a child whose claim
+ *   came after it) whose outcome is unknown: never answered (its node
+ *   died, or was fenced, with the write in flight) or answered `unknown`
+ *   (no answer from the store: `setAttr` rejected with `"timeout"`); the
+ *   store may have such a write, or not. A `refused` write was surely not
+ *   made: the store may not end with it. Anything else lost an
  *   acknowledged write.
  *
  * @module
@@ -31,10 +36,20 @@
 /** One event of a history. */
 export interface HistoryEvent {
   /**
-   * `start`/`stop`/`attr`: from the tracker's `onEvent`; `attempt` and
-   * `refused`: a write sent, a write refused; `crash`: the node was killed.
+   * `start`/`stop`/`attr`: from the tracker's `onEvent`; `attempt`: a
+   * write sent; `refused`: that write was not made (`setAttr` rejected with
+   * `"fenced"`, `"not_owner"` or `"closed"`); `unknown`: its outcome is
+   * unknown (any other rejection: it may or may not be stored); `crash`:
+   * the node was killed.
    */
-  readonly type: "start" | "stop" | "attr" | "attempt" | "refused" | "crash";
+  readonly type:
+    | "start"
+    | "stop"
+    | "attr"
+    | "attempt"
+    | "refused"
+    | "unknown"
+    | "crash";
   /** The id (all but `crash`). */
   readonly id?: string;
   /** The node. */
@@ -43,7 +58,7 @@ export interface HistoryEvent {
   readonly time: number;
   /** The KV revision (`start`: the claim, `attr`: the write). */
   readonly revision?: number;
-  /** The attribute written (`attr`, `attempt`, `refused`). */
+  /** The attribute written (`attr`, `attempt`, `refused`, `unknown`). */
   readonly key?: string;
   /** Its value. */
   readonly value?: unknown;
@@ -205,7 +220,8 @@ function liveIntervals(sorted: readonly HistoryEvent[]): Interval[] {
 }
 
 /**
- * Extends each interval to the child's last `attempt` or `refused` event:
+ * Extends each interval to the child's last `attempt`, `refused` or
+ * `unknown` event:
  * code a child ran is evidence that it was live then, whatever its `stop`
  * says (a fenced stop is dated at the deadline, so without this a child
  * that ran on after it would count as stopped by construction). An event
@@ -228,9 +244,10 @@ function actedUntil(
     byKey.set(key, list);
   }
   for (const e of sorted) {
-    if ((e.type !== "attempt" && e.type !== "refused") || e.id === undefined) {
-      continue;
-    }
+    if (
+      (e.type !== "attempt" && e.type !== "refused" &&
+        e.type !== "unknown") || e.id === undefined
+    ) continue;
     let owner: (typeof out)[number] | undefined;
     for (const i of byKey.get(k(e.id, e.node)) ?? []) {
       if (i.from <= e.time && (owner === undefined || i.from > owner.from)) {
@@ -292,7 +309,9 @@ function lostWritesOf(
   final: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
 ): LostWrite[] {
   // For each id and key: the last acknowledged write, and the writes
-  // attempted on each node that were never answered.
+  // attempted on each node whose outcome is unknown (never answered, or
+  // answered `unknown`): they stay pending. An `attr` (made) or `refused`
+  // (not made) settles its attempt.
   const acked = new Map<string, HistoryEvent>();
   const pending = new Map<string, HistoryEvent[]>();
   const pk = (e: HistoryEvent) => JSON.stringify([e.id, e.key, e.node]);
@@ -320,10 +339,20 @@ function lostWritesOf(
     const [id, attr] = JSON.parse(key) as [string, string];
     const stored = final.get(id)?.[attr];
     if (same(stored, last.value)) continue;
+    // A write of unknown outcome explains the store only if it may have
+    // landed after the last acknowledged one: it was sent after that ack
+    // was seen (the ack's time is when its node got the answer, which may
+    // be late: a node paused with the answer on its way), or by a child
+    // whose claim came after that write (its revision is higher), which
+    // could only write after it.
     const unanswered = [...pending.entries()].some(([p, list]) => {
       const [pid, pkey] = JSON.parse(p) as [string, string];
       return pid === id && pkey === attr &&
-        list.some((w) => w.time >= last.time - 1 && same(w.value, stored));
+        list.some((w) =>
+          same(w.value, stored) &&
+          (w.time >= last.time - 1 ||
+            claimOf(sorted, w) > (last.revision ?? 0))
+        );
     });
     if (unanswered) continue;
     out.push({
@@ -335,6 +364,19 @@ function lostWritesOf(
     });
   }
   return out;
+}
+
+/**
+ * The KV revision of the claim of the child that made `e`: the last start
+ * of its id on its node before it (0 if none).
+ */
+function claimOf(sorted: readonly HistoryEvent[], e: HistoryEvent): number {
+  let claim: HistoryEvent | undefined;
+  for (const s of sorted) {
+    if (s.time > e.time) break;
+    if (s.type === "start" && s.id === e.id && s.node === e.node) claim = s;
+  }
+  return claim?.revision ?? 0;
 }
 
 function same(a: unknown, b: unknown): boolean {

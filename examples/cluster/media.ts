@@ -23,11 +23,13 @@
  *   SIGKILLed node's children end at the kill; see _history.ts);
  * - **every byte accounted for**: for every id, the bytes its children
  *   served (1000 per write of `bytes` that the store acknowledged) equal
- *   the bytes its `bytes` attribute counts, give or take the writes left
- *   unanswered by a node killed with the write in flight (the store may
- *   or may not have them): acknowledged <= counted <= acknowledged +
- *   unanswered, with no acknowledged write lost and none made after
- *   another node claimed the id.
+ *   the bytes its `bytes` attribute counts, give or take the writes of
+ *   unknown outcome (left unanswered by a node killed or fenced with the
+ *   write in flight, or rejected with no answer from the store: the store
+ *   may or may not have them): acknowledged <= counted <= acknowledged +
+ *   unknown, with no acknowledged write lost and none made after another
+ *   node claimed the id. The history is taken after the streams are
+ *   quieted and before the attributes are read.
  *
  * It exits 0 when there are 0 overlaps and every byte is accounted for, 1
  * otherwise. It stops by itself in about 15 s and leaves nothing running.
@@ -146,6 +148,10 @@ async function main(): Promise<number> {
       await n.waitFor(/^quiet$/m, from);
     }
     await sleep(300); // writes in flight are answered
+    // The history before the store is read: every write it acknowledges
+    // was stored before the read, and every write that may land before the
+    // read was attempted in it (quiet nodes attempt no more).
+    const events = [...crashes, ...nodes.flatMap((n) => n.events())];
     const final = new Map<string, Record<string, unknown>>();
     const from = a.stdout.length;
     for (const id of IDS) a.say(`get ${id}`);
@@ -156,7 +162,6 @@ async function main(): Promise<number> {
     await a.close();
     await c.close();
 
-    const events = [...crashes, ...nodes.flatMap((n) => n.events())];
     const report = checkHistory(events, final);
     const accounted = report.lostWrites.length === 0 &&
       report.staleWrites.length === 0 && bytesAccounted(events, final);

@@ -13,7 +13,9 @@
  *
  * It prints one line per event on stdout, a history for the checker
  * (examples/cluster/_history.ts): `EV {json}` for the tracker's start,
- * stop and attr events and for the stream's write attempts and refusals,
+ * stop and attr events and for the stream's write attempts, refusals (the
+ * write was not made) and writes of unknown outcome (no answer: it may have
+ * been stored),
  * plus `ready <node>`, `opened <id> <node>`, `attr <id> <json>` and
  * `failed <id> <message>` in answer to its commands, `LOST {json}` when a
  * stream opens that a lost node held, and `AFTER {json}` when
@@ -32,6 +34,17 @@ import { connect } from "../../cluster.ts";
 import { ClusterTracker } from "../../cluster_tracker.ts";
 import { receive, self, spawn } from "../../process.ts";
 import { sendAfter } from "../../timer.ts";
+import {
+  ClusterTrackerError,
+  type ClusterTrackerErrorCode,
+} from "../../errors.ts";
+
+/** setAttr's error codes that mean the write was not made. */
+const NOT_MADE: ReadonlySet<ClusterTrackerErrorCode> = new Set([
+  "fenced",
+  "not_owner",
+  "closed",
+]);
 
 /** Ms between two chunks of a stream. */
 const CHUNK_MS = 25;
@@ -76,14 +89,21 @@ function stream(id: string, base: number) {
       try {
         await tracker.setAttr(id, "bytes", value);
       } catch (error) {
+        // "refused" only when the write surely was not made; a write with
+        // no answer ("timeout", or an error from elsewhere) may be stored.
+        const code = error instanceof ClusterTrackerError
+          ? error.code
+          : undefined;
         emit({
-          type: "refused",
+          type: code !== undefined && NOT_MADE.has(code)
+            ? "refused"
+            : "unknown",
           id,
           node: name,
           time: Date.now(),
           key: "bytes",
           value,
-          code: (error as { code?: string }).code,
+          code: code ?? String((error as Error)?.name),
         });
         return;
       }
