@@ -109,6 +109,22 @@ describe("history checker (examples/cluster/_history.ts)", () => {
     ({ type: "start", id, node, time, revision }) as const;
   const stop = (id: string, node: string, time: number, fenced = false) =>
     ({ type: "stop", id, node, time, fenced }) as const;
+  /** A write event of id "s", attribute "bytes". */
+  const w = (
+    type: "attempt" | "attr" | "refused" | "unknown",
+    node: string,
+    time: number,
+    value: number,
+    revision?: number,
+  ): HistoryEvent => ({
+    type,
+    id: "s",
+    node,
+    time,
+    key: "bytes",
+    value,
+    ...(revision === undefined ? {} : { revision }),
+  });
 
   test("counts no overlap in a clean hand-over, and catches a planted one", () => {
     const clean: HistoryEvent[] = [
@@ -286,21 +302,6 @@ describe("history checker (examples/cluster/_history.ts)", () => {
   });
 
   test("lost writes: a write of unknown outcome (no answer) may or may not be in the store; a refused one may not; an acknowledged one overwritten by nothing newer must be", () => {
-    const w = (
-      type: "attempt" | "attr" | "refused" | "unknown",
-      node: string,
-      time: number,
-      value: number,
-      revision?: number,
-    ): HistoryEvent => ({
-      type,
-      id: "s",
-      node,
-      time,
-      key: "bytes",
-      value,
-      ...(revision === undefined ? {} : { revision }),
-    });
     // The stream's history from the failure: 7000 acknowledged, 8000 sent
     // and rejected with no answer ("timeout"): the store may have it.
     const history: HistoryEvent[] = [
@@ -366,21 +367,6 @@ describe("history checker (examples/cluster/_history.ts)", () => {
   });
 
   test("lost writes: an acknowledgement seen late (its node paused with the answer on the way) does not hide that the next owner's unanswered write came after it", () => {
-    const w = (
-      type: "attempt" | "attr",
-      node: string,
-      time: number,
-      value: number,
-      revision?: number,
-    ): HistoryEvent => ({
-      type,
-      id: "s",
-      node,
-      time,
-      key: "bytes",
-      value,
-      ...(revision === undefined ? {} : { revision }),
-    });
     // b wrote 7000 (stored at revision 5) and was paused before the answer
     // came; a took the id over (claim 9) from 7000 and sent 8000, which
     // was never answered (a was fenced with it in flight); b resumed and
