@@ -333,27 +333,22 @@ export function processes(): ProcessSnapshot[] {
   return liveProcs().map(snapshotOf);
 }
 
-/** A live process's figures, as {@linkcode processFigures} gives them. */
-export interface ProcessFigures {
-  /** Its pid. */
-  pid: Pid;
-  /** Its registered name, if any. */
-  name: string | undefined;
-  /** What started it. */
-  kind: ProcessKind;
-  /** Its label (see {@linkcode setLabel}), if any. */
-  label: string | undefined;
-  /** What it is doing. */
-  status: ProcessStatus;
-  /** Messages waiting in its mailbox. */
-  messageQueueLength: number;
-  /** Messages it has taken from its mailbox. */
-  messagesReceived: number;
-  /** Messages it has sent. */
-  messagesSent: number;
-  /** Its size in bytes, estimated as in {@linkcode ProcessSnapshot}. */
-  memory: number;
-}
+/**
+ * A live process's figures, as {@linkcode processFigures} gives them: the
+ * fields of {@linkcode ProcessSnapshot} without the lists.
+ */
+export type ProcessFigures = Pick<
+  ProcessSnapshot,
+  | "pid"
+  | "name"
+  | "kind"
+  | "label"
+  | "status"
+  | "messageQueueLength"
+  | "messagesReceived"
+  | "messagesSent"
+  | "memory"
+>;
 
 /**
  * The figures of every live process, oldest first: the numbers of
